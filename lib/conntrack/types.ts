@@ -1,0 +1,140 @@
+// The domain model: what a connection-tracking entry is, in plain words.
+// Addresses are canonical strings at this edge (IPv4 dotted quad, IPv6 RFC 5952 lower-case compressed).
+import type { StatusFlag, TcpState } from './constants';
+
+export type Family = 'ipv4' | 'ipv6';
+
+/** ICMP / ICMPv6 identity of a tuple (instead of ports). */
+export interface IcmpFields {
+  type: number;
+  code: number;
+  id: number;
+}
+
+/** One direction of a connection: who talks to whom. */
+export interface Tuple {
+  src: string;
+  dst: string;
+  protocol: number;
+  /** Present for protocols with ports (tcp, udp, udplite, sctp, dccp). */
+  sport?: number;
+  dport?: number;
+  /** Present for icmp and icmpv6. */
+  icmp?: IcmpFields;
+  /** CTA_TUPLE_ZONE, when the kernel sends one. */
+  zone?: number;
+}
+
+export interface Counter {
+  packets: bigint;
+  bytes: bigint;
+}
+
+export interface TcpInfo {
+  state: TcpState;
+  wscaleOriginal?: number;
+  wscaleReply?: number;
+  /** IP_CT_TCP_FLAG_* bits seen in each direction (value, mask as sent by the kernel). */
+  flagsOriginal?: { flags: number; mask: number };
+  flagsReply?: { flags: number; mask: number };
+}
+
+/** An attribute the codec does not model: kept as sent, never dropped. */
+export interface RawAttribute {
+  type: number;
+  /** Whether NLA_F_NESTED was set. */
+  nested: boolean;
+  data: Uint8Array;
+}
+
+export interface ProtoInfo {
+  tcp?: TcpInfo;
+  /** DCCP / SCTP and anything else, kept raw. */
+  unknown?: RawAttribute[];
+}
+
+export interface SeqAdj {
+  correctionPos: number;
+  offsetBefore: number;
+  offsetAfter: number;
+}
+
+/** A conntrack entry as the kernel reports it, decoded. */
+export interface Connection {
+  family: Family;
+  original: Tuple;
+  reply: Tuple;
+  /** CTA_ID: the kernel's id for this entry; together with the tuple it names the entry exactly. */
+  id?: number;
+  /** IPS_* bits. */
+  status: number;
+  /** Seconds until expiry at the time of the dump. */
+  timeout?: number;
+  mark?: number;
+  /** CTA_ZONE (0 when absent). */
+  zone: number;
+  use?: number;
+  protoinfo?: ProtoInfo;
+  counters?: { original: Counter; reply: Counter };
+  /** Wall-clock nanoseconds since the epoch. */
+  timestamp?: { start: bigint; stop?: bigint };
+  /** Connection labels bitmap (CTA_LABELS). */
+  labels?: Uint8Array;
+  /** CTA_HELP_NAME. */
+  helper?: string;
+  master?: Tuple;
+  secmark?: number;
+  secctx?: string;
+  seqAdjOriginal?: SeqAdj;
+  seqAdjReply?: SeqAdj;
+  /** Attributes this codec does not model, at top level. */
+  unknown?: RawAttribute[];
+}
+
+/** Derived NAT view: what the kernel translated, from the status bits and the reply tuple. */
+export interface NatInfo {
+  /** Source NAT (masquerade): the address:port the connection leaves the router with. */
+  snat?: { address: string; port?: number };
+  /** Destination NAT (port forward): the address:port the connection is really sent to. */
+  dnat?: { address: string; port?: number };
+}
+
+/** Who sent the first FIN, from CLOSE_INIT in the TCP flags. */
+export type ClosedBy = 'client' | 'server';
+
+export interface CpuStats {
+  cpu: number;
+  found: number;
+  invalid: number;
+  insert: number;
+  insertFailed: number;
+  drop: number;
+  earlyDrop: number;
+  error: number;
+  searchRestart: number;
+  clashResolve: number;
+  chainTooLong: number;
+}
+
+export interface Stats {
+  entries: number;
+  maxEntries: number;
+  fillRatio: number;
+  perCpu: CpuStats[];
+  totals: Omit<CpuStats, 'cpu'>;
+  sysctl: {
+    acct: boolean | null;
+    timestamp: boolean | null;
+    events: number | null;
+    buckets: number | null;
+  };
+}
+
+export type EventKind = 'new' | 'update' | 'destroy';
+
+export interface ConntrackEvent {
+  kind: EventKind;
+  connection: Connection;
+}
+
+export type { StatusFlag, TcpState };
