@@ -17,15 +17,24 @@ export interface Attr {
 /**
  * Walks the attributes in buf[start, end). Calls visit for each; throws CodecError for a length that is
  * shorter than the header or runs past the end. Trailing padding shorter than a header is allowed.
+ * `names` (type -> C name) only makes the error path readable.
  */
-export function forEachAttr(buf: Uint8Array, start: number, end: number, visit: (attr: Attr) => void): void {
+export function forEachAttr(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  visit: (attr: Attr) => void,
+  names?: Readonly<Record<number, string>>,
+): void {
   let offset = start;
   while (end - offset >= NLA_HDRLEN) {
     const len = buf[offset] | (buf[offset + 1] << 8);
     const rawType = buf[offset + 2] | (buf[offset + 3] << 8);
-    if (len < NLA_HDRLEN) throw new CodecError([`attribute ${rawType & NLA_TYPE_MASK}`], `bad length ${len}`);
-    if (offset + len > end) {
-      throw new CodecError([`attribute ${rawType & NLA_TYPE_MASK}`], `length ${len} runs past the end (${end - offset} bytes left)`);
+    if (len < NLA_HDRLEN || offset + len > end) {
+      const type = rawType & NLA_TYPE_MASK;
+      const name = names?.[type] ?? `attribute ${type}`;
+      if (len < NLA_HDRLEN) throw new CodecError([name], `bad length ${len}`);
+      throw new CodecError([name], `length ${len} runs past the end (${end - offset} bytes left)`);
     }
     visit({ type: rawType & NLA_TYPE_MASK, nested: (rawType & NLA_F_NESTED) !== 0, buf, start: offset + NLA_HDRLEN, end: offset + len });
     offset += align4(len);
@@ -67,14 +76,18 @@ export function readU32be(attr: Attr, path: string): number {
 
 export function readU64be(attr: Attr, path: string): bigint {
   expectLength(attr, path, 8);
-  return (BigInt(readU32be({ ...attr, end: attr.start + 4 }, path)) << 32n) | BigInt(readU32be({ ...attr, start: attr.start + 4 }, path));
+  const b = attr.buf;
+  const s = attr.start;
+  const hi = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) >>> 0;
+  const lo = ((b[s + 4] << 24) | (b[s + 5] << 16) | (b[s + 6] << 8) | b[s + 7]) >>> 0;
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 /** A NUL-terminated (or not) string attribute. */
 export function readString(attr: Attr): string {
-  let end = attr.end;
-  const nul = attr.buf.indexOf(0, attr.start);
-  if (nul >= 0 && nul < end) end = nul;
+  // Look for the NUL inside the attribute only: the rest of the buffer is not this attribute's.
+  let end = attr.start;
+  while (end < attr.end && attr.buf[end] !== 0) end++;
   return Buffer.from(attr.buf.buffer, attr.buf.byteOffset + attr.start, end - attr.start).toString('utf8');
 }
 
@@ -89,6 +102,8 @@ export class AttrWriter {
   private header(type: number, payloadLength: number): void {
     const h = new Uint8Array(NLA_HDRLEN);
     const len = NLA_HDRLEN + payloadLength;
+    // nla_len is 16 bits: a longer attribute cannot be expressed, and wrapping would corrupt the message.
+    if (len > 0xffff) throw new RangeError(`attribute ${type & NLA_TYPE_MASK}: payload of ${payloadLength} bytes is too long`);
     h[0] = len & 0xff;
     h[1] = len >> 8;
     h[2] = type & 0xff;

@@ -1,0 +1,371 @@
+// The conntrack client: every operation the console needs, over NETLINK_NETFILTER.
+import { readFileSync } from 'node:fs';
+import { AF, IPCTNL_MSG, NFNLGRP, NLM_F, ctnlMsgType } from './constants';
+import { NetlinkError, ValidationError } from './errors';
+import { isEmptyFilter, matches, type Filter } from './filter';
+import { planKernelFilter, supportFor, type KernelRequest, type KernelSupport } from './kernel-filter';
+import { AttrWriter } from './netlink/attributes';
+import { attrsOf, nfgenOf, type ReceivedMessage } from './netlink/message';
+import { inNetns } from './netlink/netns';
+import { NfnetlinkSocket, type BatchItem } from './netlink/socket';
+import { SnapshotBuilder, type Snapshot } from './snapshot';
+import { decodeConnection, encodeConnection, encodeIdentity } from './codec/connection';
+import { decodeCpuStats, decodeGlobalStats } from './codec/stats';
+import { ConntrackEvents, type EventsOptions } from './events';
+import type { Connection, CpuStats, Family, Stats, Tuple } from './types';
+
+export interface ConntrackOptions {
+  /** Network namespace whose table to manage (name under /var/run/netns, or a path); default: our own. */
+  netns?: string;
+  /** Per-request silence limit. */
+  timeoutMs?: number;
+}
+
+export interface DumpOptions {
+  /** Let the kernel pre-filter what it can (default true). Results are the same either way. */
+  kernelFilter?: boolean;
+  /** Entries per yielded batch (default 1024). */
+  batchSize?: number;
+}
+
+/** What names one entry exactly: the original tuple, the zone and the kernel's id. */
+export interface EntryRef {
+  family: Family;
+  original: Tuple;
+  zone?: number;
+  id?: number;
+}
+
+export interface DeleteManyResult {
+  deleted: number;
+  /** Entries that were no longer in the table (or had been replaced by a newer entry with the same tuple). */
+  alreadyGone: number;
+  failed: { entry: EntryRef; error: NetlinkError }[];
+}
+
+export interface DeleteMatchingResult extends DeleteManyResult {
+  matched: number;
+  /** 'kernel-flush': one filtered flush in the kernel; 'dump-delete': a dump, then pipelined deletes by id. */
+  method: 'kernel-flush' | 'dump-delete';
+}
+
+const familyNumber = (family: Family): number => (family === 'ipv4' ? AF.INET : AF.INET6);
+const familyName = (af: number): Family => (af === AF.INET6 ? 'ipv6' : 'ipv4');
+const GET = ctnlMsgType(IPCTNL_MSG.CT_GET);
+const DELETE = ctnlMsgType(IPCTNL_MSG.CT_DELETE);
+
+/** Lets other work run between batches of a long dump. */
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class Conntrack {
+  readonly netns: string | undefined;
+  private readonly timeoutMs: number | undefined;
+  private support: KernelSupport = supportFor();
+
+  constructor(options: ConntrackOptions = {}) {
+    this.netns = options.netns;
+    this.timeoutMs = options.timeoutMs;
+  }
+
+  private socket(): NfnetlinkSocket {
+    return NfnetlinkSocket.open({ netns: this.netns, timeoutMs: this.timeoutMs });
+  }
+
+  private async withSocket<T>(work: (socket: NfnetlinkSocket) => Promise<T>): Promise<T> {
+    const socket = this.socket();
+    try {
+      return await work(socket);
+    } finally {
+      socket.close();
+    }
+  }
+
+  /** What the kernel can filter; learnt from its version, corrected when a request is refused. */
+  get kernelSupport(): Readonly<KernelSupport> {
+    return this.support;
+  }
+
+  /**
+   * Runs the dump requests for a filter, passing each raw entry message on. When the kernel refuses a filter
+   * attribute (EINVAL, EOPNOTSUPP), that ability is switched off for good and the dump is retried without it.
+   */
+  private async rawDump(filter: Filter, kernelFilter: boolean, onMessage: (msg: ReceivedMessage) => void): Promise<void> {
+    for (;;) {
+      const plan = kernelFilter ? planKernelFilter(filter, this.support, 'dump') : { requests: [{ family: AF.UNSPEC } as KernelRequest], complete: false };
+      try {
+        await this.withSocket(async (socket) => {
+          for (const request of plan.requests) {
+            await socket.dump({ type: GET, family: request.family }, request.attrs, 'dump connections', onMessage);
+          }
+        });
+        return;
+      } catch (error) {
+        const refused = error instanceof NetlinkError && (error.code === 'EINVAL' || error.code === 'EOPNOTSUPP');
+        if (!refused || !kernelFilter || !plan.requests.some((r) => r.attrs)) throw error;
+        const before = JSON.stringify(this.support);
+        this.support = downgrade(this.support, filter);
+        if (JSON.stringify(this.support) === before) kernelFilter = false;
+      }
+    }
+  }
+
+  /** Every entry matching the filter, in batches, IPv4 and IPv6. */
+  async *dump(filter: Filter = {}, options: DumpOptions = {}): AsyncGenerator<Connection[]> {
+    const batchSize = options.batchSize ?? 1024;
+    const queue: Connection[][] = [];
+    let current: Connection[] = [];
+    let done = false;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      wake?.();
+      wake = undefined;
+    };
+    const finished = this.rawDump(filter, options.kernelFilter ?? true, (msg) => {
+      const { start, end } = attrsOf(msg);
+      const connection = decodeConnection(msg.buf, start, end, familyName(nfgenOf(msg).family));
+      if (!matches(filter, connection)) return;
+      current.push(connection);
+      if (current.length >= batchSize) {
+        queue.push(current);
+        current = [];
+        notify();
+      }
+    }).then(
+      () => {
+        if (current.length) queue.push(current);
+        done = true;
+        notify();
+      },
+      (error: unknown) => {
+        failure = error;
+        done = true;
+        notify();
+      },
+    );
+    try {
+      for (;;) {
+        const batch = queue.shift();
+        if (batch) {
+          yield batch;
+          continue;
+        }
+        if (done) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      if (failure) throw failure;
+    } finally {
+      await finished;
+    }
+  }
+
+  /** Every entry matching the filter as one array (for small results; use dump() or snapshot() for big ones). */
+  async list(filter: Filter = {}, options: DumpOptions = {}): Promise<Connection[]> {
+    const all: Connection[] = [];
+    for await (const batch of this.dump(filter, options)) all.push(...batch);
+    return all;
+  }
+
+  /**
+   * Dumps the table into a columnar Snapshot. Decoding runs as datagrams arrive, and the native socket hands
+   * over at most 32 datagrams per event-loop turn, so the server stays responsive during a big dump.
+   */
+  async snapshot(filter: Filter = {}, options: DumpOptions = {}): Promise<Snapshot> {
+    const started = performance.now();
+    const takenAt = new Date();
+    const expected = await this.count().catch(() => 1024);
+    const builder = new SnapshotBuilder(isEmptyFilter(filter) ? Math.ceil(expected * 1.05) + 16 : 1024);
+    const test = isEmptyFilter(filter) ? undefined : builder.view().predicate(filter);
+    let sinceYield = 0;
+    await this.rawDump(filter, options.kernelFilter ?? true, (msg) => {
+      const { start, end } = attrsOf(msg);
+      builder.add(msg.buf, start, end, nfgenOf(msg).family);
+      if (test && !test(builder.size - 1)) builder.dropLast();
+      sinceYield++;
+    });
+    if (sinceYield > 0) await yieldToLoop();
+    return builder.finish({ takenAt, tookMs: performance.now() - started });
+  }
+
+  /** Number of entries in the table (CT_GET_STATS). */
+  async count(): Promise<number> {
+    const global = await this.globalStats();
+    return global.entries;
+  }
+
+  private async globalStats(): Promise<{ entries: number; maxEntries: number }> {
+    return this.withSocket(async (socket) => {
+      const replies = await socket.request({ type: ctnlMsgType(IPCTNL_MSG.CT_GET_STATS), family: AF.UNSPEC }, undefined, 'read table statistics');
+      if (!replies.length) throw new NetlinkError({ errno: 61, operation: 'read table statistics', detail: 'empty reply' });
+      const { start, end } = attrsOf(replies[0]);
+      return decodeGlobalStats(replies[0].buf, start, end);
+    });
+  }
+
+  /** Table usage, per-CPU problem counters and the sysctls that decide what the table records. */
+  async stats(): Promise<Stats> {
+    const global = await this.globalStats();
+    const perCpu: CpuStats[] = [];
+    await this.withSocket((socket) =>
+      socket.dump({ type: ctnlMsgType(IPCTNL_MSG.CT_GET_STATS_CPU), family: AF.UNSPEC }, undefined, 'read per-CPU statistics', (msg) => {
+        const { start, end } = attrsOf(msg);
+        perCpu.push(decodeCpuStats(msg.buf, start, end, nfgenOf(msg).resId));
+      }),
+    );
+    const totals = perCpu.reduce(
+      (sum, cpu) => {
+        for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += cpu[key];
+        return sum;
+      },
+      { found: 0, invalid: 0, insert: 0, insertFailed: 0, drop: 0, earlyDrop: 0, error: 0, searchRestart: 0, clashResolve: 0, chainTooLong: 0 },
+    );
+    const sysctl = inNetns(this.netns, () => ({
+      acct: readFlag('nf_conntrack_acct'),
+      timestamp: readFlag('nf_conntrack_timestamp'),
+      events: readNumber('nf_conntrack_events'),
+      buckets: readNumber('nf_conntrack_buckets'),
+    }));
+    return {
+      entries: global.entries,
+      maxEntries: global.maxEntries,
+      fillRatio: global.maxEntries ? global.entries / global.maxEntries : 0,
+      perCpu,
+      totals,
+      sysctl,
+    };
+  }
+
+  private refAttrs(entry: EntryRef): Uint8Array {
+    const w = new AttrWriter();
+    encodeIdentity({ ...entry, zone: entry.zone ?? 0 }, w);
+    return w.finish();
+  }
+
+  /** The live entry with this tuple (and id, when given); undefined when it is gone. */
+  async get(entry: EntryRef): Promise<Connection | undefined> {
+    try {
+      const replies = await this.withSocket((socket) =>
+        socket.request({ type: GET, family: familyNumber(entry.family) }, this.refAttrs(entry), 'get connection'),
+      );
+      if (!replies.length) return undefined;
+      const { start, end } = attrsOf(replies[0]);
+      const connection = decodeConnection(replies[0].buf, start, end, familyName(nfgenOf(replies[0]).family));
+      // The kernel looks entries up by tuple only; a different id is a newer connection on the same tuple.
+      if (entry.id !== undefined && connection.id !== entry.id) return undefined;
+      return connection;
+    } catch (error) {
+      if (error instanceof NetlinkError && error.code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  /** Finds an entry by id alone (a dump: the kernel has no index by id). */
+  async findById(id: number): Promise<Connection | undefined> {
+    for await (const batch of this.dump({ id })) if (batch.length) return batch[0];
+    return undefined;
+  }
+
+  /** Deletes one entry by tuple + zone + id. 'gone' when it was not there (or the tuple now names a newer entry). */
+  async delete(entry: EntryRef): Promise<'deleted' | 'gone'> {
+    const result = await this.deleteMany([entry]);
+    if (result.failed.length) throw result.failed[0].error;
+    return result.deleted ? 'deleted' : 'gone';
+  }
+
+  /** Deletes entries pipelined (many requests per datagram; replies matched by sequence number). */
+  async deleteMany(entries: readonly EntryRef[]): Promise<DeleteManyResult> {
+    for (const entry of entries) {
+      if (entry.id === undefined) throw new ValidationError('id', 'every entry to delete needs its id, so a newer connection on the same tuple is never deleted');
+    }
+    const items: BatchItem[] = entries.map((entry) => ({ type: DELETE, family: familyNumber(entry.family), attrs: this.refAttrs(entry) }));
+    const errors = await this.withSocket((socket) => socket.batch(items, 'delete connections'));
+    const result: DeleteManyResult = { deleted: 0, alreadyGone: 0, failed: [] };
+    errors.forEach((errno, i) => {
+      if (errno === 0) result.deleted++;
+      else if (errno === 2) result.alreadyGone++; // ENOENT
+      else result.failed.push({ entry: entries[i], error: new NetlinkError({ errno, operation: 'delete connection' }) });
+    });
+    return result;
+  }
+
+  /**
+   * Deletes every entry matching the filter. Uses the kernel's filtered flush (one pass, no per-entry
+   * messages) when the kernel can express the whole filter, else a dump and pipelined deletes by id.
+   */
+  async deleteMatching(filter: Filter, options: { method?: 'auto' | 'kernel-flush' | 'dump-delete' } = {}): Promise<DeleteMatchingResult> {
+    if (isEmptyFilter(filter)) throw new ValidationError('filter', 'an empty filter would delete everything: use flush() for that');
+    const method = options.method ?? 'auto';
+    const plan = planKernelFilter(filter, this.support, 'flush');
+    const canFlush = plan.complete && plan.requests.every((r) => r.attrs || r.family !== AF.UNSPEC);
+    if (method === 'kernel-flush' && !canFlush) throw new ValidationError('filter', 'the kernel cannot apply this whole filter in a flush');
+    if (method !== 'dump-delete' && canFlush) {
+      // Count exactly what the flush will remove (the same kernel filter, as a dump), then flush.
+      let matched = 0;
+      await this.rawDump(filter, true, () => matched++);
+      await this.withSocket(async (socket) => {
+        for (const request of plan.requests) {
+          await socket.request({ type: DELETE, family: request.family, version: 1 }, request.attrs, 'delete matching connections');
+        }
+      });
+      return { matched, deleted: matched, alreadyGone: 0, failed: [], method: 'kernel-flush' };
+    }
+    const refs: EntryRef[] = [];
+    await this.rawDump(filter, true, (msg) => {
+      const { start, end } = attrsOf(msg);
+      const connection = decodeConnection(msg.buf, start, end, familyName(nfgenOf(msg).family));
+      if (matches(filter, connection)) refs.push({ family: connection.family, original: connection.original, zone: connection.zone, id: connection.id });
+    });
+    const result = await this.deleteMany(refs);
+    return { matched: refs.length, ...result, method: 'dump-delete' };
+  }
+
+  /** Deletes every entry (of one family when given). Returns how many entries went. */
+  async flush(family?: Family): Promise<{ deleted: number }> {
+    let before = 0;
+    if (family) await this.rawDump({ family }, true, () => before++);
+    else before = await this.count();
+    await this.withSocket((socket) =>
+      socket.request({ type: DELETE, family: family ? familyNumber(family) : AF.UNSPEC, version: family ? 1 : 0 }, undefined, 'flush connections'),
+    );
+    return { deleted: before };
+  }
+
+  /** Inserts entries (CT_NEW with CREATE|EXCL), pipelined. Returns the errno of each (0 = created). */
+  async create(entries: readonly Connection[]): Promise<Int32Array> {
+    const items: BatchItem[] = entries.map((entry) => {
+      const w = new AttrWriter();
+      encodeConnection(entry, w);
+      return { type: ctnlMsgType(IPCTNL_MSG.CT_NEW), family: familyNumber(entry.family), attrs: w.finish(), flags: NLM_F.CREATE | NLM_F.EXCL };
+    });
+    return this.withSocket((socket) => socket.batch(items, 'create connections'));
+  }
+
+  /** Subscribes to NEW / UPDATE / DESTROY events. */
+  events(options: EventsOptions = {}): ConntrackEvents {
+    return new ConntrackEvents({ ...options, netns: this.netns, groups: options.groups ?? [NFNLGRP.CONNTRACK_NEW, NFNLGRP.CONNTRACK_UPDATE, NFNLGRP.CONNTRACK_DESTROY] });
+  }
+}
+
+function downgrade(support: KernelSupport, filter: Filter): KernelSupport {
+  // Switch off the newest ability the filter used first.
+  if (filter.zone !== undefined && support.dumpZone) return { ...support, dumpZone: false };
+  if (filter.status && support.dumpStatus) return { ...support, dumpStatus: false };
+  if (support.dumpFilter) return { ...support, dumpFilter: false };
+  return support;
+}
+
+function readSysctl(name: string): string | undefined {
+  try {
+    return readFileSync(`/proc/sys/net/netfilter/${name}`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+const readFlag = (name: string): boolean | null => {
+  const value = readSysctl(name);
+  return value === undefined ? null : value !== '0';
+};
+const readNumber = (name: string): number | null => {
+  const value = readSysctl(name);
+  return value === undefined ? null : Number(value);
+};

@@ -1,0 +1,233 @@
+// The filter vocabulary shared by the API, the UI, the CLI and the library: a zod schema that accepts query
+// strings or JSON values, the parsed Filter, a userspace predicate, and the plan of what the kernel can do.
+import { z } from 'zod';
+import { IPS, PROTOCOL_NAMES, STATUS_FLAGS, TCP_STATES, type StatusFlag, type TcpState } from './constants';
+import { parseAddress, parsePrefix, prefixContains, type Prefix } from './address';
+import { ValidationError } from './errors';
+import type { Connection, Family, Tuple } from './types';
+
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
+/** Status condition: (status & mask) === value. UNREPLIED is SEEN_REPLY clear. */
+export interface StatusMatch {
+  names: string[];
+  value: number;
+  mask: number;
+}
+
+export interface Filter {
+  family?: Family;
+  protocol?: number;
+  states?: TcpState[];
+  status?: StatusMatch;
+  /** Any address of either direction. */
+  ip?: Prefix;
+  /** Original direction. */
+  src?: Prefix;
+  dst?: Prefix;
+  /** Reply direction; replyDst is the external address after SNAT. */
+  replySrc?: Prefix;
+  replyDst?: Prefix;
+  /** Any port of either direction. */
+  port?: PortRange;
+  sport?: PortRange;
+  dport?: PortRange;
+  mark?: { value: number; mask: number };
+  zone?: number;
+  id?: number;
+}
+
+const PROTOCOL_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(PROTOCOL_NAMES).map(([num, name]) => [name, Number(num)]));
+export const STATUS_NAMES = [...STATUS_FLAGS, 'UNREPLIED'] as const;
+
+const trimmed = z.string().trim();
+const listOf = (input: unknown): unknown =>
+  typeof input === 'string' ? input.split(',').map((s) => s.trim()).filter(Boolean) : input;
+
+const u32 = (field: string) =>
+  z.union([z.number(), trimmed.regex(/^(0x[0-9a-f]+|\d+)$/i, `${field} must be a number`).transform(Number)]).pipe(
+    z.number().int(`${field} must be a whole number`).min(0, `${field} must be >= 0`).max(0xffffffff, `${field} must be <= 4294967295`),
+  );
+
+const portNumber = z.number().int('a port must be a whole number').min(0, 'a port must be 0..65535').max(65535, 'a port must be 0..65535');
+
+const portRange = z
+  .union([z.number(), trimmed])
+  .transform((input, ctx): PortRange => {
+    if (typeof input === 'number') return { min: input, max: input };
+    const match = /^(\d{1,5})(?:\s*-\s*(\d{1,5}))?$/.exec(input);
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: 'expected a port (0..65535) or a range "a-b"' });
+      return z.NEVER;
+    }
+    return { min: Number(match[1]), max: Number(match[2] ?? match[1]) };
+  })
+  .superRefine((range, ctx) => {
+    for (const value of [range.min, range.max]) {
+      const result = portNumber.safeParse(value);
+      if (!result.success) ctx.addIssue({ code: 'custom', message: result.error.issues[0].message });
+    }
+    if (range.min > range.max) ctx.addIssue({ code: 'custom', message: 'a range must be "low-high"' });
+  });
+
+const prefix = trimmed.transform((input, ctx): Prefix => {
+  const parsed = parsePrefix(input);
+  if (typeof parsed === 'string') {
+    ctx.addIssue({ code: 'custom', message: parsed });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const protocol = z.union([z.number(), trimmed]).transform((input, ctx): number => {
+  const value = typeof input === 'number' ? input : /^\d+$/.test(input) ? Number(input) : PROTOCOL_NUMBERS[input.toLowerCase()];
+  if (value === undefined || !Number.isInteger(value) || value < 0 || value > 255) {
+    ctx.addIssue({ code: 'custom', message: `expected one of ${Object.keys(PROTOCOL_NUMBERS).join(', ')} or a number 0..255` });
+    return z.NEVER;
+  }
+  return value;
+});
+
+const states = z.preprocess(
+  listOf,
+  z.array(
+    z.string().transform((input, ctx): TcpState => {
+      const upper = input.toUpperCase() as TcpState;
+      if (!TCP_STATES.includes(upper)) {
+        ctx.addIssue({ code: 'custom', message: `unknown TCP state "${input}" (expected ${TCP_STATES.join(', ')})` });
+        return z.NEVER;
+      }
+      return upper;
+    }),
+  ).min(1, 'give at least one state'),
+);
+
+const status = z.preprocess(
+  listOf,
+  z
+    .array(
+      z.string().transform((input, ctx) => {
+        const upper = input.toUpperCase();
+        if (!(STATUS_NAMES as readonly string[]).includes(upper)) {
+          ctx.addIssue({ code: 'custom', message: `unknown status flag "${input}" (expected ${STATUS_NAMES.join(', ')})` });
+          return z.NEVER;
+        }
+        return upper;
+      }),
+    )
+    .min(1, 'give at least one flag')
+    .transform((names, ctx): StatusMatch => {
+      let value = 0;
+      let mask = 0;
+      for (const name of names) {
+        const bit = name === 'UNREPLIED' ? IPS.SEEN_REPLY : IPS[name as StatusFlag];
+        const want = name === 'UNREPLIED' ? 0 : bit;
+        if (mask & bit && (value & bit) !== want) {
+          ctx.addIssue({ code: 'custom', message: 'SEEN_REPLY and UNREPLIED exclude each other' });
+          return z.NEVER;
+        }
+        mask |= bit;
+        value |= want;
+      }
+      return { names, value, mask };
+    }),
+);
+
+const mark = z.union([z.number(), trimmed]).transform((input, ctx) => {
+  const [valueText, maskText] = typeof input === 'number' ? [String(input), undefined] : input.split('/');
+  const value = u32('mark').safeParse(valueText);
+  const mask = maskText === undefined ? { success: true as const, data: 0xffffffff } : u32('mark mask').safeParse(maskText);
+  if (!value.success || !mask.success) {
+    ctx.addIssue({ code: 'custom', message: 'expected a mark "value" or "value/mask" (decimal or 0x hex, 32 bits)' });
+    return z.NEVER;
+  }
+  return { value: (value.data & mask.data) >>> 0, mask: mask.data };
+});
+
+/** The fields a filter may have, for a schema that extends it (paging, sort, q). */
+export const filterShape = {
+  family: z.enum(['ipv4', 'ipv6'], { message: 'expected ipv4 or ipv6' }).optional(),
+  protocol: protocol.optional(),
+  state: states.optional(),
+  status: status.optional(),
+  ip: prefix.optional(),
+  src: prefix.optional(),
+  dst: prefix.optional(),
+  replySrc: prefix.optional(),
+  replyDst: prefix.optional(),
+  port: portRange.optional(),
+  sport: portRange.optional(),
+  dport: portRange.optional(),
+  mark: mark.optional(),
+  zone: z.union([z.number(), trimmed.regex(/^\d+$/, 'zone must be a number').transform(Number)]).pipe(z.number().int().min(0).max(65535, 'zone must be 0..65535')).optional(),
+  id: u32('id').optional(),
+};
+
+export const filterSchema = z.strictObject(filterShape);
+export type FilterInput = z.input<typeof filterSchema>;
+
+/** Turns schema output into the Filter the library works with. */
+export function toFilter(parsed: z.output<typeof filterSchema>): Filter {
+  const { state, ...rest } = parsed;
+  const filter: Filter = { ...rest, states: state };
+  for (const key of Object.keys(filter) as (keyof Filter)[]) if (filter[key] === undefined) delete filter[key];
+  return filter;
+}
+
+/** Parses a filter given as data; throws ValidationError naming the first bad field. */
+export function parseFilter(input: unknown): Filter {
+  const result = filterSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new ValidationError(issue.path.join('.') || 'filter', issue.message);
+  }
+  return toFilter(result.data);
+}
+
+export function isEmptyFilter(filter: Filter): boolean {
+  return Object.keys(filter).length === 0;
+}
+
+// ---- userspace matching (the reference semantics) ----
+
+const inRange = (value: number | undefined, range: PortRange): boolean => value !== undefined && value >= range.min && value <= range.max;
+
+function addressIn(prefix: Prefix, family: Family, text: string): boolean {
+  if (prefix.family !== family) return false;
+  const address = parseAddress(text);
+  return address !== undefined && prefixContains(prefix, address.bytes);
+}
+
+const portsOf = (t: Tuple): (number | undefined)[] => [t.sport, t.dport];
+
+/** Whether a connection satisfies every condition of the filter. */
+export function matches(filter: Filter, c: Connection): boolean {
+  if (filter.family && c.family !== filter.family) return false;
+  if (filter.protocol !== undefined && c.original.protocol !== filter.protocol) return false;
+  if (filter.states) {
+    const state = c.protoinfo?.tcp?.state;
+    if (!state || !filter.states.includes(state)) return false;
+  }
+  if (filter.status && (c.status & filter.status.mask) !== filter.status.value) return false;
+  if (filter.mark && (((c.mark ?? 0) & filter.mark.mask) >>> 0) !== filter.mark.value) return false;
+  if (filter.zone !== undefined && c.zone !== filter.zone) return false;
+  if (filter.id !== undefined && c.id !== filter.id) return false;
+  if (filter.src && !addressIn(filter.src, c.family, c.original.src)) return false;
+  if (filter.dst && !addressIn(filter.dst, c.family, c.original.dst)) return false;
+  if (filter.replySrc && !addressIn(filter.replySrc, c.family, c.reply.src)) return false;
+  if (filter.replyDst && !addressIn(filter.replyDst, c.family, c.reply.dst)) return false;
+  if (filter.ip) {
+    const ip = filter.ip;
+    if (![c.original.src, c.original.dst, c.reply.src, c.reply.dst].some((a) => addressIn(ip, c.family, a))) return false;
+  }
+  if (filter.sport && !inRange(c.original.sport, filter.sport)) return false;
+  if (filter.dport && !inRange(c.original.dport, filter.dport)) return false;
+  if (filter.port) {
+    const port = filter.port;
+    if (![...portsOf(c.original), ...portsOf(c.reply)].some((p) => inRange(p, port))) return false;
+  }
+  return true;
+}

@@ -1,0 +1,62 @@
+// Opening a socket inside another network namespace. Only the lab, tests and the demo need this: on a real
+// router the console manages the table of the namespace it runs in.
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { NetlinkError } from '../errors';
+
+interface NetnsAddon {
+  setns(fd: number): void;
+}
+
+let addon: NetnsAddon | undefined;
+
+function loadAddon(): NetnsAddon {
+  if (addon) return addon;
+  const path = process.env.CONNTRACK_NETNS_ADDON ?? join(process.cwd(), 'build/native/netns.node');
+  if (!existsSync(path)) {
+    throw new Error(`the setns addon is missing at ${path}: run "npm install" (its postinstall builds it) or set CONNTRACK_NETNS_ADDON`);
+  }
+  const module = { exports: {} as NetnsAddon };
+  // process.dlopen, not require: bundlers leave it alone and the path is decided at run time.
+  process.dlopen(module, path);
+  addon = module.exports;
+  return addon;
+}
+
+/** /var/run/netns/NAME for a name as `ip netns` knows it, or the path itself. */
+export function netnsPath(netns: string): string {
+  return isAbsolute(netns) ? netns : join('/var/run/netns', netns);
+}
+
+/**
+ * Runs create() with the calling thread inside the network namespace `netns`, then switches back. Whatever
+ * sockets create() opens stay in that namespace. create() must be synchronous: no other code may run while
+ * the thread is switched.
+ */
+export function inNetns<T>(netns: string | undefined, create: () => T): T {
+  if (!netns) return create();
+  const setns = loadAddon().setns;
+  let target: number;
+  try {
+    target = openSync(netnsPath(netns), 'r');
+  } catch (error) {
+    const errno = (error as NodeJS.ErrnoException).errno ?? -2;
+    throw new NetlinkError({ errno, operation: `open network namespace ${netns}` });
+  }
+  const original = openSync('/proc/thread-self/ns/net', 'r');
+  try {
+    try {
+      setns(target);
+    } catch (error) {
+      throw new NetlinkError({ errno: (error as { errno?: number }).errno ?? 1, operation: `enter network namespace ${netns}` });
+    }
+    try {
+      return create();
+    } finally {
+      setns(original);
+    }
+  } finally {
+    closeSync(target);
+    closeSync(original);
+  }
+}
