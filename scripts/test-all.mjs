@@ -1,0 +1,45 @@
+// `npm test`: every suite in turn - typecheck, lint, unit + integration (vitest), end-to-end (Playwright in
+// Debian's Chromium) - then one closing line "N passed, N failed" over all of them. Exit non-zero on any failure.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+
+mkdirSync('test-results', { recursive: true });
+const bin = (name) => `node_modules/.bin/${name}`;
+const results = [];
+
+function step(name, command, args, { count } = {}) {
+  console.log(`\n=== ${name}: ${[command, ...args].join(' ')}`);
+  const run = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });
+  const ok = run.status === 0;
+  const counted = count?.();
+  results.push({ name, ok, passed: counted?.passed ?? (ok ? 1 : 0), failed: counted?.failed ?? (ok ? 0 : 1) });
+  if (counted && !ok && counted.failed === 0) results.at(-1).failed = 1; // the runner failed outside any test
+}
+
+const readJson = (path) => (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined);
+
+step('typecheck', bin('tsc'), ['--noEmit']);
+step('lint', bin('eslint'), ['.', '--max-warnings=0']);
+step('unit + integration', bin('vitest'), ['run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/vitest.json'], {
+  count: () => {
+    const report = readJson('test-results/vitest.json');
+    return report ? { passed: report.numPassedTests, failed: report.numFailedTests } : undefined;
+  },
+});
+const hasE2e = existsSync('tests/e2e') && readdirSync('tests/e2e').some((f) => f.endsWith('.spec.ts'));
+if (hasE2e) {
+  process.env.PLAYWRIGHT_JSON_OUTPUT_NAME = 'test-results/e2e.json';
+  step('end-to-end', bin('playwright'), ['test', '--reporter=list,json'], {
+    count: () => {
+      const stats = readJson('test-results/e2e.json')?.stats;
+      return stats ? { passed: stats.expected + stats.flaky, failed: stats.unexpected } : undefined;
+    },
+  });
+}
+
+console.log('\n=== summary');
+for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.passed} passed, ${r.failed} failed`);
+const passed = results.reduce((n, r) => n + r.passed, 0);
+const failed = results.reduce((n, r) => n + r.failed, 0);
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(results.every((r) => r.ok) ? 0 : 1);
