@@ -23,11 +23,16 @@ export interface Tuple {
   icmp?: IcmpFields;
   /** CTA_TUPLE_ZONE, when the kernel sends one. */
   zone?: number;
+  /** Unmodelled attributes inside CTA_TUPLE_*, CTA_TUPLE_IP and CTA_TUPLE_PROTO. */
+  unknown?: RawAttribute[];
+  ipUnknown?: RawAttribute[];
+  protoUnknown?: RawAttribute[];
 }
 
 export interface Counter {
   packets: bigint;
   bytes: bigint;
+  unknown?: RawAttribute[];
 }
 
 export interface TcpInfo {
@@ -37,6 +42,7 @@ export interface TcpInfo {
   /** IP_CT_TCP_FLAG_* bits seen in each direction (value, mask as sent by the kernel). */
   flagsOriginal?: { flags: number; mask: number };
   flagsReply?: { flags: number; mask: number };
+  unknown?: RawAttribute[];
 }
 
 /** An attribute the codec does not model: kept as sent, never dropped. */
@@ -45,6 +51,11 @@ export interface RawAttribute {
   /** Whether NLA_F_NESTED was set. */
   nested: boolean;
   data: Uint8Array;
+  /**
+   * Index among the attributes of its level in the message it was decoded from, so that encoding writes it
+   * back in place. Absent: written after the modelled attributes.
+   */
+  position?: number;
 }
 
 export interface ProtoInfo {
@@ -55,8 +66,18 @@ export interface ProtoInfo {
 
 export interface SeqAdj {
   correctionPos: number;
+  /** Signed (s32 in the kernel). */
   offsetBefore: number;
   offsetAfter: number;
+  unknown?: RawAttribute[];
+}
+
+/** CTA_SYNPROXY: the SYN proxy's sequence and timestamp adjustments. */
+export interface Synproxy {
+  isn: number;
+  its: number;
+  tsoff: number;
+  unknown?: RawAttribute[];
 }
 
 /** A conntrack entry as the kernel reports it, decoded. */
@@ -77,16 +98,23 @@ export interface Connection {
   protoinfo?: ProtoInfo;
   counters?: { original: Counter; reply: Counter };
   /** Wall-clock nanoseconds since the epoch. */
-  timestamp?: { start: bigint; stop?: bigint };
+  timestamp?: { start: bigint; stop?: bigint; unknown?: RawAttribute[] };
   /** Connection labels bitmap (CTA_LABELS). */
   labels?: Uint8Array;
   /** CTA_HELP_NAME. */
   helper?: string;
+  /** Unmodelled attributes inside CTA_HELP (CTA_HELP_INFO). */
+  helpUnknown?: RawAttribute[];
   master?: Tuple;
   secmark?: number;
   secctx?: string;
+  /** Unmodelled attributes inside CTA_SECCTX. */
+  secctxUnknown?: RawAttribute[];
   seqAdjOriginal?: SeqAdj;
   seqAdjReply?: SeqAdj;
+  synproxy?: Synproxy;
+  /** CTA_TIMESTAMP_EVENT (events only, 6.14+): wall-clock nanoseconds when the event was sent. */
+  timestampEvent?: bigint;
   /** Attributes this codec does not model, at top level. */
   unknown?: RawAttribute[];
 }

@@ -1,6 +1,12 @@
 // Generic netlink attribute (struct nlattr) reading and writing. Knows nothing of what the types mean.
 import { CodecError } from '../errors';
-import { NLA_F_NESTED, NLA_HDRLEN, NLA_TYPE_MASK } from '../constants';
+import { NLA_F_NESTED as NLA_F_NESTED_, NLA_HDRLEN as NLA_HDRLEN_, NLA_TYPE_MASK as NLA_TYPE_MASK_ } from '../constants';
+
+// Imported bindings can compile to getters (CommonJS interop, bundlers); forEachAttr runs once per attribute of
+// every dumped entry, so it reads module-local copies.
+const NLA_F_NESTED = NLA_F_NESTED_;
+const NLA_HDRLEN = NLA_HDRLEN_;
+const NLA_TYPE_MASK = NLA_TYPE_MASK_;
 
 export const align4 = (n: number): number => (n + 3) & ~3;
 
@@ -49,7 +55,8 @@ export function parseAttrs(buf: Uint8Array, start = 0, end = buf.length): Attr[]
 }
 
 export const attrLength = (attr: Attr): number => attr.end - attr.start;
-export const attrBytes = (attr: Attr): Uint8Array => attr.buf.slice(attr.start, attr.end);
+/** A copy of the payload (Buffer#slice would alias the receive buffer, so copy into a plain Uint8Array). */
+export const attrBytes = (attr: Attr): Uint8Array => new Uint8Array(attr.buf.subarray(attr.start, attr.end));
 
 function expectLength(attr: Attr, path: string, length: number): void {
   if (attr.end - attr.start !== length) {
