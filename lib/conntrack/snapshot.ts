@@ -2,12 +2,17 @@
 // It is filled straight from dump messages (no intermediate Connection objects) and answers the console's
 // questions - filter, sort, page, count - many times over without going back to the kernel.
 import { randomUUID } from 'node:crypto';
-import { CTA, CTA_COUNTERS, IPS, PROTOCOL_NAMES, CTA_HELP, CTA_IP, CTA_PROTO, CTA_PROTOINFO, CTA_PROTOINFO_TCP, CTA_TIMESTAMP_ATTR, CTA_TUPLE, IPPROTO, NLA_TYPE_MASK, TCP_STATES } from './constants';
+import * as K from './constants';
 import { CodecError } from './errors';
 import { ipv4PrefixMask, prefixContains, type Prefix } from './address';
 import type { Filter, PortRange } from './filter';
 import type { Connection, Family, Tuple } from './types';
-import { formatIPv6 } from './codec/address';
+import { formatIPv6 as formatIPv6Import } from './codec/address';
+
+// Imported bindings can compile to getters (CommonJS interop), which cost more than the decoding on the
+// per-attribute path; the hot code reads these module-local copies (as the codecs do).
+const { CTA, CTA_COUNTERS, IPS, PROTOCOL_NAMES, CTA_HELP, CTA_IP, CTA_PROTO, CTA_PROTOINFO, CTA_PROTOINFO_TCP, CTA_TIMESTAMP_ATTR, CTA_TUPLE, IPPROTO, NLA_TYPE_MASK, TCP_STATES } = K;
+const formatIPv6 = formatIPv6Import;
 
 const NO_STATE = 0xff;
 const FAMILY_V6 = 1;
