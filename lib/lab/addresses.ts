@@ -1,0 +1,73 @@
+// The lab's address plan. Documentation and private ranges only, and only inside the lab's namespaces, so every lab
+// uses the same plan: two labs never share a link.
+import type { Family } from '@/lib/conntrack/types';
+
+export type { Family };
+
+export interface DualStack {
+  ipv4: string;
+  ipv6: string;
+}
+
+export type Wan = 'wan1' | 'wan2';
+
+export interface WanAddresses {
+  /** The router's external address on this uplink: what SNAT/masquerade rewrites sources to. */
+  router: DualStack;
+  /** The internet side of the uplink: the router's next hop. */
+  gateway: DualStack;
+}
+
+export interface LabAddresses {
+  lan: {
+    /** The router's LAN address, the clients' default gateway. */
+    gateway: DualStack;
+    clients: readonly DualStack[];
+    /** The LAN server that wan1's forwarded port leads to. */
+    server: DualStack;
+  };
+  wan1: WanAddresses;
+  wan2: WanAddresses;
+  internet: {
+    /** Answers TCP and UDP echo on `ports.echo`, and ping. */
+    server: DualStack;
+    /** Source of inbound (port-forwarded) connections. */
+    client: DualStack;
+  };
+  ports: {
+    /** TCP and UDP echo on the internet server. */
+    echo: number;
+    /** The internet namespace drops TCP SYNs and UDP datagrams to this port: half-open and unreplied flows. */
+    blackhole: number;
+    /** TCP port on wan1 forwarded (DNAT) to the LAN server. */
+    forwarded: number;
+    /** Where the LAN server listens. */
+    lanServer: number;
+  };
+}
+
+export const LAB_ADDRESSES: LabAddresses = {
+  lan: {
+    gateway: { ipv4: '192.168.50.1', ipv6: 'fd00:50::1' },
+    clients: [
+      { ipv4: '192.168.50.10', ipv6: 'fd00:50::10' },
+      { ipv4: '192.168.50.11', ipv6: 'fd00:50::11' },
+    ],
+    server: { ipv4: '192.168.50.20', ipv6: 'fd00:50::20' },
+  },
+  wan1: {
+    router: { ipv4: '198.51.100.2', ipv6: '2001:db8:1::2' },
+    gateway: { ipv4: '198.51.100.1', ipv6: '2001:db8:1::1' },
+  },
+  wan2: {
+    router: { ipv4: '203.0.113.2', ipv6: '2001:db8:2::2' },
+    gateway: { ipv4: '203.0.113.1', ipv6: '2001:db8:2::1' },
+  },
+  internet: {
+    server: { ipv4: '192.0.2.10', ipv6: '2001:db8:ff::10' },
+    client: { ipv4: '192.0.2.100', ipv6: '2001:db8:ff::100' },
+  },
+  ports: { echo: 7, blackhole: 9, forwarded: 8080, lanServer: 8000 },
+};
+
+export const PREFIX_LENGTH: Record<Family, number> = { ipv4: 24, ipv6: 64 };

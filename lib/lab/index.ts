@@ -1,0 +1,26 @@
+// The network-namespace lab: namespaces for tests, the lan/router/internet topology, traffic and churn on it.
+export { LAB_ADDRESSES, type DualStack, type Family, type LabAddresses, type Wan, type WanAddresses } from './addresses';
+export type { Agent } from './agentClient';
+export { startChurn, type Churn, type ChurnOptions, type ChurnStats } from './churn';
+export { activeWan, createLab, failover, type AgentRole, type Lab, type LabOptions, type LabRole } from './lab';
+export {
+  createNamespace,
+  deleteNamespace,
+  listNamespaces,
+  parseNamespaceName,
+  removeStaleLabs,
+  withNamespace,
+  type Namespace,
+  type NamespaceOptions,
+} from './namespace';
+export { LabCommandError, type CommandOutput } from './run';
+export { parseConntrackLine, readConntrackTable, type Packets, type TableEntry, type TableTuple } from './table';
+export {
+  generateTraffic,
+  TRAFFIC_KINDS,
+  type FlowProtocol,
+  type GeneratedFlow,
+  type GeneratedTraffic,
+  type TrafficKind,
+  type TrafficOptions,
+} from './traffic';

@@ -1,0 +1,152 @@
+// `npm run demo` (as root): a lab with live traffic, and the console managing its router's conntrack table.
+// Builds the app when the build is missing or stale, starts `next start` in the host namespace on 127.0.0.1, and
+// on Ctrl+C or SIGTERM stops everything and removes the lab.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createLab, failover, generateTraffic, startChurn, type GeneratedTraffic, type Lab, type TrafficKind } from '../lib/lab';
+
+const root = resolve(__dirname, '..');
+const port = process.env.PORT ?? '3000';
+const host = '127.0.0.1';
+
+/** Kinds whose entries expire within minutes (CLOSE after 10 s, UDP after 30 s, TIME_WAIT after 120 s): redone often. */
+const SHORT_LIVED: TrafficKind[] = ['tcp-client-closed', 'tcp-server-closed', 'tcp-reset', 'tcp-half-open', 'udp-replied', 'udp-unreplied'];
+const REFRESH_MS = 30_000;
+const READY_TIMEOUT_MS = 60_000;
+const FORCE_AFTER_MS = 2000;
+
+const BUILD_INPUTS = ['app', 'lib', 'components', 'public', 'next.config.js', 'package.json', 'tsconfig.json', 'postcss.config.mjs'];
+
+function newestInputMtime(): number {
+  let newest = 0;
+  for (const input of BUILD_INPUTS) {
+    const path = join(root, input);
+    if (!existsSync(path)) continue;
+    const stat = statSync(path);
+    if (stat.isFile()) newest = Math.max(newest, stat.mtimeMs);
+    else {
+      for (const entry of readdirSync(path, { recursive: true, withFileTypes: true })) {
+        if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+      }
+    }
+  }
+  return newest;
+}
+
+function buildIfNeeded(): void {
+  const buildId = join(root, '.next/BUILD_ID');
+  if (existsSync(buildId) && statSync(buildId).mtimeMs >= newestInputMtime()) return;
+  console.log('demo: building the console (next build)...');
+  const build = spawnSync('npx', ['next', 'build'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error(`next build failed (exit ${build.status ?? build.signal})`);
+}
+
+async function waitUntilServing(url: string, server: ChildProcess): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline && server.exitCode === null) {
+    try {
+      await fetch(url, { redirect: 'manual' });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  throw new Error(`the console did not answer on ${url}`);
+}
+
+function labSummary(lab: Lab): string {
+  const a = lab.addresses;
+  return [
+    `lab ${lab.name}: the console manages namespace ${lab.namespaces.router}`,
+    `  LAN ${a.lan.clients.map((c) => c.ipv4).join(', ')} / ${a.lan.clients.map((c) => c.ipv6).join(', ')}, LAN server ${a.lan.server.ipv4} / ${a.lan.server.ipv6}`,
+    `  wan1 ${a.wan1.router.ipv4} / ${a.wan1.router.ipv6} (port ${a.ports.forwarded} forwarded to the LAN server)`,
+    `  wan2 ${a.wan2.router.ipv4} / ${a.wan2.router.ipv6} (the default route after the failover; first connections stay on wan1)`,
+    `  internet servers ${a.internet.server.ipv4} / ${a.internet.server.ipv6}`,
+    `  inspect by hand: ip netns exec ${lab.namespaces.router} conntrack -L`,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the demo builds network namespaces: run it as root');
+
+  let shuttingDown: Promise<void> | null = null;
+  let lab: Lab | null = null;
+  let server: ChildProcess | null = null;
+  let refreshTimer: NodeJS.Timeout | undefined;
+  let refreshed: GeneratedTraffic | null = null;
+
+  const shutdown = (exitCode: number): Promise<void> => {
+    shuttingDown ??= (async () => {
+      clearInterval(refreshTimer);
+      // next runs in its own process group (detached) so Ctrl+C reaches it only through us.
+      if (server?.pid && server.exitCode === null) {
+        const exited = new Promise((r) => server?.once('exit', r));
+        process.kill(-server.pid, 'SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (server.exitCode === null) process.kill(-server.pid, 'SIGKILL');
+      }
+      await lab?.destroy();
+      console.log('demo: stopped, lab removed');
+      process.exit(exitCode);
+    })();
+    return shuttingDown;
+  };
+  let firstSignalAt = 0;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      // Ctrl+C reaches us twice (from the terminal and relayed by tsx); only a later one means "do not wait".
+      // On that exit path the lab's exit handler still deletes the namespaces.
+      if (shuttingDown) {
+        if (Date.now() - firstSignalAt > FORCE_AFTER_MS) process.exit(130);
+        return;
+      }
+      firstSignalAt = Date.now();
+      void shutdown(0);
+    });
+  }
+  process.on('exit', () => {
+    if (server?.pid && server.exitCode === null) process.kill(-server.pid, 'SIGKILL');
+  });
+
+  try {
+    buildIfNeeded();
+    lab = await createLab();
+    // First traffic leaves through wan1; after the failover new traffic uses wan2 while those entries stay.
+    await generateTraffic(lab, { keepAlive: true });
+    await failover(lab);
+    await generateTraffic(lab, { keepAlive: true });
+    startChurn(lab, { perSecond: 2, lifetimeMs: 15_000 });
+    const activeLab = lab;
+    refreshTimer = setInterval(() => {
+      void (async () => {
+        await refreshed?.stop();
+        refreshed = await generateTraffic(activeLab, { kinds: SHORT_LIVED });
+      })().catch((error: unknown) => console.error('demo: traffic refresh failed:', error));
+    }, REFRESH_MS);
+    console.log(labSummary(lab));
+
+    server = spawn('npx', ['next', 'start', '-H', host, '-p', port], {
+      cwd: root,
+      stdio: 'inherit',
+      detached: true,
+      env: { ...process.env, CONNTRACK_NETNS: lab.namespaces.router },
+    });
+    server.once('exit', (code) => {
+      if (!shuttingDown) {
+        console.error(`demo: the console exited (${code}); stopping`);
+        void shutdown(1);
+      }
+    });
+    const url = `http://${host}:${port}/`;
+    await waitUntilServing(url, server);
+    console.log(`\nConntrack Console: ${url}`);
+    // Issue #5: print the demo login credentials here once login exists.
+    console.log('Ctrl+C stops the console and removes the lab.\n');
+  } catch (error) {
+    console.error('demo:', error instanceof Error ? error.message : error);
+    await shutdown(1);
+  }
+}
+
+void main();
