@@ -1,7 +1,7 @@
 // Builds the one native piece the console needs (setns for network namespaces) with the system C compiler.
 // N-API addons need only node_api.h, so no node-gyp download and no prebuilt binary is involved.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,4 +17,7 @@ if (includeDirs.length === 0) {
 }
 if (existsSync(output) && statSync(output).mtimeMs >= statSync(source).mtimeMs) process.exit(0);
 mkdirSync(dirname(output), { recursive: true });
-execFileSync(process.env.CC ?? 'cc', ['-O2', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=netns', `-I${includeDirs[0]}`, source, '-o', output], { stdio: 'inherit' });
+// Build beside it and rename: a running process that has the old addon mapped keeps its copy intact.
+const temporary = `${output}.${process.pid}.tmp`;
+execFileSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=netns', `-I${includeDirs[0]}`, source, '-o', temporary], { stdio: 'inherit' });
+renameSync(temporary, output);

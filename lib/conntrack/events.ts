@@ -1,14 +1,19 @@
 // Conntrack events (NEW / UPDATE / DESTROY) from the ctnetlink multicast groups.
+//
+// The event socket is not the npm package's RawNetlinkSocket: that one aborts the whole process when the kernel
+// reports an overflow (ENOBUFS) on an idle socket. Here a blocking socket from our addon is read with read(2) on
+// the libuv thread pool, where ENOBUFS is an ordinary error: counted, reported, and the socket reads on.
 import { EventEmitter } from 'node:events';
-import { IPCTNL_MSG, NLM_F, NLMSG, ctnlMsgType, AF } from './constants';
+import { close, read } from 'node:fs';
+import { AF, IPCTNL_MSG, NETLINK_NETFILTER, NLM_F, ctnlMsgType } from './constants';
 import { NetlinkError } from './errors';
 import { attrsOf, forEachMessage, nfgenOf } from './netlink/message';
-import { NfnetlinkSocket } from './netlink/socket';
+import { inNetns, loadAddon } from './netlink/netns';
 import { decodeConnection } from './codec/connection';
 import type { ConntrackEvent } from './types';
 
 export interface EventsOptions {
-  /** SO_RCVBUF in bytes (default 8 MiB; the kernel caps it at 2 x net.core.rmem_max). */
+  /** SO_RCVBUF in bytes (default 8 MiB; as root it may exceed net.core.rmem_max). */
   receiveBufferBytes?: number;
   /** NFNLGRP_CONNTRACK_* groups (default all three). */
   groups?: number[];
@@ -24,9 +29,14 @@ interface EventMap {
 
 const NEW_OR_UPDATE = ctnlMsgType(IPCTNL_MSG.CT_NEW);
 const DESTROY = ctnlMsgType(IPCTNL_MSG.CT_DELETE);
+/** How often a blocked read wakes up to notice close(). */
+const READ_TIMEOUT_MS = 200;
+const READ_BYTES = 256 * 1024;
 
 export class ConntrackEvents extends EventEmitter<EventMap> {
-  private readonly socket: NfnetlinkSocket;
+  private readonly fd: number;
+  private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
+  private closed = false;
   /** How many times the kernel reported lost events (ENOBUFS) since the subscription began. */
   overflows = 0;
   /** Events decoded so far. */
@@ -36,48 +46,64 @@ export class ConntrackEvents extends EventEmitter<EventMap> {
 
   constructor(options: EventsOptions & { groups: number[] }) {
     super();
-    this.socket = NfnetlinkSocket.open({ netns: options.netns, mode: 'events', receiveBufferBytes: options.receiveBufferBytes ?? 8 * 1024 * 1024 });
+    const addon = loadAddon();
     try {
-      for (const group of options.groups) this.socket.addMembership(group);
+      this.fd = inNetns(options.netns, () => addon.openEventSocket(NETLINK_NETFILTER, options.receiveBufferBytes ?? 8 * 1024 * 1024, options.groups, READ_TIMEOUT_MS));
     } catch (error) {
-      this.socket.close();
+      if (error instanceof NetlinkError) throw error;
       throw new NetlinkError({ errno: (error as { errno?: number }).errno ?? 1, operation: 'subscribe to conntrack events' });
     }
-    this.socket.onIdleError = (error) => {
-      if (error.code === 'ENOBUFS') {
-        this.overflows++;
-        const at = new Date();
-        this.lostSince ??= at;
-        this.emit('overflow', { overflows: this.overflows, at });
-      } else if (this.listenerCount('error')) {
-        this.emit('error', error);
+    this.readNext();
+  }
+
+  private readNext(): void {
+    read(this.fd, this.buffer, 0, READ_BYTES, null, (error, bytes) => {
+      if (this.closed) {
+        close(this.fd, () => undefined);
+        return;
       }
-    };
-    this.socket.listen((buf) => {
-      try {
-        forEachMessage(buf, (msg) => {
-          if (msg.type === NLMSG.DONE || msg.type === NLMSG.ERROR) return;
-          if (msg.type !== NEW_OR_UPDATE && msg.type !== DESTROY) return;
-          const { start, end } = attrsOf(msg);
-          const family = nfgenOf(msg).family === AF.INET6 ? 'ipv6' : 'ipv4';
-          const connection = decodeConnection(msg.buf, start, end, family);
-          const kind = msg.type === DESTROY ? 'destroy' : msg.flags & (NLM_F.CREATE | NLM_F.EXCL) ? 'new' : 'update';
-          this.received++;
-          this.emit('event', { kind, connection });
-        });
-      } catch (error) {
-        if (this.listenerCount('error')) this.emit('error', error as Error);
-      }
+      if (error) this.onReadError(error);
+      else if (bytes > 0) this.onDatagram(this.buffer.subarray(0, bytes));
+      this.readNext();
     });
+  }
+
+  private onReadError(error: NodeJS.ErrnoException): void {
+    if (error.code === 'EAGAIN' || error.code === 'EWOULDBLOCK' || error.code === 'EINTR') return;
+    if (error.code === 'ENOBUFS') {
+      this.overflows++;
+      const at = new Date();
+      this.lostSince ??= at;
+      this.emit('overflow', { overflows: this.overflows, at });
+      return;
+    }
+    if (this.listenerCount('error')) this.emit('error', new NetlinkError({ errno: error.errno ?? 5, operation: 'read conntrack events' }));
+  }
+
+  private onDatagram(buf: Buffer): void {
+    try {
+      forEachMessage(buf, (msg) => {
+        if (msg.type !== NEW_OR_UPDATE && msg.type !== DESTROY) return;
+        const { start, end } = attrsOf(msg);
+        const family = nfgenOf(msg).family === AF.INET6 ? 'ipv6' : 'ipv4';
+        const connection = decodeConnection(msg.buf, start, end, family);
+        const kind = msg.type === DESTROY ? 'destroy' : msg.flags & (NLM_F.CREATE | NLM_F.EXCL) ? 'new' : 'update';
+        this.received++;
+        this.emit('event', { kind, connection });
+      });
+    } catch (error) {
+      if (this.listenerCount('error')) this.emit('error', error as Error);
+    }
   }
 
   /** The receive buffer the kernel actually granted. */
   get receiveBufferBytes(): number {
-    return this.socket.receiveBufferSize();
+    return loadAddon().receiveBufferSize(this.fd);
   }
 
+  /** Stops reading; the socket closes within READ_TIMEOUT_MS, when the pending read returns. */
   close(): void {
-    this.socket.close();
+    this.closed = true;
     this.removeAllListeners();
   }
 }

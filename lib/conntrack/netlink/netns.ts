@@ -4,19 +4,22 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { NetlinkError } from '../errors';
 
-interface NetnsAddon {
+/** The functions of lib/conntrack/native/netns.c. */
+export interface NativeAddon {
   setns(fd: number): void;
+  openEventSocket(protocol: number, receiveBufferBytes: number, groups: number[], readTimeoutMs: number): number;
+  receiveBufferSize(fd: number): number;
 }
 
-let addon: NetnsAddon | undefined;
+let addon: NativeAddon | undefined;
 
-function loadAddon(): NetnsAddon {
+export function loadAddon(): NativeAddon {
   if (addon) return addon;
   const path = process.env.CONNTRACK_NETNS_ADDON ?? join(process.cwd(), 'build/native/netns.node');
   if (!existsSync(path)) {
     throw new Error(`the setns addon is missing at ${path}: run "npm install" (its postinstall builds it) or set CONNTRACK_NETNS_ADDON`);
   }
-  const module = { exports: {} as NetnsAddon };
+  const module = { exports: {} as NativeAddon };
   // process.dlopen, not require: bundlers leave it alone and the path is decided at run time.
   process.dlopen(module, path);
   addon = module.exports;
