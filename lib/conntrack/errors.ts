@@ -23,7 +23,7 @@ const explanations: Record<string, string> = {
 
 /** A kernel (or socket) error, with its errno, its symbolic code and the operation that failed. */
 export class NetlinkError extends Error {
-  override readonly name = 'NetlinkError';
+  override readonly name: string = 'NetlinkError';
   readonly errno: number;
   readonly code: string;
   readonly operation: string;
@@ -35,6 +35,17 @@ export class NetlinkError extends Error {
     this.errno = Math.abs(options.errno);
     this.code = code;
     this.operation = options.operation;
+  }
+}
+
+/** The network namespace to manage cannot be opened or entered (a deployment problem, not a missing entry). */
+export class NamespaceError extends NetlinkError {
+  override readonly name = 'NamespaceError';
+  readonly netns: string;
+
+  constructor(options: { errno: number; operation: string; netns: string }) {
+    super({ errno: options.errno, operation: options.operation });
+    this.netns = options.netns;
   }
 }
 

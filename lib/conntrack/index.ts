@@ -3,6 +3,7 @@ export { Conntrack, type ConntrackOptions, type DumpOptions, type EntryRef, type
 export { ConntrackEvents, type EventsOptions } from './events';
 export { Snapshot, SORT_KEYS, type SortKey, type SnapshotQuery, type SnapshotInfo, type Page } from './snapshot';
 export { filterSchema, filterShape, parseFilter, toFilter, matches, isEmptyFilter, STATUS_NAMES, type Filter, type FilterInput, type PortRange, type StatusMatch } from './filter';
-export { NetlinkError, CodecError, ValidationError } from './errors';
+export { NetlinkError, NamespaceError, CodecError, ValidationError } from './errors';
+export { natInfo, closedBy, statusNames } from './codec/connection';
 export { IPS, TCP_STATES, PROTOCOL_NAMES, STATUS_FLAGS, IPPROTO } from './constants';
 export type * from './types';

@@ -456,6 +456,27 @@ export class Snapshot {
     return connection;
   }
 
+  /** The kernel id of the entry at a row. */
+  idAt(row: number): number {
+    return this.c.id[row];
+  }
+
+  /** The row holding the entry with this id, or -1 (a binary search over the cached id order). */
+  rowOfId(id: number): number {
+    const order = this.order('id');
+    const ids = this.c.id;
+    let low = 0;
+    let high = order.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const value = ids[order[middle]];
+      if (value === id) return order[middle];
+      if (value < id) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+
   /** Whether accounting counters / start timestamps were present on any entry. */
   get hasCounters(): boolean {
     for (let row = 0; row < this.c.size; row++) if (!Number.isNaN(this.c.counters[row * 4])) return true;

@@ -2,7 +2,7 @@
 // router the console manages the table of the namespace it runs in.
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { NetlinkError } from '../errors';
+import { NamespaceError } from '../errors';
 
 /** The functions of lib/conntrack/native/netns.c. */
 export interface NativeAddon {
@@ -15,13 +15,13 @@ let addon: NativeAddon | undefined;
 
 export function loadAddon(): NativeAddon {
   if (addon) return addon;
-  const path = process.env.CONNTRACK_NETNS_ADDON ?? join(process.cwd(), 'build/native/netns.node');
-  if (!existsSync(path)) {
+  const path = process.env.CONNTRACK_NETNS_ADDON ?? join(/* turbopackIgnore: true */ process.cwd(), 'build/native/netns.node');
+  if (!existsSync(/* turbopackIgnore: true */ path)) {
     throw new Error(`the setns addon is missing at ${path}: run "npm install" (its postinstall builds it) or set CONNTRACK_NETNS_ADDON`);
   }
   const module = { exports: {} as NativeAddon };
   // process.dlopen, not require: bundlers leave it alone and the path is decided at run time.
-  process.dlopen(module, path);
+  process.dlopen(module, /* turbopackIgnore: true */ path);
   addon = module.exports;
   return addon;
 }
@@ -44,14 +44,14 @@ export function inNetns<T>(netns: string | undefined, create: () => T): T {
     target = openSync(netnsPath(netns), 'r');
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).errno ?? -2;
-    throw new NetlinkError({ errno, operation: `open network namespace ${netns}` });
+    throw new NamespaceError({ errno, operation: `open network namespace ${netns}`, netns });
   }
   const original = openSync('/proc/thread-self/ns/net', 'r');
   try {
     try {
       setns(target);
     } catch (error) {
-      throw new NetlinkError({ errno: (error as { errno?: number }).errno ?? 1, operation: `enter network namespace ${netns}` });
+      throw new NamespaceError({ errno: (error as { errno?: number }).errno ?? 1, operation: `enter network namespace ${netns}`, netns });
     }
     try {
       return create();

@@ -1,0 +1,107 @@
+// The JSON shape of a connection in API responses (and CSV rows), built from the library's Connection.
+// Counters are JSON numbers: 64-bit kernel counters stay exact below 2^53 (8 PiB), far beyond any real entry.
+import { IPS, PROTOCOL_NAMES, closedBy, natInfo, statusNames, type Connection, type Family, type IcmpFields, type Snapshot, type TcpState, type Tuple } from '@/lib/conntrack';
+
+export interface ApiEndpoint {
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+  icmp?: IcmpFields;
+}
+
+export interface ApiNatTarget {
+  address: string;
+  port?: number;
+}
+
+export interface ApiCounter {
+  packets: number;
+  bytes: number;
+}
+
+export interface ApiConnection {
+  id: number;
+  family: Family;
+  /** Protocol name (tcp, udp, ...) or the number as text when the console has no name for it. */
+  protocol: string;
+  protocolNumber: number;
+  /** TCP state, TCP only. */
+  state?: TcpState;
+  /** IPS_* flag names, plus UNREPLIED when SEEN_REPLY is clear. */
+  status: string[];
+  /** Seconds until expiry when the snapshot was taken. */
+  timeout: number;
+  mark: number;
+  zone: number;
+  use: number;
+  original: ApiEndpoint;
+  reply: ApiEndpoint;
+  nat: { snat: ApiNatTarget | null; dnat: ApiNatTarget | null };
+  /** Only when nf_conntrack_acct was on when the entry was created. */
+  counters?: { original: ApiCounter; reply: ApiCounter };
+  /** ISO 8601, only when nf_conntrack_timestamp was on when the entry was created. */
+  startedAt?: string;
+  /** Who sent the first FIN (TCP). */
+  closedBy?: 'client' | 'server';
+}
+
+/** Summary of a snapshot, as every response that reads one reports it. */
+export interface ApiSnapshot {
+  id: string;
+  takenAt: string;
+  total: number;
+  tookMs: number;
+}
+
+export function snapshotSummary(snapshot: Snapshot): ApiSnapshot {
+  const { id, takenAt, total, tookMs } = snapshot.info;
+  return { id, takenAt: takenAt.toISOString(), total, tookMs: Math.round(tookMs * 10) / 10 };
+}
+
+function endpoint(tuple: Tuple): ApiEndpoint {
+  const out: ApiEndpoint = { src: tuple.src, dst: tuple.dst };
+  if (tuple.sport !== undefined) out.sport = tuple.sport;
+  if (tuple.dport !== undefined) out.dport = tuple.dport;
+  if (tuple.icmp) out.icmp = { type: tuple.icmp.type, code: tuple.icmp.code, id: tuple.icmp.id };
+  return out;
+}
+
+export function apiStatusNames(status: number): string[] {
+  const names = statusNames(status);
+  if (!(status & IPS.SEEN_REPLY)) names.push('UNREPLIED');
+  return names;
+}
+
+export function toApiConnection(c: Connection): ApiConnection {
+  const protocolNumber = c.original.protocol;
+  const nat = natInfo(c);
+  const out: ApiConnection = {
+    id: c.id ?? 0,
+    family: c.family,
+    protocol: PROTOCOL_NAMES[protocolNumber] ?? String(protocolNumber),
+    protocolNumber,
+    status: apiStatusNames(c.status),
+    timeout: c.timeout ?? 0,
+    mark: c.mark ?? 0,
+    zone: c.zone,
+    use: c.use ?? 0,
+    original: endpoint(c.original),
+    reply: endpoint(c.reply),
+    nat: { snat: nat.snat ?? null, dnat: nat.dnat ?? null },
+  };
+  const state = c.protoinfo?.tcp?.state;
+  if (state) out.state = state;
+  if (c.counters) {
+    out.counters = {
+      original: { packets: Number(c.counters.original.packets), bytes: Number(c.counters.original.bytes) },
+      reply: { packets: Number(c.counters.reply.packets), bytes: Number(c.counters.reply.bytes) },
+    };
+  }
+  if (c.timestamp) out.startedAt = new Date(Number(c.timestamp.start / 1_000_000n)).toISOString();
+  const closer = closedBy(c);
+  if (closer) out.closedBy = closer;
+  return out;
+}
+
+export const rowToApi = (snapshot: Snapshot, row: number): ApiConnection => toApiConnection(snapshot.connection(row));

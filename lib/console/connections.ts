@@ -1,0 +1,195 @@
+// What the connections API does, one function per route: the routes only parse, authorize and call these.
+import { IPS, toFilter, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
+import { rowToApi, snapshotSummary, toApiConnection, type ApiConnection, type ApiSnapshot } from './connection';
+import { csvHeader, csvLine } from './csv';
+import { ConnectionGoneError } from './errors';
+import type { DeleteBody, ExportQuery, ExternalAddressesQuery, FlushBody, ListQuery } from './schemas';
+import { consoleService } from './service';
+
+/** How many entries a dry run shows. */
+export const PREVIEW_ROWS = 20;
+/** Rows per chunk of an export stream. */
+const EXPORT_CHUNK_ROWS = 1000;
+
+export interface ConnectionPage {
+  snapshot: ApiSnapshot;
+  matched: number;
+  items: ApiConnection[];
+}
+
+export async function listConnections(query: ListQuery): Promise<ConnectionPage> {
+  const { snapshot: snapshotId, q, sort, order, limit, offset, ...filter } = query;
+  const snapshot = await consoleService().snapshots.get(snapshotId);
+  const page = snapshot.query({ filter: toFilter(filter), text: q, sort, order, offset, limit });
+  return { snapshot: snapshotSummary(snapshot), matched: page.matched, items: page.rows.map((row) => rowToApi(snapshot, row)) };
+}
+
+export async function refreshSnapshot(): Promise<{ snapshot: ApiSnapshot }> {
+  return { snapshot: snapshotSummary(await consoleService().snapshots.refresh()) };
+}
+
+/** Row of each id in the snapshot. */
+function rowsById(snapshot: Snapshot, ids: readonly number[]): Map<number, number> {
+  const found = new Map<number, number>();
+  for (const id of ids) {
+    const row = snapshot.rowOfId(id);
+    if (row >= 0) found.set(id, row);
+  }
+  return found;
+}
+
+const refOf = (c: { family: EntryRef['family']; original: EntryRef['original']; zone: number; id?: number }): EntryRef => ({
+  family: c.family,
+  original: c.original,
+  zone: c.zone,
+  id: c.id,
+});
+
+/** Names the entry with this id exactly (tuple + zone + id): from the latest snapshot, else by a dump. */
+async function resolve(id: number): Promise<EntryRef> {
+  const { conntrack, snapshots } = consoleService();
+  const snapshot = snapshots.peek();
+  const row = snapshot ? rowsById(snapshot, [id]).get(id) : undefined;
+  const connection = snapshot && row !== undefined ? snapshot.connection(row) : await conntrack.findById(id);
+  if (!connection) throw new ConnectionGoneError(id);
+  return refOf(connection);
+}
+
+/** The entry as the kernel has it now. */
+export async function getConnection(id: number): Promise<{ connection: ApiConnection }> {
+  const connection = await consoleService().conntrack.get(await resolve(id));
+  if (!connection) throw new ConnectionGoneError(id);
+  return { connection: toApiConnection(connection) };
+}
+
+export async function deleteConnection(id: number): Promise<{ id: number; deleted: true }> {
+  const outcome = await consoleService().conntrack.delete(await resolve(id));
+  if (outcome === 'gone') throw new ConnectionGoneError(id);
+  return { id, deleted: true };
+}
+
+export interface DeleteOutcome {
+  dryRun: boolean;
+  /** What `matched` was counted on: the snapshot the ids came from, or the live table (filter). */
+  basis: 'snapshot' | 'live';
+  matched: number;
+  deleted: number;
+  /** Ids not in the snapshot, or entries gone from the table by the time of the delete. */
+  alreadyGone: number;
+  /** Entries the kernel refused to delete (other than already gone). */
+  failed: number;
+  /** Dry run only: the first PREVIEW_ROWS entries that would be deleted. */
+  preview?: ApiConnection[];
+  /** Filter deletes: how the kernel was asked. */
+  method?: 'kernel-flush' | 'dump-delete';
+}
+
+async function deleteByIds(ids: readonly number[], snapshotId: string | undefined, dryRun: boolean): Promise<DeleteOutcome> {
+  const { conntrack, snapshots } = consoleService();
+  const snapshot = await snapshots.get(snapshotId);
+  const unique = [...new Set(ids)];
+  const rows = [...rowsById(snapshot, unique).values()];
+  const unknown = unique.length - rows.length;
+  if (dryRun) {
+    const preview = rows.slice(0, PREVIEW_ROWS).map((row) => rowToApi(snapshot, row));
+    return { dryRun, basis: 'snapshot', matched: rows.length, deleted: 0, alreadyGone: unknown, failed: 0, preview };
+  }
+  const result = await conntrack.deleteMany(rows.map((row) => refOf(snapshot.connection(row))));
+  for (const failure of result.failed) console.error(`delete connection ${String(failure.entry.id)}:`, failure.error.message);
+  return { dryRun, basis: 'snapshot', matched: rows.length, deleted: result.deleted, alreadyGone: unknown + result.alreadyGone, failed: result.failed.length };
+}
+
+async function deleteByFilter(filter: Filter, dryRun: boolean): Promise<DeleteOutcome> {
+  const { conntrack } = consoleService();
+  if (dryRun) {
+    // A live dump with the same filter the delete would use, so the preview counts what the delete would remove now.
+    let matched = 0;
+    const preview: ApiConnection[] = [];
+    for await (const batch of conntrack.dump(filter)) {
+      for (const connection of batch) if (preview.length < PREVIEW_ROWS) preview.push(toApiConnection(connection));
+      matched += batch.length;
+    }
+    return { dryRun, basis: 'live', matched, deleted: 0, alreadyGone: 0, failed: 0, preview };
+  }
+  const result = await conntrack.deleteMatching(filter);
+  for (const failure of result.failed) console.error(`delete connection ${String(failure.entry.id)}:`, failure.error.message);
+  const { matched, deleted, alreadyGone, method } = result;
+  return { dryRun, basis: 'live', matched, deleted, alreadyGone, failed: result.failed.length, method };
+}
+
+/** Bulk delete by ids (resolved in a snapshot) or by filter (matched live). The schema has checked everything. */
+export async function deleteConnections(body: DeleteBody): Promise<DeleteOutcome> {
+  if (body.ids) return deleteByIds(body.ids, body.snapshot, body.dryRun);
+  return deleteByFilter(toFilter(body.filter ?? {}), body.dryRun);
+}
+
+export async function flushConnections(body: FlushBody): Promise<{ deleted: number }> {
+  return consoleService().conntrack.flush(body.family);
+}
+
+export async function tableStats(): Promise<Stats> {
+  return consoleService().conntrack.stats();
+}
+
+export interface ExternalAddress {
+  address: string;
+  family: 'ipv4' | 'ipv6';
+  count: number;
+}
+
+/** Reply-direction destinations of SNAT'ed entries (the router's external addresses), most used first. */
+export async function externalAddresses(query: ExternalAddressesQuery): Promise<{ snapshot: ApiSnapshot; matched: number; items: ExternalAddress[] }> {
+  const { snapshot: snapshotId, ...fields } = query;
+  const snapshot = await consoleService().snapshots.get(snapshotId);
+  const filter = toFilter(fields);
+  const status = filter.status ?? { names: [], value: 0, mask: 0 };
+  filter.status = { names: [...status.names, 'SRC_NAT'], value: status.value | IPS.SRC_NAT, mask: status.mask | IPS.SRC_NAT };
+  const rows = snapshot.select(filter);
+  const counts = new Map<string, ExternalAddress>();
+  for (const row of rows) {
+    const address = snapshot.address(row, 3);
+    const seen = counts.get(address);
+    if (seen) seen.count++;
+    else counts.set(address, { address, family: snapshot.familyOf(row), count: 1 });
+  }
+  const items = [...counts.values()].sort((a, b) => b.count - a.count || a.address.localeCompare(b.address));
+  return { snapshot: snapshotSummary(snapshot), matched: rows.length, items };
+}
+
+/** The filtered, sorted rows of a snapshot as a CSV or JSON download, rendered a chunk at a time. */
+export async function exportConnections(query: ExportQuery): Promise<Response> {
+  const { snapshot: snapshotId, q, sort, order, format, ...filter } = query;
+  const snapshot = await consoleService().snapshots.get(snapshotId);
+  const { rows } = snapshot.query({ filter: toFilter(filter), text: q, sort, order, offset: 0, limit: Number.POSITIVE_INFINITY });
+  const encoder = new TextEncoder();
+  let next = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(format === 'csv' ? csvHeader() : '['));
+    },
+    pull(controller) {
+      const end = Math.min(next + EXPORT_CHUNK_ROWS, rows.length);
+      let chunk = '';
+      for (let i = next; i < end; i++) {
+        const connection = rowToApi(snapshot, rows[i]);
+        chunk += format === 'csv' ? csvLine(connection) : `${i ? ',' : ''}\n${JSON.stringify(connection)}`;
+      }
+      next = end;
+      if (next >= rows.length) {
+        if (format === 'json') chunk += '\n]\n';
+        controller.enqueue(encoder.encode(chunk));
+        controller.close();
+      } else controller.enqueue(encoder.encode(chunk));
+    },
+  });
+  const stamp = snapshot.info.takenAt.toISOString().replace(/[:.]/g, '-');
+  return new Response(stream, {
+    headers: {
+      'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
+      'Content-Disposition': `attachment; filename="connections-${stamp}.${format}"`,
+      'X-Snapshot-Id': snapshot.info.id,
+      'X-Matched': String(rows.length),
+      'Cache-Control': 'no-store',
+    },
+  });
+}

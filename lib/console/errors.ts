@@ -1,0 +1,69 @@
+// The one place where errors become HTTP responses. Every route goes through route.ts, which calls this.
+import { CodecError, NamespaceError, NetlinkError, ValidationError } from '@/lib/conntrack';
+
+/** A snapshot id the registry never had (404) or has already dropped (410). */
+export class SnapshotNotFoundError extends Error {
+  override readonly name = 'SnapshotNotFoundError';
+  constructor(
+    readonly id: string,
+    readonly expired: boolean,
+  ) {
+    super(expired ? `snapshot ${id} has been replaced by newer ones: take a new snapshot` : `no snapshot with id ${id}`);
+  }
+}
+
+/** The connection a request names is not in the table (any more). */
+export class ConnectionGoneError extends Error {
+  override readonly name = 'ConnectionGoneError';
+  constructor(readonly id: number) {
+    super(`connection ${id} is not in the table (it is gone, or the id is unknown)`);
+  }
+}
+
+/** The body of every error response. */
+export interface ApiErrorBody {
+  error: {
+    code: string;
+    message: string;
+    /** The request field that was wrong (400 only). */
+    field?: string;
+    /** For kernel errors: what failed and the errno name. */
+    operation?: string;
+    errno?: string;
+  };
+}
+
+const json = (status: number, error: ApiErrorBody['error']): Response => Response.json({ error } satisfies ApiErrorBody, { status });
+
+export function invalidRequest(field: string, message: string): Response {
+  return json(400, { code: 'invalid_request', field, message });
+}
+
+/** Maps any thrown value to a response; logs what the client must not see. */
+export function errorResponse(error: unknown): Response {
+  if (error instanceof ValidationError) return invalidRequest(error.field, error.message);
+  if (error instanceof SnapshotNotFoundError) {
+    return json(error.expired ? 410 : 404, { code: error.expired ? 'snapshot_expired' : 'snapshot_not_found', message: error.message });
+  }
+  if (error instanceof ConnectionGoneError) return json(404, { code: 'not_found', message: error.message });
+  if (error instanceof NamespaceError) {
+    console.error(error);
+    return json(503, { code: 'namespace_unavailable', message: `the managed network namespace "${error.netns}" cannot be used (${error.code}): check CONNTRACK_NETNS`, errno: error.code });
+  }
+  if (error instanceof NetlinkError) {
+    if (error.code === 'EPERM' || error.code === 'EACCES') {
+      return json(503, {
+        code: 'insufficient_privileges',
+        message: 'the server lacks CAP_NET_ADMIN: run it as root or grant it the capability (setcap cap_net_admin+ep on node)',
+        operation: error.operation,
+        errno: error.code,
+      });
+    }
+    if (error.code === 'ENOENT') return json(404, { code: 'not_found', message: error.message, operation: error.operation, errno: error.code });
+    console.error(error);
+    return json(502, { code: 'kernel_error', message: error.message, operation: error.operation, errno: error.code });
+  }
+  if (error instanceof CodecError) console.error('undecodable kernel message:', error);
+  else console.error(error);
+  return json(500, { code: 'internal_error', message: 'internal server error (details are in the server log)' });
+}

@@ -1,0 +1,86 @@
+// Request schemas of the connections API: the shared filter vocabulary (lib/conntrack filterShape) plus what
+// the console adds - free text, sort, paging, snapshot ids, bulk delete, flush, export format. All strict:
+// an unknown field is an error, never silently ignored.
+import { z } from 'zod';
+import { filterSchema, filterShape, SORT_KEYS } from '@/lib/conntrack';
+
+export const MAX_LIMIT = 1000;
+export const DEFAULT_LIMIT = 100;
+/** The most ids one bulk delete may name. */
+export const MAX_DELETE_IDS = 100_000;
+
+/** A whole number given as a JSON number or as query-string text. */
+const integer = (field: string, min: number, max: number) =>
+  z
+    .union([z.number(), z.string().trim().regex(/^\d+$/, `${field} must be a whole number`).transform(Number)])
+    .pipe(z.number().int(`${field} must be a whole number`).min(min, `${field} must be >= ${min}`).max(max, `${field} must be <= ${max}`));
+
+const id = integer('id', 0, 0xffffffff);
+const snapshotId = z.string().trim().min(1, 'snapshot must be a snapshot id').max(100, 'snapshot must be a snapshot id');
+
+const sortOrder = {
+  sort: z.enum(SORT_KEYS, { message: `sort must be one of ${SORT_KEYS.join(', ')}` }).optional(),
+  order: z.enum(['asc', 'desc'], { message: 'order must be asc or desc' }).optional(),
+};
+
+/** GET /api/connections */
+export const listQuerySchema = z.strictObject({
+  ...filterShape,
+  q: z.string().max(200, 'q must be at most 200 characters').optional(),
+  ...sortOrder,
+  limit: integer('limit', 1, MAX_LIMIT).default(DEFAULT_LIMIT),
+  offset: integer('offset', 0, Number.MAX_SAFE_INTEGER).default(0),
+  snapshot: snapshotId.optional(),
+});
+export type ListQuery = z.output<typeof listQuerySchema>;
+
+/** GET /api/connections/export: the same rows as the list, unpaged. */
+export const exportQuerySchema = z.strictObject({
+  ...filterShape,
+  q: z.string().max(200, 'q must be at most 200 characters').optional(),
+  ...sortOrder,
+  snapshot: snapshotId.optional(),
+  format: z.enum(['csv', 'json'], { message: 'format must be csv or json' }).default('csv'),
+});
+export type ExportQuery = z.output<typeof exportQuerySchema>;
+
+/** GET /api/connections/external-addresses: SNAT'ed entries (optionally narrowed by a filter). */
+export const externalAddressesQuerySchema = z.strictObject({ ...filterShape, snapshot: snapshotId.optional() });
+export type ExternalAddressesQuery = z.output<typeof externalAddressesQuerySchema>;
+
+/** GET /api/stats, POST /api/connections/refresh: no parameters at all. */
+export const emptySchema = z.strictObject({});
+
+/** /api/connections/{id} */
+export const idParamsSchema = z.strictObject({ id });
+
+/** POST /api/connections/delete */
+export const deleteBodySchema = z
+  .strictObject({
+    ids: z
+      .array(id, { message: 'ids must be an array of connection ids' })
+      .min(1, 'ids must not be empty')
+      .max(MAX_DELETE_IDS, `ids may name at most ${MAX_DELETE_IDS} connections`)
+      .optional(),
+    filter: filterSchema.optional(),
+    /** The snapshot the ids were read from (default: the latest). */
+    snapshot: snapshotId.optional(),
+    dryRun: z.boolean({ message: 'dryRun must be true or false' }).default(false),
+  })
+  .superRefine((body, ctx) => {
+    const hasFilter = body.filter !== undefined && Object.values(body.filter).some((v) => v !== undefined);
+    if (!body.ids && !hasFilter) {
+      ctx.addIssue({ code: 'custom', path: ['filter'], message: 'give ids or a non-empty filter: deleting everything is what flush is for' });
+    } else if (body.ids && body.filter !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['filter'], message: 'give either ids or a filter, not both' });
+    } else if (body.snapshot !== undefined && !body.ids) {
+      ctx.addIssue({ code: 'custom', path: ['snapshot'], message: 'snapshot only applies to ids: a filter is matched against the live table' });
+    }
+  });
+export type DeleteBody = z.output<typeof deleteBodySchema>;
+
+/** POST /api/connections/flush */
+export const flushBodySchema = z.strictObject({
+  family: z.enum(['ipv4', 'ipv6'], { message: 'family must be ipv4 or ipv6' }).optional(),
+});
+export type FlushBody = z.output<typeof flushBodySchema>;

@@ -1,0 +1,25 @@
+// The process-wide console service: one Conntrack client for the managed namespace and its snapshot registry.
+import { Conntrack } from '@/lib/conntrack';
+import { SnapshotRegistry } from './snapshots';
+
+export interface ConsoleService {
+  conntrack: Conntrack;
+  snapshots: SnapshotRegistry;
+}
+
+export function createConsoleService(options: { netns?: string } = {}): ConsoleService {
+  const conntrack = new Conntrack({ netns: options.netns });
+  return { conntrack, snapshots: new SnapshotRegistry(() => conntrack.snapshot()) };
+}
+
+// Next bundles each route separately, so module state is not shared between routes: keep the one service on
+// globalThis.
+const KEY = Symbol.for('conntrack-console.service');
+type ServiceHolder = typeof globalThis & { [KEY]?: ConsoleService };
+
+/** The service for this server process; CONNTRACK_NETNS names the namespace to manage (unset: our own). */
+export function consoleService(): ConsoleService {
+  const holder = globalThis as ServiceHolder;
+  holder[KEY] ??= createConsoleService({ netns: process.env.CONNTRACK_NETNS || undefined });
+  return holder[KEY];
+}

@@ -1,0 +1,134 @@
+// Starts the real Next server (production build) for API tests: `next build` when the build is missing or
+// older than the sources, then `next start` on a free loopback port, managing the given network namespace.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+const repoRoot = resolve(__dirname, '../..');
+const nextBin = join(repoRoot, 'node_modules/next/dist/bin/next');
+/** What a build depends on; a file newer than .next/BUILD_ID means the build is stale. */
+const SOURCES = ['app', 'lib', 'next.config.js', 'package.json', 'tsconfig.json', 'postcss.config.mjs'];
+
+export interface TestServer {
+  url: string;
+  /** Everything the server printed so far (stdout and stderr). */
+  output(): string;
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s); idempotent. */
+  stop(): Promise<void>;
+}
+
+function newestMtime(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+export function buildIsStale(): boolean {
+  const buildId = join(repoRoot, '.next/BUILD_ID');
+  if (!existsSync(buildId)) return true;
+  const built = statSync(buildId).mtimeMs;
+  return SOURCES.some((source) => newestMtime(join(repoRoot, source)) > built);
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [nextBin, ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code, output }));
+  });
+}
+
+/** `next build`, only when needed; waits (up to 5 min) while another build of this checkout is running. */
+export async function ensureBuild(): Promise<void> {
+  const deadline = Date.now() + 5 * 60_000;
+  while (buildIsStale()) {
+    const { code, output } = await run(['build'], { ...process.env, NEXT_TELEMETRY_DISABLED: '1' });
+    if (code === 0) return;
+    if (!output.includes('Another next build process is already running') || Date.now() > deadline) {
+      throw new Error(`next build failed (exit ${String(code)}):\n${output.slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+const exited = (child: ChildProcess): boolean => child.exitCode !== null || child.signalCode !== null;
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (exited(child)) return Promise.resolve(true);
+  return new Promise((resolveWait) => {
+    const timer = setTimeout(() => resolveWait(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolveWait(true);
+    });
+  });
+}
+
+/** Builds if needed and starts `next start` managing the table of `netns`. Always call stop(). */
+export async function startServer(options: {
+  netns: string;
+  env?: Record<string, string>;
+  /** A command to run the server under, e.g. ['setpriv', '--bounding-set=-net_admin'] to drop a capability. */
+  wrapper?: string[];
+}): Promise<TestServer> {
+  await ensureBuild();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const argv = [...(options.wrapper ?? []), process.execPath, nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'];
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: repoRoot,
+    env: { ...process.env, ...options.env, CONNTRACK_NETNS: options.netns, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // A test runner that dies must not leave the server behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const stop = async (): Promise<void> => {
+    process.off('exit', killOnExit);
+    if (exited(child)) return;
+    child.kill('SIGTERM');
+    if (!(await waitForExit(child, 5000))) {
+      child.kill('SIGKILL');
+      await waitForExit(child, 5000);
+    }
+  };
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited(child)) throw new Error(`next start exited with ${String(child.exitCode ?? child.signalCode)}:\n${output}`);
+    try {
+      await fetch(`${url}/api/stats`, { signal: AbortSignal.timeout(2000) });
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`next start did not answer on ${url} within 60 s:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return { url, output: () => output, stop };
+}
