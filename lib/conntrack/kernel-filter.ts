@@ -113,17 +113,24 @@ export function planKernelFilter(filter: Filter, support: KernelSupport, purpose
       orig.flags |= CTA_FILTER_F.CTA_PROTO_NUM;
       const sport = exactPort(filter.sport);
       const dport = exactPort(filter.dport);
-      if (sport !== undefined) (orig.sport = sport), (orig.flags |= CTA_FILTER_F.CTA_PROTO_SRC_PORT);
-      if (dport !== undefined) (orig.dport = dport), (orig.flags |= CTA_FILTER_F.CTA_PROTO_DST_PORT);
+      if (sport !== undefined) {
+        orig.sport = sport;
+        orig.flags |= CTA_FILTER_F.CTA_PROTO_SRC_PORT;
+      }
+      if (dport !== undefined) {
+        orig.dport = dport;
+        orig.flags |= CTA_FILTER_F.CTA_PROTO_DST_PORT;
+      }
     }
-    const src = exactV4(filter.src);
-    const dst = exactV4(filter.dst);
-    const rsrc = exactV4(filter.replySrc);
-    const rdst = exactV4(filter.replyDst);
-    if (src) (orig.src = src), (orig.flags |= CTA_FILTER_F.CTA_IP_SRC);
-    if (dst) (orig.dst = dst), (orig.flags |= CTA_FILTER_F.CTA_IP_DST);
-    if (rsrc) (reply.src = rsrc), (reply.flags |= CTA_FILTER_F.CTA_IP_SRC);
-    if (rdst) (reply.dst = rdst), (reply.flags |= CTA_FILTER_F.CTA_IP_DST);
+    const take = (tuple: TupleFilter, field: 'src' | 'dst', bytes: Uint8Array | undefined, flag: number) => {
+      if (!bytes) return;
+      tuple[field] = bytes;
+      tuple.flags |= flag;
+    };
+    take(orig, 'src', exactV4(filter.src), CTA_FILTER_F.CTA_IP_SRC);
+    take(orig, 'dst', exactV4(filter.dst), CTA_FILTER_F.CTA_IP_DST);
+    take(reply, 'src', exactV4(filter.replySrc), CTA_FILTER_F.CTA_IP_SRC);
+    take(reply, 'dst', exactV4(filter.replyDst), CTA_FILTER_F.CTA_IP_DST);
     if (reply.flags && protocol !== undefined) {
       reply.flags |= CTA_FILTER_F.CTA_PROTO_NUM;
     }

@@ -19,10 +19,10 @@ export function loadAddon(): NativeAddon {
   if (!existsSync(/* turbopackIgnore: true */ path)) {
     throw new Error(`the setns addon is missing at ${path}: run "npm install" (its postinstall builds it) or set CONNTRACK_NETNS_ADDON`);
   }
-  const module = { exports: {} as NativeAddon };
+  const loaded = { exports: {} as NativeAddon };
   // process.dlopen, not require: bundlers leave it alone and the path is decided at run time.
-  process.dlopen(module, /* turbopackIgnore: true */ path);
-  addon = module.exports;
+  process.dlopen(loaded, /* turbopackIgnore: true */ path);
+  addon = loaded.exports;
   return addon;
 }
 
