@@ -11,10 +11,10 @@
 // bytes as encodeConnection. Entries with attributes the fast path does not model go through encodeConnection.
 import { CTA, CTA_IP, CTA_PROTO, CTA_PROTOINFO, CTA_PROTOINFO_TCP, CTA_TUPLE, IPPROTO, IPS, NLA_F_NESTED, NLA_HDRLEN, TCP_STATES } from './constants';
 import { ValidationError } from './errors';
-import { AttrWriter, align4 } from './netlink/attributes';
+import { AttrWriter } from './netlink/attributes';
 import { encodeAddress } from './codec/address';
 import { encodeConnection } from './codec/connection';
-import { checkUint } from './codec/nest';
+import { checkUint as checkUintImported } from './codec/nest';
 import type { Connection, Family, RawAttribute, Tuple } from './types';
 
 // enum ctattr_nat
@@ -62,6 +62,8 @@ const TOP = { ...CTA };
 const PROTOCOL_ICMPV6 = IPPROTO.ICMPV6;
 const PROTOINFO_TCP = CTA_PROTOINFO.TCP;
 const CONFIRMED = IPS.CONFIRMED;
+const checkUint = checkUintImported;
+const align4 = (n: number): number => (n + 3) & ~3;
 
 const TCP_STATE_NUMBERS: Readonly<Record<string, number>> = Object.fromEntries(TCP_STATES.map((name, i) => [name, i]));
 
@@ -139,9 +141,14 @@ class ScratchWriter {
   }
 
   bytes(type: number, payload: Uint8Array): void {
-    this.header(type, payload.length);
-    this.buf.set(payload, this.length);
-    this.padTo(this.length + payload.length);
+    const n = payload.length;
+    this.header(type, n);
+    const b = this.buf;
+    const at = this.length;
+    // A loop beats TypedArray.set for the 4- and 16-byte payloads that make up most of an entry.
+    if (n <= 16) for (let i = 0; i < n; i++) b[at + i] = payload[i];
+    else b.set(payload, at);
+    this.padTo(at + n);
   }
 
   /** Already encoded attributes. */

@@ -1,0 +1,348 @@
+// The benchmark: our library against conntrack(8) doing the same work on the same table, in a fresh namespace.
+//
+//   npm run bench [-- --entries 1000000 --runs 3 --seed 1]
+//
+// Each run seeds one namespace three times with the same entries (not timed): for the reads and our delete and flush,
+// for conntrack's delete and flush, and for our second delete method. Timed:
+//   - ours in-process: the library call alone, in this (warm) process;
+//   - ours as a process: a fresh `node --import tsx scripts/bench-child.ts`, from spawn to its report of one snapshot;
+//   - conntrack: `ip netns exec NS conntrack ...` start to exit, stdout to /dev/null (so namespace entry and
+//     process start are included on its side; the cost of `ip netns exec NS true` is printed for reference).
+// Medians over the runs; the table and every sample go to bench-results/bench-<N>-<time>.json.
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Conntrack, parseFilter, type FilterInput } from '../lib/conntrack';
+import { createNamespace, type Namespace } from '../lib/lab';
+import { raiseConntrackLimits, seed, type SeedResult } from '../lib/lab/seeder';
+import type { ChildReport, WarmReport } from './bench-child';
+
+const repoRoot = resolve(__dirname, '..');
+const FILTERED: FilterInput = { protocol: 'tcp', dport: '443', state: 'ESTABLISHED' };
+const MB = 1024 * 1024;
+
+interface Options {
+  entries: number;
+  runs: number;
+  seed: number;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const options: Options = { entries: 250_000, runs: 3, seed: 1 };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const key = flag.replace(/^--/, '');
+    if (!(key in options)) throw new Error(`unknown option ${argv[i]} (expected --entries N, --runs N, --seed N)`);
+    const value = Number(inline ?? argv[++i]);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} needs a whole number >= 1`);
+    options[key as keyof Options] = value;
+  }
+  return options;
+}
+
+const elapsedMs = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e6;
+
+async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = process.hrtime.bigint();
+  const value = await work();
+  return { ms: elapsedMs(started), value };
+}
+
+/** Runs a command to completion with stdout discarded; its wall time from spawn to exit. */
+function runTimed(cmd: string, args: readonly string[]): Promise<{ ms: number; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const started = process.hrtime.bigint();
+    const proc = spawn(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      const ms = elapsedMs(started);
+      if (code === 0) resolveRun({ ms, stderr });
+      else reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}: ${stderr.trim()}`));
+    });
+  });
+}
+
+/** `conntrack ARGS` in the namespace; returns the time and the count from its summary line. */
+async function tool(ns: string, args: readonly string[]): Promise<{ ms: number; count: number | undefined }> {
+  const { ms, stderr } = await runTimed('ip', ['netns', 'exec', ns, 'conntrack', ...args]);
+  const match = /(\d+) flow entries have been/.exec(stderr);
+  return { ms, count: match ? Number(match[1]) : undefined };
+}
+
+/** Runs scripts/bench-child.ts; processMs is spawn to its first report line (start-up plus one snapshot). */
+function child(ns: string, filter?: FilterInput): Promise<ChildReport & WarmReport & { processMs: number }> {
+  const args = ['--import', 'tsx', join(repoRoot, 'scripts/bench-child.ts'), ns];
+  if (filter) args.push(JSON.stringify(filter));
+  return new Promise((resolveChild, reject) => {
+    const started = process.hrtime.bigint();
+    const proc = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let processMs = NaN;
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (chunk: Buffer) => {
+      if (Number.isNaN(processMs) && chunk.includes(10)) processMs = elapsedMs(started);
+      stdout += chunk.toString();
+    });
+    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    proc.on('error', reject);
+    proc.on('close', (code) => {
+      const lines = stdout.trim().split('\n');
+      if (code !== 0 || lines.length < 2) {
+        reject(new Error(`bench-child exited with ${code}: ${stderr.trim()}`));
+        return;
+      }
+      resolveChild({ ...(JSON.parse(lines[0]) as ChildReport), ...(JSON.parse(lines[1]) as WarmReport), processMs });
+    });
+  });
+}
+
+function expectCount(what: string, actual: number | undefined, expected: number): void {
+  if (actual !== expected) throw new Error(`${what}: expected ${expected} entries, got ${actual}: the two sides did not do the same work`);
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+class Samples {
+  readonly all = new Map<string, number[]>();
+  add(key: string, value: number): void {
+    const list = this.all.get(key) ?? [];
+    list.push(value);
+    this.all.set(key, list);
+  }
+  median(key: string): number {
+    const list = this.all.get(key);
+    return list?.length ? median(list) : NaN;
+  }
+}
+
+interface Row {
+  work: string;
+  ours: string;
+  theirs: string;
+  target?: number;
+  note?: string;
+}
+
+const ROWS: readonly Row[] = [
+  { work: 'full snapshot: snapshot() vs conntrack -L -o id (both families)', ours: 'snapshot', theirs: 'snapshot.tool', target: 0.7 },
+  { work: '  same, ours as a fresh process (tsx startup included)', ours: 'snapshot.process', theirs: 'snapshot.tool' },
+  { work: 'filtered: snapshot(tcp dport 443 ESTABLISHED) vs -L -p tcp --dport 443 --state ESTABLISHED', ours: 'filtered', theirs: 'filtered.tool', target: 0.5 },
+  { work: '  same, list() (Connection objects)', ours: 'filtered.list', theirs: 'filtered.tool' },
+  { work: '  same, ours as a fresh process (tsx startup included)', ours: 'filtered.process', theirs: 'filtered.tool' },
+  { work: "delete by external (10%): deleteMatching 'kernel-flush' vs conntrack -D -q ADDR", ours: 'delete.kernelFlush', theirs: 'delete.tool', target: 0.3 },
+  { work: "  same, 'dump-delete'", ours: 'delete.dumpDelete', theirs: 'delete.tool', target: 0.3 },
+  { work: 'flush (90% left): flush() vs conntrack -F', ours: 'flush', theirs: 'flush.tool', target: 1.2 },
+];
+
+const pad = (text: string, width: number): string => (text.length >= width ? text : text + ' '.repeat(width - text.length));
+const lpad = (text: string, width: number): string => (text.length >= width ? text : ' '.repeat(width - text.length) + text);
+const fmt = (ms: number): string => (Number.isFinite(ms) ? ms.toFixed(ms < 100 ? 1 : 0) : '-');
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const N = options.entries;
+  // Exit through process.exit so the namespace and sysctl clean-up hooks run.
+  process.on('SIGINT', () => process.exit(130));
+  process.on('SIGTERM', () => process.exit(143));
+
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  const samples = new Samples();
+  const childReports: (ChildReport & WarmReport)[] = [];
+  const limits = raiseConntrackLimits(N);
+  const namespaces: Namespace[] = [];
+  let seeded: SeedResult | undefined;
+  let netnsExecMs = NaN;
+  console.log(
+    `bench: ${N.toLocaleString('en')} entries, ${options.runs} runs, seed ${options.seed}; kernel ${release()}, node ${process.version}, ` +
+      `${cpus().length} CPUs, load ${loadBefore.map((l) => l.toFixed(1)).join(' ')}; nf_conntrack_max ${limits.max}, buckets ${limits.buckets}`,
+  );
+  try {
+    // One namespace, re-seeded before each destructive step: the kernel's conntrack hash table is shared by all
+    // namespaces and a dump walks all of it, so a second seeded table would slow every dump down.
+    const ns = await createNamespace({ role: 'bench' });
+    namespaces.push(ns);
+    const ct = new Conntrack({ netns: ns.name });
+    const fill = async (): Promise<SeedResult> => {
+      const result = await seed({ netns: ns.name, count: N, seed: options.seed });
+      samples.add('seed', result.tookMs);
+      return result;
+    };
+    netnsExecMs = median(await Promise.all([0, 1, 2].map(() => runTimed('ip', ['netns', 'exec', ns.name, 'true']).then((r) => r.ms))));
+
+    for (let run = 1; run <= options.runs; run++) {
+      seeded = await fill();
+      const target = seeded.externals[0];
+
+      const snap = await timed(() => ct.snapshot());
+      expectCount('snapshot()', snap.value.size, N);
+      samples.add('snapshot', snap.ms);
+      samples.add('bytesPerEntry', snap.value.byteSize / snap.value.size);
+      const listAll = await tool(ns.name, ['-L', '-o', 'id']);
+      expectCount('conntrack -L', listAll.count, N);
+      samples.add('snapshot.tool', listAll.ms);
+
+      const snapChild = await child(ns.name);
+      expectCount('child snapshot()', snapChild.entries, N);
+      samples.add('snapshot.process', snapChild.processMs);
+      childReports.push(snapChild);
+
+      const filter = parseFilter(FILTERED);
+      const filtered = await timed(() => ct.snapshot(filter));
+      expectCount('snapshot(filter)', filtered.value.size, seeded.tcp443Established);
+      samples.add('filtered', filtered.ms);
+      const listed = await timed(() => ct.list(filter));
+      expectCount('list(filter)', listed.value.length, seeded.tcp443Established);
+      samples.add('filtered.list', listed.ms);
+      const filteredChild = await child(ns.name, FILTERED);
+      expectCount('child snapshot(filter)', filteredChild.entries, seeded.tcp443Established);
+      samples.add('filtered.process', filteredChild.processMs);
+      const listFiltered = await tool(ns.name, ['-L', '-p', 'tcp', '--dport', '443', '--state', 'ESTABLISHED']);
+      expectCount('conntrack -L -p tcp --dport 443 --state ESTABLISHED', listFiltered.count, seeded.tcp443Established);
+      samples.add('filtered.tool', listFiltered.ms);
+
+      const byExternal = parseFilter({ replyDst: target.address });
+      const flushDelete = await timed(() => ct.deleteMatching(byExternal, { method: 'kernel-flush' }));
+      expectCount("deleteMatching 'kernel-flush'", flushDelete.value.deleted, target.entries);
+      expectCount("entries left after 'kernel-flush'", await ct.count(), N - target.entries);
+      samples.add('delete.kernelFlush', flushDelete.ms);
+      const flush = await timed(() => ct.flush());
+      expectCount('flush()', flush.value.deleted, N - target.entries);
+      samples.add('flush', flush.ms);
+
+      await fill();
+      const toolDelete = await tool(ns.name, ['-D', '-q', target.address]);
+      expectCount('conntrack -D -q', toolDelete.count, target.entries);
+      samples.add('delete.tool', toolDelete.ms);
+      const toolFlush = await tool(ns.name, ['-F']);
+      samples.add('flush.tool', toolFlush.ms);
+      expectCount('entries left after conntrack -F', await ct.count(), 0);
+
+      await fill();
+      const dumpDelete = await timed(() => ct.deleteMatching(byExternal, { method: 'dump-delete' }));
+      expectCount("deleteMatching 'dump-delete'", dumpDelete.value.deleted, target.entries);
+      expectCount("entries left after 'dump-delete'", await ct.count(), N - target.entries);
+      samples.add('delete.dumpDelete', dumpDelete.ms);
+      await ct.flush();
+      console.log(
+        `run ${run}: snapshot ${fmt(snap.ms)} / ${fmt(listAll.ms)}, filtered ${fmt(filtered.ms)} / ${fmt(listFiltered.ms)},` +
+          ` delete ${fmt(flushDelete.ms)} | ${fmt(dumpDelete.ms)} / ${fmt(toolDelete.ms)}, flush ${fmt(flush.ms)} / ${fmt(toolFlush.ms)} ms (ours / conntrack);` +
+          ` seeding ${fmt(samples.median('seed'))} ms`,
+      );
+    }
+  } finally {
+    for (const ns of namespaces) await ns.destroy();
+    limits.release();
+  }
+  if (!seeded) throw new Error('no run completed');
+
+  // ---- report ----
+  const rows = ROWS.map((row) => {
+    const ours = samples.median(row.ours);
+    const theirs = samples.median(row.theirs);
+    const ratio = ours / theirs;
+    const verdict = row.target === undefined ? '' : ratio <= row.target ? 'PASS' : 'MISS';
+    return { ...row, oursMs: ours, theirsMs: theirs, ratio, verdict, oursSamples: samples.all.get(row.ours), theirsSamples: samples.all.get(row.theirs) };
+  });
+  const bytesPerEntry = samples.median('bytesPerEntry');
+  const rssPeak = median(childReports.map((r) => r.rssPeak));
+  const rssBaseline = median(childReports.map((r) => r.rssBaseline));
+  const stall = median(childReports.map((r) => r.stallMs));
+  const drift = median(childReports.map((r) => r.timerDriftMs));
+  const warmStall = median(childReports.map((r) => r.warmStallMs));
+  const warmMs = median(childReports.map((r) => r.warmMs));
+  const firstMs = median(childReports.map((r) => r.ms));
+  const seedMs = samples.median('seed');
+  const at1M = N >= 1_000_000 ? '' : ' (target is for 1M entries)';
+  const metrics = [
+    { metric: 'snapshot bytes per entry (byteSize / size)', value: bytesPerEntry.toFixed(1), target: '<= 120', pass: bytesPerEntry <= 120, note: '' },
+    {
+      metric: 'peak RSS (VmHWM) of a process taking the full snapshot',
+      value: `${(rssPeak / MB).toFixed(0)} MB (${(rssBaseline / MB).toFixed(0)} MB before it)`,
+      target: '<= 400 MB',
+      pass: rssPeak <= 400 * MB,
+      note: at1M,
+    },
+    {
+      metric: 'longest event-loop stall, first snapshot of a fresh process',
+      value: `${stall.toFixed(1)} ms (1 ms timer drift ${drift.toFixed(1)} ms)`,
+      target: '<= 50 ms',
+      pass: stall <= 50,
+      note: at1M,
+    },
+    {
+      metric: 'longest event-loop stall, second snapshot (decoder compiled)',
+      value: `${warmStall.toFixed(1)} ms`,
+      target: '<= 50 ms',
+      pass: warmStall <= 50,
+      note: at1M,
+    },
+    { metric: 'snapshot time inside the child: first / second', value: `${fmt(firstMs)} / ${fmt(warmMs)} ms`, target: '', pass: undefined, note: '' },
+    { metric: 'seeding (Conntrack.create, pipelined CT_NEW)', value: `${fmt(seedMs)} ms = ${Math.round((N / seedMs) * 1000).toLocaleString('en')} entries/s`, target: '', pass: undefined, note: '' },
+  ];
+
+  const widths = [92, 11, 14, 7, 8];
+  console.log('');
+  console.log(
+    [pad('work (median of ' + options.runs + ')', widths[0]), lpad('ours ms', widths[1]), lpad('conntrack ms', widths[2]), lpad('ratio', widths[3]), lpad('target', widths[4]), ' result'].join(''),
+  );
+  for (const row of rows) {
+    console.log(
+      [
+        pad(row.work, widths[0]),
+        lpad(fmt(row.oursMs), widths[1]),
+        lpad(fmt(row.theirsMs), widths[2]),
+        lpad(`${row.ratio.toFixed(2)}x`, widths[3]),
+        lpad(row.target === undefined ? '' : `<=${row.target}x`, widths[4]),
+        ` ${row.verdict}`,
+      ].join(''),
+    );
+  }
+  console.log('');
+  for (const m of metrics) {
+    console.log(`${pad(m.metric, 60)} ${pad(m.value, 44)} ${pad(m.target, 10)} ${m.pass === undefined ? '' : m.pass ? 'PASS' : 'MISS'}${m.note}`);
+  }
+  console.log(
+    `\ntimed: ours = the library call in this warm process (hrtime around the await); "fresh process" = spawn of\n` +
+      `node --import tsx scripts/bench-child.ts to its report of one snapshot; conntrack = spawn to exit of ip netns exec NS conntrack ... (stdout to /dev/null;\n` +
+      `ip netns exec NS true alone takes ${fmt(netnsExecMs)} ms). conntrack -L lists both families by default (AF_UNSPEC dump).\n` +
+      `stall: perf_hooks event-loop delay (1 ms resolution) in the child (median over runs), after one count() request\n` +
+      `warmed the socket path; the stall includes time the process waits for a CPU, so it grows with the machine's load.\n` +
+      `delete: 'kernel-flush' = counting dump with CTA_FILTER + one filtered CT_DELETE; 'dump-delete' = dump + pipelined deletes by id.\n` +
+      `flush runs on the 90% left after the delete, on both sides. load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')}.`,
+  );
+
+  const outDir = join(repoRoot, 'bench-results');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `bench-${N}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        startedAt,
+        options,
+        environment: { kernel: release(), node: process.version, cpus: cpus().length, loadBefore, loadAfter: loadavg(), netnsExecMs },
+        rows,
+        metrics,
+        childReports,
+        samples: Object.fromEntries(samples.all),
+        seeded,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`written ${file}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
