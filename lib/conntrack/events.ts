@@ -48,7 +48,7 @@ export class ConntrackEvents extends EventEmitter<EventMap> {
     super();
     const addon = loadAddon();
     try {
-      this.fd = inNetns(options.netns, () => addon.openEventSocket(NETLINK_NETFILTER, options.receiveBufferBytes ?? 8 * 1024 * 1024, options.groups, READ_TIMEOUT_MS));
+      this.fd = inNetns(options.netns, () => addon.openSocket(NETLINK_NETFILTER, options.receiveBufferBytes ?? 8 * 1024 * 1024, options.groups, READ_TIMEOUT_MS));
     } catch (error) {
       if (error instanceof NetlinkError) throw error;
       throw new NetlinkError({ errno: (error as { errno?: number }).errno ?? 1, operation: 'subscribe to conntrack events' });

@@ -2,9 +2,10 @@
  * The two things the console needs that neither Node nor the npm package `netlink` provides:
  * - setns(2): a netlink socket belongs to the network namespace of the thread that created it, so the
  *   library switches the calling thread into a namespace, opens its socket, and switches back;
- * - an event socket that survives overflow: `netlink` 0.3.0 aborts the process when the kernel reports
- *   ENOBUFS on an idle socket (libuv turns POLLERR into UV_EBADF). The event reader instead reads this fd
- *   with blocking read(2) calls on the libuv thread pool, where ENOBUFS is just an error code.
+ * - a blocking netlink socket read with read(2) on the libuv thread pool. For events: `netlink` 0.3.0 aborts
+ *   the process when the kernel reports ENOBUFS on an idle socket (libuv turns POLLERR into UV_EBADF), while a
+ *   pool read just returns ENOBUFS. For dumps: the kernel builds each dump chunk inside recvmsg, so reading on
+ *   a pool thread moves that work off the main thread and overlaps it with decoding.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -46,11 +47,11 @@ static int get_int_arg(napi_env env, napi_value value, int32_t *out) {
 }
 
 /*
- * openEventSocket(protocol, receiveBufferBytes, groups[], readTimeoutMs) -> fd
+ * openSocket(protocol, receiveBufferBytes, groups[], readTimeoutMs) -> fd
  * A blocking NETLINK socket bound to the given multicast groups. SO_RCVBUFFORCE (root) may exceed
  * net.core.rmem_max; without the privilege SO_RCVBUF applies, capped by the kernel.
  */
-static napi_value js_open_event_socket(napi_env env, napi_callback_info info) {
+static napi_value js_open_socket(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
   int32_t protocol, rcvbuf, timeout_ms;
@@ -58,7 +59,7 @@ static napi_value js_open_event_socket(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 4 || !get_int_arg(env, argv[0], &protocol) || !get_int_arg(env, argv[1], &rcvbuf) ||
       napi_get_array_length(env, argv[2], &ngroups) != napi_ok || !get_int_arg(env, argv[3], &timeout_ms)) {
-    napi_throw_type_error(env, NULL, "openEventSocket(protocol, receiveBufferBytes, groups, readTimeoutMs)");
+    napi_throw_type_error(env, NULL, "openSocket(protocol, receiveBufferBytes, groups, readTimeoutMs)");
     return NULL;
   }
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
@@ -119,7 +120,7 @@ static void export_function(napi_env env, napi_value exports, const char *name, 
 
 static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "setns", js_setns);
-  export_function(env, exports, "openEventSocket", js_open_event_socket);
+  export_function(env, exports, "openSocket", js_open_socket);
   export_function(env, exports, "receiveBufferSize", js_receive_buffer_size);
   return exports;
 }

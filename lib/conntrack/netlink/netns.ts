@@ -7,7 +7,8 @@ import { NamespaceError } from '../errors';
 /** The functions of lib/conntrack/native/netns.c. */
 export interface NativeAddon {
   setns(fd: number): void;
-  openEventSocket(protocol: number, receiveBufferBytes: number, groups: number[], readTimeoutMs: number): number;
+  /** A blocking netlink socket for reads on the thread pool (see native/netns.c). */
+  openSocket(protocol: number, receiveBufferBytes: number, groups: number[], readTimeoutMs: number): number;
   receiveBufferSize(fd: number): number;
 }
 
