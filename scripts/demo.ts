@@ -2,8 +2,12 @@
 // Builds the app when the build is missing or stale, starts `next start` in the host namespace on 127.0.0.1, and
 // on Ctrl+C or SIGTERM stops everything and removes the lab.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createAuthService } from '../lib/auth';
+import { openStore } from '../lib/store';
 import { createLab, failover, generateTraffic, startChurn, type GeneratedTraffic, type Lab, type TrafficKind } from '../lib/lab';
 
 const root = resolve(__dirname, '..');
@@ -16,7 +20,7 @@ const REFRESH_MS = 30_000;
 const READY_TIMEOUT_MS = 60_000;
 const FORCE_AFTER_MS = 2000;
 
-const BUILD_INPUTS = ['app', 'lib', 'components', 'public', 'next.config.js', 'package.json', 'tsconfig.json', 'postcss.config.mjs'];
+const BUILD_INPUTS = ['app', 'lib', 'components', 'public', 'proxy.ts', 'next.config.js', 'package.json', 'tsconfig.json', 'postcss.config.mjs'];
 
 function newestInputMtime(): number {
   let newest = 0;
@@ -67,8 +71,22 @@ function labSummary(lab: Lab): string {
   ].join('\n');
 }
 
+/** A throw-away data directory with one administrator whose password is random. */
+async function demoAdmin(dir: string): Promise<{ name: string; password: string }> {
+  const service = createAuthService({ db: openStore(dir), dir });
+  try {
+    const admin = { name: 'admin', password: randomBytes(12).toString('base64url') };
+    await service.users.add({ ...admin, role: 'admin' });
+    return admin;
+  } finally {
+    service.db.close();
+  }
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the demo builds network namespaces: run it as root');
+  // The demo's users, sessions and audit log live in a temporary data directory, removed on exit.
+  const dataDir = mkdtempSync(join(tmpdir(), 'ctc-demo-data-'));
 
   let shuttingDown: Promise<void> | null = null;
   let lab: Lab | null = null;
@@ -87,6 +105,7 @@ async function main(): Promise<void> {
         if (server.exitCode === null) process.kill(-server.pid, 'SIGKILL');
       }
       await lab?.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
       console.log('demo: stopped, lab removed');
       process.exit(exitCode);
     })();
@@ -107,10 +126,12 @@ async function main(): Promise<void> {
   }
   process.on('exit', () => {
     if (server?.pid && server.exitCode === null) process.kill(-server.pid, 'SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   try {
     buildIfNeeded();
+    const admin = await demoAdmin(dataDir);
     lab = await createLab();
     // First traffic leaves through wan1; after the failover new traffic uses wan2 while those entries stay.
     await generateTraffic(lab, { keepAlive: true });
@@ -130,7 +151,7 @@ async function main(): Promise<void> {
       cwd: root,
       stdio: 'inherit',
       detached: true,
-      env: { ...process.env, CONNTRACK_NETNS: lab.namespaces.router },
+      env: { ...process.env, CONNTRACK_NETNS: lab.namespaces.router, CONNTRACK_DATA_DIR: dataDir },
     });
     server.once('exit', (code) => {
       if (!shuttingDown) {
@@ -141,7 +162,7 @@ async function main(): Promise<void> {
     const url = `http://${host}:${port}/`;
     await waitUntilServing(url, server);
     console.log(`\nConntrack Console: ${url}`);
-    // Issue #5: print the demo login credentials here once login exists.
+    console.log(`Log in as "${admin.name}" with password "${admin.password}" (a fresh random one each run).`);
     console.log('Ctrl+C stops the console and removes the lab.\n');
   } catch (error) {
     console.error('demo:', error instanceof Error ? error.message : error);

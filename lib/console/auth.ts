@@ -1,8 +1,16 @@
-// Who may do what. Authentication arrives with a later issue (lib/auth); until then every request is allowed,
-// but every route already declares the permission it needs, so that issue only has to fill in authorize().
+// Who may do what: every API route names the permission it needs, and route.ts calls authorize() before
+// anything else. Users, sessions, tokens and roles live in lib/auth; this is where the console asks it.
+import { authenticate, authorize as allow, authService, checkCsrf, type AuthService, type Permission, type Principal } from '@/lib/auth';
 
-/** What a route does to the table: read it, delete entries from it, or empty it. */
-export type Permission = 'read' | 'delete' | 'flush';
+export type { Permission, Principal };
 
-/** Throws when the request may not do what the permission names; allows everything for now. */
-export async function authorize(_request: Request, _permission: Permission): Promise<void> {}
+/**
+ * The principal behind the request when its role grants `permission`. Throws AuthenticationError (401),
+ * PermissionError (403), CsrfError (403) or SetupRequiredError (503).
+ */
+export function authorize(request: Request, permission: Permission, service: AuthService = authService()): Principal {
+  const principal = authenticate(request, service);
+  allow(principal, permission);
+  checkCsrf(request, principal, service);
+  return principal;
+}

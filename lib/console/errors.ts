@@ -1,4 +1,5 @@
 // The one place where errors become HTTP responses. Every route goes through route.ts, which calls this.
+import { AuditWriteError, AuthenticationError, AuthInputError, CsrfError, NotFoundError, PermissionError, SetupRequiredError, ThrottledError } from '@/lib/auth';
 import { CodecError, NamespaceError, NetlinkError, ValidationError } from '@/lib/conntrack';
 
 /** A snapshot id the registry never had (404) or has already dropped (410). */
@@ -30,10 +31,14 @@ export interface ApiErrorBody {
     /** For kernel errors: what failed and the errno name. */
     operation?: string;
     errno?: string;
+    /** 503 setup_required: the command that creates the first administrator. */
+    command?: string;
+    /** 429: seconds until another login may be tried (also in Retry-After). */
+    retryAfterSeconds?: number;
   };
 }
 
-const json = (status: number, error: ApiErrorBody['error']): Response => Response.json({ error } satisfies ApiErrorBody, { status });
+const json = (status: number, error: ApiErrorBody['error'], headers?: HeadersInit): Response => Response.json({ error } satisfies ApiErrorBody, { status, headers });
 
 export function invalidRequest(field: string, message: string): Response {
   return json(400, { code: 'invalid_request', field, message });
@@ -42,6 +47,19 @@ export function invalidRequest(field: string, message: string): Response {
 /** Maps any thrown value to a response; logs what the client must not see. */
 export function errorResponse(error: unknown): Response {
   if (error instanceof ValidationError) return invalidRequest(error.field, error.message);
+  if (error instanceof AuthInputError) return invalidRequest(error.field, error.message);
+  if (error instanceof AuthenticationError) return json(401, { code: 'unauthenticated', message: error.message });
+  if (error instanceof PermissionError) return json(403, { code: 'forbidden', message: error.message });
+  if (error instanceof CsrfError) return json(403, { code: 'csrf_rejected', message: error.message });
+  if (error instanceof ThrottledError) {
+    return json(429, { code: 'too_many_attempts', message: error.message, retryAfterSeconds: error.retryAfterSeconds }, { 'Retry-After': String(error.retryAfterSeconds) });
+  }
+  if (error instanceof SetupRequiredError) return json(503, { code: 'setup_required', message: error.message, command: error.command });
+  if (error instanceof NotFoundError) return json(404, { code: 'not_found', message: error.message });
+  if (error instanceof AuditWriteError) {
+    console.error(error, { cause: error.cause });
+    return json(500, { code: 'audit_failed', message: `${error.message}: the action was carried out but is not on record, so it is reported as failed (details are in the server log)` });
+  }
   if (error instanceof SnapshotNotFoundError) {
     return json(error.expired ? 410 : 404, { code: error.expired ? 'snapshot_expired' : 'snapshot_not_found', message: error.message });
   }

@@ -1,9 +1,11 @@
 // The console's server-side service layer: what app/api routes call. Knows HTTP shapes, not netlink.
-export { authorize, type Permission } from './auth';
-export { route, type RouteContext, type RouteOptions } from './route';
+export { authorize, type Permission, type Principal } from './auth';
+export { deleteAudit, deleteOneAudit, flushAudit, type AuditIntent, type AuditSpec } from './audit';
+export { MAX_BODY_BYTES, route, type Access, type RouteContext, type RouteOptions } from './route';
 export { errorResponse, SnapshotNotFoundError, ConnectionGoneError, type ApiErrorBody } from './errors';
 export { consoleService, createConsoleService, type ConsoleService } from './service';
 export { SnapshotRegistry } from './snapshots';
 export { toApiConnection, snapshotSummary, apiStatusNames, type ApiConnection, type ApiEndpoint, type ApiSnapshot, type ApiCounter, type ApiNatTarget } from './connection';
 export * from './schemas';
 export * from './connections';
+export { listAudit, LOGIN_MAX_BODY_BYTES, loginResponse, logoutResponse, whoAmI } from './account';

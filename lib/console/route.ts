@@ -1,21 +1,35 @@
-// The one wrapper every API route goes through: parse the input with its zod schema, check the permission,
-// run the handler, turn its result into JSON and any error into the one error format (errors.ts).
+// The one wrapper every API route goes through: authenticate (session or token) and authorise (role, CSRF),
+// parse the input with its zod schema, run the handler, write the audit entry of a destructive action, turn the
+// result into JSON and any error into the one error format (errors.ts).
 import type { z } from 'zod';
+import { actorOf, authService } from '@/lib/auth';
 import { ValidationError } from '@/lib/conntrack';
-import { authorize, type Permission } from './auth';
+import type { AuditSpec } from './audit';
+import { authorize, type Permission, type Principal } from './auth';
 import { errorResponse } from './errors';
 
 type Issue = z.core.$ZodIssue;
 
-export interface RouteOptions<S extends z.ZodType, P extends z.ZodType> {
-  permission: Permission;
+/** Who may call the route: a permission, or 'anyone' (only the login route: it checks credentials itself). */
+export type Access = Permission | 'anyone';
+type PrincipalFor<A extends Access> = A extends 'anyone' ? null : Principal;
+
+/** Bodies larger than this are refused unless a route allows more (a 100,000-id delete is about 1 MiB). */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export interface RouteOptions<S extends z.ZodType, P extends z.ZodType, R extends Response | object, A extends Access = Access> {
+  permission: A;
   /** Where the input comes from: the query string (GET, DELETE) or a JSON body (POST). */
   source: 'query' | 'body';
   schema: S;
   /** Schema of the dynamic path segments, for routes that have them. */
   params?: P;
-  /** Returns a Response (downloads) or a value to send as JSON with status 200. */
-  handler: (args: { input: z.output<S>; params: z.output<P>; request: Request }) => Promise<Response | object>;
+  /** Largest accepted body (default MAX_BODY_BYTES). */
+  maxBodyBytes?: number;
+  /** Destructive routes: what to record in the audit log. The entry is written before the response is sent. */
+  audit?: AuditSpec<z.output<S>, z.output<P>, R>;
+  /** Returns a Response (downloads, cookies) or a value to send as JSON with status 200. */
+  handler: (args: { input: z.output<S>; params: z.output<P>; request: Request; principal: PrincipalFor<A> }) => Promise<R>;
 }
 
 /** What Next passes as the second argument of a route handler. */
@@ -56,8 +70,12 @@ function queryObject(url: URL): Record<string, string | string[]> {
   return out;
 }
 
-async function bodyObject(request: Request): Promise<unknown> {
+async function bodyObject(request: Request, maxBytes: number): Promise<unknown> {
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  const tooLarge = new ValidationError('body', `the body must be at most ${maxBytes} bytes`);
+  if (declared > maxBytes) throw tooLarge;
   const text = await request.text();
+  if (Buffer.byteLength(text) > maxBytes) throw tooLarge;
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text) as unknown;
@@ -72,14 +90,42 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z
   return result.data;
 }
 
-export function route<S extends z.ZodType, P extends z.ZodType = z.ZodType<Record<string, never>>>(options: RouteOptions<S, P>) {
+/** The error code an audit entry of a failed action records. */
+function failureCode(error: unknown): string {
+  return error instanceof Error ? error.name : 'unknown';
+}
+
+export function route<S extends z.ZodType, R extends Response | object, A extends Access, P extends z.ZodType = z.ZodType<Record<string, never>>>(
+  options: RouteOptions<S, P, R, A>,
+) {
   return async (request: Request, context: RouteContext): Promise<Response> => {
     try {
-      const raw = options.source === 'query' ? queryObject(new URL(request.url)) : await bodyObject(request);
+      const principal = (options.permission === 'anyone' ? null : authorize(request, options.permission)) as PrincipalFor<A>;
+      const raw = options.source === 'query' ? queryObject(new URL(request.url)) : await bodyObject(request, options.maxBodyBytes ?? MAX_BODY_BYTES);
       const input = parse(options.schema, raw, options.source);
       const params = (options.params ? parse(options.params, await context.params, 'path') : {}) as z.output<P>;
-      await authorize(request, options.permission);
-      const result = await options.handler({ input, params, request });
+      const intent = options.audit?.intent({ input, params }) ?? null;
+      if (!intent || !options.audit || !principal) {
+        const result = await options.handler({ input, params, request, principal });
+        return result instanceof Response ? result : Response.json(result);
+      }
+      // Audited: the kernel acts first, then intent and result are written as one entry before we answer. When
+      // that write fails the client gets a 500 (the action happened but is not on record; the server log has it).
+      const { audit } = authService();
+      const actor = actorOf(principal, request);
+      let result: R;
+      try {
+        result = await options.handler({ input, params, request, principal });
+      } catch (error) {
+        try {
+          audit.record({ actor, ...intent, details: { ...intent.details, error: failureCode(error) }, outcome: 'failed' });
+        } catch (auditError) {
+          console.error(auditError, { cause: (auditError as Error).cause });
+        }
+        throw error;
+      }
+      const outcome = options.audit.result(result);
+      audit.record({ actor, ...intent, details: { ...intent.details, ...outcome.details }, affected: outcome.affected, outcome: 'ok' });
       return result instanceof Response ? result : Response.json(result);
     } catch (error) {
       return errorResponse(error);

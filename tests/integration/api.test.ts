@@ -36,9 +36,10 @@ interface Reply<T> {
 
 async function call<T>(method: string, path: string, body?: unknown, raw?: string): Promise<Reply<T>> {
   if (!server) throw new Error('no server');
+  // The admin API token: a script's credentials, exempt from the CSRF checks a browser session gets.
   const response = await fetch(`${server.url}${path}`, {
     method,
-    headers: body !== undefined || raw !== undefined ? { 'Content-Type': 'application/json' } : undefined,
+    headers: { ...server.authHeaders(), ...(body !== undefined || raw !== undefined ? { 'Content-Type': 'application/json' } : {}) },
     body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
   });
   const text = await response.text();
@@ -357,7 +358,7 @@ describe('kernel errors', () => {
     const weak = await startServer({ netns: netns(), wrapper: ['setpriv', '--bounding-set=-net_admin', '--inh-caps=-net_admin'] });
     try {
       for (const path of ['/api/stats', '/api/connections']) {
-        const response = await fetch(`${weak.url}${path}`);
+        const response = await fetch(`${weak.url}${path}`, { headers: weak.authHeaders() });
         const body = (await response.json()) as ApiErrorBody;
         expect(response.status).toBe(503);
         expect(body.error.code).toBe('insufficient_privileges');

@@ -1,17 +1,27 @@
-// Starts the real Next server (production build) for API tests: `next build` when the build is missing or
-// older than the sources, then `next start` on a free loopback port, managing the given network namespace.
+// Starts the real server (production build, through scripts/serve.ts as `npm start` does) for API tests: `next
+// build` when the build is missing or older than the sources, then the server on a free loopback port, managing
+// the given network namespace, with a fresh data directory holding an administrator and an admin API token.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createToken, createUser, type Credentials } from './auth';
 
 const repoRoot = resolve(__dirname, '../..');
 const nextBin = join(repoRoot, 'node_modules/next/dist/bin/next');
+const serveScript = join(repoRoot, 'scripts/serve.ts');
 /** What a build depends on; a file newer than .next/BUILD_ID means the build is stale. */
-const SOURCES = ['app', 'lib', 'next.config.js', 'package.json', 'tsconfig.json', 'postcss.config.mjs'];
+const SOURCES = ['app', 'lib', 'proxy.ts', 'next.config.js', 'package.json', 'tsconfig.json', 'postcss.config.mjs'];
 
 export interface TestServer {
   url: string;
+  /** The server's data directory (removed by stop()). */
+  dataDir: string;
+  /** An administrator (user "admin") and an admin API token, created before the server started. */
+  admin: Credentials & { token: string };
+  /** Headers that authenticate as the admin token (exempt from CSRF checks). */
+  authHeaders(): Record<string, string>;
   /** Everything the server printed so far (stdout and stderr). */
   output(): string;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s); idempotent. */
@@ -83,20 +93,26 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
   });
 }
 
-/** Builds if needed and starts `next start` managing the table of `netns`. Always call stop(). */
+/** Builds if needed and starts the server managing the table of `netns`. Always call stop(). */
 export async function startServer(options: {
   netns: string;
   env?: Record<string, string>;
   /** A command to run the server under, e.g. ['setpriv', '--bounding-set=-net_admin'] to drop a capability. */
   wrapper?: string[];
+  /** Leave the data directory without users (the first-start state). */
+  noUsers?: boolean;
 }): Promise<TestServer> {
   await ensureBuild();
+  const dataDir = mkdtempSync(join(tmpdir(), 'ctc-data-'));
+  const admin = options.noUsers
+    ? { name: 'admin', password: '', role: 'admin' as const, token: '' }
+    : { ...(await createUser(dataDir, { name: 'admin', role: 'admin' })), token: await createToken(dataDir, { name: 'tests', role: 'admin' }) };
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const argv = [...(options.wrapper ?? []), process.execPath, nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'];
+  const argv = [...(options.wrapper ?? []), process.execPath, '--import', 'tsx', serveScript, '-p', String(port), '-H', '127.0.0.1'];
   const child = spawn(argv[0], argv.slice(1), {
     cwd: repoRoot,
-    env: { ...process.env, ...options.env, CONNTRACK_NETNS: options.netns, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
+    env: { ...process.env, CONNTRACK_DATA_DIR: dataDir, ...options.env, CONNTRACK_NETNS: options.netns, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -108,27 +124,32 @@ export async function startServer(options: {
 
   const stop = async (): Promise<void> => {
     process.off('exit', killOnExit);
-    if (exited(child)) return;
-    child.kill('SIGTERM');
-    if (!(await waitForExit(child, 5000))) {
-      child.kill('SIGKILL');
-      await waitForExit(child, 5000);
+    if (!exited(child)) {
+      child.kill('SIGTERM');
+      if (!(await waitForExit(child, 5000))) {
+        child.kill('SIGKILL');
+        await waitForExit(child, 5000);
+      }
     }
+    rmSync(dataDir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited(child)) throw new Error(`next start exited with ${String(child.exitCode ?? child.signalCode)}:\n${output}`);
+    if (exited(child)) {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw new Error(`the server exited with ${String(child.exitCode ?? child.signalCode)}:\n${output}`);
+    }
     try {
       await fetch(`${url}/api/stats`, { signal: AbortSignal.timeout(2000) });
       break;
     } catch {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`next start did not answer on ${url} within 60 s:\n${output}`);
+        throw new Error(`the server did not answer on ${url} within 60 s:\n${output}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  return { url, output: () => output, stop };
+  return { url, dataDir, admin, authHeaders: () => ({ Authorization: `Bearer ${admin.token}` }), output: () => output, stop };
 }

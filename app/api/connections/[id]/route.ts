@@ -1,4 +1,4 @@
-import { deleteConnection, emptySchema, getConnection, idParamsSchema, route } from '@/lib/console';
+import { deleteConnection, deleteOneAudit, emptySchema, getConnection, idParamsSchema, route } from '@/lib/console';
 
 export const GET = route({
   permission: 'read',
@@ -13,5 +13,6 @@ export const DELETE = route({
   source: 'query',
   schema: emptySchema,
   params: idParamsSchema,
+  audit: deleteOneAudit,
   handler: ({ params }) => deleteConnection(params.id),
 });

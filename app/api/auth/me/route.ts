@@ -1,0 +1,3 @@
+import { emptySchema, route, whoAmI } from '@/lib/console';
+
+export const GET = route({ permission: 'read', source: 'query', schema: emptySchema, handler: ({ principal }) => whoAmI(principal) });

@@ -1,0 +1,155 @@
+// The audit log: who did what, when, from where, to what, and how many entries it affected. Written before the
+// response is sent; when the write fails, the caller reports the action as failed (AuditWriteError).
+import { z } from 'zod';
+import type { Store } from '@/lib/store';
+import { AuditWriteError } from './errors';
+import type { Role } from './roles';
+
+export const AUDIT_ACTIONS = [
+  'connection.delete',
+  'connections.delete',
+  'connections.delete-matching',
+  'connections.flush',
+  'connections.cleanup',
+  'history.clear',
+  'login',
+  'login.failed',
+  'logout',
+  'user.add',
+  'user.passwd',
+  'user.role',
+  'user.del',
+  'token.create',
+  'token.revoke',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export type ActorKind = 'user' | 'token' | 'cli' | 'anonymous';
+
+/** Who acted: a user (session), an API token, the CLI (the Unix user), or an unauthenticated client (login). */
+export interface Actor {
+  kind: ActorKind;
+  name: string;
+  role?: Role;
+  /** The client address, or "cli". */
+  source: string;
+}
+
+export interface AuditRecord {
+  actor: Actor;
+  action: AuditAction;
+  /** What was acted on, in a few words ("connection 1234", "user alice"). */
+  target?: string;
+  /** The request's intent and the result's details: filter, ids, family, method, failures. */
+  details?: Record<string, unknown>;
+  /** How many entries the action affected (deleted connections, ended sessions). */
+  affected?: number;
+  outcome: 'ok' | 'failed' | 'denied';
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  actorKind: ActorKind;
+  role: Role | null;
+  source: string;
+  action: AuditAction;
+  target: string | null;
+  details: Record<string, unknown> | null;
+  affected: number | null;
+  outcome: 'ok' | 'failed' | 'denied';
+}
+
+interface AuditRow {
+  id: number;
+  at: number;
+  actor: string;
+  actor_kind: ActorKind;
+  role: Role | null;
+  source: string;
+  action: AuditAction;
+  target: string | null;
+  details: string | null;
+  affected: number | null;
+  outcome: 'ok' | 'failed' | 'denied';
+}
+
+/** Ids listed in full in one entry's details; beyond that the entry keeps the count and the first ones. */
+export const AUDIT_MAX_IDS = 10_000;
+
+const dateText = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-01-31T12:00:00Z' });
+const whole = (field: string, min: number, max: number) =>
+  z.union([z.number(), z.string().regex(/^\d+$/, `${field} must be a whole number`).transform(Number)]).pipe(z.number().int().min(min, `${field} must be >= ${min}`).max(max, `${field} must be <= ${max}`));
+
+/** GET /api/audit and the /audit page. */
+export const auditQuerySchema = z.strictObject({
+  action: z.enum(AUDIT_ACTIONS, { message: `action must be one of ${AUDIT_ACTIONS.join(', ')}` }).optional(),
+  actor: z.string().min(1, 'actor must not be empty').max(100, 'actor must be at most 100 characters').optional(),
+  outcome: z.enum(['ok', 'failed', 'denied'], { message: 'outcome must be ok, failed or denied' }).optional(),
+  since: dateText.optional(),
+  until: dateText.optional(),
+  limit: whole('limit', 1, 1000).default(100),
+  offset: whole('offset', 0, Number.MAX_SAFE_INTEGER).default(0),
+});
+export type AuditQuery = z.output<typeof auditQuerySchema>;
+
+const toEntry = (row: AuditRow): AuditEntry => ({
+  id: row.id,
+  at: new Date(row.at).toISOString(),
+  actor: row.actor,
+  actorKind: row.actor_kind,
+  role: row.role,
+  source: row.source,
+  action: row.action,
+  target: row.target,
+  details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>),
+  affected: row.affected,
+  outcome: row.outcome,
+});
+
+export class AuditLog {
+  constructor(
+    private readonly db: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Writes one entry (one statement: one transaction); throws AuditWriteError when it cannot. */
+  record(record: AuditRecord): void {
+    try {
+      this.db
+        .prepare('INSERT INTO audit_log (at, actor, actor_kind, role, source, action, target, details, affected, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(
+          this.now(),
+          record.actor.name,
+          record.actor.kind,
+          record.actor.role ?? null,
+          record.actor.source,
+          record.action,
+          record.target ?? null,
+          record.details === undefined ? null : JSON.stringify(record.details),
+          record.affected ?? null,
+          record.outcome,
+        );
+    } catch (error) {
+      throw new AuditWriteError(record.action, { cause: error });
+    }
+  }
+
+  query(query: AuditQuery): { matched: number; items: AuditEntry[] } {
+    const conditions: [string, string | number | undefined][] = [
+      ['action = ?', query.action],
+      ['actor = ?', query.actor],
+      ['outcome = ?', query.outcome],
+      ['at >= ?', query.since === undefined ? undefined : Date.parse(query.since)],
+      ['at < ?', query.until === undefined ? undefined : Date.parse(query.until)],
+    ];
+    const used = conditions.filter((c): c is [string, string | number] => c[1] !== undefined);
+    const where = used.map(([sql]) => sql);
+    const args = used.map(([, value]) => value);
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const matched = (this.db.prepare(`SELECT COUNT(*) AS n FROM audit_log ${clause}`).get(...args) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT * FROM audit_log ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`).all(...args, query.limit, query.offset) as AuditRow[];
+    return { matched, items: rows.map(toEntry) };
+  }
+}

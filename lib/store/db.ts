@@ -1,0 +1,78 @@
+// The console's embedded SQLite store: one database file in the data directory, opened once per process, with
+// numbered schema migrations per module (auth now, connection history later) applied in a transaction each and
+// recorded in schema_migrations, so a module adds its own list without touching anyone else's.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export type Store = Database.Database;
+
+export interface Migration {
+  /** 1, 2, 3, ... in order; never renumber or edit one that has shipped: add the next. */
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** The data directory: CONNTRACK_DATA_DIR, else ./data under the working directory. */
+export function dataDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  return resolve(/*turbopackIgnore: true*/ env.CONNTRACK_DATA_DIR || 'data');
+}
+
+export const DATABASE_FILE = 'console.db';
+
+/** Opens (creating the directory and file on first use) the database in `dir`. */
+export function openStore(dir: string): Store {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const db = new Database(join(dir, DATABASE_FILE));
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  // The CLI and the server may write at the same time: wait for the other's lock instead of failing at once.
+  db.pragma('busy_timeout = 5000');
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    module TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    applied_at TEXT NOT NULL,
+    PRIMARY KEY (module, version)
+  )`);
+  return db;
+}
+
+/** Applies the migrations of `module` that are not recorded yet, each in its own transaction, in order. */
+export function migrate(db: Store, module: string, migrations: readonly Migration[]): number {
+  const sorted = [...migrations].sort((a, b) => a.version - b.version);
+  sorted.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`${module} migrations must be numbered 1, 2, 3, ...: found ${m.version} at position ${i + 1}`);
+  });
+  const applied = db.prepare('SELECT MAX(version) AS version FROM schema_migrations WHERE module = ?').get(module) as { version: number | null };
+  const current = applied.version ?? 0;
+  if (current > sorted.length) throw new Error(`the ${module} schema (version ${current}) is newer than this program knows (${sorted.length})`);
+  const record = db.prepare('INSERT INTO schema_migrations (module, version, description, applied_at) VALUES (?, ?, ?, ?)');
+  let count = 0;
+  for (const m of sorted.slice(current)) {
+    db.transaction(() => {
+      db.exec(m.sql);
+      record.run(module, m.version, m.description, new Date().toISOString());
+    }).immediate();
+    count++;
+  }
+  return count;
+}
+
+// Next bundles each route separately, so module state is not shared between routes: one connection per data
+// directory per process, kept on globalThis.
+const KEY = Symbol.for('conntrack-console.store');
+type StoreHolder = typeof globalThis & { [KEY]?: Map<string, Store> };
+
+/** The process-wide connection to the database in `dir` (default: dataDir()). */
+export function sharedStore(dir: string = dataDir()): Store {
+  const holder = globalThis as StoreHolder;
+  holder[KEY] ??= new Map();
+  let db = holder[KEY].get(dir);
+  if (!db) {
+    db = openStore(dir);
+    holder[KEY].set(dir, db);
+  }
+  return db;
+}

@@ -1,0 +1,1 @@
+export { dataDir, DATABASE_FILE, migrate, openStore, sharedStore, type Migration, type Store } from './db';

@@ -1,0 +1,215 @@
+// lib/store and lib/auth on a real SQLite file in a temporary directory, with a clock the tests move.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { authConfig, authService, createAuthService, type AuthService } from '@/lib/auth';
+import { hashPassword, verifyPassword } from '@/lib/auth/password';
+import { migrate, openStore, type Store } from '@/lib/store';
+import { route } from '@/lib/console/route';
+
+let dir: string;
+let db: Store;
+let clock: number;
+let service: AuthService;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ctc-auth-unit-'));
+  db = openStore(dir);
+  clock = Date.parse('2026-01-01T00:00:00Z');
+  const config = { ...authConfig({}), sessionIdleMs: 60_000, sessionAbsoluteMs: 600_000, loginFreeFailures: 2, loginBackoffMs: 1000 };
+  service = createAuthService({ db, dir, config, now: () => clock });
+});
+
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('store migrations', () => {
+  it('are applied once, in order, each recorded', () => {
+    const rows = db.prepare("SELECT version, description FROM schema_migrations WHERE module = 'auth'").all();
+    expect(rows).toEqual([{ version: 1, description: expect.stringContaining('users') }]);
+    expect(migrate(db, 'auth', [{ version: 1, description: 'x', sql: 'SELECT 1' }])).toBe(0);
+    const history = [
+      { version: 1, description: 'one', sql: 'CREATE TABLE history_a (x INTEGER)' },
+      { version: 2, description: 'two', sql: 'ALTER TABLE history_a ADD COLUMN y TEXT' },
+    ];
+    expect(migrate(db, 'history', history)).toBe(2);
+    expect(migrate(db, 'history', history)).toBe(0);
+  });
+
+  it('a failing migration leaves nothing behind and is not recorded', () => {
+    const bad = [{ version: 1, description: 'half', sql: 'CREATE TABLE half (x INTEGER); SELECT nonsense FROM nowhere' }];
+    expect(() => migrate(db, 'broken', bad)).toThrow();
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined();
+    expect(db.prepare("SELECT * FROM schema_migrations WHERE module = 'broken'").all()).toEqual([]);
+  });
+
+  it('refuses gaps in the numbering and a schema newer than the program', () => {
+    expect(() => migrate(db, 'gappy', [{ version: 2, description: 'x', sql: 'SELECT 1' }])).toThrow(/numbered/);
+    migrate(db, 'newer', [
+      { version: 1, description: 'a', sql: 'SELECT 1' },
+      { version: 2, description: 'b', sql: 'SELECT 1' },
+    ]);
+    expect(() => migrate(db, 'newer', [{ version: 1, description: 'a', sql: 'SELECT 1' }])).toThrow(/newer/);
+  });
+});
+
+describe('passwords', () => {
+  it('are scrypt hashes with a salt, and verify only with the right password', async () => {
+    const a = await hashPassword('correct horse battery');
+    const b = await hashPassword('correct horse battery');
+    expect(a).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(a).not.toBe(b);
+    expect(a).not.toContain('correct');
+    expect(await verifyPassword('correct horse battery', a)).toBe(true);
+    expect(await verifyPassword('correct horse batterY', a)).toBe(false);
+    expect(await verifyPassword('anything', 'plain-text')).toBe(false);
+  });
+});
+
+describe('users', () => {
+  it('refuse bad names, roles and passwords with the field named', async () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ name: '', role: 'admin', password: 'long-enough-pw' }, /name must not be empty/],
+      [{ name: 'x'.repeat(65), role: 'admin', password: 'long-enough-pw' }, /at most 64/],
+      [{ name: 'has space', role: 'admin', password: 'long-enough-pw' }, /name may use/],
+      [{ name: 'ok', role: 'root', password: 'long-enough-pw' }, /role must be one of viewer, admin/],
+      [{ name: 'ok', role: 'admin', password: 'short' }, /at least 10/],
+      [{ name: 'ok', role: 'admin', password: 'p'.repeat(1025) }, /at most 1024/],
+    ];
+    for (const [input, message] of cases) {
+      await expect(service.users.add(input as { name: string; role: 'admin'; password: string })).rejects.toThrow(message);
+    }
+    expect(service.users.count()).toBe(0);
+  });
+
+  it('names are unique regardless of case', async () => {
+    await service.users.add({ name: 'Alice', role: 'admin', password: 'long-enough-pw' });
+    await expect(service.users.add({ name: 'alice', role: 'viewer', password: 'long-enough-pw' })).rejects.toThrow(/already exists/);
+  });
+});
+
+describe('sessions', () => {
+  it('end after the idle time, are kept alive by use, and end at the absolute lifetime regardless', async () => {
+    const user = await service.users.add({ name: 'alice', role: 'admin', password: 'long-enough-pw' });
+    const idle = service.sessions.create(user.id, '127.0.0.1');
+    clock += 60_000;
+    expect(service.sessions.resolve(idle.id)).toBeUndefined();
+    // Gone for good, not only hidden.
+    clock -= 60_000;
+    expect(service.sessions.resolve(idle.id)).toBeUndefined();
+
+    const busy = service.sessions.create(user.id, '127.0.0.1');
+    for (let t = 0; t < 550_000; t += 50_000) {
+      clock += 50_000;
+      expect(service.sessions.resolve(busy.id)?.user.name).toBe('alice');
+    }
+    clock += 50_000;
+    expect(service.sessions.resolve(busy.id)).toBeUndefined();
+  });
+
+  it('store only a hash of the id', async () => {
+    const user = await service.users.add({ name: 'alice', role: 'admin', password: 'long-enough-pw' });
+    const { id } = service.sessions.create(user.id, '127.0.0.1');
+    const stored = JSON.stringify(db.prepare('SELECT * FROM sessions').all());
+    expect(stored).not.toContain(id);
+  });
+
+  it('end when the password changes or the user is removed', async () => {
+    const user = await service.users.add({ name: 'alice', role: 'admin', password: 'long-enough-pw' });
+    const a = service.sessions.create(user.id, '127.0.0.1');
+    const b = service.sessions.create(user.id, '127.0.0.1');
+    expect(await service.users.setPassword('alice', 'another-long-pw')).toBe(2);
+    expect(service.sessions.resolve(a.id)).toBeUndefined();
+    const c = service.sessions.create(user.id, '127.0.0.1');
+    service.users.remove('alice');
+    expect(service.sessions.resolve(b.id)).toBeUndefined();
+    expect(service.sessions.resolve(c.id)).toBeUndefined();
+  });
+});
+
+describe('API tokens', () => {
+  it('are shown once, stored hashed, and stop working when revoked', () => {
+    const { token, secret } = service.tokens.create({ name: 'hotplug', role: 'admin', createdBy: 'cli:root' });
+    expect(secret).toMatch(/^ctc_[A-Za-z0-9_-]{43}$/);
+    expect(JSON.stringify(db.prepare('SELECT * FROM api_tokens').all())).not.toContain(secret.slice(4));
+    expect(service.tokens.resolve(secret)?.name).toBe('hotplug');
+    expect(service.tokens.list()[0].lastUsedAt?.getTime()).toBe(clock);
+    expect(service.tokens.resolve(secret.slice(0, -1) + (secret.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
+    expect(service.tokens.revoke('hotplug')).toBe(true);
+    expect(service.tokens.revoke('hotplug')).toBe(false);
+    expect(service.tokens.resolve(secret)).toBeUndefined();
+    expect(token.role).toBe('admin');
+  });
+});
+
+describe('login throttle', () => {
+  it('allows the free failures, then locks with a doubling wait, and forgets after success', () => {
+    const keys = ['address:10.0.0.1', 'name:alice'];
+    expect(service.throttle.fail(keys)).toBe(0);
+    expect(service.throttle.fail(keys)).toBe(0);
+    expect(service.throttle.fail(keys)).toBe(1000);
+    expect(service.throttle.waitFor(['name:alice'])).toBe(1000);
+    expect(service.throttle.waitFor(['name:bob'])).toBe(0);
+    clock += 1000;
+    expect(service.throttle.waitFor(keys)).toBe(0);
+    expect(service.throttle.fail(keys)).toBe(2000);
+    clock += 2000;
+    service.throttle.succeed(['name:alice']);
+    expect(service.throttle.waitFor(['name:alice'])).toBe(0);
+    expect(service.throttle.fail(['name:alice'])).toBe(0);
+  });
+
+  it('caps the wait', () => {
+    let last = 0;
+    for (let i = 0; i < 40; i++) last = service.throttle.fail(['name:x']);
+    expect(last).toBe(15 * 60_000);
+  });
+});
+
+describe('the route wrapper and the audit log', () => {
+  const previous = process.env.CONNTRACK_DATA_DIR;
+  afterEach(() => {
+    if (previous === undefined) delete process.env.CONNTRACK_DATA_DIR;
+    else process.env.CONNTRACK_DATA_DIR = previous;
+  });
+
+  it('writes the entry before answering, and answers 500 when it cannot (the action is not on record)', async () => {
+    process.env.CONNTRACK_DATA_DIR = dir;
+    const shared = authService();
+    await shared.users.add({ name: 'admin', role: 'admin', password: 'long-enough-pw' });
+    const { secret } = shared.tokens.create({ name: 'script', role: 'admin', createdBy: 'test' });
+    let acted = 0;
+    const handler = route({
+      permission: 'flush',
+      source: 'body',
+      schema: z.strictObject({}),
+      audit: { intent: () => ({ action: 'connections.flush', target: 'whole table' }), result: (r: { deleted: number }) => ({ affected: r.deleted }) },
+      handler: async () => ({ deleted: ++acted * 10 }),
+    });
+    const call = () => handler(new Request('http://console.test/api/x', { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'x-forwarded-for': '192.0.2.7' }, body: '{}' }), { params: Promise.resolve({}) });
+
+    const ok = await call();
+    expect(ok.status).toBe(200);
+    const [entry] = shared.audit.query({ limit: 10, offset: 0 }).items;
+    expect(entry).toMatchObject({ action: 'connections.flush', actor: 'script', actorKind: 'token', source: '192.0.2.7', affected: 10, outcome: 'ok' });
+
+    shared.db.exec("CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const failed = await call();
+    expect(failed.status).toBe(500);
+    const body = (await failed.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('audit_failed');
+    expect(body.error.message).not.toContain('disk full');
+    expect(acted).toBe(2);
+    expect(String(errors.mock.calls[0]?.[0])).toContain('could not record connections.flush');
+    errors.mockRestore();
+
+    const unauthenticated = await handler(new Request('http://console.test/api/x', { method: 'POST', body: '{}' }), { params: Promise.resolve({}) });
+    expect(unauthenticated.status).toBe(401);
+    expect(acted).toBe(2);
+  });
+});
