@@ -1,8 +1,9 @@
-export default function Home() {
-  return (
-    <main className="mx-auto max-w-5xl p-8">
-      <h1 className="text-2xl font-semibold">Conntrack Console</h1>
-      <p className="mt-2 text-slate-600">The connection-tracking table of this router.</p>
-    </main>
-  );
+// The console lives at /. The URL is checked here, on the server, with the shared filter vocabulary; the
+// console itself is a client component because everything on it is interactive.
+import { ConnectionsConsole } from './components/connections/ConnectionsConsole';
+import { parseConsoleUrl } from './components/connections/url-validation';
+
+export default async function Home({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const { query, problems } = parseConsoleUrl(await searchParams);
+  return <ConnectionsConsole query={query} urlProblems={problems} />;
 }

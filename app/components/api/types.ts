@@ -1,0 +1,31 @@
+// The JSON the console's API returns, as the API's own modules declare it. Type-only imports: nothing
+// server-side reaches the browser bundle, and a change to a response shape breaks the build here.
+import type { ApiConnection, ApiSnapshot } from '@/lib/console/connection';
+import type { ConnectionPage, DeleteOutcome, ExternalAddress } from '@/lib/console/connections';
+import type { ApiErrorBody } from '@/lib/console/errors';
+import type { Stats } from '@/lib/conntrack/types';
+
+export type { ApiConnection, ApiSnapshot, ApiErrorBody };
+
+/** GET /api/connections */
+export type ListResponse = ConnectionPage;
+/** POST /api/connections/refresh */
+export interface RefreshResponse {
+  snapshot: ApiSnapshot;
+}
+/** GET /api/connections/{id} */
+export interface ConnectionResponse {
+  connection: ApiConnection;
+}
+/** POST /api/connections/delete */
+export type DeleteResponse = DeleteOutcome;
+/** POST /api/connections/flush */
+export interface FlushResponse {
+  deleted: number;
+}
+/** GET /api/stats */
+export type StatsResponse = Stats;
+/** GET /api/connections/external-addresses */
+export interface ExternalAddressesResponse {
+  items: ExternalAddress[];
+}

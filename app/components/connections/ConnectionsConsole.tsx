@@ -1,0 +1,407 @@
+'use client';
+// The Connections page: URL state in, one page of the snapshot out, and every action on it. The grid is the
+// generic DataGrid with the typed connection columns; data comes from the query hooks in hooks.ts.
+import { useRouter } from 'next/navigation';
+import { useCallback, useEffect, useEffectEvent, useMemo, useState, type MouseEvent } from 'react';
+import type { SortingState } from '@tanstack/react-table';
+import type { SortKey } from '@/lib/conntrack/snapshot';
+import { ApiError, apiRequest } from '../api/http';
+import type { ApiConnection, ApiSnapshot, RefreshResponse } from '../api/types';
+import { DataGrid } from '../grid/DataGrid';
+import { Pager } from '../grid/Pager';
+import { buttonClass } from '../ui/buttons';
+import { Dialog } from '../ui/Dialog';
+import { ErrorPanel } from '../ui/ErrorPanel';
+import { connectionColumns } from './columns';
+import { ContextMenu, type MenuItem } from './ContextMenu';
+import { DeleteFlow, type DeleteOutcome, type DeletePlan } from './DeleteFlow';
+import { DetailsPanel } from './DetailsPanel';
+import { ExternalAddressCleanup } from './ExternalAddressCleanup';
+import { FilterBar } from './FilterBar';
+import { FlushDialog } from './FlushDialog';
+import { copyText, formatCount, writeClipboard, type CopyFormat } from './format';
+import { useConnections, useStats, useTableSummary } from './hooks';
+import { FeatureNotice, ResultBanner, type ActionResult } from './Notices';
+import { deleteFilter, describeFilters, filterParams, hasFilters, PAGE_SIZES, toSearch, type ConsoleQuery, type FilterKey, type Filters } from './query';
+import { SelectionToolbar } from './SelectionToolbar';
+import { SummaryHeader } from './SummaryHeader';
+import type { UrlProblems } from './url-validation';
+
+type Modifiers = Pick<MouseEvent, 'shiftKey' | 'ctrlKey' | 'metaKey'>;
+type Modal = { kind: 'delete'; plan: DeletePlan } | { kind: 'flush' } | { kind: 'multiwan' } | null;
+
+export interface ConnectionsConsoleProps {
+  query: ConsoleQuery;
+  urlProblems: UrlProblems;
+}
+
+const isTyping = (target: EventTarget | null): boolean =>
+  target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
+
+export function ConnectionsConsole({ query, urlProblems }: ConnectionsConsoleProps) {
+  const router = useRouter();
+  const [snapshot, setSnapshot] = useState<ApiSnapshot>();
+  const [generation, setGeneration] = useState(0);
+  const [refreshing, setRefreshing] = useState(false);
+  const [refreshError, setRefreshError] = useState<ApiError>();
+  const urlOk = Object.keys(urlProblems).length === 0;
+
+  const pin = useCallback((next: ApiSnapshot) => setSnapshot((prev) => (prev?.id === next.id ? prev : next)), []);
+  const list = useConnections(query, snapshot?.id, generation, urlOk, pin);
+  const stats = useStats(generation);
+  const summary = useTableSummary(snapshot?.id);
+
+  const navigate = useCallback((next: ConsoleQuery) => router.push(`/${toSearch(next)}`, { scroll: false }), [router]);
+  const applyFilters = useCallback((filters: Filters) => navigate({ ...query, filters, page: 1, details: undefined }), [navigate, query]);
+
+  // ---- selection ----
+  const [selected, setSelected] = useState<Map<number, ApiConnection>>(new Map());
+  const [allMatching, setAllMatching] = useState(false);
+  const [anchor, setAnchor] = useState<number | null>(null);
+  const selectionScope = JSON.stringify([query.filters, query.sort, query.order, snapshot?.id]);
+  const [scope, setScope] = useState(selectionScope);
+  if (scope !== selectionScope) {
+    // A different filter, sort or snapshot means a different set of rows: the old selection no longer applies.
+    setScope(selectionScope);
+    setSelected(new Map());
+    setAllMatching(false);
+    setAnchor(null);
+  }
+  const rows = useMemo(() => list.data?.items ?? [], [list.data]);
+  const selectedIds = useMemo(() => new Set([...selected.keys()].map(String)), [selected]);
+  const pageSelected = rows.filter((r) => selected.has(r.id)).length;
+
+  const selectOnly = (picked: ApiConnection[]) => {
+    setAllMatching(false);
+    setSelected(new Map(picked.map((r) => [r.id, r])));
+  };
+  /** Click selects the row, Ctrl/Cmd+click toggles it, Shift+click selects the range from the last click. */
+  const clickRow = (row: ApiConnection, index: number, event: Modifiers) => {
+    setAllMatching(false);
+    if (event.shiftKey && anchor !== null) {
+      const [from, to] = [Math.min(anchor, index), Math.max(anchor, index)];
+      const range = rows.slice(from, to + 1);
+      setSelected((prev) => new Map([...(event.ctrlKey || event.metaKey ? prev : new Map<number, ApiConnection>()), ...range.map((r) => [r.id, r] as const)]));
+      return;
+    }
+    setAnchor(index);
+    if (event.ctrlKey || event.metaKey) {
+      setSelected((prev) => {
+        const next = new Map(prev);
+        if (next.has(row.id)) next.delete(row.id);
+        else next.set(row.id, row);
+        return next;
+      });
+      return;
+    }
+    selectOnly([row]);
+  };
+  const togglePage = () => {
+    setAllMatching(false);
+    setSelected((prev) => {
+      const next = new Map(prev);
+      const all = rows.every((r) => next.has(r.id));
+      for (const r of rows) {
+        if (all) next.delete(r.id);
+        else next.set(r.id, r);
+      }
+      return next;
+    });
+  };
+
+  // ---- actions ----
+  const [modal, setModal] = useState<Modal>(null);
+  const [menu, setMenu] = useState<{ x: number; y: number; row: ApiConnection } | null>(null);
+  const [result, setResult] = useState<ActionResult>();
+  const [toast, setToast] = useState<{ text: string; error?: boolean }>();
+  useEffect(() => {
+    if (!toast) return;
+    const timer = setTimeout(() => setToast(undefined), 4000);
+    return () => clearTimeout(timer);
+  }, [toast]);
+
+  const matchingFilter = deleteFilter(query.filters);
+  const matchingBlocked = query.filters.q
+    ? 'Free-text search cannot be used to delete: narrow the filter with fields (IP, port, protocol...) instead.'
+    : Object.keys(matchingFilter).length === 0
+      ? 'Set a filter first; to delete everything use Flush table.'
+      : undefined;
+
+  const refresh = async () => {
+    setRefreshing(true);
+    setRefreshError(undefined);
+    try {
+      const { snapshot: next } = await apiRequest<RefreshResponse>('/api/connections/refresh', { method: 'POST' });
+      setSnapshot(next);
+      setResult(undefined);
+    } catch (error) {
+      setRefreshError(error instanceof ApiError ? error : new ApiError(0, 'client', String(error)));
+      setSnapshot(undefined);
+    } finally {
+      setGeneration((g) => g + 1);
+      setRefreshing(false);
+    }
+  };
+
+  const copy = async (picked: ApiConnection[], format: CopyFormat) => {
+    if (picked.length === 0) return;
+    const what = format === 'json' ? 'JSON' : format === 'command' ? 'conntrack -D commands' : 'text';
+    try {
+      await writeClipboard(copyText(picked, format));
+      setToast({ text: `Copied ${picked.length} connection${picked.length === 1 ? '' : 's'} as ${what}` });
+    } catch (error) {
+      setToast({ text: `Copy failed: ${error instanceof Error ? error.message : String(error)}`, error: true });
+    }
+  };
+
+  const deleteSelection = () => {
+    if (allMatching) {
+      if (!matchingBlocked) setModal({ kind: 'delete', plan: { kind: 'filter', filter: matchingFilter } });
+      return;
+    }
+    const picked = [...selected.values()];
+    if (picked.length) setModal({ kind: 'delete', plan: { kind: 'ids', ids: picked.map((r) => r.id), rows: picked } });
+  };
+
+  const finishDelete = (outcome: DeleteOutcome) => {
+    setModal(null);
+    setSelected(new Map());
+    setAllMatching(false);
+    const { alreadyGone, failed } = outcome.result;
+    const notes = [alreadyGone ? `${formatCount(alreadyGone)} were already gone.` : '', failed ? `${formatCount(failed)} could not be deleted (see the server log).` : ''];
+    setResult({ message: `Deleted ${outcome.what}.`, detail: notes.filter(Boolean).join(' ') || undefined });
+    stats.reload();
+  };
+
+  // Keyboard: Delete deletes the selection (after confirmation), Ctrl+A selects the page, Escape clears.
+  const onKey = useEffectEvent((event: KeyboardEvent) => {
+    if (modal || isTyping(event.target)) return;
+    if (event.key === 'Delete' && (selected.size || allMatching)) {
+      event.preventDefault();
+      deleteSelection();
+    } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'a' && rows.length) {
+      event.preventDefault();
+      selectOnly(rows);
+    } else if (event.key === 'Escape' && !menu) {
+      selectOnly([]);
+    }
+  });
+  useEffect(() => {
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  // ---- grid ----
+  const accounting = stats.data?.sysctl.acct !== false || rows.some((r) => r.counters);
+  const timestamps = stats.data?.sysctl.timestamp !== false || rows.some((r) => r.startedAt);
+  const open = useCallback((row: ApiConnection) => navigate({ ...query, details: row.id }), [navigate, query]);
+  const columns = useMemo(
+    () =>
+      connectionColumns({
+        takenAt: snapshot?.takenAt,
+        accounting,
+        timestamps,
+        pageSelection: pageSelected === 0 ? 'none' : pageSelected === rows.length ? 'all' : 'some',
+        isSelected: (row) => allMatching || selected.has(row.id),
+        onToggleRow: (row, event) => clickRow(row, rows.indexOf(row), { shiftKey: event.shiftKey, ctrlKey: true, metaKey: false }),
+        onTogglePage: togglePage,
+        onOpen: open,
+      }),
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [snapshot?.takenAt, accounting, timestamps, pageSelected, rows, allMatching, selected, open],
+  );
+  const sorting: SortingState = query.sort ? [{ id: query.sort, desc: query.order === 'desc' }] : [];
+  const onSortingChange = (next: SortingState) => {
+    const first = next[0];
+    navigate({ ...query, sort: first ? (first.id as SortKey) : undefined, order: first?.desc ? 'desc' : 'asc', page: 1 });
+  };
+
+  const menuItems = (row: ApiConnection): MenuItem[] => {
+    const picked = selected.has(row.id) ? [...selected.values()] : [row];
+    const n = picked.length;
+    return [
+      { label: 'Show details', onSelect: () => open(row) },
+      { label: n > 1 ? `Copy ${n} rows as text` : 'Copy as text', onSelect: () => void copy(picked, 'text'), separatorBefore: true },
+      { label: n > 1 ? `Copy ${n} rows as JSON` : 'Copy as JSON', onSelect: () => void copy(picked, 'json') },
+      { label: n > 1 ? `Copy ${n} conntrack -D commands` : 'Copy as conntrack -D command', onSelect: () => void copy(picked, 'command') },
+      {
+        label: n > 1 ? `Delete ${n} selected…` : 'Delete this connection…',
+        danger: true,
+        separatorBefore: true,
+        onSelect: () => setModal({ kind: 'delete', plan: { kind: 'ids', ids: picked.map((r) => r.id), rows: picked } }),
+      },
+      {
+        label: list.data ? `Delete all ${formatCount(list.data.matched)} matching filter…` : 'Delete all matching filter…',
+        danger: true,
+        disabled: !!matchingBlocked,
+        onSelect: () => setModal({ kind: 'delete', plan: { kind: 'filter', filter: matchingFilter } }),
+      },
+    ];
+  };
+
+  const exportHref = (format: 'csv' | 'json') => {
+    const params = filterParams(query.filters);
+    if (query.sort) {
+      params.set('sort', query.sort);
+      params.set('order', query.order);
+    }
+    if (snapshot) params.set('snapshot', snapshot.id);
+    params.set('format', format);
+    return `/api/connections/export?${params}`;
+  };
+
+  const serverProblem: UrlProblems = list.error?.status === 400 && list.error.field ? { [list.error.field]: list.error.message } : {};
+  const problems = { ...urlProblems, ...serverProblem };
+  const filtered = hasFilters(query.filters);
+  const detailsRow = query.details !== undefined ? rows.find((r) => r.id === query.details) : undefined;
+
+  const empty = (
+    <div className="text-center text-sm text-slate-600" data-testid="empty-state">
+      {filtered ? (
+        <>
+          <p className="font-medium text-slate-800">No connection matches {describeFilters(query.filters)}.</p>
+          <p className="mt-1">Loosen the filter, or refresh if you expect new connections.</p>
+          <button type="button" className={`${buttonClass.secondary} mt-3`} onClick={() => applyFilters({})}>
+            Clear filters
+          </button>
+        </>
+      ) : (
+        <>
+          <p className="font-medium text-slate-800">The connection table is empty.</p>
+          <p className="mt-1">Nothing was tracked when the snapshot was taken. Refresh to take a new one.</p>
+        </>
+      )}
+    </div>
+  );
+
+  return (
+    <div className="flex min-h-screen flex-col">
+      <SummaryHeader
+        snapshot={snapshot}
+        stats={stats.data}
+        statsError={stats.error}
+        summary={summary.data}
+        refreshing={refreshing}
+        onRefresh={refresh}
+        onCleanup={() => setModal({ kind: 'multiwan' })}
+        onFlush={() => setModal({ kind: 'flush' })}
+        onFilter={(key: FilterKey, value: string) => applyFilters({ ...query.filters, [key]: value })}
+      />
+      <FilterBar key={JSON.stringify(query.filters)} filters={query.filters} problems={problems} onApply={applyFilters} />
+      <main className="flex-1 space-y-3 px-6 py-4">
+        {result && <ResultBanner result={result} onRefresh={refresh} onDismiss={() => setResult(undefined)} />}
+        {refreshError && <ErrorPanel title="Could not take a new snapshot" error={refreshError} />}
+        {!urlOk && (
+          <div role="alert" data-testid="url-problems" className="rounded-md border border-amber-300 bg-amber-50 p-4 text-sm text-amber-900">
+            <p className="font-semibold">This link has filter values the console cannot use:</p>
+            <ul className="mt-1 list-disc pl-5">
+              {Object.entries(urlProblems).map(([key, message]) => (
+                <li key={key}>
+                  <span className="font-mono">{key}</span>: {message}
+                </li>
+              ))}
+            </ul>
+            <p className="mt-1">Fix them in the filter bar above, or remove them with ×.</p>
+          </div>
+        )}
+        {list.error && (
+          <ErrorPanel
+            title={list.error.status === 400 ? 'The filter was rejected' : 'Could not load connections'}
+            error={list.error}
+            action={
+              <button type="button" className={buttonClass.secondary} onClick={list.reload}>
+                Retry
+              </button>
+            }
+          />
+        )}
+        {stats.data && <FeatureNotice accounting={accounting} timestamps={timestamps} />}
+        {urlOk && !(list.error && !list.data) && (
+          <>
+            <SelectionToolbar
+              selectedCount={selected.size}
+              allMatching={allMatching}
+              matched={list.data?.matched}
+              pageCount={rows.length}
+              matchingBlocked={matchingBlocked}
+              exportHref={exportHref}
+              onCopy={(format) => void copy([...selected.values()], format)}
+              onDeleteSelected={deleteSelection}
+              onDeleteMatching={() => setModal({ kind: 'delete', plan: { kind: 'filter', filter: matchingFilter } })}
+              onSelectAllMatching={() => setAllMatching(true)}
+              onClear={() => selectOnly([])}
+            />
+            <DataGrid
+              label="Connections"
+              data={rows}
+              columns={columns}
+              getRowId={(r) => String(r.id)}
+              sorting={sorting}
+              onSortingChange={onSortingChange}
+              selected={allMatching ? new Set(rows.map((r) => String(r.id))) : selectedIds}
+              onRowClick={clickRow}
+              onRowOpen={open}
+              onRowContextMenu={(row, index, event) => {
+                event.preventDefault();
+                if (!selected.has(row.id)) {
+                  setAnchor(index);
+                  selectOnly([row]);
+                }
+                setMenu({ x: event.clientX, y: event.clientY, row });
+              }}
+              loading={list.loading}
+              empty={empty}
+            />
+            {list.data && (
+              <Pager
+                page={query.page}
+                size={query.size}
+                sizes={PAGE_SIZES}
+                matched={list.data.matched}
+                onPage={(page) => navigate({ ...query, page })}
+                onSize={(size) => navigate({ ...query, size, page: 1 })}
+              />
+            )}
+          </>
+        )}
+      </main>
+
+      {menu && <ContextMenu x={menu.x} y={menu.y} items={menuItems(menu.row)} onClose={() => setMenu(null)} />}
+      {query.details !== undefined && (
+        <DetailsPanel
+          key={query.details}
+          id={query.details}
+          known={detailsRow}
+          snapshot={snapshot?.id}
+          takenAt={snapshot?.takenAt}
+          onClose={() => navigate({ ...query, details: undefined })}
+          onCopy={(picked, format) => void copy(picked, format)}
+          onDelete={(row) => setModal({ kind: 'delete', plan: { kind: 'ids', ids: [row.id], rows: [row] } })}
+        />
+      )}
+      {modal?.kind === 'delete' && (
+        <Dialog title="Delete connections" onClose={() => setModal(null)} wide testId="delete-dialog">
+          <DeleteFlow plan={modal.plan} snapshot={snapshot?.id} onDone={finishDelete} onCancel={() => setModal(null)} />
+        </Dialog>
+      )}
+      {modal?.kind === 'multiwan' && <ExternalAddressCleanup snapshot={snapshot?.id} onClose={() => setModal(null)} onDone={finishDelete} />}
+      {modal?.kind === 'flush' && (
+        <FlushDialog
+          total={snapshot?.total}
+          onClose={() => setModal(null)}
+          onDone={(what) => {
+            setModal(null);
+            setSelected(new Map());
+            setResult({ message: `Deleted ${what}.` });
+            stats.reload();
+          }}
+        />
+      )}
+      {toast && (
+        <div role="status" data-testid="toast" className={`fixed right-6 bottom-6 z-50 rounded-md px-4 py-2 text-sm text-white shadow-lg ${toast.error ? 'bg-red-700' : 'bg-slate-800'}`}>
+          {toast.text}
+        </div>
+      )}
+    </div>
+  );
+}

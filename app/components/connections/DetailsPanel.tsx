@@ -1,0 +1,177 @@
+'use client';
+// Everything the kernel said about one connection, both directions side by side, and a live check: the
+// snapshot may be minutes old, the administrator wants to know whether the entry is still there now.
+import { useState, type ReactNode } from 'react';
+import { ApiError, apiRequest } from '../api/http';
+import type { ApiConnection, ConnectionResponse, ListResponse } from '../api/types';
+import { useApi } from '../api/useApi';
+import { buttonClass } from '../ui/buttons';
+import { Dialog } from '../ui/Dialog';
+import { ErrorPanel } from '../ui/ErrorPanel';
+import { ageSeconds, formatBytes, formatCount, formatDuration, formatMark, hostPort, icmpText, type CopyFormat } from './format';
+
+type Live = { kind: 'present'; connection: ApiConnection; at: Date } | { kind: 'gone'; at: Date } | { kind: 'error'; error: ApiError };
+
+export interface DetailsPanelProps {
+  id: number;
+  /** The row, when the current page has it. */
+  known: ApiConnection | undefined;
+  snapshot: string | undefined;
+  takenAt: string | undefined;
+  onClose: () => void;
+  onCopy: (rows: ApiConnection[], format: CopyFormat) => void;
+  onDelete: (row: ApiConnection) => void;
+}
+
+function Row({ label, children, testId }: { label: string; children: ReactNode; testId?: string }) {
+  return (
+    <tr className="border-t border-slate-100 align-top">
+      <th scope="row" className="w-40 py-1 pr-3 text-left font-medium text-slate-500">
+        {label}
+      </th>
+      <td className="py-1 font-mono" data-testid={testId}>
+        {children}
+      </td>
+    </tr>
+  );
+}
+
+export function DetailsPanel({ id, known, snapshot, takenAt, onClose, onCopy, onDelete }: DetailsPanelProps) {
+  const lookup = useApi<ListResponse>(known ? null : `details#${id}#${snapshot ?? ''}`, (signal) =>
+    apiRequest<ListResponse>(`/api/connections?id=${id}&limit=1${snapshot ? `&snapshot=${encodeURIComponent(snapshot)}` : ''}`, { signal }),
+  );
+  const [live, setLive] = useState<Live>();
+  const [checking, setChecking] = useState(false);
+  const c = known ?? lookup.data?.items[0];
+
+  const checkLive = async () => {
+    setChecking(true);
+    try {
+      const { connection } = await apiRequest<ConnectionResponse>(`/api/connections/${id}`);
+      setLive({ kind: 'present', connection, at: new Date() });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) setLive({ kind: 'gone', at: new Date() });
+      else setLive({ kind: 'error', error: error instanceof ApiError ? error : new ApiError(0, 'client', String(error)) });
+    } finally {
+      setChecking(false);
+    }
+  };
+
+  const direction = (which: 'original' | 'reply') => {
+    if (!c) return null;
+    const t = c[which];
+    return { src: t.src, dst: t.dst, sport: t.sport, dport: t.dport, icmp: icmpText(c, t), counters: c.counters?.[which] };
+  };
+  const o = direction('original');
+  const r = direction('reply');
+  const age = c ? ageSeconds(c, takenAt) : undefined;
+
+  return (
+    <Dialog title={`Connection ${id}`} onClose={onClose} wide testId="details-panel">
+      {!c && lookup.loading && <p className="text-sm text-slate-600">Loading connection {id}…</p>}
+      {!c && lookup.error && <ErrorPanel title={`Could not load connection ${id}`} error={lookup.error} />}
+      {!c && lookup.data && lookup.data.items.length === 0 && (
+        <p className="text-sm text-slate-700" data-testid="details-missing">
+          Connection {id} is not in the current snapshot. It may have closed or been deleted; check whether the kernel still has it.
+        </p>
+      )}
+      {c && o && r && (
+        <div className="space-y-4 text-sm">
+          <table className="w-full text-left" data-testid="details-directions">
+            <thead className="text-slate-500">
+              <tr>
+                <th className="w-40" />
+                <th className="py-1">Original (client → server)</th>
+                <th className="py-1">Reply (server → client)</th>
+              </tr>
+            </thead>
+            <tbody className="font-mono">
+              {(
+                [
+                  ['Source', o.src, r.src],
+                  ['Destination', o.dst, r.dst],
+                  ['Source port', o.sport, r.sport],
+                  ['Destination port', o.dport, r.dport],
+                  ['ICMP', o.icmp, r.icmp],
+                  ['Packets', o.counters && formatCount(o.counters.packets), r.counters && formatCount(r.counters.packets)],
+                  ['Bytes', o.counters && `${formatCount(o.counters.bytes)} (${formatBytes(o.counters.bytes)})`, r.counters && `${formatCount(r.counters.bytes)} (${formatBytes(r.counters.bytes)})`],
+                ] as const
+              )
+                .filter(([, a, b]) => a !== undefined || b !== undefined)
+                .map(([label, a, b]) => (
+                  <tr key={label} className="border-t border-slate-100">
+                    <th scope="row" className="py-1 pr-3 font-sans font-medium text-slate-500">
+                      {label}
+                    </th>
+                    <td>{a ?? '—'}</td>
+                    <td>{b ?? '—'}</td>
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+          <table className="w-full">
+            <tbody>
+              <Row label="ID">{c.id}</Row>
+              <Row label="Family">{c.family}</Row>
+              <Row label="Protocol">
+                {c.protocol} ({c.protocolNumber})
+              </Row>
+              {c.state && <Row label="TCP state">{c.state}</Row>}
+              {c.closedBy && <Row label="Closed by">{c.closedBy} (sent the first FIN)</Row>}
+              <Row label="Timeout">
+                {c.timeout} s ({formatDuration(c.timeout)}) left at snapshot time
+              </Row>
+              <Row label="Status flags" testId="details-status">
+                {c.status.join(' ') || '(none)'}
+              </Row>
+              <Row label="SNAT">{c.nat.snat ? hostPort(c.nat.snat.address, c.nat.snat.port) : '—'}</Row>
+              <Row label="DNAT">{c.nat.dnat ? hostPort(c.nat.dnat.address, c.nat.dnat.port) : '—'}</Row>
+              <Row label="Mark">
+                {formatMark(c.mark)} ({c.mark})
+              </Row>
+              <Row label="Zone">{c.zone}</Row>
+              <Row label="Use">{c.use}</Row>
+              <Row label="Started">{c.startedAt ? `${c.startedAt}${age !== undefined ? ` (${formatDuration(age)} before the snapshot)` : ''}` : 'unknown (timestamps off)'}</Row>
+              {!c.counters && <Row label="Counters">off when this entry was created (sysctl -w net.netfilter.nf_conntrack_acct=1)</Row>}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="mt-4 space-y-2 border-t border-slate-200 pt-3">
+        <div className="flex flex-wrap gap-2">
+          <button type="button" className={buttonClass.primary} onClick={checkLive} disabled={checking} data-testid="check-live">
+            {checking ? 'Checking…' : 'Check live status'}
+          </button>
+          {c && (
+            <>
+              <button type="button" className={buttonClass.secondary} onClick={() => onCopy([c], 'text')}>
+                Copy as text
+              </button>
+              <button type="button" className={buttonClass.secondary} onClick={() => onCopy([c], 'json')}>
+                Copy as JSON
+              </button>
+              <button type="button" className={buttonClass.secondary} onClick={() => onCopy([c], 'command')}>
+                Copy conntrack -D
+              </button>
+              <button type="button" className={buttonClass.dangerOutline} onClick={() => onDelete(c)}>
+                Delete…
+              </button>
+            </>
+          )}
+        </div>
+        {live && (
+          <div data-testid="live-status" data-live={live.kind} className="text-sm">
+            {live.kind === 'present' && (
+              <p className="text-emerald-800">
+                Still in the table at {live.at.toLocaleTimeString()}: {live.connection.state ? `${live.connection.state}, ` : ''}
+                {live.connection.timeout} s left{live.connection.counters ? `, ${formatCount(live.connection.counters.original.packets + live.connection.counters.reply.packets)} packets` : ''}.
+              </p>
+            )}
+            {live.kind === 'gone' && <p className="text-amber-800">Gone: the kernel no longer has connection {id} (checked {live.at.toLocaleTimeString()}).</p>}
+            {live.kind === 'error' && <ErrorPanel title="Could not check the live status" error={live.error} />}
+          </div>
+        )}
+      </div>
+    </Dialog>
+  );
+}

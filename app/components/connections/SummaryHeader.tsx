@@ -1,0 +1,100 @@
+'use client';
+// The top of the console: how full the table is, what is in it, how old the snapshot is, and the table-wide
+// actions (refresh, MultiWAN cleanup, flush).
+import type { ApiError } from '../api/http';
+import type { ApiSnapshot, StatsResponse } from '../api/types';
+import { buttonClass } from '../ui/buttons';
+import { formatCount } from './format';
+import type { TableSummary } from './hooks';
+import type { FilterKey } from './query';
+
+export interface SummaryHeaderProps {
+  snapshot: ApiSnapshot | undefined;
+  stats: StatsResponse | undefined;
+  statsError: ApiError | undefined;
+  summary: TableSummary | undefined;
+  refreshing: boolean;
+  onRefresh: () => void;
+  onCleanup: () => void;
+  onFlush: () => void;
+  onFilter: (key: FilterKey, value: string) => void;
+}
+
+function usageColour(ratio: number): { bar: string; text: string } {
+  if (ratio >= 0.95) return { bar: 'bg-red-600', text: 'text-red-700' };
+  if (ratio >= 0.8) return { bar: 'bg-amber-500', text: 'text-amber-700' };
+  return { bar: 'bg-emerald-600', text: 'text-slate-700' };
+}
+
+function snapshotText(s: ApiSnapshot): string {
+  const time = new Date(s.takenAt).toLocaleTimeString('en-GB', { hour12: false });
+  const took = s.tookMs >= 1000 ? `${(s.tookMs / 1000).toFixed(1)} s` : `${Math.round(s.tookMs)} ms`;
+  return `taken ${time}, ${formatCount(s.total)} entries, ${took}`;
+}
+
+export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing, onRefresh, onCleanup, onFlush, onFilter }: SummaryHeaderProps) {
+  const ratio = stats ? (stats.fillRatio ?? stats.entries / Math.max(1, stats.maxEntries)) : 0;
+  const colour = usageColour(ratio);
+  const chip = 'rounded-full border border-slate-300 bg-white px-2 py-0.5 text-xs hover:border-sky-500 hover:bg-sky-50';
+  return (
+    <header className="space-y-3 border-b border-slate-200 bg-white px-6 py-4">
+      <div className="flex flex-wrap items-center gap-x-6 gap-y-2">
+        <h1 className="text-xl font-semibold">Conntrack Console</h1>
+        <div className="min-w-56" data-testid="table-usage">
+          {stats ? (
+            <>
+              <div className={`text-sm font-medium ${colour.text}`}>
+                {formatCount(stats.entries)} / {formatCount(stats.maxEntries)} entries ({(ratio * 100).toFixed(ratio < 0.1 ? 1 : 0)}%)
+                {ratio >= 0.8 && <span role="status"> — table nearly full: new connections will be dropped</span>}
+              </div>
+              <div className="mt-1 h-1.5 w-56 overflow-hidden rounded bg-slate-200" aria-hidden>
+                <div className={`h-full ${colour.bar}`} style={{ width: `${Math.min(100, ratio * 100)}%` }} />
+              </div>
+            </>
+          ) : statsError ? (
+            <span className="text-sm text-red-700" title={statsError.message}>
+              table usage unavailable
+            </span>
+          ) : (
+            <span className="text-sm text-slate-400">reading table usage…</span>
+          )}
+        </div>
+        <div className="text-sm text-slate-600" data-testid="snapshot-info">
+          {snapshot ? snapshotText(snapshot) : 'no snapshot yet'}
+        </div>
+        <div className="ml-auto flex flex-wrap gap-2">
+          <button type="button" className={buttonClass.primary} onClick={onRefresh} disabled={refreshing} data-testid="refresh">
+            {refreshing ? 'Refreshing…' : 'Refresh'}
+          </button>
+          <button type="button" className={buttonClass.secondary} onClick={onCleanup} data-testid="open-multiwan">
+            Clean up an old external address
+          </button>
+          <button type="button" className={buttonClass.dangerOutline} onClick={onFlush} data-testid="open-flush">
+            Flush table…
+          </button>
+        </div>
+      </div>
+      {summary && (
+        <div className="flex flex-wrap items-center gap-x-6 gap-y-2 text-sm" data-testid="table-summary">
+          <div className="flex flex-wrap items-center gap-1.5" aria-label="Connections by protocol">
+            <span className="text-slate-500">Protocols</span>
+            {summary.protocols.map((p) => (
+              <button key={p.name} type="button" className={chip} onClick={() => onFilter('protocol', p.name)} data-testid={`count-protocol-${p.name}`}>
+                {p.name} <strong className="tabular-nums">{formatCount(p.count)}</strong>
+              </button>
+            ))}
+          </div>
+          <div className="flex flex-wrap items-center gap-1.5" aria-label="TCP connections by state">
+            <span className="text-slate-500">TCP states</span>
+            {summary.states.length === 0 && <span className="text-slate-400">none</span>}
+            {summary.states.map((s) => (
+              <button key={s.name} type="button" className={chip} onClick={() => onFilter('state', s.name)} data-testid={`count-state-${s.name}`}>
+                {s.name} <strong className="tabular-nums">{formatCount(s.count)}</strong>
+              </button>
+            ))}
+          </div>
+        </div>
+      )}
+    </header>
+  );
+}

@@ -1,0 +1,188 @@
+'use client';
+// The typed columns of the connections grid. A column's id is the API sort key it sorts by.
+import type { ColumnDef } from '@tanstack/react-table';
+import type { MouseEvent } from 'react';
+import type { SortKey } from '@/lib/conntrack/snapshot';
+import type { ApiConnection } from '../api/types';
+import { ageSeconds, endpointText, flagBadges, formatBytes, formatCount, formatDuration, formatMark, hostPort, icmpText, natText } from './format';
+
+export interface ColumnContext {
+  takenAt: string | undefined;
+  /** Byte/packet counters were on for some entries (or are on now). */
+  accounting: boolean;
+  /** Start timestamps were on for some entries (or are on now). */
+  timestamps: boolean;
+  pageSelection: 'none' | 'some' | 'all';
+  isSelected: (row: ApiConnection) => boolean;
+  onToggleRow: (row: ApiConnection, event: MouseEvent) => void;
+  onTogglePage: () => void;
+  onOpen: (row: ApiConnection) => void;
+}
+
+type Column = ColumnDef<ApiConnection> & { id: SortKey | 'select' | 'nat' };
+
+const BADGE_STYLE: Record<string, string> = {
+  ASSURED: 'bg-emerald-100 text-emerald-800',
+  UNREPLIED: 'bg-amber-100 text-amber-900',
+  NAT: 'bg-violet-100 text-violet-800',
+  OFFLOAD: 'bg-sky-100 text-sky-800',
+};
+
+const num = 'text-right tabular-nums';
+
+function Endpoint({ c, side }: { c: ApiConnection; side: 'src' | 'dst' }) {
+  const icmp = side === 'dst' ? icmpText(c, c.original) : undefined;
+  if (icmp) {
+    return (
+      <span title={endpointText(c, c.original, 'dst')}>
+        <span className="font-mono">{c.original.dst}</span> <span className="text-xs text-slate-500">{icmp}</span>
+      </span>
+    );
+  }
+  const text = side === 'src' ? hostPort(c.original.src, c.original.sport) : hostPort(c.original.dst, c.original.dport);
+  return (
+    <span className="font-mono" title={text}>
+      {text}
+    </span>
+  );
+}
+
+export function connectionColumns(ctx: ColumnContext): Column[] {
+  const columns: Column[] = [
+    {
+      id: 'select',
+      size: 34,
+      enableSorting: false,
+      enableResizing: false,
+      header: () => (
+        <input
+          type="checkbox"
+          aria-label="Select all rows on this page"
+          data-testid="select-page"
+          checked={ctx.pageSelection === 'all'}
+          ref={(el) => {
+            if (el) el.indeterminate = ctx.pageSelection === 'some';
+          }}
+          onChange={ctx.onTogglePage}
+        />
+      ),
+      cell: ({ row }) => (
+        <input
+          type="checkbox"
+          aria-label={`Select connection ${row.original.id}`}
+          checked={ctx.isSelected(row.original)}
+          readOnly
+          onClick={(event) => {
+            event.stopPropagation();
+            ctx.onToggleRow(row.original, event);
+          }}
+          data-checkbox
+        />
+      ),
+    },
+    {
+      id: 'id',
+      header: 'ID',
+      size: 110,
+      cell: ({ row }) => (
+        <button
+          type="button"
+          className="font-mono text-sky-700 hover:underline"
+          aria-label={`Details of connection ${row.original.id}`}
+          onClick={(event) => {
+            event.stopPropagation();
+            ctx.onOpen(row.original);
+          }}
+        >
+          {row.original.id}
+        </button>
+      ),
+    },
+    { id: 'family', header: 'Family', size: 64, cell: ({ row }) => (row.original.family === 'ipv6' ? 'IPv6' : 'IPv4') },
+    { id: 'protocol', header: 'Proto', size: 64, cell: ({ row }) => row.original.protocol },
+    { id: 'src', header: 'Source', size: 210, cell: ({ row }) => <Endpoint c={row.original} side="src" /> },
+    { id: 'dst', header: 'Destination', size: 230, cell: ({ row }) => <Endpoint c={row.original} side="dst" /> },
+    {
+      id: 'nat',
+      header: 'NAT',
+      size: 190,
+      enableSorting: false,
+      cell: ({ row }) => {
+        const lines = natText(row.original);
+        return lines.length ? <span className="font-mono text-xs">{lines.join(' · ')}</span> : <span className="text-slate-400">—</span>;
+      },
+    },
+    { id: 'state', header: 'State', size: 125, cell: ({ row }) => row.original.state ?? <span className="text-slate-400">—</span> },
+    {
+      id: 'status',
+      header: 'Flags',
+      size: 170,
+      cell: ({ row }) => (
+        <span className="flex gap-1" title={row.original.status.join(' ')}>
+          {flagBadges(row.original).map((badge) => (
+            <span key={badge} data-badge={badge} className={`rounded px-1.5 py-0.5 text-[10px] font-semibold ${BADGE_STYLE[badge]}`}>
+              {badge}
+            </span>
+          ))}
+        </span>
+      ),
+    },
+    {
+      id: 'timeout',
+      header: 'Timeout',
+      size: 90,
+      sortDescFirst: true,
+      cell: ({ row }) => (
+        <span className={`block ${num}`} title={`${row.original.timeout} s left when the snapshot was taken`}>
+          {formatDuration(row.original.timeout)}
+        </span>
+      ),
+    },
+  ];
+  if (ctx.accounting) {
+    const counter = (id: SortKey, header: string, pick: (c: NonNullable<ApiConnection['counters']>) => number, bytes: boolean): Column => ({
+      id,
+      header,
+      size: 92,
+      sortDescFirst: true,
+      cell: ({ row }) => {
+        const counters = row.original.counters;
+        if (!counters) return <span className={`block ${num} text-slate-400`}>—</span>;
+        const value = pick(counters);
+        return (
+          <span className={`block ${num}`} title={formatCount(value)}>
+            {bytes ? formatBytes(value) : formatCount(value)}
+          </span>
+        );
+      },
+    });
+    columns.push(
+      counter('bytesOriginal', 'Bytes →', (k) => k.original.bytes, true),
+      counter('bytesReply', 'Bytes ←', (k) => k.reply.bytes, true),
+      counter('packetsOriginal', 'Pkts →', (k) => k.original.packets, false),
+      counter('packetsReply', 'Pkts ←', (k) => k.reply.packets, false),
+    );
+  }
+  if (ctx.timestamps) {
+    columns.push({
+      id: 'startedAt',
+      header: 'Age',
+      size: 90,
+      cell: ({ row }) => {
+        const age = ageSeconds(row.original, ctx.takenAt);
+        return age === undefined ? (
+          <span className={`block ${num} text-slate-400`}>—</span>
+        ) : (
+          <span className={`block ${num}`} title={`started ${row.original.startedAt}`}>
+            {formatDuration(age)}
+          </span>
+        );
+      },
+    });
+  }
+  columns.push(
+    { id: 'mark', header: 'Mark', size: 80, cell: ({ row }) => <span className="font-mono text-xs">{formatMark(row.original.mark)}</span> },
+    { id: 'zone', header: 'Zone', size: 60, cell: ({ row }) => <span className={`block ${num}`}>{row.original.zone}</span> },
+  );
+  return columns;
+}

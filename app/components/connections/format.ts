@@ -1,0 +1,141 @@
+// How a connection reads as text: endpoints, NAT, timeouts, sizes, and the conntrack(8) command that
+// deletes it. Shared by the grid cells, the details panel and the copy actions.
+import type { ApiConnection } from '../api/types';
+
+type Endpoint = ApiConnection['original'];
+
+const ICMP_TYPES: Record<string, Record<number, string>> = {
+  icmp: { 0: 'echo-reply', 3: 'unreachable', 5: 'redirect', 8: 'echo-request', 11: 'time-exceeded', 13: 'timestamp', 14: 'timestamp-reply' },
+  icmpv6: { 1: 'unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 128: 'echo-request', 129: 'echo-reply' },
+};
+
+export const isIcmp = (c: ApiConnection): boolean => c.protocol === 'icmp' || c.protocol === 'icmpv6';
+
+/** "192.0.2.1:443", "[2001:db8::1]:443", or the bare address when there is no port. */
+export function hostPort(address: string, port: number | undefined): string {
+  if (port === undefined) return address;
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export function icmpText(c: ApiConnection, endpoint: Endpoint): string | undefined {
+  if (!endpoint.icmp) return undefined;
+  const { type, code, id } = endpoint.icmp;
+  const name = ICMP_TYPES[c.protocol]?.[type];
+  return `${name ? `${name} ` : ''}type ${type} code ${code} id ${id}`;
+}
+
+/** Source or destination as one string; ICMP entries show type/code beside the destination, never a port. */
+export function endpointText(c: ApiConnection, endpoint: Endpoint, side: 'src' | 'dst'): string {
+  if (side === 'src') return hostPort(endpoint.src, endpoint.sport);
+  const icmp = icmpText(c, endpoint);
+  return icmp ? `${endpoint.dst} (${icmp})` : hostPort(endpoint.dst, endpoint.dport);
+}
+
+export function natText(c: ApiConnection): string[] {
+  const out: string[] = [];
+  if (c.nat.snat) out.push(`SNAT ${hostPort(c.nat.snat.address, c.nat.snat.port)}`);
+  if (c.nat.dnat) out.push(`DNAT ${hostPort(c.nat.dnat.address, c.nat.dnat.port)}`);
+  return out;
+}
+
+const integer = new Intl.NumberFormat('en-US');
+export const formatCount = (n: number): string => integer.format(n);
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** "59 s", "4 m 10 s", "3 h 2 m", "4 d 23 h". */
+export function formatDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.round(totalSeconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} m ${s % 60} s`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} m`;
+  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+}
+
+/** Seconds between the connection's start and the snapshot, when timestamps were on. */
+export function ageSeconds(c: ApiConnection, takenAt: string | undefined): number | undefined {
+  if (!c.startedAt || !takenAt) return undefined;
+  return (Date.parse(takenAt) - Date.parse(c.startedAt)) / 1000;
+}
+
+export const formatMark = (mark: number): string => `0x${mark.toString(16)}`;
+
+/** The badges of the flags column: what an administrator looks for first. */
+export function flagBadges(c: ApiConnection): string[] {
+  const out: string[] = [];
+  if (c.status.includes('ASSURED')) out.push('ASSURED');
+  if (c.status.includes('UNREPLIED')) out.push('UNREPLIED');
+  if (c.nat.snat || c.nat.dnat || c.status.includes('SRC_NAT') || c.status.includes('DST_NAT')) out.push('NAT');
+  if (c.status.includes('OFFLOAD') || c.status.includes('HW_OFFLOAD')) out.push('OFFLOAD');
+  return out;
+}
+
+/** The conntrack(8) command that deletes exactly this entry (its original tuple). */
+export function conntrackDeleteCommand(c: ApiConnection): string {
+  const o = c.original;
+  const args = ['conntrack', '-D'];
+  if (c.family === 'ipv6') args.push('-f', 'ipv6');
+  args.push('-p', c.protocol, '-s', o.src, '-d', o.dst);
+  if (o.sport !== undefined) args.push('--sport', String(o.sport));
+  if (o.dport !== undefined) args.push('--dport', String(o.dport));
+  if (o.icmp) {
+    const prefix = c.protocol === 'icmpv6' ? '--icmpv6' : '--icmp';
+    args.push(`${prefix}-type`, String(o.icmp.type), `${prefix}-code`, String(o.icmp.code), `${prefix}-id`, String(o.icmp.id));
+  }
+  if (c.zone) args.push('-w', String(c.zone));
+  return args.join(' ');
+}
+
+/** One line per connection, in the spirit of `conntrack -L`. */
+export function connectionLine(c: ApiConnection): string {
+  const parts = [`id=${c.id}`, c.family, c.protocol];
+  if (c.state) parts.push(c.state);
+  parts.push(`timeout=${c.timeout}`);
+  parts.push(`${endpointText(c, c.original, 'src')} -> ${endpointText(c, c.original, 'dst')}`);
+  parts.push(`reply ${endpointText(c, c.reply, 'src')} -> ${endpointText(c, c.reply, 'dst')}`);
+  parts.push(...natText(c));
+  if (c.status.length) parts.push(`[${c.status.join(',')}]`);
+  if (c.mark) parts.push(`mark=${c.mark}`);
+  if (c.zone) parts.push(`zone=${c.zone}`);
+  if (c.counters) {
+    parts.push(`orig: ${c.counters.original.packets} pkts ${c.counters.original.bytes} B`);
+    parts.push(`reply: ${c.counters.reply.packets} pkts ${c.counters.reply.bytes} B`);
+  }
+  return parts.join('  ');
+}
+
+export type CopyFormat = 'text' | 'json' | 'command';
+
+export function copyText(rows: ApiConnection[], format: CopyFormat): string {
+  if (format === 'json') return JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2);
+  if (format === 'command') return rows.map(conntrackDeleteCommand).join('\n');
+  return rows.map(connectionLine).join('\n');
+}
+
+export async function writeClipboard(text: string): Promise<void> {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  // Plain-http consoles (a router's LAN address) have no Clipboard API.
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.setAttribute('readonly', '');
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.appendChild(area);
+  area.select();
+  const ok = document.execCommand('copy');
+  area.remove();
+  if (!ok) throw new Error('the browser refused to copy');
+}

@@ -1,0 +1,23 @@
+// Server-side only (it pulls in node:net through the shared filter vocabulary): checks the console's URL with
+// the same zod pieces the API uses, so a bad shared link is explained before any request is made.
+import { filterShape } from '@/lib/conntrack/filter';
+import { SORT_KEYS, type SortKey } from '@/lib/conntrack/snapshot';
+import { FILTER_KEYS, readQuery, type ConsoleQuery, type FilterKey } from './query';
+
+export type UrlProblems = Partial<Record<FilterKey | 'sort', string>>;
+
+const isSortKey = (value: string): value is SortKey => (SORT_KEYS as readonly string[]).includes(value);
+
+export function parseConsoleUrl(params: Record<string, string | string[] | undefined>): { query: ConsoleQuery; problems: UrlProblems } {
+  const query = readQuery(params, isSortKey);
+  const problems: UrlProblems = {};
+  for (const key of FILTER_KEYS) {
+    const value = query.filters[key];
+    if (value === undefined || key === 'q') continue;
+    const result = filterShape[key].safeParse(value);
+    if (!result.success) problems[key] = result.error.issues[0]?.message ?? 'invalid value';
+  }
+  const sort = params.sort;
+  if (typeof sort === 'string' && !isSortKey(sort)) problems.sort = `cannot sort by "${sort}"`;
+  return { query, problems };
+}

@@ -1,0 +1,14 @@
+// An error the administrator can act on: what failed, why, and what to do next.
+import type { ReactNode } from 'react';
+import type { ApiError } from '../api/http';
+
+export function ErrorPanel({ title, error, action }: { title: string; error: ApiError; action?: ReactNode }) {
+  return (
+    <div role="alert" data-testid="error-panel" data-error-code={error.code} className="rounded-md border border-red-200 bg-red-50 p-4 text-sm text-red-900">
+      <p className="font-semibold">{title}</p>
+      <p className="mt-1">{error.message}</p>
+      <p className="mt-1 text-red-800">{error.advice}</p>
+      {action && <div className="mt-3">{action}</div>}
+    </div>
+  );
+}
