@@ -1,44 +1,47 @@
-// `npm start`: the production server. Plain HTTP, or HTTPS when CONNTRACK_TLS_CERT and CONNTRACK_TLS_KEY name
-// a PEM certificate (chain) and key. It also decides what the app may believe about the client: X-Forwarded-For
-// and X-Forwarded-Proto are replaced by the peer's address and the socket's protocol, unless the peer is one of
-// CONNTRACK_TRUSTED_PROXIES (a reverse proxy in front), whose last X-Forwarded-For hop is then taken.
-//   tsx scripts/serve.ts [-H HOST] [-p PORT]     (defaults: $HOSTNAME or 127.0.0.1, $PORT or 3000)
+// `npm start`: the production server. Reads and checks the configuration first (lib/config: environment,
+// CONNTRACK_CONFIG file, defaults); a bad value ends the start with one line `config: SETTING: reason` and exit 2.
+// Plain HTTP, or HTTPS with a certificate. It decides what the app may believe about the client: X-Forwarded-For
+// and X-Forwarded-Proto are replaced by the peer's address and the socket's protocol, unless the peer is a
+// trusted reverse proxy, whose last X-Forwarded-For hop is then taken. Every request gets an id (x-request-id,
+// also in the JSON logs). SIGTERM/SIGINT: stop accepting, finish in-flight requests and destructive operations,
+// run the shutdown hooks (history flush), close, exit 0 - or exit 1 when the shutdown deadline passes.
+//   tsx scripts/serve.ts [-H HOST] [-p PORT]     (override CONNTRACK_HOST / CONNTRACK_PORT; default 127.0.0.1:3000)
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { resolve } from 'node:path';
 import next from 'next';
+import { ConfigError, loadConfig, SETTINGS, setProcessConfig, type Config } from '../lib/config';
+// Only leaf modules whose state lives on globalThis: this script's copies of modules are not the app's (Next
+// bundles its own), so nothing here may create objects - or throw errors - that the app's code checks the class of.
+import { beginShutdown, inFlightOperations, isShuttingDown, operationsDone, runShutdownHooks } from '../lib/lifecycle';
+import { createLogger, requestId, REQUEST_ID_HEADER, setProcessLogger, type Logger } from '../lib/observability';
 
-function options(argv: string[]): { hostname: string; port: number } {
-  let hostname = process.env.HOSTNAME || '127.0.0.1';
-  let port = Number(process.env.PORT || 3000);
+/** Exit status of a start refused for bad configuration or usage (systemd: RestartPreventExitStatus=2). */
+const EXIT_CONFIG = 2;
+
+function argvOverrides(argv: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '-H' || arg === '--hostname') hostname = argv[++i] ?? hostname;
-    else if (arg === '-p' || arg === '--port') port = Number(argv[++i]);
-    else throw new Error(`unknown argument ${arg} (use -H HOST -p PORT)`);
+    const value = argv[i + 1];
+    if ((arg === '-H' || arg === '--hostname') && value !== undefined) out[SETTINGS.host.env[0]] = value;
+    else if ((arg === '-p' || arg === '--port') && value !== undefined) out[SETTINGS.port.env[0]] = value;
+    else throw new ConfigError('arguments', `unknown or incomplete argument ${arg} (use -H HOST -p PORT)`);
+    i++;
   }
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('the port must be a number from 0 to 65535');
-  return { hostname, port };
-}
-
-function tls(): { cert: Buffer; key: Buffer } | undefined {
-  const cert = process.env.CONNTRACK_TLS_CERT;
-  const key = process.env.CONNTRACK_TLS_KEY;
-  if (!cert && !key) return undefined;
-  if (!cert || !key) throw new Error('set both CONNTRACK_TLS_CERT and CONNTRACK_TLS_KEY (PEM files), or neither');
-  return { cert: readFileSync(cert), key: readFileSync(key) };
+  return out;
 }
 
 const normalize = (address: string | undefined): string => (address ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
-const trusted = new Set((process.env.CONNTRACK_TRUSTED_PROXIES ?? '').split(',').map((a) => normalize(a.trim())).filter(Boolean));
 
-/** Replaces what a client could forge with what the socket says (or a trusted proxy reports). */
-function clientHeaders(req: IncomingMessage): void {
+/** Replaces what a client could forge with what the socket says (or a trusted proxy reports); sets the request id. */
+function clientHeaders(req: IncomingMessage, trusted: ReadonlySet<string>): string {
   const peer = normalize(req.socket.remoteAddress);
   const encrypted = Boolean((req.socket as TLSSocket).encrypted);
-  if (trusted.has(peer)) {
+  const fromProxy = trusted.has(peer);
+  if (fromProxy) {
     const hops = String(req.headers['x-forwarded-for'] ?? '').split(',').map((h) => h.trim()).filter(Boolean);
     req.headers['x-forwarded-for'] = normalize(hops.at(-1)) || peer;
     req.headers['x-forwarded-proto'] = req.headers['x-forwarded-proto'] === 'https' || encrypted ? 'https' : 'http';
@@ -48,35 +51,114 @@ function clientHeaders(req: IncomingMessage): void {
     delete req.headers['x-forwarded-host'];
     delete req.headers['x-forwarded-port'];
   }
+  const id = requestId(fromProxy ? req.headers[REQUEST_ID_HEADER] : undefined);
+  req.headers[REQUEST_ID_HEADER] = id;
+  return id;
+}
+
+/** Where the HTTP layer is: open requests, and a wake-up when the last one ends. */
+class RequestTracker {
+  open = 0;
+  private waiters: (() => void)[] = [];
+  start(res: ServerResponse): void {
+    this.open++;
+    res.once('close', () => {
+      this.open--;
+      if (this.open === 0) for (const wake of this.waiters.splice(0)) wake();
+    });
+  }
+  done(): Promise<void> {
+    return this.open === 0 ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  }
+}
+
+function startConfig(): Config {
+  const config = loadConfig({ env: { ...process.env, ...argvOverrides(process.argv.slice(2)) }, checkFiles: true });
+  // Modules that read the environment directly (the store's data directory) see what the file said too.
+  process.env.CONNTRACK_DATA_DIR = config.dataDir;
+  if (config.netns) process.env.CONNTRACK_NETNS = config.netns;
+  process.env.CONNTRACK_LOG_LEVEL = config.log.level;
+  setProcessConfig(config);
+  return config;
+}
+
+function shutdownOnSignals(server: Server, app: { close(): Promise<void> }, requests: RequestTracker, config: Config, log: Logger): void {
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal during shutdown: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    const timeoutMs = config.shutdown.timeoutSeconds * 1000;
+    log.info({ signal, openRequests: requests.open, operations: inFlightOperations().length, timeoutMs }, 'shutting down');
+    const deadline = new AbortController();
+    setTimeout(() => {
+      deadline.abort();
+      log.error({ openRequests: requests.open, operations: inFlightOperations() }, 'shutdown deadline passed: exiting with work unfinished');
+      process.exit(1);
+    }, timeoutMs);
+    beginShutdown();
+    server.close();
+    server.closeIdleConnections();
+    await Promise.all([requests.done(), operationsDone()]);
+    const failed = await runShutdownHooks(deadline.signal, (name, error) => log.error({ err: error, hook: name }, 'shutdown hook failed'));
+    server.closeAllConnections();
+    await app.close();
+    log.info({ failedHooks: failed }, 'stopped');
+    process.exit(failed.length ? 1 : 0);
+  };
+  process.on('SIGTERM', (signal) => void stop(signal));
+  process.on('SIGINT', (signal) => void stop(signal));
 }
 
 async function main(): Promise<void> {
-  const { hostname, port } = options(process.argv.slice(2));
-  const certificate = tls();
-  const app = next({ dev: false, dir: resolve(__dirname, '..'), hostname, port });
+  const config = startConfig();
+  const log = createLogger({ level: config.log.level });
+  setProcessLogger(log);
+  const { host, port } = config.listen;
+  const certificate = config.tls ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } : undefined;
+  const trusted = new Set(config.trustedProxies.map(normalize));
+  const app = next({ dev: false, dir: resolve(__dirname, '..'), hostname: host, port });
   await app.prepare();
   const handle = app.getRequestHandler();
+  const requests = new RequestTracker();
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    clientHeaders(req);
+    const started = performance.now();
+    const id = clientHeaders(req, trusted);
+    requests.start(res);
+    res.setHeader(REQUEST_ID_HEADER, id);
+    if (isShuttingDown()) res.setHeader('Connection', 'close');
+    res.once('finish', () => {
+      const path = (req.url ?? '').split('?')[0];
+      const entry = { requestId: id, method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started), client: req.headers['x-forwarded-for'] };
+      if (path.startsWith('/_next/')) log.debug(entry, 'request');
+      else log.info(entry, 'request');
+    });
     handle(req, res).catch((error: unknown) => {
-      console.error(error);
+      log.error({ err: error, requestId: id }, 'request failed');
       if (!res.headersSent) res.writeHead(500).end();
     });
   };
   const server = certificate ? createHttpsServer(certificate, listener) : createHttpServer(listener);
-  server.listen(port, hostname, () => {
-    console.log(`Conntrack Console on ${certificate ? 'https' : 'http'}://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`);
+  await new Promise<void>((listening, failed) => {
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      listening();
+    });
   });
-  const stop = () => {
-    server.close();
-    void app.close().finally(() => process.exit(0));
-    setTimeout(() => process.exit(0), 3000).unref();
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const url = `${certificate ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info({ url, dataDir: config.dataDir, netns: config.netns ?? null, configFile: config.file ?? null }, `Conntrack Console on ${url}`);
+  shutdownOnSignals(server, app, requests, config, log);
 }
 
 main().catch((error: unknown) => {
-  console.error('serve:', error instanceof Error ? error.message : error);
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  process.stderr.write(`serve: ${error instanceof Error ? error.message : String(error)}${code && !String(error).includes(code) ? ` (${code})` : ''}\n`);
   process.exit(1);
 });

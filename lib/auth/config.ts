@@ -1,4 +1,5 @@
-// Lifetimes and limits, from the environment with defaults that suit an administrator's console.
+// Lifetimes and limits, from the console's configuration (lib/config: environment, config file, defaults).
+import { config, loadConfig } from '@/lib/config';
 
 export interface AuthConfig {
   /** A session unused this long ends (CONNTRACK_SESSION_IDLE_SECONDS, default 30 min). */
@@ -19,29 +20,20 @@ export interface AuthConfig {
   forceSecureCookies: boolean;
 }
 
-function seconds(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback * 1000;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number of seconds, not "${raw}"`);
-  return value * 1000;
-}
-
-export function authConfig(env: Readonly<Record<string, string | undefined>> = process.env): AuthConfig {
-  const free = env.CONNTRACK_LOGIN_FREE_FAILURES;
-  const loginFreeFailures = free === undefined || free === '' ? 5 : Number(free);
-  if (!Number.isInteger(loginFreeFailures) || loginFreeFailures < 1) throw new Error(`CONNTRACK_LOGIN_FREE_FAILURES must be a whole number >= 1, not "${free}"`);
+/**
+ * The auth part of the console's configuration (lib/config): the process's own, or the one `env` describes (the
+ * CLI and tests pass an environment; its CONNTRACK_CONFIG file is read too).
+ */
+export function authConfig(env?: Readonly<Record<string, string | undefined>>): AuthConfig {
+  const c = env ? loadConfig({ env }) : config();
   return {
-    sessionIdleMs: seconds(env, 'CONNTRACK_SESSION_IDLE_SECONDS', 30 * 60),
-    sessionAbsoluteMs: seconds(env, 'CONNTRACK_SESSION_MAX_SECONDS', 12 * 3600),
-    loginFreeFailures,
-    loginBackoffMs: seconds(env, 'CONNTRACK_LOGIN_BACKOFF_SECONDS', 2),
+    sessionIdleMs: c.session.idleSeconds * 1000,
+    sessionAbsoluteMs: c.session.maxSeconds * 1000,
+    loginFreeFailures: c.login.freeFailures,
+    loginBackoffMs: c.login.backoffSeconds * 1000,
     loginMaxBackoffMs: 15 * 60_000,
     loginFailureMemoryMs: 3600_000,
-    allowedOrigins: (env.CONNTRACK_ALLOWED_ORIGINS ?? '')
-      .split(',')
-      .map((o) => o.trim().replace(/\/+$/, ''))
-      .filter(Boolean),
-    forceSecureCookies: env.CONNTRACK_SECURE_COOKIES === '1',
+    allowedOrigins: c.allowedOrigins,
+    forceSecureCookies: c.secureCookies,
   };
 }

@@ -8,6 +8,7 @@ import { authConfig, authService, createAuthService, type AuthService } from '@/
 import { hashPassword, verifyPassword } from '@/lib/auth/password';
 import { migrate, openStore, type Store } from '@/lib/store';
 import { route } from '@/lib/console/route';
+import { logger } from '@/lib/observability';
 
 let dir: string;
 let db: Store;
@@ -198,14 +199,15 @@ describe('the route wrapper and the audit log', () => {
     expect(entry).toMatchObject({ action: 'connections.flush', actor: 'script', actorKind: 'token', source: '192.0.2.7', affected: 10, outcome: 'ok' });
 
     shared.db.exec("CREATE TRIGGER audit_fails BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'disk full'); END");
-    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    // The server log is the JSON logger (lib/observability).
+    const errors = vi.spyOn(logger(), 'error').mockImplementation(() => undefined);
     const failed = await call();
     expect(failed.status).toBe(500);
     const body = (await failed.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('audit_failed');
     expect(body.error.message).not.toContain('disk full');
     expect(acted).toBe(2);
-    expect(String(errors.mock.calls[0]?.[0])).toContain('could not record connections.flush');
+    expect(String((errors.mock.calls[0]?.[0] as { err?: unknown } | undefined)?.err)).toContain('could not record connections.flush');
     errors.mockRestore();
 
     const unauthenticated = await handler(new Request('http://console.test/api/x', { method: 'POST', body: '{}' }), { params: Promise.resolve({}) });

@@ -1,0 +1,106 @@
+// Every setting of the console: where it comes from (environment variables, a key of the JSON config file), how
+// it is validated (zod) and its default. One table, so the README, the loader and the errors cannot disagree.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+/** A value as it arrives: a string from the environment, any JSON value from the config file. */
+const WHOLE = /^\s*-?\d+\s*$/;
+const DECIMAL = /^\s*-?(\d+\.?\d*|\.\d+)\s*$/;
+
+const numberFrom = (pattern: RegExp) => (value: unknown) => (typeof value === 'string' && pattern.test(value) ? Number(value) : value);
+
+function wholeNumber(min: number, max: number) {
+  const message = `must be a whole number ${min}..${max}`;
+  return z.preprocess(numberFrom(WHOLE), z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message }));
+}
+
+function seconds(options: { max: number; zero?: boolean }) {
+  const message = `must be a number of seconds ${options.zero ? 'from 0 (off)' : 'above 0'} to ${options.max}`;
+  const base = z.number({ error: message }).max(options.max, { error: message });
+  return z.preprocess(numberFrom(DECIMAL), options.zero ? base.min(0, { error: message }) : base.gt(0, { error: message }));
+}
+
+const TRUE = ['1', 'true', 'yes', 'on'];
+const FALSE = ['0', 'false', 'no', 'off'];
+const flag = z.preprocess(
+  (value) => {
+    if (typeof value !== 'string') return value;
+    const v = value.trim().toLowerCase();
+    return TRUE.includes(v) ? true : FALSE.includes(v) ? false : value;
+  },
+  z.boolean({ error: 'must be 1/true/yes/on or 0/false/no/off' }),
+);
+
+/** A comma-separated list in the environment, a list of strings (or one such string) in the file. */
+function list<T extends z.ZodType<string>>(item: T) {
+  return z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((v) => v.trim())
+            .filter(Boolean)
+        : value,
+    z.array(item, { error: 'must be a comma-separated list (or a JSON array of strings)' }),
+  );
+}
+
+const text = (what: string) => z.string({ error: `must be ${what}` }).trim().min(1, { error: `must be ${what}` });
+
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const host = text('an IP address or a host name').refine((v) => isIP(v) !== 0 || HOSTNAME.test(v), { error: 'must be an IP address (0.0.0.0 or :: for all) or a host name' });
+
+const ipAddress = text('an IP address').refine((v) => isIP(v.replace(/^::ffff:(?=\d+\.)/, '')) !== 0, { error: 'each entry must be an IP address (the peer address of the proxy)' });
+
+const origin = text('an origin').transform((v, ctx) => {
+  const trimmed = v.replace(/\/+$/, '');
+  if (/^https?:\/\/[^/?#@\s]+$/i.test(trimmed)) {
+    try {
+      return new URL(trimmed).origin;
+    } catch {
+      // reported below
+    }
+  }
+  ctx.addIssue({ code: 'custom', message: 'each entry must be an origin such as https://router.example.net (scheme, host and optional port, no path)' });
+  return z.NEVER;
+});
+
+const token = z.string({ error: 'must be a string of at least 16 characters' }).min(16, { error: 'must be at least 16 characters long' });
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** One setting: its environment names (the first is the documented one; the rest still work), its file key, schema and default. */
+export interface Setting<T> {
+  env: readonly string[];
+  key: string;
+  schema: z.ZodType<T>;
+  default: T;
+  description: string;
+}
+
+const setting = <T>(s: Setting<T>): Setting<T> => s;
+
+export const SETTINGS = {
+  host: setting({ env: ['CONNTRACK_HOST'], key: 'listen.host', schema: host, default: '127.0.0.1', description: 'address to listen on (0.0.0.0 or :: for every interface)' }),
+  port: setting({ env: ['CONNTRACK_PORT', 'PORT'], key: 'listen.port', schema: wholeNumber(1, 65535), default: 3000, description: 'TCP port' }),
+  tlsCert: setting<string | undefined>({ env: ['CONNTRACK_TLS_CERT'], key: 'tls.cert', schema: text('a file path').optional(), default: undefined, description: 'PEM certificate (chain): serve HTTPS' }),
+  tlsKey: setting<string | undefined>({ env: ['CONNTRACK_TLS_KEY'], key: 'tls.key', schema: text('a file path').optional(), default: undefined, description: 'PEM private key' }),
+  dataDir: setting({ env: ['CONNTRACK_DATA_DIR'], key: 'dataDir', schema: text('a directory path'), default: 'data', description: 'users, sessions, tokens, audit log, history (SQLite)' }),
+  netns: setting<string | undefined>({ env: ['CONNTRACK_NETNS'], key: 'netns', schema: text('a namespace name or path').optional(), default: undefined, description: 'network namespace whose table to manage (default: our own)' }),
+  historyRetentionDays: setting({ env: ['CONNTRACK_HISTORY_RETENTION_DAYS'], key: 'history.retentionDays', schema: wholeNumber(1, 3650), default: 7, description: 'connection history kept this many days' }),
+  historyMaxRows: setting({ env: ['CONNTRACK_HISTORY_MAX_ROWS'], key: 'history.maxRows', schema: wholeNumber(1000, 1_000_000_000), default: 5_000_000, description: 'and at most this many rows' }),
+  sessionIdleSeconds: setting({ env: ['CONNTRACK_SESSION_IDLE_SECONDS'], key: 'session.idleSeconds', schema: seconds({ max: 31 * 86400 }), default: 1800, description: 'a session unused this long ends' }),
+  sessionMaxSeconds: setting({ env: ['CONNTRACK_SESSION_MAX_SECONDS'], key: 'session.maxSeconds', schema: seconds({ max: 366 * 86400 }), default: 43200, description: 'a session ends this long after login' }),
+  loginFreeFailures: setting({ env: ['CONNTRACK_LOGIN_FREE_FAILURES'], key: 'login.freeFailures', schema: wholeNumber(1, 1000), default: 5, description: 'failed logins before the back-off starts' }),
+  loginBackoffSeconds: setting({ env: ['CONNTRACK_LOGIN_BACKOFF_SECONDS'], key: 'login.backoffSeconds', schema: seconds({ max: 900 }), default: 2, description: 'first back-off, doubling up to 15 min' }),
+  trustedProxies: setting({ env: ['CONNTRACK_TRUSTED_PROXIES'], key: 'trustedProxies', schema: list(ipAddress), default: [] as string[], description: 'peer addresses of reverse proxies whose X-Forwarded-For/-Proto are believed' }),
+  allowedOrigins: setting({ env: ['CONNTRACK_ALLOWED_ORIGINS'], key: 'allowedOrigins', schema: list(origin), default: [] as string[], description: 'other origins browsers may send state-changing requests from' }),
+  secureCookies: setting({ env: ['CONNTRACK_SECURE_COOKIES'], key: 'secureCookies', schema: flag, default: false, description: 'Secure cookies even over plain HTTP (TLS-terminating proxy)' }),
+  metricsEnabled: setting({ env: ['CONNTRACK_METRICS'], key: 'metrics.enabled', schema: flag, default: true, description: 'serve GET /metrics' }),
+  metricsToken: setting<string | undefined>({ env: ['CONNTRACK_METRICS_TOKEN'], key: 'metrics.token', schema: token.optional(), default: undefined, description: 'bearer token for /metrics (a viewer API token works too)' }),
+  metricsCountIntervalSeconds: setting({ env: ['CONNTRACK_METRICS_COUNT_INTERVAL_SECONDS'], key: 'metrics.countIntervalSeconds', schema: seconds({ max: 86400, zero: true }), default: 60, description: 'background count by protocol and TCP state (0: off)' }),
+  logLevel: setting({ env: ['CONNTRACK_LOG_LEVEL'], key: 'log.level', schema: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }), default: 'info' as (typeof LOG_LEVELS)[number], description: 'JSON log level' }),
+  shutdownTimeoutSeconds: setting({ env: ['CONNTRACK_SHUTDOWN_TIMEOUT_SECONDS'], key: 'shutdown.timeoutSeconds', schema: seconds({ max: 3600 }), default: 30, description: 'SIGTERM: finish in-flight work within this, else exit 1' }),
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
