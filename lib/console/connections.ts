@@ -1,10 +1,13 @@
 // What the connections API does, one function per route: the routes only parse, authorize and call these.
-import { IPS, toFilter, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
+import { IPS, toFilter, type DeleteManyResult, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
+import type { SnapshotSummary } from '@/lib/conntrack/snapshot';
 import { rowToApi, snapshotSummary, toApiConnection, type ApiConnection, type ApiSnapshot } from './connection';
 import { csvHeader, csvLine } from './csv';
 import { ConnectionGoneError } from './errors';
-import type { DeleteBody, ExportQuery, ExternalAddressesQuery, FlushBody, ListQuery } from './schemas';
+import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery } from './schemas';
+import { deletedEntries, deleteRequests, logger } from '@/lib/observability';
 import { consoleService } from './service';
+import { deletionIntents } from '@/lib/history/intents';
 
 /** How many entries a dry run shows. */
 export const PREVIEW_ROWS = 20;
@@ -62,9 +65,27 @@ export async function getConnection(id: number): Promise<{ connection: ApiConnec
   return { connection: toApiConnection(connection) };
 }
 
+/** Counts a carried-out delete of this kind (metrics: conntrack_console_deleted_entries_total, ..._delete_requests_total). */
+function counted(kind: string, deleted: number): void {
+  deletedEntries().inc({ kind }, deleted);
+  deleteRequests().inc({ kind, outcome: 'ok' });
+}
+
+function failedKind(kind: string, error: unknown): never {
+  deleteRequests().inc({ kind, outcome: 'failed' });
+  throw error;
+}
+
+function reportFailures(failed: DeleteManyResult['failed']): void {
+  for (const failure of failed) logger().warn({ id: failure.entry.id, errno: failure.error.code, reason: failure.error.message }, 'the kernel refused to delete a connection');
+}
+
 export async function deleteConnection(id: number): Promise<{ id: number; deleted: true }> {
-  const outcome = await consoleService().conntrack.delete(await resolve(id));
+  // The history records the DESTROY this causes as an administrator's delete.
+  deletionIntents().expectIds([id]);
+  const outcome = await consoleService().conntrack.delete(await resolve(id)).catch((error: unknown) => failedKind('id', error));
   if (outcome === 'gone') throw new ConnectionGoneError(id);
+  counted('id', 1);
   return { id, deleted: true };
 }
 
@@ -94,8 +115,11 @@ async function deleteByIds(ids: readonly number[], snapshotId: string | undefine
     const preview = rows.slice(0, PREVIEW_ROWS).map((row) => rowToApi(snapshot, row));
     return { dryRun, basis: 'snapshot', matched: rows.length, deleted: 0, alreadyGone: unknown, failed: 0, preview };
   }
-  const result = await conntrack.deleteMany(rows.map((row) => refOf(snapshot.connection(row))));
-  for (const failure of result.failed) console.error(`delete connection ${String(failure.entry.id)}:`, failure.error.message);
+  const refs = rows.map((row) => refOf(snapshot.connection(row)));
+  deletionIntents().expectIds(refs.map((ref) => ref.id));
+  const result = await conntrack.deleteMany(refs).catch((error: unknown) => failedKind('ids', error));
+  reportFailures(result.failed);
+  counted('ids', result.deleted);
   return { dryRun, basis: 'snapshot', matched: rows.length, deleted: result.deleted, alreadyGone: unknown + result.alreadyGone, failed: result.failed.length };
 }
 
@@ -111,8 +135,10 @@ async function deleteByFilter(filter: Filter, dryRun: boolean): Promise<DeleteOu
     }
     return { dryRun, basis: 'live', matched, deleted: 0, alreadyGone: 0, failed: 0, preview };
   }
-  const result = await conntrack.deleteMatching(filter);
-  for (const failure of result.failed) console.error(`delete connection ${String(failure.entry.id)}:`, failure.error.message);
+  const done = deletionIntents().expectMatching(filter, 'admin');
+  const result = await conntrack.deleteMatching(filter).catch((error: unknown) => failedKind('filter', error)).finally(done);
+  reportFailures(result.failed);
+  counted('filter', result.deleted);
   const { matched, deleted, alreadyGone, method } = result;
   return { dryRun, basis: 'live', matched, deleted, alreadyGone, failed: result.failed.length, method };
 }
@@ -124,7 +150,10 @@ export async function deleteConnections(body: DeleteBody): Promise<DeleteOutcome
 }
 
 export async function flushConnections(body: FlushBody): Promise<{ deleted: number }> {
-  return consoleService().conntrack.flush(body.family);
+  const done = deletionIntents().expectMatching(body.family ? { family: body.family } : {}, 'flush');
+  const result = await consoleService().conntrack.flush(body.family).catch((error: unknown) => failedKind('flush', error)).finally(done);
+  counted('flush', result.deleted);
+  return result;
 }
 
 export async function tableStats(): Promise<Stats> {
@@ -192,4 +221,17 @@ export async function exportConnections(query: ExportQuery): Promise<Response> {
       'Cache-Control': 'no-store',
     },
   });
+}
+
+/** GET /api/connections/summary: only the snapshot to count (default: the latest). */
+export const summaryQuerySchema = listQuerySchema.pick({ snapshot: true });
+
+export interface ConnectionSummary extends SnapshotSummary {
+  snapshot: ApiSnapshot;
+}
+
+/** The header's counts (by protocol, TCP state, family) of one snapshot, in one pass over it. */
+export async function connectionSummary(query: { snapshot?: string }): Promise<ConnectionSummary> {
+  const snapshot = await consoleService().snapshots.get(query.snapshot);
+  return { snapshot: snapshotSummary(snapshot), ...snapshot.summary() };
 }

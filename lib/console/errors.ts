@@ -1,6 +1,8 @@
 // The one place where errors become HTTP responses. Every route goes through route.ts, which calls this.
 import { AuditWriteError, AuthenticationError, AuthInputError, CsrfError, NotFoundError, PermissionError, SetupRequiredError, ThrottledError } from '@/lib/auth';
 import { CodecError, NamespaceError, NetlinkError, ValidationError } from '@/lib/conntrack';
+import { ShuttingDownError } from '@/lib/lifecycle';
+import { logger } from '@/lib/observability';
 
 /** A snapshot id the registry never had (404) or has already dropped (410). */
 export class SnapshotNotFoundError extends Error {
@@ -44,8 +46,9 @@ export function invalidRequest(field: string, message: string): Response {
   return json(400, { code: 'invalid_request', field, message });
 }
 
-/** Maps any thrown value to a response; logs what the client must not see. */
-export function errorResponse(error: unknown): Response {
+/** Maps any thrown value to a response; logs what the client must not see (with the request id). */
+export function errorResponse(error: unknown, requestId?: string): Response {
+  const log = (message: string, extra: Record<string, unknown> = {}) => logger().error({ err: error, requestId, ...extra }, message);
   if (error instanceof ValidationError) return invalidRequest(error.field, error.message);
   if (error instanceof AuthInputError) return invalidRequest(error.field, error.message);
   if (error instanceof AuthenticationError) return json(401, { code: 'unauthenticated', message: error.message });
@@ -57,15 +60,16 @@ export function errorResponse(error: unknown): Response {
   if (error instanceof SetupRequiredError) return json(503, { code: 'setup_required', message: error.message, command: error.command });
   if (error instanceof NotFoundError) return json(404, { code: 'not_found', message: error.message });
   if (error instanceof AuditWriteError) {
-    console.error(error, { cause: error.cause });
+    log('audit entry not written', { cause: error.cause });
     return json(500, { code: 'audit_failed', message: `${error.message}: the action was carried out but is not on record, so it is reported as failed (details are in the server log)` });
   }
   if (error instanceof SnapshotNotFoundError) {
     return json(error.expired ? 410 : 404, { code: error.expired ? 'snapshot_expired' : 'snapshot_not_found', message: error.message });
   }
   if (error instanceof ConnectionGoneError) return json(404, { code: 'not_found', message: error.message });
+  if (error instanceof ShuttingDownError) return json(503, { code: 'shutting_down', message: error.message }, { 'Retry-After': '5', Connection: 'close' });
   if (error instanceof NamespaceError) {
-    console.error(error);
+    log('managed namespace unavailable');
     return json(503, { code: 'namespace_unavailable', message: `the managed network namespace "${error.netns}" cannot be used (${error.code}): check CONNTRACK_NETNS`, errno: error.code });
   }
   if (error instanceof NetlinkError) {
@@ -78,10 +82,9 @@ export function errorResponse(error: unknown): Response {
       });
     }
     if (error.code === 'ENOENT') return json(404, { code: 'not_found', message: error.message, operation: error.operation, errno: error.code });
-    console.error(error);
+    log('kernel error');
     return json(502, { code: 'kernel_error', message: error.message, operation: error.operation, errno: error.code });
   }
-  if (error instanceof CodecError) console.error('undecodable kernel message:', error);
-  else console.error(error);
+  log(error instanceof CodecError ? 'undecodable kernel message' : 'unexpected error');
   return json(500, { code: 'internal_error', message: 'internal server error (details are in the server log)' });
 }

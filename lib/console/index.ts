@@ -1,7 +1,7 @@
 // The console's server-side service layer: what app/api routes call. Knows HTTP shapes, not netlink.
 export { authorize, type Permission, type Principal } from './auth';
 export { deleteAudit, deleteOneAudit, flushAudit, type AuditIntent, type AuditSpec } from './audit';
-export { MAX_BODY_BYTES, route, type Access, type RouteContext, type RouteOptions } from './route';
+export { MAX_BODY_BYTES, route, routePattern, type Access, type RouteContext, type RouteOptions } from './route';
 export { errorResponse, SnapshotNotFoundError, ConnectionGoneError, type ApiErrorBody } from './errors';
 export { consoleService, createConsoleService, type ConsoleService } from './service';
 export { SnapshotRegistry } from './snapshots';
@@ -9,3 +9,6 @@ export { toApiConnection, snapshotSummary, apiStatusNames, type ApiConnection, t
 export * from './schemas';
 export * from './connections';
 export { listAudit, LOGIN_MAX_BODY_BYTES, loginResponse, logoutResponse, whoAmI } from './account';
+export { healthResponse, type PublicHealth } from './health';
+export { countTable, metricsText, startTableCounter, stopTableCounter } from './metrics';
+export { monitoringAccess } from './monitoring';

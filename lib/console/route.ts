@@ -1,9 +1,13 @@
 // The one wrapper every API route goes through: authenticate (session or token) and authorise (role, CSRF),
 // parse the input with its zod schema, run the handler, write the audit entry of a destructive action, turn the
-// result into JSON and any error into the one error format (errors.ts).
+// result into JSON and any error into the one error format (errors.ts). It also times every request (the API
+// latency histogram), logs failures with the request id scripts/serve.ts assigned, and runs each destructive
+// action - kernel work and audit row - as one in-flight operation the graceful shutdown waits for.
 import type { z } from 'zod';
 import { actorOf, authService } from '@/lib/auth';
 import { ValidationError } from '@/lib/conntrack';
+import { trackOperation } from '@/lib/lifecycle';
+import { apiLatency, logger, REQUEST_ID_HEADER } from '@/lib/observability';
 import type { AuditSpec } from './audit';
 import { authorize, type Permission, type Principal } from './auth';
 import { errorResponse } from './errors';
@@ -95,10 +99,27 @@ function failureCode(error: unknown): string {
   return error instanceof Error ? error.name : 'unknown';
 }
 
+/** The route pattern of a path for metrics labels: numeric segments (connection ids) become ":id". */
+export function routePattern(pathname: string): string {
+  return pathname.replace(/\/\d+(?=\/|$)/g, '/:id');
+}
+
 export function route<S extends z.ZodType, R extends Response | object, A extends Access, P extends z.ZodType = z.ZodType<Record<string, never>>>(
   options: RouteOptions<S, P, R, A>,
 ) {
+  const handle = inner(options);
   return async (request: Request, context: RouteContext): Promise<Response> => {
+    const started = performance.now();
+    const response = await handle(request, context);
+    const labels = { route: routePattern(new URL(request.url).pathname), method: request.method, status: String(response.status) };
+    apiLatency().observe(labels, (performance.now() - started) / 1000);
+    return response;
+  };
+}
+
+function inner<S extends z.ZodType, R extends Response | object, A extends Access, P extends z.ZodType>(options: RouteOptions<S, P, R, A>) {
+  return async (request: Request, context: RouteContext): Promise<Response> => {
+    const requestId = request.headers.get(REQUEST_ID_HEADER) ?? undefined;
     try {
       const principal = (options.permission === 'anyone' ? null : authorize(request, options.permission)) as PrincipalFor<A>;
       const raw = options.source === 'query' ? queryObject(new URL(request.url)) : await bodyObject(request, options.maxBodyBytes ?? MAX_BODY_BYTES);
@@ -111,24 +132,30 @@ export function route<S extends z.ZodType, R extends Response | object, A extend
       }
       // Audited: the kernel acts first, then intent and result are written as one entry before we answer. When
       // that write fails the client gets a 500 (the action happened but is not on record; the server log has it).
+      // The whole is one in-flight operation: a SIGTERM lets it finish, and none starts once shutdown has begun.
       const { audit } = authService();
       const actor = actorOf(principal, request);
-      let result: R;
-      try {
-        result = await options.handler({ input, params, request, principal });
-      } catch (error) {
+      const spec = options.audit;
+      const result = await trackOperation(intent.action, async () => {
+        let result: R;
         try {
-          audit.record({ actor, ...intent, details: { ...intent.details, error: failureCode(error) }, outcome: 'failed' });
-        } catch (auditError) {
-          console.error(auditError, { cause: (auditError as Error).cause });
+          result = await options.handler({ input, params, request, principal });
+        } catch (error) {
+          try {
+            audit.record({ actor, ...intent, details: { ...intent.details, error: failureCode(error) }, outcome: 'failed' });
+          } catch (auditError) {
+            logger().error({ err: auditError, cause: (auditError as Error).cause, requestId }, 'audit entry of a failed action not written');
+          }
+          throw error;
         }
-        throw error;
-      }
-      const outcome = options.audit.result(result);
-      audit.record({ actor, ...intent, details: { ...intent.details, ...outcome.details }, affected: outcome.affected, outcome: 'ok' });
+        const outcome = spec.result(result);
+        audit.record({ actor, ...intent, details: { ...intent.details, ...outcome.details }, affected: outcome.affected, outcome: 'ok' });
+        logger().info({ requestId, action: intent.action, actor: actor.name, affected: outcome.affected }, 'destructive action done');
+        return result;
+      });
       return result instanceof Response ? result : Response.json(result);
     } catch (error) {
-      return errorResponse(error);
+      return errorResponse(error, requestId);
     }
   };
 }

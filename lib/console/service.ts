@@ -1,4 +1,5 @@
 // The process-wide console service: one Conntrack client for the managed namespace and its snapshot registry.
+import { config } from '@/lib/config';
 import { Conntrack } from '@/lib/conntrack';
 import { SnapshotRegistry } from './snapshots';
 
@@ -17,9 +18,9 @@ export function createConsoleService(options: { netns?: string } = {}): ConsoleS
 const KEY = Symbol.for('conntrack-console.service');
 type ServiceHolder = typeof globalThis & { [KEY]?: ConsoleService };
 
-/** The service for this server process; CONNTRACK_NETNS names the namespace to manage (unset: our own). */
+/** The service for this server process; the configured namespace (CONNTRACK_NETNS) to manage (unset: our own). */
 export function consoleService(): ConsoleService {
   const holder = globalThis as ServiceHolder;
-  holder[KEY] ??= createConsoleService({ netns: process.env.CONNTRACK_NETNS || undefined });
+  holder[KEY] ??= createConsoleService({ netns: config().netns });
   return holder[KEY];
 }

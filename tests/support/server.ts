@@ -26,6 +26,10 @@ export interface TestServer {
   output(): string;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s); idempotent. */
   stop(): Promise<void>;
+  /** Sends a signal to the server process (e.g. SIGTERM to test the graceful shutdown). */
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when the server process has exited, with its exit code or signal. */
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 function newestMtime(path: string): number {
@@ -151,5 +155,18 @@ export async function startServer(options: {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  return { url, dataDir, admin, authHeaders: () => ({ Authorization: `Bearer ${admin.token}` }), output: () => output, stop };
+  const exitStatus = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+    if (exited(child)) resolveExit({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolveExit({ code, signal }));
+  });
+  return {
+    url,
+    dataDir,
+    admin,
+    authHeaders: () => ({ Authorization: `Bearer ${admin.token}` }),
+    output: () => output,
+    stop,
+    kill: (signal) => void child.kill(signal),
+    exited: () => exitStatus,
+  };
 }

@@ -1,0 +1,74 @@
+// Deletions this console is about to ask the kernel for, so the recorder can tell them apart from any other end:
+// lib/console registers the ids (or the filter of a flush) before the kernel call and marks it done after; the
+// recorder asks when the DESTROY arrives. Process-wide on globalThis: Next bundles routes and instrumentation apart.
+import { matches, type Connection, type Filter } from '@/lib/conntrack';
+
+/** DESTROY events may trail the kernel's answer; a finished request still claims its entries this long. */
+const GRACE_MS = 10_000;
+/** An id registered for a delete that never happened is forgotten after this. */
+const ID_TTL_MS = 60_000;
+
+interface FilterIntent {
+  filter: Filter;
+  cause: 'admin' | 'flush';
+  /** When the kernel call returned; undefined while it runs. */
+  doneAt?: number;
+}
+
+class DeletionIntents {
+  private readonly ids = new Map<number, number>();
+  private readonly filters = new Set<FilterIntent>();
+
+  /** Ids about to be deleted by an administrator. */
+  expectIds(ids: Iterable<number | undefined>): void {
+    const until = Date.now() + ID_TTL_MS;
+    for (const id of ids) if (id !== undefined) this.ids.set(id, until);
+    if (this.ids.size > 200_000) this.prune();
+  }
+
+  /** A delete by filter (admin) or a flush (filter with at most a family) about to run; call the result when it returned. */
+  expectMatching(filter: Filter, cause: 'admin' | 'flush'): () => void {
+    const intent: FilterIntent = { filter, cause };
+    this.filters.add(intent);
+    return () => {
+      intent.doneAt = Date.now();
+    };
+  }
+
+  /** Whether this console asked for the end of this entry, and how. */
+  claim(connection: Connection): 'admin' | 'flush' | undefined {
+    // A deleted entry reports the time it had left; one that expired meanwhile was not ended by us.
+    const early = connection.timeout !== undefined && connection.timeout > 0;
+    const now = Date.now();
+    if (connection.id !== undefined) {
+      const until = this.ids.get(connection.id);
+      if (until !== undefined) {
+        this.ids.delete(connection.id);
+        if (until >= now && early) return 'admin';
+      }
+    }
+    if (!early) return undefined;
+    for (const intent of this.filters) {
+      if (intent.doneAt !== undefined && now - intent.doneAt > GRACE_MS) {
+        this.filters.delete(intent);
+        continue;
+      }
+      if (matches(intent.filter, connection)) return intent.cause;
+    }
+    return undefined;
+  }
+
+  private prune(): void {
+    const now = Date.now();
+    for (const [id, until] of this.ids) if (until < now) this.ids.delete(id);
+  }
+}
+
+const KEY = Symbol.for('conntrack-console.history.intents');
+type Holder = typeof globalThis & { [KEY]?: DeletionIntents };
+
+export function deletionIntents(): DeletionIntents {
+  const holder = globalThis as Holder;
+  holder[KEY] ??= new DeletionIntents();
+  return holder[KEY];
+}

@@ -1,0 +1,54 @@
+// The process-wide history: one store on the console's database and one recorder for the managed namespace,
+// started once per process (instrumentation.ts at server start, or the first route that needs it). Kept on
+// globalThis: Next bundles instrumentation and every route separately.
+import { onShutdown } from '@/lib/lifecycle';
+import { eventsLost, logger, registerHealthCheck } from '@/lib/observability';
+import { sharedStore } from '@/lib/store';
+import { historyConfig, type HistoryConfig } from './config';
+import { HistoryRecorder } from './recorder';
+import { HistoryStore } from './store';
+
+export interface HistoryRuntime {
+  config: HistoryConfig;
+  store: HistoryStore;
+  /** Undefined when the recorder is disabled (CONNTRACK_HISTORY=off). */
+  recorder: HistoryRecorder | undefined;
+  /** Settles once the recorder subscribed and seeded (or failed: see recorder.status().error). */
+  ready: Promise<void>;
+}
+
+const KEY = Symbol.for('conntrack-console.history');
+type Holder = typeof globalThis & { [KEY]?: HistoryRuntime };
+
+function create(): HistoryRuntime {
+  const config = historyConfig();
+  const store = new HistoryStore(sharedStore());
+  if (!config.enabled) return { config, store, recorder: undefined, ready: Promise.resolve() };
+  const recorder = new HistoryRecorder({
+    netns: process.env.CONNTRACK_NETNS || undefined,
+    store,
+    config,
+    log: (message) => logger().warn(message),
+    onLost: (lost) => eventsLost().inc(lost),
+  });
+  const ready = recorder.start().catch((error: unknown) => {
+    logger().error({ err: error }, 'history: the recorder could not start');
+  });
+  registerHealthCheck('recorder', () => {
+    const status = recorder.status();
+    if (!status.running) return { status: 'fail', detail: status.error ?? 'not running' };
+    const sysctl = status.eventsSysctl.value === 1 ? '' : `; net.netfilter.nf_conntrack_events=${String(status.eventsSysctl.value)}, connections created without a listener are missed`;
+    return { status: 'ok', detail: `${status.recorded} rows recorded, ${status.overflows} overflows${sysctl}` };
+  });
+  // Rows still buffered are written before the server exits (better-sqlite3 is synchronous, so 'exit' works too).
+  onShutdown('history', () => recorder.stop());
+  process.once('exit', () => recorder.stop());
+  return { config, store, recorder, ready };
+}
+
+/** The history of this process, starting the recorder the first time. */
+export function historyRuntime(): HistoryRuntime {
+  const holder = globalThis as Holder;
+  holder[KEY] ??= create();
+  return holder[KEY];
+}

@@ -1,0 +1,38 @@
+// The history module's migrations (module "history" in schema_migrations). Never edit a shipped one: add the next.
+import type { Migration } from '@/lib/store';
+
+export const HISTORY_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'ended connections and event-loss gaps',
+    sql: `
+      CREATE TABLE history (
+        key INTEGER PRIMARY KEY,            -- our row id: kernel ids are reused over time
+        id INTEGER NOT NULL,                -- CTA_ID
+        family INTEGER NOT NULL,            -- 4 or 6
+        protocol INTEGER NOT NULL,
+        src TEXT NOT NULL, dst TEXT NOT NULL, sport INTEGER, dport INTEGER,
+        reply_src TEXT NOT NULL, reply_dst TEXT NOT NULL, reply_sport INTEGER, reply_dport INTEGER,
+        -- Addresses as 4 or 16 bytes too, so a prefix filter is a BETWEEN on bytes.
+        src_b BLOB NOT NULL, dst_b BLOB NOT NULL, reply_src_b BLOB NOT NULL, reply_dst_b BLOB NOT NULL,
+        icmp_type INTEGER, icmp_code INTEGER, icmp_id INTEGER,
+        zone INTEGER NOT NULL, mark INTEGER NOT NULL, status INTEGER NOT NULL,
+        state TEXT,                         -- final TCP state
+        started_at INTEGER,                 -- ms since the epoch; NULL without nf_conntrack_timestamp
+        ended_at INTEGER NOT NULL,
+        packets_orig INTEGER, bytes_orig INTEGER, packets_reply INTEGER, bytes_reply INTEGER, -- NULL without accounting
+        cause TEXT NOT NULL,
+        closed_by TEXT                      -- who sent the first FIN, whatever the cause
+      );
+      CREATE INDEX history_ended_at ON history (ended_at);
+      CREATE INDEX history_id ON history (id);
+      CREATE TABLE history_gaps (
+        key INTEGER PRIMARY KEY,
+        started_at INTEGER NOT NULL,        -- first ENOBUFS of the episode, ms
+        ended_at INTEGER NOT NULL,          -- resynchronised, ms
+        overflows INTEGER NOT NULL,
+        lost_events INTEGER                 -- exact drops of the socket; NULL when /proc could not tell
+      );
+    `,
+  },
+];

@@ -1,0 +1,82 @@
+// Request schemas of the history API: the shared filter vocabulary (filterShape) plus time range, causes, sort and
+// paging; delete by row keys; export format. Strict like every console schema.
+import { z } from 'zod';
+import { filterShape } from '@/lib/conntrack';
+import { CAUSES, type Cause } from './causes';
+import { HISTORY_SORT_KEYS } from './store';
+
+export const HISTORY_MAX_LIMIT = 1000;
+export const HISTORY_MAX_DELETE = 100_000;
+
+const integer = (field: string, min: number, max: number) =>
+  z
+    .union([z.number(), z.string().trim().regex(/^\d+$/, `${field} must be a whole number`).transform(Number)])
+    .pipe(z.number().int(`${field} must be a whole number`).min(min, `${field} must be >= ${min}`).max(max, `${field} must be <= ${max}`));
+
+/** An instant as ISO 8601 text or ms since the epoch; becomes ms. */
+const instant = (field: string) =>
+  z.union([z.number(), z.string().trim().min(1)]).transform((input, ctx): number => {
+    const ms = typeof input === 'number' ? input : /^\d+$/.test(input) ? Number(input) : Date.parse(input);
+    if (!Number.isFinite(ms)) {
+      ctx.addIssue({ code: 'custom', message: `${field} must be an ISO 8601 time or milliseconds since the epoch` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const causes = z.preprocess(
+  (input) => (typeof input === 'string' ? input.split(',').map((s) => s.trim()).filter(Boolean) : input),
+  z.array(z.enum(CAUSES, { message: `cause must be one of ${CAUSES.join(', ')}` })).min(1, 'give at least one cause'),
+);
+
+const historyFields = {
+  ...filterShape,
+  from: instant('from').optional(),
+  to: instant('to').optional(),
+  cause: causes.optional(),
+  sort: z.enum(HISTORY_SORT_KEYS, { message: `sort must be one of ${HISTORY_SORT_KEYS.join(', ')}` }).optional(),
+  order: z.enum(['asc', 'desc'], { message: 'order must be asc or desc' }).optional(),
+};
+
+/** GET /api/history */
+export const historyQuerySchema = z.strictObject({
+  ...historyFields,
+  limit: integer('limit', 1, HISTORY_MAX_LIMIT).default(100),
+  offset: integer('offset', 0, Number.MAX_SAFE_INTEGER).default(0),
+});
+export type HistoryListQuery = z.output<typeof historyQuerySchema>;
+
+/** GET /api/history/export */
+export const historyExportSchema = z.strictObject({
+  ...historyFields,
+  format: z.enum(['csv', 'json'], { message: 'format must be csv or json' }).default('csv'),
+});
+export type HistoryExportQuery = z.output<typeof historyExportSchema>;
+
+/** POST /api/history/delete: "Clear selected" by row key (a kernel id can appear more than once over time). */
+export const historyDeleteSchema = z.strictObject({
+  keys: z
+    .array(integer('key', 1, Number.MAX_SAFE_INTEGER), { message: 'keys must be an array of history row keys' })
+    .min(1, 'keys must not be empty')
+    .max(HISTORY_MAX_DELETE, `keys may name at most ${HISTORY_MAX_DELETE} rows`),
+});
+export type HistoryDeleteBody = z.output<typeof historyDeleteSchema>;
+
+/** POST /api/history/clear: no parameters (the typed confirmation is the page's). */
+export const historyClearSchema = z.strictObject({});
+
+/** GET /api/connections/live: the ids on screen, and optionally the page's filter for new connections. */
+export const liveQuerySchema = z.strictObject({
+  ...filterShape,
+  ids: z
+    .preprocess(
+      (input) => (typeof input === 'string' ? input.split(',').map((s) => s.trim()).filter(Boolean) : input),
+      z.array(integer('ids', 0, 0xffffffff)).max(HISTORY_MAX_LIMIT, `ids may name at most ${HISTORY_MAX_LIMIT} connections`),
+    )
+    .optional(),
+  /** Also report new connections (matching the filter fields). */
+  new: z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true').optional(),
+});
+export type LiveQuery = z.output<typeof liveQuerySchema>;
+
+export type { Cause };

@@ -1,0 +1,73 @@
+// The JSON shapes of the history API, shared by the routes and the pages (type-only imports in the browser).
+import type { ApiConnection, ApiCounter, ApiEndpoint, ApiNatTarget } from '@/lib/console';
+import type { Cause } from './causes';
+import type { RecorderStatus } from './recorder';
+import type { GapSummary } from './store';
+
+export interface ApiHistoryEntry {
+  /** The history row's own key (kernel ids are reused over time): what "Clear selected" sends. */
+  key: number;
+  /** The kernel's connection id (CTA_ID). */
+  id: number;
+  family: 'ipv4' | 'ipv6';
+  protocol: string;
+  protocolNumber: number;
+  /** Final TCP state. */
+  state?: string;
+  status: string[];
+  mark: number;
+  zone: number;
+  original: ApiEndpoint;
+  reply: ApiEndpoint;
+  nat: { snat: ApiNatTarget | null; dnat: ApiNatTarget | null };
+  /** Only when nf_conntrack_acct was on when the connection started. */
+  counters?: { original: ApiCounter; reply: ApiCounter };
+  /** ISO 8601; only with nf_conntrack_timestamp. */
+  startedAt?: string;
+  endedAt: string;
+  durationMs?: number;
+  cause: Cause;
+  /** Who sent the first FIN (TCP), whatever the cause. */
+  closedBy?: 'client' | 'server';
+}
+
+/** Events the kernel dropped: this recorder's run plus what the database remembers of earlier gaps. */
+export interface ApiHistoryLoss {
+  /** Dropped events counted so far (null: some episode could not be counted). */
+  lostEvents: number | null;
+  overflows: number;
+  /** ISO 8601 of the first loss on record, null when none. */
+  since: string | null;
+  last: string | null;
+}
+
+export interface ApiHistoryStatus {
+  recorder: RecorderStatus | null;
+  /** Why there is no recorder (disabled), when there is none. */
+  disabled?: string;
+  loss: ApiHistoryLoss;
+  retention: { days: number; maxRows: number };
+  rows: number;
+}
+
+export interface ApiHistoryPage {
+  matched: number;
+  items: ApiHistoryEntry[];
+  status: ApiHistoryStatus;
+}
+
+export type ApiConnectionStatus =
+  | { id: number; state: 'active'; connection: ApiConnection }
+  | { id: number; state: 'ended'; entry: ApiHistoryEntry }
+  | { id: number; state: 'unknown' };
+
+/** One SSE "changes" message of GET /api/connections/live. */
+export interface LiveChanges {
+  updated: ApiConnection[];
+  gone: { id: number; cause: Cause; endedAt: string }[];
+  added: ApiConnection[];
+  /** New connections beyond the ones listed in `added`. */
+  addedMore: number;
+}
+
+export type { GapSummary, RecorderStatus, Cause };

@@ -1,0 +1,89 @@
+// The history page in Chromium against the real server and kernel: a connection deleted through the API is found
+// by its id with its cause, and cleared from the history (checked through the API, not the page).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Browser } from '@playwright/test';
+import { createToken, createUser, loginViaApi, type Credentials } from '../support/auth';
+import { createTestNamespace, insertWithConntrack, type TestNamespace } from '../support/oracle';
+import { startServer, type TestServer } from '../support/server';
+
+let ns: TestNamespace;
+let server: TestServer;
+let dataDir: string;
+let admin: Credentials;
+let token: string;
+
+test.beforeAll(async () => {
+  test.setTimeout(300_000);
+  ns = await createTestNamespace('ctc-e2e-hist');
+  dataDir = mkdtempSync(join(tmpdir(), 'ctc-e2e-history-'));
+  admin = await createUser(dataDir, { name: 'history-admin', role: 'admin' });
+  token = await createToken(dataDir, { name: 'e2e', role: 'admin' });
+  server = await startServer({ netns: ns.name, env: { CONNTRACK_DATA_DIR: dataDir } });
+});
+
+test.afterAll(async () => {
+  await server?.stop();
+  await ns?.dispose();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const response = await fetch(`${server.url}${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  expect(response.status, await response.clone().text()).toBe(200);
+  return (await response.json()) as T;
+};
+
+async function loggedInPage(browser: Browser) {
+  const context = await browser.newContext({ baseURL: server.url });
+  const page = await context.newPage();
+  await loginViaApi(page, admin);
+  return page;
+}
+
+test('an ended connection is found by id with its cause, and cleared', async ({ browser }) => {
+  await insertWithConntrack(ns.name, { protocol: 'tcp', src: '192.168.50.5', dst: '198.51.100.50', sport: 6100, dport: 443, state: 'ESTABLISHED', timeout: 600 });
+  await api('POST', '/api/connections/refresh');
+  const { items } = await api<{ items: { id: number }[] }>('GET', '/api/connections?src=192.168.50.5');
+  const id = items[0].id;
+  await api('POST', '/api/connections/delete', { ids: [id] });
+  await expect.poll(async () => (await api<{ matched: number }>('GET', `/api/history?id=${id}`)).matched, { timeout: 20_000 }).toBe(1);
+
+  const page = await loggedInPage(browser);
+  await page.goto('/history');
+  await page.getByTestId('history-filter-id').fill(String(id));
+  await page.getByTestId('history-apply').click();
+  await expect(page).toHaveURL(new RegExp(`id=${id}`));
+  const row = page.getByTestId('history-row');
+  await expect(row).toHaveCount(1);
+  await expect(row).toHaveAttribute('data-id', String(id));
+  await expect(row.getByTestId('history-cause')).toHaveAttribute('data-cause', 'admin');
+  await expect(row.getByTestId('history-cause')).toHaveText('deleted by an administrator');
+  await expect(row.getByRole('link', { name: String(id) })).toHaveAttribute('href', `/?id=${id}`);
+
+  // The status line the details panel uses says the same.
+  const status = await api<{ state: string; entry?: { cause: string } }>('GET', `/api/connections/${id}/status`);
+  expect(status).toMatchObject({ state: 'ended', entry: { cause: 'admin' } });
+
+  await row.click({ button: 'right' });
+  await page.getByTestId('history-menu').getByRole('menuitem', { name: /Clear selected/ }).click();
+  await expect(page.getByTestId('history-notice')).toHaveText('Cleared 1 row.');
+  await expect(page.getByTestId('history-row')).toHaveCount(0);
+  expect((await api<{ matched: number }>('GET', `/api/history?id=${id}`)).matched).toBe(0);
+});
+
+test('clear all needs the typed confirmation', async ({ browser }) => {
+  await insertWithConntrack(ns.name, { protocol: 'udp', src: '192.168.50.6', dst: '198.51.100.53', sport: 5300, dport: 53, timeout: 600 });
+  await api('POST', '/api/connections/flush', {});
+  await expect.poll(async () => (await api<{ matched: number }>('GET', '/api/history?cause=flush')).matched, { timeout: 20_000 }).toBeGreaterThan(0);
+  const page = await loggedInPage(browser);
+  await page.goto('/history');
+  await expect(page.getByTestId('history-row').first()).toBeVisible();
+  await page.getByTestId('history-clear-all').click();
+  await expect(page.getByTestId('history-clear-confirm')).toBeDisabled();
+  await page.getByTestId('history-clear-typed').fill('clear all');
+  await page.getByTestId('history-clear-confirm').click();
+  await expect(page.getByTestId('history-row')).toHaveCount(0);
+  expect((await api<{ matched: number }>('GET', '/api/history')).matched).toBe(0);
+});
