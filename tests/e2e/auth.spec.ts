@@ -101,3 +101,71 @@ test('a viewer sees the table, but the server refuses deletes and flushes from t
   const audit = await page.goto('/audit');
   expect(audit?.status()).toBe(403);
 });
+
+test.describe('the page offers what the role permits', () => {
+  test('a viewer sees the table and who is logged in, but no delete, flush or cleanup control; the API refuses a delete anyway', async ({ page, authLab }) => {
+    await loginViaApi(page, authLab.viewer);
+    await page.goto('/');
+    await expect(page.getByTestId('pager-range')).toHaveText(new RegExp(`of ${SEEDED}$`));
+    await expect(page.getByTestId('account-user')).toHaveText(`${authLab.viewer.name} (viewer)`);
+    await expect(page.getByTestId('logout')).toBeVisible();
+    await expect(page.getByTestId('audit-link')).toHaveCount(0);
+    await expect(page.getByTestId('count-protocol-tcp')).toContainText(String(SEEDED));
+    for (const control of ['open-flush', 'open-multiwan', 'delete-selected', 'delete-matching']) await expect(page.getByTestId(control)).toHaveCount(0);
+
+    // Neither the context menu, the Delete key nor the details panel leads to a delete.
+    await page.getByTestId('grid-row').first().click({ button: 'right' });
+    await expect(page.getByRole('menuitem', { name: 'Copy as JSON' })).toBeVisible();
+    await expect(page.getByRole('menuitem', { name: /Delete/ })).toHaveCount(0);
+    await page.keyboard.press('Escape');
+    await page.getByTestId('grid-row').first().click();
+    await expect(page.getByTestId('selection-count')).toHaveText('1 selected');
+    await page.keyboard.press('Delete');
+    await page.getByRole('button', { name: /^Details of connection/ }).first().click();
+    await expect(page.getByTestId('details-panel')).toBeVisible();
+    await expect(page.getByTestId('details-panel').getByRole('button', { name: 'Delete…' })).toHaveCount(0);
+    await expect(page.getByTestId('delete-dialog')).toHaveCount(0);
+
+    // What the page does not offer, the server refuses from the viewer's own session.
+    const before = await countWithConntrack(authLab.ns.name);
+    const ids = await page.evaluate(async () => ((await (await fetch('/api/connections?limit=3')).json()) as { items: { id: number }[] }).items.map((c) => c.id));
+    expect(ids).toHaveLength(3);
+    const status = await page.evaluate(async (picked) => {
+      const csrf = document.cookie.split('; ').find((c) => c.startsWith('ctc_csrf='))?.split('=')[1] ?? '';
+      const response = await fetch('/api/connections/delete', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ ids: picked }) });
+      return response.status;
+    }, ids);
+    expect(status).toBe(403);
+    expect(await countWithConntrack(authLab.ns.name)).toBe(before);
+    expect(before).toBe(SEEDED);
+  });
+
+  test('an administrator gets every control and the audit link, and logs out from the header', async ({ page, authLab }) => {
+    await loginViaApi(page, authLab.server.admin);
+    await page.goto('/');
+    await expect(page.getByTestId('pager-range')).toHaveText(new RegExp(`of ${SEEDED}$`));
+    await expect(page.getByTestId('account-user')).toHaveText(`${authLab.server.admin.name} (admin)`);
+    for (const control of ['open-flush', 'open-multiwan', 'delete-selected', 'delete-matching', 'audit-link']) await expect(page.getByTestId(control)).toBeVisible();
+    await page.getByTestId('grid-row').first().click({ button: 'right' });
+    await expect(page.getByRole('menuitem', { name: 'Delete this connection…' })).toBeVisible();
+    await page.keyboard.press('Escape');
+
+    await page.getByTestId('logout').click();
+    await expect(page).toHaveURL(/\/login$/);
+    await page.goto('/');
+    await expect(page).toHaveURL(/\/login$/);
+    expect(await countWithConntrack(authLab.ns.name)).toBe(SEEDED);
+  });
+
+  test('when the session ends, the next request leads to the login page and back to the same view', async ({ page, context, authLab }) => {
+    await loginViaApi(page, authLab.viewer);
+    await page.goto('/?protocol=tcp&size=50');
+    await expect(page.getByTestId('pager-range')).toHaveText(new RegExp(`of ${SEEDED}$`));
+    await context.clearCookies();
+    await page.getByTestId('refresh').click();
+    await expect(page).toHaveURL(/\/login\?next=%2F%3Fprotocol%3Dtcp%26size%3D50$/);
+    await logInWithForm(page, authLab.viewer.name, authLab.viewer.password);
+    await expect(page).toHaveURL(/\/\?protocol=tcp&size=50$/);
+    await expect(page.getByTestId('pager-range')).toHaveText(new RegExp(`of ${SEEDED}$`));
+  });
+});

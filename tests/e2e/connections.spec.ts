@@ -25,6 +25,17 @@ test.describe('reading the table', () => {
     await expect(page.getByTestId('count-protocol-icmp')).toContainText('2');
     await expect(page.getByTestId('count-state-ESTABLISHED')).toContainText('124');
     await expect(page.getByTestId('count-state-SYN_SENT')).toContainText('5');
+    await expect(page.getByTestId('count-family-ipv6')).toContainText('3');
+    // The counts come from one summary request over the page's snapshot, not one query per chip.
+    const snapshotId = await page.getByTestId('snapshot-info').getAttribute('data-snapshot-id');
+    const summary = await page.request.get(`/api/connections/summary?snapshot=${snapshotId}`);
+    expect(summary.status()).toBe(200);
+    expect(await summary.json()).toMatchObject({
+      snapshot: { id: snapshotId, total: SEEDED },
+      byProtocol: { tcp: 134, udp: 10, icmp: 2 },
+      byState: { ESTABLISHED: 124, SYN_SENT: 5, TIME_WAIT: 5 },
+      byFamily: { ipv4: SEEDED - 3, ipv6: 3 },
+    });
     // Accounting and timestamps are on in the lab namespace: their columns are there, no notice.
     await expect(page.getByRole('columnheader', { name: /Bytes →/ })).toBeVisible();
     await expect(page.getByRole('columnheader', { name: /Age/ })).toBeVisible();

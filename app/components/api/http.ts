@@ -11,24 +11,48 @@ export class ApiError extends Error {
     /** The API's error code (invalid_request, insufficient_privileges, ...), or "network". */
     readonly code: string,
     message: string,
-    /** The request field that was wrong (400 only). */
-    readonly field?: string,
+    /** What else the error body said: the wrong request field (400), the setup command (503 setup_required). */
+    readonly details: { field?: string; command?: string } = {},
   ) {
     super(message);
+  }
+
+  /** The request field that was wrong (400 only). */
+  get field(): string | undefined {
+    return this.details.field;
   }
 
   /** What to do about it, in a sentence. */
   get advice(): string {
     if (this.status === 0) return 'Check that the console server is running and reachable, then retry.';
-    if (this.status === 401) return 'Your session has ended: sign in again (reload the page).';
+    if (this.status === 401) return 'Your session has ended: log in again.';
     if (this.status === 403) return 'Your account may not do this; ask an administrator.';
-    if (this.code === 'insufficient_privileges' || this.status === 503)
+    if (this.code === 'setup_required') return 'No administrator exists yet: create the first one on the server with the command below, then reload this page.';
+    if (this.code === 'insufficient_privileges')
       return 'Run the console as root, or grant the capability: setcap cap_net_admin+ep "$(command -v node)", then restart it.';
+    if (this.code === 'namespace_unavailable') return 'Correct CONNTRACK_NETNS (or create the namespace), then restart the console.';
     if (this.status === 400) return 'Correct the highlighted value and try again.';
     if (this.status === 404 || this.status === 410) return 'The data changed since it was loaded: refresh the snapshot.';
     if (this.status === 502) return 'The kernel refused the request; the server log has the details.';
     return 'Retry; if it keeps failing, the server log has the details.';
   }
+}
+
+/**
+ * What to do when a request answers 401 (the session ended: idle, expired, logged out elsewhere). The page sets
+ * it (to go to the login page); once is enough when several requests fail together.
+ */
+let sessionEnded: (() => void) | undefined;
+export function whenSessionEnds(handler: () => void): () => void {
+  let called = false;
+  sessionEnded = () => {
+    if (called) return;
+    called = true;
+    handler();
+  };
+  return () => {
+    sessionEnded = undefined;
+  };
 }
 
 function isErrorBody(value: unknown): value is ApiErrorBody {
@@ -67,7 +91,11 @@ export async function apiRequest<T>(path: string, options: RequestOptions = {}):
     body = undefined;
   }
   if (!response.ok) {
-    if (isErrorBody(body)) throw new ApiError(response.status, body.error.code, body.error.message, body.error.field);
+    if (response.status === 401) sessionEnded?.();
+    if (isErrorBody(body)) {
+      const { code, message, field, command } = body.error;
+      throw new ApiError(response.status, code, message, { field, command });
+    }
     const reason = response.status === 404 ? 'this API endpoint does not exist on the server (yet)' : `the server answered ${response.status} ${response.statusText}`;
     throw new ApiError(response.status, 'http', `Request to ${path.split('?')[0]} failed: ${reason}.`);
   }

@@ -1,11 +1,12 @@
 // The JSON the console's API returns, as the API's own modules declare it. Type-only imports: nothing
 // server-side reaches the browser bundle, and a change to a response shape breaks the build here.
 import type { ApiConnection, ApiSnapshot } from '@/lib/console/connection';
-import type { ConnectionPage, DeleteOutcome, ExternalAddress } from '@/lib/console/connections';
+import type { ConnectionPage, ConnectionSummary, DeleteOutcome, ExternalAddress } from '@/lib/console/connections';
+import type { Me } from '@/lib/auth/login';
 import type { ApiErrorBody } from '@/lib/console/errors';
 import type { Stats } from '@/lib/conntrack/types';
 
-export type { ApiConnection, ApiSnapshot, ApiErrorBody };
+export type { ApiConnection, ApiSnapshot, ApiErrorBody, Me };
 
 /** GET /api/connections */
 export type ListResponse = ConnectionPage;
@@ -28,4 +29,10 @@ export type StatsResponse = Stats;
 /** GET /api/connections/external-addresses */
 export interface ExternalAddressesResponse {
   items: ExternalAddress[];
+}
+/** GET /api/connections/summary */
+export type SummaryResponse = ConnectionSummary;
+/** GET /api/auth/me */
+export interface MeResponse {
+  me: Me;
 }

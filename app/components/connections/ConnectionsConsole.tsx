@@ -5,8 +5,9 @@ import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useEffectEvent, useMemo, useState, type MouseEvent } from 'react';
 import type { SortingState } from '@tanstack/react-table';
 import type { SortKey } from '@/lib/conntrack/snapshot';
-import { ApiError, apiRequest } from '../api/http';
-import type { ApiConnection, ApiSnapshot, RefreshResponse } from '../api/types';
+import { ApiError, apiRequest, whenSessionEnds } from '../api/http';
+import { AccountMenu } from '../account/AccountMenu';
+import type { ApiConnection, ApiSnapshot, Me, RefreshResponse } from '../api/types';
 import { DataGrid } from '../grid/DataGrid';
 import { Pager } from '../grid/Pager';
 import { buttonClass } from '../ui/buttons';
@@ -33,13 +34,18 @@ type Modal = { kind: 'delete'; plan: DeletePlan } | { kind: 'flush' } | { kind: 
 export interface ConnectionsConsoleProps {
   query: ConsoleQuery;
   urlProblems: UrlProblems;
+  /** Who is logged in: destructive controls are shown only for what their role permits. */
+  me: Me;
 }
 
 const isTyping = (target: EventTarget | null): boolean =>
   target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
 
-export function ConnectionsConsole({ query, urlProblems }: ConnectionsConsoleProps) {
+export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsoleProps) {
   const router = useRouter();
+  // The server refuses what the role does not permit anyway; the page just does not offer it.
+  const canDelete = me.permissions.includes('delete');
+  const canFlush = me.permissions.includes('flush');
   const [snapshot, setSnapshot] = useState<ApiSnapshot>();
   const [generation, setGeneration] = useState(0);
   const [refreshing, setRefreshing] = useState(false);
@@ -50,6 +56,9 @@ export function ConnectionsConsole({ query, urlProblems }: ConnectionsConsolePro
   const list = useConnections(query, snapshot?.id, generation, urlOk, pin);
   const stats = useStats(generation);
   const summary = useTableSummary(snapshot?.id);
+
+  // A session that ends while the page is open: log in again, then come back to exactly this view.
+  useEffect(() => whenSessionEnds(() => router.replace(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`)), [router]);
 
   const navigate = useCallback((next: ConsoleQuery) => router.push(`/${toSearch(next)}`, { scroll: false }), [router]);
   const applyFilters = useCallback((filters: Filters) => navigate({ ...query, filters, page: 1, details: undefined }), [navigate, query]);
@@ -176,7 +185,7 @@ export function ConnectionsConsole({ query, urlProblems }: ConnectionsConsolePro
   // Keyboard: Delete deletes the selection (after confirmation), Ctrl+A selects the page, Escape clears.
   const onKey = useEffectEvent((event: KeyboardEvent) => {
     if (modal || isTyping(event.target)) return;
-    if (event.key === 'Delete' && (selected.size || allMatching)) {
+    if (event.key === 'Delete' && canDelete && (selected.size || allMatching)) {
       event.preventDefault();
       deleteSelection();
     } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'a' && rows.length) {
@@ -219,11 +228,15 @@ export function ConnectionsConsole({ query, urlProblems }: ConnectionsConsolePro
   const menuItems = (row: ApiConnection): MenuItem[] => {
     const picked = selected.has(row.id) ? [...selected.values()] : [row];
     const n = picked.length;
-    return [
+    const reading: MenuItem[] = [
       { label: 'Show details', onSelect: () => open(row) },
       { label: n > 1 ? `Copy ${n} rows as text` : 'Copy as text', onSelect: () => void copy(picked, 'text'), separatorBefore: true },
       { label: n > 1 ? `Copy ${n} rows as JSON` : 'Copy as JSON', onSelect: () => void copy(picked, 'json') },
       { label: n > 1 ? `Copy ${n} conntrack -D commands` : 'Copy as conntrack -D command', onSelect: () => void copy(picked, 'command') },
+    ];
+    if (!canDelete) return reading;
+    return [
+      ...reading,
       {
         label: n > 1 ? `Delete ${n} selected…` : 'Delete this connection…',
         danger: true,
@@ -282,9 +295,10 @@ export function ConnectionsConsole({ query, urlProblems }: ConnectionsConsolePro
         statsError={stats.error}
         summary={summary.data}
         refreshing={refreshing}
+        account={<AccountMenu me={me} />}
         onRefresh={refresh}
-        onCleanup={() => setModal({ kind: 'multiwan' })}
-        onFlush={() => setModal({ kind: 'flush' })}
+        onCleanup={canDelete ? () => setModal({ kind: 'multiwan' }) : undefined}
+        onFlush={canFlush ? () => setModal({ kind: 'flush' }) : undefined}
         onFilter={(key: FilterKey, value: string) => applyFilters({ ...query.filters, [key]: value })}
       />
       <FilterBar key={JSON.stringify(query.filters)} filters={query.filters} problems={problems} onApply={applyFilters} />
@@ -326,8 +340,8 @@ export function ConnectionsConsole({ query, urlProblems }: ConnectionsConsolePro
               matchingBlocked={matchingBlocked}
               exportHref={exportHref}
               onCopy={(format) => void copy([...selected.values()], format)}
-              onDeleteSelected={deleteSelection}
-              onDeleteMatching={() => setModal({ kind: 'delete', plan: { kind: 'filter', filter: matchingFilter } })}
+              onDeleteSelected={canDelete ? deleteSelection : undefined}
+              onDeleteMatching={canDelete ? () => setModal({ kind: 'delete', plan: { kind: 'filter', filter: matchingFilter } }) : undefined}
               onSelectAllMatching={() => setAllMatching(true)}
               onClear={() => selectOnly([])}
             />
@@ -376,7 +390,7 @@ export function ConnectionsConsole({ query, urlProblems }: ConnectionsConsolePro
           takenAt={snapshot?.takenAt}
           onClose={() => navigate({ ...query, details: undefined })}
           onCopy={(picked, format) => void copy(picked, format)}
-          onDelete={(row) => setModal({ kind: 'delete', plan: { kind: 'ids', ids: [row.id], rows: [row] } })}
+          onDelete={canDelete ? (row) => setModal({ kind: 'delete', plan: { kind: 'ids', ids: [row.id], rows: [row] } }) : undefined}
         />
       )}
       {modal?.kind === 'delete' && (

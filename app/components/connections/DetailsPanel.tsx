@@ -20,7 +20,8 @@ export interface DetailsPanelProps {
   takenAt: string | undefined;
   onClose: () => void;
   onCopy: (rows: ApiConnection[], format: CopyFormat) => void;
-  onDelete: (row: ApiConnection) => void;
+  /** Absent when the user may not delete: no delete button. */
+  onDelete?: (row: ApiConnection) => void;
 }
 
 function Row({ label, children, testId }: { label: string; children: ReactNode; testId?: string }) {
@@ -153,9 +154,11 @@ export function DetailsPanel({ id, known, snapshot, takenAt, onClose, onCopy, on
               <button type="button" className={buttonClass.secondary} onClick={() => onCopy([c], 'command')}>
                 Copy conntrack -D
               </button>
-              <button type="button" className={buttonClass.dangerOutline} onClick={() => onDelete(c)}>
-                Delete…
-              </button>
+              {onDelete && (
+                <button type="button" className={buttonClass.dangerOutline} onClick={() => onDelete(c)}>
+                  Delete…
+                </button>
+              )}
             </>
           )}
         </div>

@@ -13,14 +13,16 @@ export interface SelectionToolbarProps {
   matchingBlocked: string | undefined;
   exportHref: (format: 'csv' | 'json') => string;
   onCopy: (format: CopyFormat) => void;
-  onDeleteSelected: () => void;
-  onDeleteMatching: () => void;
+  /** Absent when the user may not delete: no delete buttons (and nothing to select "all matching" for). */
+  onDeleteSelected?: () => void;
+  onDeleteMatching?: () => void;
   onSelectAllMatching: () => void;
   onClear: () => void;
 }
 
 export function SelectionToolbar(props: SelectionToolbarProps) {
-  const { selectedCount, allMatching, matched, pageCount, matchingBlocked } = props;
+  const { selectedCount, allMatching, matched, pageCount, matchingBlocked, onDeleteSelected, onDeleteMatching } = props;
+  const canDelete = onDeleteSelected !== undefined && onDeleteMatching !== undefined;
   const hasSelection = selectedCount > 0 || allMatching;
   const small = 'px-2 py-1 text-xs';
   return (
@@ -28,7 +30,7 @@ export function SelectionToolbar(props: SelectionToolbarProps) {
       <span className="min-w-40 text-slate-700" data-testid="selection-count">
         {allMatching ? `All ${formatCount(matched ?? 0)} matching selected` : selectedCount ? `${formatCount(selectedCount)} selected` : 'No selection'}
       </span>
-      {!allMatching && selectedCount > 0 && selectedCount >= pageCount && matched !== undefined && matched > pageCount && (
+      {canDelete && !allMatching && selectedCount > 0 && selectedCount >= pageCount && matched !== undefined && matched > pageCount && (
         <button type="button" className={`${buttonClass.ghost} ${small} text-sky-700`} onClick={props.onSelectAllMatching} disabled={!!matchingBlocked} title={matchingBlocked} data-testid="select-all-matching">
           Select all {formatCount(matched)} matching
         </button>
@@ -48,13 +50,17 @@ export function SelectionToolbar(props: SelectionToolbarProps) {
       <button type="button" className={`${buttonClass.secondary} ${small}`} disabled={!selectedCount || allMatching} onClick={() => props.onCopy('command')} data-testid="copy-command">
         Copy conntrack -D
       </button>
-      <span className="mx-1 h-5 w-px bg-slate-300" aria-hidden />
-      <button type="button" className={`${buttonClass.dangerOutline} ${small}`} disabled={!hasSelection} onClick={props.onDeleteSelected} data-testid="delete-selected">
-        Delete selected…
-      </button>
-      <button type="button" className={`${buttonClass.dangerOutline} ${small}`} disabled={!!matchingBlocked} title={matchingBlocked} onClick={props.onDeleteMatching} data-testid="delete-matching">
-        Delete all matching filter…
-      </button>
+      {canDelete && (
+        <>
+          <span className="mx-1 h-5 w-px bg-slate-300" aria-hidden />
+          <button type="button" className={`${buttonClass.dangerOutline} ${small}`} disabled={!hasSelection} onClick={onDeleteSelected} data-testid="delete-selected">
+            Delete selected…
+          </button>
+          <button type="button" className={`${buttonClass.dangerOutline} ${small}`} disabled={!!matchingBlocked} title={matchingBlocked} onClick={onDeleteMatching} data-testid="delete-matching">
+            Delete all matching filter…
+          </button>
+        </>
+      )}
       <span className="ml-auto flex gap-2 text-xs">
         <a className="text-sky-700 hover:underline" href={props.exportHref('csv')} download data-testid="export-csv">
           Export CSV

@@ -1,24 +1,31 @@
 'use client';
 // The top of the console: how full the table is, what is in it, how old the snapshot is, and the table-wide
 // actions (refresh, MultiWAN cleanup, flush).
+import type { ReactNode } from 'react';
 import type { ApiError } from '../api/http';
-import type { ApiSnapshot, StatsResponse } from '../api/types';
+import type { ApiSnapshot, StatsResponse, SummaryResponse } from '../api/types';
 import { buttonClass } from '../ui/buttons';
 import { formatCount } from './format';
-import type { TableSummary } from './hooks';
 import type { FilterKey } from './query';
 
 export interface SummaryHeaderProps {
   snapshot: ApiSnapshot | undefined;
   stats: StatsResponse | undefined;
   statsError: ApiError | undefined;
-  summary: TableSummary | undefined;
+  summary: SummaryResponse | undefined;
   refreshing: boolean;
+  /** Who is logged in (the account menu). */
+  account: ReactNode;
   onRefresh: () => void;
-  onCleanup: () => void;
-  onFlush: () => void;
+  /** Absent when the user may not delete: no MultiWAN cleanup button. */
+  onCleanup?: () => void;
+  /** Absent when the user may not flush: no flush button. */
+  onFlush?: () => void;
   onFilter: (key: FilterKey, value: string) => void;
 }
+
+/** Non-zero counts, largest first (ties by name). */
+const byCount = (counts: Record<string, number>): [string, number][] => Object.entries(counts).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
 
 function usageColour(ratio: number): { bar: string; text: string } {
   if (ratio >= 0.95) return { bar: 'bg-red-600', text: 'text-red-700' };
@@ -32,7 +39,7 @@ function snapshotText(s: ApiSnapshot): string {
   return `taken ${time}, ${formatCount(s.total)} entries, ${took}`;
 }
 
-export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing, onRefresh, onCleanup, onFlush, onFilter }: SummaryHeaderProps) {
+export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing, account, onRefresh, onCleanup, onFlush, onFilter }: SummaryHeaderProps) {
   const ratio = stats ? (stats.fillRatio ?? stats.entries / Math.max(1, stats.maxEntries)) : 0;
   const colour = usageColour(ratio);
   const chip = 'rounded-full border border-slate-300 bg-white px-2 py-0.5 text-xs hover:border-sky-500 hover:bg-sky-50';
@@ -59,39 +66,56 @@ export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing
             <span className="text-sm text-slate-400">reading table usage…</span>
           )}
         </div>
-        <div className="text-sm text-slate-600" data-testid="snapshot-info">
+        <div className="text-sm text-slate-600" data-testid="snapshot-info" data-snapshot-id={snapshot?.id}>
           {snapshot ? snapshotText(snapshot) : 'no snapshot yet'}
         </div>
-        <div className="ml-auto flex flex-wrap gap-2">
+        <div className="ml-auto flex flex-wrap items-center gap-2">
           <button type="button" className={buttonClass.primary} onClick={onRefresh} disabled={refreshing} data-testid="refresh">
             {refreshing ? 'Refreshing…' : 'Refresh'}
           </button>
-          <button type="button" className={buttonClass.secondary} onClick={onCleanup} data-testid="open-multiwan">
-            Clean up an old external address
-          </button>
-          <button type="button" className={buttonClass.dangerOutline} onClick={onFlush} data-testid="open-flush">
-            Flush table…
-          </button>
+          {onCleanup && (
+            <button type="button" className={buttonClass.secondary} onClick={onCleanup} data-testid="open-multiwan">
+              Clean up an old external address
+            </button>
+          )}
+          {onFlush && (
+            <button type="button" className={buttonClass.dangerOutline} onClick={onFlush} data-testid="open-flush">
+              Flush table…
+            </button>
+          )}
+          <span className="mx-1 h-6 w-px bg-slate-300" aria-hidden />
+          {account}
         </div>
       </div>
       {summary && (
         <div className="flex flex-wrap items-center gap-x-6 gap-y-2 text-sm" data-testid="table-summary">
           <div className="flex flex-wrap items-center gap-1.5" aria-label="Connections by protocol">
             <span className="text-slate-500">Protocols</span>
-            {summary.protocols.map((p) => (
-              <button key={p.name} type="button" className={chip} onClick={() => onFilter('protocol', p.name)} data-testid={`count-protocol-${p.name}`}>
-                {p.name} <strong className="tabular-nums">{formatCount(p.count)}</strong>
+            {Object.keys(summary.byProtocol).length === 0 && <span className="text-slate-400">none</span>}
+            {byCount(summary.byProtocol).map(([name, count]) => (
+              <button key={name} type="button" className={chip} onClick={() => onFilter('protocol', name)} data-testid={`count-protocol-${name}`}>
+                {name} <strong className="tabular-nums">{formatCount(count)}</strong>
               </button>
             ))}
           </div>
           <div className="flex flex-wrap items-center gap-1.5" aria-label="TCP connections by state">
             <span className="text-slate-500">TCP states</span>
-            {summary.states.length === 0 && <span className="text-slate-400">none</span>}
-            {summary.states.map((s) => (
-              <button key={s.name} type="button" className={chip} onClick={() => onFilter('state', s.name)} data-testid={`count-state-${s.name}`}>
-                {s.name} <strong className="tabular-nums">{formatCount(s.count)}</strong>
+            {Object.keys(summary.byState).length === 0 && <span className="text-slate-400">none</span>}
+            {Object.entries(summary.byState).map(([name, count]) => (
+              <button key={name} type="button" className={chip} onClick={() => onFilter('state', name)} data-testid={`count-state-${name}`}>
+                {name} <strong className="tabular-nums">{formatCount(count)}</strong>
               </button>
             ))}
+          </div>
+          <div className="flex flex-wrap items-center gap-1.5" aria-label="Connections by family">
+            <span className="text-slate-500">Families</span>
+            {byCount(summary.byFamily)
+              .filter(([, count]) => count > 0)
+              .map(([name, count]) => (
+                <button key={name} type="button" className={chip} onClick={() => onFilter('family', name)} data-testid={`count-family-${name}`}>
+                  {name === 'ipv6' ? 'IPv6' : 'IPv4'} <strong className="tabular-nums">{formatCount(count)}</strong>
+                </button>
+              ))}
           </div>
         </div>
       )}

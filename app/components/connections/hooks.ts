@@ -1,11 +1,10 @@
 'use client';
 // Query hooks of the console: one page of connections, the header's counts, the table statistics.
 // Every read names the snapshot it reads, so paging and counts agree until the administrator refreshes.
-import { TCP_STATES } from '@/lib/conntrack/constants';
 import { ApiError, apiRequest } from '../api/http';
-import type { ApiSnapshot, ListResponse, StatsResponse } from '../api/types';
+import type { ApiSnapshot, ListResponse, StatsResponse, SummaryResponse } from '../api/types';
 import { useApi } from '../api/useApi';
-import { filterParams, listUrl, type ConsoleQuery } from './query';
+import { listUrl, type ConsoleQuery } from './query';
 
 const isSnapshotGone = (error: unknown): boolean => error instanceof ApiError && (error.code === 'snapshot_expired' || error.code === 'snapshot_not_found');
 
@@ -28,30 +27,11 @@ export function useConnections(query: ConsoleQuery, snapshot: string | undefined
   });
 }
 
-const SUMMARY_PROTOCOLS = ['tcp', 'udp', 'icmp', 'icmpv6'] as const;
-
-export interface TableSummary {
-  protocols: { name: string; count: number }[];
-  states: { name: string; count: number }[];
-}
-
-async function countOf(params: Record<string, string>, snapshot: string, signal: AbortSignal): Promise<number> {
-  const search = filterParams(params);
-  search.set('limit', '1');
-  search.set('snapshot', snapshot);
-  return (await apiRequest<ListResponse>(`/api/connections?${search}`, { signal })).matched;
-}
-
-/** Counts by protocol and by TCP state, from one-row queries against the snapshot (their `matched`). */
+/** The header's counts by protocol, TCP state and family: one request, counted in one pass on the server. */
 export function useTableSummary(snapshot: string | undefined) {
-  return useApi<TableSummary>(snapshot ? `summary#${snapshot}` : null, async (signal) => {
-    const id = snapshot as string;
-    const [protocols, states] = await Promise.all([
-      Promise.all(SUMMARY_PROTOCOLS.map(async (name) => ({ name, count: await countOf({ protocol: name }, id, signal) }))),
-      Promise.all(TCP_STATES.map(async (name) => ({ name, count: await countOf({ state: name }, id, signal) }))),
-    ]);
-    return { protocols, states: states.filter((s) => s.count > 0) };
-  });
+  return useApi<SummaryResponse>(snapshot ? `summary#${snapshot}` : null, (signal) =>
+    apiRequest<SummaryResponse>(`/api/connections/summary?snapshot=${encodeURIComponent(snapshot ?? '')}`, { signal }),
+  );
 }
 
 export function useStats(generation: number) {

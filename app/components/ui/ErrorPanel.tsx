@@ -8,6 +8,11 @@ export function ErrorPanel({ title, error, action }: { title: string; error: Api
       <p className="font-semibold">{title}</p>
       <p className="mt-1">{error.message}</p>
       <p className="mt-1 text-red-800">{error.advice}</p>
+      {error.details.command && (
+        <pre className="mt-2 overflow-x-auto rounded bg-slate-900 p-2 font-mono text-xs text-slate-100" data-testid="error-command">
+          {error.details.command}
+        </pre>
+      )}
       {action && <div className="mt-3">{action}</div>}
     </div>
   );
