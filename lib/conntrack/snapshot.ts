@@ -386,6 +386,8 @@ export class Snapshot {
   private readonly c: SnapshotBuilder;
   /** Row orders per sort key, computed once on first use. */
   private readonly orders = new Map<SortKey, Uint32Array>();
+  /** Recent match masks by filter and text (least recently used first). */
+  private readonly masks = new Map<string, { mask: Uint8Array; count: number }>();
   private textIndex: string[] | undefined;
 
   constructor(columns: SnapshotBuilder, info: SnapshotInfo) {
@@ -628,11 +630,109 @@ export class Snapshot {
 
   /** Every row matching, in table order. */
   select(filter?: Filter, text?: string): Uint32Array {
-    const test = this.predicate(filter, text);
-    const out = new Uint32Array(this.c.size);
-    let n = 0;
-    for (let row = 0; row < this.c.size; row++) if (test(row)) out[n++] = row;
-    return out.slice(0, n);
+    const { mask, count } = this.matches(filter, text);
+    const out = new Uint32Array(count);
+    for (let row = 0, n = 0; n < count; row++) if (mask[row]) out[n++] = row;
+    return out;
+  }
+
+  /**
+   * Which rows match (1) and how many, evaluated one condition at a time in table order (sequential column
+   * reads, no per-row closures). The last few answers are cached: paging through one view reuses them.
+   */
+  matches(filter: Filter = {}, text?: string): { mask: Uint8Array; count: number } {
+    const key = JSON.stringify(filter, (_k, v: unknown) => (v instanceof Uint8Array ? undefined : v)) + '\u0000' + (text?.trim().toLowerCase() ?? '');
+    const cached = this.masks.get(key);
+    if (cached) {
+      this.masks.delete(key);
+      this.masks.set(key, cached);
+      return cached;
+    }
+    const answer = this.computeMask(filter, text);
+    this.masks.set(key, answer);
+    if (this.masks.size > 8) this.masks.delete(this.masks.keys().next().value as string);
+    return answer;
+  }
+
+  private computeMask(filter: Filter, text: string | undefined): { mask: Uint8Array; count: number } {
+    const c = this.c;
+    const n = c.size;
+    const m = new Uint8Array(n).fill(1);
+    const byByte = (column: Uint8Array, wanted: Uint8Array) => {
+      for (let r = 0; r < n; r++) if (m[r] && !wanted[column[r]]) m[r] = 0;
+    };
+    const table = (values: readonly number[]) => {
+      const wanted = new Uint8Array(256);
+      for (const v of values) wanted[v] = 1;
+      return wanted;
+    };
+    if (filter.family) byByte(c.family, table([filter.family === 'ipv6' ? FAMILY_V6 : 0]));
+    if (filter.protocol !== undefined) byByte(c.protocol, table([filter.protocol]));
+    if (filter.states) byByte(c.state, table(filter.states.map((state) => TCP_STATES.indexOf(state))));
+    const masked = (column: Uint32Array, value: number, mask: number) => {
+      for (let r = 0; r < n; r++) if (m[r] && ((column[r] & mask) >>> 0) !== value) m[r] = 0;
+    };
+    if (filter.status) masked(c.status, filter.status.value, filter.status.mask);
+    if (filter.mark) masked(c.mark, filter.mark.value, filter.mark.mask);
+    if (filter.id !== undefined) masked(c.id, filter.id >>> 0, 0xffffffff);
+    if (filter.zone !== undefined) {
+      const zone = filter.zone;
+      for (let r = 0; r < n; r++) if (m[r] && c.zone[r] !== zone) m[r] = 0;
+    }
+    const slots = (prefix: Prefix, ks: readonly number[]) => {
+      if (prefix.family === 'ipv4') {
+        const { network, mask } = ipv4PrefixMask(prefix);
+        for (let r = 0; r < n; r++) {
+          if (!m[r]) continue;
+          if (c.family[r] === FAMILY_V6) {
+            m[r] = 0;
+            continue;
+          }
+          let hit = false;
+          for (const k of ks) if (((c.addr[r * 4 + k] & mask) >>> 0) === network) hit = true;
+          if (!hit) m[r] = 0;
+        }
+      } else {
+        for (let r = 0; r < n; r++) {
+          if (!m[r]) continue;
+          let hit = false;
+          if (c.family[r] === FAMILY_V6) for (const k of ks) if (prefixContains(prefix, c.v6, c.addr[r * 4 + k] * 16)) hit = true;
+          if (!hit) m[r] = 0;
+        }
+      }
+    };
+    if (filter.src) slots(filter.src, [0]);
+    if (filter.dst) slots(filter.dst, [1]);
+    if (filter.replySrc) slots(filter.replySrc, [2]);
+    if (filter.replyDst) slots(filter.replyDst, [3]);
+    if (filter.ip) slots(filter.ip, [0, 1, 2, 3]);
+    const ported = table([...PORTED]);
+    const ports = (range: PortRange, ks: readonly number[]) => {
+      for (let r = 0; r < n; r++) {
+        if (!m[r]) continue;
+        if (!ported[c.protocol[r]]) {
+          m[r] = 0;
+          continue;
+        }
+        let hit = false;
+        for (const k of ks) {
+          const port = c.ports[r * 4 + k];
+          if (port >= range.min && port <= range.max) hit = true;
+        }
+        if (!hit) m[r] = 0;
+      }
+    };
+    if (filter.sport) ports(filter.sport, [0]);
+    if (filter.dport) ports(filter.dport, [1]);
+    if (filter.port) ports(filter.port, [0, 1, 2, 3]);
+    if (text && text.trim()) {
+      const needle = text.trim().toLowerCase();
+      const index = this.text();
+      for (let r = 0; r < n; r++) if (m[r] && !index[r].includes(needle)) m[r] = 0;
+    }
+    let count = 0;
+    for (let r = 0; r < n; r++) count += m[r];
+    return { mask: m, count };
   }
 
   /**
@@ -657,30 +757,27 @@ export class Snapshot {
   }
 
   count(filter?: Filter, text?: string): number {
-    const test = this.predicate(filter, text);
-    let n = 0;
-    for (let row = 0; row < this.c.size; row++) if (test(row)) n++;
-    return n;
+    return this.matches(filter, text).count;
   }
 
-  /** Filter, sort and page in one pass over the cached order for the sort key. */
+  /** Filter, sort and page: the cached match mask walked along the cached order, stopping at the page's end. */
   query(q: SnapshotQuery = {}): Page {
-    const test = this.predicate(q.filter, q.text);
+    const { mask, count } = this.matches(q.filter, q.text);
     const offset = q.offset ?? 0;
     const limit = q.limit ?? 100;
     const desc = q.order === 'desc';
     const order = q.sort ? this.order(q.sort) : undefined;
     const size = this.c.size;
     const rows: number[] = [];
-    let matched = 0;
-    for (let i = 0; i < size; i++) {
+    let seen = 0;
+    for (let i = 0; i < size && rows.length < limit && seen < count; i++) {
       const position = desc ? size - 1 - i : i;
       const row = order ? order[position] : position;
-      if (!test(row)) continue;
-      if (matched >= offset && rows.length < limit) rows.push(row);
-      matched++;
+      if (!mask[row]) continue;
+      if (seen >= offset) rows.push(row);
+      seen++;
     }
-    return { matched, rows };
+    return { matched: count, rows };
   }
 
   /** Row indices sorted ascending by key (ties by table order), cached per key. */
