@@ -167,6 +167,33 @@ test.describe('one connection', () => {
     await expect(panel.getByTestId('live-status')).toHaveAttribute('data-live', 'gone');
   });
 
+  test('live updates mark a row that ended outside the page, and the details show its status', async ({ page, lab }) => {
+    await page.goto(`/?src=${TARGET.src}`);
+    await expectMatched(page, 1);
+    const toggle = page.getByRole('switch', { name: 'Live updates' });
+    await expect(toggle).not.toBeChecked();
+    await toggle.check();
+    await expect(page.getByTestId('live-state')).toContainText('streaming');
+
+    const [target] = await lab.list(['-s', TARGET.src]);
+    await page.getByRole('button', { name: /^Details of connection/ }).click();
+    const panel = page.getByTestId('details-panel');
+    await expect(page).toHaveURL(new RegExp(`id=${target.id}`));
+    await expect(panel.getByTestId('connection-status')).toHaveAttribute('data-state', 'active');
+
+    // Deleted behind the console's back: the stream marks it without a refresh, and the status line follows.
+    await lab.ns.exec(['conntrack', '-D', '-s', TARGET.src]);
+    await expect(panel.getByTestId('connection-status')).toHaveAttribute('data-state', 'ended', { timeout: 20_000 });
+    await expect(panel.getByRole('link', { name: 'See in history' })).toHaveAttribute('href', `/history?id=${target.id}`);
+    await page.getByRole('button', { name: 'Close' }).click();
+
+    const row = rows(page).first();
+    await expect(row.getByTestId('live-ended')).toHaveText(/^ended: /);
+    await expect(row).toHaveClass(/opacity-50/);
+    await expect(page.getByTestId('live-state')).toContainText('1 ended');
+    await expectMatched(page, 1);
+  });
+
   test('copies a row as text, JSON and the conntrack -D command', async ({ page, context, baseURL }) => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseURL });
     const clipboard = () => page.evaluate(() => navigator.clipboard.readText());

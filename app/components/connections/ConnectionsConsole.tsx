@@ -5,6 +5,8 @@ import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useEffectEvent, useMemo, useState, type MouseEvent } from 'react';
 import type { SortingState } from '@tanstack/react-table';
 import type { SortKey } from '@/lib/conntrack/snapshot';
+import { LiveToggle, liveRowNote } from '@/app/history/components/live/LiveToggle';
+import { useLiveUpdates } from '@/app/history/components/live/useLiveUpdates';
 import { ApiError, apiRequest, whenSessionEnds } from '../api/http';
 import { AccountMenu } from '../account/AccountMenu';
 import type { ApiConnection, ApiSnapshot, Me, RefreshResponse } from '../api/types';
@@ -77,6 +79,11 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
     setAnchor(null);
   }
   const rows = useMemo(() => list.data?.items ?? [], [list.data]);
+  // Live (off by default): rows on screen follow the kernel's events; ended rows stay, dimmed, until a refresh.
+  const [liveOn, setLiveOn] = useState(false);
+  const rowIds = useMemo(() => rows.map((r) => r.id), [rows]);
+  const live = useLiveUpdates(rowIds, { enabled: liveOn, filter: Object.fromEntries(filterParams(query.filters)) });
+  const shownRows = useMemo(() => rows.map((r) => live.updated.get(r.id) ?? r), [rows, live.updated]);
   const selectedIds = useMemo(() => new Set([...selected.keys()].map(String)), [selected]);
   const pageSelected = rows.filter((r) => selected.has(r.id)).length;
 
@@ -212,12 +219,13 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
         timestamps,
         pageSelection: pageSelected === 0 ? 'none' : pageSelected === rows.length ? 'all' : 'some',
         isSelected: (row) => allMatching || selected.has(row.id),
-        onToggleRow: (row, event) => clickRow(row, rows.indexOf(row), { shiftKey: event.shiftKey, ctrlKey: true, metaKey: false }),
+        onToggleRow: (row, event) => clickRow(row, rows.findIndex((r) => r.id === row.id), { shiftKey: event.shiftKey, ctrlKey: true, metaKey: false }),
         onTogglePage: togglePage,
         onOpen: open,
+        endedNote: (row) => (live.gone.has(row.id) ? liveRowNote(live, row.id) : null),
       }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [snapshot?.takenAt, accounting, timestamps, pageSelected, rows, allMatching, selected, open],
+    [snapshot?.takenAt, accounting, timestamps, pageSelected, rows, allMatching, selected, open, live],
   );
   const sorting: SortingState = query.sort ? [{ id: query.sort, desc: query.order === 'desc' }] : [];
   const onSortingChange = (next: SortingState) => {
@@ -266,7 +274,7 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
   const serverProblem: UrlProblems = list.error?.status === 400 && list.error.field ? { [list.error.field]: list.error.message } : {};
   const problems = { ...urlProblems, ...serverProblem };
   const filtered = hasFilters(query.filters);
-  const detailsRow = query.details !== undefined ? rows.find((r) => r.id === query.details) : undefined;
+  const detailsRow = query.details !== undefined ? shownRows.find((r) => r.id === query.details) : undefined;
 
   const empty = (
     <div className="text-center text-sm text-slate-600" data-testid="empty-state">
@@ -332,22 +340,27 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
         {stats.data && <FeatureNotice accounting={accounting} timestamps={timestamps} />}
         {urlOk && !(list.error && !list.data) && (
           <>
-            <SelectionToolbar
-              selectedCount={selected.size}
-              allMatching={allMatching}
-              matched={list.data?.matched}
-              pageCount={rows.length}
-              matchingBlocked={matchingBlocked}
-              exportHref={exportHref}
-              onCopy={(format) => void copy([...selected.values()], format)}
-              onDeleteSelected={canDelete ? deleteSelection : undefined}
-              onDeleteMatching={canDelete ? () => setModal({ kind: 'delete', plan: { kind: 'filter', filter: matchingFilter } }) : undefined}
-              onSelectAllMatching={() => setAllMatching(true)}
-              onClear={() => selectOnly([])}
-            />
+            <div className="flex flex-wrap items-center gap-4">
+              <LiveToggle enabled={liveOn} onChange={setLiveOn} live={live} />
+              <div className="min-w-0 flex-1">
+                <SelectionToolbar
+                  selectedCount={selected.size}
+                  allMatching={allMatching}
+                  matched={list.data?.matched}
+                  pageCount={rows.length}
+                  matchingBlocked={matchingBlocked}
+                  exportHref={exportHref}
+                  onCopy={(format) => void copy([...selected.values()], format)}
+                  onDeleteSelected={canDelete ? deleteSelection : undefined}
+                  onDeleteMatching={canDelete ? () => setModal({ kind: 'delete', plan: { kind: 'filter', filter: matchingFilter } }) : undefined}
+                  onSelectAllMatching={() => setAllMatching(true)}
+                  onClear={() => selectOnly([])}
+                />
+              </div>
+            </div>
             <DataGrid
               label="Connections"
-              data={rows}
+              data={shownRows}
               columns={columns}
               getRowId={(r) => String(r.id)}
               sorting={sorting}
@@ -365,6 +378,7 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
               }}
               loading={list.loading}
               empty={empty}
+              rowClassName={(r) => (live.gone.has(r.id) ? 'opacity-50' : '')}
             />
             {list.data && (
               <Pager
@@ -388,6 +402,7 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
           known={detailsRow}
           snapshot={snapshot?.id}
           takenAt={snapshot?.takenAt}
+          statusKey={live.gone.get(query.details)?.endedAt}
           onClose={() => navigate({ ...query, details: undefined })}
           onCopy={(picked, format) => void copy(picked, format)}
           onDelete={canDelete ? (row) => setModal({ kind: 'delete', plan: { kind: 'ids', ids: [row.id], rows: [row] } }) : undefined}

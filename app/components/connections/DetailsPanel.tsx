@@ -2,6 +2,7 @@
 // Everything the kernel said about one connection, both directions side by side, and a live check: the
 // snapshot may be minutes old, the administrator wants to know whether the entry is still there now.
 import { useState, type ReactNode } from 'react';
+import { ConnectionStatusLine } from '@/app/history/components/live/ConnectionStatusLine';
 import { ApiError, apiRequest } from '../api/http';
 import type { ApiConnection, ConnectionResponse, ListResponse } from '../api/types';
 import { useApi } from '../api/useApi';
@@ -18,6 +19,8 @@ export interface DetailsPanelProps {
   known: ApiConnection | undefined;
   snapshot: string | undefined;
   takenAt: string | undefined;
+  /** Changes when the live stream saw this connection end: the status line asks again. */
+  statusKey?: string;
   onClose: () => void;
   onCopy: (rows: ApiConnection[], format: CopyFormat) => void;
   /** Absent when the user may not delete: no delete button. */
@@ -37,7 +40,7 @@ function Row({ label, children, testId }: { label: string; children: ReactNode; 
   );
 }
 
-export function DetailsPanel({ id, known, snapshot, takenAt, onClose, onCopy, onDelete }: DetailsPanelProps) {
+export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose, onCopy, onDelete }: DetailsPanelProps) {
   const lookup = useApi<ListResponse>(known ? null : `details#${id}#${snapshot ?? ''}`, (signal) =>
     apiRequest<ListResponse>(`/api/connections?id=${id}&limit=1${snapshot ? `&snapshot=${encodeURIComponent(snapshot)}` : ''}`, { signal }),
   );
@@ -139,6 +142,7 @@ export function DetailsPanel({ id, known, snapshot, takenAt, onClose, onCopy, on
         </div>
       )}
       <div className="mt-4 space-y-2 border-t border-slate-200 pt-3">
+        <ConnectionStatusLine id={id} refreshKey={`${statusKey ?? ''}|${live && live.kind !== 'error' ? live.at.getTime() : ''}`} />
         <div className="flex flex-wrap gap-2">
           <button type="button" className={buttonClass.primary} onClick={checkLive} disabled={checking} data-testid="check-live">
             {checking ? 'Checking…' : 'Check live status'}

@@ -17,6 +17,8 @@ export interface ColumnContext {
   onToggleRow: (row: ApiConnection, event: MouseEvent) => void;
   onTogglePage: () => void;
   onOpen: (row: ApiConnection) => void;
+  /** Live updates: "ended: cause" for a row on screen that left the table, else null. */
+  endedNote?: (row: ApiConnection) => string | null;
 }
 
 type Column = ColumnDef<ApiConnection> & { id: SortKey | 'select' | 'nat' };
@@ -112,7 +114,22 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
         return lines.length ? <span className="font-mono text-xs">{lines.join(' · ')}</span> : <span className="text-slate-400">—</span>;
       },
     },
-    { id: 'state', header: 'State', size: 125, cell: ({ row }) => row.original.state ?? <span className="text-slate-400">—</span> },
+    {
+      id: 'state',
+      header: 'State',
+      size: 125,
+      cell: ({ row }) => {
+        const ended = ctx.endedNote?.(row.original);
+        if (ended) {
+          return (
+            <span className="text-amber-800" title={ended} data-testid="live-ended">
+              {ended}
+            </span>
+          );
+        }
+        return row.original.state ?? <span className="text-slate-400">—</span>;
+      },
+    },
     {
       id: 'status',
       header: 'Flags',
