@@ -35,6 +35,11 @@ export function checkUint(value: number, bits: 8 | 16 | 32, field: string): numb
   return value;
 }
 
+export function checkS32(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) throw new ValidationError(field, `${value} is not a signed 32-bit number`);
+  return value;
+}
+
 export function checkU64(value: bigint, field: string): bigint {
   if (value < 0n || value > 0xffffffffffffffffn) throw new ValidationError(field, `${value} is not an unsigned 64-bit number`);
   return value;
