@@ -1,6 +1,6 @@
 // The shape shared by the small nested families whose members are plain numbers (counters, timestamps, sequence
-// adjustments, synproxy): decode every member into a field, keep unknown attributes in place, and write the
-// members back in kernel order. Each family module is just its field table.
+// adjustments, synproxy, and the flat CT_GET_STATS body): decode every member into a field, keep unknown attributes
+// in place, and write the members back in kernel order. Each family module is just its field table.
 import { forEachAttr as forEachAttr_, readU32be as readU32be_, readU64be as readU64be_, type AttrWriter } from '../netlink/attributes';
 import { ValidationError } from '../errors';
 import type { RawAttribute } from '../types';
@@ -33,8 +33,12 @@ export interface ScalarField<T> {
 }
 
 export interface ScalarNestCodec<T extends { unknown?: RawAttribute[] }> {
+  /** Decodes the members in buf[start, end) (the inside of the nest, or a flat message body). */
   decode(buf: Uint8Array, start: number, end: number): T;
+  /** Writes the members as the nested attribute attrType. */
   encode(value: T, w: AttrWriter, attrType: number): void;
+  /** Writes the members at the writer's own level (a flat message body such as CT_GET_STATS). */
+  encodeLevel(value: T, w: AttrWriter): void;
 }
 
 /**
@@ -53,6 +57,21 @@ export function scalarNest<T extends { unknown?: RawAttribute[] }>(options: {
     kind === 'u64' ? readU64be(attr, name) : kind === 's32' ? readS32be(attr, name) : readU32be(attr, name);
   const check = <K extends Kind>(kind: K, value: ValueOf<K>, field: string): ValueOf<K> =>
     (kind === 'u64' ? checkU64(value as bigint, field) : kind === 's32' ? checkS32(value as number, field) : checkUint(value as number, 32, field)) as ValueOf<K>;
+
+  const encodeLevel = (value: T, w: AttrWriter): void => {
+    const level = new InPlaceWriter(w, value.unknown);
+    for (const field of fields) {
+      const member = value[field.key] as unknown as number | bigint | undefined;
+      if (member === undefined) {
+        if (field.optional) continue;
+        throw new ValidationError(`${label}${field.key}`, 'is required');
+      }
+      const checked = check(field.kind, member, `${label}${field.key}`);
+      if (field.kind === 'u64') level.next().u64be(field.type, checked as bigint);
+      else level.next().u32be(field.type, checked as number);
+    }
+    level.finish();
+  };
 
   return {
     decode(buf, start, end) {
@@ -75,21 +94,9 @@ export function scalarNest<T extends { unknown?: RawAttribute[] }>(options: {
       if (unknown) out.unknown = unknown;
       return out as unknown as T;
     },
+    encodeLevel,
     encode(value, w, attrType) {
-      w.nested(attrType, (inner) => {
-        const level = new InPlaceWriter(inner, value.unknown);
-        for (const field of fields) {
-          const member = value[field.key] as unknown as number | bigint | undefined;
-          if (member === undefined) {
-            if (field.optional) continue;
-            throw new ValidationError(`${label}${field.key}`, 'is required');
-          }
-          const checked = check(field.kind, member, `${label}${field.key}`);
-          if (field.kind === 'u64') level.next().u64be(field.type, checked as bigint);
-          else level.next().u32be(field.type, checked as number);
-        }
-        level.finish();
-      });
+      w.nested(attrType, (inner) => encodeLevel(value, inner));
     },
   };
 }

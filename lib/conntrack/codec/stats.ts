@@ -4,7 +4,8 @@ import { CTA_STATS as CTA_STATS_, CTA_STATS_GLOBAL as CTA_STATS_GLOBAL_ } from '
 import { forEachAttr as forEachAttr_, readU32be as readU32be_, type AttrWriter } from '../netlink/attributes';
 import type { CpuStats, RawAttribute } from '../types';
 import { CTA_STATS_GLOBAL_NAMES as CTA_STATS_GLOBAL_NAMES_, CTA_STATS_NAMES as CTA_STATS_NAMES_ } from './names';
-import { checkUint as checkUint_, missing as missing_ } from './nest';
+import { checkUint as checkUint_ } from './nest';
+import { scalarNest } from './scalar-nest';
 import { InPlaceWriter as InPlaceWriter_, keepRaw as keepRaw_ } from './raw';
 
 // Imported bindings can compile to getters (CommonJS interop, bundlers), which cost more than the decoding on the
@@ -16,7 +17,6 @@ const readU32be = readU32be_;
 const CTA_STATS_GLOBAL_NAMES = CTA_STATS_GLOBAL_NAMES_;
 const CTA_STATS_NAMES = CTA_STATS_NAMES_;
 const checkUint = checkUint_;
-const missing = missing_;
 const InPlaceWriter = InPlaceWriter_;
 const keepRaw = keepRaw_;
 
@@ -48,37 +48,18 @@ const CPU_FIELDS: readonly (readonly [number, CpuCounter])[] = [
 ];
 const CPU_FIELD_BY_TYPE: ReadonlyMap<number, CpuCounter> = new Map(CPU_FIELDS);
 
-/** Decodes the attributes of a CT_GET_STATS reply (after nfgenmsg). */
-export function decodeGlobalStats(buf: Uint8Array, start: number, end: number): GlobalStats {
-  let entries: number | undefined;
-  let maxEntries: number | undefined;
-  let unknown: RawAttribute[] | undefined;
-  let position = 0;
-  forEachAttr(
-    buf,
-    start,
-    end,
-    (attr) => {
-      if (attr.type === CTA_STATS_GLOBAL.ENTRIES) entries = readU32be(attr, 'CTA_STATS_GLOBAL_ENTRIES');
-      else if (attr.type === CTA_STATS_GLOBAL.MAX_ENTRIES) maxEntries = readU32be(attr, 'CTA_STATS_GLOBAL_MAX_ENTRIES');
-      else unknown = keepRaw(unknown, attr, position);
-      position++;
-    },
-    CTA_STATS_GLOBAL_NAMES,
-  );
-  if (entries === undefined) throw missing('CTA_STATS_GLOBAL_ENTRIES');
-  if (maxEntries === undefined) throw missing('CTA_STATS_GLOBAL_MAX_ENTRIES');
-  const stats: GlobalStats = { entries, maxEntries };
-  if (unknown) stats.unknown = unknown;
-  return stats;
-}
+const globalCodec = scalarNest<GlobalStats>({
+  fields: [
+    { type: CTA_STATS_GLOBAL.ENTRIES, name: 'CTA_STATS_GLOBAL_ENTRIES', key: 'entries', kind: 'u32' },
+    { type: CTA_STATS_GLOBAL.MAX_ENTRIES, name: 'CTA_STATS_GLOBAL_MAX_ENTRIES', key: 'maxEntries', kind: 'u32' },
+  ],
+  names: CTA_STATS_GLOBAL_NAMES,
+});
 
-export function encodeGlobalStats(stats: GlobalStats, w: AttrWriter): void {
-  const level = new InPlaceWriter(w, stats.unknown);
-  level.next().u32be(CTA_STATS_GLOBAL.ENTRIES, checkUint(stats.entries, 32, 'entries'));
-  level.next().u32be(CTA_STATS_GLOBAL.MAX_ENTRIES, checkUint(stats.maxEntries, 32, 'maxEntries'));
-  level.finish();
-}
+/** Decodes the attributes of a CT_GET_STATS reply (after nfgenmsg). */
+export const decodeGlobalStats = globalCodec.decode;
+/** Writes a CT_GET_STATS body (flat attributes). */
+export const encodeGlobalStats = globalCodec.encodeLevel;
 
 /**
  * Decodes the attributes of one CT_GET_STATS_CPU message; cpu is the nfgenmsg res_id (the caller has the header).
