@@ -20,7 +20,8 @@ export interface ApiCounter {
   bytes: number;
 }
 
-export interface ApiConnection {
+/** What a connection and an ended connection (a history row) have in common. */
+export interface ApiConnectionBase {
   id: number;
   family: Family;
   /** Protocol name (tcp, udp, ...) or the number as text when the console has no name for it. */
@@ -30,11 +31,8 @@ export interface ApiConnection {
   state?: TcpState;
   /** IPS_* flag names, plus UNREPLIED when SEEN_REPLY is clear. */
   status: string[];
-  /** Seconds until expiry when the snapshot was taken. */
-  timeout: number;
   mark: number;
   zone: number;
-  use: number;
   original: ApiEndpoint;
   reply: ApiEndpoint;
   nat: { snat: ApiNatTarget | null; dnat: ApiNatTarget | null };
@@ -44,6 +42,12 @@ export interface ApiConnection {
   startedAt?: string;
   /** Who sent the first FIN (TCP). */
   closedBy?: 'client' | 'server';
+}
+
+export interface ApiConnection extends ApiConnectionBase {
+  /** Seconds until expiry when the snapshot was taken. */
+  timeout: number;
+  use: number;
 }
 
 /** Summary of a snapshot, as every response that reads one reports it. */
@@ -73,19 +77,18 @@ export function apiStatusNames(status: number): string[] {
   return names;
 }
 
-export function toApiConnection(c: Connection): ApiConnection {
+/** The fields every API shape of a connection shares, derived once (NAT from the status bits and the reply tuple). */
+export function apiConnectionBase(c: Connection): ApiConnectionBase {
   const protocolNumber = c.original.protocol;
   const nat = natInfo(c);
-  const out: ApiConnection = {
+  const out: ApiConnectionBase = {
     id: c.id ?? 0,
     family: c.family,
     protocol: PROTOCOL_NAMES[protocolNumber] ?? String(protocolNumber),
     protocolNumber,
     status: apiStatusNames(c.status),
-    timeout: c.timeout ?? 0,
     mark: c.mark ?? 0,
     zone: c.zone,
-    use: c.use ?? 0,
     original: endpoint(c.original),
     reply: endpoint(c.reply),
     nat: { snat: nat.snat ?? null, dnat: nat.dnat ?? null },
@@ -102,6 +105,10 @@ export function toApiConnection(c: Connection): ApiConnection {
   const closer = closedBy(c);
   if (closer) out.closedBy = closer;
   return out;
+}
+
+export function toApiConnection(c: Connection): ApiConnection {
+  return { ...apiConnectionBase(c), timeout: c.timeout ?? 0, use: c.use ?? 0 };
 }
 
 export const rowToApi = (snapshot: Snapshot, row: number): ApiConnection => toApiConnection(snapshot.connection(row));

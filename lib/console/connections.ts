@@ -2,7 +2,7 @@
 import { IPS, toFilter, type DeleteManyResult, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
 import type { SnapshotSummary } from '@/lib/conntrack/snapshot';
 import { rowToApi, snapshotSummary, toApiConnection, type ApiConnection, type ApiSnapshot } from './connection';
-import { csvHeader, csvLine } from './csv';
+import { CONNECTION_COLUMNS, exportResponse, fileStamp } from './export';
 import { ConnectionGoneError } from './errors';
 import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery } from './schemas';
 import { deletedEntries, deleteRequests, logger } from '@/lib/observability';
@@ -190,36 +190,18 @@ export async function exportConnections(query: ExportQuery): Promise<Response> {
   const { snapshot: snapshotId, q, sort, order, format, ...filter } = query;
   const snapshot = await consoleService().snapshots.get(snapshotId);
   const { rows } = snapshot.query({ filter: toFilter(filter), text: q, sort, order, offset: 0, limit: Number.POSITIVE_INFINITY });
-  const encoder = new TextEncoder();
   let next = 0;
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(encoder.encode(format === 'csv' ? csvHeader() : '['));
-    },
-    pull(controller) {
+  return exportResponse({
+    format,
+    columns: CONNECTION_COLUMNS,
+    nextChunk: () => {
       const end = Math.min(next + EXPORT_CHUNK_ROWS, rows.length);
-      let chunk = '';
-      for (let i = next; i < end; i++) {
-        const connection = rowToApi(snapshot, rows[i]);
-        chunk += format === 'csv' ? csvLine(connection) : `${i ? ',' : ''}\n${JSON.stringify(connection)}`;
-      }
-      next = end;
-      if (next >= rows.length) {
-        if (format === 'json') chunk += '\n]\n';
-        controller.enqueue(encoder.encode(chunk));
-        controller.close();
-      } else controller.enqueue(encoder.encode(chunk));
+      const chunk = [];
+      for (; next < end; next++) chunk.push(rowToApi(snapshot, rows[next]));
+      return chunk;
     },
-  });
-  const stamp = snapshot.info.takenAt.toISOString().replace(/[:.]/g, '-');
-  return new Response(stream, {
-    headers: {
-      'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
-      'Content-Disposition': `attachment; filename="connections-${stamp}.${format}"`,
-      'X-Snapshot-Id': snapshot.info.id,
-      'X-Matched': String(rows.length),
-      'Cache-Control': 'no-store',
-    },
+    filename: `connections-${fileStamp(snapshot.info.takenAt)}`,
+    headers: { 'X-Snapshot-Id': snapshot.info.id, 'X-Matched': String(rows.length) },
   });
 }
 

@@ -1,6 +1,6 @@
 // Ended connections in SQLite: batched inserts (one transaction per flush), filtered and sorted pages with the
 // shared filter vocabulary, deletes, retention pruning, and the record of event-loss gaps.
-import type { Family, Filter, TcpState, Tuple } from '@/lib/conntrack';
+import type { Connection, Family, Filter, TcpState, Tuple } from '@/lib/conntrack';
 import { parseAddress, type Prefix } from '@/lib/conntrack/address';
 import { migrate, type Store } from '@/lib/store';
 import type { Cause } from './causes';
@@ -53,6 +53,33 @@ export interface HistoryRow {
   bytes_reply: number | null;
   cause: Cause;
   closed_by: 'client' | 'server' | null;
+}
+
+/** A stored row as the library's Connection (what the kernel last said of it), so the API derives it like a live one. */
+export function connectionOf(r: HistoryRow): Connection {
+  const tuple = (src: string, dst: string, sport: number | null, dport: number | null): Tuple => ({
+    src,
+    dst,
+    protocol: r.protocol,
+    ...(sport !== null ? { sport } : {}),
+    ...(dport !== null ? { dport } : {}),
+    ...(r.icmp_type !== null && r.icmp_code !== null && r.icmp_id !== null ? { icmp: { type: r.icmp_type, code: r.icmp_code, id: r.icmp_id } } : {}),
+  });
+  const connection: Connection = {
+    family: r.family === 4 ? 'ipv4' : 'ipv6',
+    original: tuple(r.src, r.dst, r.sport, r.dport),
+    reply: tuple(r.reply_src, r.reply_dst, r.reply_sport, r.reply_dport),
+    id: r.id,
+    status: r.status,
+    mark: r.mark,
+    zone: r.zone,
+  };
+  if (r.state) connection.protoinfo = { tcp: { state: r.state as TcpState } };
+  if (r.packets_orig !== null && r.bytes_orig !== null && r.packets_reply !== null && r.bytes_reply !== null) {
+    connection.counters = { original: { packets: BigInt(r.packets_orig), bytes: BigInt(r.bytes_orig) }, reply: { packets: BigInt(r.packets_reply), bytes: BigInt(r.bytes_reply) } };
+  }
+  if (r.started_at !== null) connection.timestamp = { start: BigInt(r.started_at) * 1_000_000n, stop: BigInt(r.ended_at) * 1_000_000n };
+  return connection;
 }
 
 export const HISTORY_SORT_KEYS = ['ended', 'started', 'duration', 'id', 'protocol', 'state', 'cause', 'src', 'dst', 'bytes', 'packets'] as const;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiConnectionStatus, ApiHistoryEntry, ApiHistoryPage, Cause } from '@/lib/history';
+import type { ApiConnectionStatus, ApiHistoryEntry, ApiHistoryPage, Cause } from '@/lib/console';
 import { createLab, generateTraffic, type GeneratedFlow, type Lab } from '@/lib/lab';
 import { createToken, createUser } from '../support/auth';
 import { deleteWithConntrack, insertWithConntrack, runConntrack } from '../support/oracle';

@@ -1,4 +1,3 @@
-import { route } from '@/lib/console';
-import { historyQuerySchema, listHistory } from '@/lib/history';
+import { historyQuerySchema, listHistory, route } from '@/lib/console';
 
 export const GET = route({ permission: 'read', source: 'query', schema: historyQuerySchema, handler: ({ input }) => listHistory(input) });

@@ -7,7 +7,7 @@ import { ApiError, apiRequest } from '@/app/components/api/http';
 import { Dialog } from '@/app/components/ui/Dialog';
 import { buttonClass } from '@/app/components/ui/buttons';
 import { CAUSES, CAUSE_LABELS } from '@/lib/history/cause-names';
-import type { ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus } from '@/lib/history/types';
+import type { ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus } from '@/lib/console/history-types';
 import { bytesText, durationText, endpointText, timeText } from './format';
 
 const PAGE = 100;

@@ -1,4 +1,3 @@
-import { route } from '@/lib/console';
-import { liveQuerySchema, liveStream } from '@/lib/history';
+import { liveQuerySchema, liveStream, route } from '@/lib/console';
 
 export const GET = route({ permission: 'read', source: 'query', schema: liveQuerySchema, handler: async ({ input, request }) => liveStream(input, request.signal) });

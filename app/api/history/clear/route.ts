@@ -1,4 +1,3 @@
-import { route } from '@/lib/console';
-import { clearHistory, historyClearAudit, historyClearSchema } from '@/lib/history';
+import { clearHistory, historyClearAudit, historyClearSchema, route } from '@/lib/console';
 
 export const POST = route({ permission: 'clear-history', source: 'body', schema: historyClearSchema, audit: historyClearAudit, handler: () => clearHistory() });

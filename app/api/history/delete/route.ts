@@ -1,4 +1,3 @@
-import { route } from '@/lib/console';
-import { deleteHistory, historyDeleteAudit, historyDeleteSchema } from '@/lib/history';
+import { deleteHistory, historyDeleteAudit, historyDeleteSchema, route } from '@/lib/console';
 
 export const POST = route({ permission: 'clear-history', source: 'body', schema: historyDeleteSchema, audit: historyDeleteAudit, handler: ({ input }) => deleteHistory(input) });

@@ -1,4 +1,3 @@
-import { route } from '@/lib/console';
-import { exportHistory, historyExportSchema } from '@/lib/history';
+import { exportHistory, historyExportSchema, route } from '@/lib/console';
 
 export const GET = route({ permission: 'read', source: 'query', schema: historyExportSchema, handler: ({ input }) => exportHistory(input) });

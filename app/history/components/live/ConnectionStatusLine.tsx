@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { apiRequest } from '@/app/components/api/http';
 import { CAUSE_LABELS } from '@/lib/history/cause-names';
-import type { ApiConnectionStatus } from '@/lib/history/types';
+import type { ApiConnectionStatus } from '@/lib/console/history-types';
 
 export function ConnectionStatusLine({ id, refreshKey }: { id: number; refreshKey?: unknown }) {
   const [status, setStatus] = useState<ApiConnectionStatus | null>(null);

@@ -4,7 +4,7 @@
 // change; the browser's EventSource retries by itself after a network error.
 import { useEffect, useMemo, useState } from 'react';
 import type { ApiConnection } from '@/lib/console';
-import type { ApiHistoryStatus, LiveChanges } from '@/lib/history/types';
+import type { ApiHistoryStatus, LiveChanges } from '@/lib/console/history-types';
 
 export interface LiveState {
   connected: boolean;

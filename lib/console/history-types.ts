@@ -1,34 +1,14 @@
-// The JSON shapes of the history API, shared by the routes and the pages (type-only imports in the browser).
-import type { ApiConnection, ApiCounter, ApiEndpoint, ApiNatTarget } from '@/lib/console';
-import type { Cause } from './causes';
-import type { RecorderStatus } from './recorder';
-import type { GapSummary } from './store';
+// The JSON shapes of the history API, shared by the routes and the pages (type-only imports in the browser). An
+// ended connection is a connection (the shared base) plus when and why it ended.
+import type { Cause, GapSummary, RecorderStatus } from '@/lib/history';
+import type { ApiConnection, ApiConnectionBase } from './connection';
 
-export interface ApiHistoryEntry {
+export interface ApiHistoryEntry extends ApiConnectionBase {
   /** The history row's own key (kernel ids are reused over time): what "Clear selected" sends. */
   key: number;
-  /** The kernel's connection id (CTA_ID). */
-  id: number;
-  family: 'ipv4' | 'ipv6';
-  protocol: string;
-  protocolNumber: number;
-  /** Final TCP state. */
-  state?: string;
-  status: string[];
-  mark: number;
-  zone: number;
-  original: ApiEndpoint;
-  reply: ApiEndpoint;
-  nat: { snat: ApiNatTarget | null; dnat: ApiNatTarget | null };
-  /** Only when nf_conntrack_acct was on when the connection started. */
-  counters?: { original: ApiCounter; reply: ApiCounter };
-  /** ISO 8601; only with nf_conntrack_timestamp. */
-  startedAt?: string;
   endedAt: string;
   durationMs?: number;
   cause: Cause;
-  /** Who sent the first FIN (TCP), whatever the cause. */
-  closedBy?: 'client' | 'server';
 }
 
 /** Events the kernel dropped: this recorder's run plus what the database remembers of earlier gaps. */

@@ -1,13 +1,13 @@
 // What the history routes do, one function per route: the routes only parse, authorise and call these.
-import { IPS, matches, PROTOCOL_NAMES, toFilter, type Filter } from '@/lib/conntrack';
-import { apiStatusNames, consoleService, toApiConnection, type AuditSpec } from '@/lib/console';
-import { csvField } from '@/lib/console/csv';
-import { historyRuntime } from './runtime';
-import type { LiveChange } from './recorder';
-import type { HistoryExportQuery, HistoryDeleteBody, HistoryListQuery, LiveQuery } from './schemas';
-import type { HistoryQuery, HistoryRow } from './store';
-import type { ApiConnectionStatus, ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus, LiveChanges } from './types';
 import { AUDIT_MAX_IDS } from '@/lib/auth';
+import { matches, toFilter, type Filter } from '@/lib/conntrack';
+import { connectionOf, historyRuntime, type HistoryQuery, type HistoryRow, type LiveChange } from '@/lib/history';
+import type { AuditSpec } from './audit';
+import { apiConnectionBase, toApiConnection } from './connection';
+import { exportResponse, fileStamp, HISTORY_COLUMNS } from './export';
+import type { HistoryDeleteBody, HistoryExportQuery, HistoryListQuery, LiveQuery } from './history-schemas';
+import type { ApiConnectionStatus, ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus, LiveChanges } from './history-types';
+import { consoleService } from './service';
 
 const EXPORT_CHUNK_ROWS = 2000;
 const LIVE_TICK_MS = 500;
@@ -18,39 +18,9 @@ const LIVE_MAX_ADDED = 50;
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function toApiHistory(r: HistoryRow): ApiHistoryEntry {
-  const endpoint = (src: string, dst: string, sport: number | null, dport: number | null) => ({
-    src,
-    dst,
-    ...(sport !== null ? { sport } : {}),
-    ...(dport !== null ? { dport } : {}),
-    ...(r.icmp_type !== null && r.icmp_code !== null && r.icmp_id !== null ? { icmp: { type: r.icmp_type, code: r.icmp_code, id: r.icmp_id } } : {}),
-  });
-  // Same derivation as natInfo(): the NAT bits and the reply tuple.
-  const snat = r.status & IPS.SRC_NAT ? { address: r.reply_dst, ...(r.reply_dport !== null ? { port: r.reply_dport } : {}) } : null;
-  const dnat = r.status & IPS.DST_NAT ? { address: r.reply_src, ...(r.reply_sport !== null ? { port: r.reply_sport } : {}) } : null;
-  const entry: ApiHistoryEntry = {
-    key: r.key,
-    id: r.id,
-    family: r.family === 4 ? 'ipv4' : 'ipv6',
-    protocol: PROTOCOL_NAMES[r.protocol] ?? String(r.protocol),
-    protocolNumber: r.protocol,
-    status: apiStatusNames(r.status),
-    mark: r.mark,
-    zone: r.zone,
-    original: endpoint(r.src, r.dst, r.sport, r.dport),
-    reply: endpoint(r.reply_src, r.reply_dst, r.reply_sport, r.reply_dport),
-    nat: { snat, dnat },
-    endedAt: new Date(r.ended_at).toISOString(),
-    cause: r.cause,
-  };
-  if (r.state) entry.state = r.state;
-  if (r.packets_orig !== null && r.bytes_orig !== null && r.packets_reply !== null && r.bytes_reply !== null) {
-    entry.counters = { original: { packets: r.packets_orig, bytes: r.bytes_orig }, reply: { packets: r.packets_reply, bytes: r.bytes_reply } };
-  }
-  if (r.started_at !== null) {
-    entry.startedAt = new Date(r.started_at).toISOString();
-    entry.durationMs = Math.max(0, r.ended_at - r.started_at);
-  }
+  const entry: ApiHistoryEntry = { ...apiConnectionBase(connectionOf(r)), key: r.key, endedAt: new Date(r.ended_at).toISOString(), cause: r.cause };
+  if (r.started_at !== null) entry.durationMs = Math.max(0, r.ended_at - r.started_at);
+  // Who sent the first FIN was remembered from the events before the end (the row keeps no TCP flags).
   if (r.closed_by) entry.closedBy = r.closed_by;
   return entry;
 }
@@ -106,72 +76,22 @@ export const historyClearAudit: AuditSpec<unknown, unknown, { deleted: number }>
   result: (outcome) => ({ affected: outcome.deleted, details: { count: outcome.deleted } }),
 };
 
-const CSV_COLUMNS: [string, (e: ApiHistoryEntry) => string | number | undefined][] = [
-  ['key', (e) => e.key],
-  ['id', (e) => e.id],
-  ['family', (e) => e.family],
-  ['protocol', (e) => e.protocol],
-  ['state', (e) => e.state],
-  ['src', (e) => e.original.src],
-  ['sport', (e) => e.original.sport],
-  ['dst', (e) => e.original.dst],
-  ['dport', (e) => e.original.dport],
-  ['replySrc', (e) => e.reply.src],
-  ['replySport', (e) => e.reply.sport],
-  ['replyDst', (e) => e.reply.dst],
-  ['replyDport', (e) => e.reply.dport],
-  ['startedAt', (e) => e.startedAt],
-  ['endedAt', (e) => e.endedAt],
-  ['durationMs', (e) => e.durationMs],
-  ['packetsOriginal', (e) => e.counters?.original.packets],
-  ['bytesOriginal', (e) => e.counters?.original.bytes],
-  ['packetsReply', (e) => e.counters?.reply.packets],
-  ['bytesReply', (e) => e.counters?.reply.bytes],
-  ['cause', (e) => e.cause],
-  ['closedBy', (e) => e.closedBy],
-  ['mark', (e) => e.mark],
-  ['zone', (e) => e.zone],
-];
-
 /** The filtered, sorted history as a CSV or JSON download, read a chunk at a time (never an open cursor while the recorder writes). */
 export async function exportHistory(input: HistoryExportQuery): Promise<Response> {
   const { format, ...rest } = input;
   const runtime = historyRuntime();
   runtime.recorder?.flush();
   const query = queryOf(rest);
-  const encoder = new TextEncoder();
   let offset = 0;
-  let first = true;
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(encoder.encode(format === 'csv' ? `${CSV_COLUMNS.map(([name]) => name).join(',')}\r\n` : '['));
-    },
-    pull(controller) {
+  return exportResponse({
+    format,
+    columns: HISTORY_COLUMNS,
+    nextChunk: () => {
       const { rows } = runtime.store.query({ ...query, limit: EXPORT_CHUNK_ROWS, offset });
       offset += rows.length;
-      let chunk = '';
-      for (const row of rows) {
-        const entry = toApiHistory(row);
-        if (format === 'csv') chunk += `${CSV_COLUMNS.map(([, value]) => csvField(value(entry))).join(',')}\r\n`;
-        else {
-          chunk += `${first ? '' : ','}\n${JSON.stringify(entry)}`;
-          first = false;
-        }
-      }
-      if (rows.length < EXPORT_CHUNK_ROWS) {
-        if (format === 'json') chunk += '\n]\n';
-        controller.enqueue(encoder.encode(chunk));
-        controller.close();
-      } else controller.enqueue(encoder.encode(chunk));
+      return rows.map(toApiHistory);
     },
-  });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  return new Response(stream, {
-    headers: {
-      'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
-      'Content-Disposition': `attachment; filename="history-${stamp}.${format}"`,
-      'Cache-Control': 'no-store',
-    },
+    filename: `history-${fileStamp(new Date())}`,
   });
 }
 

@@ -2,8 +2,7 @@
 // paging; delete by row keys; export format. Strict like every console schema.
 import { z } from 'zod';
 import { filterShape } from '@/lib/conntrack';
-import { CAUSES, type Cause } from './causes';
-import { HISTORY_SORT_KEYS } from './store';
+import { CAUSES, HISTORY_SORT_KEYS, type Cause } from '@/lib/history';
 
 export const HISTORY_MAX_LIMIT = 1000;
 export const HISTORY_MAX_DELETE = 100_000;
