@@ -1,0 +1,200 @@
+// The two rtnetlink sockets of the router view. Dumps go through the npm package `netlink` (createRtNetlink), opened
+// inside the managed namespace the way lib/conntrack opens its sockets. Change notifications come from a blocking
+// socket of our setns addon read on the libuv thread pool: the package's socket aborts the process when the kernel
+// reports an overflow (ENOBUFS) on an idle socket, while a pool read returns ENOBUFS as an ordinary error, which
+// here means "changes were lost: dump again".
+import { close, read } from 'node:fs';
+import { createRtNetlink, parseMessages, rt, type RtNetlinkSocket } from 'netlink';
+import { NetlinkError } from '@/lib/conntrack/errors';
+import { inNetns, loadAddon } from '@/lib/conntrack/netlink/netns';
+import { decodeAddress, decodeLink, decodeNeighbour, decodeRoute, decodeRule } from './decode';
+import type { Topology } from './types';
+
+// NETLINK_ROUTE (linux/netlink.h)
+const NETLINK_ROUTE = 0;
+// RTNLGRP_* (linux/rtnetlink.h): the groups whose changes the router view follows.
+export const RTNLGRP = { LINK: 1, NEIGH: 3, IPV4_IFADDR: 5, IPV4_ROUTE: 7, IPV4_RULE: 8, IPV6_IFADDR: 9, IPV6_ROUTE: 11, IPV6_RULE: 19 } as const;
+const DUMP_TIMEOUT_MS = 15_000;
+// NLM_F_REPLACE (linux/netlink.h)
+const NLM_F_REPLACE = 0x100;
+
+function dumpError(operation: string, error: unknown): NetlinkError {
+  if (error instanceof NetlinkError) return error;
+  // The package rejects kernel errors with an Error carrying errno (negative or positive) and a code.
+  const errno = (error as { errno?: number }).errno;
+  return new NetlinkError({ errno: errno ? Math.abs(errno) : 5, operation, detail: errno ? undefined : String(error) });
+}
+
+function openDumpSocket(netns: string | undefined): RtNetlinkSocket {
+  try {
+    return inNetns(netns, () => createRtNetlink());
+  } catch (error) {
+    throw dumpError('open rtnetlink socket', error);
+  }
+}
+
+const defined = <T>(items: (T | undefined)[]): T[] => items.filter((item): item is T => item !== undefined);
+
+/** Dumps links, addresses, routes of every table, rules and neighbours of the namespace. */
+export async function dumpTopology(netns: string | undefined): Promise<Topology> {
+  const socket = openDumpSocket(netns);
+  const options = { timeout: DUMP_TIMEOUT_MS };
+  const step = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      throw dumpError(operation, error);
+    }
+  };
+  try {
+    // One dump at a time: the package matches replies by sequence number, the kernel serves one dump per socket.
+    const links = await step('dump links', () => socket.getLinks({}, {}, options));
+    const addresses = await step('dump addresses', () => socket.getAddresses({}, {}, options));
+    const routes = await step('dump routes', () => socket.getRoutes({}, {}, options));
+    const rules = await step('dump rules', () => socket.getRules({}, {}, options));
+    const neighbours = await step('dump neighbours', () => socket.getNeighbors({}, {}, options));
+    return {
+      links: defined(links.map(decodeLink)),
+      addresses: defined(addresses.map(decodeAddress)),
+      routes: defined(routes.map(decodeRoute)),
+      rules: defined(rules.map(decodeRule)),
+      neighbours: defined(neighbours.map(decodeNeighbour)),
+    };
+  } finally {
+    socket.socket.close();
+  }
+}
+
+/** Routes and neighbours only: what a link or address change can alter without a notification. */
+export async function dumpDerived(netns: string | undefined): Promise<Pick<Topology, 'routes' | 'neighbours'>> {
+  const socket = openDumpSocket(netns);
+  try {
+    const routes = await socket.getRoutes({}, {}, { timeout: DUMP_TIMEOUT_MS });
+    const neighbours = await socket.getNeighbors({}, {}, { timeout: DUMP_TIMEOUT_MS });
+    return { routes: defined(routes.map(decodeRoute)), neighbours: defined(neighbours.map(decodeNeighbour)) };
+  } catch (error) {
+    throw dumpError('dump routes and neighbours', error);
+  } finally {
+    socket.socket.close();
+  }
+}
+
+/** One change notification, decoded. */
+export type RouterChange =
+  | { kind: 'link'; removed: boolean; link: NonNullable<ReturnType<typeof decodeLink>> }
+  | { kind: 'address'; removed: boolean; address: NonNullable<ReturnType<typeof decodeAddress>> }
+  /** replaced: NLM_F_REPLACE, the route took the place of the one with the same key (table, dst, tos, metric). */
+  | { kind: 'route'; removed: boolean; replaced: boolean; route: NonNullable<ReturnType<typeof decodeRoute>> }
+  | { kind: 'rule'; removed: boolean; rule: NonNullable<ReturnType<typeof decodeRule>> }
+  | { kind: 'neighbour'; removed: boolean; neighbour: NonNullable<ReturnType<typeof decodeNeighbour>> };
+
+const { MessageType } = rt;
+const REMOVALS = new Set<number>([MessageType.DELLINK, MessageType.DELADDR, MessageType.DELROUTE, MessageType.DELRULE, MessageType.DELNEIGH]);
+
+function decodeChange(type: number, flags: number, data: Buffer): RouterChange | undefined {
+  const removed = REMOVALS.has(type);
+  switch (type) {
+    case MessageType.NEWLINK:
+    case MessageType.DELLINK: {
+      const link = decodeLink(rt.parseLinkMessage(data));
+      return link && { kind: 'link', removed, link };
+    }
+    case MessageType.NEWADDR:
+    case MessageType.DELADDR: {
+      const address = decodeAddress(rt.parseAddressMessage(data));
+      return address && { kind: 'address', removed, address };
+    }
+    case MessageType.NEWROUTE:
+    case MessageType.DELROUTE: {
+      const route = decodeRoute(rt.parseRouteMessage(data));
+      return route && { kind: 'route', removed, replaced: (flags & NLM_F_REPLACE) !== 0, route };
+    }
+    case MessageType.NEWRULE:
+    case MessageType.DELRULE: {
+      const rule = decodeRule(rt.parseRuleMessage(data));
+      return rule && { kind: 'rule', removed, rule };
+    }
+    case MessageType.NEWNEIGH:
+    case MessageType.DELNEIGH: {
+      const neighbour = decodeNeighbour(rt.parseNeighborMessage(data));
+      return neighbour && { kind: 'neighbour', removed, neighbour };
+    }
+    default:
+      return undefined;
+  }
+}
+
+export interface ChangeListener {
+  change(change: RouterChange): void;
+  /** The kernel dropped notifications (ENOBUFS). */
+  overflow(): void;
+  error(error: Error): void;
+}
+
+/** How often a blocked read wakes up to notice close(). */
+const READ_TIMEOUT_MS = 200;
+const READ_BYTES = 64 * 1024;
+
+/** Subscribes to the RTNLGRP_* groups in the namespace; close() stops it within READ_TIMEOUT_MS. */
+export class ChangeSocket {
+  private readonly fd: number;
+  private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
+  private closed = false;
+
+  constructor(options: { netns?: string; receiveBufferBytes: number; listener: ChangeListener }) {
+    const addon = loadAddon();
+    try {
+      this.fd = inNetns(options.netns, () => addon.openSocket(NETLINK_ROUTE, options.receiveBufferBytes, Object.values(RTNLGRP), READ_TIMEOUT_MS));
+    } catch (error) {
+      if (error instanceof NetlinkError) throw error;
+      throw new NetlinkError({ errno: (error as { errno?: number }).errno ?? 1, operation: 'subscribe to rtnetlink changes' });
+    }
+    this.readNext(options.listener);
+  }
+
+  private readNext(listener: ChangeListener): void {
+    read(this.fd, this.buffer, 0, READ_BYTES, null, (error, bytes) => {
+      if (this.closed) {
+        close(this.fd, () => undefined);
+        return;
+      }
+      if (error) {
+        if (error.code === 'ENOBUFS') listener.overflow();
+        else if (error.code !== 'EAGAIN' && error.code !== 'EWOULDBLOCK' && error.code !== 'EINTR') {
+          listener.error(new NetlinkError({ errno: error.errno ?? 5, operation: 'read rtnetlink changes' }));
+        }
+      } else if (bytes > 0) {
+        this.onDatagram(this.buffer.subarray(0, bytes), listener);
+      }
+      this.readNext(listener);
+    });
+  }
+
+  private onDatagram(buf: Buffer, listener: ChangeListener): void {
+    let messages;
+    try {
+      messages = parseMessages(buf);
+    } catch (error) {
+      listener.error(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    for (const message of messages) {
+      try {
+        const change = decodeChange(message.type, message.flags, message.data);
+        if (change) listener.change(change);
+      } catch (error) {
+        // One message the package cannot parse: the view may now be wrong, so treat it like lost changes.
+        listener.error(error instanceof Error ? error : new Error(String(error)));
+        listener.overflow();
+      }
+    }
+  }
+
+  receiveBufferBytes(): number {
+    return loadAddon().receiveBufferSize(this.fd);
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+}
