@@ -24,6 +24,7 @@ const NLM_F_DUMP = 0x300; // NLM_F_DUMP
 const CT_GET = (1 << 8) | 1; // IPCTNL_MSG_CT_GET
 const CT_GET_STATS_CPU = (1 << 8) | 4; // IPCTNL_MSG_CT_GET_STATS_CPU
 const CT_GET_STATS = (1 << 8) | 5; // IPCTNL_MSG_CT_GET_STATS
+const EXP_GET = (2 << 8) | 1; // IPCTNL_MSG_EXP_GET (NFNL_SUBSYS_CTNETLINK_EXP)
 
 const PROTOCOLS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, gre: 47, icmpv6: 58, '99': 99, sctp: 132 };
 
@@ -165,8 +166,26 @@ async function pair(host, port, closer) {
   v.on('message', (m, r) => v.send(m, r.port, r.address));
   u.send('ping', 5300, '127.0.0.1');
   await once(u, 'message');
+  // FTP-like control connections through the kernel's ftp helper: the server's passive-mode replies make it
+  // expect the data connections (one IPv4 PASV, one IPv6 EPSV).
+  const ftp = async (host, reply) => {
+    const server = net.createServer((c) => {
+      c.write('220 ready\\r\\n');
+      c.on('data', () => c.write(reply));
+    });
+    server.listen(21, host);
+    await once(server, 'listening');
+    const client = net.connect(21, host);
+    await once(client, 'data');
+    client.write(host === '::1' ? 'EPSV\\r\\n' : 'PASV\\r\\n');
+    await once(client, 'data');
+    return { server, client };
+  };
+  const ftp4 = await ftp('127.0.0.1', '227 Entering Passive Mode (127,0,0,1,195,80).\\r\\n');
+  const ftp6 = await ftp('::1', '229 Entering Extended Passive Mode (|||50001|)\\r\\n');
   await new Promise((r) => setTimeout(r, 200));
   process.stdout.write('READY\\n');
+  setInterval(() => [ftp4, ftp6], 1000);
   setInterval(() => held, 1000);
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
@@ -176,6 +195,8 @@ const realConnections: { name: string; description: string; match: (o: ExpectedT
   { name: 'tcp4-real-server-closed-label', description: 'Real IPv4 TCP over loopback, server sent the first FIN (CLOSE_INIT reply), ct label 5 set by nft', match: (o) => o.protocol === 6 && o.dport === 8081 },
   { name: 'tcp4-real-reset', description: 'Real IPv4 TCP over loopback ended by RST (CLOSE, no CLOSE_INIT)', match: (o) => o.protocol === 6 && o.dport === 8082 },
   { name: 'tcp6-real-established', description: 'Real IPv6 TCP over loopback, held open (ESTABLISHED, window scale and SACK flags)', match: (o) => o.protocol === 6 && o.dport === 8083 },
+  { name: 'tcp4-real-ftp-control', description: 'Real IPv4 FTP control connection with the ftp helper (CTA_HELP) and an expectation', match: (o) => o.protocol === 6 && o.dport === 21 && o.src === '127.0.0.1' },
+  { name: 'tcp6-real-ftp-control', description: 'Real IPv6 FTP control connection with the ftp helper (CTA_HELP) and an expectation', match: (o) => o.protocol === 6 && o.dport === 21 && o.src === '::1' },
   { name: 'udp4-real-replied', description: 'Real IPv4 UDP over loopback with a reply (SEEN_REPLY, counters)', match: (o) => o.protocol === 17 && o.dport === 5300 },
 ];
 
@@ -348,6 +369,47 @@ function conntrackOracle(): Map<number, Expected> {
   return result;
 }
 
+/** What `conntrack -L expect -o xml` printed for each expectation (its XML has no id). */
+interface ExpectedExpectation {
+  family: 'ipv4' | 'ipv6';
+  protocol: number;
+  tuple: { src: string; dst: string; sport: number; dport: number };
+  mask: { src: string; dst: string; sport: number; dport: number };
+  master: { src: string; dst: string; sport: number; dport: number };
+  helper?: string;
+  timeout: number;
+  class: number;
+}
+
+function expectationOracle(): ExpectedExpectation[] {
+  // conntrack -L expect lists one family (IPv4 unless told -f ipv6).
+  const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', parseTagValue: false });
+  const flows = ['ipv4', 'ipv6'].flatMap((family) => {
+    const doc = parser.parse(inNs('conntrack', ['-L', 'expect', '-f', family, '-o', 'xml'])) as { expect?: { flow?: unknown } };
+    return asArray(doc.expect?.flow);
+  });
+  return flows.map((flow) => {
+    const l3 = flow.layer3 as XmlNode;
+    const l4 = flow.layer4 as XmlNode;
+    const meta = flow.meta as XmlNode;
+    const part = (name: string) => {
+      const a = l3[name] as XmlNode;
+      const p = l4[name] as XmlNode;
+      return { src: String(a.src), dst: String(a.dst), sport: Number(p.sport), dport: Number(p.dport) };
+    };
+    return {
+      family: l3['@protoname'] === 'ipv6' ? 'ipv6' : 'ipv4',
+      protocol: Number(l4['@protonum']),
+      tuple: part('expected'),
+      mask: part('mask'),
+      master: part('master'),
+      helper: str(meta['helper-name']),
+      timeout: Number(meta.timeout),
+      class: Number(meta.class),
+    };
+  });
+}
+
 /** CTA_ID of a ctnetlink data message, read without the library under test (top-level scan for type 12). */
 function messageId(msg: Buffer): number | undefined {
   let offset = 20;
@@ -381,6 +443,8 @@ async function capture(): Promise<void> {
   inNs('nft', ['add', 'chain', 'inet', 't', 'c', '{ type filter hook output priority 0; }']);
   inNs('nft', ['add', 'rule', 'inet', 't', 'c', 'tcp', 'dport', '8081', 'ct', 'state', 'new', 'ct', 'label', 'set', '5']);
   inNs('nft', ['add', 'rule', 'inet', 't', 'c', 'ct', 'state', 'new', 'counter']);
+  inNs('nft', ['add', 'ct', 'helper', 'inet', 't', 'ftp-std', '{ type "ftp" protocol tcp; }']);
+  inNs('nft', ['add', 'rule', 'inet', 't', 'c', 'tcp', 'dport', '21', 'ct', 'helper', 'set', '"ftp-std"']);
 
   const inserted: InsertSpec[] = [];
   for (const spec of inserts) {
@@ -407,14 +471,17 @@ async function capture(): Promise<void> {
     let dump: Buffer[];
     let stats: Buffer[];
     let cpuStats: Buffer[];
+    let expectations: Buffer[];
     try {
       dump = await exchange(sock, CT_GET, NLM_F_REQUEST | NLM_F_DUMP, 1);
       stats = await exchange(sock, CT_GET_STATS, NLM_F_REQUEST | NLM_F_ACK, 2);
       cpuStats = await exchange(sock, CT_GET_STATS_CPU, NLM_F_REQUEST | NLM_F_DUMP, 3);
+      expectations = await exchange(sock, EXP_GET, NLM_F_REQUEST | NLM_F_DUMP, 4);
     } finally {
       sock.close();
     }
     const oracle = conntrackOracle();
+    const expectOracle = expectationOracle();
     const cpuOracle = parseCpuStats(inNs('conntrack', ['-S']));
     const count = Number(inNs('conntrack', ['-C']).trim());
     const maxEntries = Number(fs.readFileSync('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8').trim());
@@ -468,9 +535,23 @@ async function capture(): Promise<void> {
         conntrack: cpuOracle.find((c) => c.cpu === cpu),
       });
     }
+    if (expectations.length !== 2) throw new Error(`expected two expectations (IPv4 PASV, IPv6 EPSV), got ${expectations.length}`);
+    for (const msg of expectations) {
+      const family = msg[16] === 10 ? 'ipv6' : 'ipv4';
+      const expected = expectOracle.find((e) => e.family === family);
+      if (!expected) throw new Error(`conntrack -L expect did not list the ${family} expectation`);
+      writeFixture(`expect-${family === 'ipv4' ? 'ftp4-pasv' : 'ftp6-epsv'}`, {
+        description: `${family === 'ipv4' ? 'IPv4 FTP PASV' : 'IPv6 FTP EPSV'} expectation created by the kernel's ftp helper`,
+        kind: 'expect',
+        kernel,
+        source: 'real traffic in the capture namespace',
+        hex: msg.toString('hex'),
+        conntrack: expected,
+      });
+    }
     fs.rmSync(outDir, { recursive: true, force: true });
     fs.renameSync(tmpDir, outDir);
-    console.log(`wrote ${written.size} connection fixtures and ${cpuStats.length + 1} stats fixtures to ${path.relative(root, outDir)}`);
+    console.log(`wrote ${written.size} connection fixtures, ${cpuStats.length + 1} stats fixtures and ${expectations.length} expectation fixtures to ${path.relative(root, outDir)}`);
   } finally {
     traffic?.kill();
   }

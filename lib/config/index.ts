@@ -18,6 +18,8 @@ export interface Config {
   /** Absolute. */
   dataDir: string;
   netns: string | undefined;
+  /** connlabel.conf: names of the conntrack label bits (read when labels are shown; absent is allowed). */
+  connlabelFile: string;
   history: { retentionDays: number; maxRows: number };
   session: { idleSeconds: number; maxSeconds: number };
   login: { freeFailures: number; backoffSeconds: number };
@@ -126,6 +128,7 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
     tls,
     dataDir: resolve(/*turbopackIgnore: true*/ v.dataDir),
     netns: v.netns,
+    connlabelFile: v.connlabelFile,
     history: { retentionDays: v.historyRetentionDays, maxRows: v.historyMaxRows },
     session: { idleSeconds: v.sessionIdleSeconds, maxSeconds: v.sessionMaxSeconds },
     login: { freeFailures: v.loginFreeFailures, backoffSeconds: v.loginBackoffSeconds },

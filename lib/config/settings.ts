@@ -87,6 +87,7 @@ export const SETTINGS = {
   tlsKey: setting<string | undefined>({ env: ['CONNTRACK_TLS_KEY'], key: 'tls.key', schema: text('a file path').optional(), default: undefined, description: 'PEM private key' }),
   dataDir: setting({ env: ['CONNTRACK_DATA_DIR'], key: 'dataDir', schema: text('a directory path'), default: 'data', description: 'users, sessions, tokens, audit log, history (SQLite)' }),
   netns: setting<string | undefined>({ env: ['CONNTRACK_NETNS'], key: 'netns', schema: text('a namespace name or path').optional(), default: undefined, description: 'network namespace whose table to manage (default: our own)' }),
+  connlabelFile: setting({ env: ['CONNTRACK_CONNLABEL_FILE'], key: 'connlabelFile', schema: text('a file path'), default: '/etc/xtables/connlabel.conf', description: 'names of the conntrack label bits (absent file: labels show as bit numbers)' }),
   historyRetentionDays: setting({ env: ['CONNTRACK_HISTORY_RETENTION_DAYS'], key: 'history.retentionDays', schema: wholeNumber(1, 3650), default: 7, description: 'connection history kept this many days' }),
   historyMaxRows: setting({ env: ['CONNTRACK_HISTORY_MAX_ROWS'], key: 'history.maxRows', schema: wholeNumber(1000, 1_000_000_000), default: 5_000_000, description: 'and at most this many rows' }),
   sessionIdleSeconds: setting({ env: ['CONNTRACK_SESSION_IDLE_SECONDS'], key: 'session.idleSeconds', schema: seconds({ max: 31 * 86400 }), default: 1800, description: 'a session unused this long ends' }),

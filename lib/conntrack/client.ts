@@ -14,6 +14,7 @@ import { decodeConnection, encodeIdentity } from './codec/connection';
 import { encodeNewConnection, type NewConnection } from './create';
 import { decodeCpuStats, decodeGlobalStats } from './codec/stats';
 import { ConntrackEvents, type EventsOptions } from './events';
+import { ConntrackExpectations } from './expectations';
 import type { Connection, CpuStats, Family, Stats, Tuple } from './types';
 
 export interface ConntrackOptions {
@@ -61,10 +62,17 @@ export class Conntrack {
   readonly netns: string | undefined;
   private readonly timeoutMs: number | undefined;
   private support: KernelSupport = supportFor();
+  /** The expectation table of the same namespace. */
+  readonly expectations: ConntrackExpectations;
 
   constructor(options: ConntrackOptions = {}) {
     this.netns = options.netns;
     this.timeoutMs = options.timeoutMs;
+    this.expectations = new ConntrackExpectations({
+      openSocket: () => this.socket(),
+      get: (entry) => this.get(entry),
+      dump: (filter) => this.dump(filter),
+    });
   }
 
   private socket(): NfnetlinkSocket {

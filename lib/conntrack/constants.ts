@@ -50,6 +50,18 @@ export const IPCTNL_MSG = {
 
 export const ctnlMsgType = (op: number): number => (NFNL_SUBSYS_CTNETLINK << 8) | op;
 
+export const NFNL_SUBSYS_CTNETLINK_EXP = 2; // NFNL_SUBSYS_CTNETLINK_EXP
+
+// enum ctnl_exp_msg_types
+export const IPCTNL_MSG_EXP = {
+  NEW: 0, // IPCTNL_MSG_EXP_NEW
+  GET: 1, // IPCTNL_MSG_EXP_GET
+  DELETE: 2, // IPCTNL_MSG_EXP_DELETE
+  GET_STATS_CPU: 3, // IPCTNL_MSG_EXP_GET_STATS_CPU
+} as const;
+
+export const expMsgType = (op: number): number => (NFNL_SUBSYS_CTNETLINK_EXP << 8) | op;
+
 // nfnetlink multicast groups (enum nfnetlink_groups)
 export const NFNLGRP = {
   CONNTRACK_NEW: 1, // NFNLGRP_CONNTRACK_NEW
@@ -92,6 +104,34 @@ export const CTA = {
   FILTER: 25, // CTA_FILTER
   STATUS_MASK: 26, // CTA_STATUS_MASK
   TIMESTAMP_EVENT: 27, // CTA_TIMESTAMP_EVENT
+} as const;
+
+// enum ctattr_expect
+export const CTA_EXPECT = {
+  MASTER: 1, // CTA_EXPECT_MASTER
+  TUPLE: 2, // CTA_EXPECT_TUPLE
+  MASK: 3, // CTA_EXPECT_MASK
+  TIMEOUT: 4, // CTA_EXPECT_TIMEOUT
+  ID: 5, // CTA_EXPECT_ID
+  HELP_NAME: 6, // CTA_EXPECT_HELP_NAME
+  ZONE: 7, // CTA_EXPECT_ZONE
+  FLAGS: 8, // CTA_EXPECT_FLAGS
+  CLASS: 9, // CTA_EXPECT_CLASS
+  NAT: 10, // CTA_EXPECT_NAT
+  FN: 11, // CTA_EXPECT_FN
+} as const;
+
+// enum ctattr_expect_nat
+export const CTA_EXPECT_NAT = {
+  DIR: 1, // CTA_EXPECT_NAT_DIR
+  TUPLE: 2, // CTA_EXPECT_NAT_TUPLE
+} as const;
+
+// NF_CT_EXPECT_* (include/uapi/linux/netfilter/nf_conntrack_common.h)
+export const NF_CT_EXPECT = {
+  PERMANENT: 0x1, // NF_CT_EXPECT_PERMANENT
+  INACTIVE: 0x2, // NF_CT_EXPECT_INACTIVE
+  USERSPACE: 0x4, // NF_CT_EXPECT_USERSPACE
 } as const;
 
 // enum ctattr_tuple

@@ -54,7 +54,8 @@ const u32 = (field: string) =>
 
 const portNumber = z.number().int('a port must be a whole number').min(0, 'a port must be 0..65535').max(65535, 'a port must be 0..65535');
 
-const portRange = z
+/** A port or a range "a-b" (also used by the expectation filter). */
+export const portRange = z
   .union([z.number(), trimmed])
   .transform((input, ctx): PortRange => {
     if (typeof input === 'number') return { min: input, max: input };
@@ -73,7 +74,8 @@ const portRange = z
     if (range.min > range.max) ctx.addIssue({ code: 'custom', message: 'a range must be "low-high"' });
   });
 
-const prefix = trimmed.transform((input, ctx): Prefix => {
+/** An address or CIDR prefix (also used by the expectation filter). */
+export const prefix = trimmed.transform((input, ctx): Prefix => {
   const parsed = parsePrefix(input);
   if (typeof parsed === 'string') {
     ctx.addIssue({ code: 'custom', message: parsed });

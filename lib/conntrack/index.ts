@@ -1,9 +1,11 @@
 // The public face of lib/conntrack: what app/, the CLI, the lab and the benchmarks may use.
 export { Conntrack, type ConntrackOptions, type DumpOptions, type EntryRef, type DeleteManyResult, type DeleteMatchingResult } from './client';
 export { ConntrackEvents, type EventsOptions } from './events';
+export { ConntrackExpectations, type ExpectationRef, type ListedExpectation, type ExpectationDeleteResult } from './expectations';
+export { expectationFilterSchema, expectationFilterShape, toExpectationFilter, matchesExpectation, sameTuple, type ExpectationFilter } from './expectation-filter';
 export { Snapshot, SORT_KEYS, type SortKey, type SnapshotQuery, type SnapshotInfo, type Page } from './snapshot';
 export { filterSchema, filterShape, parseFilter, toFilter, matches, isEmptyFilter, STATUS_NAMES, type Filter, type FilterInput, type PortRange, type StatusMatch } from './filter';
 export { NetlinkError, NamespaceError, CodecError, ValidationError } from './errors';
 export { natInfo, closedBy, statusNames } from './codec/connection';
-export { IPS, TCP_STATES, PROTOCOL_NAMES, STATUS_FLAGS, IPPROTO } from './constants';
+export { IPS, TCP_STATES, PROTOCOL_NAMES, STATUS_FLAGS, IPPROTO, NF_CT_EXPECT } from './constants';
 export type * from './types';

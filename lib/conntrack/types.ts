@@ -119,6 +119,44 @@ export interface Connection {
   unknown?: RawAttribute[];
 }
 
+/**
+ * An expectation: a connection a helper (ftp, sip, ...) announced on behalf of its master, so the kernel admits it
+ * as RELATED when it arrives. The expected tuple is matched under the mask (a zero mask bit matches anything).
+ */
+export interface Expectation {
+  family: Family;
+  /** CTA_EXPECT_TUPLE: the connection to expect. */
+  tuple: Tuple;
+  /** CTA_EXPECT_MASK: which bits of the tuple must match (addresses and ports as masks; protocol copied). */
+  mask: Tuple;
+  /** CTA_EXPECT_MASTER: the original tuple of the connection whose helper created the expectation. */
+  master: Tuple;
+  /** CTA_EXPECT_NAT: where NAT will send the expected connection (helpers behind NAT). */
+  nat?: ExpectationNat;
+  /** Seconds until the expectation lapses. */
+  timeout: number;
+  /** CTA_EXPECT_ID: with the tuple, names the expectation exactly. */
+  id: number;
+  /** NF_CT_EXPECT_* bits. */
+  flags: number;
+  /** Helper-defined class (SIP: signalling, audio, video). */
+  class: number;
+  /** CTA_EXPECT_HELP_NAME: the master's helper. */
+  helper?: string;
+  /** CTA_EXPECT_ZONE (0 when absent). */
+  zone: number;
+  /** CTA_EXPECT_FN: the helper function the expected connection is set up with (e.g. "nat-follow-master"). */
+  fn?: string;
+  unknown?: RawAttribute[];
+}
+
+export interface ExpectationNat {
+  /** CTA_EXPECT_NAT_DIR: 0 original, 1 reply. */
+  dir: number;
+  tuple: Tuple;
+  unknown?: RawAttribute[];
+}
+
 /** Derived NAT view: what the kernel translated, from the status bits and the reply tuple. */
 export interface NatInfo {
   /** Source NAT (masquerade): the address:port the connection leaves the router with. */

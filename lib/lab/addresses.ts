@@ -43,7 +43,15 @@ export interface LabAddresses {
     forwarded: number;
     /** Where the LAN server listens. */
     lanServer: number;
+    /** The internet server's FTP-like control port; the router's ftp helper watches it. */
+    ftp: number;
   };
+  /** The conntrack zone the router gives traffic between the LAN and the router itself. */
+  routerZone: number;
+  /** Marks the router sets on new connections by uplink (VyOS WAN load-balancing style: bits 0x3f00). */
+  wanMarks: Record<Wan, number>;
+  /** Connection label bits the router sets (names in LAB_CONNLABELS). */
+  labels: { ftpControl: number; secondClient: number };
 }
 
 export const LAB_ADDRESSES: LabAddresses = {
@@ -67,7 +75,16 @@ export const LAB_ADDRESSES: LabAddresses = {
     server: { ipv4: '192.0.2.10', ipv6: '2001:db8:ff::10' },
     client: { ipv4: '192.0.2.100', ipv6: '2001:db8:ff::100' },
   },
-  ports: { echo: 7, blackhole: 9, forwarded: 8080, lanServer: 8000 },
+  ports: { echo: 7, blackhole: 9, forwarded: 8080, lanServer: 8000, ftp: 21 },
+  routerZone: 7,
+  wanMarks: { wan1: 0x100, wan2: 0x200 },
+  labels: { ftpControl: 1, secondClient: 2 },
 };
+
+/** connlabel.conf for the lab's label bits (what the demo points the console's label-names setting at). */
+export const LAB_CONNLABELS = `# conntrack labels the lab router sets
+${LAB_ADDRESSES.labels.ftpControl} ftp-control
+${LAB_ADDRESSES.labels.secondClient} second-client
+`;
 
 export const PREFIX_LENGTH: Record<Family, number> = { ipv4: 24, ipv6: 64 };

@@ -78,6 +78,87 @@ function listenUdp({ address, port }) {
   return once(socket, 'listening').then(() => ({}));
 }
 
+// An FTP-like control server: "220" on connect, and for each PASV (IPv4) or EPSV (IPv6) a data listener on a fresh
+// port announced in the passive-mode reply, which is what makes a router's ftp helper expect the data connection.
+function listenFtp({ address, port }) {
+  const server = net.createServer((socket) => {
+    serverConnections.add(socket);
+    socket.on('close', () => serverConnections.delete(socket));
+    socket.on('error', () => {});
+    socket.write('220 ctc lab ftp\r\n');
+    let buffered = '';
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('utf8');
+      let newline;
+      while ((newline = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, newline).trim().toUpperCase();
+        buffered = buffered.slice(newline + 1);
+        if (line === 'PASV' || line === 'EPSV') {
+          const data = net.createServer((conn) => {
+            serverConnections.add(conn);
+            conn.on('close', () => serverConnections.delete(conn));
+            conn.on('error', () => {});
+          });
+          servers.add(data);
+          socket.once('close', () => data.close());
+          data.listen({ host: address, port: 0 }, () => {
+            const p = data.address().port;
+            if (socket.destroyed) return;
+            if (line === 'EPSV') socket.write(`229 Entering Extended Passive Mode (|||${p}|)\r\n`);
+            else socket.write(`227 Entering Passive Mode (${address.split('.').join(',')},${p >> 8},${p & 0xff}).\r\n`);
+          });
+        } else socket.write('502 not implemented\r\n');
+      }
+    });
+  });
+  servers.add(server);
+  server.listen({ host: address, port });
+  return once(server, 'listening').then(() => ({}));
+}
+
+/** The data port of a 227 / 229 reply. */
+function passivePort(reply) {
+  const pasv = /\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(reply);
+  if (pasv) return Number(pasv[5]) * 256 + Number(pasv[6]);
+  const epsv = /\(\|\|\|(\d+)\|\)/.exec(reply);
+  if (epsv) return Number(epsv[1]);
+  throw new Error(`not a passive-mode reply: ${reply.trim()}`);
+}
+
+/**
+ * An FTP-like control connection: asks for passive mode (PASV, or EPSV over IPv6) and, with `data`, opens the data
+ * connection the reply announced. `refreshMs` asks again that often, so the router always holds an expectation.
+ */
+async function ftp({ local, remote, port, data, refreshMs }) {
+  const socket = net.connect({ host: remote, port, localAddress: local });
+  socket.setNoDelay(true);
+  await withTimeout(once(socket, 'connect'), 'ftp connect');
+  socket.on('error', () => socket.destroy());
+  await readLine(socket);
+  const verb = net.isIPv6(remote) ? 'EPSV' : 'PASV';
+  socket.write(`${verb}\r\n`);
+  const dataPort = passivePort(await readLine(socket));
+  const result = { localAddress: local, localPort: socket.localPort, dataPort };
+  let dataSocket;
+  if (data) {
+    dataSocket = net.connect({ host: remote, port: dataPort, localAddress: local });
+    dataSocket.on('error', () => dataSocket.destroy());
+    await withTimeout(once(dataSocket, 'connect'), 'ftp data connect');
+    result.dataLocalPort = dataSocket.localPort;
+  }
+  socket.on('data', () => {});
+  const timer = refreshMs ? setInterval(() => socket.write(`${verb}\r\n`), refreshMs) : undefined;
+  socket.once('close', () => clearInterval(timer));
+  return {
+    ...result,
+    handle: keep(() => {
+      clearInterval(timer);
+      dataSocket?.destroy();
+      socket.destroy();
+    }),
+  };
+}
+
 function readLine(socket) {
   return withTimeout(
     new Promise((resolve, reject) => {
@@ -180,6 +261,10 @@ async function handle(command) {
       return listenTcp(command);
     case 'listen-udp':
       return listenUdp(command);
+    case 'listen-ftp':
+      return listenFtp(command);
+    case 'ftp':
+      return ftp(command);
     case 'tcp':
       return tcp(command);
     case 'udp':

@@ -1,7 +1,8 @@
 // The network-namespace lab: namespaces for tests, the lan/router/internet topology, traffic and churn on it.
-export { LAB_ADDRESSES, type DualStack, type Family, type LabAddresses, type Wan, type WanAddresses } from './addresses';
+export { LAB_ADDRESSES, LAB_CONNLABELS, type DualStack, type Family, type LabAddresses, type Wan, type WanAddresses } from './addresses';
 export type { Agent } from './agentClient';
 export { startChurn, type Churn, type ChurnOptions, type ChurnStats } from './churn';
+export { startFtpSession, pingRouter, type FtpSession, type FtpSessionOptions } from './helper-traffic';
 export { activeWan, createLab, failover, type AgentRole, type Lab, type LabOptions, type LabRole } from './lab';
 export {
   createNamespace,

@@ -75,6 +75,42 @@ table inet ctc_nat {
 `;
 }
 
+// The router's other conntrack features, each on some traffic only: the kernel's ftp helper on connections to port
+// 21 (so FTP passive mode creates expectations), a label on the FTP control connections and on everything from the
+// second LAN client, a mark per uplink on new forwarded connections, and a zone for traffic between the LAN and the
+// router itself (set before conntrack sees the packet, in both directions, so both directions share the zone).
+function routerFeatureRuleset(a: LabAddresses): string {
+  const second = a.lan.clients[1];
+  return `
+table inet ctc_features {
+  ct helper ftp-standard {
+    type "ftp" protocol tcp;
+    l3proto inet;
+  }
+  chain raw_prerouting {
+    type filter hook prerouting priority raw; policy accept;
+    iifname "lan0" fib daddr type local ct zone set ${a.routerZone}
+  }
+  chain raw_output {
+    type filter hook output priority raw; policy accept;
+    oifname "lan0" ct zone set ${a.routerZone}
+  }
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    ct state new tcp dport ${a.ports.ftp} ct helper set "ftp-standard"
+    ct state new tcp dport ${a.ports.ftp} ct label set ${a.labels.ftpControl}
+    ct state new ip saddr ${second.ipv4} ct label set ${a.labels.secondClient}
+    ct state new ip6 saddr ${second.ipv6} ct label set ${a.labels.secondClient}
+  }
+  chain postrouting {
+    type filter hook postrouting priority filter; policy accept;
+    ct state new oifname "wan1" ct mark set ${a.wanMarks.wan1}
+    ct state new oifname "wan2" ct mark set ${a.wanMarks.wan2}
+  }
+}
+`;
+}
+
 function internetRuleset(a: LabAddresses): string {
   return `
 table inet ctc_blackhole {
@@ -119,6 +155,7 @@ async function wire(ns: Record<LabRole, Namespace>, a: LabAddresses): Promise<vo
     'link set up2 up',
   ]);
   await ns.router.exec('nft', ['-f', '-'], { input: routerRuleset(a) });
+  await ns.router.exec('nft', ['-f', '-'], { input: routerFeatureRuleset(a) });
   await ns.router.exec('sysctl', ['-q', '-w', ...ROUTER_CONNTRACK_SYSCTLS]);
   await ns.internet.exec('nft', ['-f', '-'], { input: internetRuleset(a) });
 }
@@ -128,6 +165,7 @@ async function startServers(agents: Record<AgentRole, Agent>, a: LabAddresses): 
     await agents.internet.send({ op: 'listen-tcp', address: a.internet.server[family], port: a.ports.echo });
     await agents.internet.send({ op: 'listen-udp', address: a.internet.server[family], port: a.ports.echo });
     await agents.lan.send({ op: 'listen-tcp', address: a.lan.server[family], port: a.ports.lanServer });
+    await agents.internet.send({ op: 'listen-ftp', address: a.internet.server[family], port: a.ports.ftp });
   }
 }
 

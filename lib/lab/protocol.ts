@@ -18,6 +18,10 @@ export type AgentCommand =
   | { op: 'listen-udp'; address: string; port: number }
   | { op: 'tcp'; local: string; remote: string; port: number; behaviour: TcpBehaviour; chatIntervalMs?: number }
   | { op: 'udp'; local: string; remote: string; port: number; expectReply: boolean }
+  /** An FTP-like control server: passive-mode replies announce a fresh data listener each. */
+  | { op: 'listen-ftp'; address: string; port: number }
+  /** An FTP-like control connection asking for passive mode; `data` also opens the data connection. */
+  | { op: 'ftp'; local: string; remote: string; port: number; data: boolean; refreshMs?: number }
   /** Pings `count` times and waits; without `count`, pings every `intervalSeconds` until closed. */
   | { op: 'ping'; family: Family; local: string; remote: string; identifier: number; count?: number; intervalSeconds: number }
   | { op: 'close'; handle: number }
@@ -26,6 +30,9 @@ export type AgentCommand =
 export interface FlowResult {
   localAddress: string;
   localPort?: number;
+  /** ftp: the data port the passive-mode reply announced, and the local port of the data connection when opened. */
+  dataPort?: number;
+  dataLocalPort?: number;
   /** For flows that stay open (chatty, idle, half-open, endless ping): pass to `close`. */
   handle?: number;
 }

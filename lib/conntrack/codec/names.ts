@@ -2,6 +2,8 @@
 import {
   CTA,
   CTA_COUNTERS,
+  CTA_EXPECT,
+  CTA_EXPECT_NAT,
   CTA_HELP,
   CTA_IP,
   CTA_PROTO,
@@ -36,3 +38,5 @@ export const CTA_SEQADJ_NAMES = names('CTA_SEQADJ_', CTA_SEQADJ);
 export const CTA_SYNPROXY_NAMES = names('CTA_SYNPROXY_', CTA_SYNPROXY_ATTR);
 export const CTA_STATS_NAMES = names('CTA_STATS_', CTA_STATS);
 export const CTA_STATS_GLOBAL_NAMES = names('CTA_STATS_GLOBAL_', CTA_STATS_GLOBAL);
+export const CTA_EXPECT_NAMES = names('CTA_EXPECT_', CTA_EXPECT);
+export const CTA_EXPECT_NAT_NAMES = names('CTA_EXPECT_NAT_', CTA_EXPECT_NAT);

@@ -106,6 +106,12 @@ describe('what the captures show', () => {
     expect(decode('tcp4-real-client-closed').labels).toBeUndefined();
   });
 
+  it('a control connection through the ftp helper names it (CTA_HELP_NAME)', () => {
+    expect(decode('tcp4-real-ftp-control').helper).toBe('ftp');
+    expect(decode('tcp6-real-ftp-control').helper).toBe('ftp');
+    expect(decode('tcp4-real-client-closed').helper).toBeUndefined();
+  });
+
   it('keeps SCTP protocol info raw, nested flag included', () => {
     const info = decode('sctp4-established').protoinfo;
     expect(info?.tcp).toBeUndefined();

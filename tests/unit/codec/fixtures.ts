@@ -32,6 +32,18 @@ export interface ExpectedConnection {
   timestampStop?: string;
 }
 
+/** What `conntrack -L expect -o xml` printed for an expectation at capture time. */
+export interface ExpectedExpectation {
+  family: 'ipv4' | 'ipv6';
+  protocol: number;
+  tuple: { src: string; dst: string; sport: number; dport: number };
+  mask: { src: string; dst: string; sport: number; dport: number };
+  master: { src: string; dst: string; sport: number; dport: number };
+  helper?: string;
+  timeout: number;
+  class: number;
+}
+
 interface FixtureBase {
   name: string;
   description: string;
@@ -47,7 +59,8 @@ interface FixtureBase {
 export type Fixture =
   | (FixtureBase & { kind: 'ct'; conntrack: ExpectedConnection })
   | (FixtureBase & { kind: 'stats'; conntrack: { entries: number; maxEntries: number } })
-  | (FixtureBase & { kind: 'stats-cpu'; conntrack: Record<string, number> });
+  | (FixtureBase & { kind: 'stats-cpu'; conntrack: Record<string, number> })
+  | (FixtureBase & { kind: 'expect'; conntrack: ExpectedExpectation });
 
 export const ATTRS_START = 20;
 
@@ -74,6 +87,9 @@ export function loadFixtures(): Fixture[] {
 
 export const connectionFixtures = (): Extract<Fixture, { kind: 'ct' }>[] =>
   loadFixtures().filter((f): f is Extract<Fixture, { kind: 'ct' }> => f.kind === 'ct');
+
+export const expectationFixtures = (): Extract<Fixture, { kind: 'expect' }>[] =>
+  loadFixtures().filter((f): f is Extract<Fixture, { kind: 'expect' }> => f.kind === 'expect');
 
 export function fixture(name: string): Extract<Fixture, { kind: 'ct' }> {
   const found = connectionFixtures().find((f) => f.name === name);

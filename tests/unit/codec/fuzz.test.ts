@@ -2,10 +2,11 @@
 // whatever it returns encodes, and decodes again to the same bytes.
 import { describe, expect, it } from 'vitest';
 import { decodeConnection, encodeConnection } from '@/lib/conntrack/codec/connection';
+import { decodeExpectation, encodeExpectation } from '@/lib/conntrack/codec/expectation';
 import { CodecError } from '@/lib/conntrack/errors';
 import { AttrWriter } from '@/lib/conntrack/netlink/attributes';
-import type { Connection, Family } from '@/lib/conntrack/types';
-import { attrsOf, connectionFixtures } from './fixtures';
+import type { Connection, Expectation, Family } from '@/lib/conntrack/types';
+import { attrsOf, connectionFixtures, expectationFixtures } from './fixtures';
 
 /** mulberry32: small, seeded, reproducible. */
 function prng(seed: number): () => number {
@@ -113,5 +114,36 @@ describe('fuzz: mutated captures', () => {
     // The mutations must exercise both outcomes, or the test proves nothing.
     expect(decoded).toBeGreaterThan(1000);
     expect(rejected).toBeGreaterThan(1000);
-  });
+  }, 120_000);
+
+  it('the same for expectations', () => {
+    const expectations = expectationFixtures();
+    const random = prng(0xe1ec);
+    let decoded = 0;
+    let rejected = 0;
+    const encodeExp = (exp: Expectation): Buffer => {
+      const w = new AttrWriter();
+      encodeExpectation(exp, w);
+      return Buffer.from(w.finish());
+    };
+    for (let i = 0; i < 5000; i++) {
+      const f = expectations[Math.floor(random() * expectations.length)];
+      const family: Family = f.family === 10 ? 'ipv6' : 'ipv4';
+      const bytes = mutate(attrsOf(f), random);
+      let exp: Expectation;
+      try {
+        exp = decodeExpectation(bytes, 0, bytes.length, family);
+      } catch (err) {
+        if (!(err instanceof CodecError)) throw new Error(`iteration ${i} (${f.name}, ${bytes.toString('hex')}): ${String(err)}`);
+        rejected++;
+        continue;
+      }
+      decoded++;
+      const once = encodeExp(exp);
+      const twice = encodeExp(decodeExpectation(once, 0, once.length, family));
+      if (!twice.equals(once)) throw new Error(`iteration ${i} (${f.name}): not stable after one round trip: ${bytes.toString('hex')}`);
+    }
+    expect(decoded).toBeGreaterThan(250);
+    expect(rejected).toBeGreaterThan(250);
+  }, 120_000);
 });
