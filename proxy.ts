@@ -6,7 +6,7 @@ import { NextResponse, type NextRequest } from 'next/server';
 import { authService, pageAccess, type Permission } from '@/lib/auth';
 
 /** Pages and what they need; any other page path is left to Next (404). */
-const PAGES: Record<string, Permission> = { '/': 'read', '/history': 'read', '/audit': 'read-audit' };
+const PAGES: Record<string, Permission> = { '/': 'read', '/history': 'read', '/settings': 'read', '/audit': 'read-audit' };
 
 function contentSecurityPolicy(nonce: string): string {
   const dev = process.env.NODE_ENV === 'development';

@@ -162,6 +162,7 @@ async function main(): Promise<void> {
     const url = `http://${host}:${port}/`;
     await waitUntilServing(url, server);
     console.log(`\nConntrack Console: ${url}`);
+    console.log(`The lab router's conntrack settings (acct and timestamps on, the rest kernel defaults): ${url}settings`);
     console.log(`Log in as "${admin.name}" with password "${admin.password}" (a fresh random one each run).`);
     console.log('Ctrl+C stops the console and removes the lab.\n');
   } catch (error) {

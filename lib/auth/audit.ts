@@ -12,6 +12,7 @@ export const AUDIT_ACTIONS = [
   'connections.flush',
   'connections.cleanup',
   'history.clear',
+  'settings.change',
   'login',
   'login.failed',
   'logout',

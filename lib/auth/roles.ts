@@ -1,11 +1,12 @@
-// Roles and what each may do. A viewer reads (list, details, export, stats, history); an admin does everything.
+// Roles and what each may do. A viewer reads (list, details, export, stats, history, settings); an admin does
+// everything.
 import { z } from 'zod';
 
 export const ROLES = ['viewer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const PERMISSIONS = ['read', 'delete', 'flush', 'clear-history', 'read-audit'] as const;
-/** What a route does: read the table, delete entries, empty it, clear the history, read the audit log. */
+export const PERMISSIONS = ['read', 'delete', 'flush', 'clear-history', 'read-audit', 'configure'] as const;
+/** What a route does: read the table, delete entries, empty it, clear the history, read the audit log, change the conntrack settings. */
 export type Permission = (typeof PERMISSIONS)[number];
 
 const GRANTS: Record<Role, ReadonlySet<Permission>> = {

@@ -9,3 +9,5 @@ export { NetlinkError, NamespaceError, CodecError, ValidationError } from './err
 export { natInfo, closedBy, statusNames } from './codec/connection';
 export { IPS, TCP_STATES, PROTOCOL_NAMES, STATUS_FLAGS, IPPROTO, NF_CT_EXPECT } from './constants';
 export type * from './types';
+export { SETTING_GROUPS, TAKES_EFFECT, settingInfo, settingRange, validateSettingValue, fixedReasonText, rangeText, type SettingGroup, type SettingInfo, type FixedReason } from './settings';
+export { readNetfilterSysctls, writeNetfilterSysctl, sysctlPath, type NetfilterSysctls, type SysctlValue, type WriteBlock } from './sysctl';

@@ -23,6 +23,18 @@ export class ConnectionGoneError extends Error {
   }
 }
 
+/** A setting the console will not change here (a statistic, a global limit, a read-only /proc/sys, ...). */
+export class SettingReadOnlyError extends Error {
+  override readonly name = 'SettingReadOnlyError';
+  constructor(
+    readonly setting: string,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(`${setting} cannot be changed here: ${message}`);
+  }
+}
+
 /** The body of every error response. */
 export interface ApiErrorBody {
   error: {
@@ -35,6 +47,9 @@ export interface ApiErrorBody {
     errno?: string;
     /** 503 setup_required: the command that creates the first administrator. */
     command?: string;
+    /** 409 setting_read_only: the setting and why it cannot be changed here. */
+    setting?: string;
+    reason?: string;
     /** 429: seconds until another login may be tried (also in Retry-After). */
     retryAfterSeconds?: number;
   };
@@ -66,6 +81,7 @@ export function errorResponse(error: unknown, requestId?: string): Response {
   if (error instanceof SnapshotNotFoundError) {
     return json(error.expired ? 410 : 404, { code: error.expired ? 'snapshot_expired' : 'snapshot_not_found', message: error.message });
   }
+  if (error instanceof SettingReadOnlyError) return json(409, { code: 'setting_read_only', message: error.message, setting: error.setting, reason: error.reason });
   if (error instanceof ConnectionGoneError) return json(404, { code: 'not_found', message: error.message });
   if (error instanceof ShuttingDownError) return json(503, { code: 'shutting_down', message: error.message }, { 'Retry-After': '5', Connection: 'close' });
   if (error instanceof NamespaceError) {

@@ -2,7 +2,7 @@
 export { authorize, type Permission, type Principal } from './auth';
 export { deleteAudit, deleteOneAudit, flushAudit, type AuditIntent, type AuditSpec } from './audit';
 export { MAX_BODY_BYTES, route, routePattern, type Access, type RouteContext, type RouteOptions } from './route';
-export { errorResponse, SnapshotNotFoundError, ConnectionGoneError, type ApiErrorBody } from './errors';
+export { errorResponse, SnapshotNotFoundError, ConnectionGoneError, SettingReadOnlyError, type ApiErrorBody } from './errors';
 export { consoleService, createConsoleService, type ConsoleService } from './service';
 export { SnapshotRegistry } from './snapshots';
 export { apiConnectionBase, toApiConnection, snapshotSummary, apiStatusNames, type ApiConnectionBase, type ApiConnection, type ApiEndpoint, type ApiSnapshot, type ApiCounter, type ApiNatTarget } from './connection';
@@ -16,3 +16,4 @@ export * from './history';
 export * from './history-schemas';
 export type * from './history-types';
 export { csvField, exportResponse, CONNECTION_COLUMNS, HISTORY_COLUMNS, type ExportColumn, type ExportFormat } from './export';
+export { listSettings, changeSetting, persistenceFor, settingChangeAudit, type ApiSetting, type ApiSettings, type SettingChange, type Persistence, type ReadOnlyReason } from './settings';

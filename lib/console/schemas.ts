@@ -84,3 +84,10 @@ export const flushBodySchema = z.strictObject({
   family: z.enum(['ipv4', 'ipv6'], { message: 'family must be ipv4 or ipv6' }).optional(),
 });
 export type FlushBody = z.output<typeof flushBodySchema>;
+
+/** POST /api/settings: one net.netfilter setting (with or without the "net.netfilter." prefix) and its new value. */
+export const settingChangeSchema = z.strictObject({
+  name: z.string({ message: 'name must be a setting name' }).trim().min(1, 'name must be a setting name').max(128, 'name must be at most 128 characters'),
+  value: z.union([z.number(), z.string().max(64, 'value must be at most 64 characters')], { message: 'value must be a number' }),
+});
+export type SettingChangeBody = z.output<typeof settingChangeSchema>;

@@ -92,6 +92,17 @@ test('npm run demo serves the console on the lab, logs in with the printed crede
     mkdirSync('test-results/screenshots', { recursive: true });
     await page.screenshot({ path: 'test-results/screenshots/demo.png', fullPage: true });
 
+    // The Settings page shows the lab router's own sysctls: acct and timestamps switched on by the lab.
+    await page.goto(`${url}settings`);
+    const routerNs = `${lab}-router`;
+    for (const name of ['nf_conntrack_acct', 'nf_conntrack_timestamp', 'nf_conntrack_udp_timeout']) {
+      const value = execFileSync('ip', ['netns', 'exec', routerNs, 'sysctl', '-n', `net.netfilter.${name}`], { encoding: 'utf8' }).trim();
+      await expect(page.locator(`[data-testid="setting-row"][data-setting="${name}"]`).getByTestId('setting-value')).toContainText(value);
+    }
+    await expect(page.locator('[data-setting="nf_conntrack_acct"]').getByTestId('setting-value')).toContainText('1 (on)');
+    await expect(page.getByTestId('settings-namespace')).toContainText(routerNs);
+    await page.screenshot({ path: 'test-results/screenshots/demo-settings.png' });
+
     ctrlC(demo);
     await exitOf(demo);
     // npm hands the signal on, waits for the demo, then re-raises SIGINT on itself (so a shell sees 130): its own

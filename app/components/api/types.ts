@@ -4,9 +4,10 @@ import type { ApiConnection, ApiSnapshot } from '@/lib/console/connection';
 import type { ConnectionPage, ConnectionSummary, DeleteOutcome, ExternalAddress } from '@/lib/console/connections';
 import type { Me } from '@/lib/auth/login';
 import type { ApiErrorBody } from '@/lib/console/errors';
+import type { ApiSetting, ApiSettings, SettingChange } from '@/lib/console/settings';
 import type { Stats } from '@/lib/conntrack/types';
 
-export type { ApiConnection, ApiSnapshot, ApiErrorBody, Me };
+export type { ApiConnection, ApiSnapshot, ApiErrorBody, ApiSetting, Me };
 
 /** GET /api/connections */
 export type ListResponse = ConnectionPage;
@@ -36,3 +37,7 @@ export type SummaryResponse = ConnectionSummary;
 export interface MeResponse {
   me: Me;
 }
+/** GET /api/settings */
+export type SettingsResponse = ApiSettings;
+/** POST /api/settings */
+export type SettingChangeResponse = SettingChange;
