@@ -69,7 +69,7 @@ export function parsePrefix(text: string): Prefix | string {
 }
 
 /** Whether addr (4 or 16 bytes, at offset) lies inside prefix. */
-export function prefixContains(prefix: Prefix, addr: Uint8Array, offset = 0): boolean {
+export function prefixContains(prefix: Prefix, addr: ArrayLike<number>, offset = 0): boolean {
   const full = prefix.length >> 3;
   for (let i = 0; i < full; i++) if (addr[offset + i] !== prefix.bytes[i]) return false;
   const rest = prefix.length & 7;

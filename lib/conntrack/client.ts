@@ -1,16 +1,16 @@
 // The conntrack client: every operation the console needs, over NETLINK_NETFILTER.
 import { readFileSync } from 'node:fs';
 import { AF, IPCTNL_MSG, NFNLGRP, NLM_F, ctnlMsgType } from './constants';
-import { NetlinkError, ValidationError } from './errors';
-import { isEmptyFilter, matches, type Filter } from './filter';
+import { CodecError, NetlinkError, ValidationError } from './errors';
+import { isEmptyFilter, type Filter } from './filter';
 import { planKernelFilter, supportFor, type KernelRequest, type KernelSupport } from './kernel-filter';
 import { AttrWriter } from './netlink/attributes';
 import { attrsOf, nfgenOf, type ReceivedMessage } from './netlink/message';
 import { inNetns } from './netlink/netns';
 import { DEFAULT_TIMEOUT_MS, NfnetlinkSocket, type BatchItem } from './netlink/socket';
 import { dumpOnThreadPool } from './netlink/pool-dump';
-import { SnapshotBuilder, type Snapshot } from './snapshot';
-import { decodeConnection, encodeIdentity } from './codec/connection';
+import { evaluate, SnapshotBuilder, type Snapshot } from './snapshot';
+import { decodeConnection, encodeIdentity, familyFromNumber } from './codec/connection';
 import { encodeNewConnection, type NewConnection } from './create';
 import { decodeCpuStats, decodeGlobalStats } from './codec/stats';
 import { ConntrackEvents, type EventsOptions } from './events';
@@ -53,10 +53,31 @@ export interface DeleteMatchingResult extends DeleteManyResult {
 }
 
 const familyNumber = (family: Family): number => (family === 'ipv4' ? AF.INET : AF.INET6);
-const familyName = (af: number): Family => (af === AF.INET6 ? 'ipv6' : 'ipv4');
 const GET = ctnlMsgType(IPCTNL_MSG.CT_GET);
 const DELETE = ctnlMsgType(IPCTNL_MSG.CT_DELETE);
+/** Rows a filtered snapshot adds before the filter takes back the ones it rejects. */
+const FILTER_CHUNK = 4096;
 
+/** The Connection in an entry message; CodecError when it is malformed (an unknown family included). */
+function decodeMessage(msg: ReceivedMessage): Connection {
+  const { start, end } = attrsOf(msg);
+  return decodeConnection(msg.buf, start, end, familyFromNumber(nfgenOf(msg).family));
+}
+
+/**
+ * Tests entry messages against a filter with the one evaluator: each is read into a one-row table first.
+ * The per-entry path reads offsets in place (nlmsghdr 16 bytes, nfgenmsg 4, family first).
+ */
+function messageTest(filter: Filter): (msg: ReceivedMessage) => boolean {
+  if (isEmptyFilter(filter)) return () => true;
+  const row = new SnapshotBuilder(16);
+  const mask = new Uint8Array(1);
+  return (msg) => {
+    row.clear();
+    row.add(msg.buf, msg.offset + 20, msg.offset + msg.length, msg.buf[msg.offset + 16]);
+    return evaluate(row, filter, 0, 1, mask) === 1;
+  };
+}
 
 export class Conntrack {
   readonly netns: string | undefined;
@@ -137,11 +158,10 @@ export class Conntrack {
       wake?.();
       wake = undefined;
     };
+    const test = messageTest(filter);
     const finished = this.rawDump(filter, options.kernelFilter ?? true, (msg) => {
-      const { start, end } = attrsOf(msg);
-      const connection = decodeConnection(msg.buf, start, end, familyName(nfgenOf(msg).family));
-      if (!matches(filter, connection)) return;
-      current.push(connection);
+      if (!test(msg)) return;
+      current.push(decodeMessage(msg));
       if (current.length >= batchSize) {
         queue.push(current);
         current = [];
@@ -185,20 +205,37 @@ export class Conntrack {
   /**
    * Dumps the table into a columnar Snapshot. The kernel fills each chunk on a pool thread while the main
    * thread decodes the previous one, one 32 KiB chunk per event-loop turn, so the server stays responsive.
+   * An entry that does not decode is left out and counted (info.skipped); the rest of the snapshot stands.
    */
   async snapshot(filter: Filter = {}, options: DumpOptions = {}): Promise<Snapshot> {
     const started = performance.now();
     const takenAt = new Date();
+    const filtered = !isEmptyFilter(filter);
     const expected = await this.count().catch(() => 1024);
-    const builder = new SnapshotBuilder(isEmptyFilter(filter) ? Math.ceil(expected * 1.05) + 16 : 1024);
-    const test = isEmptyFilter(filter) ? undefined : builder.view().predicate(filter);
+    const builder = new SnapshotBuilder(filtered ? 1024 : Math.ceil(expected * 1.05) + 16);
+    const mask = new Uint8Array(FILTER_CHUNK);
+    let chunk = builder.checkpoint();
+    // What the kernel could not filter is evaluated a chunk of rows at a time, and the rejected rows taken back.
+    const narrow = () => {
+      evaluate(builder, filter, chunk.row, builder.size, mask);
+      builder.keep(chunk, mask);
+      chunk = builder.checkpoint();
+    };
+    let skipped = 0;
     await this.rawDump(filter, options.kernelFilter ?? true, (msg) => {
       // The per-entry path: offsets read in place (nlmsghdr 16 bytes, nfgenmsg 4, family first) rather than
       // through attrsOf()/nfgenOf(), which allocate.
-      builder.add(msg.buf, msg.offset + 20, msg.offset + msg.length, msg.buf[msg.offset + 16]);
-      if (test && !test(builder.size - 1)) builder.dropLast();
+      try {
+        builder.add(msg.buf, msg.offset + 20, msg.offset + msg.length, msg.buf[msg.offset + 16]);
+      } catch (error) {
+        if (!(error instanceof CodecError)) throw error;
+        skipped++;
+        return;
+      }
+      if (filtered && builder.size - chunk.row === FILTER_CHUNK) narrow();
     });
-    return builder.finish({ takenAt, tookMs: performance.now() - started });
+    if (filtered) narrow();
+    return builder.finish({ takenAt, tookMs: performance.now() - started, skipped });
   }
 
   /**
@@ -211,9 +248,9 @@ export class Conntrack {
       await this.rawDump(filter, true, () => matched++);
       return matched;
     }
+    const test = messageTest(filter);
     await this.rawDump(filter, true, (msg) => {
-      const { start, end } = attrsOf(msg);
-      if (matches(filter, decodeConnection(msg.buf, start, end, familyName(nfgenOf(msg).family)))) matched++;
+      if (test(msg)) matched++;
     });
     return matched;
   }
@@ -279,8 +316,7 @@ export class Conntrack {
         socket.request({ type: GET, family: familyNumber(entry.family) }, this.refAttrs(entry), 'get connection'),
       );
       if (!replies.length) return undefined;
-      const { start, end } = attrsOf(replies[0]);
-      const connection = decodeConnection(replies[0].buf, start, end, familyName(nfgenOf(replies[0]).family));
+      const connection = decodeMessage(replies[0]);
       // The kernel looks entries up by tuple only; a different id is a newer connection on the same tuple.
       if (entry.id !== undefined && connection.id !== entry.id) return undefined;
       return connection;
@@ -342,10 +378,11 @@ export class Conntrack {
       return { matched, deleted: matched, alreadyGone: 0, failed: [], method: 'kernel-flush' };
     }
     const refs: EntryRef[] = [];
+    const test = messageTest(filter);
     await this.rawDump(filter, true, (msg) => {
-      const { start, end } = attrsOf(msg);
-      const connection = decodeConnection(msg.buf, start, end, familyName(nfgenOf(msg).family));
-      if (matches(filter, connection)) refs.push({ family: connection.family, original: connection.original, zone: connection.zone, id: connection.id });
+      if (!test(msg)) return;
+      const connection = decodeMessage(msg);
+      refs.push({ family: connection.family, original: connection.original, zone: connection.zone, id: connection.id });
     });
     const result = await this.deleteMany(refs);
     return { matched: refs.length, ...result, method: 'dump-delete' };

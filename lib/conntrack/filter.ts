@@ -1,10 +1,10 @@
 // The filter vocabulary shared by the API, the UI, the CLI and the library: a zod schema that accepts query
-// strings or JSON values, the parsed Filter, a userspace predicate, and the plan of what the kernel can do.
+// strings or JSON values and the parsed Filter. What a filter means is snapshot/match.ts (the one evaluator).
 import { z } from 'zod';
 import { IPS, PROTOCOL_NAMES, STATUS_FLAGS, TCP_STATES, type StatusFlag, type TcpState } from './constants';
-import { parseAddress, parsePrefix, prefixContains, type Prefix } from './address';
+import { parsePrefix, type Prefix } from './address';
 import { ValidationError } from './errors';
-import type { Connection, Family, Tuple } from './types';
+import type { Family } from './types';
 
 export interface PortRange {
   min: number;
@@ -191,45 +191,4 @@ export function parseFilter(input: unknown): Filter {
 
 export function isEmptyFilter(filter: Filter): boolean {
   return Object.keys(filter).length === 0;
-}
-
-// ---- userspace matching (the reference semantics) ----
-
-const inRange = (value: number | undefined, range: PortRange): boolean => value !== undefined && value >= range.min && value <= range.max;
-
-function addressIn(prefix: Prefix, family: Family, text: string): boolean {
-  if (prefix.family !== family) return false;
-  const address = parseAddress(text);
-  return address !== undefined && prefixContains(prefix, address.bytes);
-}
-
-const portsOf = (t: Tuple): (number | undefined)[] => [t.sport, t.dport];
-
-/** Whether a connection satisfies every condition of the filter. */
-export function matches(filter: Filter, c: Connection): boolean {
-  if (filter.family && c.family !== filter.family) return false;
-  if (filter.protocol !== undefined && c.original.protocol !== filter.protocol) return false;
-  if (filter.states) {
-    const state = c.protoinfo?.tcp?.state;
-    if (!state || !filter.states.includes(state)) return false;
-  }
-  if (filter.status && (c.status & filter.status.mask) !== filter.status.value) return false;
-  if (filter.mark && (((c.mark ?? 0) & filter.mark.mask) >>> 0) !== filter.mark.value) return false;
-  if (filter.zone !== undefined && c.zone !== filter.zone) return false;
-  if (filter.id !== undefined && c.id !== filter.id) return false;
-  if (filter.src && !addressIn(filter.src, c.family, c.original.src)) return false;
-  if (filter.dst && !addressIn(filter.dst, c.family, c.original.dst)) return false;
-  if (filter.replySrc && !addressIn(filter.replySrc, c.family, c.reply.src)) return false;
-  if (filter.replyDst && !addressIn(filter.replyDst, c.family, c.reply.dst)) return false;
-  if (filter.ip) {
-    const ip = filter.ip;
-    if (![c.original.src, c.original.dst, c.reply.src, c.reply.dst].some((a) => addressIn(ip, c.family, a))) return false;
-  }
-  if (filter.sport && !inRange(c.original.sport, filter.sport)) return false;
-  if (filter.dport && !inRange(c.original.dport, filter.dport)) return false;
-  if (filter.port) {
-    const port = filter.port;
-    if (![...portsOf(c.original), ...portsOf(c.reply)].some((p) => inRange(p, port))) return false;
-  }
-  return true;
 }

@@ -3,8 +3,9 @@ export { Conntrack, type ConntrackOptions, type DumpOptions, type EntryRef, type
 export { ConntrackEvents, type EventsOptions } from './events';
 export { ConntrackExpectations, type ExpectationRef, type ListedExpectation, type ExpectationDeleteResult } from './expectations';
 export { expectationFilterSchema, expectationFilterShape, toExpectationFilter, matchesExpectation, sameTuple, type ExpectationFilter } from './expectation-filter';
-export { Snapshot, SORT_KEYS, type SortKey, type SnapshotQuery, type SnapshotInfo, type Page } from './snapshot';
-export { filterSchema, filterShape, parseFilter, toFilter, matches, isEmptyFilter, STATUS_NAMES, type Filter, type FilterInput, type PortRange, type StatusMatch } from './filter';
+export { Snapshot, matches, type SnapshotQuery, type SnapshotInfo, type SnapshotSummary, type Page } from './snapshot';
+export { SORT_KEYS, type SortKey } from './vocabulary';
+export { filterSchema, filterShape, parseFilter, toFilter, isEmptyFilter, STATUS_NAMES, type Filter, type FilterInput, type PortRange, type StatusMatch } from './filter';
 export { NetlinkError, NamespaceError, CodecError, ValidationError } from './errors';
 export { natInfo, closedBy, statusNames } from './codec/connection';
 export { IPS, TCP_STATES, PROTOCOL_NAMES, STATUS_FLAGS, IPPROTO, NF_CT_EXPECT } from './constants';

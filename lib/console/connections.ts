@@ -1,6 +1,6 @@
 // What the connections API does, one function per route: the routes only parse, authorize and call these.
 import { IPS, toFilter, type DeleteManyResult, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
-import type { SnapshotSummary } from '@/lib/conntrack/snapshot';
+import type { SnapshotSummary } from '@/lib/conntrack';
 import { rowToApi, snapshotSummary, toApiConnection, type ApiConnection, type ApiSnapshot } from './connection';
 import { CONNECTION_COLUMNS, exportResponse, fileStamp } from './export';
 import { ConnectionGoneError } from './errors';

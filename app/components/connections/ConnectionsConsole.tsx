@@ -4,7 +4,7 @@
 import { useRouter } from 'next/navigation';
 import { useCallback, useEffect, useEffectEvent, useMemo, useState, type MouseEvent } from 'react';
 import type { SortingState } from '@tanstack/react-table';
-import type { SortKey } from '@/lib/conntrack/snapshot';
+import type { SortKey } from '@/lib/conntrack/vocabulary';
 import { LiveToggle, liveRowNote } from '@/app/history/components/live/LiveToggle';
 import { useLiveUpdates } from '@/app/history/components/live/useLiveUpdates';
 import { ApiError, apiRequest, whenSessionEnds } from '../api/http';

@@ -2,7 +2,7 @@
 // The typed columns of the connections grid. A column's id is the API sort key it sorts by.
 import type { ColumnDef } from '@tanstack/react-table';
 import type { MouseEvent } from 'react';
-import type { SortKey } from '@/lib/conntrack/snapshot';
+import type { SortKey } from '@/lib/conntrack/vocabulary';
 import type { ApiConnection } from '../api/types';
 import { ageSeconds, endpointText, flagBadges, formatBytes, formatCount, formatDuration, formatMark, hostPort, icmpText, natText } from './format';
 

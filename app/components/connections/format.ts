@@ -9,7 +9,6 @@ const ICMP_TYPES: Record<string, Record<number, string>> = {
   icmpv6: { 1: 'unreachable', 2: 'packet-too-big', 3: 'time-exceeded', 128: 'echo-request', 129: 'echo-reply' },
 };
 
-export const isIcmp = (c: ApiConnection): boolean => c.protocol === 'icmp' || c.protocol === 'icmpv6';
 
 /** "192.0.2.1:443", "[2001:db8::1]:443", or the bare address when there is no port. */
 export function hostPort(address: string, port: number | undefined): string {

@@ -1,7 +1,7 @@
 // The console's URL state - filters, sort, page, the connection whose details are open - and how it turns
 // into API requests. Plain strings here: the URL is validated on the server (url-validation.ts) with the
 // shared filter vocabulary, and the API validates again.
-import type { SortKey } from '@/lib/conntrack/snapshot';
+import type { SortKey } from '@/lib/conntrack/vocabulary';
 
 /** Filter fields of GET /api/connections, in the order the filter chips show them. */
 export const FILTER_KEYS = ['family', 'protocol', 'state', 'status', 'ip', 'src', 'dst', 'replySrc', 'replyDst', 'port', 'sport', 'dport', 'mark', 'zone', 'q'] as const;

@@ -1,7 +1,7 @@
 // Server-side only (it pulls in node:net through the shared filter vocabulary): checks the console's URL with
 // the same zod pieces the API uses, so a bad shared link is explained before any request is made.
 import { filterShape } from '@/lib/conntrack/filter';
-import { SORT_KEYS, type SortKey } from '@/lib/conntrack/snapshot';
+import { SORT_KEYS, type SortKey } from '@/lib/conntrack/vocabulary';
 import { FILTER_KEYS, readQuery, type ConsoleQuery, type FilterKey } from './query';
 
 export type UrlProblems = Partial<Record<FilterKey | 'sort', string>>;

@@ -12,11 +12,11 @@ const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString
 
 export const addressLength = (family: Family): number => (family === 'ipv4' ? 4 : 16);
 
-export function formatIPv4(buf: Uint8Array, offset: number): string {
+export function formatIPv4(buf: ArrayLike<number>, offset: number): string {
   return `${DEC[buf[offset]]}.${DEC[buf[offset + 1]]}.${DEC[buf[offset + 2]]}.${DEC[buf[offset + 3]]}`;
 }
 
-export function formatIPv6(buf: Uint8Array, offset: number): string {
+export function formatIPv6(buf: ArrayLike<number>, offset: number): string {
   let mapped = buf[offset + 10] === 0xff && buf[offset + 11] === 0xff;
   for (let i = 0; mapped && i < 10; i++) if (buf[offset + i] !== 0) mapped = false;
   if (mapped) return `::ffff:${formatIPv4(buf, offset + 12)}`;

@@ -1,0 +1,665 @@
+// Wire -> columns: fills a snapshot's typed arrays straight from dump messages, with no Connection object per
+// entry. It is a second decoder of the same bytes as codec/connection.ts, so it is exactly as strict: every input
+// either gives the row decodeConnection would give (on the fields a snapshot keeps) or throws CodecError, and a
+// throw leaves the rows added before untouched (tests/unit/codec/snapshot-fuzz.test.ts holds it to that).
+import { randomUUID } from 'node:crypto';
+import * as K from '../constants';
+import { CodecError } from '../errors';
+import { parseAddress } from '../address';
+import { decodeSeqAdj } from '../codec/seqadj';
+import { decodeSynproxy } from '../codec/synproxy';
+import { decodeSecctx } from '../codec/help';
+import { decodeTuple } from '../codec/tuple';
+import { missing } from '../codec/nest';
+import type { Connection, Tuple } from '../types';
+import { FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
+import { Snapshot } from './snapshot';
+
+// Imported bindings can compile to getters (CommonJS interop), which cost more than the decoding on the
+// per-attribute path; the hot code reads these module-local copies (as the codecs do).
+const { AF, CTA, CTA_COUNTERS, CTA_HELP, CTA_IP, CTA_PROTO, CTA_PROTOINFO, CTA_PROTOINFO_TCP, CTA_TIMESTAMP_ATTR, CTA_TUPLE, NLA_TYPE_MASK, TCP_STATES } = K;
+const TCP_STATE_COUNT = TCP_STATES.length;
+
+function readU16(b: Uint8Array, at: number): number {
+  return (b[at] << 8) | b[at + 1];
+}
+function readU32(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
+function grow<T extends Uint8Array | Uint16Array | Uint32Array>(array: T, length: number): T {
+  const next = new (array.constructor as new (n: number) => T)(length);
+  next.set(array.subarray(0, Math.min(array.length, length)));
+  return next;
+}
+
+function badLength(path: string[], len: number, end: number, at: number): CodecError {
+  if (len < 4) return new CodecError(path, `bad length ${len}`);
+  return new CodecError(path, `length ${len} runs past the end (${end - at} bytes left)`);
+}
+function expect(path: string[], len: number, want: number): void {
+  if (len !== want) throw new CodecError(path, `bad length ${len}, expected ${want}`);
+}
+
+/** Where the rows of a chunk start, so keep() can take back the rows of that chunk a filter rejects. */
+export interface BuilderMark {
+  row: number;
+  v6: number;
+}
+
+/** Fills columns from dump messages; finish() hands them to a Snapshot and the builder is spent. */
+export class SnapshotBuilder implements Columns {
+  size = 0;
+  private capacity: number;
+  private finished = false;
+  id: Uint32Array;
+  family: Uint8Array;
+  protocol: Uint8Array;
+  state: Uint8Array;
+  /** Original flags << 24 | original mask << 16 | reply flags << 8 | reply mask. */
+  tcpFlags: Uint32Array;
+  shape: Uint16Array;
+  status: Uint32Array;
+  addr: Uint32Array;
+  ports: Uint16Array;
+  timeout: Uint32Array;
+  mark: Uint32Array;
+  zone: Uint16Array;
+  use: Uint32Array;
+  /** Eight per row: packets and bytes original, packets and bytes reply, each as high, low 32 bits. */
+  counters: Uint32Array;
+  /** Two per row: the start time in ns, high, low 32 bits. */
+  started: Uint32Array;
+  v6: Uint8Array;
+  v6Size = 0;
+  helpers = new Map<number, string>();
+  labels = new Map<number, Uint8Array>();
+
+  constructor(expected = 1024) {
+    const n = Math.max(16, expected);
+    this.capacity = n;
+    this.id = new Uint32Array(n);
+    this.family = new Uint8Array(n);
+    this.protocol = new Uint8Array(n);
+    this.state = new Uint8Array(n);
+    this.tcpFlags = new Uint32Array(n);
+    this.shape = new Uint16Array(n);
+    this.status = new Uint32Array(n);
+    this.addr = new Uint32Array(n * 4);
+    this.ports = new Uint16Array(n * 4);
+    this.timeout = new Uint32Array(n);
+    this.mark = new Uint32Array(n);
+    this.zone = new Uint16Array(n);
+    this.use = new Uint32Array(n);
+    this.counters = new Uint32Array(n * 8);
+    this.started = new Uint32Array(n * 2);
+    this.v6 = new Uint8Array(16 * 64);
+  }
+
+  private ensure(): void {
+    if (this.finished) throw new Error('SnapshotBuilder: already finished');
+    if (this.size < this.capacity) return;
+    const n = Math.ceil(this.capacity * 1.5);
+    this.capacity = n;
+    this.id = grow(this.id, n);
+    this.family = grow(this.family, n);
+    this.protocol = grow(this.protocol, n);
+    this.state = grow(this.state, n);
+    this.tcpFlags = grow(this.tcpFlags, n);
+    this.shape = grow(this.shape, n);
+    this.status = grow(this.status, n);
+    this.addr = grow(this.addr, n * 4);
+    this.ports = grow(this.ports, n * 4);
+    this.timeout = grow(this.timeout, n);
+    this.mark = grow(this.mark, n);
+    this.zone = grow(this.zone, n);
+    this.use = grow(this.use, n);
+    this.counters = grow(this.counters, n * 8);
+    this.started = grow(this.started, n * 2);
+  }
+
+  private v6Slot(b: Uint8Array, at: number): number {
+    if ((this.v6Size + 1) * 16 > this.v6.length) this.v6 = grow(this.v6, this.v6.length * 2);
+    this.v6.set(b.subarray(at, at + 16), this.v6Size * 16);
+    return this.v6Size++;
+  }
+
+  /**
+   * Decodes the tuple in b[start, end) into row slots base (0 = original, 2 = reply) and returns its protocol
+   * number. Mirrors decodeTuple.
+   */
+  private tuple(row: number, base: number, b: Uint8Array, start: number, end: number, path: string, v6: boolean): number {
+    // Which of src, dst (bits 1, 2) the last CTA_TUPLE_IP had, and whether there was a CTA_TUPLE_PROTO with a number.
+    let ip = 0;
+    let sawIp = false;
+    let protocol = -1;
+    let at = start;
+    while (end - at >= 4) {
+      const len = b[at] | (b[at + 1] << 8);
+      const type = (b[at + 2] | (b[at + 3] << 8)) & NLA_TYPE_MASK;
+      if (len < 4 || at + len > end) throw badLength([path, `attribute ${type}`], len, end, at);
+      const p = at + 4;
+      const pend = at + len;
+      if (type === CTA_TUPLE.IP) {
+        sawIp = true;
+        ip = 0;
+        let q = p;
+        while (pend - q >= 4) {
+          const l = b[q] | (b[q + 1] << 8);
+          const t = (b[q + 2] | (b[q + 3] << 8)) & NLA_TYPE_MASK;
+          if (l < 4 || q + l > pend) throw badLength([path, 'CTA_TUPLE_IP'], l, pend, q);
+          if (t >= CTA_IP.V4_SRC && t <= CTA_IP.V6_DST) {
+            const isV4 = t <= CTA_IP.V4_DST;
+            const dst = t === CTA_IP.V4_DST || t === CTA_IP.V6_DST;
+            const name = isV4 ? (dst ? 'CTA_IP_V4_DST' : 'CTA_IP_V4_SRC') : dst ? 'CTA_IP_V6_DST' : 'CTA_IP_V6_SRC';
+            if (isV4 === v6) throw new CodecError([path, 'CTA_TUPLE_IP', name], `unexpected in an ${v6 ? 'ipv6' : 'ipv4'} entry`);
+            expect([path, 'CTA_TUPLE_IP', name], l - 4, isV4 ? 4 : 16);
+            this.addr[row * 4 + base + (dst ? 1 : 0)] = isV4 ? readU32(b, q + 4) : this.v6Slot(b, q + 4);
+            ip |= dst ? 2 : 1;
+          }
+          q += (l + 3) & ~3;
+        }
+      } else if (type === CTA_TUPLE.PROTO) {
+        protocol = this.proto(row, base, b, p, pend, path);
+      } else if (type === CTA_TUPLE.ZONE) {
+        expect([path, 'CTA_TUPLE_ZONE'], len - 4, 2);
+      }
+      at += (len + 3) & ~3;
+    }
+    if (!sawIp) throw missing('CTA_TUPLE_IP').within(path);
+    if (protocol < 0) throw missing('CTA_TUPLE_PROTO').within(path);
+    if (!(ip & 1)) throw missing(v6 ? 'CTA_IP_V6_SRC' : 'CTA_IP_V4_SRC').within('CTA_TUPLE_IP').within(path);
+    if (!(ip & 2)) throw missing(v6 ? 'CTA_IP_V6_DST' : 'CTA_IP_V4_DST').within('CTA_TUPLE_IP').within(path);
+    return protocol;
+  }
+
+  /** One CTA_TUPLE_PROTO (the last one of a tuple wins whole, as in decodeTuple); returns CTA_PROTO_NUM. */
+  private proto(row: number, base: number, b: Uint8Array, start: number, end: number, tuplePath: string): number {
+    const path = [tuplePath, 'CTA_TUPLE_PROTO'];
+    const sportBit = base === 0 ? SHAPE.SPORT_ORIGINAL : SHAPE.SPORT_REPLY;
+    const dportBit = base === 0 ? SHAPE.DPORT_ORIGINAL : SHAPE.DPORT_REPLY;
+    const icmpBit = base === 0 ? SHAPE.ICMP_ORIGINAL : SHAPE.ICMP_REPLY;
+    let shape = this.shape[row] & ~(sportBit | dportBit | icmpBit);
+    let num = -1;
+    let sport = 0;
+    let dport = 0;
+    // ICMP id, type, code: -1 until seen.
+    let id = -1;
+    let icmpType = -1;
+    let icmpCode = -1;
+    let q = start;
+    while (end - q >= 4) {
+      const l = b[q] | (b[q + 1] << 8);
+      const t = (b[q + 2] | (b[q + 3] << 8)) & NLA_TYPE_MASK;
+      if (l < 4 || q + l > end) throw badLength(path, l, end, q);
+      const v = q + 4;
+      switch (t) {
+        case CTA_PROTO.NUM:
+          expect([...path, 'CTA_PROTO_NUM'], l - 4, 1);
+          num = b[v];
+          break;
+        case CTA_PROTO.SRC_PORT:
+          expect([...path, 'CTA_PROTO_SRC_PORT'], l - 4, 2);
+          sport = readU16(b, v);
+          shape |= sportBit;
+          break;
+        case CTA_PROTO.DST_PORT:
+          expect([...path, 'CTA_PROTO_DST_PORT'], l - 4, 2);
+          dport = readU16(b, v);
+          shape |= dportBit;
+          break;
+        case CTA_PROTO.ICMP_ID:
+        case CTA_PROTO.ICMPV6_ID:
+          expect([...path, t === CTA_PROTO.ICMP_ID ? 'CTA_PROTO_ICMP_ID' : 'CTA_PROTO_ICMPV6_ID'], l - 4, 2);
+          id = readU16(b, v);
+          break;
+        case CTA_PROTO.ICMP_TYPE:
+        case CTA_PROTO.ICMPV6_TYPE:
+          expect([...path, t === CTA_PROTO.ICMP_TYPE ? 'CTA_PROTO_ICMP_TYPE' : 'CTA_PROTO_ICMPV6_TYPE'], l - 4, 1);
+          icmpType = b[v];
+          break;
+        case CTA_PROTO.ICMP_CODE:
+        case CTA_PROTO.ICMPV6_CODE:
+          expect([...path, t === CTA_PROTO.ICMP_CODE ? 'CTA_PROTO_ICMP_CODE' : 'CTA_PROTO_ICMPV6_CODE'], l - 4, 1);
+          icmpCode = b[v];
+          break;
+      }
+      q += (l + 3) & ~3;
+    }
+    if (num < 0) throw missing('CTA_PROTO_NUM').within('CTA_TUPLE_PROTO').within(tuplePath);
+    const icmpV6 = num === K.IPPROTO.ICMPV6;
+    const k = row * 4 + base;
+    if (id >= 0 || icmpType >= 0 || icmpCode >= 0) {
+      const name = (field: string) => (icmpV6 ? `CTA_PROTO_ICMPV6_${field}` : `CTA_PROTO_ICMP_${field}`);
+      if (id < 0) throw missing(name('ID')).within('CTA_TUPLE_PROTO').within(tuplePath);
+      if (icmpType < 0) throw missing(name('TYPE')).within('CTA_TUPLE_PROTO').within(tuplePath);
+      if (icmpCode < 0) throw missing(name('CODE')).within('CTA_TUPLE_PROTO').within(tuplePath);
+      // The port slots hold the ICMP fields, so a tuple cannot have both; the kernel never sends both.
+      if (shape & (sportBit | dportBit)) throw new CodecError(path, 'both ports and ICMP fields');
+      this.ports[k] = id;
+      this.ports[k + 1] = (icmpType << 8) | icmpCode;
+      shape |= icmpBit;
+    } else {
+      this.ports[k] = sport;
+      this.ports[k + 1] = dport;
+    }
+    this.shape[row] = shape;
+    return num;
+  }
+
+  /**
+   * Adds one entry from the CTA_* attributes in b[start, end) of a message whose nfgenmsg family is `family`.
+   * Throws CodecError for a malformed entry and then holds exactly the rows it held before.
+   */
+  add(b: Uint8Array, start: number, end: number, family: number): void {
+    this.ensure();
+    const v6Before = this.v6Size;
+    try {
+      this.decode(this.size, b, start, end, family);
+    } catch (error) {
+      this.v6Size = v6Before;
+      this.helpers.delete(this.size);
+      this.labels.delete(this.size);
+      throw error;
+    }
+    this.size++;
+  }
+
+  private decode(row: number, b: Uint8Array, start: number, end: number, family: number): void {
+    if (family !== AF.INET && family !== AF.INET6) throw new CodecError(['nfgenmsg'], `unsupported address family ${family}`);
+    const v6 = family === AF.INET6;
+    this.family[row] = v6 ? FAMILY_V6 : 0;
+    this.state[row] = NO_STATE;
+    this.tcpFlags[row] = 0;
+    this.shape[row] = 0;
+    this.mark[row] = 0;
+    this.zone[row] = 0;
+    this.use[row] = 0;
+    this.timeout[row] = 0;
+    this.id[row] = 0;
+    let seen = 0; // bits: 1 orig, 2 reply, 4 status, 8 counters orig, 16 counters reply
+    let replyProtocol = 0;
+    let at = start;
+    while (end - at >= 4) {
+      const len = b[at] | (b[at + 1] << 8);
+      const type = (b[at + 2] | (b[at + 3] << 8)) & NLA_TYPE_MASK;
+      if (len < 4 || at + len > end) throw badLength([`attribute ${type}`], len, end, at);
+      const p = at + 4;
+      const pend = at + len;
+      const size = len - 4;
+      switch (type) {
+        case CTA.TUPLE_ORIG:
+          this.protocol[row] = this.tuple(row, 0, b, p, pend, 'CTA_TUPLE_ORIG', v6);
+          seen |= 1;
+          break;
+        case CTA.TUPLE_REPLY:
+          replyProtocol = this.tuple(row, 2, b, p, pend, 'CTA_TUPLE_REPLY', v6);
+          seen |= 2;
+          break;
+        case CTA.STATUS:
+          expect(['CTA_STATUS'], size, 4);
+          this.status[row] = readU32(b, p);
+          seen |= 4;
+          break;
+        case CTA.TIMEOUT:
+          expect(['CTA_TIMEOUT'], size, 4);
+          this.timeout[row] = readU32(b, p);
+          this.shape[row] |= SHAPE.TIMEOUT;
+          break;
+        case CTA.MARK:
+          expect(['CTA_MARK'], size, 4);
+          this.mark[row] = readU32(b, p);
+          this.shape[row] |= SHAPE.MARK;
+          break;
+        case CTA.USE:
+          expect(['CTA_USE'], size, 4);
+          this.use[row] = readU32(b, p);
+          this.shape[row] |= SHAPE.USE;
+          break;
+        case CTA.ID:
+          expect(['CTA_ID'], size, 4);
+          this.id[row] = readU32(b, p);
+          this.shape[row] |= SHAPE.ID;
+          break;
+        case CTA.SECMARK:
+          expect(['CTA_SECMARK'], size, 4);
+          break;
+        case CTA.ZONE:
+          expect(['CTA_ZONE'], size, 2);
+          this.zone[row] = readU16(b, p);
+          break;
+        case CTA.PROTOINFO:
+          this.protoinfo(row, b, p, pend);
+          break;
+        case CTA.COUNTERS_ORIG:
+          this.counter(row * 8, b, p, pend, 'CTA_COUNTERS_ORIG');
+          seen |= 8;
+          break;
+        case CTA.COUNTERS_REPLY:
+          this.counter(row * 8 + 4, b, p, pend, 'CTA_COUNTERS_REPLY');
+          seen |= 16;
+          break;
+        case CTA.TIMESTAMP:
+          this.timestamp(row, b, p, pend);
+          break;
+        case CTA.HELP:
+          this.help(row, b, p, pend);
+          break;
+        case CTA.LABELS:
+          this.labels.set(row, b.slice(p, pend));
+          break;
+        case CTA.TIMESTAMP_EVENT:
+          expect(['CTA_TIMESTAMP_EVENT'], size, 8);
+          break;
+        // Not kept in a snapshot, but checked as strictly as the codecs check them; rare enough to decode.
+        case CTA.TUPLE_MASTER:
+          this.check('CTA_TUPLE_MASTER', () => decodeTuple(b, p, pend, v6 ? 'ipv6' : 'ipv4'));
+          break;
+        case CTA.SECCTX:
+          this.check('CTA_SECCTX', () => decodeSecctx(b, p, pend));
+          break;
+        case CTA.SEQ_ADJ_ORIG:
+          this.check('CTA_SEQ_ADJ_ORIG', () => decodeSeqAdj(b, p, pend));
+          break;
+        case CTA.SEQ_ADJ_REPLY:
+          this.check('CTA_SEQ_ADJ_REPLY', () => decodeSeqAdj(b, p, pend));
+          break;
+        case CTA.SYNPROXY:
+          this.check('CTA_SYNPROXY', () => decodeSynproxy(b, p, pend));
+          break;
+      }
+      at += (len + 3) & ~3;
+    }
+    if (!(seen & 1)) throw missing('CTA_TUPLE_ORIG');
+    if (!(seen & 2)) throw missing('CTA_TUPLE_REPLY');
+    // One protocol column serves both directions; the kernel never sends two.
+    if (replyProtocol !== this.protocol[row]) {
+      throw new CodecError(['CTA_TUPLE_REPLY', 'CTA_TUPLE_PROTO', 'CTA_PROTO_NUM'], `protocol ${replyProtocol} differs from the original direction's ${this.protocol[row]}`);
+    }
+    if (!(seen & 4)) throw missing('CTA_STATUS');
+    if (((seen >> 3) & 3) === 1) throw missing('CTA_COUNTERS_REPLY');
+    if (((seen >> 3) & 3) === 2) throw missing('CTA_COUNTERS_ORIG');
+    if (seen & 8) this.shape[row] |= SHAPE.COUNTERS;
+  }
+
+  private check(segment: string, decode: () => unknown): void {
+    try {
+      decode();
+    } catch (error) {
+      if (error instanceof CodecError) throw error.within(segment);
+      throw error;
+    }
+  }
+
+  /** CTA_PROTOINFO: the last one wins whole, and so does the last CTA_PROTOINFO_TCP in it (as in decodeProtoInfo). */
+  private protoinfo(row: number, b: Uint8Array, start: number, end: number): void {
+    this.state[row] = NO_STATE;
+    this.tcpFlags[row] = 0;
+    this.shape[row] &= ~(SHAPE.FLAGS_ORIGINAL | SHAPE.FLAGS_REPLY);
+    let at = start;
+    while (end - at >= 4) {
+      const len = b[at] | (b[at + 1] << 8);
+      const type = (b[at + 2] | (b[at + 3] << 8)) & NLA_TYPE_MASK;
+      if (len < 4 || at + len > end) throw badLength(['CTA_PROTOINFO', `attribute ${type}`], len, end, at);
+      if (type === CTA_PROTOINFO.TCP) {
+        const path = ['CTA_PROTOINFO', 'CTA_PROTOINFO_TCP'];
+        let state = -1;
+        let flags = 0;
+        let shape = this.shape[row] & ~(SHAPE.FLAGS_ORIGINAL | SHAPE.FLAGS_REPLY);
+        let q = at + 4;
+        const qend = at + len;
+        while (qend - q >= 4) {
+          const l = b[q] | (b[q + 1] << 8);
+          const t = (b[q + 2] | (b[q + 3] << 8)) & NLA_TYPE_MASK;
+          if (l < 4 || q + l > qend) throw badLength(path, l, qend, q);
+          switch (t) {
+            case CTA_PROTOINFO_TCP.STATE:
+              expect([...path, 'CTA_PROTOINFO_TCP_STATE'], l - 4, 1);
+              state = b[q + 4];
+              if (state >= TCP_STATE_COUNT) throw new CodecError([...path, 'CTA_PROTOINFO_TCP_STATE'], `unknown TCP state ${state}`);
+              break;
+            case CTA_PROTOINFO_TCP.WSCALE_ORIGINAL:
+              expect([...path, 'CTA_PROTOINFO_TCP_WSCALE_ORIGINAL'], l - 4, 1);
+              break;
+            case CTA_PROTOINFO_TCP.WSCALE_REPLY:
+              expect([...path, 'CTA_PROTOINFO_TCP_WSCALE_REPLY'], l - 4, 1);
+              break;
+            case CTA_PROTOINFO_TCP.FLAGS_ORIGINAL:
+              expect([...path, 'CTA_PROTOINFO_TCP_FLAGS_ORIGINAL'], l - 4, 2);
+              flags = ((flags & 0xffff) | (b[q + 4] << 24) | (b[q + 5] << 16)) >>> 0;
+              shape |= SHAPE.FLAGS_ORIGINAL;
+              break;
+            case CTA_PROTOINFO_TCP.FLAGS_REPLY:
+              expect([...path, 'CTA_PROTOINFO_TCP_FLAGS_REPLY'], l - 4, 2);
+              flags = ((flags & 0xffff0000) | (b[q + 4] << 8) | b[q + 5]) >>> 0;
+              shape |= SHAPE.FLAGS_REPLY;
+              break;
+          }
+          q += (l + 3) & ~3;
+        }
+        if (state < 0) throw missing('CTA_PROTOINFO_TCP_STATE').within('CTA_PROTOINFO_TCP').within('CTA_PROTOINFO');
+        this.state[row] = state;
+        this.tcpFlags[row] = flags;
+        this.shape[row] = shape;
+      }
+      at += (len + 3) & ~3;
+    }
+  }
+
+  /** One CTA_COUNTERS_* nest into counters[slot, slot + 4): PACKETS and BYTES, both required, as in decodeCounter. */
+  private counter(slot: number, b: Uint8Array, start: number, end: number, segment: string): void {
+    let found = 0;
+    let q = start;
+    while (end - q >= 4) {
+      const l = b[q] | (b[q + 1] << 8);
+      const t = (b[q + 2] | (b[q + 3] << 8)) & NLA_TYPE_MASK;
+      if (l < 4 || q + l > end) throw badLength([segment, `attribute ${t}`], l, end, q);
+      if (t === CTA_COUNTERS.PACKETS || t === CTA_COUNTERS.BYTES) {
+        const packets = t === CTA_COUNTERS.PACKETS;
+        expect([segment, packets ? 'CTA_COUNTERS_PACKETS' : 'CTA_COUNTERS_BYTES'], l - 4, 8);
+        const k = slot + (packets ? 0 : 2);
+        this.counters[k] = readU32(b, q + 4);
+        this.counters[k + 1] = readU32(b, q + 8);
+        found |= packets ? 1 : 2;
+      }
+      q += (l + 3) & ~3;
+    }
+    if (!(found & 1)) throw missing('CTA_COUNTERS_PACKETS').within(segment);
+    if (!(found & 2)) throw missing('CTA_COUNTERS_BYTES').within(segment);
+  }
+
+  /** CTA_TIMESTAMP: START required, STOP optional, both be64 (as in decodeTimestamp). */
+  private timestamp(row: number, b: Uint8Array, start: number, end: number): void {
+    let found = false;
+    let q = start;
+    while (end - q >= 4) {
+      const l = b[q] | (b[q + 1] << 8);
+      const t = (b[q + 2] | (b[q + 3] << 8)) & NLA_TYPE_MASK;
+      if (l < 4 || q + l > end) throw badLength(['CTA_TIMESTAMP', `attribute ${t}`], l, end, q);
+      if (t === CTA_TIMESTAMP_ATTR.START) {
+        expect(['CTA_TIMESTAMP', 'CTA_TIMESTAMP_START'], l - 4, 8);
+        this.started[row * 2] = readU32(b, q + 4);
+        this.started[row * 2 + 1] = readU32(b, q + 8);
+        found = true;
+      } else if (t === CTA_TIMESTAMP_ATTR.STOP) {
+        expect(['CTA_TIMESTAMP', 'CTA_TIMESTAMP_STOP'], l - 4, 8);
+      }
+      q += (l + 3) & ~3;
+    }
+    if (!found) throw missing('CTA_TIMESTAMP_START').within('CTA_TIMESTAMP');
+    this.shape[row] |= SHAPE.TIMESTAMP;
+  }
+
+  /** CTA_HELP: the name up to its NUL (a later CTA_HELP without a name keeps the earlier one, as in decodeConnection). */
+  private help(row: number, b: Uint8Array, start: number, end: number): void {
+    let q = start;
+    while (end - q >= 4) {
+      const l = b[q] | (b[q + 1] << 8);
+      const t = (b[q + 2] | (b[q + 3] << 8)) & NLA_TYPE_MASK;
+      if (l < 4 || q + l > end) throw badLength(['CTA_HELP', `attribute ${t}`], l, end, q);
+      if (t === CTA_HELP.NAME) {
+        let e = q + 4;
+        while (e < q + l && b[e] !== 0) e++;
+        this.helpers.set(row, Buffer.from(b.buffer, b.byteOffset + q + 4, e - q - 4).toString('utf8'));
+      }
+      q += (l + 3) & ~3;
+    }
+  }
+
+  /** Adds a decoded Connection as a row (the evaluator's input for a single connection). */
+  addConnection(connection: Connection): void {
+    this.ensure();
+    const row = this.size;
+    const v6 = connection.family === 'ipv6';
+    this.family[row] = v6 ? FAMILY_V6 : 0;
+    this.protocol[row] = connection.original.protocol;
+    let shape = 0;
+    const tuple = (t: Tuple, base: number) => {
+      for (const [k, text] of [t.src, t.dst].entries()) {
+        const bytes = parseAddress(text)?.bytes ?? new Uint8Array(v6 ? 16 : 4);
+        this.addr[row * 4 + base + k] = v6 ? this.v6Slot(bytes, 0) : readU32(bytes, 0);
+      }
+      const i = row * 4 + base;
+      if (t.icmp) {
+        this.ports[i] = t.icmp.id;
+        this.ports[i + 1] = (t.icmp.type << 8) | t.icmp.code;
+        shape |= base ? SHAPE.ICMP_REPLY : SHAPE.ICMP_ORIGINAL;
+      } else {
+        this.ports[i] = t.sport ?? 0;
+        this.ports[i + 1] = t.dport ?? 0;
+        if (t.sport !== undefined) shape |= base ? SHAPE.SPORT_REPLY : SHAPE.SPORT_ORIGINAL;
+        if (t.dport !== undefined) shape |= base ? SHAPE.DPORT_REPLY : SHAPE.DPORT_ORIGINAL;
+      }
+    };
+    tuple(connection.original, 0);
+    tuple(connection.reply, 2);
+    const tcp = connection.protoinfo?.tcp;
+    this.state[row] = tcp ? TCP_STATES.indexOf(tcp.state) : NO_STATE;
+    this.tcpFlags[row] = tcp
+      ? (((tcp.flagsOriginal?.flags ?? 0) << 24) | ((tcp.flagsOriginal?.mask ?? 0) << 16) | ((tcp.flagsReply?.flags ?? 0) << 8) | (tcp.flagsReply?.mask ?? 0)) >>> 0
+      : 0;
+    this.status[row] = connection.status;
+    this.timeout[row] = connection.timeout ?? 0;
+    this.mark[row] = connection.mark ?? 0;
+    this.zone[row] = connection.zone;
+    this.use[row] = connection.use ?? 0;
+    this.id[row] = connection.id ?? 0;
+    if (connection.mark !== undefined) shape |= SHAPE.MARK;
+    if (connection.id !== undefined) shape |= SHAPE.ID;
+    if (connection.use !== undefined) shape |= SHAPE.USE;
+    if (connection.timeout !== undefined) shape |= SHAPE.TIMEOUT;
+    const u64 = (column: Uint32Array, k: number, value: bigint) => {
+      column[k] = Number(value >> 32n);
+      column[k + 1] = Number(value & 0xffffffffn);
+    };
+    if (connection.counters) {
+      shape |= SHAPE.COUNTERS;
+      u64(this.counters, row * 8, connection.counters.original.packets);
+      u64(this.counters, row * 8 + 2, connection.counters.original.bytes);
+      u64(this.counters, row * 8 + 4, connection.counters.reply.packets);
+      u64(this.counters, row * 8 + 6, connection.counters.reply.bytes);
+    }
+    if (connection.timestamp) {
+      shape |= SHAPE.TIMESTAMP;
+      u64(this.started, row * 2, connection.timestamp.start);
+    }
+    this.shape[row] = shape;
+    if (connection.helper !== undefined) this.helpers.set(row, connection.helper);
+    if (connection.labels) this.labels.set(row, connection.labels);
+    this.size++;
+  }
+
+  /** Where the next row goes: pass it to keep() after adding a chunk of rows. */
+  checkpoint(): BuilderMark {
+    return { row: this.size, v6: this.v6Size };
+  }
+
+  /**
+   * Keeps only the rows since `from` whose entry in `keep` (indexed from `from`) is 1, moving them down in order;
+   * a filter the kernel could not apply is evaluated a chunk at a time this way.
+   */
+  keep(from: BuilderMark, keep: Uint8Array): void {
+    let w = from.row;
+    let v6 = from.v6;
+    const scratch = new Uint8Array(64);
+    for (let r = from.row; r < this.size; r++) {
+      if (!keep[r - from.row]) {
+        this.helpers.delete(r);
+        this.labels.delete(r);
+        continue;
+      }
+      if (this.family[r] === FAMILY_V6) {
+        // A row's slots are in attribute order, not k order: gather its four addresses before writing them down.
+        for (let k = 0; k < 4; k++) scratch.set(this.v6.subarray(this.addr[r * 4 + k] * 16, this.addr[r * 4 + k] * 16 + 16), k * 16);
+        for (let k = 0; k < 4; k++) {
+          this.v6.set(scratch.subarray(k * 16, k * 16 + 16), v6 * 16);
+          this.addr[r * 4 + k] = v6++;
+        }
+      }
+      if (w !== r) this.moveRow(r, w);
+      w++;
+    }
+    this.size = w;
+    this.v6Size = v6;
+  }
+
+  private moveRow(from: number, to: number): void {
+    this.id[to] = this.id[from];
+    this.family[to] = this.family[from];
+    this.protocol[to] = this.protocol[from];
+    this.state[to] = this.state[from];
+    this.tcpFlags[to] = this.tcpFlags[from];
+    this.shape[to] = this.shape[from];
+    this.status[to] = this.status[from];
+    this.addr.copyWithin(to * 4, from * 4, from * 4 + 4);
+    this.ports.copyWithin(to * 4, from * 4, from * 4 + 4);
+    this.timeout[to] = this.timeout[from];
+    this.mark[to] = this.mark[from];
+    this.zone[to] = this.zone[from];
+    this.use[to] = this.use[from];
+    this.counters.copyWithin(to * 8, from * 8, from * 8 + 8);
+    this.started.copyWithin(to * 2, from * 2, from * 2 + 2);
+    const helper = this.helpers.get(from);
+    this.helpers.delete(from);
+    if (helper !== undefined) this.helpers.set(to, helper);
+    const labels = this.labels.get(from);
+    this.labels.delete(from);
+    if (labels) this.labels.set(to, labels);
+  }
+
+  /** Empties the builder for reuse (a one-row scratch table). */
+  clear(): void {
+    this.size = 0;
+    this.v6Size = 0;
+    this.helpers.clear();
+    this.labels.clear();
+  }
+
+  /** The finished, read-only Snapshot; the builder cannot be used after this. */
+  finish(meta: { takenAt: Date; tookMs: number; skipped?: number }): Snapshot {
+    if (this.finished) throw new Error('SnapshotBuilder: already finished');
+    this.finished = true;
+    const columns: Columns = Object.freeze({
+      size: this.size,
+      id: this.id,
+      family: this.family,
+      protocol: this.protocol,
+      state: this.state,
+      tcpFlags: this.tcpFlags,
+      shape: this.shape,
+      status: this.status,
+      addr: this.addr,
+      ports: this.ports,
+      timeout: this.timeout,
+      mark: this.mark,
+      zone: this.zone,
+      use: this.use,
+      counters: this.counters,
+      started: this.started,
+      v6: this.v6,
+      helpers: this.helpers,
+      labels: this.labels,
+    });
+    return new Snapshot(columns, { id: randomUUID(), takenAt: meta.takenAt, tookMs: meta.tookMs, total: this.size, skipped: meta.skipped ?? 0 });
+  }
+}

@@ -1,0 +1,229 @@
+// A read-only table of entries at one moment: answers the console's questions - filter, sort, page, count -
+// many times over without going back to the kernel. Built by SnapshotBuilder; holds only read-only Columns.
+import { TCP_STATES } from '../constants';
+import type { Filter } from '../filter';
+import type { Connection, Family, Tuple } from '../types';
+import type { SortKey } from '../vocabulary';
+import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
+import { evaluate } from './match';
+import { orderBy } from './order';
+import { summarize, type SnapshotSummary } from './summary';
+import { addressText, buildTextIndex, narrowByText } from './text';
+
+export interface SnapshotInfo {
+  id: string;
+  takenAt: Date;
+  tookMs: number;
+  total: number;
+  /** Dump entries that could not be decoded and were left out (the rest of the snapshot stands). */
+  skipped: number;
+}
+
+export interface Page {
+  /** Rows matching the filter. */
+  matched: number;
+  rows: number[];
+}
+
+/** The query a snapshot answers: a filter plus free text, sort and paging. */
+export interface SnapshotQuery {
+  filter?: Filter;
+  /** Free text, matched case-insensitively against the row as the console shows it. */
+  text?: string;
+  sort?: SortKey;
+  order?: 'asc' | 'desc';
+  offset?: number;
+  limit?: number;
+}
+
+const u64 = (column: Columns['counters'], k: number): bigint => (BigInt(column[k]) << 32n) | BigInt(column[k + 1]);
+
+export class Snapshot {
+  readonly info: SnapshotInfo;
+  private readonly c: Columns;
+  /** Row orders per sort key, computed once on first use. */
+  private readonly orders = new Map<SortKey, Uint32Array>();
+  /** Recent match masks by filter and text (least recently used first). */
+  private readonly masks = new Map<string, { mask: Uint8Array; count: number }>();
+  private textIndex: string[] | undefined;
+
+  constructor(columns: Columns, info: SnapshotInfo) {
+    this.c = columns;
+    this.info = info;
+  }
+
+  get size(): number {
+    return this.c.size;
+  }
+
+  /** Approximate bytes held by the columns (excluding sparse helper/label maps). */
+  get byteSize(): number {
+    return columnBytes(this.c);
+  }
+
+  familyOf(row: number): Family {
+    return this.c.family[row] === FAMILY_V6 ? 'ipv6' : 'ipv4';
+  }
+
+  /** Address slot k (0 orig src, 1 orig dst, 2 reply src, 3 reply dst) as text. */
+  address(row: number, k: number): string {
+    return addressText(this.c, row, k);
+  }
+
+  private tupleOf(row: number, base: number): Tuple {
+    const c = this.c;
+    const shape = c.shape[row];
+    const tuple: Tuple = { src: this.address(row, base), dst: this.address(row, base + 1), protocol: c.protocol[row] };
+    const k = row * 4 + base;
+    if (shape & (base ? SHAPE.ICMP_REPLY : SHAPE.ICMP_ORIGINAL)) {
+      const typeCode = c.ports[k + 1];
+      tuple.icmp = { type: typeCode >> 8, code: typeCode & 0xff, id: c.ports[k] };
+    } else {
+      if (shape & (base ? SHAPE.SPORT_REPLY : SHAPE.SPORT_ORIGINAL)) tuple.sport = c.ports[k];
+      if (shape & (base ? SHAPE.DPORT_REPLY : SHAPE.DPORT_ORIGINAL)) tuple.dport = c.ports[k + 1];
+    }
+    return tuple;
+  }
+
+  /** The entry at a row, as the domain type (the fields a snapshot keeps). */
+  connection(row: number): Connection {
+    const c = this.c;
+    const shape = c.shape[row];
+    const connection: Connection = {
+      family: this.familyOf(row),
+      original: this.tupleOf(row, 0),
+      reply: this.tupleOf(row, 2),
+      status: c.status[row],
+      zone: c.zone[row],
+    };
+    if (shape & SHAPE.ID) connection.id = c.id[row];
+    if (shape & SHAPE.TIMEOUT) connection.timeout = c.timeout[row];
+    if (shape & SHAPE.MARK) connection.mark = c.mark[row];
+    if (shape & SHAPE.USE) connection.use = c.use[row];
+    if (c.state[row] !== NO_STATE) {
+      const flags = c.tcpFlags[row];
+      const tcp: NonNullable<Connection['protoinfo']>['tcp'] = { state: TCP_STATES[c.state[row]] };
+      if (shape & SHAPE.FLAGS_ORIGINAL) tcp.flagsOriginal = { flags: flags >>> 24, mask: (flags >> 16) & 0xff };
+      if (shape & SHAPE.FLAGS_REPLY) tcp.flagsReply = { flags: (flags >> 8) & 0xff, mask: flags & 0xff };
+      connection.protoinfo = { tcp };
+    }
+    if (shape & SHAPE.COUNTERS) {
+      const k = row * 8;
+      connection.counters = {
+        original: { packets: u64(c.counters, k), bytes: u64(c.counters, k + 2) },
+        reply: { packets: u64(c.counters, k + 4), bytes: u64(c.counters, k + 6) },
+      };
+    }
+    if (shape & SHAPE.TIMESTAMP) connection.timestamp = { start: u64(c.started, row * 2) };
+    const helper = c.helpers.get(row);
+    if (helper !== undefined) connection.helper = helper;
+    const labels = c.labels.get(row);
+    if (labels) connection.labels = labels;
+    return connection;
+  }
+
+  /** The row holding the entry with this id, or -1 (a binary search over the cached id order). */
+  rowOfId(id: number): number {
+    const order = this.order('id');
+    const ids = this.c.id;
+    let low = 0;
+    let high = order.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const value = ids[order[middle]];
+      if (value === id) return order[middle];
+      if (value < id) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+
+  /** Whether accounting counters / start timestamps were present on any entry. */
+  get hasCounters(): boolean {
+    return this.anyShape(SHAPE.COUNTERS);
+  }
+
+  get hasTimestamps(): boolean {
+    return this.anyShape(SHAPE.TIMESTAMP);
+  }
+
+  private anyShape(bit: number): boolean {
+    for (let row = 0; row < this.c.size; row++) if (this.c.shape[row] & bit) return true;
+    return false;
+  }
+
+  private text(): string[] {
+    this.textIndex ??= buildTextIndex(this.c);
+    return this.textIndex;
+  }
+
+  /** Every row matching, in table order. */
+  select(filter?: Filter, text?: string): Uint32Array {
+    const { mask, count } = this.matches(filter, text);
+    const out = new Uint32Array(count);
+    for (let row = 0, n = 0; n < count; row++) if (mask[row]) out[n++] = row;
+    return out;
+  }
+
+  /** Which rows match (1) and how many. The last few answers are cached: paging through one view reuses them. */
+  private matches(filter: Filter = {}, text?: string): { mask: Uint8Array; count: number } {
+    const needle = text?.trim().toLowerCase() ?? '';
+    const key = JSON.stringify(filter, (_k, v: unknown) => (v instanceof Uint8Array ? undefined : v)) + '\u0000' + needle;
+    const cached = this.masks.get(key);
+    if (cached) {
+      this.masks.delete(key);
+      this.masks.set(key, cached);
+      return cached;
+    }
+    const mask = new Uint8Array(this.c.size);
+    let count = evaluate(this.c, filter, 0, this.c.size, mask);
+    if (needle) {
+      narrowByText(this.text(), needle, mask);
+      count = 0;
+      for (let r = 0; r < mask.length; r++) count += mask[r];
+    }
+    const answer = { mask, count };
+    this.masks.set(key, answer);
+    if (this.masks.size > 8) this.masks.delete(this.masks.keys().next().value as string);
+    return answer;
+  }
+
+  /** Entries per protocol name, TCP state and family: what the console's header shows for a snapshot. */
+  summary(): SnapshotSummary {
+    return summarize(this.c);
+  }
+
+  count(filter?: Filter, text?: string): number {
+    return this.matches(filter, text).count;
+  }
+
+  /** Filter, sort and page: the cached match mask walked along the cached order, stopping at the page's end. */
+  query(q: SnapshotQuery = {}): Page {
+    const { mask, count } = this.matches(q.filter, q.text);
+    const offset = q.offset ?? 0;
+    const limit = q.limit ?? 100;
+    const desc = q.order === 'desc';
+    const order = q.sort ? this.order(q.sort) : undefined;
+    const size = this.c.size;
+    const rows: number[] = [];
+    let seen = 0;
+    for (let i = 0; i < size && rows.length < limit && seen < count; i++) {
+      const position = desc ? size - 1 - i : i;
+      const row = order ? order[position] : position;
+      if (!mask[row]) continue;
+      if (seen >= offset) rows.push(row);
+      seen++;
+    }
+    return { matched: count, rows };
+  }
+
+  /** Row indices sorted ascending by key (ties by table order), cached per key. */
+  order(key: SortKey): Uint32Array {
+    let order = this.orders.get(key);
+    if (!order) {
+      order = orderBy(this.c, key);
+      this.orders.set(key, order);
+    }
+    return order;
+  }
+}
