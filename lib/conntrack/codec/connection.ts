@@ -47,6 +47,8 @@ export function familyFromNumber(af: number): Family {
   throw new CodecError(['nfgenmsg'], `unsupported address family ${af}`);
 }
 
+export const familyToNumber = (family: Family): number => (family === 'ipv4' ? AF.INET : AF.INET6);
+
 
 /**
  * Decodes one entry: buf[start, end) are the attributes after the 4-byte nfgenmsg, family comes from it.
