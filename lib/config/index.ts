@@ -3,10 +3,10 @@
 // as the operator wrote it (the variable, or the file key) and the reason; scripts/serve.ts prints its one line.
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LOG_LEVELS, SETTINGS, type SettingName } from './settings';
+import { LOG_LEVELS, SETTINGS, type SettingName, type WanSetting } from './settings';
 import { z } from 'zod';
 
-export { LOG_LEVELS, SETTINGS, type Setting, type SettingName } from './settings';
+export { LOG_LEVELS, SETTINGS, type Setting, type SettingName, type WanSetting } from './settings';
 
 type Env = Readonly<Record<string, string | undefined>>;
 type LogLevel = (typeof LOG_LEVELS)[number];
@@ -20,6 +20,8 @@ export interface Config {
   netns: string | undefined;
   /** connlabel.conf: names of the conntrack label bits (read when labels are shown; absent is allowed). */
   connlabelFile: string;
+  /** Configured uplinks; empty: every interface with a default route in any table. */
+  wans: WanSetting[];
   history: { retentionDays: number; maxRows: number };
   session: { idleSeconds: number; maxSeconds: number };
   login: { freeFailures: number; backoffSeconds: number };
@@ -129,6 +131,7 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
     dataDir: resolve(/*turbopackIgnore: true*/ v.dataDir),
     netns: v.netns,
     connlabelFile: v.connlabelFile,
+    wans: v.wans,
     history: { retentionDays: v.historyRetentionDays, maxRows: v.historyMaxRows },
     session: { idleSeconds: v.sessionIdleSeconds, maxSeconds: v.sessionMaxSeconds },
     login: { freeFailures: v.loginFreeFailures, backoffSeconds: v.loginBackoffSeconds },

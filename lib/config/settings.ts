@@ -65,6 +65,48 @@ const origin = text('an origin').transform((v, ctx) => {
   return z.NEVER;
 });
 
+/** One uplink named by the administrator: `name=ifname` (a WAN is its interface name, never its index). */
+export interface WanSetting {
+  name: string;
+  interface: string;
+}
+
+const WAN_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+// IFNAMSIZ is 16 with the terminating NUL; '/' and whitespace are never part of an interface name.
+const IFNAME = /^[^/\s:]{1,15}$/;
+const WANS_MESSAGE = 'must be name=interface pairs separated by commas (e.g. "fiber=pppoe0,lte=wwan0")';
+
+/** CONNTRACK_WANS="fiber=pppoe0,lte=wwan0"; in the file the same string or a list of such pairs. */
+const wans = z
+  .preprocess(
+    (value) => (typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : value),
+    z.array(z.string({ error: WANS_MESSAGE }), { error: WANS_MESSAGE }),
+  )
+  .transform((pairs, ctx): WanSetting[] => {
+    const result: WanSetting[] = [];
+    for (const pair of pairs) {
+      const [name, ifname, extra] = pair.split('=').map((v) => v.trim());
+      if (extra !== undefined || !name || !ifname) {
+        ctx.addIssue({ code: 'custom', message: `${WANS_MESSAGE}; got "${pair}"` });
+        return z.NEVER;
+      }
+      if (!WAN_NAME.test(name)) {
+        ctx.addIssue({ code: 'custom', message: `WAN name "${name}" must be letters, digits, '.', '_' or '-' (at most 32)` });
+        return z.NEVER;
+      }
+      if (!IFNAME.test(ifname)) {
+        ctx.addIssue({ code: 'custom', message: `"${ifname}" is not an interface name (1..15 characters, no '/', ':' or spaces)` });
+        return z.NEVER;
+      }
+      if (result.some((w) => w.name === name)) {
+        ctx.addIssue({ code: 'custom', message: `WAN name "${name}" is given twice` });
+        return z.NEVER;
+      }
+      result.push({ name, interface: ifname });
+    }
+    return result;
+  });
+
 const token = z.string({ error: 'must be a string of at least 16 characters' }).min(16, { error: 'must be at least 16 characters long' });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -88,6 +130,7 @@ export const SETTINGS = {
   dataDir: setting({ env: ['CONNTRACK_DATA_DIR'], key: 'dataDir', schema: text('a directory path'), default: 'data', description: 'users, sessions, tokens, audit log, history (SQLite)' }),
   netns: setting<string | undefined>({ env: ['CONNTRACK_NETNS'], key: 'netns', schema: text('a namespace name or path').optional(), default: undefined, description: 'network namespace whose table to manage (default: our own)' }),
   connlabelFile: setting({ env: ['CONNTRACK_CONNLABEL_FILE'], key: 'connlabelFile', schema: text('a file path'), default: '/etc/xtables/connlabel.conf', description: 'names of the conntrack label bits (absent file: labels show as bit numbers)' }),
+  wans: setting({ env: ['CONNTRACK_WANS'], key: 'wans', schema: wans, default: [] as WanSetting[], description: 'the uplinks by name=interface (default: every interface with a default route in any table)' }),
   historyRetentionDays: setting({ env: ['CONNTRACK_HISTORY_RETENTION_DAYS'], key: 'history.retentionDays', schema: wholeNumber(1, 3650), default: 7, description: 'connection history kept this many days' }),
   historyMaxRows: setting({ env: ['CONNTRACK_HISTORY_MAX_ROWS'], key: 'history.maxRows', schema: wholeNumber(1000, 1_000_000_000), default: 5_000_000, description: 'and at most this many rows' }),
   sessionIdleSeconds: setting({ env: ['CONNTRACK_SESSION_IDLE_SECONDS'], key: 'session.idleSeconds', schema: seconds({ max: 31 * 86400 }), default: 1800, description: 'a session unused this long ends' }),

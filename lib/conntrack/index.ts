@@ -8,6 +8,7 @@ export { SORT_KEYS, type SortKey } from './vocabulary';
 export { filterSchema, filterShape, parseFilter, toFilter, isEmptyFilter, STATUS_NAMES, type Filter, type FilterInput, type PortRange, type StatusMatch } from './filter';
 export { NetlinkError, NamespaceError, CodecError, ValidationError } from './errors';
 export { natInfo, closedBy, statusNames } from './codec/connection';
+export { externalAddress, externalKind, externalSlot, type ExternalAddress, type ExternalKind } from './external';
 export { IPS, TCP_STATES, PROTOCOL_NAMES, STATUS_FLAGS, IPPROTO, NF_CT_EXPECT } from './constants';
 export type * from './types';
 export { SETTING_GROUPS, TAKES_EFFECT, settingInfo, settingRange, validateSettingValue, fixedReasonText, rangeText, type SettingGroup, type SettingInfo, type FixedReason } from './settings';

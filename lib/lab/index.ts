@@ -3,7 +3,8 @@ export { LAB_ADDRESSES, LAB_CONNLABELS, type DualStack, type Family, type LabAdd
 export type { Agent } from './agentClient';
 export { startChurn, type Churn, type ChurnOptions, type ChurnStats } from './churn';
 export { startFtpSession, pingRouter, type FtpSession, type FtpSessionOptions } from './helper-traffic';
-export { activeWan, createLab, failover, type AgentRole, type Lab, type LabOptions, type LabRole } from './lab';
+export { createLab, type AgentRole, type Lab, type LabOptions, type LabRole } from './lab';
+export { activeWan, attachLab, failover, replaceWanAddress, setWanCarrier, setWanLink, wanAddresses, WAN_TABLES, WANS, type LabHandle } from './uplinks';
 export {
   createNamespace,
   deleteNamespace,

@@ -2,10 +2,11 @@
 //
 //   lan (eth0) ---- (lan0) router (wan1) ---- (up1) internet (servers on lo)
 //                          router (wan2) ---- (up2) internet
-import { LAB_ADDRESSES, PREFIX_LENGTH, type Family, type LabAddresses, type Wan } from './addresses';
+import { LAB_ADDRESSES, PREFIX_LENGTH, type Family, type LabAddresses } from './addresses';
 import { startAgent, type Agent } from './agentClient';
 import { addNamespace, newLabName, removeStaleLabs, type Namespace } from './namespace';
 import { run, type CommandOutput } from './run';
+import { WAN_TABLES, WANS } from './uplinks';
 
 export type LabRole = 'lan' | 'router' | 'internet';
 /** Namespaces that run an agent (the router only forwards). */
@@ -45,6 +46,9 @@ const ROUTER_SYSCTLS: Record<string, string> = {
   ...COMMON_SYSCTLS,
   'net.ipv4.ip_forward': '1',
   'net.ipv6.conf.all.forwarding': '1',
+  // An uplink set down and up again keeps its IPv6 addresses, as IPv4 does (setWanLink).
+  'net.ipv6.conf.all.keep_addr_on_down': '1',
+  'net.ipv6.conf.default.keep_addr_on_down': '1',
 };
 
 /** Set after the NAT table is loaded (nf_conntrack's sysctls exist once the module is in) and before any traffic. */
@@ -139,6 +143,8 @@ async function wire(ns: Record<LabRole, Namespace>, a: LabAddresses): Promise<vo
     'link set wan2 up',
     `route add default via ${a.wan1.gateway.ipv4} dev wan1`,
     `route add default via ${a.wan1.gateway.ipv6} dev wan1`,
+    // mwan3-style: each uplink's own table with its default route (policy rules may select them).
+    ...WANS.flatMap((wan) => FAMILIES.map((family) => `route add default via ${a[wan].gateway[family]} dev ${wan} table ${WAN_TABLES[wan]}`)),
   ]);
   await batch(ns.lan, [
     ...addressLines('eth0', [...a.lan.clients, a.lan.server]),
@@ -169,7 +175,7 @@ async function startServers(agents: Record<AgentRole, Agent>, a: LabAddresses): 
   }
 }
 
-/** Builds a lab with a unique name; the router's default routes go through wan1. */
+/** Builds a lab with a unique name; the router's default routes go through wan1 (tables 101 and 102: one uplink each). */
 export async function createLab(options: LabOptions = {}): Promise<Lab> {
   if (options.removeStale ?? true) await removeStaleLabs();
   const name = newLabName();
@@ -220,22 +226,4 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     await destroy();
     throw error;
   }
-}
-
-/** The uplink the router's IPv4 default route uses now, read from the kernel. */
-export async function activeWan(lab: Lab): Promise<Wan> {
-  const { stdout } = await lab.exec('router', 'ip', ['-4', 'route', 'show', 'default']);
-  return /\bdev wan2\b/.test(stdout) ? 'wan2' : 'wan1';
-}
-
-/**
- * Moves the router's default routes (IPv4 and IPv6) to the other uplink (or to `to`). Existing conntrack entries
- * keep their old NAT address; only new flows leave with the new uplink's address.
- */
-export async function failover(lab: Lab, options: { to?: Wan } = {}): Promise<Wan> {
-  const to = options.to ?? ((await activeWan(lab)) === 'wan1' ? 'wan2' : 'wan1');
-  for (const family of FAMILIES) {
-    await lab.exec('router', 'ip', [family === 'ipv4' ? '-4' : '-6', 'route', 'replace', 'default', 'via', lab.addresses[to].gateway[family], 'dev', to]);
-  }
-  return to;
 }

@@ -1,7 +1,8 @@
 // Traffic that leaves every kind of conntrack entry an admin meets in the router's table, and a description of it
 // so tests can find each entry without hard-coding the table.
 import type { DualStack, Family, Wan } from './addresses';
-import { activeWan, type Lab } from './lab';
+import type { Lab } from './lab';
+import { activeWan } from './uplinks';
 import type { TcpBehaviour } from './protocol';
 
 export type TrafficKind =

@@ -26,6 +26,15 @@ export function openStore(dir: string): Store {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const db = new Database(join(dir, DATABASE_FILE));
   db.pragma('journal_mode = WAL');
+  return prepare(db);
+}
+
+/** A database that lives only as long as the process (for a library used without a data directory). */
+export function openMemoryStore(): Store {
+  return prepare(new Database(':memory:'));
+}
+
+function prepare(db: Store): Store {
   db.pragma('foreign_keys = ON');
   // The CLI and the server may write at the same time: wait for the other's lock instead of failing at once.
   db.pragma('busy_timeout = 5000');

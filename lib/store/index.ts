@@ -1,1 +1,1 @@
-export { dataDir, DATABASE_FILE, migrate, openStore, sharedStore, type Migration, type Store } from './db';
+export { dataDir, DATABASE_FILE, migrate, openMemoryStore, openStore, sharedStore, type Migration, type Store } from './db';

@@ -63,6 +63,7 @@ describe('loadConfig', () => {
       tls: undefined,
       dataDir: resolve('data'),
       netns: undefined,
+      wans: [],
       history: { retentionDays: 7, maxRows: 5_000_000 },
       session: { idleSeconds: 1800, maxSeconds: 43200 },
       login: { freeFailures: 5, backoffSeconds: 2 },
@@ -95,6 +96,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { HOSTNAME: 'router-7', PORT: '8080' } }).listen).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(loadConfig({ env: { CONNTRACK_HOST: '0.0.0.0', PORT: '8080', CONNTRACK_PORT: '81' } }).listen).toEqual({ host: '0.0.0.0', port: 81 });
     expect(loadConfig({ env: { CONNTRACK_ALLOWED_ORIGINS: 'https://Router.example.net/, http://10.0.0.1:8080' } }).allowedOrigins).toEqual(['https://router.example.net', 'http://10.0.0.1:8080']);
+  });
+
+  it('reads the WANs as name=interface pairs, from the environment or the file', () => {
+    expect(loadConfig({ env: { CONNTRACK_WANS: 'fiber=pppoe0, lte=wwan0' } }).wans).toEqual([
+      { name: 'fiber', interface: 'pppoe0' },
+      { name: 'lte', interface: 'wwan0' },
+    ]);
+    expect(loadConfig({ env: { CONNTRACK_CONFIG: fileWith(JSON.stringify({ wans: ['a=eth1'] })) } }).wans).toEqual([{ name: 'a', interface: 'eth1' }]);
+    expect(errorOf({ CONNTRACK_WANS: 'fiber' })).toMatch(/^config: CONNTRACK_WANS: must be name=interface pairs/);
+    expect(errorOf({ CONNTRACK_WANS: 'a=eth1,a=eth2' })).toMatch(/^config: CONNTRACK_WANS: WAN name "a" is given twice/);
+    expect(errorOf({ CONNTRACK_WANS: 'a=this-name-is-far-too-long' })).toMatch(/is not an interface name/);
   });
 
   it('is what the auth layer uses', () => {

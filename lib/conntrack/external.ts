@@ -1,0 +1,35 @@
+// A connection's external address (shared by the console's WAN column, cleanup by uplink and the history): the
+// reply-direction destination of a source-NATed entry (SNAT or masquerade: the address the router rewrote the
+// source to), or the original destination of a destination-NATed (port-forward) entry; routed entries have none.
+// SNAT wins when an entry has both (a hairpin NAT), since that is the address the uplink must still hold.
+import { IPS } from './constants';
+import type { Connection } from './types';
+
+export type ExternalKind = 'snat' | 'dnat';
+
+export interface ExternalAddress {
+  address: string;
+  kind: ExternalKind;
+}
+
+/**
+ * Which of the four tuple addresses (0 orig src, 1 orig dst, 2 reply src, 3 reply dst) is the external address,
+ * from the status bits alone; -1 for a routed entry. For columnar tables that keep the addresses in slots.
+ */
+export function externalSlot(status: number): 3 | 1 | -1 {
+  if (status & IPS.SRC_NAT) return 3;
+  if (status & IPS.DST_NAT) return 1;
+  return -1;
+}
+
+export function externalKind(status: number): ExternalKind | undefined {
+  const slot = externalSlot(status);
+  return slot === 3 ? 'snat' : slot === 1 ? 'dnat' : undefined;
+}
+
+export function externalAddress(c: Pick<Connection, 'status' | 'original' | 'reply'>): ExternalAddress | undefined {
+  const slot = externalSlot(c.status);
+  if (slot === 3) return { address: c.reply.dst, kind: 'snat' };
+  if (slot === 1) return { address: c.original.dst, kind: 'dnat' };
+  return undefined;
+}
