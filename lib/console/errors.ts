@@ -35,6 +35,14 @@ export class SettingReadOnlyError extends Error {
   }
 }
 
+/** The expectation a request names is not in the table (any more: used, timed out or deleted). */
+export class ExpectationGoneError extends Error {
+  override readonly name = 'ExpectationGoneError';
+  constructor(readonly id: number) {
+    super(`expectation ${id} is not in the table (it was used, timed out or deleted, or the id is unknown)`);
+  }
+}
+
 /** The body of every error response. */
 export interface ApiErrorBody {
   error: {
@@ -82,7 +90,7 @@ export function errorResponse(error: unknown, requestId?: string): Response {
     return json(error.expired ? 410 : 404, { code: error.expired ? 'snapshot_expired' : 'snapshot_not_found', message: error.message });
   }
   if (error instanceof SettingReadOnlyError) return json(409, { code: 'setting_read_only', message: error.message, setting: error.setting, reason: error.reason });
-  if (error instanceof ConnectionGoneError) return json(404, { code: 'not_found', message: error.message });
+  if (error instanceof ConnectionGoneError || error instanceof ExpectationGoneError) return json(404, { code: 'not_found', message: error.message });
   if (error instanceof ShuttingDownError) return json(503, { code: 'shutting_down', message: error.message }, { 'Retry-After': '5', Connection: 'close' });
   if (error instanceof NamespaceError) {
     log('managed namespace unavailable');

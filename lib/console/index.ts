@@ -2,7 +2,9 @@
 export { authorize, type Permission, type Principal } from './auth';
 export { deleteAudit, deleteOneAudit, flushAudit, type AuditIntent, type AuditSpec } from './audit';
 export { MAX_BODY_BYTES, route, routePattern, type Access, type RouteContext, type RouteOptions } from './route';
-export { errorResponse, SnapshotNotFoundError, ConnectionGoneError, SettingReadOnlyError, type ApiErrorBody } from './errors';
+export { errorResponse, SnapshotNotFoundError, ConnectionGoneError, SettingReadOnlyError, ExpectationGoneError, type ApiErrorBody } from './errors';
+export * from './expectations';
+export { labelNames, labelsOf, resolveLabels } from './labels';
 export { consoleService, createConsoleService, type ConsoleService } from './service';
 export { SnapshotRegistry } from './snapshots';
 export { apiConnectionBase, toApiConnection, snapshotSummary, apiStatusNames, type ApiConnectionBase, type ApiConnection, type ApiEndpoint, type ApiSnapshot, type ApiCounter, type ApiNatTarget } from './connection';
