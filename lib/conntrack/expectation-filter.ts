@@ -1,7 +1,7 @@
 // What an expectation query may ask for, as data: the zod schema the API and the UI share, and the one evaluator.
 import { z } from 'zod';
 import { parseAddress, prefixContains, type Prefix } from './address';
-import { portRange, prefix, type PortRange } from './filter';
+import { helperName, portRange, prefix, type PortRange } from './filter';
 import type { Expectation, Family, Tuple } from './types';
 
 export interface ExpectationFilter {
@@ -15,12 +15,6 @@ export interface ExpectationFilter {
   /** Any port of the expected tuple (where its mask is not zero) or of the master. */
   port?: PortRange;
 }
-
-// NF_CT_HELPER_NAME_LEN is 16 with the NUL; names are lower-case words like "ftp", "sip", "amanda", "RAS".
-const helperName = z
-  .string()
-  .trim()
-  .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'helper must be a helper name such as ftp or sip (letters, digits, "_", "-", ".", at most 15)');
 
 const connectionId = z
   .union([z.number(), z.string().trim().regex(/^\d+$/, 'master must be a connection id').transform(Number)])

@@ -38,6 +38,10 @@ export interface Filter {
   mark?: { value: number; mask: number };
   zone?: number;
   id?: number;
+  /** The helper attached to the connection (CTA_HELP_NAME), exactly. */
+  helper?: string;
+  /** Label bits that must all be set (CTA_LABELS). */
+  labels?: number[];
 }
 
 const PROTOCOL_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(PROTOCOL_NAMES).map(([num, name]) => [name, Number(num)]));
@@ -149,6 +153,15 @@ const mark = z.union([z.number(), trimmed]).transform((input, ctx) => {
   return { value: (value.data & mask.data) >>> 0, mask: mask.data };
 });
 
+// NF_CT_HELPER_NAME_LEN is 16 with the NUL; names are words like "ftp", "sip", "amanda", "RAS".
+export const helperName = trimmed.regex(/^[A-Za-z0-9_.-]{1,15}$/, 'helper must be a helper name such as ftp or sip (letters, digits, "_", "-", ".", at most 15)');
+
+/** Labels as written: names from connlabel.conf or bit numbers; toFilter turns them into bits. */
+const labelList = z.preprocess(
+  listOf,
+  z.array(z.string().trim().regex(/^(\d{1,3}|[A-Za-z0-9_.:-]{1,64})$/, 'a label is a bit number 0..127 or a name from connlabel.conf')).min(1, 'give at least one label'),
+);
+
 /** The fields a filter may have, for a schema that extends it (paging, sort, q). */
 export const filterShape = {
   family: z.enum(['ipv4', 'ipv6'], { message: 'expected ipv4 or ipv6' }).optional(),
@@ -166,15 +179,33 @@ export const filterShape = {
   mark: mark.optional(),
   zone: z.union([z.number(), trimmed.regex(/^\d+$/, 'zone must be a number').transform(Number)]).pipe(z.number().int().min(0).max(65535, 'zone must be 0..65535')).optional(),
   id: u32('id').optional(),
+  helper: helperName.optional(),
+  label: labelList.optional(),
 };
 
 export const filterSchema = z.strictObject(filterShape);
 export type FilterInput = z.input<typeof filterSchema>;
 
-/** Turns schema output into the Filter the library works with. */
-export function toFilter(parsed: z.output<typeof filterSchema>): Filter {
-  const { state, ...rest } = parsed;
+export interface ToFilterOptions {
+  /** A label name -> its bit (connlabel.conf); without it only bit numbers are understood. */
+  labelBit?: (written: string) => number | undefined;
+}
+
+const MAX_LABEL_BIT = 127;
+const numericLabel = (written: string): number | undefined => (/^\d+$/.test(written) && Number(written) <= MAX_LABEL_BIT ? Number(written) : undefined);
+
+/** Turns schema output into the Filter the library works with; ValidationError for a label it cannot resolve. */
+export function toFilter(parsed: z.output<typeof filterSchema>, options: ToFilterOptions = {}): Filter {
+  const { state, label, ...rest } = parsed;
   const filter: Filter = { ...rest, states: state };
+  if (label) {
+    const resolve = options.labelBit ?? numericLabel;
+    filter.labels = label.map((written) => {
+      const bit = resolve(written);
+      if (bit === undefined) throw new ValidationError('label', `unknown label "${written}" (a bit number 0..127, or a name connlabel.conf defines)`);
+      return bit;
+    });
+  }
   for (const key of Object.keys(filter) as (keyof Filter)[]) if (filter[key] === undefined) delete filter[key];
   return filter;
 }
@@ -192,3 +223,6 @@ export function parseFilter(input: unknown): Filter {
 export function isEmptyFilter(filter: Filter): boolean {
   return Object.keys(filter).length === 0;
 }
+
+/** Whether label bit `bit` is set in a CTA_LABELS bitmap (bit n is bit n % 8 of byte n / 8). */
+export const hasLabel = (bitmap: Uint8Array | undefined, bit: number): boolean => bitmap !== undefined && bit >> 3 < bitmap.length && (bitmap[bit >> 3] & (1 << (bit & 7))) !== 0;

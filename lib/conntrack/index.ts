@@ -5,7 +5,7 @@ export { ConntrackExpectations, type ExpectationRef, type ListedExpectation, typ
 export { expectationFilterSchema, expectationFilterShape, toExpectationFilter, matchesExpectation, sameTuple, type ExpectationFilter } from './expectation-filter';
 export { Snapshot, matches, type SnapshotQuery, type SnapshotInfo, type SnapshotSummary, type Page } from './snapshot';
 export { SORT_KEYS, type SortKey } from './vocabulary';
-export { filterSchema, filterShape, parseFilter, toFilter, isEmptyFilter, STATUS_NAMES, type Filter, type FilterInput, type PortRange, type StatusMatch } from './filter';
+export { filterSchema, filterShape, parseFilter, toFilter, hasLabel, isEmptyFilter, STATUS_NAMES, type ToFilterOptions, type Filter, type FilterInput, type PortRange, type StatusMatch } from './filter';
 export { NetlinkError, NamespaceError, CodecError, ValidationError } from './errors';
 export { natInfo, closedBy, statusNames } from './codec/connection';
 export { externalAddress, externalKind, externalSlot, type ExternalAddress, type ExternalKind } from './external';

@@ -1,5 +1,6 @@
 // The JSON shape of a connection in API responses (and CSV rows), built from the library's Connection.
 // Counters are JSON numbers: 64-bit kernel counters stay exact below 2^53 (8 PiB), far beyond any real entry.
+import { labelsOf } from './labels';
 import { IPS, PROTOCOL_NAMES, closedBy, natInfo, statusNames, type Connection, type Family, type IcmpFields, type Snapshot, type TcpState, type Tuple } from '@/lib/conntrack';
 
 export interface ApiEndpoint {
@@ -48,6 +49,12 @@ export interface ApiConnection extends ApiConnectionBase {
   /** Seconds until expiry when the snapshot was taken. */
   timeout: number;
   use: number;
+  /** The conntrack helper attached to it (ftp, sip, ...), when there is one. */
+  helper?: string;
+  /** Its connection labels: names from connlabel.conf, bit numbers for unnamed bits. */
+  labels?: string[];
+  /** An expected (RELATED) connection: the original tuple of its master. */
+  master?: ApiEndpoint;
 }
 
 /** Summary of a snapshot, as every response that reads one reports it. */
@@ -108,7 +115,12 @@ export function apiConnectionBase(c: Connection): ApiConnectionBase {
 }
 
 export function toApiConnection(c: Connection): ApiConnection {
-  return { ...apiConnectionBase(c), timeout: c.timeout ?? 0, use: c.use ?? 0 };
+  const out: ApiConnection = { ...apiConnectionBase(c), timeout: c.timeout ?? 0, use: c.use ?? 0 };
+  if (c.helper !== undefined) out.helper = c.helper;
+  const labels = labelsOf(c.labels);
+  if (labels.length) out.labels = labels;
+  if (c.master) out.master = endpoint(c.master);
+  return out;
 }
 
 export const rowToApi = (snapshot: Snapshot, row: number): ApiConnection => toApiConnection(snapshot.connection(row));

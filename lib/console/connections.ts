@@ -6,6 +6,8 @@ import { CONNECTION_COLUMNS, exportResponse, fileStamp } from './export';
 import { ConnectionGoneError } from './errors';
 import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery } from './schemas';
 import { deletedEntries, deleteRequests, logger } from '@/lib/observability';
+import { toApiExpectation, type ApiExpectation } from './expectations';
+import { labelFilterOptions } from './labels';
 import { consoleService } from './service';
 import { deletionIntents } from '@/lib/history/intents';
 
@@ -23,7 +25,7 @@ export interface ConnectionPage {
 export async function listConnections(query: ListQuery): Promise<ConnectionPage> {
   const { snapshot: snapshotId, q, sort, order, limit, offset, ...filter } = query;
   const snapshot = await consoleService().snapshots.get(snapshotId);
-  const page = snapshot.query({ filter: toFilter(filter), text: q, sort, order, offset, limit });
+  const page = snapshot.query({ filter: toFilter(filter, labelFilterOptions()), text: q, sort, order, offset, limit });
   return { snapshot: snapshotSummary(snapshot), matched: page.matched, items: page.rows.map((row) => rowToApi(snapshot, row)) };
 }
 
@@ -59,10 +61,26 @@ async function resolve(id: number): Promise<EntryRef> {
 }
 
 /** The entry as the kernel has it now. */
-export async function getConnection(id: number): Promise<{ connection: ApiConnection }> {
-  const connection = await consoleService().conntrack.get(await resolve(id));
+export interface ConnectionDetails {
+  connection: ApiConnection;
+  /** An expected (RELATED) connection's master: its id while it is in the table, null once it is gone. */
+  master?: { id: number | null };
+  /** The expectations this connection's helper created (what it waits for). */
+  expectations: ApiExpectation[];
+}
+
+/** The entry as the kernel has it now, with its master (RELATED) and its expectations. */
+export async function getConnection(id: number): Promise<ConnectionDetails> {
+  const { conntrack } = consoleService();
+  const connection = await conntrack.get(await resolve(id));
   if (!connection) throw new ConnectionGoneError(id);
-  return { connection: toApiConnection(connection) };
+  const details: ConnectionDetails = { connection: toApiConnection(connection), expectations: [] };
+  if (connection.master) {
+    const master = await conntrack.get({ family: connection.family, original: connection.master, zone: connection.zone });
+    details.master = { id: master?.id ?? null };
+  }
+  if (connection.helper !== undefined) details.expectations = (await conntrack.expectations.list({ master: id })).map(toApiExpectation);
+  return details;
 }
 
 /** Counts a carried-out delete of this kind (metrics: conntrack_console_deleted_entries_total, ..._delete_requests_total). */
@@ -146,7 +164,7 @@ async function deleteByFilter(filter: Filter, dryRun: boolean): Promise<DeleteOu
 /** Bulk delete by ids (resolved in a snapshot) or by filter (matched live). The schema has checked everything. */
 export async function deleteConnections(body: DeleteBody): Promise<DeleteOutcome> {
   if (body.ids) return deleteByIds(body.ids, body.snapshot, body.dryRun);
-  return deleteByFilter(toFilter(body.filter ?? {}), body.dryRun);
+  return deleteByFilter(toFilter(body.filter ?? {}, labelFilterOptions()), body.dryRun);
 }
 
 export async function flushConnections(body: FlushBody): Promise<{ deleted: number }> {
@@ -170,7 +188,7 @@ export interface ExternalAddress {
 export async function externalAddresses(query: ExternalAddressesQuery): Promise<{ snapshot: ApiSnapshot; matched: number; items: ExternalAddress[] }> {
   const { snapshot: snapshotId, ...fields } = query;
   const snapshot = await consoleService().snapshots.get(snapshotId);
-  const filter = toFilter(fields);
+  const filter = toFilter(fields, labelFilterOptions());
   const status = filter.status ?? { names: [], value: 0, mask: 0 };
   filter.status = { names: [...status.names, 'SRC_NAT'], value: status.value | IPS.SRC_NAT, mask: status.mask | IPS.SRC_NAT };
   const rows = snapshot.select(filter);
@@ -189,7 +207,7 @@ export async function externalAddresses(query: ExternalAddressesQuery): Promise<
 export async function exportConnections(query: ExportQuery): Promise<Response> {
   const { snapshot: snapshotId, q, sort, order, format, ...filter } = query;
   const snapshot = await consoleService().snapshots.get(snapshotId);
-  const { rows } = snapshot.query({ filter: toFilter(filter), text: q, sort, order, offset: 0, limit: Number.POSITIVE_INFINITY });
+  const { rows } = snapshot.query({ filter: toFilter(filter, labelFilterOptions()), text: q, sort, order, offset: 0, limit: Number.POSITIVE_INFINITY });
   let next = 0;
   return exportResponse({
     format,

@@ -63,6 +63,8 @@ export const CONNECTION_COLUMNS: readonly ExportColumn<ApiConnection>[] = [
   ...sharedColumns<ApiConnection>(),
   column('timeout', (c) => c.timeout),
   column('use', (c) => c.use),
+  column('helper', (c) => c.helper),
+  column('labels', (c) => c.labels?.join(' ')),
 ];
 
 export const HISTORY_COLUMNS: readonly ExportColumn<ApiHistoryEntry>[] = [

@@ -28,8 +28,11 @@ const causes = z.preprocess(
   z.array(z.enum(CAUSES, { message: `cause must be one of ${CAUSES.join(', ')}` })).min(1, 'give at least one cause'),
 );
 
+// The recorder keeps neither helpers nor labels: those two filters belong to the live table only.
+const { helper: _helper, label: _label, ...endedFilterShape } = filterShape;
+
 const historyFields = {
-  ...filterShape,
+  ...endedFilterShape,
   from: instant('from').optional(),
   to: instant('to').optional(),
   cause: causes.optional(),

@@ -4,7 +4,7 @@ export { deleteAudit, deleteOneAudit, flushAudit, type AuditIntent, type AuditSp
 export { MAX_BODY_BYTES, route, routePattern, type Access, type RouteContext, type RouteOptions } from './route';
 export { errorResponse, SnapshotNotFoundError, ConnectionGoneError, SettingReadOnlyError, ExpectationGoneError, type ApiErrorBody } from './errors';
 export * from './expectations';
-export { labelNames, labelsOf, resolveLabels } from './labels';
+export { labelNames, labelsOf, labelFilterOptions } from './labels';
 export { consoleService, createConsoleService, type ConsoleService } from './service';
 export { SnapshotRegistry } from './snapshots';
 export { apiConnectionBase, toApiConnection, snapshotSummary, apiStatusNames, type ApiConnectionBase, type ApiConnection, type ApiEndpoint, type ApiSnapshot, type ApiCounter, type ApiNatTarget } from './connection';

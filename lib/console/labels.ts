@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { config } from '@/lib/config';
 import { labelBit, labelBits, labelName, loadConnlabelConf, type LabelNames } from '@/lib/conntrack/labels';
-import { ValidationError } from '@/lib/conntrack';
+import type { ToFilterOptions } from '@/lib/conntrack';
 import { logger } from '@/lib/observability';
 
 let cached: { path: string; mtimeMs: number; names: LabelNames | undefined } | undefined;
@@ -36,15 +36,8 @@ export const labelsOf = (bitmap: Uint8Array | undefined): string[] => {
   return bits.map((bit) => labelName(bit, names));
 };
 
-/** Labels as a client wrote them (names or bit numbers) -> bits; a 400 naming `field` for an unknown name. */
-export function resolveLabels(written: readonly string[], field = 'label'): number[] {
+/** How the console's filters read label names: by connlabel.conf, bit numbers always. */
+export const labelFilterOptions = (): ToFilterOptions => {
   const names = labelNames();
-  return written.map((label) => {
-    const bit = labelBit(label, names);
-    if (bit === undefined) {
-      const known = names ? [...names.values()].join(', ') : 'none: no connlabel.conf';
-      throw new ValidationError(field, `unknown label "${label}" (give a bit number 0..127 or a name from connlabel.conf; known: ${known})`);
-    }
-    return bit;
-  });
-}
+  return { labelBit: (written) => labelBit(written, names) };
+};

@@ -1,7 +1,7 @@
 // The JSON the console's API returns, as the API's own modules declare it. Type-only imports: nothing
 // server-side reaches the browser bundle, and a change to a response shape breaks the build here.
 import type { ApiConnection, ApiSnapshot } from '@/lib/console/connection';
-import type { ConnectionPage, ConnectionSummary, DeleteOutcome, ExternalAddress } from '@/lib/console/connections';
+import type { ConnectionDetails, ConnectionPage, ConnectionSummary, DeleteOutcome, ExternalAddress } from '@/lib/console/connections';
 import type { Me } from '@/lib/auth/login';
 import type { ApiErrorBody } from '@/lib/console/errors';
 import type { ApiSetting, ApiSettings, SettingChange } from '@/lib/console/settings';
@@ -15,10 +15,8 @@ export type ListResponse = ConnectionPage;
 export interface RefreshResponse {
   snapshot: ApiSnapshot;
 }
-/** GET /api/connections/{id} */
-export interface ConnectionResponse {
-  connection: ApiConnection;
-}
+/** GET /api/connections/{id}: the live entry, its master (RELATED) and its expectations. */
+export type ConnectionResponse = ConnectionDetails;
 /** POST /api/connections/delete */
 export type DeleteResponse = DeleteOutcome;
 /** POST /api/connections/flush */

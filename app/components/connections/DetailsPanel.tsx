@@ -9,6 +9,7 @@ import { useApi } from '../api/useApi';
 import { buttonClass } from '../ui/buttons';
 import { Dialog } from '../ui/Dialog';
 import { ErrorPanel } from '../ui/ErrorPanel';
+import { LabelBadges } from './LabelBadges';
 import { ageSeconds, formatBytes, formatCount, formatDuration, formatMark, hostPort, icmpText, type CopyFormat } from './format';
 
 type Live = { kind: 'present'; connection: ApiConnection; at: Date } | { kind: 'gone'; at: Date } | { kind: 'error'; error: ApiError };
@@ -40,10 +41,54 @@ function Row({ label, children, testId }: { label: string; children: ReactNode; 
   );
 }
 
+/** An expected (RELATED) connection's master, and the expectations this connection's helper created. */
+function RelatedRows({ id, related }: { id: number; related: ConnectionResponse | undefined }) {
+  if (!related) return null;
+  const master = related.master;
+  const masterTuple = related.connection.master;
+  return (
+    <>
+      {master && masterTuple && (
+        <Row label="Master" testId="details-master">
+          {master.id !== null ? (
+            <a href={`/?id=${master.id}`} className="underline" title={`Open connection ${master.id}`}>
+              connection {master.id}
+            </a>
+          ) : (
+            'gone'
+          )}{' '}
+          ({hostPort(masterTuple.src, masterTuple.sport)} → {hostPort(masterTuple.dst, masterTuple.dport)})
+        </Row>
+      )}
+      {related.connection.helper !== undefined && (
+        <Row label="Expectations" testId="details-expectations">
+          {related.expectations.length === 0 ? (
+            'none pending'
+          ) : (
+            <ul>
+              {related.expectations.map((e) => (
+                <li key={e.id}>
+                  {e.helper ?? 'helper'} expects {hostPort(e.mask.src === '0.0.0.0' || e.mask.src === '::' ? '*' : e.expected.src, e.mask.sport === 0 ? undefined : e.expected.sport)} →{' '}
+                  {hostPort(e.expected.dst, e.expected.dport)} ({e.timeout} s left)
+                </li>
+              ))}
+            </ul>
+          )}
+          <a href={`/expectations?master=${id}`} className="ml-1 font-sans text-sky-800 underline">
+            Expectations page
+          </a>
+        </Row>
+      )}
+    </>
+  );
+}
+
 export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose, onCopy, onDelete }: DetailsPanelProps) {
   const lookup = useApi<ListResponse>(known ? null : `details#${id}#${snapshot ?? ''}`, (signal) =>
     apiRequest<ListResponse>(`/api/connections?id=${id}&limit=1${snapshot ? `&snapshot=${encodeURIComponent(snapshot)}` : ''}`, { signal }),
   );
+  // Helper, master and expectations are live facts the snapshot does not keep: ask the kernel when the panel opens.
+  const related = useApi<ConnectionResponse>(`related#${id}#${statusKey ?? ''}`, (signal) => apiRequest<ConnectionResponse>(`/api/connections/${id}`, { signal }));
   const [live, setLive] = useState<Live>();
   const [checking, setChecking] = useState(false);
   const c = known ?? lookup.data?.items[0];
@@ -134,6 +179,13 @@ export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose,
                 {formatMark(c.mark)} ({c.mark})
               </Row>
               <Row label="Zone">{c.zone}</Row>
+              <Row label="Helper" testId="details-helper">
+                {c.helper ?? related.data?.connection.helper ?? '—'}
+              </Row>
+              <Row label="Labels" testId="details-labels">
+                {c.labels?.length ? <LabelBadges labels={c.labels} /> : '—'}
+              </Row>
+              <RelatedRows id={id} related={related.data} />
               <Row label="Use">{c.use}</Row>
               <Row label="Started">{c.startedAt ? `${c.startedAt}${age !== undefined ? ` (${formatDuration(age)} before the snapshot)` : ''}` : 'unknown (timestamps off)'}</Row>
               {!c.counters && <Row label="Counters">off when this entry was created (sysctl -w net.netfilter.nf_conntrack_acct=1)</Row>}

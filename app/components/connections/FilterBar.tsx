@@ -134,6 +134,27 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
             <input aria-label="Port" data-testid="filter-port" className={`${field} -ml-px w-28 rounded-l-none font-mono ${portProblem ? invalid : ''}`} value={portValue} onChange={(e) => setPortValue(e.target.value)} placeholder="443 or 1000-2000" aria-invalid={!!portProblem} />
           </div>
         </div>
+        {(
+          [
+            ['mark', 'Mark (value/mask)', 'w-32', '0x100/0x3f00'],
+            ['zone', 'Zone', 'w-16', '0'],
+            ['helper', 'Helper', 'w-20', 'ftp'],
+            ['label', 'Label', 'w-32', 'name or bit'],
+          ] as const
+        ).map(([key, label, width, placeholder]) => (
+          <label key={key} className="flex flex-col gap-0.5 text-xs text-slate-600">
+            {label}
+            <input
+              aria-label={label}
+              data-testid={`filter-${key}`}
+              className={`${field} ${width} font-mono ${problems[key] ? invalid : ''}`}
+              value={draft[key] ?? ''}
+              onChange={(e) => set(key)(e.target.value)}
+              placeholder={placeholder}
+              aria-invalid={!!problems[key]}
+            />
+          </label>
+        ))}
         <label className="flex flex-col gap-0.5 text-xs text-slate-600">
           Text
           <input aria-label="Search text" data-testid="filter-q" className={`${field} w-48 ${problems.q ? invalid : ''}`} value={draft.q ?? ''} onChange={(e) => set('q')(e.target.value)} placeholder="search any field" />

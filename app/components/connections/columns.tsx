@@ -4,6 +4,7 @@ import type { ColumnDef } from '@tanstack/react-table';
 import type { MouseEvent } from 'react';
 import type { SortKey } from '@/lib/conntrack/vocabulary';
 import type { ApiConnection } from '../api/types';
+import { LabelBadges } from './LabelBadges';
 import { ageSeconds, endpointText, flagBadges, formatBytes, formatCount, formatDuration, formatMark, hostPort, icmpText, natText } from './format';
 
 export interface ColumnContext {
@@ -21,7 +22,7 @@ export interface ColumnContext {
   endedNote?: (row: ApiConnection) => string | null;
 }
 
-type Column = ColumnDef<ApiConnection> & { id: SortKey | 'select' | 'nat' };
+type Column = ColumnDef<ApiConnection> & { id: SortKey | 'select' | 'nat' | 'helper' | 'labels' };
 
 const BADGE_STYLE: Record<string, string> = {
   ASSURED: 'bg-emerald-100 text-emerald-800',
@@ -200,6 +201,20 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
   columns.push(
     { id: 'mark', header: 'Mark', size: 80, cell: ({ row }) => <span className="font-mono text-xs">{formatMark(row.original.mark)}</span> },
     { id: 'zone', header: 'Zone', size: 60, cell: ({ row }) => <span className={`block ${num}`}>{row.original.zone}</span> },
+    {
+      id: 'helper',
+      header: 'Helper',
+      size: 70,
+      enableSorting: false,
+      cell: ({ row }) => (row.original.helper ? <span data-testid="helper-cell">{row.original.helper}</span> : <span className="text-slate-400">—</span>),
+    },
+    {
+      id: 'labels',
+      header: 'Labels',
+      size: 150,
+      enableSorting: false,
+      cell: ({ row }) => (row.original.labels?.length ? <LabelBadges labels={row.original.labels} /> : <span className="text-slate-400">—</span>),
+    },
   );
   return columns;
 }

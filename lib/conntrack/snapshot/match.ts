@@ -4,7 +4,7 @@
 // tested against it (the kernel plan in kernel-filter.ts, the history store's SQL).
 import { ipv4PrefixMask, prefixContains, type Prefix } from '../address';
 import { TCP_STATES } from '../constants';
-import type { Filter, PortRange } from '../filter';
+import { hasLabel, type Filter, type PortRange } from '../filter';
 import { FAMILY_V6, PORTED, type Columns } from './columns';
 
 function table(values: readonly number[]): Uint8Array {
@@ -35,6 +35,19 @@ export function evaluate(c: Columns, filter: Filter, from: number, to: number, m
   if (filter.zone !== undefined) {
     const zone = filter.zone;
     for (let i = 0; i < n; i++) if (mask[i] && c.zone[from + i] !== zone) mask[i] = 0;
+  }
+  // Helpers and labels are sparse (maps by row): most rows have neither.
+  if (filter.helper !== undefined) {
+    const helper = filter.helper;
+    for (let i = 0; i < n; i++) if (mask[i] && c.helpers.get(from + i) !== helper) mask[i] = 0;
+  }
+  if (filter.labels) {
+    const bits = filter.labels;
+    for (let i = 0; i < n; i++) {
+      if (!mask[i]) continue;
+      const bitmap = c.labels.get(from + i);
+      if (!bits.every((bit) => hasLabel(bitmap, bit))) mask[i] = 0;
+    }
   }
   const slots = (prefix: Prefix, ks: readonly number[]) => {
     if (prefix.family === 'ipv4') {
