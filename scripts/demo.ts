@@ -3,12 +3,12 @@
 // on Ctrl+C or SIGTERM stops everything and removes the lab.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAuthService } from '../lib/auth';
 import { openStore } from '../lib/store';
-import { createLab, failover, generateTraffic, startChurn, type GeneratedTraffic, type Lab, type TrafficKind } from '../lib/lab';
+import { createLab, failover, generateTraffic, LAB_CONNLABELS, pingRouter, startChurn, startFtpSession, type GeneratedTraffic, type Lab, type TrafficKind } from '../lib/lab';
 
 const root = resolve(__dirname, '..');
 const port = process.env.PORT ?? '3000';
@@ -66,8 +66,9 @@ function labSummary(lab: Lab): string {
     `  LAN ${a.lan.clients.map((c) => c.ipv4).join(', ')} / ${a.lan.clients.map((c) => c.ipv6).join(', ')}, LAN server ${a.lan.server.ipv4} / ${a.lan.server.ipv6}`,
     `  wan1 ${a.wan1.router.ipv4} / ${a.wan1.router.ipv6} (port ${a.ports.forwarded} forwarded to the LAN server)`,
     `  wan2 ${a.wan2.router.ipv4} / ${a.wan2.router.ipv6} (the default route after the failover; first connections stay on wan1)`,
-    `  internet servers ${a.internet.server.ipv4} / ${a.internet.server.ipv6}`,
-    `  inspect by hand: ip netns exec ${lab.namespaces.router} conntrack -L`,
+    `  internet servers ${a.internet.server.ipv4} / ${a.internet.server.ipv6} (FTP-like on port ${a.ports.ftp}: the router's ftp helper expects the data connections)`,
+    `  labels: ftp-control (FTP control connections), second-client (everything from ${a.lan.clients[1].ipv4}); marks 0x${a.wanMarks.wan1.toString(16)} (wan1) / 0x${a.wanMarks.wan2.toString(16)} (wan2); zone ${a.routerZone}: LAN <-> router`,
+    `  inspect by hand: ip netns exec ${lab.namespaces.router} conntrack -L; conntrack -L expect`,
   ].join('\n');
 }
 
@@ -87,6 +88,8 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the demo builds network namespaces: run it as root');
   // The demo's users, sessions and audit log live in a temporary data directory, removed on exit.
   const dataDir = mkdtempSync(join(tmpdir(), 'ctc-demo-data-'));
+  // The lab's label names, as connlabel.conf (inside the throw-away data directory: removed with it).
+  const connlabelFile = join(dataDir, 'connlabel.conf');
 
   let shuttingDown: Promise<void> | null = null;
   let lab: Lab | null = null;
@@ -138,6 +141,14 @@ async function main(): Promise<void> {
     await failover(lab);
     await generateTraffic(lab, { keepAlive: true });
     startChurn(lab, { perSecond: 2, lifetimeMs: 15_000 });
+    // Helpers: FTP-like sessions keep an expectation pending (asking for passive mode again every minute, within
+    // the helper's 300 s), one opens its data connection (RELATED to its master); pings to the router are zone 7.
+    await startFtpSession(lab, { client: 0, refreshMs: 60_000 });
+    await startFtpSession(lab, { family: 'ipv6', client: 1, refreshMs: 60_000 });
+    await startFtpSession(lab, { client: 1, data: true });
+    await pingRouter(lab, { family: 'ipv4', keepAlive: true });
+    await pingRouter(lab, { family: 'ipv6', keepAlive: true });
+    writeFileSync(connlabelFile, LAB_CONNLABELS);
     const activeLab = lab;
     refreshTimer = setInterval(() => {
       void (async () => {
@@ -151,7 +162,7 @@ async function main(): Promise<void> {
       cwd: root,
       stdio: 'inherit',
       detached: true,
-      env: { ...process.env, CONNTRACK_NETNS: lab.namespaces.router, CONNTRACK_DATA_DIR: dataDir },
+      env: { ...process.env, CONNTRACK_NETNS: lab.namespaces.router, CONNTRACK_DATA_DIR: dataDir, CONNTRACK_CONNLABEL_FILE: connlabelFile },
     });
     server.once('exit', (code) => {
       if (!shuttingDown) {
