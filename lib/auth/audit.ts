@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = [
   'user.del',
   'token.create',
   'token.revoke',
+  'audit.prune',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -138,6 +139,48 @@ export class AuditLog {
     } catch (error) {
       throw new AuditWriteError(record.action, { cause: error });
     }
+  }
+
+  /**
+   * Counts one more occurrence of a repeated event in the entry for `group` (details.group) written since `since`,
+   * or writes that entry (attempts 1): a flood of refused logins is one entry per lock window, not one per request.
+   */
+  recordRepeated(record: AuditRecord & { details: Record<string, unknown> }, group: string, since: number): void {
+    try {
+      this.db.transaction(() => {
+        const at = this.now();
+        const seen = this.db
+          .prepare("SELECT id FROM audit_log WHERE action = ? AND at >= ? AND json_extract(details, '$.group') = ? ORDER BY id DESC LIMIT 1")
+          .get(record.action, since, group) as { id: number } | undefined;
+        if (seen) {
+          this.db
+            .prepare("UPDATE audit_log SET details = json_set(details, '$.attempts', json_extract(details, '$.attempts') + 1, '$.lastAt', ?) WHERE id = ?")
+            .run(new Date(at).toISOString(), seen.id);
+        } else {
+          this.record({ ...record, details: { ...record.details, group, attempts: 1, lastAt: new Date(at).toISOString() } });
+        }
+      })();
+    } catch (error) {
+      throw error instanceof AuditWriteError ? error : new AuditWriteError(record.action, { cause: error });
+    }
+  }
+
+  /** Deletes the entries older than `before` (ms) and records that it did (when it deleted any); returns how many. */
+  prune(before: number, retentionDays: number): number {
+    return this.db.transaction(() => {
+      const { changes } = this.db.prepare('DELETE FROM audit_log WHERE at < ?').run(before);
+      if (changes > 0) {
+        this.record({
+          actor: { kind: 'cli', name: 'retention', source: 'server' },
+          action: 'audit.prune',
+          target: `entries before ${new Date(before).toISOString()}`,
+          details: { retentionDays },
+          affected: changes,
+          outcome: 'ok',
+        });
+      }
+      return changes;
+    })();
   }
 
   query(query: AuditQuery): { matched: number; items: AuditEntry[] } {

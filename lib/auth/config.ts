@@ -6,14 +6,20 @@ export interface AuthConfig {
   sessionIdleMs: number;
   /** A session ends this long after login, however busy (CONNTRACK_SESSION_MAX_SECONDS, default 12 h). */
   sessionAbsoluteMs: number;
-  /** Failed logins allowed (per address and per name) before each further one waits (CONNTRACK_LOGIN_FREE_FAILURES, default 5). */
+  /** Failed logins for one name from one address before that pair is locked, and for one name before its attempts are slowed (CONNTRACK_LOGIN_FREE_FAILURES, default 5). */
   loginFreeFailures: number;
+  /** Failed logins from one address, for any names, before the address is locked (CONNTRACK_LOGIN_ADDRESS_FREE_FAILURES, default 20). */
+  loginAddressFreeFailures: number;
   /** The first wait; it doubles with each further failure (CONNTRACK_LOGIN_BACKOFF_SECONDS, default 2). */
   loginBackoffMs: number;
-  /** The longest wait (15 min). */
+  /** The longest lock (15 min). */
   loginMaxBackoffMs: number;
+  /** The longest delay before checking a password for a name under attack (10 s): it slows guessing, never locks the owner out. */
+  loginNameMaxDelayMs: number;
   /** Failures older than this are forgotten (1 h). */
   loginFailureMemoryMs: number;
+  /** Audit entries older than this are pruned, pending intents never (CONNTRACK_AUDIT_RETENTION_DAYS, default 365). */
+  auditRetentionMs: number;
   /** Origins, besides the request's own, that browsers may send state-changing requests from (CONNTRACK_ALLOWED_ORIGINS, comma-separated). */
   allowedOrigins: string[];
   /** Mark cookies Secure even when the request arrived over plain HTTP (behind a TLS-terminating proxy; CONNTRACK_SECURE_COOKIES=1). */
@@ -30,9 +36,12 @@ export function authConfig(env?: Readonly<Record<string, string | undefined>>): 
     sessionIdleMs: c.session.idleSeconds * 1000,
     sessionAbsoluteMs: c.session.maxSeconds * 1000,
     loginFreeFailures: c.login.freeFailures,
+    loginAddressFreeFailures: c.login.addressFreeFailures,
     loginBackoffMs: c.login.backoffSeconds * 1000,
     loginMaxBackoffMs: 15 * 60_000,
+    loginNameMaxDelayMs: 10_000,
     loginFailureMemoryMs: 3600_000,
+    auditRetentionMs: c.audit.retentionDays * 86_400_000,
     allowedOrigins: c.allowedOrigins,
     forceSecureCookies: c.secureCookies,
   };

@@ -54,6 +54,15 @@ export function authenticate(request: Request, service: AuthService): Principal 
   return { kind: 'session', name: session.user.name, role: session.user.role, session };
 }
 
+/**
+ * Whether credentials that were valid when a long request (a live feed) began still are: the session not ended
+ * (logout, password change), idle or expired, the token not revoked, the role still granting `permission`.
+ */
+export function stillAllowed(principal: Principal, permission: Permission, service: AuthService): boolean {
+  const role = principal.kind === 'session' ? service.sessions.liveRole(principal.session.idHash) : service.tokens.liveRole(principal.token.id);
+  return role !== undefined && roleAllows(role, permission);
+}
+
 export function authorize(principal: Principal, permission: Permission): void {
   if (!roleAllows(principal.role, permission)) throw new PermissionError(principal.role, permission);
 }

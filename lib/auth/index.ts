@@ -14,11 +14,13 @@ export {
   CSRF_COOKIE,
   CSRF_HEADER,
   SESSION_COOKIE,
+  stillAllowed,
   type Principal,
 } from './http';
-export { describePrincipal, login, loginBodySchema, logout, WRONG_CREDENTIALS, type LoginBody, type Me } from './login';
+export { describePrincipal, login, loginBodySchema, logout, throttledCheck, WRONG_CREDENTIALS, type LoginBody, type Me } from './login';
 export { PERMISSIONS, ROLES, roleAllows, type Permission, type Role } from './roles';
-export { authService, createAuthService, firstAdminCommand, requireSetup, type AuthService } from './service';
+export { authService, createAuthService, firstAdminCommand, pruneAudit, requireSetup, type AuthService } from './service';
 export { TOKEN_PREFIX, type ApiToken } from './tokens';
+export type { Attempt } from './throttle';
 export type { User } from './users';
 export { pageAccess, pageAccessFromHeaders, type PageAccess } from './pages';

@@ -1,12 +1,13 @@
 // Logging in and out. A failed login answers the same whether or not the user exists (and takes as long:
-// Users.verify hashes against a dummy), counts against the client address and the attempted name, and is audited.
+// Users.verify hashes against a dummy), counts against the attempted name, the client address and the pair of
+// them (throttle.ts), and is audited.
 import { z } from 'zod';
-import type { Actor } from './audit';
+import type { Actor, AuditAction } from './audit';
 import { AuthenticationError, ThrottledError } from './errors';
 import { actorOf, checkOrigin, clearedCookies, clientAddress, isHttps, sessionCookies, type Principal } from './http';
 import { NAME_MAX, PASSWORD_MAX, PERMISSIONS, roleAllows, type Permission, type Role } from './roles';
 import { requireSetup, type AuthService } from './service';
-import { addressKey, nameKey } from './throttle';
+import type { Attempt } from './throttle';
 
 /** POST /api/auth/login. Only lengths are checked: the name's format is no business of a failed login. */
 export const loginBodySchema = z.strictObject({
@@ -36,26 +37,51 @@ export function describePrincipal(principal: Principal): Me {
   return me;
 }
 
+/**
+ * Runs `check` (a password verification) under the login throttle (throttle.ts) for `attempt`: reserved first, so
+ * parallel attempts cannot outrun it; refused with ThrottledError while a lock holds (audited as `action`, one
+ * entry per lock window with a count); delayed while the name is under attack. `check` answers the user when the
+ * password was right, undefined when wrong; a wrong one counts against the name, the address and the pair. For
+ * every password check a client can trigger: logging in, and changing one's own password.
+ */
+export async function throttledCheck<T>(service: AuthService, options: { attempt: Attempt; actor: Actor; action: AuditAction }, check: () => Promise<T | undefined>): Promise<{ value: T | undefined; lockedMs: number }> {
+  const reservation = service.throttle.reserve(options.attempt);
+  if (reservation.kind === 'locked') {
+    const retryAfterSeconds = Math.ceil(reservation.waitMs / 1000);
+    const window = { lock: reservation.key.slice(0, reservation.key.indexOf(':')), lockedUntil: new Date(reservation.until).toISOString() };
+    service.audit.recordRepeated(
+      { actor: options.actor, action: options.action, details: { reason: 'throttled', ...window }, outcome: 'denied' },
+      `throttled ${reservation.key} ${reservation.until}`,
+      reservation.until - service.config.loginMaxBackoffMs,
+    );
+    throw new ThrottledError(retryAfterSeconds);
+  }
+  try {
+    if (reservation.delayMs > 0) await new Promise((r) => setTimeout(r, reservation.delayMs));
+    const value = await check();
+    if (value === undefined) reservation.failed();
+    else reservation.succeeded();
+    return { value, lockedMs: reservation.lockedMs };
+  } catch (error) {
+    // The check itself broke (not a wrong password): the attempt still counts, so errors cannot be used to guess.
+    reservation.failed();
+    throw error;
+  }
+}
+
 /** Checks the password (unless throttled) and opens a session; returns the Set-Cookie values and who logged in. */
 export async function login(service: AuthService, request: Request, body: LoginBody): Promise<{ me: Me; cookies: string[] }> {
   requireSetup(service);
   checkOrigin(request, service, false);
   const source = clientAddress(request);
-  const keys = [addressKey(source), nameKey(body.name)];
   const anonymous: Actor = { kind: 'anonymous', name: body.name, source };
-  const wait = service.throttle.waitFor(keys);
-  if (wait > 0) {
-    const retryAfterSeconds = Math.ceil(wait / 1000);
-    service.audit.record({ actor: anonymous, action: 'login.failed', details: { reason: 'throttled', retryAfterSeconds }, outcome: 'denied' });
-    throw new ThrottledError(retryAfterSeconds);
-  }
-  const user = await service.users.verify(body.name, body.password);
+  const { value: user, lockedMs } = await throttledCheck(service, { attempt: { name: body.name, address: source }, actor: anonymous, action: 'login.failed' }, () =>
+    service.users.verify(body.name, body.password),
+  );
   if (!user) {
-    const lockedMs = service.throttle.fail(keys);
     service.audit.record({ actor: anonymous, action: 'login.failed', details: { reason: 'wrong name or password', lockedForSeconds: Math.ceil(lockedMs / 1000) }, outcome: 'failed' });
     throw new AuthenticationError(WRONG_CREDENTIALS);
   }
-  service.throttle.succeed(keys);
   const session = service.sessions.create(user.id, source);
   const principal: Principal = { kind: 'session', name: user.name, role: user.role, session: service.sessions.resolve(session.id) ?? never() };
   service.audit.record({ actor: actorOf(principal, request), action: 'login', target: `user ${user.name}`, outcome: 'ok' });

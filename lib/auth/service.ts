@@ -47,12 +47,23 @@ export function createAuthService(options: { db: Store; dir: string; config?: Au
 const KEY = Symbol.for('conntrack-console.auth');
 type AuthHolder = typeof globalThis & { [KEY]?: AuthService };
 
+/** How often the server prunes the audit log beyond its retention. */
+const AUDIT_PRUNE_EVERY_MS = 3600_000;
+
+/** Deletes audit entries older than the retention (CONNTRACK_AUDIT_RETENTION_DAYS); the pruning is itself audited. */
+export function pruneAudit(service: AuthService, now: number = Date.now()): number {
+  return service.audit.prune(now - service.config.auditRetentionMs, Math.round(service.config.auditRetentionMs / 86_400_000));
+}
+
 /** The service for this server process, on the database in CONNTRACK_DATA_DIR (default ./data). */
 export function authService(): AuthService {
   const holder = globalThis as AuthHolder;
   if (!holder[KEY]) {
     const dir = dataDir();
-    holder[KEY] = createAuthService({ db: sharedStore(dir), dir });
+    const service = createAuthService({ db: sharedStore(dir), dir });
+    holder[KEY] = service;
+    pruneAudit(service);
+    setInterval(() => pruneAudit(service), AUDIT_PRUNE_EVERY_MS).unref();
   }
   return holder[KEY];
 }

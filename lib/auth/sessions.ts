@@ -77,6 +77,16 @@ export class Sessions {
     };
   }
 
+  /** The role of the session's user while the session is live (not ended, idle or past its lifetime); never touches it. */
+  liveRole(idHash: string): Role | undefined {
+    const row = this.db
+      .prepare('SELECT s.created_at, s.last_seen_at, u.role FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?')
+      .get(idHash) as Pick<SessionRow, 'created_at' | 'last_seen_at' | 'role'> | undefined;
+    const at = this.now();
+    if (!row || at >= row.created_at + this.config.sessionAbsoluteMs || at >= row.last_seen_at + this.config.sessionIdleMs) return undefined;
+    return row.role;
+  }
+
   end(idHash: string): void {
     this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
   }

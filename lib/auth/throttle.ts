@@ -1,58 +1,135 @@
-// Login throttling: failures are counted per client address and per attempted name (whether or not such a user
-// exists, so the answer reveals nothing). After `loginFreeFailures`, each failure locks that key for a wait that
-// doubles, up to loginMaxBackoffMs; while locked, every attempt - even with the right password - is refused.
+// Login throttling. Every password check is reserved before the (slow) scrypt verification runs, in one
+// synchronous SQLite transaction: the attempt counts as a failure from the moment it is reserved, so parallel
+// attempts cannot all pass a check made before any of them failed. A success takes its own reservation back.
+//
+// Three counters per attempt (failures older than loginFailureMemoryMs are forgotten):
+// - name+address: after loginFreeFailures, that name from that address is locked for a wait that doubles, up to
+//   loginMaxBackoffMs. A success for the pair clears it.
+// - address: after loginAddressFreeFailures failures for any names, the address is locked the same way. A
+//   success for one name never clears it (an account holder cannot spray other names forever).
+// - name: never locks (anyone could keep the owner out); after loginFreeFailures each attempt for the name waits
+//   before it is checked, doubling up to loginNameMaxDelayMs. The owner gets in, guessing gets slow.
+// While locked, every attempt - even with the right password - is refused without being checked or counted.
 import type { Store } from '@/lib/store';
 import type { AuthConfig } from './config';
 
 interface FailureRow {
+  key: string;
   failures: number;
   last_failure_at: number;
   locked_until: number;
 }
 
+export type ThrottleConfig = Pick<
+  AuthConfig,
+  'loginFreeFailures' | 'loginAddressFreeFailures' | 'loginBackoffMs' | 'loginMaxBackoffMs' | 'loginNameMaxDelayMs' | 'loginFailureMemoryMs'
+>;
+
+/** Who tries: the attempted name (whether or not such a user exists) and the client address. */
+export interface Attempt {
+  name: string;
+  address: string;
+}
+
+export const pairKey = (attempt: Attempt): string => `pair:${attempt.name.toLowerCase()}@${attempt.address}`;
 export const addressKey = (address: string): string => `address:${address}`;
 export const nameKey = (name: string): string => `name:${name.toLowerCase()}`;
+
+/** Refused: the lock that refused it (key and end, which identify its window) and how long until it ends. */
+export interface Locked {
+  kind: 'locked';
+  key: string;
+  until: number;
+  waitMs: number;
+}
+
+/** Allowed: wait `delayMs`, check the password, then report `succeeded()` or `failed()` (exactly one). */
+export interface Reservation {
+  kind: 'reserved';
+  delayMs: number;
+  /** The longest lock this attempt set (ms, 0 for none): what a failure costs. */
+  lockedMs: number;
+  succeeded(): void;
+  failed(): void;
+}
 
 export class LoginThrottle {
   constructor(
     private readonly db: Store,
-    private readonly config: Pick<AuthConfig, 'loginFreeFailures' | 'loginBackoffMs' | 'loginMaxBackoffMs' | 'loginFailureMemoryMs'>,
+    private readonly config: ThrottleConfig,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Milliseconds until any of the keys may try again (0: now). */
-  waitFor(keys: readonly string[]): number {
-    const at = this.now();
-    let wait = 0;
-    for (const key of keys) {
-      const row = this.db.prepare('SELECT * FROM login_failures WHERE key = ?').get(key) as FailureRow | undefined;
-      if (row) wait = Math.max(wait, row.locked_until - at);
-    }
-    return wait;
+  private row(key: string): FailureRow | undefined {
+    return this.db.prepare('SELECT * FROM login_failures WHERE key = ?').get(key) as FailureRow | undefined;
   }
 
-  /** Counts a failure against each key; returns the longest lock it caused (ms, 0 for none). */
-  fail(keys: readonly string[]): number {
+  private wait(over: number, cap: number): number {
+    return over < 0 ? 0 : Math.min(this.config.loginBackoffMs * 2 ** Math.min(over, 30), cap);
+  }
+
+  /** Reserves one password check for `attempt`, or says which lock refuses it. Atomic (one transaction). */
+  reserve(attempt: Attempt): Locked | Reservation {
     const at = this.now();
-    let longest = 0;
-    this.db.transaction(() => {
-      for (const key of keys) {
-        const row = this.db.prepare('SELECT * FROM login_failures WHERE key = ?').get(key) as FailureRow | undefined;
-        const failures = row && at - row.last_failure_at < this.config.loginFailureMemoryMs ? row.failures + 1 : 1;
-        const over = failures - this.config.loginFreeFailures;
-        const lock = over > 0 ? Math.min(this.config.loginBackoffMs * 2 ** Math.min(over - 1, 30), this.config.loginMaxBackoffMs) : 0;
-        longest = Math.max(longest, lock);
-        this.db
-          .prepare('INSERT OR REPLACE INTO login_failures (key, failures, last_failure_at, locked_until) VALUES (?, ?, ?, ?)')
-          .run(key, failures, at, at + lock);
+    const locks: [string, number][] = [
+      [pairKey(attempt), this.config.loginFreeFailures],
+      [addressKey(attempt.address), this.config.loginAddressFreeFailures],
+    ];
+    const name = nameKey(attempt.name);
+    return this.db.transaction((): Locked | Reservation => {
+      let refusing: Locked | undefined;
+      for (const [key] of locks) {
+        const row = this.row(key);
+        if (row && row.locked_until > at && (!refusing || row.locked_until > refusing.until)) refusing = { kind: 'locked', key, until: row.locked_until, waitMs: row.locked_until - at };
       }
+      if (refusing) return refusing;
+      const before = new Map<string, FailureRow | undefined>();
+      const count = (key: string, lockAfter: number | undefined): { failures: number; lockMs: number } => {
+        const row = this.row(key);
+        before.set(key, row);
+        const failures = row && at - row.last_failure_at < this.config.loginFailureMemoryMs ? row.failures + 1 : 1;
+        const lockMs = lockAfter === undefined ? 0 : this.wait(failures - lockAfter, this.config.loginMaxBackoffMs);
+        this.db.prepare('INSERT OR REPLACE INTO login_failures (key, failures, last_failure_at, locked_until) VALUES (?, ?, ?, ?)').run(key, failures, at, at + lockMs);
+        return { failures, lockMs };
+      };
+      let lockedMs = 0;
+      for (const [key, lockAfter] of locks) lockedMs = Math.max(lockedMs, count(key, lockAfter).lockMs);
+      // The name's own failures before this one decide its delay: the first free ones pass at once.
+      const { failures } = count(name, undefined);
+      const delayMs = this.wait(failures - this.config.loginFreeFailures - 1, this.config.loginNameMaxDelayMs);
       this.db.prepare('DELETE FROM login_failures WHERE last_failure_at < ? AND locked_until < ?').run(at - this.config.loginFailureMemoryMs, at);
+      let settled = false;
+      const settle = (action: () => void) => {
+        if (settled) return;
+        settled = true;
+        action();
+      };
+      return {
+        kind: 'reserved',
+        delayMs,
+        lockedMs,
+        failed: () => settle(() => {}),
+        succeeded: () => settle(() => this.release(attempt, at, before)),
+      };
     })();
-    return longest;
   }
 
-  /** A successful login forgets the failures of these keys. */
-  succeed(keys: readonly string[]): void {
-    for (const key of keys) this.db.prepare('DELETE FROM login_failures WHERE key = ?').run(key);
+  /** A success: the pair and the name start afresh; the address loses only this attempt's count (and lock). */
+  private release(attempt: Attempt, reservedAt: number, before: ReadonlyMap<string, FailureRow | undefined>): void {
+    const address = addressKey(attempt.address);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM login_failures WHERE key IN (?, ?)').run(pairKey(attempt), nameKey(attempt.name));
+      const row = this.row(address);
+      if (!row) return;
+      const previous = before.get(address);
+      const failures = row.failures - 1;
+      if (failures <= 0) {
+        this.db.prepare('DELETE FROM login_failures WHERE key = ?').run(address);
+        return;
+      }
+      // Lift the lock only when this attempt set it (a later failure's lock stays).
+      const lockedUntil = row.last_failure_at === reservedAt ? (previous?.locked_until ?? 0) : row.locked_until;
+      this.db.prepare('UPDATE login_failures SET failures = ?, locked_until = ? WHERE key = ?').run(failures, lockedUntil, address);
+    })();
   }
 }

@@ -74,6 +74,12 @@ export class ApiTokens {
     return true;
   }
 
+  /** The token's role while it is not revoked; never marks it used. */
+  liveRole(id: number): Role | undefined {
+    const row = this.db.prepare('SELECT role, revoked_at FROM api_tokens WHERE id = ?').get(id) as Pick<TokenRow, 'role' | 'revoked_at'> | undefined;
+    return row && row.revoked_at === null ? row.role : undefined;
+  }
+
   /** The live token this secret belongs to, marked as used; undefined for unknown or revoked ones. */
   resolve(secret: string): ApiToken | undefined {
     if (!secret.startsWith(TOKEN_PREFIX) || secret.length > 200) return undefined;

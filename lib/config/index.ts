@@ -24,7 +24,8 @@ export interface Config {
   wans: WanSetting[];
   history: { retentionDays: number; maxRows: number };
   session: { idleSeconds: number; maxSeconds: number };
-  login: { freeFailures: number; backoffSeconds: number };
+  login: { freeFailures: number; addressFreeFailures: number; backoffSeconds: number };
+  audit: { retentionDays: number };
   trustedProxies: string[];
   allowedOrigins: string[];
   secureCookies: boolean;
@@ -134,7 +135,8 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
     wans: v.wans,
     history: { retentionDays: v.historyRetentionDays, maxRows: v.historyMaxRows },
     session: { idleSeconds: v.sessionIdleSeconds, maxSeconds: v.sessionMaxSeconds },
-    login: { freeFailures: v.loginFreeFailures, backoffSeconds: v.loginBackoffSeconds },
+    login: { freeFailures: v.loginFreeFailures, addressFreeFailures: v.loginAddressFreeFailures, backoffSeconds: v.loginBackoffSeconds },
+    audit: { retentionDays: v.auditRetentionDays },
     trustedProxies: v.trustedProxies,
     allowedOrigins: v.allowedOrigins,
     secureCookies: v.secureCookies,

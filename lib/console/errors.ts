@@ -3,6 +3,7 @@ import { AuditWriteError, AuthenticationError, AuthInputError, CsrfError, NotFou
 import { CodecError, NamespaceError, NetlinkError, ValidationError } from '@/lib/conntrack';
 import { ShuttingDownError } from '@/lib/lifecycle';
 import { logger } from '@/lib/observability';
+import { TooManyOpenError } from './limits';
 
 /** A snapshot id the registry never had (404) or has already dropped (410). */
 export class SnapshotNotFoundError extends Error {
@@ -58,7 +59,7 @@ export interface ApiErrorBody {
     /** 409 setting_read_only: the setting and why it cannot be changed here. */
     setting?: string;
     reason?: string;
-    /** 429: seconds until another login may be tried (also in Retry-After). */
+    /** 429: seconds until another login (or another feed or export) may be tried (also in Retry-After). */
     retryAfterSeconds?: number;
   };
 }
@@ -79,6 +80,9 @@ export function errorResponse(error: unknown, requestId?: string): Response {
   if (error instanceof CsrfError) return json(403, { code: 'csrf_rejected', message: error.message });
   if (error instanceof ThrottledError) {
     return json(429, { code: 'too_many_attempts', message: error.message, retryAfterSeconds: error.retryAfterSeconds }, { 'Retry-After': String(error.retryAfterSeconds) });
+  }
+  if (error instanceof TooManyOpenError) {
+    return json(429, { code: 'too_many_open', message: error.message, retryAfterSeconds: error.retryAfterSeconds }, { 'Retry-After': String(error.retryAfterSeconds) });
   }
   if (error instanceof SetupRequiredError) return json(503, { code: 'setup_required', message: error.message, command: error.command });
   if (error instanceof NotFoundError) return json(404, { code: 'not_found', message: error.message });

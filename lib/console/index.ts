@@ -1,7 +1,9 @@
 // The console's server-side service layer: what app/api routes call. Knows HTTP shapes, not netlink.
 export { authorize, type Permission, type Principal } from './auth';
 export { deleteAudit, deleteOneAudit, flushAudit, type AuditIntent, type AuditSpec } from './audit';
-export { MAX_BODY_BYTES, route, routePattern, type Access, type RouteContext, type RouteOptions } from './route';
+export { MAX_BODY_BYTES, route, type Access, type RouteContext, type RouteOptions } from './route';
+export { ROUTE_PATTERNS, routePattern, UNMATCHED_ROUTE } from './routes';
+export { MAX_OPEN, TooManyOpenError } from './limits';
 export { errorResponse, SnapshotNotFoundError, ConnectionGoneError, SettingReadOnlyError, ExpectationGoneError, type ApiErrorBody } from './errors';
 export * from './expectations';
 export { labelNames, labelsOf, labelFilterOptions } from './labels';

@@ -4,13 +4,16 @@
 // latency histogram), logs failures with the request id scripts/serve.ts assigned, and runs each destructive
 // action - kernel work and audit row - as one in-flight operation the graceful shutdown waits for.
 import type { z } from 'zod';
-import { actorOf, authService } from '@/lib/auth';
+import { actorOf, authService, stillAllowed } from '@/lib/auth';
 import { ValidationError } from '@/lib/conntrack';
 import { trackOperation } from '@/lib/lifecycle';
 import { apiLatency, logger, REQUEST_ID_HEADER } from '@/lib/observability';
 import type { AuditSpec } from './audit';
 import { authorize, type Permission, type Principal } from './auth';
 import { errorResponse } from './errors';
+import { checkQueryKeys, parseStrictJson } from './json';
+import { acquire, holdWhileStreaming, type LimitedKind } from './limits';
+import { routePattern } from './routes';
 
 type Issue = z.core.$ZodIssue;
 
@@ -30,6 +33,11 @@ export interface RouteOptions<S extends z.ZodType, P extends z.ZodType, R extend
   params?: P;
   /** Largest accepted body (default MAX_BODY_BYTES). */
   maxBodyBytes?: number;
+  /**
+   * Long responses (live feeds, exports) count against the principal's limit (limits.ts) until their body ends;
+   * a feed also re-checks the credentials while it streams.
+   */
+  limit?: LimitedKind;
   /** Destructive routes: what to record in the audit log. The entry is written before the response is sent. */
   audit?: AuditSpec<z.output<S>, z.output<P>, R>;
   /** Returns a Response (downloads, cookies) or a value to send as JSON with status 200. */
@@ -66,6 +74,7 @@ function inputError(issues: readonly Issue[], where: string): ValidationError {
 
 /** The query string as an object; a repeated key becomes an array. */
 function queryObject(url: URL): Record<string, string | string[]> {
+  checkQueryKeys(url.searchParams.keys());
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of url.searchParams) {
     const seen = out[key];
@@ -81,11 +90,7 @@ async function bodyObject(request: Request, maxBytes: number): Promise<unknown> 
   const text = await request.text();
   if (Buffer.byteLength(text) > maxBytes) throw tooLarge;
   if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new ValidationError('body', 'the body must be JSON');
-  }
+  return parseStrictJson(text);
 }
 
 function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
@@ -99,9 +104,18 @@ function failureCode(error: unknown): string {
   return error instanceof Error ? error.name : 'unknown';
 }
 
-/** The route pattern of a path for metrics labels: numeric segments (connection ids) become ":id". */
-export function routePattern(pathname: string): string {
-  return pathname.replace(/\/\d+(?=\/|$)/g, '/:id');
+/** Every API answer is for this request only: no cache (browser or proxy) may keep or replay it. */
+function noStore(response: Response): Response {
+  if (response.headers.has('cache-control')) return response;
+  try {
+    response.headers.set('Cache-Control', 'no-store');
+    return response;
+  } catch {
+    // Immutable headers (a fetched or redirect response): copy them.
+    const headers = new Headers(response.headers);
+    headers.set('Cache-Control', 'no-store');
+    return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+  }
 }
 
 export function route<S extends z.ZodType, R extends Response | object, A extends Access, P extends z.ZodType = z.ZodType<Record<string, never>>>(
@@ -110,7 +124,7 @@ export function route<S extends z.ZodType, R extends Response | object, A extend
   const handle = inner(options);
   return async (request: Request, context: RouteContext): Promise<Response> => {
     const started = performance.now();
-    const response = await handle(request, context);
+    const response = noStore(await handle(request, context));
     const labels = { route: routePattern(new URL(request.url).pathname), method: request.method, status: String(response.status) };
     apiLatency().observe(labels, (performance.now() - started) / 1000);
     return response;
@@ -126,6 +140,7 @@ function inner<S extends z.ZodType, R extends Response | object, A extends Acces
       const input = parse(options.schema, raw, options.source);
       const params = (options.params ? parse(options.params, await context.params, 'path') : {}) as z.output<P>;
       const intent = options.audit?.intent({ input, params }) ?? null;
+      if (options.limit && principal) return await limited(options.limit, principal, request, () => options.handler({ input, params, request, principal }));
       if (!intent || !options.audit || !principal) {
         const result = await options.handler({ input, params, request, principal });
         return result instanceof Response ? result : Response.json(result);
@@ -158,4 +173,22 @@ function inner<S extends z.ZodType, R extends Response | object, A extends Acces
       return errorResponse(error, requestId);
     }
   };
+}
+
+/** Runs a long read under the principal's limit of `kind`: the slot is held until the response body ends. */
+async function limited(kind: LimitedKind, principal: Principal, request: Request, run: () => Promise<Response | object>): Promise<Response> {
+  const release = acquire(kind, principal);
+  let result: Response | object;
+  try {
+    result = await run();
+  } catch (error) {
+    release();
+    throw error;
+  }
+  if (!(result instanceof Response)) {
+    release();
+    return Response.json(result);
+  }
+  const recheck = kind === 'feed' ? () => stillAllowed(principal, 'read', authService()) : undefined;
+  return holdWhileStreaming(result, { release, recheck });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { authConfig, authService, createAuthService, type AuthService } from '@/lib/auth';
+import { authConfig, authService, createAuthService, login, pruneAudit, type AuthService } from '@/lib/auth';
 import { hashPassword, verifyPassword } from '@/lib/auth/password';
 import { migrate, openStore, type Store } from '@/lib/store';
 import { route } from '@/lib/console/route';
@@ -148,26 +148,114 @@ describe('API tokens', () => {
 });
 
 describe('login throttle', () => {
-  it('allows the free failures, then locks with a doubling wait, and forgets after success', () => {
-    const keys = ['address:10.0.0.1', 'name:alice'];
-    expect(service.throttle.fail(keys)).toBe(0);
-    expect(service.throttle.fail(keys)).toBe(0);
-    expect(service.throttle.fail(keys)).toBe(1000);
-    expect(service.throttle.waitFor(['name:alice'])).toBe(1000);
-    expect(service.throttle.waitFor(['name:bob'])).toBe(0);
+  const from = (address: string, name = 'alice') => ({ name, address });
+  const loginRequest = (address: string) => new Request('http://console.test/api/auth/login', { method: 'POST', headers: { 'x-forwarded-for': address } });
+
+  it('60 parallel wrong passwords for one user lead to at most the free failures of password checks', async () => {
+    await service.users.add({ name: 'alice', role: 'viewer', password: 'the-right-password' });
+    const verify = vi.spyOn(service.users, 'verify');
+    const results = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => login(service, loginRequest('10.0.0.1'), { name: 'alice', password: `wrong-${i}` })));
+    expect(verify.mock.calls.length).toBeLessThanOrEqual(service.config.loginFreeFailures);
+    const refused = results.map((r) => (r.status === 'rejected' ? (r.reason as Error).name : 'ok'));
+    expect(refused.filter((n) => n === 'AuthenticationError').length).toBe(verify.mock.calls.length);
+    expect(refused.filter((n) => n === 'ThrottledError').length).toBe(60 - verify.mock.calls.length);
+  }, 60_000);
+
+  it('locks a name from one address with a doubling wait; the owner elsewhere is only delayed, and gets in', () => {
+    for (let i = 0; i < 2; i++) {
+      const r = service.throttle.reserve(from('10.0.0.1'));
+      expect(r.kind).toBe('reserved');
+      if (r.kind === 'reserved') r.failed();
+    }
+    const locked = service.throttle.reserve(from('10.0.0.1'));
+    expect(locked).toMatchObject({ kind: 'locked', key: 'pair:alice@10.0.0.1', waitMs: 1000 });
     clock += 1000;
-    expect(service.throttle.waitFor(keys)).toBe(0);
-    expect(service.throttle.fail(keys)).toBe(2000);
-    clock += 2000;
-    service.throttle.succeed(['name:alice']);
-    expect(service.throttle.waitFor(['name:alice'])).toBe(0);
-    expect(service.throttle.fail(['name:alice'])).toBe(0);
+    const third = service.throttle.reserve(from('10.0.0.1'));
+    expect(third).toMatchObject({ kind: 'reserved', lockedMs: 2000 });
+    if (third.kind === 'reserved') third.failed();
+    expect(service.throttle.reserve(from('10.0.0.1'))).toMatchObject({ kind: 'locked', waitMs: 2000 });
+    // The name had 3 failures: from another address it is not locked, only slowed (the 3rd over 2 free: 2 s).
+    const owner = service.throttle.reserve(from('10.0.0.2'));
+    expect(owner).toMatchObject({ kind: 'reserved', delayMs: 2000 });
+    if (owner.kind === 'reserved') owner.succeeded();
+    // A success starts the name afresh.
+    expect(service.throttle.reserve(from('10.0.0.3'))).toMatchObject({ kind: 'reserved', delayMs: 0 });
   });
 
-  it('caps the wait', () => {
+  it('never locks a name however many addresses fail it; the delay is capped', () => {
     let last = 0;
-    for (let i = 0; i < 40; i++) last = service.throttle.fail(['name:x']);
+    for (let i = 0; i < 40; i++) {
+      const r = service.throttle.reserve(from(`10.1.0.${i}`));
+      expect(r.kind).toBe('reserved');
+      if (r.kind === 'reserved') {
+        last = r.delayMs;
+        r.failed();
+      }
+    }
+    expect(last).toBe(service.config.loginNameMaxDelayMs);
+  });
+
+  it('caps the lock', () => {
+    let last = 0;
+    for (let i = 0; i < 40; i++) {
+      const r = service.throttle.reserve(from('10.0.0.9', 'x'));
+      if (r.kind === 'reserved') {
+        last = r.lockedMs;
+        r.failed();
+      } else clock += r.waitMs;
+    }
     expect(last).toBe(15 * 60_000);
+  });
+
+  it('an account holder\'s own logins do not reset the address: spraying other names locks the address', () => {
+    const address = '10.0.0.5';
+    let sprayed = 0;
+    for (let i = 0; ; i++) {
+      const own = service.throttle.reserve(from(address, 'holder'));
+      if (own.kind === 'locked') break;
+      own.succeeded();
+      const guess = service.throttle.reserve(from(address, `victim-${i}`));
+      if (guess.kind === 'locked') break;
+      guess.failed();
+      sprayed++;
+      expect(sprayed).toBeLessThanOrEqual(service.config.loginAddressFreeFailures);
+    }
+    expect(sprayed).toBe(service.config.loginAddressFreeFailures);
+    expect(service.throttle.reserve(from(address, 'holder'))).toMatchObject({ kind: 'locked', key: `address:${address}` });
+    expect(service.throttle.reserve(from('10.0.0.6', 'holder')).kind).toBe('reserved');
+  });
+
+  it('a refused flood is one audit entry per lock window, with the count', async () => {
+    await service.users.add({ name: 'alice', role: 'viewer', password: 'the-right-password' });
+    for (let i = 0; i < 2; i++) await expect(login(service, loginRequest('10.0.0.1'), { name: 'alice', password: 'wrong' })).rejects.toThrow('wrong user name or password');
+    for (let i = 0; i < 1000; i++) await expect(login(service, loginRequest('10.0.0.1'), { name: 'alice', password: 'wrong' })).rejects.toThrow('too many failed logins');
+    const denied = service.audit.query({ action: 'login.failed', outcome: 'denied', limit: 100, offset: 0 });
+    expect(denied.matched).toBe(1);
+    expect(denied.items[0].details).toMatchObject({ reason: 'throttled', lock: 'pair', attempts: 1000 });
+    // The next window is a new entry.
+    clock += 1000;
+    await expect(login(service, loginRequest('10.0.0.1'), { name: 'alice', password: 'wrong' })).rejects.toThrow('wrong user name or password');
+    await expect(login(service, loginRequest('10.0.0.1'), { name: 'alice', password: 'wrong' })).rejects.toThrow('too many failed logins');
+    expect(service.audit.query({ action: 'login.failed', outcome: 'denied', limit: 100, offset: 0 }).items.map((e) => e.details?.attempts)).toEqual([1, 1000]);
+  }, 60_000);
+});
+
+describe('audit retention', () => {
+  it('prunes entries older than CONNTRACK_AUDIT_RETENTION_DAYS, and records the pruning', () => {
+    expect(authConfig({}).auditRetentionMs).toBe(365 * 86_400_000);
+    expect(authConfig({ CONNTRACK_AUDIT_RETENTION_DAYS: '30' }).auditRetentionMs).toBe(30 * 86_400_000);
+    const actor = { kind: 'cli' as const, name: 'root', source: 'cli' };
+    service.audit.record({ actor, action: 'user.add', target: 'user old', outcome: 'ok' });
+    clock += 366 * 86_400_000;
+    service.audit.record({ actor, action: 'user.add', target: 'user new', outcome: 'ok' });
+    expect(pruneAudit(service, clock)).toBe(1);
+    const items = service.audit.query({ limit: 10, offset: 0 }).items;
+    expect(items.map((e) => [e.action, e.target, e.affected])).toEqual([
+      ['audit.prune', expect.stringContaining('entries before'), 1],
+      ['user.add', 'user new', null],
+    ]);
+    expect(pruneAudit(service, clock)).toBe(0);
+    expect(service.audit.query({ limit: 10, offset: 0 }).matched).toBe(2);
   });
 });
 

@@ -1,3 +1,3 @@
 import { liveQuerySchema, liveStream, route } from '@/lib/console';
 
-export const GET = route({ permission: 'read', source: 'query', schema: liveQuerySchema, handler: async ({ input, request }) => liveStream(input, request.signal) });
+export const GET = route({ permission: 'read', source: 'query', limit: 'feed', schema: liveQuerySchema, handler: async ({ input, request }) => liveStream(input, request.signal) });

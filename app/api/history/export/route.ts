@@ -1,3 +1,3 @@
 import { exportHistory, historyExportSchema, route } from '@/lib/console';
 
-export const GET = route({ permission: 'read', source: 'query', schema: historyExportSchema, handler: ({ input }) => exportHistory(input) });
+export const GET = route({ permission: 'read', source: 'query', limit: 'export', schema: historyExportSchema, handler: ({ input }) => exportHistory(input) });

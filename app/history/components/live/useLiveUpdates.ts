@@ -1,7 +1,7 @@
 'use client';
 // Live changes for the rows on screen, from GET /api/connections/live (Server-Sent Events): rows updated (state,
 // counters), rows gone (with the cause), and new connections matching the page's filter. Reconnects when the ids
-// change; the browser's EventSource retries by itself after a network error.
+// change; the browser's EventSource retries by itself after a network error, but not after an "ended" event.
 import { useEffect, useMemo, useState } from 'react';
 import type { ApiConnection } from '@/lib/console';
 import type { ApiHistoryStatus, LiveChanges } from '@/lib/console/history-types';
@@ -42,6 +42,11 @@ export function useLiveUpdates(ids: readonly number[], options: { enabled: boole
     const source = new EventSource(`/api/connections/live?${params.toString()}`);
     source.onopen = () => setState((s) => ({ ...s, connected: true }));
     source.onerror = () => setState((s) => ({ ...s, connected: false }));
+    // The server ends the feed when the session or token is no longer valid: reconnecting would only be refused.
+    source.addEventListener('ended', () => {
+      source.close();
+      setState((s) => ({ ...s, connected: false }));
+    });
     source.addEventListener('status', (event) => {
       const status = JSON.parse((event as MessageEvent<string>).data) as ApiHistoryStatus;
       setState((s) => ({ ...s, status }));
