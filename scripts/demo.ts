@@ -1,6 +1,7 @@
 // `npm run demo` (as root): a lab with live traffic, and the console managing its router's conntrack table.
-// Builds the app when the build is missing or stale, starts `next start` in the host namespace on 127.0.0.1, and
-// on Ctrl+C or SIGTERM stops everything and removes the lab.
+// Builds the app when the build is missing or stale, starts the console through scripts/serve.ts (the one
+// hardened server entry, as `npm start` and the systemd unit do) in the host namespace on 127.0.0.1, and on
+// Ctrl+C or SIGTERM stops everything and removes the lab.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
   const shutdown = (exitCode: number): Promise<void> => {
     shuttingDown ??= (async () => {
       clearInterval(refreshTimer);
-      // next runs in its own process group (detached) so Ctrl+C reaches it only through us.
+      // The server runs in its own process group (detached) so Ctrl+C reaches it only through us.
       if (server?.pid && server.exitCode === null) {
         const exited = new Promise((r) => server?.once('exit', r));
         process.kill(-server.pid, 'SIGTERM');
@@ -158,11 +159,12 @@ async function main(): Promise<void> {
     }, REFRESH_MS);
     console.log(labSummary(lab));
 
-    server = spawn('npx', ['next', 'start', '-H', host, '-p', port], {
+    server = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/serve.ts'), '-H', host, '-p', port], {
       cwd: root,
       stdio: 'inherit',
       detached: true,
-      env: { ...process.env, CONNTRACK_NETNS: lab.namespaces.router, CONNTRACK_DATA_DIR: dataDir, CONNTRACK_CONNLABEL_FILE: connlabelFile },
+      // Request logs would bury the demo's own lines; warnings and errors still show.
+      env: { CONNTRACK_LOG_LEVEL: 'warn', ...process.env, NODE_ENV: 'production', CONNTRACK_NETNS: lab.namespaces.router, CONNTRACK_DATA_DIR: dataDir, CONNTRACK_CONNLABEL_FILE: connlabelFile },
     });
     server.once('exit', (code) => {
       if (!shuttingDown) {

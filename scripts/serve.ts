@@ -1,18 +1,21 @@
 // `npm start`: the production server. Reads and checks the configuration first (lib/config: environment,
 // CONNTRACK_CONFIG file, defaults); a bad value ends the start with one line `config: SETTING: reason` and exit 2.
-// Plain HTTP, or HTTPS with a certificate. It decides what the app may believe about the client: X-Forwarded-For
-// and X-Forwarded-Proto are replaced by the peer's address and the socket's protocol, unless the peer is a
-// trusted reverse proxy, whose last X-Forwarded-For hop is then taken. Every request gets an id (x-request-id,
-// also in the JSON logs). SIGTERM/SIGINT: stop accepting, finish in-flight requests and destructive operations,
+// Plain HTTP, or HTTPS with a certificate. This is the one way to run the console (npm start, the demo, the
+// systemd unit, the tests): it decides what the app may believe about the client. X-Forwarded-For and
+// X-Forwarded-Proto are replaced by the peer's address and the socket's protocol, unless the peer is one of
+// CONNTRACK_TRUSTED_PROXIES, whose last X-Forwarded-For hop is then taken (when it is an IP address). A Host that
+// does not name the console is refused (421), a path that does not decode is refused (400), both before the app
+// sees them. Every request gets an id (x-request-id, also in the JSON logs). SIGTERM/SIGINT: stop accepting, finish in-flight requests and destructive operations,
 // run the shutdown hooks (history flush), close, exit 0 - or exit 1 when the shutdown deadline passes.
 //   tsx scripts/serve.ts [-H HOST] [-p PORT]     (override CONNTRACK_HOST / CONNTRACK_PORT; default 127.0.0.1:3000)
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { resolve } from 'node:path';
 import next from 'next';
-import { ConfigError, loadConfig, SETTINGS, setProcessConfig, type Config } from '../lib/config';
+import { ConfigError, hostAllowed, loadConfig, SETTINGS, setProcessConfig, type Config } from '../lib/config';
 // Only leaf modules whose state lives on globalThis: this script's copies of modules are not the app's (Next
 // bundles its own), so nothing here may create objects - or throw errors - that the app's code checks the class of.
 import { beginShutdown, inFlightOperations, isShuttingDown, operationsDone, runShutdownHooks } from '../lib/lifecycle';
@@ -42,8 +45,10 @@ function clientHeaders(req: IncomingMessage, trusted: ReadonlySet<string>): stri
   const encrypted = Boolean((req.socket as TLSSocket).encrypted);
   const fromProxy = trusted.has(peer);
   if (fromProxy) {
+    // The proxy appends the address it saw; anything before it is the client's own text. Only an address counts.
     const hops = String(req.headers['x-forwarded-for'] ?? '').split(',').map((h) => h.trim()).filter(Boolean);
-    req.headers['x-forwarded-for'] = normalize(hops.at(-1)) || peer;
+    const hop = normalize(hops.at(-1));
+    req.headers['x-forwarded-for'] = isIP(hop) ? hop : peer;
     req.headers['x-forwarded-proto'] = req.headers['x-forwarded-proto'] === 'https' || encrypted ? 'https' : 'http';
   } else {
     req.headers['x-forwarded-for'] = peer;
@@ -54,6 +59,35 @@ function clientHeaders(req: IncomingMessage, trusted: ReadonlySet<string>): stri
   const id = requestId(fromProxy ? req.headers[REQUEST_ID_HEADER] : undefined);
   req.headers[REQUEST_ID_HEADER] = id;
   return id;
+}
+
+/** What the app would otherwise answer with a 500 or under a name not ours: refused here, with the security headers. */
+function refuse(res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-store',
+    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'X-Frame-Options': 'DENY',
+    Connection: 'close',
+  });
+  res.end(JSON.stringify({ error: { code, message } }));
+}
+
+/** Why the request cannot be handed to the app, or undefined. */
+function badRequest(req: IncomingMessage, config: Config, encrypted: boolean): { status: number; code: string; message: string } | undefined {
+  const scheme = encrypted || req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
+  if (!hostAllowed(req.headers.host, config, { scheme, localAddress: req.socket.localAddress, localPort: req.socket.localPort })) {
+    return { status: 421, code: 'misdirected_request', message: `this console does not answer to the host name ${JSON.stringify(String(req.headers.host ?? ''))} (set CONNTRACK_ALLOWED_ORIGINS to serve it under that name)` };
+  }
+  const path = (req.url ?? '/').split('?')[0];
+  try {
+    decodeURIComponent(path);
+  } catch {
+    return { status: 400, code: 'invalid_request', message: 'the request path is not valid percent-encoded UTF-8' };
+  }
+  return undefined;
 }
 
 /** Where the HTTP layer is: open requests, and a wake-up when the last one ends. */
@@ -129,15 +163,20 @@ async function main(): Promise<void> {
     requests.start(res);
     res.setHeader(REQUEST_ID_HEADER, id);
     if (isShuttingDown()) res.setHeader('Connection', 'close');
+    const bad = badRequest(req, config, Boolean((req.socket as TLSSocket).encrypted));
     res.once('finish', () => {
       const path = (req.url ?? '').split('?')[0];
       const entry = { requestId: id, method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started), client: req.headers['x-forwarded-for'] };
       if (path.startsWith('/_next/')) log.debug(entry, 'request');
       else log.info(entry, 'request');
     });
+    if (bad) {
+      refuse(res, bad.status, bad.code, bad.message);
+      return;
+    }
     handle(req, res).catch((error: unknown) => {
       log.error({ err: error, requestId: id }, 'request failed');
-      if (!res.headersSent) res.writeHead(500).end();
+      if (!res.headersSent) refuse(res, 500, 'internal_error', 'internal server error (details are in the server log)');
     });
   };
   const server = certificate ? createHttpsServer(certificate, listener) : createHttpServer(listener);

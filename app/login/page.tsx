@@ -1,17 +1,12 @@
 // The login page. Before the first administrator exists it shows the command that creates one instead.
 import { headers } from 'next/headers';
 import { redirect } from 'next/navigation';
-import { authService, pageAccessFromHeaders } from '@/lib/auth';
+import { authService, pageAccessFromHeaders, safeNextPath } from '@/lib/auth';
 import { LoginForm } from './LoginForm';
 
-/** Only local paths: a login link must not be able to send the browser elsewhere. */
-function safeNext(value: string | string[] | undefined): string {
-  const next = Array.isArray(value) ? value[0] : value;
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
-}
-
 export default async function LoginPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
-  const next = safeNext((await searchParams).next);
+  // Only local paths: a login link must not be able to send the browser elsewhere.
+  const next = safeNextPath((await searchParams).next);
   const service = authService();
   const access = pageAccessFromHeaders(await headers(), service, 'read');
   if (access.kind === 'allowed') redirect(next);

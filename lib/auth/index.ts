@@ -23,4 +23,4 @@ export { authService, createAuthService, firstAdminCommand, pruneAudit, requireS
 export { TOKEN_PREFIX, type ApiToken } from './tokens';
 export type { Attempt } from './throttle';
 export type { User } from './users';
-export { pageAccess, pageAccessFromHeaders, type PageAccess } from './pages';
+export { pageAccess, pageAccessFromHeaders, safeNextPath, type PageAccess } from './pages';

@@ -25,3 +25,25 @@ export function pageAccess(request: Request, service: AuthService, permission: P
 export function pageAccessFromHeaders(headers: Headers, service: AuthService, permission: Permission): PageAccess {
   return pageAccess(new Request('http://console.invalid/', { headers: { cookie: headers.get('cookie') ?? '' } }), service, permission);
 }
+
+const SAME_ORIGIN_BASE = 'http://console.invalid';
+
+/**
+ * Where a login may send the browser: a path on this console, as the URL parser reads it (so `/%09/evil.example`,
+ * `//evil.example`, `/\\evil.example` and `javascript:` all leave the origin and become `/`), re-serialised so
+ * CR, LF and non-Latin-1 characters arrive percent-encoded, never in a Location header as they are.
+ */
+export function safeNextPath(value: string | string[] | undefined | null): string {
+  const next = Array.isArray(value) ? value[0] : value;
+  if (!next || !next.startsWith('/')) return '/';
+  let url: URL;
+  try {
+    url = new URL(next, SAME_ORIGIN_BASE);
+  } catch {
+    return '/';
+  }
+  if (url.origin !== SAME_ORIGIN_BASE || url.username || url.password) return '/';
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  // Parsed and re-serialised, the path is ASCII; a second parse must land on the same origin too.
+  return path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/\\') && new URL(path, SAME_ORIGIN_BASE).origin === SAME_ORIGIN_BASE ? path : '/';
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { authService, type AuthService } from '@/lib/auth';
+import { authService, safeNextPath, type AuthService } from '@/lib/auth';
 import { MAX_OPEN, ROUTE_PATTERNS, route, routePattern, UNMATCHED_ROUTE } from '@/lib/console';
 import { parseStrictJson } from '@/lib/console/json';
 import { apiLatency } from '@/lib/observability';
@@ -244,4 +244,21 @@ describe('a live feed ends when its credentials do', () => {
     }
     expect(results[4].ended).toBe(false);
   }, 30_000);
+});
+
+describe('where a login may send the browser', () => {
+  it.each([
+    ['/\t/example.org/', '/'],
+    ['//example.org/', '/'],
+    ['/\\example.org', '/'],
+    ['/..//example.org', '/'],
+    ['https://example.org/', '/'],
+    ['javascript:alert(1)', '/'],
+    ['/a\r\nSet-Cookie: x=1', '/aSet-Cookie:%20x=1'],
+    ['/\u00fc\u20ac', '/%C3%BC%E2%82%AC'],
+    ['/audit?action=login', '/audit?action=login'],
+    ['/history#top', '/history#top'],
+  ])('%j -> %j', (next, expected) => {
+    expect(safeNextPath(next)).toBe(expected);
+  });
 });
