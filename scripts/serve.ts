@@ -15,7 +15,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { resolve } from 'node:path';
 import next from 'next';
-import { ConfigError, hostAllowed, loadConfig, SETTINGS, setProcessConfig, type Config } from '../lib/config';
+import { ConfigError, forbiddenQueryKey, hostAllowed, loadConfig, SETTINGS, setProcessConfig, type Config } from '../lib/config';
 // Only leaf modules whose state lives on globalThis: this script's copies of modules are not the app's (Next
 // bundles its own), so nothing here may create objects - or throw errors - that the app's code checks the class of.
 import { beginShutdown, inFlightOperations, isShuttingDown, operationsDone, runShutdownHooks } from '../lib/lifecycle';
@@ -62,7 +62,7 @@ function clientHeaders(req: IncomingMessage, trusted: ReadonlySet<string>): stri
 }
 
 /** What the app would otherwise answer with a 500 or under a name not ours: refused here, with the security headers. */
-function refuse(res: ServerResponse, status: number, code: string, message: string): void {
+function refuse(res: ServerResponse, status: number, code: string, message: string, field?: string): void {
   res.writeHead(status, {
     'Content-Type': 'application/json',
     'Cache-Control': 'no-store',
@@ -72,11 +72,11 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
     'X-Frame-Options': 'DENY',
     Connection: 'close',
   });
-  res.end(JSON.stringify({ error: { code, message } }));
+  res.end(JSON.stringify({ error: { code, message, ...(field === undefined ? {} : { field }) } }));
 }
 
 /** Why the request cannot be handed to the app, or undefined. */
-function badRequest(req: IncomingMessage, config: Config, encrypted: boolean): { status: number; code: string; message: string } | undefined {
+function badRequest(req: IncomingMessage, config: Config, encrypted: boolean): { status: number; code: string; message: string; field?: string } | undefined {
   const scheme = encrypted || req.headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
   if (!hostAllowed(req.headers.host, config, { scheme, localAddress: req.socket.localAddress, localPort: req.socket.localPort })) {
     return { status: 421, code: 'misdirected_request', message: `this console does not answer to the host name ${JSON.stringify(String(req.headers.host ?? ''))} (set CONNTRACK_ALLOWED_ORIGINS to serve it under that name)` };
@@ -87,6 +87,9 @@ function badRequest(req: IncomingMessage, config: Config, encrypted: boolean): {
   } catch {
     return { status: 400, code: 'invalid_request', message: 'the request path is not valid percent-encoded UTF-8' };
   }
+  // Next parses the query into a plain object, where `__proto__` vanishes before any schema could refuse it.
+  const key = forbiddenQueryKey(req.url ?? '/');
+  if (key !== undefined) return { status: 400, code: 'invalid_request', field: key, message: `${key}: this key is not accepted` };
   return undefined;
 }
 
@@ -171,7 +174,7 @@ async function main(): Promise<void> {
       else log.info(entry, 'request');
     });
     if (bad) {
-      refuse(res, bad.status, bad.code, bad.message);
+      refuse(res, bad.status, bad.code, bad.message, bad.field);
       return;
     }
     handle(req, res).catch((error: unknown) => {

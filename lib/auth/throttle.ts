@@ -83,20 +83,27 @@ export class LoginThrottle {
         if (row && row.locked_until > at && (!refusing || row.locked_until > refusing.until)) refusing = { kind: 'locked', key, until: row.locked_until, waitMs: row.locked_until - at };
       }
       if (refusing) return refusing;
-      const before = new Map<string, FailureRow | undefined>();
-      const count = (key: string, lockAfter: number | undefined): { failures: number; lockMs: number } => {
-        const row = this.row(key);
-        before.set(key, row);
-        const failures = row && at - row.last_failure_at < this.config.loginFailureMemoryMs ? row.failures + 1 : 1;
-        const lockMs = lockAfter === undefined ? 0 : this.wait(failures - lockAfter, this.config.loginMaxBackoffMs);
-        this.db.prepare('INSERT OR REPLACE INTO login_failures (key, failures, last_failure_at, locked_until) VALUES (?, ?, ?, ?)').run(key, failures, at, at + lockMs);
-        return { failures, lockMs };
+      const before = new Map<string, FailureRow | undefined>(
+        [...locks.map(([key]) => key), name].map((key) => [key, this.row(key)] as const),
+      );
+      const failuresOf = (key: string): number => {
+        const row = before.get(key);
+        return row && at - row.last_failure_at < this.config.loginFailureMemoryMs ? row.failures + 1 : 1;
       };
-      let lockedMs = 0;
-      for (const [key, lockAfter] of locks) lockedMs = Math.max(lockedMs, count(key, lockAfter).lockMs);
+      const write = (key: string, failures: number, lockedUntil: number) =>
+        this.db.prepare('INSERT OR REPLACE INTO login_failures (key, failures, last_failure_at, locked_until) VALUES (?, ?, ?, ?)').run(key, failures, at, lockedUntil);
       // The name's own failures before this one decide its delay: the first free ones pass at once.
-      const { failures } = count(name, undefined);
-      const delayMs = this.wait(failures - this.config.loginFreeFailures - 1, this.config.loginNameMaxDelayMs);
+      const nameFailures = failuresOf(name);
+      const delayMs = this.wait(nameFailures - this.config.loginFreeFailures - 1, this.config.loginNameMaxDelayMs);
+      write(name, nameFailures, 0);
+      // A lock counts from when the check is made (after the delay), so Retry-After is what the client waits.
+      let lockedMs = 0;
+      for (const [key, lockAfter] of locks) {
+        const failures = failuresOf(key);
+        const lockMs = this.wait(failures - lockAfter, this.config.loginMaxBackoffMs);
+        lockedMs = Math.max(lockedMs, lockMs);
+        write(key, failures, lockMs > 0 ? at + delayMs + lockMs : 0);
+      }
       this.db.prepare('DELETE FROM login_failures WHERE last_failure_at < ? AND locked_until < ?').run(at - this.config.loginFailureMemoryMs, at);
       let settled = false;
       const settle = (action: () => void) => {

@@ -7,7 +7,7 @@ import { LOG_LEVELS, SETTINGS, type SettingName, type WanSetting } from './setti
 import { z } from 'zod';
 
 export { LOG_LEVELS, SETTINGS, type Setting, type SettingName, type WanSetting } from './settings';
-export { hostAllowed, type HostRules } from './host';
+export { FORBIDDEN_KEYS, forbiddenQueryKey, hostAllowed, type HostRules } from './requests';
 
 type Env = Readonly<Record<string, string | undefined>>;
 type LogLevel = (typeof LOG_LEVELS)[number];

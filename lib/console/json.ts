@@ -1,9 +1,8 @@
 // Request input that JSON.parse and URLSearchParams accept but that must not reach a schema: a key given twice
 // (JSON.parse keeps the last: `"dryRun":true,"dryRun":false` would run a real delete) and keys that name the
 // object machinery (`__proto__`, which a plain object swallows silently).
+import { FORBIDDEN_KEYS } from '@/lib/config';
 import { ValidationError } from '@/lib/conntrack';
-
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 function refuseForbidden(key: string, path: string): void {
   if (FORBIDDEN_KEYS.has(key)) throw new ValidationError(path ? `${path}.${key}` : key, 'this key is not accepted');

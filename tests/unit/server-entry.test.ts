@@ -1,9 +1,9 @@
 // The one hardened server entry (scripts/serve.ts): every documented way to run the console goes through it, and
-// the Host rule it applies (lib/config/host.ts).
+// the rules it applies (lib/config/requests.ts).
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hostAllowed } from '@/lib/config';
+import { forbiddenQueryKey, hostAllowed } from '@/lib/config';
 
 const repoRoot = resolve(__dirname, '../..');
 const read = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
@@ -55,5 +55,14 @@ describe('the Host rule', () => {
     expect(hostAllowed('0.0.0.0:3000', wildcard, lan)).toBe(false);
     expect(hostAllowed('rebind.evil.example:3000', wildcard, lan)).toBe(false);
     expect(hostAllowed('192.168.1.1:3001', wildcard, lan)).toBe(false);
+  });
+});
+
+describe('query keys no input may use', () => {
+  it('are found in the raw request target, before any parser drops them', () => {
+    expect(forbiddenQueryKey('/api/connections?__proto__=x')).toBe('__proto__');
+    expect(forbiddenQueryKey('/api/connections?limit=1&constructor=x')).toBe('constructor');
+    expect(forbiddenQueryKey('/api/connections?limit=1&proto=x')).toBeUndefined();
+    expect(forbiddenQueryKey('/api/connections')).toBeUndefined();
   });
 });

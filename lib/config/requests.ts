@@ -1,7 +1,19 @@
-// Which Host headers name this console. The Origin a state-changing request must come from is derived from the
-// Host header (lib/auth/http.ts), so an unchecked Host would let any name - a DNS-rebinding attacker's among
-// them - become "our" origin. scripts/serve.ts answers 421 to any other Host.
+// What scripts/serve.ts refuses before the app sees a request, as pure rules (the route wrapper applies the key
+// rule again). Which Host headers name this console: the Origin a state-changing request must come from is
+// derived from the Host header (lib/auth/http.ts), so an unchecked Host would let any name - a DNS-rebinding
+// attacker's among them - become "our" origin; any other Host gets 421. And the keys no input may use.
 import { isIP } from 'node:net';
+
+/** Keys that name the object machinery: a plain object swallows `__proto__` silently (so does Next's query parsing). */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** The first query-string key of a raw request target that no input may use, or undefined. */
+export function forbiddenQueryKey(target: string): string | undefined {
+  const query = target.indexOf('?');
+  if (query < 0) return undefined;
+  for (const key of new URLSearchParams(target.slice(query + 1)).keys()) if (FORBIDDEN_KEYS.has(key)) return key;
+  return undefined;
+}
 
 export interface HostRules {
   /** The configured listen address and port (CONNTRACK_HOST, CONNTRACK_PORT). */
