@@ -21,6 +21,7 @@ export const ROUTE_PATTERNS = [
   '/api/history/clear',
   '/api/history/delete',
   '/api/history/export',
+  '/api/settings',
   '/api/stats',
   '/metrics',
 ] as const;
