@@ -165,10 +165,13 @@ export class AuditLog {
     }
   }
 
-  /** Deletes the entries older than `before` (ms) and records that it did (when it deleted any); returns how many. */
+  /**
+   * Deletes the entries older than `before` (ms) and records that it did (when it deleted any); returns how many.
+   * A pending intent (issue 10: written before its action, completed after) is never pruned, however old.
+   */
   prune(before: number, retentionDays: number): number {
     return this.db.transaction(() => {
-      const { changes } = this.db.prepare('DELETE FROM audit_log WHERE at < ?').run(before);
+      const { changes } = this.db.prepare("DELETE FROM audit_log WHERE at < ? AND outcome != 'pending'").run(before);
       if (changes > 0) {
         this.record({
           actor: { kind: 'cli', name: 'retention', source: 'server' },

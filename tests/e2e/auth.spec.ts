@@ -73,6 +73,18 @@ test('log in through the form, see the console, log out', async ({ page, authLab
   expect(cspViolations).toEqual([]);
 });
 
+test('a login link cannot send the browser to another site: after the form it lands on the console', async ({ page, authLab }) => {
+  const origin = new URL(authLab.server.url).origin;
+  for (const next of ['/%09/example.org/', '//example.org/', '/%5Cexample.org/']) {
+    await page.context().clearCookies();
+    await page.goto(`/login?next=${encodeURIComponent(decodeURIComponent(next))}`);
+    await logInWithForm(page, authLab.server.admin.name, authLab.server.admin.password);
+    await expect(page.getByRole('table', { name: 'Connections' })).toBeVisible();
+    expect(new URL(page.url()).origin).toBe(origin);
+    expect(new URL(page.url()).pathname).toBe('/');
+  }
+});
+
 test('a wrong password is refused with the same message as an unknown user', async ({ page }) => {
   await page.goto('/login');
   await logInWithForm(page, 'admin', 'certainly-not-it');
