@@ -1,7 +1,7 @@
 // Authentication, authorisation, CSRF, throttling, sessions, tokens and the audit log against the real server
 // (scripts/serve.ts on the production build) and the real kernel: a fresh namespace filled with `conntrack -I`,
 // with conntrack(8) as the oracle for what a refused request did not delete and what an audited one did.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,8 +87,21 @@ async function loggedIn(credentials: Credentials, base = srv().url): Promise<Bro
   return browser;
 }
 
-function ctconsole(args: string[], input?: string, dataDir = srv().dataDir) {
-  return spawnSync(process.execPath, [join(repoRoot, 'bin/ctconsole.mjs'), '--data-dir', dataDir, ...args], { input: input ?? '', encoding: 'utf8' });
+/**
+ * Runs the CLI without blocking the event loop (spawnSync would: the server then closes the test's idle
+ * keep-alive connections while fetch still counts on them, and the next request fails with "other side closed").
+ */
+function ctconsole(args: string[], input?: string, dataDir = srv().dataDir): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/ctconsole.mjs'), '--data-dir', dataDir, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolveRun({ status, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
 }
 
 async function audit(query: string): Promise<AuditEntry[]> {
@@ -244,7 +257,7 @@ describe('sessions and cookies', () => {
   it('a password change (ctconsole user passwd) ends the user\'s sessions', async () => {
     const user = await createUser(srv().dataDir, { name: 'changer', role: 'viewer' });
     const browser = await loggedIn(user);
-    const changed = ctconsole(['user', 'passwd', 'changer'], 'a-brand-new-password\n');
+    const changed = await ctconsole(['user', 'passwd', 'changer'], 'a-brand-new-password\n');
     expect(changed.status, changed.stderr).toBe(0);
     expect(changed.stdout).toContain('1 session(s) ended');
     expect((await browser.send('GET', '/api/auth/me')).status).toBe(401);
@@ -258,15 +271,15 @@ describe('API tokens', () => {
     const secret = await createToken(srv().dataDir, { name: 'hotplug', role: 'admin' });
     const headers = { authorization: `Bearer ${secret}` };
     expect((await request(srv().url, 'GET', '/api/stats', { headers })).status).toBe(200);
-    const listed = ctconsole(['token', 'list']);
+    const listed = await ctconsole(['token', 'list']);
     expect(listed.stdout).toMatch(/hotplug\s+admin\s+\S+\s+test\s+\d{4}-\d\d-\d\dT/);
     expect(listed.stdout).not.toContain(secret);
-    const revoked = ctconsole(['token', 'revoke', 'hotplug']);
+    const revoked = await ctconsole(['token', 'revoke', 'hotplug']);
     expect(revoked.status, revoked.stderr).toBe(0);
     const after = await request<ApiErrorBody>(srv().url, 'GET', '/api/stats', { headers });
     expect(after.status).toBe(401);
     expect(after.body.error.message).toContain('revoked');
-    expect(ctconsole(['token', 'list']).stdout).toMatch(/hotplug.*revoked/);
+    expect((await ctconsole(['token', 'list'])).stdout).toMatch(/hotplug.*revoked/);
   });
 
   it('a token request needs no CSRF token (scripts have no cookies to steal)', async () => {
@@ -452,7 +465,7 @@ describe('first start, without users', () => {
       const page = await request<string>(empty.url, 'GET', '/login');
       expect(page.body).toContain('npx ctconsole user add admin --role admin');
       // The command works, and then the console serves.
-      const made = ctconsole(['user', 'add', 'admin', '--role', 'admin'], 'first-admin-password\n', empty.dataDir);
+      const made = await ctconsole(['user', 'add', 'admin', '--role', 'admin'], 'first-admin-password\n', empty.dataDir);
       expect(made.status, made.stderr).toBe(0);
       const browser = new Browser(empty.url);
       expect((await browser.login({ name: 'admin', password: 'first-admin-password' })).status).toBe(200);
