@@ -1,7 +1,7 @@
 // The conntrack client: every operation the console needs, over NETLINK_NETFILTER.
 import { readFileSync } from 'node:fs';
 import { AF, IPCTNL_MSG, NFNLGRP, NLM_F, ctnlMsgType } from './constants';
-import { CodecError, NetlinkError, ValidationError } from './errors';
+import { NetlinkError, ValidationError } from './errors';
 import { isEmptyFilter, type Filter } from './filter';
 import { planKernelFilter, supportFor, type KernelRequest, type KernelSupport } from './kernel-filter';
 import { AttrWriter } from './netlink/attributes';
@@ -221,21 +221,11 @@ export class Conntrack {
       builder.keep(chunk, mask);
       chunk = builder.checkpoint();
     };
-    let skipped = 0;
     await this.rawDump(filter, options.kernelFilter ?? true, (msg) => {
-      // The per-entry path: offsets read in place (nlmsghdr 16 bytes, nfgenmsg 4, family first) rather than
-      // through attrsOf()/nfgenOf(), which allocate.
-      try {
-        builder.add(msg.buf, msg.offset + 20, msg.offset + msg.length, msg.buf[msg.offset + 16]);
-      } catch (error) {
-        if (!(error instanceof CodecError)) throw error;
-        skipped++;
-        return;
-      }
-      if (filtered && builder.size - chunk.row === FILTER_CHUNK) narrow();
+      if (builder.addMessage(msg.buf, msg.offset, msg.length) && filtered && builder.size - chunk.row === FILTER_CHUNK) narrow();
     });
     if (filtered) narrow();
-    return builder.finish({ takenAt, tookMs: performance.now() - started, skipped });
+    return builder.finish({ takenAt, tookMs: performance.now() - started });
   }
 
   /**

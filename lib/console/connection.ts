@@ -63,11 +63,13 @@ export interface ApiSnapshot {
   takenAt: string;
   total: number;
   tookMs: number;
+  /** Dump entries that could not be read and are not in the snapshot (the rest of it stands). */
+  skipped: number;
 }
 
 export function snapshotSummary(snapshot: Snapshot): ApiSnapshot {
-  const { id, takenAt, total, tookMs } = snapshot.info;
-  return { id, takenAt: takenAt.toISOString(), total, tookMs: Math.round(tookMs * 10) / 10 };
+  const { id, takenAt, total, tookMs, skipped } = snapshot.info;
+  return { id, takenAt: takenAt.toISOString(), total, tookMs: Math.round(tookMs * 10) / 10, skipped };
 }
 
 function endpoint(tuple: Tuple): ApiEndpoint {

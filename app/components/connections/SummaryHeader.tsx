@@ -39,6 +39,9 @@ function snapshotText(s: ApiSnapshot): string {
   return `taken ${time}, ${formatCount(s.total)} entries, ${took}`;
 }
 
+/** Entries the kernel sent that the console could not decode: left out of the snapshot, and said so. */
+const skippedText = (skipped: number): string => `${formatCount(skipped)} ${skipped === 1 ? 'entry' : 'entries'} could not be read`;
+
 export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing, account, onRefresh, onCleanup, onFlush, onFilter }: SummaryHeaderProps) {
   const ratio = stats ? (stats.fillRatio ?? stats.entries / Math.max(1, stats.maxEntries)) : 0;
   const colour = usageColour(ratio);
@@ -68,6 +71,11 @@ export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing
         </div>
         <div className="text-sm text-slate-600" data-testid="snapshot-info" data-snapshot-id={snapshot?.id}>
           {snapshot ? snapshotText(snapshot) : 'no snapshot yet'}
+          {snapshot && snapshot.skipped > 0 && (
+            <span role="status" className="ml-2 font-medium text-amber-800" data-testid="snapshot-skipped">
+              {skippedText(snapshot.skipped)}
+            </span>
+          )}
         </div>
         <div className="ml-auto flex flex-wrap items-center gap-2">
           <button type="button" className={buttonClass.primary} onClick={onRefresh} disabled={refreshing} data-testid="refresh">

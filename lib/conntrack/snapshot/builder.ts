@@ -248,6 +248,25 @@ export class SnapshotBuilder implements Columns {
   }
 
   /**
+   * Adds the entry in a dump message (b[offset, offset + length): nlmsghdr 16 bytes, nfgenmsg 4, family first,
+   * read in place rather than through attrsOf()/nfgenOf(), which allocate). A malformed entry is left out and
+   * counted (finish() reports it): one bad entry must not cost the whole snapshot. Returns whether it was added.
+   */
+  addMessage(b: Uint8Array, offset: number, length: number): boolean {
+    try {
+      this.add(b, offset + 20, offset + length, b[offset + 16]);
+      return true;
+    } catch (error) {
+      if (!(error instanceof CodecError)) throw error;
+      this.skipped++;
+      return false;
+    }
+  }
+
+  /** Dump entries addMessage() left out because they did not decode. */
+  skipped = 0;
+
+  /**
    * Adds one entry from the CTA_* attributes in b[start, end) of a message whose nfgenmsg family is `family`.
    * Throws CodecError for a malformed entry and then holds exactly the rows it held before.
    */
@@ -346,7 +365,8 @@ export class SnapshotBuilder implements Columns {
           this.help(row, b, p, pend);
           break;
         case CTA.LABELS:
-          this.labels.set(row, b.slice(p, pend));
+          // A copy as a plain Uint8Array (Buffer#slice would alias the receive buffer), as attrBytes does.
+          this.labels.set(row, new Uint8Array(b.subarray(p, pend)));
           break;
         case CTA.TIMESTAMP_EVENT:
           expect(['CTA_TIMESTAMP_EVENT'], size, 8);
@@ -636,7 +656,7 @@ export class SnapshotBuilder implements Columns {
   }
 
   /** The finished, read-only Snapshot; the builder cannot be used after this. */
-  finish(meta: { takenAt: Date; tookMs: number; skipped?: number }): Snapshot {
+  finish(meta: { takenAt: Date; tookMs: number }): Snapshot {
     if (this.finished) throw new Error('SnapshotBuilder: already finished');
     this.finished = true;
     const columns: Columns = Object.freeze({
@@ -660,6 +680,6 @@ export class SnapshotBuilder implements Columns {
       helpers: this.helpers,
       labels: this.labels,
     });
-    return new Snapshot(columns, { id: randomUUID(), takenAt: meta.takenAt, tookMs: meta.tookMs, total: this.size, skipped: meta.skipped ?? 0 });
+    return new Snapshot(columns, { id: randomUUID(), takenAt: meta.takenAt, tookMs: meta.tookMs, total: this.size, skipped: this.skipped });
   }
 }

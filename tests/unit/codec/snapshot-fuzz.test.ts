@@ -1,0 +1,123 @@
+// The snapshot builder is a second decoder of the dump bytes. Held to the codecs: for every capture and every
+// mutation of one, it gives the same connection as decodeConnection (on every field a snapshot keeps) or throws
+// CodecError - and a throw leaves the rows added before exactly as they were.
+import { describe, expect, it } from 'vitest';
+import { decodeConnection } from '@/lib/conntrack/codec/connection';
+import { CodecError } from '@/lib/conntrack/errors';
+import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
+import type { Connection, Family, Tuple } from '@/lib/conntrack/types';
+import { attrsOf, connectionFixtures } from './fixtures';
+import { mutate, prng } from './mutate';
+
+/** What a snapshot keeps of a tuple: addresses, protocol, ports or ICMP fields (not the tuple zone, not unknowns). */
+function keptTuple(t: Tuple): Tuple {
+  const out: Tuple = { src: t.src, dst: t.dst, protocol: t.protocol };
+  if (t.sport !== undefined) out.sport = t.sport;
+  if (t.dport !== undefined) out.dport = t.dport;
+  if (t.icmp) out.icmp = { type: t.icmp.type, code: t.icmp.code, id: t.icmp.id };
+  return out;
+}
+
+/**
+ * decodeConnection's answer reduced to what a snapshot keeps: the TCP state and flags (not window scales), the
+ * counters, the start time (not the stop), the helper name, the labels; not the master tuple, secmark, secctx,
+ * sequence adjustments, synproxy or unknown attributes.
+ */
+function kept(c: Connection): Connection {
+  const out: Connection = { family: c.family, original: keptTuple(c.original), reply: keptTuple(c.reply), status: c.status, zone: c.zone };
+  if (c.id !== undefined) out.id = c.id;
+  if (c.timeout !== undefined) out.timeout = c.timeout;
+  if (c.mark !== undefined) out.mark = c.mark;
+  if (c.use !== undefined) out.use = c.use;
+  const tcp = c.protoinfo?.tcp;
+  if (tcp) {
+    out.protoinfo = { tcp: { state: tcp.state } };
+    if (tcp.flagsOriginal) out.protoinfo.tcp!.flagsOriginal = tcp.flagsOriginal;
+    if (tcp.flagsReply) out.protoinfo.tcp!.flagsReply = tcp.flagsReply;
+  }
+  if (c.counters) {
+    out.counters = {
+      original: { packets: c.counters.original.packets, bytes: c.counters.original.bytes },
+      reply: { packets: c.counters.reply.packets, bytes: c.counters.reply.bytes },
+    };
+  }
+  if (c.timestamp) out.timestamp = { start: c.timestamp.start };
+  if (c.helper !== undefined) out.helper = c.helper;
+  if (c.labels) out.labels = c.labels;
+  return out;
+}
+
+const familyOf = (af: number): Family => (af === 10 ? 'ipv6' : 'ipv4');
+
+describe('the snapshot builder against decodeConnection', () => {
+  const fixtures = connectionFixtures();
+
+  it('gives the same connection for every capture', () => {
+    const builder = new SnapshotBuilder();
+    for (const f of fixtures) {
+      const bytes = attrsOf(f);
+      builder.add(bytes, 0, bytes.length, f.family);
+    }
+    const snapshot = builder.finish({ takenAt: new Date(), tookMs: 0 });
+    expect(snapshot.size).toBe(fixtures.length);
+    fixtures.forEach((f, row) => {
+      const bytes = attrsOf(f);
+      expect(snapshot.connection(row), f.name).toEqual(kept(decodeConnection(bytes, 0, bytes.length, familyOf(f.family))));
+    });
+  });
+
+  it('on mutated captures: the same connection or CodecError, and a throw leaves the table as it was', () => {
+    const random = prng(0xb11d);
+    // A row already in the table before every mutated one: a failed add must not disturb it.
+    const anchor = fixtures.find((f) => f.family === 10) ?? fixtures[0];
+    const anchorBytes = attrsOf(anchor);
+    const anchorConnection = kept(decodeConnection(anchorBytes, 0, anchorBytes.length, familyOf(anchor.family)));
+    let same = 0;
+    let bothRejected = 0;
+    let stricter = 0;
+    for (let i = 0; i < 20000; i++) {
+      const f = fixtures[Math.floor(random() * fixtures.length)];
+      const bytes = mutate(attrsOf(f), random);
+      // Now and then an unknown address family, which decodeConnection cannot be given at all.
+      const family = random() < 0.02 ? Math.floor(random() * 256) : f.family;
+      let expected: Connection | CodecError;
+      try {
+        if (family !== 2 && family !== 10) throw new CodecError(['nfgenmsg'], `unsupported address family ${family}`);
+        expected = kept(decodeConnection(bytes, 0, bytes.length, familyOf(family)));
+      } catch (error) {
+        if (!(error instanceof CodecError)) throw error;
+        expected = error;
+      }
+      const builder = new SnapshotBuilder(16);
+      builder.add(anchorBytes, 0, anchorBytes.length, anchor.family);
+      let row: Connection | CodecError;
+      try {
+        builder.add(bytes, 0, bytes.length, family);
+        row = builder.finish({ takenAt: new Date(), tookMs: 0 }).connection(1);
+      } catch (error) {
+        if (!(error instanceof CodecError)) throw new Error(`iteration ${i} (${f.name}, ${bytes.toString('hex')}): ${String(error)}`);
+        row = error;
+      }
+      const context = `iteration ${i} (${f.name}, family ${family}, ${bytes.toString('hex')})`;
+      if (expected instanceof CodecError) {
+        expect(row, `${context}: decodeConnection throws "${expected.message}"`).toBeInstanceOf(CodecError);
+        bothRejected++;
+      } else if (row instanceof CodecError) {
+        // Stricter than the codec is allowed where one column serves what the codec keeps apart.
+        expect(row.message, context).toMatch(/differs from the original direction|both ports and ICMP fields/);
+        stricter++;
+      } else {
+        expect(row, context).toEqual(expected);
+        same++;
+      }
+      if (row instanceof CodecError) {
+        expect(builder.size, context).toBe(1);
+        expect(builder.finish({ takenAt: new Date(), tookMs: 0 }).connection(0), context).toEqual(anchorConnection);
+      }
+    }
+    // Both outcomes must be exercised, or the test proves nothing.
+    expect(same).toBeGreaterThan(1000);
+    expect(bothRejected).toBeGreaterThan(1000);
+    expect(stricter).toBeLessThan(same / 10);
+  }, 120_000);
+});
