@@ -338,6 +338,9 @@ export const IPPROTO = {
   UDPLITE: 136, // IPPROTO_UDPLITE
 } as const;
 
+/** Protocols whose tuples carry ports that filters treat as ports (GRE keys travel in the same attributes, but are not ports). */
+export const PORTED_PROTOCOLS: readonly number[] = [IPPROTO.TCP, IPPROTO.UDP, IPPROTO.UDPLITE, IPPROTO.SCTP, IPPROTO.DCCP];
+
 export const PROTOCOL_NAMES: Readonly<Record<number, string>> = {
   [IPPROTO.ICMP]: 'icmp',
   [IPPROTO.TCP]: 'tcp',

@@ -9,7 +9,7 @@ export { filterSchema, filterShape, parseFilter, toFilter, hasLabel, isEmptyFilt
 export { NetlinkError, NamespaceError, CodecError, ValidationError } from './errors';
 export { natInfo, closedBy, statusNames } from './codec/connection';
 export { externalAddress, externalKind, externalSlot, type ExternalAddress, type ExternalKind } from './external';
-export { IPS, TCP_STATES, PROTOCOL_NAMES, STATUS_FLAGS, IPPROTO, NF_CT_EXPECT } from './constants';
+export { IPS, TCP_STATES, PROTOCOL_NAMES, PORTED_PROTOCOLS, STATUS_FLAGS, IPPROTO, NF_CT_EXPECT } from './constants';
 export type * from './types';
 export { SETTING_GROUPS, TAKES_EFFECT, settingInfo, settingRange, validateSettingValue, fixedReasonText, rangeText, type SettingGroup, type SettingInfo, type FixedReason } from './settings';
 export { readNetfilterSysctls, writeNetfilterSysctl, sysctlPath, type NetfilterSysctls, type SysctlValue, type WriteBlock } from './sysctl';

@@ -1,8 +1,8 @@
-// Which part of a Filter the kernel can apply, and how to say it in CTA_* attributes.
-// The kernel only ever pre-reduces: the userspace predicate (filter.ts `matches`) is applied to every entry
-// afterwards, so results are identical whatever the kernel supports.
+// Which part of a Filter the kernel can apply, and how to say it in CTA_* attributes: a translation of the one
+// evaluator (snapshot/match.ts), held to it against the real kernel in tests/integration/conntrack-filters.test.ts.
+// A dump only pre-reduces (the evaluator runs on every entry afterwards); a filtered flush relies on `complete`.
 import { release } from 'node:os';
-import { AF, CTA, CTA_FILTER_ATTR, CTA_FILTER_F, CTA_IP, CTA_PROTO, CTA_TUPLE } from './constants';
+import { AF, CTA, CTA_FILTER_ATTR, CTA_FILTER_F, CTA_IP, CTA_PROTO, CTA_TUPLE, PORTED_PROTOCOLS } from './constants';
 import type { Filter, PortRange } from './filter';
 import type { Prefix } from './address';
 import { AttrWriter } from './netlink/attributes';
@@ -111,8 +111,10 @@ export function planKernelFilter(filter: Filter, support: KernelSupport, purpose
   if (useTuple) {
     if (protocol !== undefined) {
       orig.flags |= CTA_FILTER_F.CTA_PROTO_NUM;
-      const sport = exactPort(filter.sport);
-      const dport = exactPort(filter.dport);
+      // The kernel compares whatever the tuple holds there (GRE keys too); the evaluator only ports of ported protocols.
+      const ported = PORTED_PROTOCOLS.includes(protocol);
+      const sport = ported ? exactPort(filter.sport) : undefined;
+      const dport = ported ? exactPort(filter.dport) : undefined;
       if (sport !== undefined) {
         orig.sport = sport;
         orig.flags |= CTA_FILTER_F.CTA_PROTO_SRC_PORT;

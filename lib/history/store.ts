@@ -1,6 +1,6 @@
 // Ended connections in SQLite: batched inserts (one transaction per flush), filtered and sorted pages with the
 // shared filter vocabulary, deletes, retention pruning, and the record of event-loss gaps.
-import type { Connection, Family, Filter, TcpState, Tuple } from '@/lib/conntrack';
+import { PORTED_PROTOCOLS, type Connection, type Family, type Filter, type TcpState, type Tuple } from '@/lib/conntrack';
 import { parseAddress, type Prefix } from '@/lib/conntrack/address';
 import { migrate, type Store } from '@/lib/store';
 import type { Cause } from './causes';
@@ -150,7 +150,8 @@ function whereOf(query: Pick<HistoryQuery, 'filter' | 'from' | 'to' | 'causes'>)
     for (let i = 0; i < columns.length; i++) params.push(lo, hi);
   };
   const portIn = (columns: string[], range: { min: number; max: number }) => {
-    parts.push(`(${columns.map((c) => `${c} BETWEEN ? AND ?`).join(' OR ')})`);
+    // As the evaluator: only protocols with ports have ports (a GRE entry's keys are stored in the port columns).
+    parts.push(`(protocol IN (${PORTED_PROTOCOLS.join(', ')}) AND (${columns.map((c) => `${c} BETWEEN ? AND ?`).join(' OR ')}))`);
     for (let i = 0; i < columns.length; i++) params.push(range.min, range.max);
   };
   if (f.family) {

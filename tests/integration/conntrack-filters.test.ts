@@ -3,6 +3,12 @@
 // expectation is a predicate over conntrack's full listing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conntrack, parseFilter, type FilterInput } from '@/lib/conntrack';
+import { decodeConnection, familyFromNumber } from '@/lib/conntrack/codec/connection';
+import { ctnlMsgType, IPCTNL_MSG } from '@/lib/conntrack/constants';
+import { planKernelFilter } from '@/lib/conntrack/kernel-filter';
+import { attrsOf, nfgenOf } from '@/lib/conntrack/netlink/message';
+import { dumpOnThreadPool } from '@/lib/conntrack/netlink/pool-dump';
+import { FILTER_CASES } from '../support/filter-cases';
 import { createTestNamespace, listAll, listWithConntrack, type OracleEntry, type TestNamespace } from '../support/oracle';
 import { idsOf, insertVaried, OTHER_WAN_V4, WAN_V4, WAN_V6 } from './conntrack-setup';
 
@@ -157,4 +163,37 @@ describe('filters conntrack cannot express, against a predicate over its full li
   it('{ id } for every entry finds exactly that entry', async () => {
     for (const entry of all) await expectSame({ id: entry.id ?? -1 }, [entry]);
   });
+});
+
+describe('the kernel plan is a translation of the evaluator', () => {
+  /** Ids of what the kernel alone returns for the planned requests (no userspace evaluation after it). */
+  async function kernelOnly(requests: ReturnType<typeof planKernelFilter>['requests']): Promise<number[]> {
+    const ids: number[] = [];
+    for (const request of requests) {
+      await dumpOnThreadPool({
+        netns: ns?.name,
+        timeoutMs: 10_000,
+        header: { type: ctnlMsgType(IPCTNL_MSG.CT_GET), family: request.family },
+        attrs: request.attrs,
+        operation: 'dump connections',
+        onMessage: (msg) => {
+          const { start, end } = attrsOf(msg);
+          ids.push(decodeConnection(msg.buf, start, end, familyFromNumber(nfgenOf(msg).family)).id ?? -1);
+        },
+      });
+    }
+    return ids.sort((a, b) => a - b);
+  }
+
+  for (const input of FILTER_CASES) {
+    it(`${JSON.stringify(input)}: the kernel returns exactly the evaluator's rows when the plan is complete, else a superset`, async () => {
+      const filter = parseFilter(input);
+      const full = await ct.snapshot();
+      const evaluator = [...full.select(filter)].map((row) => full.connection(row).id ?? -1).sort((a, b) => a - b);
+      const plan = planKernelFilter(filter, ct.kernelSupport, 'dump');
+      const kernel = await kernelOnly(plan.requests);
+      if (plan.complete) expect(kernel).toEqual(evaluator);
+      else expect(kernel).toEqual(expect.arrayContaining(evaluator));
+    });
+  }
 });

@@ -17,10 +17,9 @@ export async function withTestNamespace<T>(
   }
 }
 
-/** External addresses the NAT entries are translated to (the MultiWAN case: reply-direction destination). */
-export const WAN_V4 = '203.0.113.2';
-export const OTHER_WAN_V4 = '198.51.100.2';
-export const WAN_V6 = '2001:db8:2::2';
+import { OTHER_WAN_V4, WAN_V4, WAN_V6 } from '../support/filter-cases';
+
+export { OTHER_WAN_V4, WAN_V4, WAN_V6 };
 
 const T = 600;
 

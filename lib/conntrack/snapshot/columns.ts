@@ -1,6 +1,6 @@
 // The column layout of a snapshot: typed arrays, one slot per entry, no JS object per entry. The builder fills
 // them; everything else (matching, ordering, text, summary, the Snapshot) only reads them, through Columns.
-import { IPPROTO } from '../constants';
+import { PORTED_PROTOCOLS } from '../constants';
 
 /** state column: not a TCP entry (no CTA_PROTOINFO_TCP_STATE). */
 export const NO_STATE = 0xff;
@@ -32,10 +32,10 @@ export const SHAPE = {
   FLAGS_REPLY: 8192,
 } as const;
 
-/** Protocols whose tuples carry ports that filters and the console's text treat as ports. */
+/** PORTED_PROTOCOLS as a lookup table by protocol number. */
 export const PORTED: Readonly<Uint8Array> = (() => {
   const table = new Uint8Array(256);
-  for (const p of [IPPROTO.TCP, IPPROTO.UDP, IPPROTO.UDPLITE, IPPROTO.SCTP, IPPROTO.DCCP]) table[p] = 1;
+  for (const p of PORTED_PROTOCOLS) table[p] = 1;
   return table;
 })();
 
