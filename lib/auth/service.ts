@@ -8,6 +8,7 @@ import { Sessions } from './sessions';
 import { LoginThrottle } from './throttle';
 import { ApiTokens } from './tokens';
 import { Users } from './users';
+import { processValue } from '@/lib/process';
 
 export interface AuthService {
   db: Store;
@@ -44,9 +45,6 @@ export function createAuthService(options: { db: Store; dir: string; config?: Au
   };
 }
 
-const KEY = Symbol.for('conntrack-console.auth');
-type AuthHolder = typeof globalThis & { [KEY]?: AuthService };
-
 /** How often the server prunes the audit log beyond its retention. */
 const AUDIT_PRUNE_EVERY_MS = 3600_000;
 
@@ -57,15 +55,13 @@ export function pruneAudit(service: AuthService, now: number = Date.now()): numb
 
 /** The service for this server process, on the database in CONNTRACK_DATA_DIR (default ./data). */
 export function authService(): AuthService {
-  const holder = globalThis as AuthHolder;
-  if (!holder[KEY]) {
+  return processValue('auth', () => {
     const dir = dataDir();
     const service = createAuthService({ db: sharedStore(dir), dir });
-    holder[KEY] = service;
     pruneAudit(service);
     setInterval(() => pruneAudit(service), AUDIT_PRUNE_EVERY_MS).unref();
-  }
-  return holder[KEY];
+    return service;
+  });
 }
 
 /** Throws SetupRequiredError until a user exists. */

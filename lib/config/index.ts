@@ -5,6 +5,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LOG_LEVELS, SETTINGS, type SettingName, type WanSetting } from './settings';
 import { z } from 'zod';
+import { processValue, setProcessValue } from '@/lib/process';
 
 export { LOG_LEVELS, SETTINGS, type Setting, type SettingName, type WanSetting } from './settings';
 export { FORBIDDEN_KEYS, forbiddenQueryKey, hostAllowed, type HostRules } from './requests';
@@ -148,19 +149,13 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
   };
 }
 
-// scripts/serve.ts loads the configuration once at start; Next bundles each route separately, so the result is
-// kept on globalThis where every route finds the same one.
-const KEY = Symbol.for('conntrack-console.config');
-type ConfigHolder = typeof globalThis & { [KEY]?: Config };
-
+// scripts/serve.ts loads the configuration once at start; every route finds the same one.
 /** The configuration of this process (loaded from process.env and CONNTRACK_CONFIG on first use). */
 export function config(): Config {
-  const holder = globalThis as ConfigHolder;
-  holder[KEY] ??= loadConfig();
-  return holder[KEY];
+  return processValue('config', loadConfig);
 }
 
 /** Makes `value` the configuration of this process (the server's start). */
 export function setProcessConfig(value: Config): void {
-  (globalThis as ConfigHolder)[KEY] = value;
+  setProcessValue('config', value);
 }

@@ -6,6 +6,7 @@ import { dataDir, migrate, sharedStore, type Migration } from '@/lib/store';
 import { expectHealthCheck, registerHealthCheck, runHealthChecks, type CheckResult, type HealthReport } from '@/lib/observability';
 import { monitoringAccess } from './monitoring';
 import { consoleService } from './service';
+import { processValue } from '@/lib/process';
 
 const HEALTH_MIGRATIONS: readonly Migration[] = [
   {
@@ -28,16 +29,13 @@ function databaseCheck(): CheckResult {
   return { status: 'ok', detail: `wrote to ${dir}` };
 }
 
-const KEY = Symbol.for('conntrack-console.health-builtins');
-type Holder = typeof globalThis & { [KEY]?: true };
-
 function registerBuiltins(): void {
-  const holder = globalThis as Holder;
-  if (holder[KEY]) return;
-  holder[KEY] = true;
-  registerHealthCheck('netlink', netlinkCheck);
-  registerHealthCheck('database', databaseCheck);
-  expectHealthCheck('recorder');
+  processValue('health-builtins', () => {
+    registerHealthCheck('netlink', netlinkCheck);
+    registerHealthCheck('database', databaseCheck);
+    expectHealthCheck('recorder');
+    return true;
+  });
 }
 
 /** Without monitoring access: the overall status and each check's status only. */

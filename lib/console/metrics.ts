@@ -6,6 +6,7 @@ import { PROTOCOL_NAMES, TCP_STATES, type CpuStats, type Family } from '@/lib/co
 import { onShutdown } from '@/lib/lifecycle';
 import { counter, gauge, logger, metricsRegistry } from '@/lib/observability';
 import { consoleService } from './service';
+import { peekProcessValue, processValue } from '@/lib/process';
 
 type CpuCounter = Exclude<keyof CpuStats, 'cpu'>;
 
@@ -106,8 +107,6 @@ interface CounterState {
   timer: NodeJS.Timeout | undefined;
   running: Promise<void> | undefined;
 }
-const KEY = Symbol.for('conntrack-console.table-counter');
-type CounterHolder = typeof globalThis & { [KEY]?: CounterState };
 
 /**
  * Starts the background count, once per process, on the first scrape (`intervalSeconds` 0 turns it off); returns
@@ -115,10 +114,8 @@ type CounterHolder = typeof globalThis & { [KEY]?: CounterState };
  * of these modules would make kernel errors of another class than the routes map), and stops at shutdown.
  */
 export function startTableCounter(intervalSeconds: number = config().metrics.countIntervalSeconds): Promise<void> | undefined {
-  const holder = globalThis as CounterHolder;
-  if (holder[KEY] || intervalSeconds <= 0) return undefined;
-  const state: CounterState = { timer: undefined, running: undefined };
-  holder[KEY] = state;
+  if (peekProcessValue('table-counter') || intervalSeconds <= 0) return undefined;
+  const state = processValue<CounterState>('table-counter', () => ({ timer: undefined, running: undefined }));
   const run = (): Promise<void> =>
     (state.running ??= countTable()
       .catch((error: unknown) => logger().warn({ err: error }, 'metrics: background count failed'))
@@ -134,8 +131,7 @@ export function startTableCounter(intervalSeconds: number = config().metrics.cou
 
 /** Stops the background count and waits for one in progress. */
 export async function stopTableCounter(): Promise<void> {
-  const holder = globalThis as CounterHolder;
-  const state = holder[KEY];
+  const state = peekProcessValue<CounterState>('table-counter');
   if (!state) return;
   clearInterval(state.timer);
   await state.running;

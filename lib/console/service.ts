@@ -2,6 +2,7 @@
 import { config } from '@/lib/config';
 import { Conntrack } from '@/lib/conntrack';
 import { SnapshotRegistry } from './snapshots';
+import { processValue } from '@/lib/process';
 
 export interface ConsoleService {
   conntrack: Conntrack;
@@ -15,12 +16,7 @@ export function createConsoleService(options: { netns?: string } = {}): ConsoleS
 
 // Next bundles each route separately, so module state is not shared between routes: keep the one service on
 // globalThis.
-const KEY = Symbol.for('conntrack-console.service');
-type ServiceHolder = typeof globalThis & { [KEY]?: ConsoleService };
-
 /** The service for this server process; the configured namespace (CONNTRACK_NETNS) to manage (unset: our own). */
 export function consoleService(): ConsoleService {
-  const holder = globalThis as ServiceHolder;
-  holder[KEY] ??= createConsoleService({ netns: config().netns });
-  return holder[KEY];
+  return processValue('service', () => createConsoleService({ netns: config().netns }));
 }

@@ -2,6 +2,7 @@
 // lib/console registers the ids (or the filter of a flush) before the kernel call and marks it done after; the
 // recorder asks when the DESTROY arrives. Process-wide on globalThis: Next bundles routes and instrumentation apart.
 import { matches, type Connection, type Filter } from '@/lib/conntrack';
+import { processValue } from '@/lib/process';
 
 /** DESTROY events may trail the kernel's answer; a finished request still claims its entries this long. */
 const GRACE_MS = 10_000;
@@ -64,11 +65,6 @@ class DeletionIntents {
   }
 }
 
-const KEY = Symbol.for('conntrack-console.history.intents');
-type Holder = typeof globalThis & { [KEY]?: DeletionIntents };
-
 export function deletionIntents(): DeletionIntents {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= new DeletionIntents();
-  return holder[KEY];
+  return processValue('history.intents', () => new DeletionIntents());
 }

@@ -7,6 +7,7 @@ import { sharedStore } from '@/lib/store';
 import { historyConfig, type HistoryConfig } from './config';
 import { HistoryRecorder } from './recorder';
 import { HistoryStore } from './store';
+import { processValue } from '@/lib/process';
 
 export interface HistoryRuntime {
   config: HistoryConfig;
@@ -16,9 +17,6 @@ export interface HistoryRuntime {
   /** Settles once the recorder subscribed and seeded (or failed: see recorder.status().error). */
   ready: Promise<void>;
 }
-
-const KEY = Symbol.for('conntrack-console.history');
-type Holder = typeof globalThis & { [KEY]?: HistoryRuntime };
 
 function create(): HistoryRuntime {
   const config = historyConfig();
@@ -48,7 +46,5 @@ function create(): HistoryRuntime {
 
 /** The history of this process, starting the recorder the first time. */
 export function historyRuntime(): HistoryRuntime {
-  const holder = globalThis as Holder;
-  holder[KEY] ??= create();
-  return holder[KEY];
+  return processValue('history', create);
 }

@@ -1,6 +1,7 @@
 // The server's life after SIGTERM: no new work, in-flight destructive operations finished (each with its audit
 // row), then the shutdown hooks (the history recorder flushes its pending writes in one), then exit.
 // Process-wide state on globalThis: Next bundles each route separately and scripts/serve.ts has its own copy.
+import { processValue } from '@/lib/process';
 
 /** A request arrived after shutdown began: 503, try again on the restarted server. */
 export class ShuttingDownError extends Error {
@@ -23,13 +24,8 @@ interface Holder {
   hooks: Map<string, ShutdownHook>;
   idle: (() => void)[];
 }
-const KEY = Symbol.for('conntrack-console.lifecycle');
-type LifecycleHolder = typeof globalThis & { [KEY]?: Holder };
-
 function holder(): Holder {
-  const h = globalThis as LifecycleHolder;
-  h[KEY] ??= { shuttingDown: false, operations: new Set(), hooks: new Map(), idle: [] };
-  return h[KEY];
+  return processValue<Holder>('lifecycle', () => ({ shuttingDown: false, operations: new Set(), hooks: new Map(), idle: [] }));
 }
 
 export function isShuttingDown(): boolean {

@@ -1,6 +1,7 @@
 // Health checks as a registry: the console registers its own (netlink, database) and other parts of the server
 // join with registerHealthCheck(name, fn) - the history recorder as "recorder", which is reported as
 // "not_configured" until it does. GET /api/health runs them all.
+import { processValue } from '@/lib/process';
 export type CheckStatus = 'ok' | 'fail' | 'not_configured';
 
 export interface CheckResult {
@@ -20,13 +21,8 @@ interface Holder {
   checks: Map<string, HealthCheck>;
   expected: Set<string>;
 }
-const KEY = Symbol.for('conntrack-console.health');
-type HealthHolder = typeof globalThis & { [KEY]?: Holder };
-
 function holder(): Holder {
-  const h = globalThis as HealthHolder;
-  h[KEY] ??= { checks: new Map(), expected: new Set() };
-  return h[KEY];
+  return processValue<Holder>('health', () => ({ checks: new Map(), expected: new Set() }));
 }
 
 /** Adds (or replaces) the check `name`. Returns a function that removes it. */

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { LOG_LEVELS } from '@/lib/config/settings';
+import { processValue, setProcessValue } from '@/lib/process';
 
 export type { Logger };
 
@@ -30,21 +31,17 @@ export function createLogger(options: { level?: string; destination?: Destinatio
   );
 }
 
-// One logger per process whatever bundle asks (Next bundles each route separately).
-const KEY = Symbol.for('conntrack-console.logger');
-type LoggerHolder = typeof globalThis & { [KEY]?: Logger };
-
-/** The process's logger (level from CONNTRACK_LOG_LEVEL until the server start sets it). */
+/** The process's logger (level from CONNTRACK_LOG_LEVEL until the server start sets it); one whatever bundle asks. */
 export function logger(): Logger {
-  const holder = globalThis as LoggerHolder;
-  const level = process.env.CONNTRACK_LOG_LEVEL ?? '';
-  holder[KEY] ??= createLogger({ level: (LOG_LEVELS as readonly string[]).includes(level) ? level : 'info' });
-  return holder[KEY];
+  return processValue('logger', () => {
+    const level = process.env.CONNTRACK_LOG_LEVEL ?? '';
+    return createLogger({ level: (LOG_LEVELS as readonly string[]).includes(level) ? level : 'info' });
+  });
 }
 
 /** Replaces the process's logger (the server's start, with the configured level). */
 export function setProcessLogger(value: Logger): void {
-  (globalThis as LoggerHolder)[KEY] = value;
+  setProcessValue('logger', value);
 }
 
 export const REQUEST_ID_HEADER = 'x-request-id';

@@ -2,6 +2,7 @@
 // and scripts/serve.ts loads its own copy of these modules), with get-or-create helpers so another module (the
 // history recorder's events-lost counter, say) registers its metrics once, whoever asks first.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { processValue } from '@/lib/process';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -9,18 +10,13 @@ interface Holder {
   registry: Registry;
 }
 
-const KEY = Symbol.for('conntrack-console.metrics');
-type MetricsHolder = typeof globalThis & { [KEY]?: Holder };
-
 /** The process's registry (with the process_* / nodejs_* default metrics). */
 export function metricsRegistry(): Registry {
-  const holder = globalThis as MetricsHolder;
-  if (!holder[KEY]) {
+  return processValue<Holder>('metrics', () => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
-    holder[KEY] = { registry };
-  }
-  return holder[KEY].registry;
+    return { registry };
+  }).registry;
 }
 
 interface MetricSpec<L extends string> {

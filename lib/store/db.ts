@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { processValue } from '@/lib/process';
 
 export type Store = Database.Database;
 
@@ -71,17 +72,13 @@ export function migrate(db: Store, module: string, migrations: readonly Migratio
 
 // Next bundles each route separately, so module state is not shared between routes: one connection per data
 // directory per process, kept on globalThis.
-const KEY = Symbol.for('conntrack-console.store');
-type StoreHolder = typeof globalThis & { [KEY]?: Map<string, Store> };
-
 /** The process-wide connection to the database in `dir` (default: dataDir()). */
 export function sharedStore(dir: string = dataDir()): Store {
-  const holder = globalThis as StoreHolder;
-  holder[KEY] ??= new Map();
-  let db = holder[KEY].get(dir);
+  const stores = processValue('store', () => new Map<string, Store>());
+  let db = stores.get(dir);
   if (!db) {
     db = openStore(dir);
-    holder[KEY].set(dir, db);
+    stores.set(dir, db);
   }
   return db;
 }
