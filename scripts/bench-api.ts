@@ -19,30 +19,18 @@ import { chromium, type Page } from '@playwright/test';
 import { Conntrack } from '../lib/conntrack';
 import { withSeededNamespace, type SeedResult } from '../lib/lab/seeder';
 import { startServer, type TestServer } from '../tests/support/server';
+import { wholeNumberOptions } from './args';
 
 const repoRoot = resolve(__dirname, '..');
 const P95_TARGET_MS = 50;
 const REFRESH_RATIO_TARGET = 1.5;
 
-interface Options {
+type Options = {
   entries: number;
   requests: number;
   refreshes: number;
   seed: number;
-}
-
-function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { entries: 1_000_000, requests: 200, refreshes: 5, seed: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const key = flag.replace(/^--/, '');
-    if (!(key in options)) throw new Error(`unknown option ${argv[i]} (expected --entries N, --requests N, --refreshes N, --seed N)`);
-    const value = Number(inline ?? argv[++i]);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} needs a whole number >= 1`);
-    options[key as keyof Options] = value;
-  }
-  return options;
-}
+};
 
 const percentile = (values: readonly number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -172,7 +160,7 @@ async function measureRefresh(server: TestServer, netns: string, refreshes: numb
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = wholeNumberOptions<Options>(process.argv.slice(2), { entries: 1_000_000, requests: 200, refreshes: 5, seed: 1 });
   const N = options.entries;
   // Exit through process.exit so the namespace and sysctl clean-up hooks run.
   process.on('SIGINT', () => process.exit(130));

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { Conntrack, parseFilter, type Connection } from '../lib/conntrack';
 import { eventSocketDrops } from '../lib/conntrack/event-support';
 import { HISTORY_DEFAULTS, HistoryRecorder, HistoryStore } from '../lib/history';
@@ -27,10 +28,16 @@ interface GeneratorReport {
   lateTicks: number;
 }
 
-function arg(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1] : fallback;
-}
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '5000' },
+    seconds: { type: 'string', default: '20' },
+    buffers: { type: 'string', default: String(HISTORY_DEFAULTS.receiveBufferBytes) },
+    // Internal: the generator child, given the namespace to churn.
+    generate: { type: 'string' },
+  },
+  strict: true,
+});
 
 function entry(tick: number, i: number): Connection {
   const src = `10.${(tick >> 8) & 255}.${tick & 255}.${1 + (i >> 8)}`;
@@ -126,14 +133,13 @@ async function measure(rate: number, seconds: number, receiveBufferBytes: number
 }
 
 async function main(): Promise<void> {
-  const generating = process.argv.indexOf('--generate');
-  if (generating >= 0) {
-    await generate(process.argv[generating + 1], Number(arg('rate', '5000')), Number(arg('seconds', '20')));
+  const rate = Number(args.rate);
+  const seconds = Number(args.seconds);
+  if (args.generate !== undefined) {
+    await generate(args.generate, rate, seconds);
     return;
   }
-  const rate = Number(arg('rate', '5000'));
-  const seconds = Number(arg('seconds', '20'));
-  const buffers = arg('buffers', String(HISTORY_DEFAULTS.receiveBufferBytes)).split(',').map(Number);
+  const buffers = args.buffers.split(',').map(Number);
   const results = [];
   for (const buffer of buffers) {
     const result = await measure(rate, seconds, buffer);

@@ -17,29 +17,17 @@ import { Conntrack, parseFilter, type FilterInput } from '../lib/conntrack';
 import { createNamespace, type Namespace } from '../lib/lab';
 import { raiseConntrackLimits, seed, type SeedResult } from '../lib/lab/seeder';
 import type { ChildReport, WarmReport } from './bench-child';
+import { wholeNumberOptions } from './args';
 
 const repoRoot = resolve(__dirname, '..');
 const FILTERED: FilterInput = { protocol: 'tcp', dport: '443', state: 'ESTABLISHED' };
 const MB = 1024 * 1024;
 
-interface Options {
+type Options = {
   entries: number;
   runs: number;
   seed: number;
-}
-
-function parseArgs(argv: readonly string[]): Options {
-  const options: Options = { entries: 250_000, runs: 3, seed: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split('=', 2);
-    const key = flag.replace(/^--/, '');
-    if (!(key in options)) throw new Error(`unknown option ${argv[i]} (expected --entries N, --runs N, --seed N)`);
-    const value = Number(inline ?? argv[++i]);
-    if (!Number.isInteger(value) || value < 1) throw new Error(`${flag} needs a whole number >= 1`);
-    options[key as keyof Options] = value;
-  }
-  return options;
-}
+};
 
 const elapsedMs = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e6;
 
@@ -146,7 +134,7 @@ const lpad = (text: string, width: number): string => (text.length >= width ? te
 const fmt = (ms: number): string => (Number.isFinite(ms) ? ms.toFixed(ms < 100 ? 1 : 0) : '-');
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = wholeNumberOptions<Options>(process.argv.slice(2), { entries: 250_000, runs: 3, seed: 1 });
   const N = options.entries;
   // Exit through process.exit so the namespace and sysctl clean-up hooks run.
   process.on('SIGINT', () => process.exit(130));

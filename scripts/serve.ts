@@ -14,6 +14,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import next from 'next';
 import { ConfigError, forbiddenQueryKey, hostAllowed, loadConfig, SETTINGS, setProcessConfig, type Config } from '../lib/config';
 // Only leaf modules whose state lives on globalThis: this script's copies of modules are not the app's (Next
@@ -25,14 +26,16 @@ import { createLogger, requestId, REQUEST_ID_HEADER, setProcessLogger, type Logg
 const EXIT_CONFIG = 2;
 
 function argvOverrides(argv: string[]): Record<string, string> {
+  const options = { hostname: { type: 'string', short: 'H' }, port: { type: 'string', short: 'p' } } as const;
+  // Not strict: the tokens are checked here, so a mistake is one config line naming the argument.
+  const { tokens } = parseArgs({ args: argv, options, allowPositionals: true, strict: false, tokens: true });
   const out: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = argv[i + 1];
-    if ((arg === '-H' || arg === '--hostname') && value !== undefined) out[SETTINGS.host.env[0]] = value;
-    else if ((arg === '-p' || arg === '--port') && value !== undefined) out[SETTINGS.port.env[0]] = value;
-    else throw new ConfigError('arguments', `unknown or incomplete argument ${arg} (use -H HOST -p PORT)`);
-    i++;
+  for (const token of tokens) {
+    const bad = token.kind === 'positional' ? token.value : token.kind === 'option-terminator' ? '--' : token.rawName;
+    if (token.kind !== 'option' || !(token.name in options) || token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))) {
+      throw new ConfigError('arguments', `unknown or incomplete argument ${bad} (use -H HOST -p PORT)`);
+    }
+    out[token.name === 'hostname' ? SETTINGS.host.env[0] : SETTINGS.port.env[0]] = token.value;
   }
   return out;
 }

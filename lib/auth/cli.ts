@@ -1,5 +1,6 @@
 // ctconsole: manage the console's users and API tokens on the server (bin/ctconsole.mjs runs this through tsx).
 // Exit codes: 0 done, 1 the operation failed (no such user, database error), 2 bad usage or bad input.
+import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
 import { dataDir, sharedStore } from '@/lib/store';
 import type { Actor, AuditRecord } from './audit';
@@ -41,23 +42,24 @@ interface Parsed {
 /** The longest argument accepted at all (names are far shorter; this only stops absurd input early). */
 const MAX_ARG = 4096;
 
-function parseArgs(argv: readonly string[]): Parsed {
+const OPTIONS = { role: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+
+function parseCommandLine(argv: readonly string[]): Parsed {
+  for (const arg of argv) if (arg.length > MAX_ARG) throw new UsageError(`an argument is ${arg.length} characters long: that is not a name`);
+  // Not strict: the tokens are checked here, so a mistake gets this CLI's own one-line message.
+  const { tokens } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
   const parsed: Parsed = { words: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg.length > MAX_ARG) throw new UsageError(`an argument is ${arg.length} characters long: that is not a name`);
-    const value = (flag: string): string => {
-      const next = argv[++i];
-      if (next === undefined || next.startsWith('--')) throw new UsageError(`${flag} needs a value`);
-      return next;
-    };
-    if (arg === '--role') parsed.role = value('--role');
-    else if (arg.startsWith('--role=')) parsed.role = arg.slice('--role='.length);
-    else if (arg === '--data-dir') parsed.dataDir = value('--data-dir');
-    else if (arg.startsWith('--data-dir=')) parsed.dataDir = arg.slice('--data-dir='.length);
-    else if (arg === '-h' || arg === '--help') parsed.words.unshift('help');
-    else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
-    else parsed.words.push(arg);
+  for (const token of tokens) {
+    if (token.kind === 'positional') parsed.words.push(token.value);
+    if (token.kind !== 'option') continue;
+    if (!(token.name in OPTIONS)) throw new UsageError(`unknown option ${token.rawName}`);
+    if (token.name === 'help') {
+      parsed.words.unshift('help');
+      continue;
+    }
+    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))) throw new UsageError(`${token.rawName} needs a value`);
+    if (token.name === 'role') parsed.role = token.value;
+    else parsed.dataDir = token.value;
   }
   return parsed;
 }
@@ -202,7 +204,7 @@ async function run(service: AuthService, parsed: Parsed, io: CliIo): Promise<voi
 /** Runs one command line; returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   try {
-    const parsed = parseArgs(argv);
+    const parsed = parseCommandLine(argv);
     if (parsed.words[0] === 'help') {
       io.out(USAGE);
       return 0;
