@@ -4,6 +4,7 @@
 // credentials every FEED_RECHECK_MS and ends when they no longer hold (logout, password change, revoked token,
 // expired session, role taken away).
 import type { Principal } from './auth';
+import { processValue } from '@/lib/process';
 
 export type LimitedKind = 'feed' | 'export';
 
@@ -28,10 +29,8 @@ export class TooManyOpenError extends Error {
 
 const principalKey = (principal: Principal): string => (principal.kind === 'session' ? `user:${principal.name.toLowerCase()}` : `token:${principal.token.id}`);
 
-// Next bundles each route separately: the counts live on globalThis so every route sees the same ones.
-const KEY = Symbol.for('conntrack-console.limits');
-type LimitsHolder = typeof globalThis & { [KEY]?: Map<string, number> };
-const open = (): Map<string, number> => ((globalThis as LimitsHolder)[KEY] ??= new Map());
+// Next bundles each route separately: the counts are process-wide so every route sees the same ones.
+const open = (): Map<string, number> => processValue('limits', () => new Map<string, number>());
 
 /** Takes a slot of `kind` for the principal; returns its release (idempotent), or throws TooManyOpenError. */
 export function acquire(kind: LimitedKind, principal: Principal): () => void {
