@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conntrack, type Connection } from '@/lib/conntrack';
 import { closedBy } from '@/lib/conntrack/codec/connection';
 import { createLab, generateTraffic, type GeneratedFlow, type GeneratedTraffic, type Lab, type TrafficKind } from '@/lib/lab';
+import { entryOf, flowsOf as flowsOfKind } from '../support/flows';
 import { listAll, type OracleEntry } from '../support/oracle';
 
 const CLOSE_INIT = 0x04; // IP_CT_TCP_FLAG_CLOSE_INIT
@@ -30,24 +31,7 @@ afterAll(async () => {
   await lab?.destroy();
 });
 
-function entryOf(flow: GeneratedFlow, entries: Connection[]): Connection {
-  const found = entries.filter(
-    (c) =>
-      c.family === flow.family &&
-      c.original.src === flow.original.src &&
-      c.original.dst === flow.original.dst &&
-      c.original.sport === flow.original.sport &&
-      c.original.dport === flow.original.dport,
-  );
-  expect(found, `${flow.kind} ${flow.family} ${JSON.stringify(flow.original)}`).toHaveLength(1);
-  return found[0];
-}
-
-function flowsOf(kind: TrafficKind): GeneratedFlow[] {
-  const flows = traffic.flows.filter((flow) => flow.kind === kind);
-  expect(flows.map((flow) => flow.family).sort()).toEqual(['ipv4', 'ipv6']);
-  return flows;
-}
+const flowsOf = (kind: TrafficKind): GeneratedFlow[] => flowsOfKind(traffic, kind);
 
 const closeInit = (c: Connection) => ({
   original: ((c.protoinfo?.tcp?.flagsOriginal?.flags ?? 0) & CLOSE_INIT) !== 0,

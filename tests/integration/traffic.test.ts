@@ -15,6 +15,7 @@ import {
   type TableEntry,
   type TrafficKind,
 } from '@/lib/lab';
+import { entryOf as entryOfFlow, flowsOf as flowsOfKind } from '../support/flows';
 
 let lab: Lab;
 let traffic: GeneratedTraffic;
@@ -30,30 +31,8 @@ afterAll(async () => {
   await lab?.destroy();
 });
 
-function matches(flow: GeneratedFlow, entry: TableEntry): boolean {
-  const { src, dst, sport, dport, icmpId } = flow.original;
-  return (
-    entry.family === flow.family &&
-    entry.protocol === flow.protocol &&
-    entry.original.src === src &&
-    entry.original.dst === dst &&
-    entry.original.sport === sport &&
-    entry.original.dport === dport &&
-    entry.original.icmp?.id === icmpId
-  );
-}
-
-function entryOf(flow: GeneratedFlow, entries: TableEntry[] = table): TableEntry {
-  const found = entries.filter((entry) => matches(flow, entry));
-  expect(found, `${flow.kind} ${flow.family} ${JSON.stringify(flow.original)}`).toHaveLength(1);
-  return found[0];
-}
-
-function flowsOf(kind: TrafficKind): GeneratedFlow[] {
-  const flows = traffic.flows.filter((flow) => flow.kind === kind);
-  expect(flows.map((flow) => flow.family).sort()).toEqual(['ipv4', 'ipv6']);
-  return flows;
-}
+const entryOf = (flow: GeneratedFlow, entries: TableEntry[] = table): TableEntry => entryOfFlow(flow, entries);
+const flowsOf = (kind: TrafficKind): GeneratedFlow[] => flowsOfKind(traffic, kind);
 
 /** Sockets in TIME-WAIT in a lab namespace, as `local peer` address pairs printed by ss. */
 async function timeWaitSockets(role: 'lan' | 'internet'): Promise<string[]> {
