@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAuthService } from '../lib/auth';
 import { openStore } from '../lib/store';
-import { createLab, failover, generateTraffic, LAB_CONNLABELS, pingRouter, startChurn, startFtpSession, type GeneratedTraffic, type Lab, type TrafficKind } from '../lib/lab';
+import { createLab, failover, generateTraffic, LAB_CONNLABELS, labLeases, pingRouter, startChurn, startFtpSession, type GeneratedTraffic, type Lab, type TrafficKind } from '../lib/lab';
 
 const root = resolve(__dirname, '..');
 const port = process.env.PORT ?? '3000';
@@ -158,13 +158,16 @@ async function main(): Promise<void> {
       })().catch((error: unknown) => console.error('demo: traffic refresh failed:', error));
     }, REFRESH_MS);
     console.log(labSummary(lab));
+    // The LAN hosts' DHCP leases, as the router's dnsmasq would write them: the console shows their names.
+    const leases = join(dataDir, 'dnsmasq.leases');
+    writeFileSync(leases, labLeases(Math.floor(Date.now() / 1000) + 12 * 3600));
 
     server = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/serve.ts'), '-H', host, '-p', port], {
       cwd: root,
       stdio: 'inherit',
       detached: true,
       // Request logs would bury the demo's own lines; warnings and errors still show.
-      env: { CONNTRACK_LOG_LEVEL: 'warn', ...process.env, NODE_ENV: 'production', CONNTRACK_NETNS: lab.namespaces.router, CONNTRACK_DATA_DIR: dataDir, CONNTRACK_CONNLABEL_FILE: connlabelFile },
+      env: { CONNTRACK_LOG_LEVEL: 'warn', ...process.env, NODE_ENV: 'production', CONNTRACK_NETNS: lab.namespaces.router, CONNTRACK_DATA_DIR: dataDir, CONNTRACK_CONNLABEL_FILE: connlabelFile, CONNTRACK_NAME_FILES: `dnsmasq:${leases},hosts:/etc/hosts` },
     });
     server.once('exit', (code) => {
       if (!shuttingDown) {

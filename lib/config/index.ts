@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { LOG_LEVELS, SETTINGS, type SettingName, type WanSetting } from './settings';
 import { z } from 'zod';
 import { processValue, setProcessValue } from '@/lib/process';
+import type { NameFormat } from '@/lib/names/parsers';
 
 export { LOG_LEVELS, SETTINGS, type Setting, type SettingName, type WanSetting } from './settings';
 export { FORBIDDEN_KEYS, forbiddenQueryKey, hostAllowed, type HostRules } from './requests';
@@ -24,6 +25,8 @@ export interface Config {
   connlabelFile: string;
   /** Configured uplinks; empty: every interface with a default route in any table. */
   wans: WanSetting[];
+  /** Host names and port names (lib/names); files undefined: the default list of lease and hosts files. */
+  names: { files: { format: NameFormat; path: string }[] | undefined; servicesFile: string };
   history: { retentionDays: number; maxRows: number };
   session: { idleSeconds: number; maxSeconds: number };
   login: { freeFailures: number; addressFreeFailures: number; backoffSeconds: number };
@@ -135,6 +138,7 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
     netns: v.netns,
     connlabelFile: v.connlabelFile,
     wans: v.wans,
+    names: { files: v.nameFiles, servicesFile: v.servicesFile },
     history: { retentionDays: v.historyRetentionDays, maxRows: v.historyMaxRows },
     session: { idleSeconds: v.sessionIdleSeconds, maxSeconds: v.sessionMaxSeconds },
     login: { freeFailures: v.loginFreeFailures, addressFreeFailures: v.loginAddressFreeFailures, backoffSeconds: v.loginBackoffSeconds },

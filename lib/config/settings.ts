@@ -2,6 +2,7 @@
 // it is validated (zod) and its default. One table, so the README, the loader and the errors cannot disagree.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { NAME_FORMATS } from '@/lib/names/parsers';
 
 /** A value as it arrives: a string from the environment, any JSON value from the config file. */
 const WHOLE = /^\s*-?\d+\s*$/;
@@ -32,7 +33,7 @@ const flag = z.preprocess(
 );
 
 /** A comma-separated list in the environment, a list of strings (or one such string) in the file. */
-function list<T extends z.ZodType<string>>(item: T) {
+function list<T extends z.ZodType>(item: T) {
   return z.preprocess(
     (value) =>
       typeof value === 'string'
@@ -106,6 +107,14 @@ const wans = z
     }
     return result;
   });
+const nameFile = text('FORMAT:PATH').transform((v, ctx) => {
+  const at = v.indexOf(':');
+  const format = v.slice(0, at) as (typeof NAME_FORMATS)[number];
+  const path = v.slice(at + 1).trim();
+  if (at > 0 && NAME_FORMATS.includes(format) && path.startsWith('/')) return { format, path };
+  ctx.addIssue({ code: 'custom', message: `each entry must be FORMAT:/absolute/path with FORMAT one of ${NAME_FORMATS.join(', ')}` });
+  return z.NEVER;
+});
 
 const token = z.string({ error: 'must be a string of at least 16 characters' }).min(16, { error: 'must be at least 16 characters long' });
 
@@ -131,6 +140,14 @@ export const SETTINGS = {
   netns: setting<string | undefined>({ env: ['CONNTRACK_NETNS'], key: 'netns', schema: text('a namespace name or path').optional(), default: undefined, description: 'network namespace whose table to manage (default: our own)' }),
   connlabelFile: setting({ env: ['CONNTRACK_CONNLABEL_FILE'], key: 'connlabelFile', schema: text('a file path'), default: '/etc/xtables/connlabel.conf', description: 'names of the conntrack label bits (absent file: labels show as bit numbers)' }),
   wans: setting({ env: ['CONNTRACK_WANS'], key: 'wans', schema: wans, default: [] as WanSetting[], description: 'the uplinks by name=interface (default: every interface with a default route in any table)' }),
+  nameFiles: setting<{ format: (typeof NAME_FORMATS)[number]; path: string }[] | undefined>({
+    env: ['CONNTRACK_NAME_FILES'],
+    key: 'names.files',
+    schema: list(nameFile).optional(),
+    default: undefined,
+    description: 'files that name hosts (DHCP leases, hosts files), in precedence order; replaces the default list',
+  }),
+  servicesFile: setting({ env: ['CONNTRACK_SERVICES_FILE'], key: 'names.servicesFile', schema: text('a file path'), default: '/etc/services', description: 'port names (443 -> https)' }),
   historyRetentionDays: setting({ env: ['CONNTRACK_HISTORY_RETENTION_DAYS'], key: 'history.retentionDays', schema: wholeNumber(1, 3650), default: 7, description: 'connection history kept this many days' }),
   historyMaxRows: setting({ env: ['CONNTRACK_HISTORY_MAX_ROWS'], key: 'history.maxRows', schema: wholeNumber(1000, 1_000_000_000), default: 5_000_000, description: 'and at most this many rows' }),
   sessionIdleSeconds: setting({ env: ['CONNTRACK_SESSION_IDLE_SECONDS'], key: 'session.idleSeconds', schema: seconds({ max: 31 * 86400 }), default: 1800, description: 'a session unused this long ends' }),

@@ -2,6 +2,7 @@
 import { IPS, toFilter, type DeleteManyResult, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
 import type { SnapshotSummary } from '@/lib/conntrack';
 import { rowToApi, snapshotSummary, toApiConnection, type ApiConnection, type ApiSnapshot } from './connection';
+import { namesFor, type PageNames } from './names';
 import { CONNECTION_COLUMNS, exportResponse, fileStamp } from './export';
 import { ConnectionGoneError } from './errors';
 import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery } from './schemas';
@@ -16,7 +17,7 @@ export const PREVIEW_ROWS = 20;
 /** Rows per chunk of an export stream. */
 const EXPORT_CHUNK_ROWS = 1000;
 
-export interface ConnectionPage {
+export interface ConnectionPage extends PageNames {
   snapshot: ApiSnapshot;
   matched: number;
   items: ApiConnection[];
@@ -26,7 +27,8 @@ export async function listConnections(query: ListQuery): Promise<ConnectionPage>
   const { snapshot: snapshotId, q, sort, order, limit, offset, ...filter } = query;
   const snapshot = await consoleService().snapshots.get(snapshotId);
   const page = snapshot.query({ filter: toFilter(filter, labelFilterOptions()), text: q, sort, order, offset, limit });
-  return { snapshot: snapshotSummary(snapshot), matched: page.matched, items: page.rows.map((row) => rowToApi(snapshot, row)) };
+  const items = page.rows.map((row) => rowToApi(snapshot, row));
+  return { snapshot: snapshotSummary(snapshot), matched: page.matched, items, ...namesFor(items) };
 }
 
 export async function refreshSnapshot(): Promise<{ snapshot: ApiSnapshot }> {
@@ -61,7 +63,7 @@ async function resolve(id: number): Promise<EntryRef> {
 }
 
 /** The entry as the kernel has it now. */
-export interface ConnectionDetails {
+export interface ConnectionDetails extends PageNames {
   connection: ApiConnection;
   /** An expected (RELATED) connection's master: its id while it is in the table, null once it is gone. */
   master?: { id: number | null };
@@ -74,7 +76,8 @@ export async function getConnection(id: number): Promise<ConnectionDetails> {
   const { conntrack } = consoleService();
   const connection = await conntrack.get(await resolve(id));
   if (!connection) throw new ConnectionGoneError(id);
-  const details: ConnectionDetails = { connection: toApiConnection(connection), expectations: [] };
+  const api = toApiConnection(connection);
+  const details: ConnectionDetails = { connection: api, expectations: [], ...namesFor([api]) };
   if (connection.master) {
     const master = await conntrack.get({ family: connection.family, original: connection.master, zone: connection.zone });
     details.master = { id: master?.id ?? null };

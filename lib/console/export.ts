@@ -3,6 +3,7 @@
 // are the connection columns both shapes share, plus its own.
 import type { ApiConnection, ApiConnectionBase, ApiEndpoint, ApiNatTarget } from './connection';
 import type { ApiHistoryEntry } from './history-types';
+import { consoleNames } from './names';
 
 type Cell = string | number | undefined | null;
 
@@ -56,6 +57,12 @@ function sharedColumns<T extends ApiConnectionBase>(): ExportColumn<T>[] {
     column('bytesReply', (c) => c.counters?.reply.bytes),
     column('startedAt', (c) => c.startedAt),
     column('closedBy', (c) => c.closedBy),
+    // Names from the lease and hosts files, and the /etc/services name of the destination port.
+    column('srcName', (c) => consoleNames().nameOf(c.original.src)?.name),
+    column('dstName', (c) => consoleNames().nameOf(c.original.dst)?.name),
+    column('replySrcName', (c) => consoleNames().nameOf(c.reply.src)?.name),
+    column('replyDstName', (c) => consoleNames().nameOf(c.reply.dst)?.name),
+    column('service', (c) => (c.original.dport === undefined ? undefined : consoleNames().serviceOf(c.protocol, c.original.dport))),
   ];
 }
 

@@ -2,6 +2,7 @@
 // ended connection is a connection (the shared base) plus when and why it ended.
 import type { Cause, GapSummary, RecorderStatus } from '@/lib/history';
 import type { ApiConnection, ApiConnectionBase } from './connection';
+import type { PageNames } from './names';
 
 export interface ApiHistoryEntry extends ApiConnectionBase {
   /** The history row's own key (kernel ids are reused over time): what "Clear selected" sends. */
@@ -30,7 +31,7 @@ export interface ApiHistoryStatus {
   rows: number;
 }
 
-export interface ApiHistoryPage {
+export interface ApiHistoryPage extends PageNames {
   matched: number;
   items: ApiHistoryEntry[];
   status: ApiHistoryStatus;

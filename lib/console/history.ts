@@ -4,6 +4,7 @@ import { matches, toFilter, type Filter } from '@/lib/conntrack';
 import { connectionOf, historyRuntime, type HistoryQuery, type HistoryRow, type LiveChange } from '@/lib/history';
 import type { AuditSpec } from './audit';
 import { apiConnectionBase, toApiConnection } from './connection';
+import { namesFor } from './names';
 import { exportResponse, fileStamp, HISTORY_COLUMNS } from './export';
 import type { HistoryDeleteBody, HistoryExportQuery, HistoryListQuery, LiveQuery } from './history-schemas';
 import type { ApiConnectionStatus, ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus, LiveChanges } from './history-types';
@@ -48,7 +49,8 @@ export async function listHistory(input: HistoryListQuery): Promise<ApiHistoryPa
   // Rows still in the recorder's buffer belong in the answer (a connection that just ended).
   runtime.recorder?.flush();
   const { matched, rows } = runtime.store.query({ ...queryOf(rest), limit, offset });
-  return { matched, items: rows.map(toApiHistory), status: historyStatus() };
+  const items = rows.map(toApiHistory);
+  return { matched, items, status: historyStatus(), ...namesFor(items) };
 }
 
 export async function deleteHistory(body: HistoryDeleteBody): Promise<{ deleted: number }> {

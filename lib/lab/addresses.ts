@@ -87,4 +87,19 @@ ${LAB_ADDRESSES.labels.ftpControl} ftp-control
 ${LAB_ADDRESSES.labels.secondClient} second-client
 `;
 
+/** The lab LAN's hosts by name, as a DHCP server would know them: the clients in order, then the LAN server. */
+export const LAB_HOST_NAMES = ['laptop', 'phone', 'nas'] as const;
+
+/**
+ * A dnsmasq lease file for the lab LAN (what the demo points the console's name files at): each host's IPv4 lease
+ * with a MAC, and after the duid line its DHCPv6 lease. `expiresAt` in seconds since the epoch.
+ */
+export function labLeases(expiresAt: number): string {
+  const hosts = [...LAB_ADDRESSES.lan.clients, LAB_ADDRESSES.lan.server];
+  const mac = (i: number) => `02:00:00:00:50:${(0x10 + i).toString(16)}`;
+  const v4 = hosts.map((h, i) => `${expiresAt} ${mac(i)} ${h.ipv4} ${LAB_HOST_NAMES[i]} 01:${mac(i)}`);
+  const v6 = hosts.map((h, i) => `${expiresAt} ${1000 + i} ${h.ipv6} ${LAB_HOST_NAMES[i]} 00:03:00:01:${mac(i)}`);
+  return [...v4, 'duid 00:01:00:01:2c:00:00:00:02:00:00:00:50:01', ...v6, ''].join('\n');
+}
+
 export const PREFIX_LENGTH: Record<Family, number> = { ipv4: 24, ipv6: 64 };

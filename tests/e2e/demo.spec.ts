@@ -89,6 +89,8 @@ test('npm run demo serves the console on the lab, logs in with the printed crede
     expect(total).toBeGreaterThan(0);
     await expect(page.getByTestId('pager-range')).toHaveText(new RegExp(`of ${total.toLocaleString('en-US')}$`));
     await expect(page.getByTestId('count-protocol-tcp')).toBeVisible();
+    // The lab's dnsmasq lease file names the LAN hosts beside their addresses.
+    await expect(page.getByTestId('name-src').filter({ hasText: /^(laptop|phone|nas)$/ }).first()).toBeVisible();
     mkdirSync('test-results/screenshots', { recursive: true });
     await page.screenshot({ path: 'test-results/screenshots/demo.png', fullPage: true });
 

@@ -5,9 +5,10 @@ import type { ConnectionDetails, ConnectionPage, ConnectionSummary, DeleteOutcom
 import type { Me } from '@/lib/auth/login';
 import type { ApiErrorBody } from '@/lib/console/errors';
 import type { ApiSetting, ApiSettings, SettingChange } from '@/lib/console/settings';
+import type { PageNames } from '@/lib/console/names';
 import type { Stats } from '@/lib/conntrack/types';
 
-export type { ApiConnection, ApiSnapshot, ApiErrorBody, ApiSetting, Me };
+export type { ApiConnection, ApiSnapshot, ApiErrorBody, ApiSetting, Me, PageNames };
 
 /** GET /api/connections */
 export type ListResponse = ConnectionPage;

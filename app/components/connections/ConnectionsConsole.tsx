@@ -223,9 +223,10 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
         onTogglePage: togglePage,
         onOpen: open,
         endedNote: (row) => (live.gone.has(row.id) ? liveRowNote(live, row.id) : null),
+        names: list.data,
       }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [snapshot?.takenAt, accounting, timestamps, pageSelected, rows, allMatching, selected, open, live],
+    [snapshot?.takenAt, accounting, timestamps, pageSelected, rows, allMatching, selected, open, live, list.data],
   );
   const sorting: SortingState = query.sort ? [{ id: query.sort, desc: query.order === 'desc' }] : [];
   const onSortingChange = (next: SortingState) => {
@@ -400,6 +401,7 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
           key={query.details}
           id={query.details}
           known={detailsRow}
+          names={list.data}
           snapshot={snapshot?.id}
           takenAt={snapshot?.takenAt}
           statusKey={live.gone.get(query.details)?.endedAt}

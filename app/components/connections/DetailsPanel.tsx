@@ -4,7 +4,7 @@
 import { useState, type ReactNode } from 'react';
 import { ConnectionStatusLine } from '@/app/history/components/live/ConnectionStatusLine';
 import { ApiError, apiRequest } from '../api/http';
-import type { ApiConnection, ConnectionResponse, ListResponse } from '../api/types';
+import type { ApiConnection, ConnectionResponse, ListResponse, PageNames } from '../api/types';
 import { useApi } from '../api/useApi';
 import { buttonClass } from '../ui/buttons';
 import { Dialog } from '../ui/Dialog';
@@ -26,6 +26,8 @@ export interface DetailsPanelProps {
   onCopy: (rows: ApiConnection[], format: CopyFormat) => void;
   /** Absent when the user may not delete: no delete button. */
   onDelete?: (row: ApiConnection) => void;
+  /** The names of the page the row came from. */
+  names?: PageNames;
 }
 
 function Row({ label, children, testId }: { label: string; children: ReactNode; testId?: string }) {
@@ -83,7 +85,15 @@ function RelatedRows({ id, related }: { id: number; related: ConnectionResponse 
   );
 }
 
-export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose, onCopy, onDelete }: DetailsPanelProps) {
+
+/** "laptop (dnsmasq lease, MAC 02:00:...)" for a named address. */
+function hostText(names: PageNames | undefined, address: string): string | undefined {
+  const host = names?.names[address];
+  if (!host) return undefined;
+  return `${host.name} (${host.source === 'hosts' ? 'hosts file' : `${host.source} lease`}${host.mac ? `, MAC ${host.mac}` : ''})`;
+}
+
+export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose, onCopy, onDelete, names: pageNames }: DetailsPanelProps) {
   const lookup = useApi<ListResponse>(known ? null : `details#${id}#${snapshot ?? ''}`, (signal) =>
     apiRequest<ListResponse>(`/api/connections?id=${id}&limit=1${snapshot ? `&snapshot=${encodeURIComponent(snapshot)}` : ''}`, { signal }),
   );
@@ -92,6 +102,7 @@ export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose,
   const [live, setLive] = useState<Live>();
   const [checking, setChecking] = useState(false);
   const c = known ?? lookup.data?.items[0];
+  const names = known ? pageNames : lookup.data;
 
   const checkLive = async () => {
     setChecking(true);
@@ -138,9 +149,12 @@ export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose,
               {(
                 [
                   ['Source', o.src, r.src],
+                  ['Source name', hostText(names, o.src), hostText(names, r.src)],
                   ['Destination', o.dst, r.dst],
+                  ['Destination name', hostText(names, o.dst), hostText(names, r.dst)],
                   ['Source port', o.sport, r.sport],
                   ['Destination port', o.dport, r.dport],
+                  ['Service', o.dport === undefined ? undefined : names?.services[`${c?.protocol}/${o.dport}`], undefined],
                   ['ICMP', o.icmp, r.icmp],
                   ['Packets', o.counters && formatCount(o.counters.packets), r.counters && formatCount(r.counters.packets)],
                   ['Bytes', o.counters && `${formatCount(o.counters.bytes)} (${formatBytes(o.counters.bytes)})`, r.counters && `${formatCount(r.counters.bytes)} (${formatBytes(r.counters.bytes)})`],

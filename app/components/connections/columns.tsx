@@ -3,7 +3,7 @@
 import type { ColumnDef } from '@tanstack/react-table';
 import type { MouseEvent } from 'react';
 import type { SortKey } from '@/lib/conntrack/vocabulary';
-import type { ApiConnection } from '../api/types';
+import type { ApiConnection, PageNames } from '../api/types';
 import { LabelBadges } from './LabelBadges';
 import { ageSeconds, endpointText, flagBadges, formatBytes, formatCount, formatDuration, formatMark, hostPort, icmpText, natText } from './format';
 
@@ -20,6 +20,8 @@ export interface ColumnContext {
   onOpen: (row: ApiConnection) => void;
   /** Live updates: "ended: cause" for a row on screen that left the table, else null. */
   endedNote?: (row: ApiConnection) => string | null;
+  /** Host names and service names of the page's addresses and ports. */
+  names?: PageNames;
 }
 
 type Column = ColumnDef<ApiConnection> & { id: SortKey | 'select' | 'nat' | 'helper' | 'labels' };
@@ -33,19 +35,22 @@ const BADGE_STYLE: Record<string, string> = {
 
 const num = 'text-right tabular-nums';
 
-function Endpoint({ c, side }: { c: ApiConnection; side: 'src' | 'dst' }) {
+function Endpoint({ c, side, names }: { c: ApiConnection; side: 'src' | 'dst'; names?: PageNames }) {
+  const address = side === 'src' ? c.original.src : c.original.dst;
+  const host = names?.names[address]?.name;
+  const service = side === 'dst' && c.original.dport !== undefined ? names?.services[`${c.protocol}/${c.original.dport}`] : undefined;
   const icmp = side === 'dst' ? icmpText(c, c.original) : undefined;
-  if (icmp) {
-    return (
-      <span title={endpointText(c, c.original, 'dst')}>
-        <span className="font-mono">{c.original.dst}</span> <span className="text-xs text-slate-500">{icmp}</span>
-      </span>
-    );
-  }
-  const text = side === 'src' ? hostPort(c.original.src, c.original.sport) : hostPort(c.original.dst, c.original.dport);
+  const text = icmp ? c.original.dst : side === 'src' ? hostPort(c.original.src, c.original.sport) : hostPort(c.original.dst, c.original.dport);
   return (
-    <span className="font-mono" title={text}>
-      {text}
+    <span title={icmp ? endpointText(c, c.original, 'dst') : text} className="block min-w-0">
+      <span className="font-mono">{text}</span>
+      {icmp && <span className="text-xs text-slate-500"> {icmp}</span>}
+      {service && <span className="text-xs text-slate-500"> {service}</span>}
+      {host && (
+        <span className="block truncate text-xs text-slate-600" data-testid={`name-${side}`}>
+          {host}
+        </span>
+      )}
     </span>
   );
 }
@@ -103,8 +108,8 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
     },
     { id: 'family', header: 'Family', size: 64, cell: ({ row }) => (row.original.family === 'ipv6' ? 'IPv6' : 'IPv4') },
     { id: 'protocol', header: 'Proto', size: 64, cell: ({ row }) => row.original.protocol },
-    { id: 'src', header: 'Source', size: 210, cell: ({ row }) => <Endpoint c={row.original} side="src" /> },
-    { id: 'dst', header: 'Destination', size: 230, cell: ({ row }) => <Endpoint c={row.original} side="dst" /> },
+    { id: 'src', header: 'Source', size: 210, cell: ({ row }) => <Endpoint c={row.original} side="src" names={ctx.names} /> },
+    { id: 'dst', header: 'Destination', size: 230, cell: ({ row }) => <Endpoint c={row.original} side="dst" names={ctx.names} /> },
     {
       id: 'nat',
       header: 'NAT',

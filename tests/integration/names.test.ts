@@ -1,0 +1,81 @@
+// Names in the API of the real server: a dnsmasq lease file and a hosts file name the addresses of a fresh
+// namespace's entries; the list, the details and the CSV export show them, and a rewritten lease file is picked up.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectionPage } from '@/lib/console';
+import { createTestNamespace, insertWithConntrack, type TestNamespace } from '../support/oracle';
+import { startServer, type TestServer } from '../support/server';
+
+let ns: TestNamespace;
+let server: TestServer;
+let dir: string;
+
+const lease = (name: string) => `0 02:00:00:00:00:10 192.168.77.10 ${name} *\nduid 00:01\n0 1 2001:db8:77::10 ${name} 00:03\n`;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ctc-names-'));
+  writeFileSync(join(dir, 'dnsmasq.leases'), lease('laptop'));
+  writeFileSync(join(dir, 'hosts'), '198.51.100.80 web.example.net\nbroken line here\n');
+  writeFileSync(join(dir, 'services'), 'https 443/tcp\ndomain 53/udp\n');
+  ns = await createTestNamespace('ctc-names');
+  for (const spec of [
+    { protocol: 'tcp', state: 'ESTABLISHED', timeout: 3600, src: '192.168.77.10', dst: '198.51.100.80', sport: 40000, dport: 443 },
+    { protocol: 'udp', timeout: 600, src: '2001:db8:77::10', dst: '2001:db8:ff::53', sport: 40001, dport: 53 },
+  ] as const) {
+    const r = await insertWithConntrack(ns.name, spec);
+    expect(r.exitCode, r.stderr).toBe(0);
+  }
+  server = await startServer({
+    netns: ns.name,
+    env: { CONNTRACK_NAME_FILES: `dnsmasq:${join(dir, 'dnsmasq.leases')},hosts:${join(dir, 'hosts')}`, CONNTRACK_SERVICES_FILE: join(dir, 'services') },
+  });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await ns?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function list(): Promise<ConnectionPage> {
+  await fetch(`${server.url}/api/connections/refresh`, { method: 'POST', headers: server.authHeaders() });
+  const response = await fetch(`${server.url}/api/connections?limit=100`, { headers: server.authHeaders() });
+  expect(response.status).toBe(200);
+  return (await response.json()) as ConnectionPage;
+}
+
+describe('names in the API', () => {
+  it('the list names the addresses and ports of its rows; a malformed hosts line is logged once', async () => {
+    const page = await list();
+    expect(page.items).toHaveLength(2);
+    expect(page.names).toEqual({
+      '192.168.77.10': { name: 'laptop', source: 'dnsmasq', mac: '02:00:00:00:00:10' },
+      '2001:db8:77::10': { name: 'laptop', source: 'dnsmasq' },
+      '198.51.100.80': { name: 'web.example.net', source: 'hosts' },
+    });
+    expect(page.services).toEqual({ 'tcp/443': 'https', 'udp/53': 'domain' });
+    await list();
+    expect(server.output().match(/line\(s\) not understood/g)).toHaveLength(1);
+  });
+
+  it('the details and the CSV export carry the names', async () => {
+    const page = await list();
+    const tcp = page.items.find((c) => c.protocol === 'tcp');
+    const details = await fetch(`${server.url}/api/connections/${tcp?.id}`, { headers: server.authHeaders() });
+    expect(((await details.json()) as ConnectionPage).names['192.168.77.10']?.name).toBe('laptop');
+    const csv = await (await fetch(`${server.url}/api/connections/export?format=csv`, { headers: server.authHeaders() })).text();
+    const [header, ...rows] = csv.trim().split('\r\n').map((line) => line.split(','));
+    const at = (name: string) => header.indexOf(name);
+    const tcpRow = rows.find((r) => r[at('protocol')] === 'tcp');
+    expect(tcpRow?.[at('srcName')]).toBe('laptop');
+    expect(tcpRow?.[at('dstName')]).toBe('web.example.net');
+    expect(tcpRow?.[at('service')]).toBe('https');
+  });
+
+  it('a rewritten lease file is picked up', async () => {
+    writeFileSync(join(dir, 'dnsmasq.leases'), lease('desktop'));
+    await expect.poll(async () => (await list()).names['192.168.77.10']?.name, { timeout: 10_000 }).toBe('desktop');
+  });
+});
