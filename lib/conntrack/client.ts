@@ -212,7 +212,8 @@ export class Conntrack {
     const takenAt = new Date();
     const filtered = !isEmptyFilter(filter);
     const expected = await this.count().catch(() => 1024);
-    const builder = new SnapshotBuilder(filtered ? 1024 : Math.ceil(expected * 1.05) + 16);
+    // 2% headroom for entries created between the count and the dump (more grows the columns once, by half).
+    const builder = new SnapshotBuilder(filtered ? 1024 : Math.ceil(expected * 1.02) + 64);
     const mask = new Uint8Array(FILTER_CHUNK);
     let chunk = builder.checkpoint();
     // What the kernel could not filter is evaluated a chunk of rows at a time, and the rejected rows taken back.

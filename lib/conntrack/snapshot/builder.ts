@@ -659,6 +659,9 @@ export class SnapshotBuilder implements Columns {
   finish(meta: { takenAt: Date; tookMs: number }): Snapshot {
     if (this.finished) throw new Error('SnapshotBuilder: already finished');
     this.finished = true;
+    // The IPv6 slots grow by doubling; give back the unused half when it is large (the other columns are sized
+    // from the table's count up front).
+    if (this.v6.length > 65536 && this.v6Size * 16 < this.v6.length * 0.75) this.v6 = this.v6.slice(0, this.v6Size * 16);
     const columns: Columns = Object.freeze({
       size: this.size,
       id: this.id,
