@@ -3,10 +3,11 @@
 // The API routes check credentials themselves (lib/console/route.ts); this only keeps pages from rendering.
 import { randomBytes } from 'node:crypto';
 import { NextResponse, type NextRequest } from 'next/server';
+import { CONSOLE_PAGES } from '@/app/components/shell/pages';
 import { authService, pageAccess, type Permission } from '@/lib/auth';
 
-/** Pages and what they need; any other page path is left to Next (404). */
-const PAGES: Record<string, Permission> = { '/': 'read', '/history': 'read', '/settings': 'read', '/audit': 'read-audit' };
+/** Pages and what they need (the shell's one list of pages); any other page path is left to Next (404). */
+const PAGES: Record<string, Permission> = Object.fromEntries(CONSOLE_PAGES.map((page) => [page.href, page.permission]));
 
 function contentSecurityPolicy(nonce: string): string {
   const dev = process.env.NODE_ENV === 'development';

@@ -1,16 +1,18 @@
 // The conntrack settings of the managed namespace: every reader sees them, administrators change them.
 import type { Metadata } from 'next';
-import { headers } from 'next/headers';
-import { redirect } from 'next/navigation';
-import { authService, describePrincipal, pageAccessFromHeaders } from '@/lib/auth';
+import { signedIn } from '../components/shell/access';
+import { ConsoleShell } from '../components/shell/ConsoleShell';
+import { pageTitle } from '../components/shell/pages';
 import { SettingsConsole } from './components/SettingsConsole';
 
 export const dynamic = 'force-dynamic';
-export const metadata: Metadata = { title: 'Settings · Conntrack Console' };
+export const metadata: Metadata = { title: pageTitle('/settings') };
 
 export default async function SettingsPage() {
-  const access = pageAccessFromHeaders(await headers(), authService(), 'read');
-  if (access.kind === 'login' || access.kind === 'setup') redirect('/login?next=/settings');
-  if (access.kind === 'forbidden') redirect('/');
-  return <SettingsConsole me={describePrincipal(access.principal)} />;
+  const { me } = await signedIn('/settings');
+  return (
+    <ConsoleShell page="/settings" me={me}>
+      <SettingsConsole me={me} />
+    </ConsoleShell>
+  );
 }

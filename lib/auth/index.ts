@@ -24,3 +24,4 @@ export { TOKEN_PREFIX, type ApiToken } from './tokens';
 export type { Attempt } from './throttle';
 export type { User } from './users';
 export { pageAccess, pageAccessFromHeaders, safeNextPath, type PageAccess } from './pages';
+export { changeOwnPassword, passwordChangeSchema, WRONG_CURRENT_PASSWORD, type PasswordChange } from './account';

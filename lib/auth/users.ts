@@ -75,13 +75,16 @@ export class Users {
     return toUser({ id: Number(info.lastInsertRowid), name, role, password_hash: hash, created_at: at, password_changed_at: at });
   }
 
-  /** Sets a new password and ends every session of the user. Returns how many sessions ended. */
-  async setPassword(name: string, password: string): Promise<number> {
+  /**
+   * Sets a new password and ends every session of the user but `keepSession` (the one that changed it, when the
+   * user changes their own). Returns how many sessions ended.
+   */
+  async setPassword(name: string, password: string, options: { keepSession?: string } = {}): Promise<number> {
     const user = this.require(name);
     const hash = await hashPassword(validPassword(password));
     return this.db.transaction(() => {
       this.db.prepare('UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?').run(hash, this.now(), user.id);
-      return this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(user.id).changes;
+      return this.db.prepare('DELETE FROM sessions WHERE user_id = ? AND id_hash IS NOT ?').run(user.id, options.keepSession ?? null).changes;
     })();
   }
 

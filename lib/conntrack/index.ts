@@ -6,6 +6,7 @@ export { expectationFilterSchema, expectationFilterShape, toExpectationFilter, m
 export { Snapshot, matches, type SnapshotQuery, type SnapshotInfo, type SnapshotSummary, type Page } from './snapshot';
 export { SORT_KEYS, type SortKey } from './vocabulary';
 export { filterSchema, filterShape, parseFilter, toFilter, hasLabel, isEmptyFilter, STATUS_NAMES, type ToFilterOptions, type Filter, type FilterInput, type PortRange, type StatusMatch } from './filter';
+export { readEventsSysctl } from './event-support';
 export { NetlinkError, NamespaceError, CodecError, ValidationError } from './errors';
 export { natInfo, closedBy, statusNames } from './codec/connection';
 export { externalAddress, externalKind, externalSlot, type ExternalAddress, type ExternalKind } from './external';

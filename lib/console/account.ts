@@ -1,5 +1,6 @@
 // What the auth and audit routes do: log in and out (cookies), say who is asking, read the audit log.
-import { authService, describePrincipal, login, logout, type AuditEntry, type AuditQuery, type LoginBody, type Me, type Principal } from '@/lib/auth';
+import { authService, changeOwnPassword, describePrincipal, login, logout, type AuditEntry, type AuditQuery, type LoginBody, type Me, type PasswordChange, type Principal } from '@/lib/auth';
+import type { AuditSpec } from './audit';
 
 /** The largest login body: a name and a password, with room to spare. */
 export const LOGIN_MAX_BODY_BYTES = 16 * 1024;
@@ -26,3 +27,15 @@ export async function whoAmI(principal: Principal): Promise<{ me: Me }> {
 export async function listAudit(query: AuditQuery): Promise<{ matched: number; items: AuditEntry[] }> {
   return authService().audit.query(query);
 }
+
+/** POST /api/auth/password: the user's own password; their other sessions end. */
+export async function changePassword(request: Request, principal: Principal, body: PasswordChange): Promise<{ changed: true; endedSessions: number }> {
+  const { endedSessions } = await changeOwnPassword(authService(), request, principal, body);
+  return { changed: true, endedSessions };
+}
+
+/** Audited like every configuring action; a wrong current password is recorded as failed (AuthInputError). */
+export const passwordAudit: AuditSpec<PasswordChange, unknown, { endedSessions: number }> = {
+  intent: () => ({ action: 'user.passwd', target: 'own password' }),
+  result: (outcome) => ({ affected: outcome.endedSessions, details: { endedSessions: outcome.endedSessions } }),
+};

@@ -121,7 +121,7 @@ test.describe('the page offers what the role permits', () => {
     await expect(page.getByTestId('pager-range')).toHaveText(new RegExp(`of ${SEEDED}$`));
     await expect(page.getByTestId('account-user')).toHaveText(`${authLab.viewer.name} (viewer)`);
     await expect(page.getByTestId('logout')).toBeVisible();
-    await expect(page.getByTestId('audit-link')).toHaveCount(0);
+    await expect(page.getByTestId('nav-audit')).toHaveCount(0);
     await expect(page.getByTestId('count-protocol-tcp')).toContainText(String(SEEDED));
     for (const control of ['open-flush', 'open-multiwan', 'delete-selected', 'delete-matching']) await expect(page.getByTestId(control)).toHaveCount(0);
 
@@ -157,7 +157,7 @@ test.describe('the page offers what the role permits', () => {
     await page.goto('/');
     await expect(page.getByTestId('pager-range')).toHaveText(new RegExp(`of ${SEEDED}$`));
     await expect(page.getByTestId('account-user')).toHaveText(`${authLab.server.admin.name} (admin)`);
-    for (const control of ['open-flush', 'open-multiwan', 'delete-selected', 'delete-matching', 'audit-link']) await expect(page.getByTestId(control)).toBeVisible();
+    for (const control of ['open-flush', 'open-multiwan', 'delete-selected', 'delete-matching', 'nav-audit']) await expect(page.getByTestId(control)).toBeVisible();
     await page.getByTestId('grid-row').first().click({ button: 'right' });
     await expect(page.getByRole('menuitem', { name: 'Delete this connection…' })).toBeVisible();
     await page.keyboard.press('Escape');

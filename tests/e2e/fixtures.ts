@@ -38,6 +38,10 @@ export const SEEDED = 146;
 export interface Lab {
   ns: TestNamespace;
   server: TestServer;
+  /** The server's data directory (users can be added with tests/support/auth.ts while it runs). */
+  dataDir: string;
+  /** Headers that authenticate the test's own API calls (an admin API token). */
+  auth: Record<string, string>;
   /** `conntrack -L ARGS` count in the lab namespace (the oracle); without args the whole table (`-C`). */
   count(args?: string[]): Promise<number>;
   list(args: string[]): Promise<OracleEntry[]>;
@@ -46,6 +50,7 @@ export interface Lab {
 interface WorkerLab {
   ns: TestNamespace;
   server: TestServer;
+  dataDir: string;
   /** Cookies of an admin session, for the browser. */
   session: { name: string; value: string; httpOnly: boolean }[];
   /** Headers that authenticate the test's own API calls (an admin API token). */
@@ -84,7 +89,7 @@ export const test = base.extend<{ lab: Lab }, { workerLab: WorkerLab }>({
         if (!token) throw new Error('ctconsole token create printed no token');
         server = await startServer({ netns: ns.name, env: { CONNTRACK_DATA_DIR: dataDir } });
         await expectOwnListener(server.url, ns.name);
-        await provide({ ns, server, session: await login(server.url), auth: { authorization: `Bearer ${token}` } });
+        await provide({ ns, server, dataDir, session: await login(server.url), auth: { authorization: `Bearer ${token}` } });
       } finally {
         await server?.stop();
         await ns.dispose();
@@ -101,7 +106,7 @@ export const test = base.extend<{ lab: Lab }, { workerLab: WorkerLab }>({
     });
   },
   lab: async ({ workerLab }, provide) => {
-    const { ns, server } = workerLab;
+    const { ns, server, dataDir, auth } = workerLab;
     await flushWithConntrack(ns.name);
     await loadWithConntrack(ns.name, seedEntries());
     expect(await countWithConntrack(ns.name)).toBe(SEEDED);
@@ -113,6 +118,8 @@ export const test = base.extend<{ lab: Lab }, { workerLab: WorkerLab }>({
     await provide({
       ns,
       server,
+      dataDir,
+      auth,
       count: (args = []) => countWithConntrack(ns.name, args),
       list: (args) => listWithConntrack({ netns: ns.name, args, icmpDetails: false }),
     });

@@ -7,8 +7,7 @@ import type { SortingState } from '@tanstack/react-table';
 import type { SortKey } from '@/lib/conntrack/vocabulary';
 import { LiveToggle, liveRowNote } from '@/app/history/components/live/LiveToggle';
 import { useLiveUpdates } from '@/app/history/components/live/useLiveUpdates';
-import { ApiError, apiRequest, whenSessionEnds } from '../api/http';
-import { AccountMenu } from '../account/AccountMenu';
+import { ApiError, apiRequest } from '../api/http';
 import type { ApiConnection, ApiSnapshot, Me, RefreshResponse } from '../api/types';
 import { DataGrid } from '../grid/DataGrid';
 import { Pager } from '../grid/Pager';
@@ -58,9 +57,6 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
   const list = useConnections(query, snapshot?.id, generation, urlOk, pin);
   const stats = useStats(generation);
   const summary = useTableSummary(snapshot?.id);
-
-  // A session that ends while the page is open: log in again, then come back to exactly this view.
-  useEffect(() => whenSessionEnds(() => router.replace(`/login?next=${encodeURIComponent(window.location.pathname + window.location.search)}`)), [router]);
 
   const navigate = useCallback((next: ConsoleQuery) => router.push(`/${toSearch(next)}`, { scroll: false }), [router]);
   const applyFilters = useCallback((filters: Filters) => navigate({ ...query, filters, page: 1, details: undefined }), [navigate, query]);
@@ -297,21 +293,20 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
   );
 
   return (
-    <div className="flex min-h-screen flex-col">
+    <div className="flex flex-1 flex-col">
       <SummaryHeader
         snapshot={snapshot}
         stats={stats.data}
         statsError={stats.error}
         summary={summary.data}
         refreshing={refreshing}
-        account={<AccountMenu me={me} />}
         onRefresh={refresh}
         onCleanup={canDelete ? () => setModal({ kind: 'multiwan' }) : undefined}
         onFlush={canFlush ? () => setModal({ kind: 'flush' }) : undefined}
         onFilter={(key: FilterKey, value: string) => applyFilters({ ...query.filters, [key]: value })}
       />
       <FilterBar key={JSON.stringify(query.filters)} filters={query.filters} problems={problems} onApply={applyFilters} />
-      <main className="flex-1 space-y-3 px-6 py-4">
+      <div className="flex-1 space-y-3 px-4 py-4 sm:px-6">
         {result && <ResultBanner result={result} onRefresh={refresh} onDismiss={() => setResult(undefined)} />}
         {refreshError && <ErrorPanel title="Could not take a new snapshot" error={refreshError} />}
         {!urlOk && (
@@ -393,7 +388,7 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
             )}
           </>
         )}
-      </main>
+      </div>
 
       {menu && <ContextMenu x={menu.x} y={menu.y} items={menuItems(menu.row)} onClose={() => setMenu(null)} />}
       {query.details !== undefined && (

@@ -1,7 +1,6 @@
 'use client';
 // The top of the console: how full the table is, what is in it, how old the snapshot is, and the table-wide
 // actions (refresh, MultiWAN cleanup, flush).
-import type { ReactNode } from 'react';
 import type { ApiError } from '../api/http';
 import type { ApiSnapshot, StatsResponse, SummaryResponse } from '../api/types';
 import { buttonClass } from '../ui/buttons';
@@ -14,8 +13,6 @@ export interface SummaryHeaderProps {
   statsError: ApiError | undefined;
   summary: SummaryResponse | undefined;
   refreshing: boolean;
-  /** Who is logged in (the account menu). */
-  account: ReactNode;
   onRefresh: () => void;
   /** Absent when the user may not delete: no MultiWAN cleanup button. */
   onCleanup?: () => void;
@@ -42,14 +39,14 @@ function snapshotText(s: ApiSnapshot): string {
 /** Entries the kernel sent that the console could not decode: left out of the snapshot, and said so. */
 const skippedText = (skipped: number): string => `${formatCount(skipped)} ${skipped === 1 ? 'entry' : 'entries'} could not be read`;
 
-export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing, account, onRefresh, onCleanup, onFlush, onFilter }: SummaryHeaderProps) {
+export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing, onRefresh, onCleanup, onFlush, onFilter }: SummaryHeaderProps) {
   const ratio = stats ? (stats.fillRatio ?? stats.entries / Math.max(1, stats.maxEntries)) : 0;
   const colour = usageColour(ratio);
   const chip = 'rounded-full border border-slate-300 bg-white px-2 py-0.5 text-xs hover:border-sky-500 hover:bg-sky-50';
   return (
-    <header className="space-y-3 border-b border-slate-200 bg-white px-6 py-4">
+    <header className="space-y-3 border-b border-slate-200 bg-white px-4 py-3 sm:px-6">
       <div className="flex flex-wrap items-center gap-x-6 gap-y-2">
-        <h1 className="text-xl font-semibold">Conntrack Console</h1>
+        <h1 className="text-xl font-semibold">Connections</h1>
         <div className="min-w-56" data-testid="table-usage">
           {stats ? (
             <>
@@ -91,8 +88,6 @@ export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing
               Flush table…
             </button>
           )}
-          <span className="mx-1 h-6 w-px bg-slate-300" aria-hidden />
-          {account}
         </div>
       </div>
       {summary && (

@@ -25,14 +25,14 @@ export function Pager({ page, size, sizes, matched, onPage, onSize }: PagerProps
       <button type="button" className={button} onClick={() => onPage(1)} disabled={page <= 1} aria-label="First page">
         «
       </button>
-      <button type="button" className={button} onClick={() => onPage(page - 1)} disabled={page <= 1} aria-label="Previous page">
-        ‹ Prev
+      <button type="button" className={button} onClick={() => onPage(page - 1)} disabled={page <= 1}>
+        <span aria-hidden>‹</span> Previous
       </button>
       <span data-testid="pager-page">
         page {formatCount(page)} of {formatCount(pages)}
       </span>
-      <button type="button" className={button} onClick={() => onPage(page + 1)} disabled={page >= pages} aria-label="Next page">
-        Next ›
+      <button type="button" className={button} onClick={() => onPage(page + 1)} disabled={page >= pages}>
+        Next <span aria-hidden>›</span>
       </button>
       <button type="button" className={button} onClick={() => onPage(pages)} disabled={page >= pages} aria-label="Last page">
         »

@@ -83,7 +83,7 @@ interface Menu {
   entry: ApiHistoryEntry;
 }
 
-export function HistoryConsole({ canClear, user, search }: { canClear: boolean; user: string; search: HistorySearch }) {
+export function HistoryConsole({ canClear, search }: { canClear: boolean; search: HistorySearch }) {
   const [values, setValues] = useState<Record<Field, string>>(() => fromSearch(search).values);
   const [applied, setApplied] = useState<{ values: Record<Field, string>; offset: number }>(() => fromSearch(search));
   const [reloads, setReloads] = useState(0);
@@ -165,16 +165,8 @@ export function HistoryConsole({ canClear, user, search }: { canClear: boolean; 
   const exportQuery = queryOf(applied.values, 0);
 
   return (
-    <main className="mx-auto max-w-7xl p-6">
-      <header className="mb-4 flex items-center justify-between">
-        <h1 className="text-xl font-semibold">Connection history</h1>
-        <nav className="flex items-center gap-3 text-sm">
-          <Link href="/" className="underline">
-            Connections
-          </Link>
-          <span>{user}</span>
-        </nav>
-      </header>
+    <div className="w-full px-4 py-4 sm:px-6">
+      <h1 className="mb-4 text-xl font-semibold">Connection history</h1>
       <form onSubmit={submit} className="mb-3 flex flex-wrap items-end gap-3 text-sm" aria-label="History filters">
         {(['id', 'ip', 'port'] as const).map((field) => (
           <label key={field} className="flex flex-col">
@@ -378,6 +370,6 @@ export function HistoryConsole({ canClear, user, search }: { canClear: boolean; 
           <input value={typed} onChange={(e) => setTyped(e.target.value)} className="w-full rounded border px-2 py-1" aria-label="Confirmation" data-testid="history-clear-typed" />
         </Dialog>
       )}
-    </main>
+    </div>
   );
 }

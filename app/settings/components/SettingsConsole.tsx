@@ -2,9 +2,7 @@
 // The Settings page: every net.netfilter sysctl of the managed namespace, grouped, with what it means; an
 // administrator changes one through a dialog that shows the change as a diff before applying it, and afterwards
 // the line that keeps it across a reboot.
-import Link from 'next/link';
 import { useState } from 'react';
-import { AccountMenu } from '@/app/components/account/AccountMenu';
 import { apiRequest } from '@/app/components/api/http';
 import type { ApiSetting, Me, SettingsResponse } from '@/app/components/api/types';
 import { useApi } from '@/app/components/api/useApi';
@@ -144,21 +142,8 @@ export function SettingsConsole({ me }: { me: Me }) {
   const data = settings.data;
 
   return (
-    <main className="mx-auto max-w-7xl p-4 sm:p-6">
-      <header className="mb-4 flex flex-wrap items-center justify-between gap-3">
-        <div className="flex items-center gap-4">
-          <h1 className="text-xl font-semibold">Settings</h1>
-          <nav aria-label="Pages" className="flex gap-3 text-sm">
-            <Link href="/" className="text-sky-700 hover:underline">
-              Connections
-            </Link>
-            <Link href="/history" className="text-sky-700 hover:underline">
-              History
-            </Link>
-          </nav>
-        </div>
-        <AccountMenu me={me} />
-      </header>
+    <div className="w-full px-4 py-4 sm:px-6">
+      <h1 className="mb-4 text-xl font-semibold">Settings</h1>
       {settings.error && <ErrorPanel title="The settings could not be read" error={settings.error} action={<button type="button" className={buttonClass.secondary} onClick={settings.reload}>Retry</button>} />}
       {!data && !settings.error && <p className="text-sm text-slate-600">Reading the settings…</p>}
       {data && (
@@ -199,6 +184,6 @@ export function SettingsConsole({ me }: { me: Me }) {
         </>
       )}
       {editing && data && <ChangeDialog setting={editing} namespace={data.namespace} onClose={() => setEditing(null)} onApplied={settings.reload} />}
-    </main>
+    </div>
   );
 }

@@ -1,13 +1,13 @@
 'use client';
-// Who is logged in, in the page header: name and role, the audit log for those allowed to read it, and log out.
+// Who is logged in (a link to their Account page) and Log out.
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
+import type { Me } from '@/lib/auth/login';
 import { apiRequest } from '../api/http';
-import type { Me } from '../api/types';
 import { buttonClass } from '../ui/buttons';
 
-export function AccountMenu({ me }: { me: Me }) {
+export function UserMenu({ me, current }: { me: Me; current: boolean }) {
   const router = useRouter();
   const [leaving, setLeaving] = useState(false);
   const logout = async () => {
@@ -18,18 +18,19 @@ export function AccountMenu({ me }: { me: Me }) {
     router.refresh();
   };
   return (
-    <nav aria-label="Account" className="flex items-center gap-3 text-sm" data-testid="account">
-      {me.permissions.includes('read-audit') && (
-        <Link href="/audit" className="text-sky-700 hover:underline" data-testid="audit-link">
-          Audit log
-        </Link>
-      )}
-      <span className="text-slate-700" data-testid="account-user">
-        <strong className="font-medium">{me.name}</strong> <span className="text-slate-500">({me.role})</span>
-      </span>
+    <div className="flex items-center gap-3 text-sm" data-testid="account">
+      <Link
+        href="/account"
+        aria-current={current ? 'page' : undefined}
+        title="Your account: change your password"
+        className="rounded-md px-1.5 py-1 text-slate-700 hover:bg-slate-100"
+        data-testid="account-user"
+      >
+        <strong className="font-medium text-slate-900">{me.name}</strong> <span>({me.role})</span>
+      </Link>
       <button type="button" className={buttonClass.secondary} onClick={logout} disabled={leaving} data-testid="logout">
         {leaving ? 'Logging out…' : 'Log out'}
       </button>
-    </nav>
+    </div>
   );
 }
