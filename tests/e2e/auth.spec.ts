@@ -174,7 +174,9 @@ test.describe('the page offers what the role permits', () => {
     await page.goto('/?protocol=tcp&size=50');
     await expect(page.getByTestId('pager-range')).toHaveText(new RegExp(`of ${SEEDED}$`));
     await context.clearCookies();
-    await page.getByTestId('refresh').click();
+    // Refresh is the next request, unless the shell's notice poll (every 15 s) gets there first: either way the
+    // browser goes to the login page.
+    await Promise.race([page.getByTestId('refresh').click(), page.waitForURL(/\/login/)]);
     await expect(page).toHaveURL(/\/login\?next=%2F%3Fprotocol%3Dtcp%26size%3D50$/);
     await logInWithForm(page, authLab.viewer.name, authLab.viewer.password);
     await expect(page).toHaveURL(/\/\?protocol=tcp&size=50$/);

@@ -27,7 +27,7 @@ export async function ConsoleShell({ page, me, children }: ConsoleShellProps) {
       </a>
       <header className="border-b border-slate-200 bg-white">
         <div className="flex flex-wrap items-center gap-x-6 gap-y-2 px-4 py-2 sm:px-6">
-          <Link href="/" className="flex items-center gap-2 font-semibold text-slate-900" data-testid="product">
+          <Link href="/" prefetch={false} className="flex items-center gap-2 font-semibold text-slate-900" data-testid="product">
             {/* eslint-disable-next-line @next/next/no-img-element -- a 24 px SVG needs no image optimiser */}
             <img src="/icon.svg" alt="" width={24} height={24} />
             Conntrack Console
@@ -40,6 +40,9 @@ export async function ConsoleShell({ page, me, children }: ConsoleShellProps) {
                   <li key={item.href}>
                     <Link
                       href={item.href}
+                      // Every page renders per request (who is asking, the kernel's state): prefetching them all
+                      // on every page load would cost the server a full render each, for pages maybe never opened.
+                      prefetch={false}
                       aria-current={current ? 'page' : undefined}
                       className={`block rounded-md px-2.5 py-1.5 ${current ? 'bg-slate-100 font-semibold text-slate-900' : 'text-slate-700 hover:bg-slate-100 hover:text-slate-900'}`}
                       data-testid={`nav-${item.href === '/' ? 'connections' : item.href.slice(1)}`}

@@ -21,6 +21,7 @@ export function UserMenu({ me, current }: { me: Me; current: boolean }) {
     <div className="flex items-center gap-3 text-sm" data-testid="account">
       <Link
         href="/account"
+        prefetch={false}
         aria-current={current ? 'page' : undefined}
         title="Your account: change your password"
         className="rounded-md px-1.5 py-1 text-slate-700 hover:bg-slate-100"
