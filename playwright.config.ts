@@ -9,6 +9,8 @@ export default defineConfig({
   fullyParallel: false,
   timeout: 120_000,
   retries: 0,
+  // Two cores shared with other work: a soft navigation or a dump can take longer than Playwright's default 5 s.
+  expect: { timeout: 15_000 },
   use: {
     browserName: 'chromium',
     headless: true,
