@@ -14,9 +14,10 @@ export interface ConsolePage {
   inNav?: boolean;
 }
 
-// Where the pages being built go: Overview first, Expectations after Connections, Router after History.
+// Where the pages being built go: Overview first, Router after History.
 export const CONSOLE_PAGES: readonly ConsolePage[] = [
   { href: '/', label: 'Connections', permission: 'read' },
+  { href: '/expectations', label: 'Expectations', permission: 'read' },
   { href: '/history', label: 'History', permission: 'read' },
   { href: '/settings', label: 'Settings', permission: 'read' },
   { href: '/audit', label: 'Audit log', permission: 'read-audit' },

@@ -36,7 +36,7 @@ type Pending = { kind: 'one'; item: ApiExpectation } | { kind: 'master'; master:
 
 const toApiError = (caught: unknown): ApiError => (caught instanceof ApiError ? caught : new ApiError(0, 'network', String(caught)));
 
-export function ExpectationsConsole({ canDelete, canFlush, user, search }: { canDelete: boolean; canFlush: boolean; user: string; search: ExpectationsSearch }) {
+export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete: boolean; canFlush: boolean; search: ExpectationsSearch }) {
   const [values, setValues] = useState<Record<Field, string>>(() => fromSearch(search));
   const [applied, setApplied] = useState<Record<Field, string>>(() => fromSearch(search));
   const [reloads, setReloads] = useState(0);
@@ -103,19 +103,8 @@ export function ExpectationsConsole({ canDelete, canFlush, user, search }: { can
   const masterCount = (master: number) => list.filter((e) => e.master.id === master).length;
 
   return (
-    <main className="mx-auto max-w-7xl p-4 sm:p-6">
-      <header className="mb-4 flex flex-wrap items-center justify-between gap-2">
-        <h1 className="text-xl font-semibold">Expectations</h1>
-        <nav aria-label="Pages" className="flex items-center gap-3 text-sm">
-          <Link href="/" className="underline">
-            Connections
-          </Link>
-          <Link href="/history" className="underline">
-            History
-          </Link>
-          <span>{user}</span>
-        </nav>
-      </header>
+    <div className="w-full px-4 py-4 sm:px-6">
+      <h1 className="mb-4 text-xl font-semibold">Expectations</h1>
       <p className="mb-3 max-w-3xl text-sm text-slate-600">
         Connections a helper (ftp, sip, tftp, …) has announced on behalf of its master connection: the kernel admits them as RELATED when they arrive.
         A <span className="font-mono">*</span> matches anything.
@@ -287,6 +276,6 @@ export function ExpectationsConsole({ canDelete, canFlush, user, search }: { can
           </div>
         </Dialog>
       )}
-    </main>
+    </div>
   );
 }
