@@ -46,8 +46,8 @@ export interface ApiExpectation {
   timeout: number;
   /** The function the expected connection is set up with (e.g. nat-follow-master), when the helper set one. */
   fn?: string;
-  /** Where NAT sends the expected connection (a helper behind NAT). */
-  nat?: { dir: 'original' | 'reply'; src: string; sport?: number };
+  /** What NAT keeps for the expected connection (a helper behind NAT): an address (absent: unchanged) and a port. */
+  nat?: { dir: 'original' | 'reply'; src?: string; sport?: number };
 }
 
 function endpoint(tuple: Tuple): ApiEndpoint {
@@ -76,7 +76,9 @@ export function toApiExpectation({ expectation: e, master }: ListedExpectation):
   };
   if (e.fn !== undefined) out.fn = e.fn;
   if (e.nat) {
-    out.nat = { dir: e.nat.dir === 0 ? 'original' : 'reply', src: e.nat.tuple.src };
+    // nf_nat_ftp and friends save only the port when the address stays: the saved address is then all zero.
+    out.nat = { dir: e.nat.dir === 0 ? 'original' : 'reply' };
+    if (e.nat.tuple.src !== '0.0.0.0' && e.nat.tuple.src !== '::') out.nat.src = e.nat.tuple.src;
     if (e.nat.tuple.sport !== undefined) out.nat.sport = e.nat.tuple.sport;
   }
   return out;

@@ -1,20 +1,24 @@
 // The Expectations page, the helper column and label badges in Chromium, against the real server managing a lab
 // router whose ftp helper holds real expectations; every delete is checked with conntrack -L expect.
 import { test as base, expect, type Page } from '@playwright/test';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createLab, LAB_CONNLABELS, startFtpSession, type FtpSession, type Lab } from '@/lib/lab';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { LAB_CONNLABELS } from '@/lib/lab/addresses';
+import type { HelperLabInfo } from '../support/helper-lab';
 import { listExpectationsWithConntrack } from '../support/oracle-extra';
 import { startServer, type TestServer } from '../support/server';
 import { screenshot } from './fixtures';
 
 interface World {
-  lab: Lab;
+  lab: HelperLabInfo;
   server: TestServer;
-  sessions: FtpSession[];
-  cookies: { name: string; value: string }[];
+  cookies: { name: string; value: string; httpOnly: boolean }[];
 }
+
+const repoRoot = resolve(__dirname, '../..');
 
 const test = base.extend<object, { world: World }>({
   world: [
@@ -22,11 +26,16 @@ const test = base.extend<object, { world: World }>({
       const scratch = mkdtempSync(join(tmpdir(), 'ctc-e2e-expect-'));
       const connlabelFile = join(scratch, 'connlabel.conf');
       writeFileSync(connlabelFile, LAB_CONNLABELS);
-      const lab = await createLab();
+      const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'tests/support/helper-lab.ts')], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] });
+      const exited = new Promise((r) => child.once('exit', r));
       let server: TestServer | undefined;
       try {
+        const line = await new Promise<string>((resolveLine, reject) => {
+          createInterface({ input: child.stdout }).once('line', resolveLine);
+          child.once('exit', (code) => reject(new Error(`the helper lab exited with ${code} before it was ready`)));
+        });
+        const lab = JSON.parse(line) as HelperLabInfo;
         server = await startServer({ netns: lab.namespaces.router, env: { CONNTRACK_CONNLABEL_FILE: connlabelFile } });
-        const sessions = [await startFtpSession(lab, { client: 0 }), await startFtpSession(lab, { client: 1 }), await startFtpSession(lab, { family: 'ipv6' })];
         const response = await fetch(`${server.url}/api/auth/login`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', origin: server.url },
@@ -36,12 +45,14 @@ const test = base.extend<object, { world: World }>({
         const cookies = response.headers.getSetCookie().map((line) => {
           const [pair] = line.split(';');
           const at = pair.indexOf('=');
-          return { name: pair.slice(0, at), value: pair.slice(at + 1) };
+          return { name: pair.slice(0, at), value: pair.slice(at + 1), httpOnly: /;\s*HttpOnly/i.test(line) };
         });
-        await provide({ lab, server, sessions, cookies });
+        await provide({ lab, server, cookies });
       } finally {
         await server?.stop();
-        await lab.destroy();
+        // Closing its stdin makes the lab process remove the lab and exit.
+        child.stdin.end();
+        await exited;
         rmSync(scratch, { recursive: true, force: true });
       }
     },
@@ -50,7 +61,7 @@ const test = base.extend<object, { world: World }>({
   baseURL: async ({ world }, provide) => provide(world.server.url),
   storageState: async ({ world }, provide) => {
     const { hostname } = new URL(world.server.url);
-    await provide({ cookies: world.cookies.map((c) => ({ ...c, domain: hostname, path: '/', expires: -1, httpOnly: true, secure: false, sameSite: 'Strict' as const })), origins: [] });
+    await provide({ cookies: world.cookies.map((c) => ({ ...c, domain: hostname, path: '/', expires: -1, secure: false, sameSite: 'Strict' as const })), origins: [] });
   },
 });
 

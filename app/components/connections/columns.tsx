@@ -151,6 +151,20 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
       ),
     },
     {
+      id: 'helper',
+      header: 'Helper',
+      size: 70,
+      enableSorting: false,
+      cell: ({ row }) => (row.original.helper ? <span data-testid="helper-cell">{row.original.helper}</span> : <span className="text-slate-400">—</span>),
+    },
+    {
+      id: 'labels',
+      header: 'Labels',
+      size: 150,
+      enableSorting: false,
+      cell: ({ row }) => (row.original.labels?.length ? <LabelBadges labels={row.original.labels} /> : <span className="text-slate-400">—</span>),
+    },
+    {
       id: 'timeout',
       header: 'Timeout',
       size: 90,
@@ -206,20 +220,6 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
   columns.push(
     { id: 'mark', header: 'Mark', size: 80, cell: ({ row }) => <span className="font-mono text-xs">{formatMark(row.original.mark)}</span> },
     { id: 'zone', header: 'Zone', size: 60, cell: ({ row }) => <span className={`block ${num}`}>{row.original.zone}</span> },
-    {
-      id: 'helper',
-      header: 'Helper',
-      size: 70,
-      enableSorting: false,
-      cell: ({ row }) => (row.original.helper ? <span data-testid="helper-cell">{row.original.helper}</span> : <span className="text-slate-400">—</span>),
-    },
-    {
-      id: 'labels',
-      header: 'Labels',
-      size: 150,
-      enableSorting: false,
-      cell: ({ row }) => (row.original.labels?.length ? <LabelBadges labels={row.original.labels} /> : <span className="text-slate-400">—</span>),
-    },
   );
   return columns;
 }

@@ -154,8 +154,7 @@ export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete
             <tr className="border-b text-left">
               <th className="p-1">Id</th>
               <th className="p-1">Proto</th>
-              <th className="p-1">Expected</th>
-              <th className="p-1">Mask</th>
+              <th className="p-1">Expected (and mask)</th>
               <th className="p-1">Master</th>
               <th className="p-1">Helper</th>
               <th className="p-1">Class</th>
@@ -170,11 +169,17 @@ export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete
               <tr key={e.id} className="border-b align-top hover:bg-slate-100" data-testid="expect-row" data-id={e.id} data-master={e.master.id ?? ''}>
                 <td className="p-1 font-mono">{e.id}</td>
                 <td className="p-1">{e.protocol}</td>
-                <td className="p-1 font-mono" data-testid="expect-expected">
-                  {expectedText(e.expected, e.mask)}
-                  {e.nat && <div className="text-xs text-slate-600">NAT to {e.nat.src}{e.nat.sport !== undefined ? `:${e.nat.sport}` : ''}</div>}
+                <td className="p-1 font-mono">
+                  <span data-testid="expect-expected">{expectedText(e.expected, e.mask)}</span>
+                  <div className="text-xs text-slate-600" title="The mask: which bits of the expected tuple must match">
+                    mask {maskText(e.mask)}
+                  </div>
+                  {e.nat && (
+                    <div className="text-xs text-slate-600">
+                      NAT {e.nat.src ? `to ${e.nat.src}${e.nat.sport !== undefined ? `:${e.nat.sport}` : ''}` : `keeps port ${e.nat.sport ?? '?'}`}
+                    </div>
+                  )}
                 </td>
-                <td className="p-1 font-mono text-xs text-slate-600">{maskText(e.mask)}</td>
                 <td className="p-1 font-mono" data-testid="expect-master">
                   {e.master.id !== null ? (
                     <Link href={`/?id=${e.master.id}`} className="underline" title={`Open connection ${e.master.id}`}>
