@@ -13,6 +13,7 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/integration/**/*.test.ts'],
           fileParallelism: false,
+          globalSetup: ['tests/support/build-once.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -63,8 +63,10 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
 export async function ensureBuild(): Promise<void> {
   const deadline = Date.now() + 5 * 60_000;
   while (buildIsStale()) {
-    const { code, output } = await run(['build'], { ...process.env, NEXT_TELEMETRY_DISABLED: '1' });
+    const { code, output: raw } = await run(['build'], { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NO_COLOR: '1' });
     if (code === 0) return;
+    // Next colours words inside its messages even when asked not to; match the text without escape codes.
+    const output = raw.replace(/\x1b\[[0-9;]*m/g, '');
     if (!output.includes('Another next build process is already running') || Date.now() > deadline) {
       throw new Error(`next build failed (exit ${String(code)}):\n${output.slice(-4000)}`);
     }
