@@ -26,6 +26,7 @@ export interface ConnectionPage extends PageNames {
 export async function listConnections(query: ListQuery): Promise<ConnectionPage> {
   const { snapshot: snapshotId, q, sort, order, limit, offset, ...filter } = query;
   const snapshot = await consoleService().snapshots.get(snapshotId);
+  await snapshot.prepare({ text: q });
   const page = snapshot.query({ filter: toFilter(filter, labelFilterOptions()), text: q, sort, order, offset, limit });
   const items = page.rows.map((row) => rowToApi(snapshot, row));
   return { snapshot: snapshotSummary(snapshot), matched: page.matched, items, ...namesFor(items) };
@@ -210,6 +211,7 @@ export async function externalAddresses(query: ExternalAddressesQuery): Promise<
 export async function exportConnections(query: ExportQuery): Promise<Response> {
   const { snapshot: snapshotId, q, sort, order, format, ...filter } = query;
   const snapshot = await consoleService().snapshots.get(snapshotId);
+  await snapshot.prepare({ text: q });
   const { rows } = snapshot.query({ filter: toFilter(filter, labelFilterOptions()), text: q, sort, order, offset: 0, limit: Number.POSITIVE_INFINITY });
   let next = 0;
   return exportResponse({

@@ -34,3 +34,40 @@ describe('a dump with a malformed entry', () => {
     expect(snapshot.count({ id: fixtures[bad].conntrack.id })).toBe(0);
   });
 });
+
+describe('free text on a large snapshot', () => {
+  it('prepare() builds the text index over several event-loop turns; the answers are the same as without it', async () => {
+    const build = () => {
+      const builder = new SnapshotBuilder(20_000);
+      for (let i = 0; i < 20_000; i++) {
+        const host = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+        builder.addConnection({
+          family: 'ipv4',
+          original: { src: host, dst: '198.51.100.7', protocol: 6, sport: 1024 + (i % 60000), dport: 443 },
+          reply: { src: '198.51.100.7', dst: host, protocol: 6, sport: 443, dport: 1024 + (i % 60000) },
+          status: 0,
+          zone: 0,
+          id: i + 1,
+        });
+      }
+      return builder.finish({ takenAt: new Date(), tookMs: 0 });
+    };
+    const prepared = build();
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      if (done) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    await prepared.prepare({ text: '10.0.7.' });
+    done = true;
+    expect(turns).toBeGreaterThan(1);
+    const direct = build();
+    for (const text of ['10.0.7.', ':443', 'nothing']) {
+      expect(prepared.query({ text, limit: 1000 })).toEqual(direct.query({ text, limit: 1000 }));
+    }
+    expect(prepared.count({}, '10.0.7.')).toBe(256);
+  });
+});

@@ -8,7 +8,7 @@ import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns
 import { evaluate } from './match';
 import { orderBy } from './order';
 import { summarize, type SnapshotSummary } from './summary';
-import { addressText, buildTextIndex, narrowByText } from './text';
+import { addressText, buildTextIndex, buildTextIndexInChunks, narrowByText } from './text';
 
 export interface SnapshotInfo {
   id: string;
@@ -156,6 +156,20 @@ export class Snapshot {
     this.textIndex ??= buildTextIndex(this.c);
     return this.textIndex;
   }
+
+  /**
+   * Builds what a query with free text needs (the text index) without blocking the event loop, so a server
+   * awaits this before query(); query() alone would build it in one go.
+   */
+  async prepare(q: Pick<SnapshotQuery, 'text'>): Promise<void> {
+    if (!q.text?.trim() || this.textIndex) return;
+    this.textBuilding ??= buildTextIndexInChunks(this.c).then((index) => {
+      this.textIndex = index;
+    });
+    await this.textBuilding;
+  }
+
+  private textBuilding: Promise<void> | undefined;
 
   /** Every row matching, in table order. */
   select(filter?: Filter, text?: string): Uint32Array {

@@ -53,6 +53,20 @@ export function buildTextIndex(c: Columns): string[] {
   return index;
 }
 
+/** Rows of text built per event-loop turn: a million rows would otherwise block the server for seconds. */
+const TEXT_CHUNK = 8192;
+
+/** buildTextIndex a chunk at a time, yielding to the event loop between chunks. */
+export async function buildTextIndexInChunks(c: Columns): Promise<string[]> {
+  const index = new Array<string>(c.size);
+  for (let from = 0; from < c.size; from += TEXT_CHUNK) {
+    const to = Math.min(c.size, from + TEXT_CHUNK);
+    for (let row = from; row < to; row++) index[row] = rowText(c, row);
+    if (to < c.size) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return index;
+}
+
 /** Clears in `mask` (index = row) the rows whose text does not contain the needle (already lower-case). */
 export function narrowByText(index: readonly string[], needle: string, mask: Uint8Array): void {
   for (let r = 0; r < index.length; r++) if (mask[r] && !index[r].includes(needle)) mask[r] = 0;
