@@ -1,7 +1,11 @@
-// Runs once when the server starts: the connection-history recorder starts with it (Node.js runtime only; the
-// runtime module guards against a second start in the same process).
+// Runs once when the server starts (Node.js runtime only): audit entries the previous run left pending are closed
+// as interrupted, and the connection-history recorder starts (the runtime module guards against a second start).
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
+  const { closeInterrupted } = await import('./lib/console/audit');
+  const { logger } = await import('./lib/observability');
+  // The pending entries are read before this returns (so before any request); counting them needs a dump.
+  closeInterrupted().catch((error: unknown) => logger().error({ err: error }, 'could not close the audit entries of interrupted actions'));
   const { historyRuntime } = await import('./lib/history/runtime');
   // Subscribing happens at once; the seeding dump continues in the background.
   historyRuntime();

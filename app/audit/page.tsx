@@ -1,6 +1,6 @@
 // The audit log (administrators): filters in the query string, newest first, rendered on the server.
 import type { Metadata } from 'next';
-import { AUDIT_ACTIONS, auditQuerySchema, authService, type AuditQuery } from '@/lib/auth';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES, auditQuerySchema, authService, type AuditQuery } from '@/lib/auth';
 import { signedIn, type Search } from '../components/shell/access';
 import { ConsoleShell } from '../components/shell/ConsoleShell';
 import { pageTitle } from '../components/shell/pages';
@@ -53,9 +53,11 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
             Outcome
             <select name="outcome" defaultValue={values.outcome ?? ''} className="rounded border px-2 py-1">
               <option value="">any</option>
-              <option value="ok">ok</option>
-              <option value="failed">failed</option>
-              <option value="denied">denied</option>
+              {AUDIT_OUTCOMES.map((o) => (
+                <option key={o} value={o}>
+                  {o}
+                </option>
+              ))}
             </select>
           </label>
           <label className="flex flex-col">
@@ -81,7 +83,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
         <table className="w-full border-collapse text-sm" aria-label="Audit log">
           <thead>
             <tr className="border-b text-left">
-              {['When', 'Who', 'Role', 'From', 'Action', 'Target', 'Affected', 'Outcome', 'Details'].map((h) => (
+              {['When', 'Who', 'Role', 'From', 'Action', 'Target', 'Expected', 'Affected', 'Outcome', 'Details'].map((h) => (
                 <th key={h} className="px-2 py-1">
                   {h}
                 </th>
@@ -100,6 +102,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
                 <td className="px-2 py-1">{e.source}</td>
                 <td className="px-2 py-1">{e.action}</td>
                 <td className="px-2 py-1">{e.target ?? ''}</td>
+                <td className="px-2 py-1">{e.expected ?? ''}</td>
                 <td className="px-2 py-1">{e.affected ?? ''}</td>
                 <td className="px-2 py-1">{e.outcome}</td>
                 <td className="max-w-md truncate px-2 py-1 font-mono text-xs" title={e.details ? JSON.stringify(e.details) : ''}>

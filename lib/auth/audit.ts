@@ -1,5 +1,7 @@
-// The audit log: who did what, when, from where, to what, and how many entries it affected. Written before the
-// response is sent; when the write fails, the caller reports the action as failed (AuditWriteError).
+// The audit log: who did what, when, from where, to what, and how many entries it affected. A destructive action
+// is written as an intent first (begin: outcome "pending", before anything happens) and completed with its result
+// afterwards (complete: ok, failed, or interrupted when the process died in between); a one-step event (a login)
+// is written whole (record). Every write that fails throws AuditWriteError.
 import { z } from 'zod';
 import type { Store } from '@/lib/store';
 import { AuditWriteError } from './errors';
@@ -29,9 +31,13 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export type ActorKind = 'user' | 'token' | 'cli' | 'anonymous';
+export type ActorKind = 'user' | 'token' | 'cli' | 'anonymous' | 'system';
 
-/** Who acted: a user (session), an API token, the CLI (the Unix user), or an unauthenticated client (login). */
+/** pending: the intent is on record, the result not yet; interrupted: the process ended before the result was. */
+export const AUDIT_OUTCOMES = ['pending', 'ok', 'failed', 'denied', 'interrupted'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** Who acted: a user (session), an API token, the CLI (the Unix user), the console itself (an automatic action), or an unauthenticated client (login). */
 export interface Actor {
   kind: ActorKind;
   name: string;
@@ -52,6 +58,23 @@ export interface AuditRecord {
   outcome: 'ok' | 'failed' | 'denied';
 }
 
+/** What an action is about to do, written (outcome "pending") before it starts. */
+export interface AuditIntentRecord {
+  actor: Actor;
+  action: AuditAction;
+  target?: string;
+  details?: Record<string, unknown>;
+  /** How many entries the action expects to affect, when that is known beforehand. */
+  expected?: number;
+}
+
+/** How a pending intent ended; `details` are merged into the intent's. */
+export interface AuditCompletion {
+  outcome: 'ok' | 'failed' | 'interrupted';
+  affected?: number;
+  details?: Record<string, unknown>;
+}
+
 export interface AuditEntry {
   id: number;
   at: string;
@@ -62,8 +85,11 @@ export interface AuditEntry {
   action: AuditAction;
   target: string | null;
   details: Record<string, unknown> | null;
+  expected: number | null;
   affected: number | null;
-  outcome: 'ok' | 'failed' | 'denied';
+  outcome: AuditOutcome;
+  /** When the result was written (null while pending). */
+  finishedAt: string | null;
 }
 
 interface AuditRow {
@@ -76,8 +102,10 @@ interface AuditRow {
   action: AuditAction;
   target: string | null;
   details: string | null;
+  expected: number | null;
   affected: number | null;
-  outcome: 'ok' | 'failed' | 'denied';
+  outcome: AuditOutcome;
+  finished_at: number | null;
 }
 
 /** Ids listed in full in one entry's details; beyond that the entry keeps the count and the first ones. */
@@ -91,7 +119,7 @@ const whole = (field: string, min: number, max: number) =>
 export const auditQuerySchema = z.strictObject({
   action: z.enum(AUDIT_ACTIONS, { message: `action must be one of ${AUDIT_ACTIONS.join(', ')}` }).optional(),
   actor: z.string().min(1, 'actor must not be empty').max(100, 'actor must be at most 100 characters').optional(),
-  outcome: z.enum(['ok', 'failed', 'denied'], { message: 'outcome must be ok, failed or denied' }).optional(),
+  outcome: z.enum(AUDIT_OUTCOMES, { message: `outcome must be one of ${AUDIT_OUTCOMES.join(', ')}` }).optional(),
   since: dateText.optional(),
   until: dateText.optional(),
   limit: whole('limit', 1, 1000).default(100),
@@ -109,8 +137,10 @@ const toEntry = (row: AuditRow): AuditEntry => ({
   action: row.action,
   target: row.target,
   details: row.details === null ? null : (JSON.parse(row.details) as Record<string, unknown>),
+  expected: row.expected,
   affected: row.affected,
   outcome: row.outcome,
+  finishedAt: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
 });
 
 export class AuditLog {
@@ -119,13 +149,13 @@ export class AuditLog {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Writes one entry (one statement: one transaction); throws AuditWriteError when it cannot. */
-  record(record: AuditRecord): void {
+  private insert(record: AuditIntentRecord & { affected?: number; outcome: AuditOutcome }): number {
+    const at = this.now();
     try {
-      this.db
-        .prepare('INSERT INTO audit_log (at, actor, actor_kind, role, source, action, target, details, affected, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      const result = this.db
+        .prepare('INSERT INTO audit_log (at, actor, actor_kind, role, source, action, target, details, expected, affected, outcome, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
         .run(
-          this.now(),
+          at,
           record.actor.name,
           record.actor.kind,
           record.actor.role ?? null,
@@ -133,9 +163,12 @@ export class AuditLog {
           record.action,
           record.target ?? null,
           record.details === undefined ? null : JSON.stringify(record.details),
+          record.expected ?? null,
           record.affected ?? null,
           record.outcome,
+          record.outcome === 'pending' ? null : at,
         );
+      return Number(result.lastInsertRowid);
     } catch (error) {
       throw new AuditWriteError(record.action, { cause: error });
     }
@@ -184,6 +217,39 @@ export class AuditLog {
       }
       return changes;
     })();
+  }
+
+  /** Writes one finished entry (one statement: one transaction); throws AuditWriteError when it cannot. */
+  record(record: AuditRecord): void {
+    this.insert(record);
+  }
+
+  /** Writes the intent of an action about to start (outcome "pending") and returns its id for complete(). */
+  begin(intent: AuditIntentRecord): number {
+    return this.insert({ ...intent, outcome: 'pending' });
+  }
+
+  /** Completes a pending intent with its result. Idempotent: an entry no longer pending is left as it is. */
+  complete(id: number, completion: AuditCompletion): void {
+    try {
+      this.db
+        .transaction(() => {
+          const row = this.db.prepare("SELECT details FROM audit_log WHERE id = ? AND outcome = 'pending'").get(id) as { details: string | null } | undefined;
+          if (!row) return;
+          const details = { ...(row.details === null ? {} : (JSON.parse(row.details) as Record<string, unknown>)), ...completion.details };
+          this.db
+            .prepare('UPDATE audit_log SET outcome = ?, affected = ?, details = ?, finished_at = ? WHERE id = ?')
+            .run(completion.outcome, completion.affected ?? null, JSON.stringify(details), this.now(), id);
+        })
+        .immediate();
+    } catch (error) {
+      throw new AuditWriteError(`the result of audit entry ${id}`, { cause: error });
+    }
+  }
+
+  /** Intents still waiting for their result, oldest first. */
+  pending(): AuditEntry[] {
+    return (this.db.prepare("SELECT * FROM audit_log WHERE outcome = 'pending' ORDER BY id").all() as AuditRow[]).map(toEntry);
   }
 
   query(query: AuditQuery): { matched: number; items: AuditEntry[] } {

@@ -2,7 +2,7 @@
 // Exit codes: 0 done, 1 the operation failed (no such user, database error), 2 bad usage or bad input.
 import { parseArgs } from 'node:util';
 import { userInfo } from 'node:os';
-import { dataDir, sharedStore } from '@/lib/store';
+import { CLI_BUSY_TIMEOUT_MS, dataDir, sharedStore } from '@/lib/store';
 import type { Actor, AuditRecord } from './audit';
 import { AuthInputError, NotFoundError } from './errors';
 import { PASSWORD_MAX, ROLES, type Role } from './roles';
@@ -211,7 +211,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
     if (parsed.words.length === 0) throw new UsageError('no command given');
     const dir = parsed.dataDir ? dataDir({ CONNTRACK_DATA_DIR: parsed.dataDir }) : dataDir();
-    await run(createAuthService({ db: sharedStore(dir), dir }), parsed, io);
+    await run(createAuthService({ db: sharedStore(dir, { busyTimeoutMs: CLI_BUSY_TIMEOUT_MS }), dir }), parsed, io);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

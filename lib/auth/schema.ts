@@ -58,4 +58,38 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_actor ON audit_log(actor, at);
     `,
   },
+  {
+    version: 2,
+    description: 'audit intents: an entry is written pending before the action and completed after it',
+    // SQLite cannot change a CHECK constraint in place: the table is rebuilt with the new outcomes, the actor kind
+    // of automatic actions (system), the time the action finished and the count it expected to affect.
+    sql: `
+      CREATE TABLE audit_log_v2 (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        actor_kind TEXT NOT NULL CHECK (actor_kind IN ('user', 'token', 'cli', 'anonymous', 'system')),
+        role TEXT,
+        source TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        details TEXT,
+        expected INTEGER,
+        affected INTEGER,
+        outcome TEXT NOT NULL CHECK (outcome IN ('pending', 'ok', 'failed', 'denied', 'interrupted')),
+        finished_at INTEGER
+      );
+      INSERT INTO audit_log_v2 (id, at, actor, actor_kind, role, source, action, target, details, affected, outcome, finished_at)
+        SELECT id, at, actor, actor_kind, role, source, action, target, details, affected, outcome, at FROM audit_log;
+      DROP TABLE audit_log;
+      ALTER TABLE audit_log_v2 RENAME TO audit_log;
+      CREATE INDEX audit_at ON audit_log(at);
+      CREATE INDEX audit_action ON audit_log(action, at);
+      CREATE INDEX audit_actor ON audit_log(actor, at);
+      CREATE INDEX audit_pending ON audit_log(id) WHERE outcome = 'pending';
+      -- /api/health now writes to the audit log itself instead of a probe table of its own.
+      DROP TABLE IF EXISTS health_probe;
+      DELETE FROM schema_migrations WHERE module = 'health';
+    `,
+  },
 ];

@@ -1,6 +1,6 @@
 // Browser sessions: a random id in an HttpOnly cookie, only its hash on the server, with an idle and an absolute
 // lifetime. Each session carries its CSRF token (sent to the browser in the readable ctc_csrf cookie).
-import type { Store } from '@/lib/store';
+import { unlessBusy, type Store } from '@/lib/store';
 import type { AuthConfig } from './config';
 import type { Role } from './roles';
 import { randomSecret, sha256 } from './secrets';
@@ -61,11 +61,12 @@ export class Sessions {
     const at = this.now();
     const expiresAt = row.created_at + this.config.sessionAbsoluteMs;
     if (at >= expiresAt || at >= row.last_seen_at + this.config.sessionIdleMs) {
-      this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash);
+      // Expired either way; while another process holds the lock the row is removed by a later request.
+      unlessBusy(() => this.db.prepare('DELETE FROM sessions WHERE id_hash = ?').run(idHash));
       return undefined;
     }
-    const touch = at - row.last_seen_at >= Math.min(TOUCH_EVERY_MS, this.config.sessionIdleMs / 10);
-    if (touch) this.db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?').run(at, idHash);
+    // Skipped while another process holds the lock, so a locked database never stalls an authenticated request.
+    const touch = at - row.last_seen_at >= Math.min(TOUCH_EVERY_MS, this.config.sessionIdleMs / 10) && unlessBusy(() => this.db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?').run(at, idHash));
     const lastSeen = touch ? at : row.last_seen_at;
     return {
       idHash,

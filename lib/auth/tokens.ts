@@ -1,6 +1,6 @@
 // API tokens for scripts: "ctc_" + 256 random bits, shown once at creation, stored as a SHA-256 hash, with a
 // role, a name, the last time it was used, and revocation (kept, not deleted, so the audit log can name it).
-import type { Store } from '@/lib/store';
+import { unlessBusy, type Store } from '@/lib/store';
 import { AuthInputError, NotFoundError } from './errors';
 import type { Role } from './roles';
 import { randomSecret, sha256 } from './secrets';
@@ -86,8 +86,8 @@ export class ApiTokens {
     const row = this.db.prepare('SELECT * FROM api_tokens WHERE token_hash = ?').get(sha256(secret)) as TokenRow | undefined;
     if (!row || row.revoked_at !== null) return undefined;
     const at = this.now();
-    if (row.last_used_at === null || at - row.last_used_at >= TOUCH_EVERY_MS) {
-      this.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(at, row.id);
+    // Skipped while another process holds the lock: a locked database must not stall authenticated requests.
+    if ((row.last_used_at === null || at - row.last_used_at >= TOUCH_EVERY_MS) && unlessBusy(() => this.db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(at, row.id))) {
       row.last_used_at = at;
     }
     return toToken(row);

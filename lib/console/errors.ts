@@ -4,6 +4,20 @@ import { CodecError, NamespaceError, NetlinkError, ValidationError } from '@/lib
 import { ShuttingDownError } from '@/lib/lifecycle';
 import { logger } from '@/lib/observability';
 import { TooManyOpenError } from './limits';
+import { BUSY_RETRY_AFTER_SECONDS, describeStoreError, isBusy, sqliteCode, StoreBusyError } from '@/lib/store';
+
+/** The intent of a destructive action could not be written, so the action was not carried out. */
+export class AuditUnavailableError extends Error {
+  override readonly name = 'AuditUnavailableError';
+  constructor(
+    readonly action: string,
+    readonly reason: string,
+    /** The database was only locked: the same request may succeed in a moment. */
+    readonly busy: boolean,
+  ) {
+    super(`the audit log cannot record ${action} (${reason}), so nothing was done`);
+  }
+}
 
 /** A snapshot id the registry never had (404) or has already dropped (410). */
 export class SnapshotNotFoundError extends Error {
@@ -59,7 +73,7 @@ export interface ApiErrorBody {
     /** 409 setting_read_only: the setting and why it cannot be changed here. */
     setting?: string;
     reason?: string;
-    /** 429: seconds until another login (or another feed or export) may be tried (also in Retry-After). */
+    /** 429 (another login, feed or export) and 503 database_busy: seconds until the request may be tried again (also in Retry-After). */
     retryAfterSeconds?: number;
   };
 }
@@ -86,9 +100,19 @@ export function errorResponse(error: unknown, requestId?: string): Response {
   }
   if (error instanceof SetupRequiredError) return json(503, { code: 'setup_required', message: error.message, command: error.command });
   if (error instanceof NotFoundError) return json(404, { code: 'not_found', message: error.message });
+  if (error instanceof AuditUnavailableError) {
+    return json(503, { code: 'audit_unavailable', message: error.message }, error.busy ? { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) } : undefined);
+  }
   if (error instanceof AuditWriteError) {
     log('audit entry not written', { cause: error.cause });
-    return json(500, { code: 'audit_failed', message: `${error.message}: the action was carried out but is not on record, so it is reported as failed (details are in the server log)` });
+    return json(503, { code: 'audit_unavailable', message: `${error.message}: ${describeStoreError(error.cause)}` });
+  }
+  if (error instanceof StoreBusyError || isBusy(error)) {
+    return json(503, { code: 'database_busy', message: describeStoreError(error), retryAfterSeconds: BUSY_RETRY_AFTER_SECONDS }, { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) });
+  }
+  if (sqliteCode(error)) {
+    log('database error');
+    return json(503, { code: 'database_unavailable', message: describeStoreError(error) });
   }
   if (error instanceof SnapshotNotFoundError) {
     return json(error.expired ? 410 : 404, { code: error.expired ? 'snapshot_expired' : 'snapshot_not_found', message: error.message });

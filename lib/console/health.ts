@@ -1,20 +1,15 @@
 // GET /api/health: can the console do its job? netlink (a CT_GET_STATS request in the managed namespace, which
-// needs CAP_NET_ADMIN there), the database (a real committed write: a transaction rolled back would not touch
-// the disk), and every check registered by another part of the server (the history recorder: "recorder",
-// reported as not_configured until it registers).
-import { dataDir, migrate, sharedStore, type Migration } from '@/lib/store';
+// needs CAP_NET_ADMIN there), the database (the tables a destructive action needs: a read of each auth table and
+// a committed write to the audit log, plus audit results still waiting to be written), and every check
+// registered by another part of the server (the history recorder: "recorder", reported as not_configured until it
+// registers). No check waits for a locked database: it says so instead.
+import { authService, probeAuthStorage } from '@/lib/auth';
 import { expectHealthCheck, registerHealthCheck, runHealthChecks, type CheckResult, type HealthReport } from '@/lib/observability';
+import { dataDir, describeStoreError } from '@/lib/store';
+import { unwrittenCompletions } from './audited';
 import { monitoringAccess } from './monitoring';
 import { consoleService } from './service';
 import { processValue } from '@/lib/process';
-
-const HEALTH_MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    description: 'one row rewritten by each health check, to prove the database takes writes',
-    sql: 'CREATE TABLE health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at TEXT NOT NULL)',
-  },
-];
 
 async function netlinkCheck(): Promise<CheckResult> {
   const entries = await consoleService().conntrack.count();
@@ -23,10 +18,14 @@ async function netlinkCheck(): Promise<CheckResult> {
 
 function databaseCheck(): CheckResult {
   const dir = dataDir();
-  const db = sharedStore(dir);
-  migrate(db, 'health', HEALTH_MIGRATIONS);
-  db.prepare('INSERT INTO health_probe (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at').run(new Date().toISOString());
-  return { status: 'ok', detail: `wrote to ${dir}` };
+  try {
+    probeAuthStorage(authService().db);
+  } catch (error) {
+    return { status: 'fail', detail: `${describeStoreError(error)} (data directory ${dir})` };
+  }
+  const unwritten = unwrittenCompletions();
+  if (unwritten) return { status: 'fail', detail: `${unwritten} audit results are not written yet (their entries read "pending"; retried every 2 s)` };
+  return { status: 'ok', detail: `the audit log in ${dir} takes writes` };
 }
 
 function registerBuiltins(): void {

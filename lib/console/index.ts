@@ -1,10 +1,11 @@
 // The console's server-side service layer: what app/api routes call. Knows HTTP shapes, not netlink.
 export { authorize, type Permission, type Principal } from './auth';
-export { deleteAudit, deleteOneAudit, flushAudit, type AuditIntent, type AuditSpec } from './audit';
-export { MAX_BODY_BYTES, route, type Access, type RouteContext, type RouteOptions } from './route';
+export { closeInterrupted, deleteAudit, deleteOneAudit, flushAudit, remainingNow, type AuditIntent, type AuditSpec } from './audit';
+export { audited, closeInterruptedActions, retryCompletions, unwrittenCompletions, type Audited, type AuditedAction, type AuditState, type RemainingCounter } from './audited';
+export { AUDIT_HEADER, MAX_BODY_BYTES, route, type Access, type RouteContext, type RouteOptions } from './route';
 export { ROUTE_PATTERNS, routePattern, UNMATCHED_ROUTE } from './routes';
 export { MAX_OPEN, TooManyOpenError } from './limits';
-export { errorResponse, SnapshotNotFoundError, ConnectionGoneError, SettingReadOnlyError, ExpectationGoneError, type ApiErrorBody } from './errors';
+export { AuditUnavailableError, errorResponse, SnapshotNotFoundError, ConnectionGoneError, SettingReadOnlyError, ExpectationGoneError, type ApiErrorBody } from './errors';
 export * from './expectations';
 export { labelNames, labelsOf, labelFilterOptions } from './labels';
 export { consoleService, createConsoleService, type ConsoleService } from './service';

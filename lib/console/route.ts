@@ -1,14 +1,14 @@
 // The one wrapper every API route goes through: authenticate (session or token) and authorise (role, CSRF),
-// parse the input with its zod schema, run the handler, write the audit entry of a destructive action, turn the
-// result into JSON and any error into the one error format (errors.ts). It also times every request (the API
-// latency histogram), logs failures with the request id scripts/serve.ts assigned, and runs each destructive
-// action - kernel work and audit row - as one in-flight operation the graceful shutdown waits for.
+// parse the input with its zod schema, run the handler - a destructive one through audited(): its intent on record
+// before it runs, its result after -, turn the result into JSON and any error into the one error format
+// (errors.ts). It also times every request (the API latency histogram) and logs failures with the request id
+// scripts/serve.ts assigned.
 import type { z } from 'zod';
 import { actorOf, authService, stillAllowed } from '@/lib/auth';
 import { ValidationError } from '@/lib/conntrack';
-import { trackOperation } from '@/lib/lifecycle';
-import { apiLatency, logger, REQUEST_ID_HEADER } from '@/lib/observability';
+import { apiLatency, REQUEST_ID_HEADER } from '@/lib/observability';
 import type { AuditSpec } from './audit';
+import { audited, type AuditState } from './audited';
 import { authorize, type Permission, type Principal } from './auth';
 import { errorResponse } from './errors';
 import { checkQueryKeys, parseStrictJson } from './json';
@@ -38,7 +38,11 @@ export interface RouteOptions<S extends z.ZodType, P extends z.ZodType, R extend
    * a feed also re-checks the credentials while it streams.
    */
   limit?: LimitedKind;
-  /** Destructive routes: what to record in the audit log. The entry is written before the response is sent. */
+  /**
+   * Destructive routes: what to record in the audit log. The intent is written before the handler runs (if it
+   * cannot be, the handler does not run: 503 audit_unavailable), the result before the response is sent; a JSON
+   * answer says `audit: "recorded"`, or `"pending"` when the result could not be written yet (header X-Audit too).
+   */
   audit?: AuditSpec<z.output<S>, z.output<P>, R>;
   /** Returns a Response (downloads, cookies) or a value to send as JSON with status 200. */
   handler: (args: { input: z.output<S>; params: z.output<P>; request: Request; principal: PrincipalFor<A> }) => Promise<R>;
@@ -99,9 +103,13 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, where: string): z
   return result.data;
 }
 
-/** The error code an audit entry of a failed action records. */
-function failureCode(error: unknown): string {
-  return error instanceof Error ? error.name : 'unknown';
+/** The header that says whether an audited action's entry is complete. */
+export const AUDIT_HEADER = 'x-audit';
+
+function auditedResponse(result: Response | object, audit: AuditState): Response {
+  if (!(result instanceof Response)) return Response.json({ ...result, audit }, { headers: { [AUDIT_HEADER]: audit } });
+  result.headers.set(AUDIT_HEADER, audit);
+  return result;
 }
 
 /** Every API answer is for this request only: no cache (browser or proxy) may keep or replay it. */
@@ -139,36 +147,14 @@ function inner<S extends z.ZodType, R extends Response | object, A extends Acces
       const raw = options.source === 'query' ? queryObject(new URL(request.url)) : await bodyObject(request, options.maxBodyBytes ?? MAX_BODY_BYTES);
       const input = parse(options.schema, raw, options.source);
       const params = (options.params ? parse(options.params, await context.params, 'path') : {}) as z.output<P>;
-      const intent = options.audit?.intent({ input, params }) ?? null;
+      const intent = (await options.audit?.intent({ input, params, raw })) ?? null;
       if (options.limit && principal) return await limited(options.limit, principal, request, () => options.handler({ input, params, request, principal }));
       if (!intent || !options.audit || !principal) {
         const result = await options.handler({ input, params, request, principal });
         return result instanceof Response ? result : Response.json(result);
       }
-      // Audited: the kernel acts first, then intent and result are written as one entry before we answer. When
-      // that write fails the client gets a 500 (the action happened but is not on record; the server log has it).
-      // The whole is one in-flight operation: a SIGTERM lets it finish, and none starts once shutdown has begun.
-      const { audit } = authService();
-      const actor = actorOf(principal, request);
-      const spec = options.audit;
-      const result = await trackOperation(intent.action, async () => {
-        let result: R;
-        try {
-          result = await options.handler({ input, params, request, principal });
-        } catch (error) {
-          try {
-            audit.record({ actor, ...intent, details: { ...intent.details, error: failureCode(error) }, outcome: 'failed' });
-          } catch (auditError) {
-            logger().error({ err: auditError, cause: (auditError as Error).cause, requestId }, 'audit entry of a failed action not written');
-          }
-          throw error;
-        }
-        const outcome = spec.result(result);
-        audit.record({ actor, ...intent, details: { ...intent.details, ...outcome.details }, affected: outcome.affected, outcome: 'ok' });
-        logger().info({ requestId, action: intent.action, actor: actor.name, affected: outcome.affected }, 'destructive action done');
-        return result;
-      });
-      return result instanceof Response ? result : Response.json(result);
+      const { value, audit } = await audited({ actor: actorOf(principal, request), intent, result: options.audit.result, requestId }, () => options.handler({ input, params, request, principal }));
+      return auditedResponse(value, audit);
     } catch (error) {
       return errorResponse(error, requestId);
     }

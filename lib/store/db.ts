@@ -22,10 +22,23 @@ export function dataDir(env: Readonly<Record<string, string | undefined>> = proc
 
 export const DATABASE_FILE = 'console.db';
 
+/**
+ * How long one statement waits for another process's write lock. The server's statements run on the event loop, so
+ * it waits only briefly and retries asynchronously (retryWhileBusy); the CLI may block and waits longer.
+ */
+export const SERVER_BUSY_TIMEOUT_MS = 20;
+export const CLI_BUSY_TIMEOUT_MS = 5000;
+
+export interface StoreOptions {
+  /** busy_timeout of the connection (default SERVER_BUSY_TIMEOUT_MS). */
+  busyTimeoutMs?: number;
+}
+
 /** Opens (creating the directory and file on first use) the database in `dir`. */
-export function openStore(dir: string): Store {
+export function openStore(dir: string, options: StoreOptions = {}): Store {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const db = new Database(join(dir, DATABASE_FILE));
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? SERVER_BUSY_TIMEOUT_MS}`);
   db.pragma('journal_mode = WAL');
   return prepare(db);
 }
@@ -37,8 +50,6 @@ export function openMemoryStore(): Store {
 
 function prepare(db: Store): Store {
   db.pragma('foreign_keys = ON');
-  // The CLI and the server may write at the same time: wait for the other's lock instead of failing at once.
-  db.pragma('busy_timeout = 5000');
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     module TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -47,6 +58,12 @@ function prepare(db: Store): Store {
     PRIMARY KEY (module, version)
   )`);
   return db;
+}
+
+/** Problems PRAGMA quick_check finds in `table` (empty when it is sound). */
+export function quickCheck(db: Store, table: string): string[] {
+  const rows = db.pragma(`quick_check(${table})`) as { quick_check: string }[];
+  return rows.map((row) => row.quick_check).filter((line) => line !== 'ok');
 }
 
 /** Applies the migrations of `module` that are not recorded yet, each in its own transaction, in order. */
@@ -73,11 +90,11 @@ export function migrate(db: Store, module: string, migrations: readonly Migratio
 // Next bundles each route separately, so module state is not shared between routes: one connection per data
 // directory per process, kept on globalThis.
 /** The process-wide connection to the database in `dir` (default: dataDir()). */
-export function sharedStore(dir: string = dataDir()): Store {
+export function sharedStore(dir: string = dataDir(), options: StoreOptions = {}): Store {
   const stores = processValue('store', () => new Map<string, Store>());
   let db = stores.get(dir);
   if (!db) {
-    db = openStore(dir);
+    db = openStore(dir, options);
     stores.set(dir, db);
   }
   return db;

@@ -434,7 +434,7 @@ describe('deleting', () => {
     const before = await count();
     const reply = await call<{ id: number; deleted: boolean }>('DELETE', `/api/connections/${entry.id}`);
     expect(reply.status, reply.text).toBe(200);
-    expect(reply.body).toEqual({ id: entry.id, deleted: true });
+    expect(reply.body).toEqual({ id: entry.id, deleted: true, audit: 'recorded' });
     expect(await count()).toBe(before - 1);
     expect(idsOf(await oracle())).not.toContain(entry.id);
     const again = await call<ApiErrorBody>('DELETE', `/api/connections/${entry.id}`);
@@ -506,13 +506,13 @@ describe('deleting', () => {
     expect(v6.length).toBeGreaterThan(0);
     const one = await post<{ deleted: number }>('/api/connections/flush', { family: 'ipv6' });
     expect(one.status, one.text).toBe(200);
-    expect(one.body).toEqual({ deleted: v6.length });
+    expect(one.body).toEqual({ deleted: v6.length, audit: 'recorded' });
     expect(await oracle(['-f', 'ipv6'])).toEqual([]);
     expect(idsOf(await oracle(['-f', 'ipv4']))).toEqual(idsOf(v4));
 
     const all = await post<{ deleted: number }>('/api/connections/flush');
     expect(all.status, all.text).toBe(200);
-    expect(all.body).toEqual({ deleted: v4.length });
+    expect(all.body).toEqual({ deleted: v4.length, audit: 'recorded' });
     expect(await count()).toBe(0);
   });
 

@@ -1,6 +1,6 @@
-// SIGTERM while a large delete-matching runs: the delete finishes, its audit row is written whole, the server
-// exits 0. With a deadline too short for it, the server exits 1 - and still leaves no half-written audit row
-// (the row is one transaction written after the kernel answered: it is there complete, or not at all).
+// SIGTERM while a large delete-matching runs: the delete finishes, its audit entry is completed, the server
+// exits 0. With a deadline too short for it, the server exits 1 - and the intent is on record all the same: the
+// entry reads "pending" (the next start closes it as interrupted).
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -59,7 +59,7 @@ describe('graceful shutdown', () => {
         const rows = auditRows(server);
         expect(rows).toHaveLength(1);
         expect(rows[0]).toMatchObject({ action: 'connections.delete-matching', outcome: 'ok', affected: outcome.deleted });
-        expect(JSON.parse(rows[0].details ?? '{}')).toMatchObject({ filter: { family: 'ipv4', dport: { min: 1, max: 65535 } }, matched: outcome.matched, method: 'dump-delete' });
+        expect(JSON.parse(rows[0].details ?? '{}')).toMatchObject({ filter: FILTER, matched: outcome.matched, method: 'dump-delete' });
         const log = server.output();
         expect(log).toMatch(/"msg":"shutting down"/);
         expect(log).toMatch(/"operations":1\b/);
@@ -70,7 +70,7 @@ describe('graceful shutdown', () => {
     });
   }, 600_000);
 
-  it('exits 1 when the deadline passes first, leaving no half-written audit row', async () => {
+  it('exits 1 when the deadline passes first, leaving the intent on record as pending', async () => {
     await withSeededNamespace({ count: ENTRIES, role: 'ops' }, async (ns) => {
       const server = await startServer({ netns: ns.name, env: { CONNTRACK_SHUTDOWN_TIMEOUT_SECONDS: '0.2', CONNTRACK_METRICS_COUNT_INTERVAL_SECONDS: '0' } });
       try {
@@ -78,8 +78,8 @@ describe('graceful shutdown', () => {
         expect(await server.exited()).toEqual({ code: 1, signal: null });
         expect(await reply).toBeInstanceOf(Error);
         expect(server.output()).toMatch(/"msg":"shutdown deadline passed: exiting with work unfinished"/);
-        // Either the whole row (intent and result) or none; never an entry without its outcome.
-        for (const row of auditRows(server)) expect(row).toMatchObject({ outcome: expect.stringMatching(/^(ok|failed)$/), affected: expect.any(Number) });
+        // The intent was written before the kernel was asked; the process ended before the result was.
+        expect(auditRows(server)).toEqual([expect.objectContaining({ action: 'connections.delete-matching', outcome: 'pending', affected: null })]);
       } finally {
         await server.stop();
       }

@@ -16,7 +16,7 @@ const SOURCES = ['app', 'lib', 'proxy.ts', 'next.config.js', 'package.json', 'ts
 
 export interface TestServer {
   url: string;
-  /** The server's data directory (removed by stop()). */
+  /** The server's data directory (removed by stop() unless the caller gave it). */
   dataDir: string;
   /** An administrator (user "admin") and an admin API token, created before the server started. */
   admin: Credentials & { token: string };
@@ -107,12 +107,24 @@ export async function startServer(options: {
   wrapper?: string[];
   /** Leave the data directory without users (the first-start state). */
   noUsers?: boolean;
+  /**
+   * Use this data directory (the caller's: not removed by stop()). With `admin`, its users are reused (a restart on
+   * the same data); without, the administrator and token are created in it.
+   */
+  dataDir?: string;
+  admin?: TestServer['admin'];
 }): Promise<TestServer> {
   await ensureBuild();
-  const dataDir = mkdtempSync(join(tmpdir(), 'ctc-data-'));
-  const admin = options.noUsers
-    ? { name: 'admin', password: '', role: 'admin' as const, token: '' }
-    : { ...(await createUser(dataDir, { name: 'admin', role: 'admin' })), token: await createToken(dataDir, { name: 'tests', role: 'admin' }) };
+  const ownsDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ctc-data-'));
+  const removeDataDir = () => {
+    if (ownsDataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  const admin =
+    options.admin ??
+    (options.noUsers
+      ? { name: 'admin', password: '', role: 'admin' as const, token: '' }
+      : { ...(await createUser(dataDir, { name: 'admin', role: 'admin' })), token: await createToken(dataDir, { name: 'tests', role: 'admin' }) });
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const argv = [...(options.wrapper ?? []), process.execPath, '--import', 'tsx', serveScript, '-p', String(port), '-H', '127.0.0.1'];
@@ -137,13 +149,13 @@ export async function startServer(options: {
         await waitForExit(child, 5000);
       }
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    removeDataDir();
   };
 
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited(child)) {
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir();
       throw new Error(`the server exited with ${String(child.exitCode ?? child.signalCode)}:\n${output}`);
     }
     try {

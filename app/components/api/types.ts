@@ -3,6 +3,7 @@
 import type { ApiConnection, ApiSnapshot } from '@/lib/console/connection';
 import type { ConnectionDetails, ConnectionPage, ConnectionSummary, DeleteOutcome, ExternalAddress } from '@/lib/console/connections';
 import type { Me } from '@/lib/auth/login';
+import type { AuditState } from '@/lib/console/audited';
 import type { ApiErrorBody } from '@/lib/console/errors';
 import type { ApiSetting, ApiSettings, SettingChange } from '@/lib/console/settings';
 import type { PageNames } from '@/lib/console/names';
@@ -18,10 +19,14 @@ export interface RefreshResponse {
 }
 /** GET /api/connections/{id}: the live entry, its master (RELATED) and its expectations. */
 export type ConnectionResponse = ConnectionDetails;
-/** POST /api/connections/delete */
-export type DeleteResponse = DeleteOutcome;
+/** What every audited action adds: whether its audit entry is complete or still waiting to be written. */
+export interface Audited {
+  audit?: AuditState;
+}
+/** POST /api/connections/delete (a dry run has no `audit`) */
+export type DeleteResponse = DeleteOutcome & Audited;
 /** POST /api/connections/flush */
-export interface FlushResponse {
+export interface FlushResponse extends Audited {
   deleted: number;
 }
 /** GET /api/stats */

@@ -180,7 +180,11 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
     setSelected(new Map());
     setAllMatching(false);
     const { alreadyGone, failed } = outcome.result;
-    const notes = [alreadyGone ? `${formatCount(alreadyGone)} were already gone.` : '', failed ? `${formatCount(failed)} could not be deleted (see the server log).` : ''];
+    const notes = [
+      alreadyGone ? `${formatCount(alreadyGone)} were already gone.` : '',
+      failed ? `${formatCount(failed)} could not be deleted (see the server log).` : '',
+      outcome.result.audit === 'pending' ? 'The audit log could not record the result yet: its entry reads "pending" until the server writes it.' : '',
+    ];
     setResult({ message: `Deleted ${outcome.what}.`, detail: notes.filter(Boolean).join(' ') || undefined });
     stats.reload();
   };

@@ -28,7 +28,7 @@ export function FlushDialog({ total, onClose, onDone }: FlushDialogProps) {
     setFailure(undefined);
     try {
       const result = await apiRequest<FlushResponse>('/api/connections/flush', { method: 'POST', body: family ? { family } : {} });
-      onDone(`${formatCount(result.deleted)} connections: flushed ${scope}`, result.deleted);
+      onDone(`${formatCount(result.deleted)} connections: flushed ${scope}${result.audit === 'pending' ? ' (its audit entry is still pending)' : ''}`, result.deleted);
     } catch (error) {
       setFailure(error instanceof ApiError ? error : new ApiError(0, 'client', String(error)));
       setRunning(false);
