@@ -20,6 +20,10 @@ export interface ApiHistoryLoss {
   /** ISO 8601 of the first loss on record, null when none. */
   since: string | null;
   last: string | null;
+  /** Times the recorder was not running, and their total length (ms): connections that ended then are missing. */
+  down: { gaps: number; ms: number };
+  namespaceReplaced: number;
+  unwrittenRows: number;
 }
 
 export interface ApiHistoryStatus {

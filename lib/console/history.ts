@@ -3,6 +3,7 @@ import { AUDIT_MAX_IDS } from '@/lib/auth';
 import { matches, toFilter, type Filter } from '@/lib/conntrack';
 import { connectionOf, historyRuntime, type HistoryQuery, type HistoryRow, type LiveChange } from '@/lib/history';
 import type { AuditSpec } from './audit';
+import { openFeed } from '@/lib/lifecycle';
 import { apiConnectionBase, toApiConnection } from './connection';
 import { namesFor } from './names';
 import { exportResponse, fileStamp, HISTORY_COLUMNS } from './export';
@@ -32,7 +33,7 @@ export function historyStatus(): ApiHistoryStatus {
   return {
     recorder: recorder?.status() ?? null,
     ...(recorder ? {} : { disabled: 'the recorder is off (CONNTRACK_HISTORY=off)' }),
-    loss: { lostEvents: gaps.lostEvents, overflows: gaps.overflows, since: iso(gaps.since), last: iso(gaps.last) },
+    loss: { lostEvents: gaps.lostEvents, overflows: gaps.overflows, since: iso(gaps.since), last: iso(gaps.last), down: gaps.down, namespaceReplaced: gaps.namespaceReplaced, unwrittenRows: gaps.unwrittenRows },
     retention: { days: config.retentionDays, maxRows: config.maxRows },
     rows: store.size,
   };
@@ -171,20 +172,28 @@ export function liveStream(input: LiveQuery, signal: AbortSignal): Response {
       }, LIVE_HEARTBEAT_MS);
       recorder.live.on('change', onChange);
       recorder.live.on('overflow', onOverflow);
-      cleanup = () => {
-        clearInterval(tick);
-        clearInterval(heartbeat);
-        recorder.live.off('change', onChange);
-        recorder.live.off('overflow', onOverflow);
-        cleanup = () => {};
-      };
-      signal.addEventListener('abort', () => {
+      const end = () => {
         cleanup();
         try {
           controller.close();
         } catch {
           // Already closed.
         }
+      };
+      let unregister = () => {};
+      cleanup = () => {
+        clearInterval(tick);
+        clearInterval(heartbeat);
+        recorder.live.off('change', onChange);
+        recorder.live.off('overflow', onOverflow);
+        unregister();
+        cleanup = () => {};
+      };
+      signal.addEventListener('abort', end);
+      // A shutdown ends the feed at once; the browser's EventSource reconnects to the restarted server.
+      unregister = openFeed(() => {
+        send('shutdown', { reconnect: true });
+        end();
       });
     },
     cancel() {

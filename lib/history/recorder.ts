@@ -2,9 +2,16 @@
 // connection. Nothing is written per event: rows are buffered and flushed in one transaction every
 // flushIntervalMs or flushRows. When the kernel drops events (ENOBUFS) the episode is counted exactly (the socket's
 // drop counter), and the table is dumped to resynchronise what the recorder remembers about live connections.
+// Nothing is lost without a record: a heartbeat every 10 s makes the time the console was down a gap at the next
+// start; rows whose write failed are kept (up to MAX_UNWRITTEN) and retried, beyond that a counted gap; every 5 s
+// the recorder checks that the managed namespace is still the one it subscribed in (its inode) and that its socket
+// works, and subscribes again (a gap, events switched on again) when not; a corrupt history table stops recording.
 import { EventEmitter } from 'node:events';
+import { statSync } from 'node:fs';
 import { Conntrack, type Connection, type ConntrackEvent, type ConntrackEvents } from '@/lib/conntrack';
 import { eventSocketDrops, setEventsSysctl, type EventsSysctl } from '@/lib/conntrack/event-support';
+import { netnsPath } from '@/lib/conntrack/netlink/netns';
+import { describeStoreError, sqliteCode } from '@/lib/store';
 import { causeOf, closerOf, ClosersMap, type Cause } from './causes';
 import type { HistoryConfig } from './config';
 import { deletionIntents } from './intents';
@@ -14,6 +21,31 @@ const PRUNE_EVERY_MS = 60_000;
 /** After an overflow, wait this long for the burst to pass before the resynchronising dump. */
 const RESYNC_DELAY_MS = 250;
 const DAY_MS = 86_400_000;
+/** How often the recorder notes it is running; the time after the last note is a gap at the next start. */
+export const HEARTBEAT_MS = 10_000;
+/** How often the managed namespace and the event socket are checked. */
+export const WATCH_MS = 5000;
+/** Rows whose write failed are kept up to this many and retried; older ones beyond it are dropped and counted. */
+export const MAX_UNWRITTEN = 100_000;
+const RETRY_WRITE_MS = 1000;
+
+/** What a value of net.netfilter.nf_conntrack_events means for the history. */
+export function eventsSettingMeaning(value: number | null): string {
+  if (value === 1) return 'every connection reports its end: the history is complete';
+  if (value === 2) return 'only connections created while a listener exists report events: those created before the recorder subscribed (or while it was down) end unrecorded';
+  if (value === 0) return 'no connection reports events: nothing is recorded';
+  return 'unknown (nf_conntrack is not loaded, or the setting cannot be read)';
+}
+
+/** Which namespace this is: the device and inode of its file (or of our own), null when it is gone. */
+export function namespaceIdentity(netns: string | undefined): string | null {
+  try {
+    const stat = statSync(netns ? netnsPath(netns) : '/proc/self/ns/net');
+    return `${stat.dev}:${stat.ino}`;
+  } catch {
+    return null;
+  }
+}
 
 /** What live subscribers (the SSE route) are told. */
 export type LiveChange =
@@ -36,6 +68,16 @@ export interface RecorderStatus {
   /** ENOBUFS reports since the recorder started, and whether a resynchronisation is under way. */
   overflows: number;
   resyncing: boolean;
+  /** What eventsSysctl.value means for the history. */
+  eventsMeaning: string;
+  /** The managed namespace: its identity (device:inode), how often the recorder subscribed again, what is wrong. */
+  namespace: { name: string | null; identity: string | null; resubscribed: number; error?: string };
+  /** Rows whose write failed, waiting for the retry; rows dropped beyond MAX_UNWRITTEN; the last write error. */
+  unwritten: number;
+  droppedRows: number;
+  writeError?: string;
+  /** The history table is corrupt: recording has stopped. */
+  storageError?: string;
 }
 
 interface Episode {
@@ -88,6 +130,18 @@ export class HistoryRecorder {
   private startedAt: Date | null = null;
   private error: string | undefined;
   private recorded = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private identity: string | null = null;
+  private resubscribed = 0;
+  private socketError: string | undefined;
+  private namespaceError: string | undefined;
+  private lastGood = Date.now();
+  private unwrittenSince: number | undefined;
+  private droppedRows = 0;
+  private droppedSinceGap = 0;
+  private writeError: string | undefined;
+  private storageError: string | undefined;
 
   constructor(
     private readonly options: {
@@ -110,24 +164,119 @@ export class HistoryRecorder {
 
   /** Subscribes and seeds what it knows of live connections from a dump. Throws when it cannot subscribe. */
   async start(): Promise<void> {
-    const { config, netns } = this.options;
+    // Watching starts first: a namespace missing now is subscribed to once it appears.
+    this.watchTimer = setInterval(() => void this.watch(), WATCH_MS).unref();
+    this.heartbeatTimer = setInterval(() => this.beat(), HEARTBEAT_MS).unref();
+    this.startedAt = new Date();
+    this.recordDowntime(this.startedAt.getTime());
     try {
-      this.sysctl = config.setEventsSysctl ? setEventsSysctl(netns, 1) : { value: null };
-      if (this.sysctl.error) this.log(`could not set net.netfilter.nf_conntrack_events=1 (${this.sysctl.error}): connections created while no listener exists will not be recorded`);
-      const events = this.conntrack.events({ receiveBufferBytes: config.receiveBufferBytes });
-      this.events = events;
-      events.on('event', (event) => this.onEvent(event));
-      events.on('overflow', () => this.onOverflow());
-      events.on('error', (error) => this.log(`event socket: ${error.message}`));
+      this.subscribe();
     } catch (error) {
       this.error = error instanceof Error ? error.message : String(error);
       throw error;
     }
-    this.startedAt = new Date();
-    this.dropsBaseline = eventSocketDrops(netns) ?? 0;
+    this.beat();
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS).unref();
     this.prune();
     await this.resync();
+  }
+
+  /** Switches events on in the managed namespace and opens the event socket there. */
+  private subscribe(): void {
+    const { config, netns } = this.options;
+    this.identity = namespaceIdentity(netns);
+    this.sysctl = config.setEventsSysctl ? setEventsSysctl(netns, 1) : { value: null };
+    if (this.sysctl.error) this.log(`could not set net.netfilter.nf_conntrack_events=1 (${this.sysctl.error}): connections created while no listener exists will not be recorded`);
+    const events = this.conntrack.events({ receiveBufferBytes: config.receiveBufferBytes });
+    this.events = events;
+    this.socketError = undefined;
+    events.on('event', (event) => this.onEvent(event));
+    events.on('overflow', () => this.onOverflow());
+    events.on('error', (error) => {
+      this.socketError = error.message;
+      this.log(`event socket: ${error.message}`);
+    });
+    this.dropsBaseline = eventSocketDrops(netns) ?? 0;
+  }
+
+  /** The time since the last heartbeat of an earlier run is a gap: nothing was recorded then. */
+  private recordDowntime(now: number): void {
+    try {
+      const last = this.options.store.lastHeartbeat();
+      if (last !== null && last < now) this.options.store.recordGap({ startedAt: last, endedAt: now, overflows: 0, lostEvents: null, reason: 'down' });
+    } catch (error) {
+      this.log(`could not record the time the recorder was down: ${describeStoreError(error)}`);
+    }
+  }
+
+  /** Notes that events are being recorded now (not while unsubscribed or stopped by a corrupt table). */
+  private beat(): void {
+    if (this.storageError || !this.events) return;
+    try {
+      this.options.store.heartbeat(Date.now());
+    } catch (error) {
+      this.log(`heartbeat not written: ${describeStoreError(error)}`);
+    }
+  }
+
+  /** Subscribes again when the managed namespace was replaced (same name, new inode) or the socket failed. */
+  private async watch(): Promise<void> {
+    if (this.storageError) return;
+    const now = namespaceIdentity(this.options.netns);
+    if (now === null) {
+      this.namespaceError = `the namespace ${this.options.netns ?? '(own)'} is gone: waiting for it to come back`;
+      return;
+    }
+    const replaced = now !== this.identity;
+    if (!replaced && !this.socketError && this.events) {
+      this.namespaceError = undefined;
+      this.lastGood = Date.now();
+      return;
+    }
+    const why = !this.events ? 'the recorder was not subscribed' : replaced ? 'the managed namespace was replaced' : `the event socket failed (${this.socketError ?? 'closed'})`;
+    this.flush();
+    this.events?.close();
+    this.events = undefined;
+    try {
+      this.subscribe();
+      this.resubscribed++;
+      this.namespaceError = undefined;
+      this.error = undefined;
+      this.closers.retain(new Set());
+      const at = Date.now();
+      try {
+        this.options.store.recordGap({ startedAt: this.lastGood, endedAt: at, overflows: 0, lostEvents: null, reason: 'namespace' });
+      } catch (error) {
+        this.log(`could not record the gap: ${describeStoreError(error)}`);
+      }
+      this.lastGood = at;
+      this.log(`${why}: subscribed again`);
+      await this.resync();
+    } catch (error) {
+      this.namespaceError = `${why}, and subscribing again failed: ${(error as Error).message}`;
+      this.log(this.namespaceError);
+    }
+  }
+
+  /**
+   * Checks the history table in the background (every row read, a chunk at a time): when it is corrupt, recording
+   * stops and the status says why, while the rest of the console keeps working.
+   */
+  async checkStorage(): Promise<void> {
+    try {
+      await this.options.store.scan();
+    } catch (error) {
+      if (sqliteCode(error)) this.stopRecording(error);
+      else throw error;
+    }
+  }
+
+  private stopRecording(error: unknown): void {
+    this.storageError = `the history table is corrupt or unreadable: ${describeStoreError(error)}; recording has stopped (restore console.db from a backup, or clear the history)`;
+    this.log(this.storageError);
+    this.pending = [];
+    this.events?.close();
+    this.events = undefined;
   }
 
   private onEvent({ kind, connection }: ConntrackEvent): void {
@@ -138,7 +287,8 @@ export class HistoryRecorder {
       const cause = causeOf(connection, closer, deletionIntents().claim(connection));
       const record = recordOf(connection, cause, closer, Date.now());
       this.pending.push(record);
-      if (this.pending.length >= this.options.config.flushRows) this.flush();
+      // While writes fail, the retry timer decides when to try again (not every event).
+      if (this.pending.length >= this.options.config.flushRows && !this.writeError) this.flush();
       else this.flushTimer ??= setTimeout(() => this.flush(), this.options.config.flushIntervalMs);
       if (this.live.listenerCount('change')) this.live.emit('change', { kind, connection, cause, endedAt: record.endedAt });
       return;
@@ -209,21 +359,55 @@ export class HistoryRecorder {
     }
   }
 
-  /** Writes the buffered rows in one transaction, then applies the row limit. */
+  /**
+   * Writes the buffered rows in one transaction, then applies the row limit. Rows whose write fails stay buffered
+   * (the newest MAX_UNWRITTEN) and are tried again; the ones dropped beyond that are a counted gap.
+   */
   flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (!this.pending.length) return;
+    if (!this.pending.length || this.storageError) return;
     const rows = this.pending;
-    this.pending = [];
     try {
       this.options.store.insert(rows);
-      this.recorded += rows.length;
+    } catch (error) {
+      const code = sqliteCode(error) ?? '';
+      if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return this.stopRecording(error);
+      this.writeError = describeStoreError(error);
+      this.unwrittenSince ??= Date.now();
+      const excess = rows.length - MAX_UNWRITTEN;
+      if (excess > 0) {
+        this.pending = rows.slice(excess);
+        this.droppedRows += excess;
+        this.droppedSinceGap += excess;
+      }
+      this.log(`could not write ${rows.length} history rows (${this.writeError}): kept ${this.pending.length} to retry`);
+      this.flushTimer = setTimeout(() => this.flush(), RETRY_WRITE_MS);
+      return;
+    }
+    this.pending = [];
+    this.recorded += rows.length;
+    this.writeError = undefined;
+    if (this.unwrittenSince !== undefined) this.recordUnwritten();
+    try {
       const { maxRows } = this.options.config;
       // Prune in steps of 1% so a full table does not delete a few rows on every flush.
       if (maxRows > 0 && this.options.store.size > maxRows + Math.floor(maxRows / 100)) this.options.store.prune({ maxRows });
     } catch (error) {
-      this.log(`could not write ${rows.length} history rows: ${(error as Error).message}`);
+      this.log(`pruning failed: ${describeStoreError(error)}`);
+    }
+  }
+
+  /** Writes work again: the rows dropped meanwhile (if any) become a gap. */
+  private recordUnwritten(): void {
+    const since = this.unwrittenSince ?? Date.now();
+    this.unwrittenSince = undefined;
+    if (!this.droppedSinceGap) return;
+    try {
+      this.options.store.recordGap({ startedAt: since, endedAt: Date.now(), overflows: 0, lostEvents: null, reason: 'unwritten', lostRows: this.droppedSinceGap });
+      this.droppedSinceGap = 0;
+    } catch (error) {
+      this.log(`could not record the rows that were not written: ${describeStoreError(error)}`);
     }
   }
 
@@ -246,8 +430,8 @@ export class HistoryRecorder {
       receiveBufferBytes = null;
     }
     return {
-      running: Boolean(events) && !this.error,
-      error: this.error,
+      running: Boolean(events) && !this.error && !this.storageError && !this.namespaceError,
+      error: this.storageError ?? this.namespaceError ?? this.error,
       startedAt: this.startedAt?.toISOString() ?? null,
       eventsSysctl: this.sysctl,
       receiveBufferBytes,
@@ -257,13 +441,20 @@ export class HistoryRecorder {
       tracked: this.closers.size,
       overflows: events?.overflows ?? 0,
       resyncing: Boolean(this.resyncing) || Boolean(this.resyncTimer),
+      eventsMeaning: eventsSettingMeaning(this.sysctl.value),
+      namespace: { name: this.options.netns ?? null, identity: this.identity, resubscribed: this.resubscribed, ...(this.namespaceError ? { error: this.namespaceError } : {}) },
+      unwritten: this.writeError ? this.pending.length : 0,
+      droppedRows: this.droppedRows,
+      ...(this.writeError ? { writeError: this.writeError } : {}),
+      ...(this.storageError ? { storageError: this.storageError } : {}),
     };
   }
 
   /** Flushes what is buffered and stops listening. Synchronous, so it can run in a process 'exit' handler. */
   stop(): void {
     this.flush();
-    for (const timer of [this.pruneTimer, this.resyncTimer]) if (timer) clearTimeout(timer);
+    this.beat();
+    for (const timer of [this.pruneTimer, this.resyncTimer, this.heartbeatTimer, this.watchTimer, this.flushTimer]) if (timer) clearTimeout(timer);
     this.events?.close();
     this.events = undefined;
     this.live.removeAllListeners();

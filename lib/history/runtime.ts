@@ -32,11 +32,15 @@ function create(): HistoryRuntime {
   const ready = recorder.start().catch((error: unknown) => {
     logger().error({ err: error }, 'history: the recorder could not start');
   });
+  // The history table is read through once in the background: a corrupt one stops recording, not the console.
+  void ready.then(() => recorder.checkStorage()).catch((error: unknown) => logger().error({ err: error }, 'history: the table check failed'));
   registerHealthCheck('recorder', () => {
     const status = recorder.status();
-    if (!status.running) return { status: 'fail', detail: status.error ?? 'not running' };
-    const sysctl = status.eventsSysctl.value === 1 ? '' : `; net.netfilter.nf_conntrack_events=${String(status.eventsSysctl.value)}, connections created without a listener are missed`;
-    return { status: 'ok', detail: `${status.recorded} rows recorded, ${status.overflows} overflows${sysctl}` };
+    const events = `net.netfilter.nf_conntrack_events=${String(status.eventsSysctl.value)}: ${status.eventsMeaning}`;
+    if (!status.running) return { status: 'fail', detail: `${status.error ?? 'not running'}; ${events}` };
+    if (status.writeError) return { status: 'fail', detail: `${status.unwritten} rows not written yet (${status.writeError}), ${status.droppedRows} dropped; ${events}` };
+    const resubscribed = status.namespace.resubscribed ? `, subscribed again ${status.namespace.resubscribed} times (namespace replaced or socket failed)` : '';
+    return { status: 'ok', detail: `${status.recorded} rows recorded, ${status.overflows} overflows${resubscribed}; namespace ${status.namespace.name ?? '(own)'} ${status.namespace.identity ?? ''}; ${events}` };
   });
   // Rows still buffered are written before the server exits (better-sqlite3 is synchronous, so 'exit' works too).
   onShutdown('history', () => recorder.stop());

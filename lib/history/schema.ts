@@ -35,4 +35,16 @@ export const HISTORY_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: 'gaps say why (overflow, console down, namespace replaced, rows not written); a heartbeat row',
+    sql: `
+      ALTER TABLE history_gaps ADD COLUMN reason TEXT NOT NULL DEFAULT 'overflow';
+      ALTER TABLE history_gaps ADD COLUMN lost_rows INTEGER;  -- ended connections that could not be written
+      CREATE TABLE history_heartbeat (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at INTEGER NOT NULL                 -- ms: the recorder was running then; a start after it records the gap
+      );
+    `,
+  },
 ];

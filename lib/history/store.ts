@@ -111,14 +111,23 @@ export interface HistoryQuery {
   offset: number;
 }
 
+/** Why a gap: the kernel dropped events, the console was not running, the namespace was replaced, rows were not written. */
+export type GapReason = 'overflow' | 'down' | 'namespace' | 'unwritten';
+
 export interface GapSummary {
-  /** Episodes in which the kernel dropped events. */
+  /** Gaps of any reason: the kernel dropped events, the recorder was down, the namespace was replaced, rows were not written. */
   gaps: number;
   overflows: number;
   /** Dropped events (null when some episode could not count them). */
   lostEvents: number | null;
   since: number | null;
   last: number | null;
+  /** Times the recorder was not running (from the last heartbeat to the next start), and how long in all. */
+  down: { gaps: number; ms: number };
+  /** Times the managed namespace was replaced (or the event socket failed) and the recorder subscribed again. */
+  namespaceReplaced: number;
+  /** Ended connections dropped because their rows could not be written. */
+  unwrittenRows: number;
 }
 
 const familyNumber = (family: Family): 4 | 6 => (family === 'ipv4' ? 4 : 6);
@@ -329,16 +338,57 @@ export class HistoryStore {
     return deleted;
   }
 
-  recordGap(gap: { startedAt: number; endedAt: number; overflows: number; lostEvents: number | null }): void {
-    this.db.prepare('INSERT INTO history_gaps (started_at, ended_at, overflows, lost_events) VALUES (?, ?, ?, ?)').run(gap.startedAt, gap.endedAt, gap.overflows, gap.lostEvents);
+  recordGap(gap: { startedAt: number; endedAt: number; overflows: number; lostEvents: number | null; reason?: GapReason; lostRows?: number }): void {
+    this.db
+      .prepare('INSERT INTO history_gaps (started_at, ended_at, overflows, lost_events, reason, lost_rows) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(gap.startedAt, gap.endedAt, gap.overflows, gap.lostEvents, gap.reason ?? 'overflow', gap.lostRows ?? null);
+  }
+
+  /** Notes that the recorder is running now (every HEARTBEAT_MS): a later start records the time since as a gap. */
+  heartbeat(at: number): void {
+    this.db.prepare('INSERT INTO history_heartbeat (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at').run(at);
+  }
+
+  /** The last heartbeat of any run, or null before the first. */
+  lastHeartbeat(): number | null {
+    return (this.db.prepare('SELECT at FROM history_heartbeat WHERE id = 1').get() as { at: number } | undefined)?.at ?? null;
+  }
+
+  /**
+   * Reads every row of the history table, `chunkRows` at a time, yielding to the event loop between chunks: a
+   * corrupt page throws the store's error (SQLITE_CORRUPT). Resolves with the rows read.
+   */
+  async scan(chunkRows = 20_000): Promise<number> {
+    const statement = this.db.prepare('SELECT * FROM history WHERE key > ? ORDER BY key LIMIT ?');
+    let after = -1;
+    let read = 0;
+    for (;;) {
+      const rows = statement.all(after, chunkRows) as { key: number }[];
+      if (!rows.length) return read;
+      read += rows.length;
+      after = rows[rows.length - 1].key;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   gaps(): GapSummary {
     const row = this.db
       .prepare(
-        'SELECT COUNT(*) AS gaps, COALESCE(SUM(overflows), 0) AS overflows, SUM(lost_events) AS lost, SUM(lost_events IS NULL) AS unknown, MIN(started_at) AS since, MAX(ended_at) AS last FROM history_gaps',
+        `SELECT COUNT(*) AS gaps, COALESCE(SUM(overflows), 0) AS overflows, SUM(lost_events) AS lost, SUM(lost_events IS NULL) AS unknown, MIN(started_at) AS since, MAX(ended_at) AS last,
+           COALESCE(SUM(reason = 'down'), 0) AS down, COALESCE(SUM(CASE WHEN reason = 'down' THEN ended_at - started_at END), 0) AS down_ms,
+           COALESCE(SUM(reason = 'namespace'), 0) AS namespace, COALESCE(SUM(lost_rows), 0) AS lost_rows
+         FROM history_gaps`,
       )
-      .get() as { gaps: number; overflows: number; lost: number | null; unknown: number | null; since: number | null; last: number | null };
-    return { gaps: row.gaps, overflows: row.overflows, lostEvents: row.unknown ? null : (row.lost ?? 0), since: row.since, last: row.last };
+      .get() as { gaps: number; overflows: number; lost: number | null; unknown: number | null; since: number | null; last: number | null; down: number; down_ms: number; namespace: number; lost_rows: number };
+    return {
+      gaps: row.gaps,
+      overflows: row.overflows,
+      lostEvents: row.unknown ? null : (row.lost ?? 0),
+      since: row.since,
+      last: row.last,
+      down: { gaps: row.down, ms: row.down_ms },
+      namespaceReplaced: row.namespace,
+      unwrittenRows: row.lost_rows,
+    };
   }
 }

@@ -57,10 +57,22 @@ function StatusLine({ status }: { status: ApiHistoryStatus }) {
           The recorder is not running{recorder.error ? `: ${recorder.error}` : ''}. Ended connections are not being recorded.
         </p>
       )}
-      {recorder && recorder.eventsSysctl.value !== 1 && (
-        <p className="rounded bg-amber-50 px-3 py-2 text-amber-900" data-testid="sysctl-notice">
+      {recorder && (
+        <p className={recorder.eventsSysctl.value === 1 ? 'text-slate-600' : 'rounded bg-amber-50 px-3 py-2 text-amber-900'} data-testid="sysctl-notice">
           net.netfilter.nf_conntrack_events is {String(recorder.eventsSysctl.value ?? 'unreadable')}
-          {recorder.eventsSysctl.error ? ` and could not be set to 1 (${recorder.eventsSysctl.error})` : ''}: connections created while no listener existed are not recorded.
+          {recorder.eventsSysctl.error ? ` and could not be set to 1 (${recorder.eventsSysctl.error})` : ''}: {recorder.eventsMeaning}.
+        </p>
+      )}
+      {recorder?.writeError && (
+        <p className="rounded bg-red-50 px-3 py-2 text-red-900" data-testid="rows-unwritten">
+          {recorder.unwritten.toLocaleString('en-US')} ended connections are not written yet ({recorder.writeError}); they are retried.
+        </p>
+      )}
+      {(loss.down.gaps > 0 || loss.unwrittenRows > 0 || loss.namespaceReplaced > 0) && (
+        <p className="rounded bg-amber-50 px-3 py-2 text-amber-900" data-testid="history-gaps">
+          {loss.down.gaps > 0 && `The recorder was not running ${loss.down.gaps} times (${Math.round(loss.down.ms / 1000).toLocaleString('en-US')} s in all): connections that ended then are missing. `}
+          {loss.namespaceReplaced > 0 && `The managed namespace was replaced ${loss.namespaceReplaced} times; the recorder subscribed again. `}
+          {loss.unwrittenRows > 0 && `${loss.unwrittenRows.toLocaleString('en-US')} ended connections could not be written and were dropped.`}
         </p>
       )}
       {loss.overflows > 0 && (

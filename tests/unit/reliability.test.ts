@@ -1,0 +1,91 @@
+// The recorder keeps rows whose write failed (up to MAX_UNWRITTEN) and writes them once the store takes writes
+// again, recording the ones dropped beyond that as a gap; the causes given for a namespace that cannot be used,
+// read from a /proc/self/status as the kernel writes it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Connection, ConntrackEvent } from '@/lib/conntrack';
+import { namespaceProblem, processPrivileges } from '@/lib/conntrack/errors';
+import { HistoryStore } from '@/lib/history';
+import { HISTORY_DEFAULTS } from '@/lib/history/config';
+import { eventsSettingMeaning, HistoryRecorder, MAX_UNWRITTEN } from '@/lib/history/recorder';
+import { openStore } from '@/lib/store';
+
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+const ended = (i: number): Connection => ({
+  family: 'ipv4',
+  original: { src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, sport: 1000 + (i % 60000), dport: 53 },
+  reply: { src: '10.0.0.2', dst: '10.0.0.1', protocol: 17, sport: 53, dport: 1000 + (i % 60000) },
+  id: i + 1,
+  status: 0,
+  zone: 0,
+  timeout: 0,
+});
+
+describe('rows whose write failed', () => {
+  it('are kept and retried; beyond MAX_UNWRITTEN the oldest are dropped and recorded as a gap', () => {
+    dir = mkdtempSync(join(tmpdir(), 'ctc-rel-unit-'));
+    const store = new HistoryStore(openStore(dir));
+    const logs: string[] = [];
+    const recorder = new HistoryRecorder({ store, config: { ...HISTORY_DEFAULTS, flushRows: 50_000 }, log: (m) => logs.push(m) });
+    const feed = (recorder as unknown as { onEvent(event: ConntrackEvent): void }).onEvent.bind(recorder);
+    store.db.exec("CREATE TRIGGER history_full BEFORE INSERT ON history BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+    try {
+      for (let i = 0; i < MAX_UNWRITTEN + 25; i++) feed({ kind: 'destroy', connection: ended(i) });
+      recorder.flush();
+      const status = recorder.status();
+      expect(status.unwritten).toBe(MAX_UNWRITTEN);
+      expect(status.droppedRows).toBe(25);
+      expect(status.writeError).toContain('disk full');
+      expect(store.size).toBe(0);
+      expect(logs.some((line) => line.includes(`kept ${MAX_UNWRITTEN} to retry`))).toBe(true);
+    } finally {
+      store.db.exec('DROP TRIGGER history_full');
+    }
+    recorder.flush();
+    expect(store.size).toBe(MAX_UNWRITTEN);
+    expect(recorder.status()).toMatchObject({ unwritten: 0, recorded: MAX_UNWRITTEN, droppedRows: 25 });
+    expect(store.gaps()).toMatchObject({ gaps: 1, unwrittenRows: 25 });
+    // The oldest were dropped: the first kept row is number 25.
+    expect((store.db.prepare('SELECT MIN(id) AS id FROM history').get() as { id: number }).id).toBe(26);
+    recorder.stop();
+    store.db.close();
+  }, 120_000);
+});
+
+describe('the events setting', () => {
+  it('says what each value means for the history', () => {
+    expect(eventsSettingMeaning(1)).toContain('complete');
+    expect(eventsSettingMeaning(2)).toContain('created before the recorder subscribed');
+    expect(eventsSettingMeaning(0)).toContain('nothing is recorded');
+    expect(eventsSettingMeaning(null)).toContain('unknown');
+  });
+});
+
+// A real /proc/self/status, shortened: root with every capability, no seccomp.
+const STATUS = 'Name:\tnode\nUid:\t0\t0\t0\t0\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t000001ffffffffff\nNoNewPrivs:\t0\nSeccomp:\t0\nSeccomp_filters:\t0\n';
+
+describe('a namespace that cannot be used', () => {
+  const base = { netns: 'wan', path: '/var/run/netns/wan' };
+  it('names the missing namespace, not a missing connection', () => {
+    const text = namespaceProblem({ ...base, code: 'ENOENT', step: 'open' });
+    expect(text).toContain('"wan" does not exist (no /var/run/netns/wan)');
+    expect(text).toContain('ip netns add wan');
+  });
+  it('names CAP_SYS_ADMIN when only CAP_NET_ADMIN is there', () => {
+    const netAdminOnly = processPrivileges(STATUS.replace('CapEff:\t000001ffffffffff', 'CapEff:\t0000000000001000'));
+    expect(netAdminOnly.capEff).toBe(1n << 12n);
+    expect(namespaceProblem({ ...base, code: 'EPERM', step: 'enter', privileges: netAdminOnly })).toContain('needs CAP_SYS_ADMIN besides CAP_NET_ADMIN');
+  });
+  it('names the sandbox when CAP_SYS_ADMIN is there but a seccomp filter (RestrictNamespaces=yes) refuses', () => {
+    const sandboxed = processPrivileges(STATUS.replace('Seccomp:\t0', 'Seccomp:\t2'));
+    expect(sandboxed.seccomp).toBe(true);
+    expect(namespaceProblem({ ...base, code: 'EPERM', step: 'enter', privileges: sandboxed })).toContain('RestrictNamespaces=net');
+  });
+});
