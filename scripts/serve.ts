@@ -1,12 +1,14 @@
 // `npm start`: the production server. Reads and checks the configuration first (lib/config: environment,
-// CONNTRACK_CONFIG file, defaults); a bad value ends the start with one line `config: SETTING: reason` and exit 2.
+// CONNTRACK_CONFIG file, defaults); a bad value ends the start with one line `config: SETTING: reason` and exit 2,
+// and so does bad storage (`storage: FILE: problem`: corrupt, read-only, full, locked).
 // Plain HTTP, or HTTPS with a certificate. This is the one way to run the console (npm start, the demo, the
 // systemd unit, the tests): it decides what the app may believe about the client. X-Forwarded-For and
 // X-Forwarded-Proto are replaced by the peer's address and the socket's protocol, unless the peer is one of
 // CONNTRACK_TRUSTED_PROXIES, whose last X-Forwarded-For hop is then taken (when it is an IP address). A Host that
 // does not name the console is refused (421), a path that does not decode is refused (400), both before the app
 // sees them. Every request gets an id (x-request-id, also in the JSON logs). SIGTERM/SIGINT: stop accepting, finish in-flight requests and destructive operations,
-// run the shutdown hooks (history flush), close, exit 0 - or exit 1 when the shutdown deadline passes.
+// run the shutdown hooks (history flush), close, exit 0 - or exit 1 when the shutdown deadline passes. Live
+// feeds (server-sent events) end at once: their clients reconnect.
 //   tsx scripts/serve.ts [-H HOST] [-p PORT]     (override CONNTRACK_HOST / CONNTRACK_PORT; default 127.0.0.1:3000)
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -19,10 +21,12 @@ import next from 'next';
 import { ConfigError, forbiddenQueryKey, hostAllowed, loadConfig, SETTINGS, setProcessConfig, type Config } from '../lib/config';
 // Only leaf modules whose state lives on globalThis: this script's copies of modules are not the app's (Next
 // bundles its own), so nothing here may create objects - or throw errors - that the app's code checks the class of.
-import { beginShutdown, inFlightOperations, isShuttingDown, operationsDone, runShutdownHooks } from '../lib/lifecycle';
+import { beginShutdown, inFlightOperations, isShuttingDown, openFeeds, operationsDone, runShutdownHooks } from '../lib/lifecycle';
+// A connection of its own, closed before the app starts (nothing on globalThis).
+import { checkStartupStorage } from '../lib/auth/storage';
 import { createLogger, requestId, REQUEST_ID_HEADER, setProcessLogger, type Logger } from '../lib/observability';
 
-/** Exit status of a start refused for bad configuration or usage (systemd: RestartPreventExitStatus=2). */
+/** Exit status of a start refused for bad configuration, usage or storage (systemd: RestartPreventExitStatus=2). */
 const EXIT_CONFIG = 2;
 
 function argvOverrides(argv: string[]): Record<string, string> {
@@ -131,7 +135,7 @@ function shutdownOnSignals(server: Server, app: { close(): Promise<void> }, requ
     }
     stopping = true;
     const timeoutMs = config.shutdown.timeoutSeconds * 1000;
-    log.info({ signal, openRequests: requests.open, operations: inFlightOperations().length, timeoutMs }, 'shutting down');
+    log.info({ signal, openRequests: requests.open, feeds: openFeeds(), operations: inFlightOperations().length, timeoutMs }, 'shutting down');
     const deadline = new AbortController();
     setTimeout(() => {
       deadline.abort();
@@ -154,6 +158,13 @@ function shutdownOnSignals(server: Server, app: { close(): Promise<void> }, requ
 
 async function main(): Promise<void> {
   const config = startConfig();
+  // Bad storage is a reason not to start at all: a restart would not mend it, and a console that cannot record
+  // what it deletes must not run.
+  const storage = checkStartupStorage(config.dataDir);
+  if (storage) {
+    process.stderr.write(`${storage.line}\n`);
+    process.exit(storage.lasting ? EXIT_CONFIG : 1);
+  }
   const log = createLogger({ level: config.log.level });
   setProcessLogger(log);
   const { host, port } = config.listen;

@@ -23,6 +23,6 @@ export { authService, createAuthService, firstAdminCommand, pruneAudit, requireS
 export { TOKEN_PREFIX, type ApiToken } from './tokens';
 export type { Attempt } from './throttle';
 export type { User } from './users';
-export { AUTH_TABLES, checkAuthStorage, probeAuthStorage } from './storage';
+export { AUTH_TABLES, checkAuthStorage, checkStartupStorage, probeAuthStorage } from './storage';
 export { pageAccess, pageAccessFromHeaders, safeNextPath, type PageAccess } from './pages';
 export { changeOwnPassword, passwordChangeSchema, WRONG_CURRENT_PASSWORD, type PasswordChange } from './account';

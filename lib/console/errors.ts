@@ -122,7 +122,7 @@ export function errorResponse(error: unknown, requestId?: string): Response {
   if (error instanceof ShuttingDownError) return json(503, { code: 'shutting_down', message: error.message }, { 'Retry-After': '5', Connection: 'close' });
   if (error instanceof NamespaceError) {
     log('managed namespace unavailable');
-    return json(503, { code: 'namespace_unavailable', message: `the managed network namespace "${error.netns}" cannot be used (${error.code}): check CONNTRACK_NETNS`, errno: error.code });
+    return json(503, { code: 'namespace_unavailable', message: `the managed network namespace "${error.netns}" cannot be used: ${error.problem}`, operation: error.operation, errno: error.code });
   }
   if (error instanceof NetlinkError) {
     if (error.code === 'EPERM' || error.code === 'EACCES') {

@@ -1,5 +1,6 @@
-// The server's life after SIGTERM: no new work, in-flight destructive operations finished (each with its audit
-// row), then the shutdown hooks (the history recorder flushes its pending writes in one), then exit.
+// The server's life after SIGTERM: live feeds end at once (their clients reconnect to the restarted server), no new
+// work, in-flight destructive operations finished (each with its audit row), then the shutdown hooks (the history
+// recorder flushes its pending writes in one), then exit.
 // Process-wide state on globalThis: Next bundles each route separately and scripts/serve.ts has its own copy.
 import { processValue } from '@/lib/process';
 
@@ -23,18 +24,41 @@ interface Holder {
   operations: Set<Operation>;
   hooks: Map<string, ShutdownHook>;
   idle: (() => void)[];
+  feeds: Set<() => void>;
 }
 function holder(): Holder {
-  return processValue<Holder>('lifecycle', () => ({ shuttingDown: false, operations: new Set(), hooks: new Map(), idle: [] }));
+  return processValue<Holder>('lifecycle', () => ({ shuttingDown: false, operations: new Set(), hooks: new Map(), idle: [], feeds: new Set() }));
 }
 
 export function isShuttingDown(): boolean {
   return holder().shuttingDown;
 }
 
-/** Refuses new operations from now on (trackOperation throws ShuttingDownError). */
+/** Refuses new operations from now on (trackOperation throws ShuttingDownError) and ends every live feed. */
 export function beginShutdown(): void {
-  holder().shuttingDown = true;
+  const h = holder();
+  h.shuttingDown = true;
+  for (const end of [...h.feeds]) end();
+  h.feeds.clear();
+}
+
+/**
+ * Registers a long-lived response (a server-sent event feed) that `end` closes: it ends at once when shutdown
+ * begins - now, if it already has - instead of holding the shutdown to its deadline. Returns the unregister.
+ */
+export function openFeed(end: () => void): () => void {
+  const h = holder();
+  if (h.shuttingDown) {
+    end();
+    return () => {};
+  }
+  h.feeds.add(end);
+  return () => void h.feeds.delete(end);
+}
+
+/** Live feeds open now. */
+export function openFeeds(): number {
+  return holder().feeds.size;
 }
 
 /**

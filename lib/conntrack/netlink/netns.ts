@@ -2,7 +2,7 @@
 // router the console manages the table of the namespace it runs in.
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { NamespaceError } from '../errors';
+import { errnoName, NamespaceError, namespaceProblem, processPrivileges } from '../errors';
 
 /** The functions of lib/conntrack/native/netns.c. */
 export interface NativeAddon {
@@ -45,14 +45,17 @@ export function inNetns<T>(netns: string | undefined, create: () => T): T {
     target = openSync(netnsPath(netns), 'r');
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).errno ?? -2;
-    throw new NamespaceError({ errno, operation: `open network namespace ${netns}`, netns });
+    const problem = namespaceProblem({ code: errnoName(errno), step: 'open', netns, path: netnsPath(netns) });
+    throw new NamespaceError({ errno, operation: `open network namespace ${netns}`, netns, problem });
   }
   const original = openSync('/proc/thread-self/ns/net', 'r');
   try {
     try {
       setns(target);
     } catch (error) {
-      throw new NamespaceError({ errno: (error as { errno?: number }).errno ?? 1, operation: `enter network namespace ${netns}`, netns });
+      const errno = (error as { errno?: number }).errno ?? 1;
+      const problem = namespaceProblem({ code: errnoName(errno), step: 'enter', netns, path: netnsPath(netns), privileges: processPrivileges() });
+      throw new NamespaceError({ errno, operation: `enter network namespace ${netns}`, netns, problem });
     }
     try {
       return create();
