@@ -2,7 +2,7 @@
 // each table and a committed write to the audit log that leaves no row); checkAuthStorage is the start-up check
 // (PRAGMA quick_check of each table, then the same probe); checkStartupStorage runs it before the server listens.
 import { join } from 'node:path';
-import { CLI_BUSY_TIMEOUT_MS, DATABASE_FILE, describeStoreError, isBusy, migrate, openStore, quickCheck, type Store } from '@/lib/store';
+import { CLI_BUSY_TIMEOUT_MS, DATABASE_FILE, describeStoreError, isBusy, migrate, openStore, quickCheck, sqliteCode, type Store } from '@/lib/store';
 import { AUTH_MIGRATIONS } from './schema';
 
 /** The tables every authenticated and every destructive request uses. */
@@ -25,7 +25,14 @@ export function probeAuthStorage(db: Store, now: number = Date.now()): void {
 /** The start-up check of the auth tables: the first problem found, in words, or undefined when they are sound. */
 export function checkAuthStorage(db: Store): string | undefined {
   for (const table of AUTH_TABLES) {
-    const problems = quickCheck(db, table);
+    let problems: string[];
+    try {
+      problems = quickCheck(db, table);
+    } catch (error) {
+      // A page so damaged that the check itself cannot read it.
+      if (!sqliteCode(error)) throw error;
+      return `table ${table} is corrupt (${sqliteCode(error)})`;
+    }
     if (problems.length) return `table ${table} is corrupt: ${problems[0]}`;
   }
   probeAuthStorage(db);

@@ -38,8 +38,14 @@ export interface StoreOptions {
 export function openStore(dir: string, options: StoreOptions = {}): Store {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const db = new Database(join(dir, DATABASE_FILE));
-  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? SERVER_BUSY_TIMEOUT_MS}`);
-  db.pragma('journal_mode = WAL');
+  try {
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? SERVER_BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+  } catch (error) {
+    // A corrupt or unwritable file: do not keep it open (a read-only mount could not be unmounted).
+    db.close();
+    throw error;
+  }
   return prepare(db);
 }
 

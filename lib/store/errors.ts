@@ -37,7 +37,7 @@ export function describeStoreError(error: unknown): string {
   if (code === 'SQLITE_FULL') return 'the disk holding the data directory is full (SQLITE_FULL)';
   if (code.startsWith('SQLITE_READONLY')) return `the database cannot be written: the file or the data directory is read-only (${code})`;
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return `the database file is corrupt (${code}): restore it from a backup`;
-  if (code.startsWith('SQLITE_CANTOPEN')) return `the database file cannot be opened (${code}): check the data directory and its permissions`;
+  if (code.startsWith('SQLITE_CANTOPEN')) return `the database file cannot be opened (${code}): check that the data directory exists, is writable (not a read-only mount) and belongs to the service user`;
   if (code.startsWith('SQLITE_IOERR')) return `the disk reported an I/O error (${code})`;
   if (code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_AUTH')) return `access to the database was refused (${code})`;
   return `${error instanceof Error ? error.message : String(error)} (${code})`;

@@ -72,7 +72,7 @@ describe('storage checked at start', () => {
           for (let i = 0; i < 5000; i++) insert.run(i);
         })();
       });
-      expect(await refusedStart(ns.name, audit.dir)).toMatch(/exited with 2:\n(.*\n)*storage: .*console\.db: table audit_log is corrupt: .+: restore it from a backup/);
+      expect(await refusedStart(ns.name, audit.dir)).toMatch(/exited with 2:\n(.*\n)*storage: .*console\.db: table audit_log is corrupt.+: restore it from a backup\n/);
 
       const readOnly = await dataDirWithUsers();
       dirs.push(readOnly.dir);
