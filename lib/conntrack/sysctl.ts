@@ -50,7 +50,7 @@ function inNamespace<T>(netns: string | undefined, fn: () => T): T {
       const wanted = statSync(netnsPath(netns));
       const current = statSync('/proc/thread-self/ns/net');
       if (wanted.ino !== current.ino || wanted.dev !== current.dev) {
-        throw new NamespaceError({ errno: 22, operation: `check that this thread is in network namespace ${netns}`, netns });
+        throw new NamespaceError({ errno: 22, operation: `check that this thread is in network namespace ${netns}`, netns, problem: 'the thread did not end up in it (setns had no effect)' });
       }
     }
     return fn();
