@@ -118,7 +118,7 @@ export interface GapSummary {
   /** Gaps of any reason: the kernel dropped events, the recorder was down, the namespace was replaced, rows were not written. */
   gaps: number;
   overflows: number;
-  /** Dropped events (null when some episode could not count them). */
+  /** Dropped events of the overflow episodes (null when one could not count them); since/last bound those episodes. */
   lostEvents: number | null;
   since: number | null;
   last: number | null;
@@ -374,7 +374,10 @@ export class HistoryStore {
   gaps(): GapSummary {
     const row = this.db
       .prepare(
-        `SELECT COUNT(*) AS gaps, COALESCE(SUM(overflows), 0) AS overflows, SUM(lost_events) AS lost, SUM(lost_events IS NULL) AS unknown, MIN(started_at) AS since, MAX(ended_at) AS last,
+        `SELECT COUNT(*) AS gaps, COALESCE(SUM(overflows), 0) AS overflows,
+           -- Dropped events are counted over the overflow episodes only: downtime has no event count to give.
+           SUM(CASE WHEN reason = 'overflow' THEN lost_events END) AS lost, SUM(reason = 'overflow' AND lost_events IS NULL) AS unknown,
+           MIN(CASE WHEN reason = 'overflow' THEN started_at END) AS since, MAX(CASE WHEN reason = 'overflow' THEN ended_at END) AS last,
            COALESCE(SUM(reason = 'down'), 0) AS down, COALESCE(SUM(CASE WHEN reason = 'down' THEN ended_at - started_at END), 0) AS down_ms,
            COALESCE(SUM(reason = 'namespace'), 0) AS namespace, COALESCE(SUM(lost_rows), 0) AS lost_rows
          FROM history_gaps`,
