@@ -62,7 +62,9 @@ async function someIds(server: TestServer, n: number): Promise<number[]> {
 /** How many of `ids` the kernel still holds (conntrack -L -o id). Seeded entries also expire on their own. */
 async function present(netns: string, ids: readonly number[]): Promise<number> {
   const wanted = new Set(ids);
-  return (await listWithConntrack({ netns, ktimestamp: false, icmpDetails: false })).filter((entry) => entry.id !== undefined && wanted.has(entry.id)).length;
+  // Distinct ids: a dump may report an entry twice when the table changes under it (the kernel restarts a bucket).
+  const seen = (await listWithConntrack({ netns, ktimestamp: false, icmpDetails: false })).filter((entry) => entry.id !== undefined && wanted.has(entry.id));
+  return new Set(seen.map((entry) => entry.id)).size;
 }
 
 const timed = async <T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> => {
