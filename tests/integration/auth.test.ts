@@ -500,7 +500,7 @@ describe('login throttling', () => {
   it('a wrong password and an unknown user get the same answer, in similar time', async () => {
     const times: Record<string, number[]> = { known: [], unknown: [] };
     const bodies = new Set<string>();
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 4; i++) {
       for (const [kind, name] of [['known', 'timer'], ['unknown', 'no-such-user']] as const) {
         const started = performance.now();
         const reply = await attempt(name, 'not-the-password', `198.51.100.${10 + i}`);
@@ -510,10 +510,11 @@ describe('login throttling', () => {
       }
     }
     expect([...bodies]).toEqual([JSON.stringify({ error: { code: 'unauthenticated', message: 'wrong user name or password' } })]);
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    // Both hash a password with scrypt: neither is an order of magnitude faster.
-    expect(mean(times.unknown)).toBeGreaterThan(mean(times.known) / 3);
-    expect(mean(times.known)).toBeGreaterThan(mean(times.unknown) / 3);
+    // Both hash a password with scrypt: neither is an order of magnitude faster. The fastest of each kind is
+    // compared (a loaded machine only ever adds time, so the minimum is the cost of the work itself).
+    const fastest = (xs: number[]) => Math.min(...xs);
+    expect(fastest(times.unknown)).toBeGreaterThan(fastest(times.known) / 3);
+    expect(fastest(times.known)).toBeGreaterThan(fastest(times.unknown) / 3);
   });
 
   it('repeated failures for one name from one address lock that pair; the right password there waits too, elsewhere it works', async () => {
