@@ -1,13 +1,20 @@
-// The history recorder under sustained churn: a generator process inserts and deletes conntrack entries (our own
-// Conntrack.create and a filtered flush by mark) in a fresh namespace at a steady rate, while this process runs the
-// recorder alone, so process.cpuUsage() here is the recorder's cost (event decoding, cause, batching, SQLite).
+// The history at scale, in three phases (JSON of all in bench-results/):
+// - queries: seeds a history of --rows (default 5,000,000) ended connections and prints p50/p95 (wall and CPU) of a
+//   page of 100 newest first plus its count, for each kind of query (scripts/bench-history-queries.ts).
+// - churn: a generator process inserts and deletes conntrack entries (our own Conntrack.create and a filtered flush by
+//   mark) in a fresh namespace at a steady rate, while this process runs the recorder alone, writing into the seeded
+//   table (every index in place), so process.cpuUsage() here is the recorder's cost (event decoding, cause,
+//   batching, SQLite). Per receive-buffer size: created / ended per second achieved, events received, rows recorded,
+//   events lost (the socket's exact drop count), recorder CPU (% of one core).
+// - reconcile: --open (default 1,000,000) entries open before the recorder starts; the CPU of its start dump and of
+//   each reconciliation dump, as a share of one core at CONNTRACK_HISTORY_RECONCILE_SECONDS (default 60).
 //
-//   npm run bench:history [-- --rate 5000 --seconds 20 --buffers 33554432,8388608]
+//   npm run bench:history [-- --phases queries,churn,reconcile --rows 5000000 --samples 40 --rate 5000 --seconds 20
+//                            --buffers 33554432,8388608 --open 1000000 --dir /var/tmp/history-bench]
 //
-// Reports, per receive-buffer size: connections created / ended per second achieved, events received, rows
-// recorded, events lost (the socket's exact drop count), recorder CPU (% of one core). JSON in bench-results/.
+// --dir keeps the seeded database between runs (seeding 5M rows takes minutes); without it a temporary one is used.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +22,9 @@ import { Conntrack, parseFilter, type Connection } from '../lib/conntrack';
 import { eventSocketDrops } from '../lib/conntrack/event-support';
 import { HISTORY_DEFAULTS, HistoryRecorder, HistoryStore } from '../lib/history';
 import { createNamespace } from '../lib/lab';
-import { openStore } from '../lib/store';
+import { withSeededNamespace } from '../lib/lab/seeder';
+import { openStore, type Store } from '../lib/store';
+import { seedHistory, timeQueries } from './bench-history-queries';
 
 const TICK_MS = 100;
 /** Each batch lives this many ticks before its flush. */
@@ -30,9 +39,15 @@ interface GeneratorReport {
 
 const { values: args } = parseArgs({
   options: {
+    phases: { type: 'string', default: 'queries,churn,reconcile' },
+    rows: { type: 'string', default: '5000000' },
+    samples: { type: 'string', default: '40' },
     rate: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '20' },
     buffers: { type: 'string', default: String(HISTORY_DEFAULTS.receiveBufferBytes) },
+    open: { type: 'string', default: '1000000' },
+    rounds: { type: 'string', default: '3' },
+    dir: { type: 'string' },
     // Internal: the generator child, given the namespace to churn.
     generate: { type: 'string' },
   },
@@ -86,12 +101,11 @@ function runGenerator(netns: string, rate: number, seconds: number): Promise<Gen
   });
 }
 
-async function measure(rate: number, seconds: number, receiveBufferBytes: number) {
+async function measure(db: Store, rate: number, seconds: number, receiveBufferBytes: number) {
   const namespace = await createNamespace({ role: 'benchhist', sysctls: { 'net.netfilter.nf_conntrack_acct': '1', 'net.netfilter.nf_conntrack_timestamp': '1' } });
-  const dir = mkdtempSync(join(tmpdir(), 'ctc-bench-history-'));
-  const db = openStore(dir);
   try {
     const store = new HistoryStore(db);
+    const rowsBefore = store.size;
     const recorder = new HistoryRecorder({ netns: namespace.name, store, config: { ...HISTORY_DEFAULTS, receiveBufferBytes }, log: () => undefined });
     await recorder.start();
     const cpu = process.cpuUsage();
@@ -117,7 +131,8 @@ async function measure(rate: number, seconds: number, receiveBufferBytes: number
       ended: generated.ended,
       lateTicks: generated.lateTicks,
       eventsReceived: status.received,
-      rowsRecorded: store.size,
+      rowsRecorded: store.size - rowsBefore,
+      rowsInTable: store.size,
       overflows: status.overflows,
       eventsLost: lost,
       recorderCpuPercentOfOneCore: Math.round(((used.user + used.system) / 1e6 / wall) * 1000) / 10,
@@ -126,30 +141,100 @@ async function measure(rate: number, seconds: number, receiveBufferBytes: number
       rssMiB: Math.round(process.memoryUsage().rss / 1024 / 1024),
     };
   } finally {
-    db.close();
-    rmSync(dir, { recursive: true, force: true });
     await namespace.destroy();
   }
 }
 
+/** The recorder with `open` entries already in the table: CPU of the start dump and of each reconciliation dump. */
+async function reconcileCost(open: number, rounds: number) {
+  return withSeededNamespace({ count: open, role: 'benchrec' }, async (namespace) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctc-bench-reconcile-'));
+    const db = openStore(dir);
+    try {
+      const config = { ...HISTORY_DEFAULTS };
+      const recorder = new HistoryRecorder({ netns: namespace.name, store: new HistoryStore(db), config, log: () => undefined });
+      const rssBefore = process.memoryUsage().rss;
+      let cpu = process.cpuUsage();
+      const wall = performance.now();
+      await recorder.start();
+      const startCpu = process.cpuUsage(cpu);
+      const startWall = performance.now() - wall;
+      const watched = recorder.status().openWatched;
+      const rss = process.memoryUsage().rss - rssBefore;
+      const perRound: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        cpu = process.cpuUsage();
+        await recorder.reconcileNow();
+        const used = process.cpuUsage(cpu);
+        perRound.push((used.user + used.system) / 1e6);
+      }
+      recorder.stop();
+      const mean = perRound.reduce((a, b) => a + b, 0) / perRound.length;
+      return {
+        openEntries: watched,
+        startDumpCpuSeconds: Math.round(((startCpu.user + startCpu.system) / 1e6) * 100) / 100,
+        startDumpWallSeconds: Math.round(startWall / 10) / 100,
+        openEntriesMemoryMiB: Math.round(rss / 1024 / 1024),
+        reconcileCpuSecondsPerDump: Math.round(mean * 100) / 100,
+        reconcileSeconds: config.reconcileSeconds,
+        cpuShareOfOneCorePercent: Math.round((mean / config.reconcileSeconds) * 1000) / 10,
+      };
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 async function main(): Promise<void> {
-  const rate = Number(args.rate);
-  const seconds = Number(args.seconds);
-  if (args.generate !== undefined) {
-    await generate(args.generate, rate, seconds);
+  if (args.generate) {
+    await generate(args.generate, Number(args.rate), Number(args.seconds));
     return;
   }
-  const buffers = args.buffers.split(',').map(Number);
-  const results = [];
-  for (const buffer of buffers) {
-    const result = await measure(rate, seconds, buffer);
-    console.log(JSON.stringify(result));
-    results.push(result);
+  const phases = new Set(args.phases.split(','));
+  const rows = Number(args.rows);
+  const dir = args.dir ?? mkdtempSync(join(tmpdir(), 'ctc-bench-history-'));
+  const seeded = existsSync(join(dir, 'console.db'));
+  const db = openStore(dir);
+  const report: Record<string, unknown> = { machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release() } };
+  try {
+    if (phases.has('queries')) {
+      const store = new HistoryStore(db);
+      const now = Date.now();
+      if (!seeded || store.size < rows) {
+        store.clear();
+        const { seconds } = seedHistory(store, rows, now);
+        console.log(`seeded ${rows.toLocaleString('en-US')} rows in ${seconds.toFixed(0)} s`);
+        writeFileSync(join(dir, 'seeded-at'), String(now));
+      }
+      const seededAt = existsSync(join(dir, 'seeded-at')) ? Number(readFileSync(join(dir, 'seeded-at'), 'utf8')) : now;
+      const timings = timeQueries(store, rows, Number(args.samples), seededAt);
+      console.log(`queries on ${store.size.toLocaleString('en-US')} rows (a page of 100 and its count; CPU time is this process's, the machine may be busy):`);
+      console.table(timings);
+      report.queries = { rows: store.size, timings };
+    }
+    if (phases.has('churn')) {
+      const results = [];
+      for (const buffer of args.buffers.split(',').map(Number)) {
+        const result = await measure(db, Number(args.rate), Number(args.seconds), buffer);
+        console.log(JSON.stringify(result));
+        results.push(result);
+      }
+      report.churn = { rate: Number(args.rate), seconds: Number(args.seconds), results };
+    }
+    if (phases.has('reconcile')) {
+      const result = await reconcileCost(Number(args.open), Number(args.rounds));
+      console.log(JSON.stringify(result));
+      report.reconcile = result;
+    }
+  } finally {
+    db.close();
+    if (!args.dir) rmSync(dir, { recursive: true, force: true });
   }
   const out = resolve(__dirname, '../bench-results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-history-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release() }, rate, seconds, results }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`written to ${file}`);
 }
 

@@ -33,3 +33,12 @@ export function externalAddress(c: Pick<Connection, 'status' | 'original' | 'rep
   if (slot === 1) return { address: c.original.dst, kind: 'dnat' };
   return undefined;
 }
+
+/** The external address with its port (the external side's port: reply destination port after SNAT, original
+ * destination port after DNAT), as a remote host saw it: what the NAT lookup and the history's external column use. */
+export function externalEndpoint(c: Pick<Connection, 'status' | 'original' | 'reply'>): { address: string; port?: number } | undefined {
+  const slot = externalSlot(c.status);
+  if (slot === -1) return undefined;
+  const [address, port] = slot === 3 ? [c.reply.dst, c.reply.dport] : [c.original.dst, c.original.dport];
+  return port === undefined ? { address } : { address, port };
+}

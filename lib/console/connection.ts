@@ -1,7 +1,7 @@
 // The JSON shape of a connection in API responses (and CSV rows), built from the library's Connection.
 // Counters are JSON numbers: 64-bit kernel counters stay exact below 2^53 (8 PiB), far beyond any real entry.
 import { labelsOf } from './labels';
-import { IPS, PROTOCOL_NAMES, closedBy, natInfo, statusNames, type Connection, type Family, type IcmpFields, type Snapshot, type TcpState, type Tuple } from '@/lib/conntrack';
+import { PROTOCOL_NAMES, closedBy, natInfo, statusNamesShown, type Connection, type Family, type IcmpFields, type Snapshot, type TcpState, type Tuple } from '@/lib/conntrack';
 
 export interface ApiEndpoint {
   src: string;
@@ -80,11 +80,7 @@ function endpoint(tuple: Tuple): ApiEndpoint {
   return out;
 }
 
-export function apiStatusNames(status: number): string[] {
-  const names = statusNames(status);
-  if (!(status & IPS.SEEN_REPLY)) names.push('UNREPLIED');
-  return names;
-}
+export const apiStatusNames = statusNamesShown;
 
 /** The fields every API shape of a connection shares, derived once (NAT from the status bits and the reply tuple). */
 export function apiConnectionBase(c: Connection): ApiConnectionBase {

@@ -1,5 +1,5 @@
 // What the connections API does, one function per route: the routes only parse, authorize and call these.
-import { IPS, toFilter, type DeleteManyResult, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
+import { IPS, toFilter, type Connection, type DeleteManyResult, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
 import type { SnapshotSummary } from '@/lib/conntrack';
 import { rowToApi, snapshotSummary, toApiConnection, type ApiConnection, type ApiSnapshot } from './connection';
 import { namesFor, type PageNames } from './names';
@@ -10,7 +10,7 @@ import { deletedEntries, deleteRequests, logger } from '@/lib/observability';
 import { toApiExpectation, type ApiExpectation } from './expectations';
 import { labelFilterOptions } from './labels';
 import { consoleService } from './service';
-import { deletionIntents } from '@/lib/history/intents';
+import { deletionIntents, historyRuntime, type DeletionClaim } from '@/lib/history';
 
 /** How many entries a dry run shows. */
 export const PREVIEW_ROWS = 20;
@@ -53,16 +53,6 @@ const refOf = (c: { family: EntryRef['family']; original: EntryRef['original']; 
   id: c.id,
 });
 
-/** Names the entry with this id exactly (tuple + zone + id): from the latest snapshot, else by a dump. */
-async function resolve(id: number): Promise<EntryRef> {
-  const { conntrack, snapshots } = consoleService();
-  const snapshot = snapshots.peek();
-  const row = snapshot ? rowsById(snapshot, [id]).get(id) : undefined;
-  const connection = snapshot && row !== undefined ? snapshot.connection(row) : await conntrack.findById(id);
-  if (!connection) throw new ConnectionGoneError(id);
-  return refOf(connection);
-}
-
 /** The entry as the kernel has it now. */
 export interface ConnectionDetails extends PageNames {
   connection: ApiConnection;
@@ -75,7 +65,7 @@ export interface ConnectionDetails extends PageNames {
 /** The entry as the kernel has it now, with its master (RELATED) and its expectations. */
 export async function getConnection(id: number): Promise<ConnectionDetails> {
   const { conntrack } = consoleService();
-  const connection = await conntrack.get(await resolve(id));
+  const connection = await conntrack.get(refOf(await entryOf(id)));
   if (!connection) throw new ConnectionGoneError(id);
   const api = toApiConnection(connection);
   const details: ConnectionDetails = { connection: api, expectations: [], ...namesFor([api]) };
@@ -102,11 +92,31 @@ function reportFailures(failed: DeleteManyResult['failed']): void {
   for (const failure of failed) logger().warn({ id: failure.entry.id, errno: failure.error.code, reason: failure.error.message }, 'the kernel refused to delete a connection');
 }
 
-export async function deleteConnection(id: number): Promise<{ id: number; deleted: true }> {
-  // The history records the DESTROY this causes as an administrator's delete.
-  deletionIntents().expectIds([id]);
-  const outcome = await consoleService().conntrack.delete(await resolve(id)).catch((error: unknown) => failedKind('id', error));
+/** Tells the history which entries this console deleted for whom: those that send no DESTROY are recorded from this. */
+function recordDeleted(what: { connections: readonly Connection[] } | { filter: Filter }, claim: DeletionClaim): void {
+  const recorder = historyRuntime().recorder;
+  if (!recorder) return;
+  if ('connections' in what) recorder.deletedByConsole(what.connections, claim);
+  else recorder.deletedMatchingByConsole(what.filter, claim);
+}
+
+/** The entry the snapshot (or a dump) holds for this id, and its exact name. */
+async function entryOf(id: number): Promise<Connection> {
+  const { conntrack, snapshots } = consoleService();
+  const snapshot = snapshots.peek();
+  const row = snapshot ? rowsById(snapshot, [id]).get(id) : undefined;
+  const connection = snapshot && row !== undefined ? snapshot.connection(row) : await conntrack.findById(id);
+  if (!connection) throw new ConnectionGoneError(id);
+  return connection;
+}
+
+export async function deleteConnection(id: number, user?: string): Promise<{ id: number; deleted: true }> {
+  // The history records the DESTROY this causes as an administrator's delete, by this user.
+  deletionIntents().expectIds([id], user);
+  const connection = await entryOf(id);
+  const outcome = await consoleService().conntrack.delete(refOf(connection)).catch((error: unknown) => failedKind('id', error));
   if (outcome === 'gone') throw new ConnectionGoneError(id);
+  recordDeleted({ connections: [connection] }, { cause: 'admin', user });
   counted('id', 1);
   return { id, deleted: true };
 }
@@ -127,7 +137,7 @@ export interface DeleteOutcome {
   method?: 'kernel-flush' | 'dump-delete';
 }
 
-async function deleteByIds(ids: readonly number[], snapshotId: string | undefined, dryRun: boolean): Promise<DeleteOutcome> {
+async function deleteByIds(ids: readonly number[], snapshotId: string | undefined, dryRun: boolean, user: string | undefined): Promise<DeleteOutcome> {
   const { conntrack, snapshots } = consoleService();
   const snapshot = await snapshots.get(snapshotId);
   const unique = [...new Set(ids)];
@@ -137,15 +147,18 @@ async function deleteByIds(ids: readonly number[], snapshotId: string | undefine
     const preview = rows.slice(0, PREVIEW_ROWS).map((row) => rowToApi(snapshot, row));
     return { dryRun, basis: 'snapshot', matched: rows.length, deleted: 0, alreadyGone: unknown, failed: 0, preview };
   }
-  const refs = rows.map((row) => refOf(snapshot.connection(row)));
-  deletionIntents().expectIds(refs.map((ref) => ref.id));
+  const connections = rows.map((row) => snapshot.connection(row));
+  const refs = connections.map(refOf);
+  deletionIntents().expectIds(refs.map((ref) => ref.id), user);
   const result = await conntrack.deleteMany(refs).catch((error: unknown) => failedKind('ids', error));
   reportFailures(result.failed);
+  const refused = new Set(result.failed.map((failure) => failure.entry.id));
+  recordDeleted({ connections: connections.filter((c) => !refused.has(c.id)) }, { cause: 'admin', user });
   counted('ids', result.deleted);
   return { dryRun, basis: 'snapshot', matched: rows.length, deleted: result.deleted, alreadyGone: unknown + result.alreadyGone, failed: result.failed.length };
 }
 
-async function deleteByFilter(filter: Filter, dryRun: boolean): Promise<DeleteOutcome> {
+async function deleteByFilter(filter: Filter, dryRun: boolean, user: string | undefined): Promise<DeleteOutcome> {
   const { conntrack } = consoleService();
   if (dryRun) {
     // A live dump with the same filter the delete would use, so the preview counts what the delete would remove now.
@@ -157,23 +170,26 @@ async function deleteByFilter(filter: Filter, dryRun: boolean): Promise<DeleteOu
     }
     return { dryRun, basis: 'live', matched, deleted: 0, alreadyGone: 0, failed: 0, preview };
   }
-  const done = deletionIntents().expectMatching(filter, 'admin');
+  const done = deletionIntents().expectMatching(filter, 'admin', user);
   const result = await conntrack.deleteMatching(filter).catch((error: unknown) => failedKind('filter', error)).finally(done);
   reportFailures(result.failed);
+  recordDeleted({ filter }, { cause: 'admin', user });
   counted('filter', result.deleted);
   const { matched, deleted, alreadyGone, method } = result;
   return { dryRun, basis: 'live', matched, deleted, alreadyGone, failed: result.failed.length, method };
 }
 
 /** Bulk delete by ids (resolved in a snapshot) or by filter (matched live). The schema has checked everything. */
-export async function deleteConnections(body: DeleteBody): Promise<DeleteOutcome> {
-  if (body.ids) return deleteByIds(body.ids, body.snapshot, body.dryRun);
-  return deleteByFilter(toFilter(body.filter ?? {}, labelFilterOptions()), body.dryRun);
+export async function deleteConnections(body: DeleteBody, user?: string): Promise<DeleteOutcome> {
+  if (body.ids) return deleteByIds(body.ids, body.snapshot, body.dryRun, user);
+  return deleteByFilter(toFilter(body.filter ?? {}, labelFilterOptions()), body.dryRun, user);
 }
 
-export async function flushConnections(body: FlushBody): Promise<{ deleted: number }> {
-  const done = deletionIntents().expectMatching(body.family ? { family: body.family } : {}, 'flush');
+export async function flushConnections(body: FlushBody, user?: string): Promise<{ deleted: number }> {
+  const filter: Filter = body.family ? { family: body.family } : {};
+  const done = deletionIntents().expectMatching(filter, 'flush', user);
   const result = await consoleService().conntrack.flush(body.family).catch((error: unknown) => failedKind('flush', error)).finally(done);
+  recordDeleted({ filter }, { cause: 'flush', user });
   counted('flush', result.deleted);
   return result;
 }

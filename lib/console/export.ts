@@ -2,7 +2,7 @@
 // time as the client reads, for connections and history alike. The column tables live here too: history's columns
 // are the connection columns both shapes share, plus its own.
 import type { ApiConnection, ApiConnectionBase, ApiEndpoint, ApiNatTarget } from './connection';
-import type { ApiHistoryEntry } from './history-types';
+import type { ApiHistoryEntry, ApiNatMatch } from './history-types';
 import { consoleNames } from './names';
 
 type Cell = string | number | undefined | null;
@@ -77,9 +77,26 @@ export const CONNECTION_COLUMNS: readonly ExportColumn<ApiConnection>[] = [
 export const HISTORY_COLUMNS: readonly ExportColumn<ApiHistoryEntry>[] = [
   column('key', (e) => e.key),
   ...sharedColumns<ApiHistoryEntry>(),
+  column('external', (e) => natText(e.external ?? null)),
   column('endedAt', (e) => e.endedAt),
+  column('endedAfter', (e) => e.endedAfter),
+  column('endedBefore', (e) => e.endedBefore),
   column('durationMs', (e) => e.durationMs),
   column('cause', (e) => e.cause),
+  column('deletedBy', (e) => e.deletedBy),
+];
+
+export const NAT_LOOKUP_COLUMNS: readonly ExportColumn<ApiNatMatch>[] = [
+  column('source', (m) => m.source),
+  column('lan', (m) => natText(m.lan)),
+  column('external', (m) => natText(m.external)),
+  ...sharedColumns<ApiNatMatch>(),
+  column('endedAt', (m) => m.endedAt),
+  column('endedAfter', (m) => m.endedAfter),
+  column('durationMs', (m) => m.durationMs),
+  column('cause', (m) => m.cause),
+  column('deletedBy', (m) => m.deletedBy),
+  column('key', (m) => m.key),
 ];
 
 export interface ExportOptions<T> {

@@ -2,6 +2,7 @@
 // paging; delete by row keys; export format. Strict like every console schema.
 import { z } from 'zod';
 import { filterShape } from '@/lib/conntrack';
+import { parsePrefix } from '@/lib/conntrack/address';
 import { CAUSES, HISTORY_SORT_KEYS, type Cause } from '@/lib/history';
 
 export const HISTORY_MAX_LIMIT = 1000;
@@ -33,6 +34,9 @@ const { helper: _helper, label: _label, ...endedFilterShape } = filterShape;
 
 const historyFields = {
   ...endedFilterShape,
+  /** The router's external address (or a prefix of it) and port: SNAT reply destination, DNAT original destination. */
+  external: filterShape.ip,
+  externalPort: filterShape.port,
   from: instant('from').optional(),
   to: instant('to').optional(),
   cause: causes.optional(),
@@ -54,6 +58,44 @@ export const historyExportSchema = z.strictObject({
   format: z.enum(['csv', 'json'], { message: 'format must be csv or json' }).default('csv'),
 });
 export type HistoryExportQuery = z.output<typeof historyExportSchema>;
+
+/** An instant that says which zone it is in: an abuse report's time without an offset is ambiguous by hours. */
+const zonedInstant = (field: string) =>
+  z
+    .string({ message: `${field} must be an ISO 8601 time with its UTC offset` })
+    .trim()
+    .transform((input, ctx): number => {
+      const ms = Date.parse(input);
+      if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(input) || !Number.isFinite(ms)) {
+        ctx.addIssue({ code: 'custom', message: `${field} must be an ISO 8601 time with its UTC offset, such as 2026-03-01T14:05:00Z or 2026-03-01T15:05:00+01:00` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+export const NAT_LOOKUP_MAX_WINDOW = 86_400;
+
+/** GET /api/history/nat-lookup: who used EXTERNAL[:PORT] at TIME (± window seconds). */
+export const natLookupSchema = z.strictObject({
+  address: z
+    .string({ message: 'address must be an IPv4 or IPv6 address' })
+    .trim()
+    .transform((input, ctx) => {
+      const parsed = parsePrefix(input);
+      if (input.includes('/') || typeof parsed === 'string') {
+        ctx.addIssue({ code: 'custom', message: `address must be an IPv4 or IPv6 address (got "${input}")` });
+        return z.NEVER;
+      }
+      return parsed;
+    }),
+  /** The external port: for a masqueraded connection the reply-direction destination port. */
+  port: integer('port', 0, 65535).optional(),
+  at: zonedInstant('at'),
+  window: integer('window', 0, NAT_LOOKUP_MAX_WINDOW).default(300),
+  protocol: filterShape.protocol,
+  format: z.enum(['csv', 'json'], { message: 'format must be csv or json' }).optional(),
+});
+export type NatLookupQuery = z.output<typeof natLookupSchema>;
 
 /** POST /api/history/delete: "Clear selected" by row key (a kernel id can appear more than once over time). */
 export const historyDeleteSchema = z.strictObject({

@@ -1,14 +1,14 @@
 // What the history routes do, one function per route: the routes only parse, authorise and call these.
 import { AUDIT_MAX_IDS } from '@/lib/auth';
-import { matches, toFilter, type Filter } from '@/lib/conntrack';
+import { externalEndpoint, IPS, matches, toFilter, type Connection, type Filter } from '@/lib/conntrack';
 import { connectionOf, historyRuntime, type HistoryQuery, type HistoryRow, type LiveChange } from '@/lib/history';
 import type { AuditSpec } from './audit';
 import { openFeed } from '@/lib/lifecycle';
 import { apiConnectionBase, toApiConnection } from './connection';
 import { namesFor } from './names';
-import { exportResponse, fileStamp, HISTORY_COLUMNS } from './export';
-import type { HistoryDeleteBody, HistoryExportQuery, HistoryListQuery, LiveQuery } from './history-schemas';
-import type { ApiConnectionStatus, ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus, LiveChanges } from './history-types';
+import { exportResponse, fileStamp, HISTORY_COLUMNS, NAT_LOOKUP_COLUMNS } from './export';
+import type { HistoryDeleteBody, HistoryExportQuery, HistoryListQuery, LiveQuery, NatLookupQuery } from './history-schemas';
+import type { ApiConnectionStatus, ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus, ApiNatLookup, ApiNatMatch, LiveChanges } from './history-types';
 import { consoleService } from './service';
 
 const EXPORT_CHUNK_ROWS = 2000;
@@ -17,13 +17,22 @@ const LIVE_HEARTBEAT_MS = 15_000;
 /** New connections listed per live message; the rest are counted. */
 const LIVE_MAX_ADDED = 50;
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const isoOf = (ms: number): string => new Date(ms).toISOString();
+const iso = (ms: number | null): string | null => (ms === null ? null : isoOf(ms));
 
 export function toApiHistory(r: HistoryRow): ApiHistoryEntry {
-  const entry: ApiHistoryEntry = { ...apiConnectionBase(connectionOf(r)), key: r.key, endedAt: new Date(r.ended_at).toISOString(), cause: r.cause };
+  const connection = connectionOf(r);
+  const entry: ApiHistoryEntry = { ...apiConnectionBase(connection), key: r.key, endedAt: isoOf(r.ended_at), cause: r.cause };
+  if (r.ended_after !== null && r.ended_before !== null) {
+    entry.endedAfter = isoOf(r.ended_after);
+    entry.endedBefore = isoOf(r.ended_before);
+  }
   if (r.started_at !== null) entry.durationMs = Math.max(0, r.ended_at - r.started_at);
   // Who sent the first FIN was remembered from the events before the end (the row keeps no TCP flags).
   if (r.closed_by) entry.closedBy = r.closed_by;
+  const external = externalEndpoint(connection);
+  if (external) entry.external = external;
+  if (r.deleted_by) entry.deletedBy = r.deleted_by;
   return entry;
 }
 
@@ -40,8 +49,8 @@ export function historyStatus(): ApiHistoryStatus {
 }
 
 function queryOf(input: Omit<HistoryListQuery, 'limit' | 'offset'>): Omit<HistoryQuery, 'limit' | 'offset'> {
-  const { from, to, cause, sort, order, ...filter } = input;
-  return { filter: toFilter(filter), from, to, causes: cause, sort, order };
+  const { from, to, cause, sort, order, external, externalPort, ...filter } = input;
+  return { filter: toFilter(filter), from, to, causes: cause, external, externalPort, sort, order };
 }
 
 export async function listHistory(input: HistoryListQuery): Promise<ApiHistoryPage> {
@@ -49,9 +58,9 @@ export async function listHistory(input: HistoryListQuery): Promise<ApiHistoryPa
   const runtime = historyRuntime();
   // Rows still in the recorder's buffer belong in the answer (a connection that just ended).
   runtime.recorder?.flush();
-  const { matched, rows } = runtime.store.query({ ...queryOf(rest), limit, offset });
+  const { matched, exact, rows } = runtime.store.query({ ...queryOf(rest), limit, offset });
   const items = rows.map(toApiHistory);
-  return { matched, items, status: historyStatus(), ...namesFor(items) };
+  return { matched, exact, items, status: historyStatus(), ...namesFor(items) };
 }
 
 export async function deleteHistory(body: HistoryDeleteBody): Promise<{ deleted: number }> {
@@ -96,6 +105,71 @@ export async function exportHistory(input: HistoryExportQuery): Promise<Response
     },
     filename: `history-${fileStamp(new Date())}`,
   });
+}
+
+/** Rows a NAT lookup lists at most (an abuse report names one address, port and time: a handful match). */
+const NAT_LOOKUP_MAX = 1000;
+
+/** The LAN side of a NATed connection: its source after SNAT, the real server (reply source) after DNAT. */
+function lanOf(c: Connection): { address: string; port?: number } {
+  const side = c.status & IPS.SRC_NAT ? { address: c.original.src, port: c.original.sport } : { address: c.reply.src, port: c.reply.sport };
+  return side.port === undefined ? { address: side.address } : side;
+}
+
+/**
+ * "Who used EXTERNAL[:PORT] at TIME?": connections whose external address (and port) is that and whose life overlaps
+ * [at - window, at + window], from the history and from the latest snapshot (still open). As JSON, or a CSV/JSON download.
+ */
+export async function natLookup(input: NatLookupQuery): Promise<ApiNatLookup | Response> {
+  const { address, port, at, window, protocol, format } = input;
+  const from = at - window * 1000;
+  const to = at + window * 1000;
+  const runtime = historyRuntime();
+  runtime.recorder?.flush();
+  const ports = port === undefined ? undefined : { min: port, max: port };
+  const filter: Filter = protocol === undefined ? {} : { protocol };
+  const page = runtime.store.query({ filter, external: address, externalPort: ports, activeFrom: from, activeTo: to, limit: NAT_LOOKUP_MAX, offset: 0 });
+  const ended: ApiNatMatch[] = page.rows.map((row) => {
+    const entry = toApiHistory(row);
+    const connection = connectionOf(row);
+    const { key, endedAt, endedAfter, durationMs, cause, deletedBy, external: _external, endedBefore: _before, ...base } = entry;
+    const match: ApiNatMatch = { ...base, source: 'history', lan: lanOf(connection), external: externalEndpoint(connection) ?? { address: address.text }, endedAt, cause, key };
+    if (endedAfter) match.endedAfter = endedAfter;
+    if (durationMs !== undefined) match.durationMs = durationMs;
+    if (deletedBy) match.deletedBy = deletedBy;
+    return match;
+  });
+  // Still open: a live dump (kernel-filtered where it can be) of the entries with that address on the external side.
+  const tableAt = new Date();
+  const open: ApiNatMatch[] = [];
+  const seen = new Set<number>();
+  const { conntrack } = consoleService();
+  for (const side of [{ replyDst: address }, { dst: address }] satisfies Filter[]) {
+    for await (const batch of conntrack.dump({ ...filter, family: address.family, ...side })) {
+      for (const connection of batch) {
+        const external = externalEndpoint(connection);
+        if (!external || external.address !== address.text || (port !== undefined && external.port !== port)) continue;
+        if (connection.id !== undefined && seen.has(connection.id)) continue;
+        if (connection.id !== undefined) seen.add(connection.id);
+        const started = connection.timestamp ? Number(connection.timestamp.start / 1_000_000n) : undefined;
+        if (started !== undefined && started > to) continue;
+        const { timeout: _timeout, use: _use, ...base } = toApiConnection(connection);
+        open.push({ ...base, source: 'table', lan: lanOf(connection), external });
+      }
+    }
+  }
+  const items = [...open, ...ended];
+  const query = { address: address.text, ...(port !== undefined ? { port } : {}), at: isoOf(at), windowSeconds: window, ...(protocol !== undefined ? { protocol: String(protocol) } : {}) };
+  if (format) {
+    let done = false;
+    return exportResponse({
+      format,
+      columns: NAT_LOOKUP_COLUMNS,
+      nextChunk: () => (done ? [] : ((done = true), items)),
+      filename: `nat-lookup-${address.text.replace(/:/g, '-')}${port !== undefined ? `-${port}` : ''}-${fileStamp(new Date(at))}`,
+    });
+  }
+  return { query, items, tableAt: tableAt.toISOString(), historyMatched: page.matched, historyExact: page.exact };
 }
 
 /** Whether a connection id is in the table now, ended (its latest history row), or unknown to both. */

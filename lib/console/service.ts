@@ -1,6 +1,7 @@
 // The process-wide console service: one Conntrack client for the managed namespace and its snapshot registry.
 import { config } from '@/lib/config';
 import { Conntrack } from '@/lib/conntrack';
+import { historyRuntime } from '@/lib/history';
 import { SnapshotRegistry } from './snapshots';
 import { processValue } from '@/lib/process';
 
@@ -11,7 +12,13 @@ export interface ConsoleService {
 
 export function createConsoleService(options: { netns?: string } = {}): ConsoleService {
   const conntrack = new Conntrack({ netns: options.netns });
-  return { conntrack, snapshots: new SnapshotRegistry(() => conntrack.snapshot()) };
+  const take = async () => {
+    const snapshot = await conntrack.snapshot();
+    // Each refresh also tells the history which entries open at its start have ended meanwhile.
+    historyRuntime().recorder?.reconcileWith(snapshot);
+    return snapshot;
+  };
+  return { conntrack, snapshots: new SnapshotRegistry(take) };
 }
 
 // Next bundles each route separately, so module state is not shared between routes: keep the one service on

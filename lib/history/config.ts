@@ -16,6 +16,14 @@ export interface HistoryConfig {
   trackedMax: number;
   /** CONNTRACK_HISTORY_SET_SYSCTL: "0" leaves net.netfilter.nf_conntrack_events alone. */
   setEventsSysctl: boolean;
+  /** CONNTRACK_HISTORY_RECONCILE_SECONDS: a background dump this often while entries open at the start remain. */
+  reconcileSeconds: number;
+  /** CONNTRACK_HISTORY_JSONL: ended connections also as JSON lines, to this file ("-": standard output); unset: off. */
+  linesPath: string | undefined;
+  /** CONNTRACK_HISTORY_JSONL_MAX_BYTES: the file is rotated before it passes this size. */
+  linesMaxBytes: number;
+  /** CONNTRACK_HISTORY_JSONL_FILES: rotated files kept (FILE.1 ... FILE.N). */
+  linesKeep: number;
 }
 
 export const HISTORY_DEFAULTS: HistoryConfig = {
@@ -28,6 +36,10 @@ export const HISTORY_DEFAULTS: HistoryConfig = {
   receiveBufferBytes: 32 * 1024 * 1024,
   trackedMax: 500_000,
   setEventsSysctl: true,
+  reconcileSeconds: 60,
+  linesPath: undefined,
+  linesMaxBytes: 100 * 1024 * 1024,
+  linesKeep: 5,
 };
 
 function number(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, min: number): number {
@@ -49,5 +61,9 @@ export function historyConfig(env: Readonly<Record<string, string | undefined>> 
     receiveBufferBytes: Math.floor(number(env, 'CONNTRACK_EVENTS_RCVBUF', d.receiveBufferBytes, 1024)),
     trackedMax: Math.floor(number(env, 'CONNTRACK_HISTORY_TRACKED_MAX', d.trackedMax, 1)),
     setEventsSysctl: (env.CONNTRACK_HISTORY_SET_SYSCTL ?? '1').trim() !== '0',
+    reconcileSeconds: number(env, 'CONNTRACK_HISTORY_RECONCILE_SECONDS', d.reconcileSeconds, 1),
+    linesPath: env.CONNTRACK_HISTORY_JSONL?.trim() || undefined,
+    linesMaxBytes: Math.floor(number(env, 'CONNTRACK_HISTORY_JSONL_MAX_BYTES', d.linesMaxBytes, 4096)),
+    linesKeep: Math.floor(number(env, 'CONNTRACK_HISTORY_JSONL_FILES', d.linesKeep, 0)),
   };
 }

@@ -1,7 +1,10 @@
 // Connection history: the recorder of ended connections and its SQLite store (the HTTP side is in lib/console).
 export { CAUSES, CAUSE_LABELS, causeOf, closerOf, ClosersMap, type Cause, type Closer } from './causes';
 export { historyConfig, HISTORY_DEFAULTS, type HistoryConfig } from './config';
-export { deletionIntents } from './intents';
+export { deletionIntents, type DeletionClaim } from './intents';
+export { OpenEntries, type OpenEntryEnd } from './open-entries';
+export { CONNECTION_LINE_VERSION, ConnectionLines, connectionLine, type ConnectionLine, type LinesTarget } from './lines';
 export { HistoryRecorder, recordOf, type LiveChange, type RecorderStatus } from './recorder';
 export { historyRuntime, type HistoryRuntime } from './runtime';
-export { connectionOf, HistoryStore, HISTORY_SORT_KEYS, type HistoryQuery, type HistoryRecord, type HistoryRow, type HistorySortKey, type GapSummary } from './store';
+export { HISTORY_SORT_KEYS, type HistorySortKey } from './cause-names';
+export { connectionOf, COUNT_CAP, historyWhere, HistoryStore, type HistoryPage, type HistoryQuery, type HistoryRecord, type HistoryRow, type HistoryWhere, type GapSummary } from './store';

@@ -9,27 +9,33 @@ const GRACE_MS = 10_000;
 /** An id registered for a delete that never happened is forgotten after this. */
 const ID_TTL_MS = 60_000;
 
-interface FilterIntent {
-  filter: Filter;
+/** Who asked this console for a deletion, and how: what the history row of the ended entry says. */
+export interface DeletionClaim {
   cause: 'admin' | 'flush';
+  /** The console user (or API token) that asked. */
+  user?: string;
+}
+
+interface FilterIntent extends DeletionClaim {
+  filter: Filter;
   /** When the kernel call returned; undefined while it runs. */
   doneAt?: number;
 }
 
 class DeletionIntents {
-  private readonly ids = new Map<number, number>();
+  private readonly ids = new Map<number, { until: number; user?: string }>();
   private readonly filters = new Set<FilterIntent>();
 
   /** Ids about to be deleted by an administrator. */
-  expectIds(ids: Iterable<number | undefined>): void {
-    const until = Date.now() + ID_TTL_MS;
-    for (const id of ids) if (id !== undefined) this.ids.set(id, until);
+  expectIds(ids: Iterable<number | undefined>, user?: string): void {
+    const intent = { until: Date.now() + ID_TTL_MS, user };
+    for (const id of ids) if (id !== undefined) this.ids.set(id, intent);
     if (this.ids.size > 200_000) this.prune();
   }
 
   /** A delete by filter (admin) or a flush (filter with at most a family) about to run; call the result when it returned. */
-  expectMatching(filter: Filter, cause: 'admin' | 'flush'): () => void {
-    const intent: FilterIntent = { filter, cause };
+  expectMatching(filter: Filter, cause: 'admin' | 'flush', user?: string): () => void {
+    const intent: FilterIntent = { filter, cause, user };
     this.filters.add(intent);
     return () => {
       intent.doneAt = Date.now();
@@ -37,15 +43,15 @@ class DeletionIntents {
   }
 
   /** Whether this console asked for the end of this entry, and how. */
-  claim(connection: Connection): 'admin' | 'flush' | undefined {
+  claim(connection: Connection): DeletionClaim | undefined {
     // A deleted entry reports the time it had left; one that expired meanwhile was not ended by us.
     const early = connection.timeout !== undefined && connection.timeout > 0;
     const now = Date.now();
     if (connection.id !== undefined) {
-      const until = this.ids.get(connection.id);
-      if (until !== undefined) {
+      const intent = this.ids.get(connection.id);
+      if (intent !== undefined) {
         this.ids.delete(connection.id);
-        if (until >= now && early) return 'admin';
+        if (intent.until >= now && early) return { cause: 'admin', user: intent.user };
       }
     }
     if (!early) return undefined;
@@ -54,14 +60,14 @@ class DeletionIntents {
         this.filters.delete(intent);
         continue;
       }
-      if (matches(intent.filter, connection)) return intent.cause;
+      if (matches(intent.filter, connection)) return { cause: intent.cause, user: intent.user };
     }
     return undefined;
   }
 
   private prune(): void {
     const now = Date.now();
-    for (const [id, until] of this.ids) if (until < now) this.ids.delete(id);
+    for (const [id, intent] of this.ids) if (intent.until < now) this.ids.delete(id);
   }
 }
 

@@ -6,15 +6,20 @@
 // start; rows whose write failed are kept (up to MAX_UNWRITTEN) and retried, beyond that a counted gap; every 5 s
 // the recorder checks that the managed namespace is still the one it subscribed in (its inode) and that its socket
 // works, and subscribes again (a gap, events switched on again) when not; a corrupt history table stops recording.
+// Entries already open at the start are noted (open-entries.ts) and reconciled against later dumps (the console's
+// snapshots, and a background dump while any remain), so those that end without an event are recorded too
+// (cause unobserved), and those this console deletes are recorded with the user who asked.
 import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
-import { Conntrack, type Connection, type ConntrackEvent, type ConntrackEvents } from '@/lib/conntrack';
+import { Conntrack, matches, type Connection, type ConntrackEvent, type ConntrackEvents, type Filter, type Snapshot } from '@/lib/conntrack';
 import { eventSocketDrops, setEventsSysctl, type EventsSysctl } from '@/lib/conntrack/event-support';
 import { netnsPath } from '@/lib/conntrack/netlink/netns';
 import { describeStoreError, sqliteCode } from '@/lib/store';
 import { causeOf, closerOf, ClosersMap, type Cause } from './causes';
 import type { HistoryConfig } from './config';
-import { deletionIntents } from './intents';
+import { deletionIntents, type DeletionClaim } from './intents';
+import type { ConnectionLines } from './lines';
+import { OpenEntries, type OpenEntryEnd } from './open-entries';
 import type { HistoryRecord, HistoryStore } from './store';
 
 const PRUNE_EVERY_MS = 60_000;
@@ -46,6 +51,11 @@ export function namespaceIdentity(netns: string | undefined): string | null {
     return null;
   }
 }
+/**
+ * An open entry found gone (or deleted by this console) waits this long for a DESTROY event before it is recorded
+ * from what was noted: an entry that does have an event cache reports its end itself, and it must not be recorded twice.
+ */
+const END_GRACE_MS = 3000;
 
 /** What live subscribers (the SSE route) are told. */
 export type LiveChange =
@@ -78,6 +88,13 @@ export interface RecorderStatus {
   writeError?: string;
   /** The history table is corrupt: recording has stopped. */
   storageError?: string;
+  /** Entries open when the recorder started (its first dump), and how many of them are still open and watched. */
+  openAtStart: number;
+  openWatched: number;
+  /** Seconds between background reconciliation dumps while open entries remain. */
+  reconcileSeconds: number;
+  /** When the last reconciliation ran (a snapshot or a background dump), ISO 8601. */
+  lastReconciledAt: string | null;
 }
 
 interface Episode {
@@ -142,6 +159,17 @@ export class HistoryRecorder {
   private droppedSinceGap = 0;
   private writeError: string | undefined;
   private storageError: string | undefined;
+  private readonly open = new OpenEntries();
+  private openAtStart = 0;
+  private generation = 0;
+  /** Open entries known to have ended, recorded after END_GRACE_MS unless their DESTROY arrives first. */
+  private readonly ending = new Map<number, OpenEntryEnd & { due: number }>();
+  private endingTimer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private reconciling = false;
+  private lastReconciledAt: number | null = null;
+  /** When the first dump (that noted the open entries) began: older snapshots cannot tell what ended. */
+  private openNotedAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly options: {
@@ -151,6 +179,8 @@ export class HistoryRecorder {
       log?: (message: string) => void;
       /** Told how many events each loss episode dropped (for the metrics). */
       onLost?: (lostEvents: number) => void;
+      /** Where ended connections also go as JSON lines (CONNTRACK_HISTORY_JSONL). */
+      lines?: ConnectionLines;
     },
   ) {
     this.conntrack = new Conntrack({ netns: options.netns });
@@ -178,7 +208,9 @@ export class HistoryRecorder {
     this.beat();
     this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS).unref();
     this.prune();
-    await this.resync();
+    await this.resync({ noteOpen: true });
+    this.openAtStart = this.open.size;
+    this.scheduleReconcile();
   }
 
   /** Switches events on in the managed namespace and opens the event socket there. */
@@ -283,13 +315,19 @@ export class HistoryRecorder {
     const id = connection.id;
     if (kind === 'destroy') {
       const closer = id === undefined ? undefined : this.closers.take(id);
-      if (id !== undefined) this.resyncing?.destroyed.add(id);
-      const cause = causeOf(connection, closer, deletionIntents().claim(connection));
+      if (id !== undefined) {
+        this.resyncing?.destroyed.add(id);
+        // An entry open at the start that does report its end: the event is its one row.
+        if (this.open.matches(connection)) {
+          this.open.forget(id);
+          this.ending.delete(id);
+        }
+      }
+      const claim = deletionIntents().claim(connection);
+      const cause = causeOf(connection, closer, claim?.cause);
       const record = recordOf(connection, cause, closer, Date.now());
-      this.pending.push(record);
-      // While writes fail, the retry timer decides when to try again (not every event).
-      if (this.pending.length >= this.options.config.flushRows && !this.writeError) this.flush();
-      else this.flushTimer ??= setTimeout(() => this.flush(), this.options.config.flushIntervalMs);
+      if (claim?.user && (cause === 'admin' || cause === 'flush')) record.deletedBy = claim.user;
+      this.push(record);
       if (this.live.listenerCount('change')) this.live.emit('change', { kind, connection, cause, endedAt: record.endedAt });
       return;
     }
@@ -334,28 +372,139 @@ export class HistoryRecorder {
     if (this.episode) this.resyncTimer ??= setTimeout(() => void this.resyncAfterLoss(), RESYNC_DELAY_MS);
   }
 
+  private push(record: HistoryRecord): void {
+    this.pending.push(record);
+    // While writes fail, the retry timer decides when to try again (not every event).
+    if (this.pending.length >= this.options.config.flushRows && !this.writeError) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), this.options.config.flushIntervalMs);
+  }
+
   /**
-   * Reads who sent the first FIN of every live TCP connection from a dump (the flags are in dump rows), and forgets
-   * connections that are gone: their DESTROY was lost, so they are not in the history (see README.md).
+   * Dumps the table: reads who sent the first FIN of every live TCP connection (the flags are in dump rows) and
+   * forgets connections that are gone (their DESTROY was lost, so they are not in the history: see README.md). The
+   * first dump also notes every entry open at the start; later ones reconcile those against the table.
    */
-  private async resync(): Promise<void> {
+  private async resync(options: { noteOpen?: boolean } = {}): Promise<void> {
     const state = { destroyed: new Set<number>(), noted: new Set<number>() };
     this.resyncing = state;
     try {
       const live = new Set<number>();
-      for await (const batch of this.conntrack.dump({ protocol: 6 })) {
+      const generation = ++this.generation;
+      const started = Date.now();
+      if (options.noteOpen) this.openNotedAt = started;
+      const watch = options.noteOpen || this.open.size > 0;
+      for await (const batch of this.conntrack.dump(watch ? {} : { protocol: 6 })) {
         for (const connection of batch) {
           const id = connection.id;
           if (id === undefined || state.destroyed.has(id)) continue;
-          live.add(id);
           const closer = closerOf(connection);
-          if (closer) this.closers.note(id, closer);
+          if (connection.original.protocol === 6) {
+            live.add(id);
+            if (closer) this.closers.note(id, closer);
+          }
+          if (options.noteOpen || this.open.has(id)) this.open.note(connection, started, generation, closer ?? 0);
         }
       }
       for (const id of state.noted) if (!state.destroyed.has(id)) live.add(id);
       this.closers.retain(live);
+      if (watch && !options.noteOpen) this.endUnseen(generation, started, Date.now());
     } finally {
       this.resyncing = undefined;
+    }
+  }
+
+  /** Open entries the dump of `generation` (which ran from `started` to `finished`) did not see: they ended unobserved. */
+  private endUnseen(generation: number, started: number, finished: number): void {
+    this.lastReconciledAt = finished;
+    for (const id of this.open.unseenBy(generation)) {
+      // Seen by a dump that started later than this one: still open.
+      if (this.ending.has(id) || (this.open.lastSeen(id) ?? 0) > started) continue;
+      this.ending.set(id, { cause: 'unobserved', endedAfter: this.open.lastSeen(id) ?? started, endedBefore: finished, due: Date.now() + END_GRACE_MS });
+    }
+    this.scheduleEnding();
+  }
+
+  /** Reconciles the open entries with a snapshot the console took (a refresh): cheaper than a dump of our own. */
+  reconcileWith(snapshot: Snapshot): void {
+    const started = snapshot.info.takenAt.getTime();
+    if (!this.open.size || this.reconciling || started < this.openNotedAt) return;
+    const generation = ++this.generation;
+    for (const id of [...this.open.ids()]) {
+      const row = snapshot.rowOfId(id);
+      if (row >= 0) this.open.note(snapshot.connection(row), started, generation);
+    }
+    this.endUnseen(generation, started, started + Math.ceil(snapshot.info.tookMs));
+    this.scheduleReconcile();
+  }
+
+  /**
+   * The console deleted these entries (what its own snapshot or dump saw of them) for `claim.user`. The open ones
+   * that cannot report their end are recorded from this, with the counters as seen; the others report it themselves.
+   */
+  deletedByConsole(connections: readonly Connection[], claim: DeletionClaim): void {
+    const now = Date.now();
+    for (const connection of connections) {
+      const id = connection.id;
+      if (id === undefined || !this.open.matches(connection)) continue;
+      this.open.note(connection, now, this.generation);
+      this.ending.set(id, { cause: claim.cause, endedAfter: now, endedBefore: now, endedAt: now, deletedBy: claim.user, due: now + END_GRACE_MS });
+    }
+    this.scheduleEnding();
+  }
+
+  /** The console deleted every entry matching `filter` without a dump of its own (a kernel-filtered flush). */
+  deletedMatchingByConsole(filter: Filter, claim: DeletionClaim): void {
+    const now = Date.now();
+    for (const id of [...this.open.ids()]) {
+      const connection = this.open.connection(id);
+      if (!connection || !matches(filter, connection) || this.ending.has(id)) continue;
+      this.ending.set(id, { cause: claim.cause, endedAfter: now, endedBefore: now, endedAt: now, deletedBy: claim.user, due: now + END_GRACE_MS });
+    }
+    this.scheduleEnding();
+  }
+
+  private scheduleEnding(): void {
+    if (this.endingTimer || !this.ending.size) return;
+    this.endingTimer = setTimeout(() => {
+      this.endingTimer = undefined;
+      this.recordEnded(false);
+      this.scheduleEnding();
+    }, END_GRACE_MS).unref();
+  }
+
+  /** Records the open entries whose grace has passed (all of them on `all`, at shutdown). */
+  private recordEnded(all: boolean): void {
+    const now = Date.now();
+    for (const [id, end] of this.ending) {
+      if (!all && end.due > now) continue;
+      this.ending.delete(id);
+      const record = this.open.take(id, end);
+      if (record) this.push(record);
+    }
+  }
+
+  /** The background reconciliation: a dump every reconcileSeconds, only while entries open at the start remain. */
+  private scheduleReconcile(): void {
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = undefined;
+    if (!this.open.size || !this.events) return;
+    this.reconcileTimer = setTimeout(() => {
+      this.reconcileTimer = undefined;
+      void this.reconcileNow();
+    }, this.options.config.reconcileSeconds * 1000).unref();
+  }
+
+  /** Reconciles the open entries with a dump now (also what the background timer runs). */
+  async reconcileNow(): Promise<void> {
+    if (this.reconciling || this.resyncing || !this.open.size) return this.scheduleReconcile();
+    this.reconciling = true;
+    try {
+      await this.resync();
+    } catch (error) {
+      this.log(`reconciliation dump failed: ${(error as Error).message}`);
+    } finally {
+      this.reconciling = false;
+      this.scheduleReconcile();
     }
   }
 
@@ -368,6 +517,11 @@ export class HistoryRecorder {
     this.flushTimer = undefined;
     if (!this.pending.length || this.storageError) return;
     const rows = this.pending;
+    try {
+      this.options.lines?.write(rows);
+    } catch (error) {
+      this.log(`could not write ${rows.length} connection lines: ${(error as Error).message}`);
+    }
     try {
       this.options.store.insert(rows);
     } catch (error) {
@@ -447,16 +601,23 @@ export class HistoryRecorder {
       droppedRows: this.droppedRows,
       ...(this.writeError ? { writeError: this.writeError } : {}),
       ...(this.storageError ? { storageError: this.storageError } : {}),
+      openAtStart: this.openAtStart,
+      openWatched: this.open.size,
+      reconcileSeconds: this.options.config.reconcileSeconds,
+      lastReconciledAt: this.lastReconciledAt === null ? null : new Date(this.lastReconciledAt).toISOString(),
     };
   }
 
   /** Flushes what is buffered and stops listening. Synchronous, so it can run in a process 'exit' handler. */
   stop(): void {
+    // Entries known to have ended are written now rather than lost with the process.
+    this.recordEnded(true);
     this.flush();
     this.beat();
-    for (const timer of [this.pruneTimer, this.resyncTimer, this.heartbeatTimer, this.watchTimer, this.flushTimer]) if (timer) clearTimeout(timer);
+    for (const timer of [this.pruneTimer, this.resyncTimer, this.heartbeatTimer, this.watchTimer, this.flushTimer, this.endingTimer, this.reconcileTimer]) if (timer) clearTimeout(timer);
     this.events?.close();
     this.events = undefined;
+    this.options.lines?.close();
     this.live.removeAllListeners();
   }
 }

@@ -5,6 +5,7 @@ import { onShutdown } from '@/lib/lifecycle';
 import { eventsLost, logger, registerHealthCheck } from '@/lib/observability';
 import { sharedStore } from '@/lib/store';
 import { historyConfig, type HistoryConfig } from './config';
+import { ConnectionLines } from './lines';
 import { HistoryRecorder } from './recorder';
 import { HistoryStore } from './store';
 import { processValue } from '@/lib/process';
@@ -22,10 +23,13 @@ function create(): HistoryRuntime {
   const config = historyConfig();
   const store = new HistoryStore(sharedStore());
   if (!config.enabled) return { config, store, recorder: undefined, ready: Promise.resolve() };
+  const netns = process.env.CONNTRACK_NETNS || undefined;
+  const lines = config.linesPath ? new ConnectionLines({ path: config.linesPath, maxBytes: config.linesMaxBytes, keep: config.linesKeep, netns }) : undefined;
   const recorder = new HistoryRecorder({
-    netns: process.env.CONNTRACK_NETNS || undefined,
+    netns,
     store,
     config,
+    lines,
     log: (message) => logger().warn(message),
     onLost: (lost) => eventsLost().inc(lost),
   });

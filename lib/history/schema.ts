@@ -47,4 +47,34 @@ export const HISTORY_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'external address, end intervals, who deleted, and an index per filterable column',
+    sql: `
+      -- The router's external address and port (SNAT: reply destination; DNAT: original destination), for the NAT
+      -- lookup; NULL for routed entries.
+      ALTER TABLE history ADD COLUMN ext_b BLOB;
+      ALTER TABLE history ADD COLUMN ext_port INTEGER;
+      -- An end seen only as "gone by the next dump" (cause unobserved): after / before, ms. NULL when exact.
+      ALTER TABLE history ADD COLUMN ended_after INTEGER;
+      ALTER TABLE history ADD COLUMN ended_before INTEGER;
+      -- The console user whose delete or flush ended it (admin / flush).
+      ALTER TABLE history ADD COLUMN deleted_by TEXT;
+      UPDATE history SET
+        ext_b = CASE WHEN status & 16 THEN reply_dst_b WHEN status & 32 THEN dst_b END,
+        ext_port = CASE WHEN status & 16 THEN reply_dport WHEN status & 32 THEN dport END;
+      -- Every index ends with ended_at (and the rowid): an equality on its column walks newest first, no sort.
+      CREATE INDEX history_src ON history (src_b, ended_at);
+      CREATE INDEX history_dst ON history (dst_b, ended_at);
+      CREATE INDEX history_reply_src ON history (reply_src_b, ended_at);
+      CREATE INDEX history_reply_dst ON history (reply_dst_b, ended_at);
+      CREATE INDEX history_sport ON history (sport, ended_at);
+      CREATE INDEX history_dport ON history (dport, ended_at);
+      CREATE INDEX history_reply_sport ON history (reply_sport, ended_at);
+      CREATE INDEX history_reply_dport ON history (reply_dport, ended_at);
+      CREATE INDEX history_external ON history (ext_b, ext_port, ended_at);
+      CREATE INDEX history_protocol ON history (protocol, ended_at);
+      CREATE INDEX history_cause ON history (cause, ended_at);
+    `,
+  },
 ];

@@ -1,9 +1,11 @@
 // Ended connections in SQLite: batched inserts (one transaction per flush), filtered and sorted pages with the
 // shared filter vocabulary, deletes, retention pruning, and the record of event-loss gaps.
-import { PORTED_PROTOCOLS, type Connection, type Family, type Filter, type TcpState, type Tuple } from '@/lib/conntrack';
+import { externalEndpoint, PORTED_PROTOCOLS, type Connection, type Family, type Filter, type PortRange, type TcpState, type Tuple } from '@/lib/conntrack';
 import { parseAddress, type Prefix } from '@/lib/conntrack/address';
 import { migrate, type Store } from '@/lib/store';
+import type { Statement } from 'better-sqlite3';
 import type { Cause } from './causes';
+import type { HistorySortKey } from './cause-names';
 import { HISTORY_MIGRATIONS } from './schema';
 
 /** One ended connection, as the recorder hands it over. */
@@ -22,6 +24,11 @@ export interface HistoryRecord {
   counters?: { original: { packets: number; bytes: number }; reply: { packets: number; bytes: number } };
   cause: Cause;
   closedBy?: 'client' | 'server';
+  /** cause unobserved: the end lies between these (ms); endedAt is endedBefore. */
+  endedAfter?: number;
+  endedBefore?: number;
+  /** admin / flush: the console user who asked. */
+  deletedBy?: string;
 }
 
 /** A stored row. */
@@ -53,6 +60,11 @@ export interface HistoryRow {
   bytes_reply: number | null;
   cause: Cause;
   closed_by: 'client' | 'server' | null;
+  ext_b: Buffer | null;
+  ext_port: number | null;
+  ended_after: number | null;
+  ended_before: number | null;
+  deleted_by: string | null;
 }
 
 /** A stored row as the library's Connection (what the kernel last said of it), so the API derives it like a live one. */
@@ -82,22 +94,27 @@ export function connectionOf(r: HistoryRow): Connection {
   return connection;
 }
 
-export const HISTORY_SORT_KEYS = ['ended', 'started', 'duration', 'id', 'protocol', 'state', 'cause', 'src', 'dst', 'bytes', 'packets'] as const;
-export type HistorySortKey = (typeof HISTORY_SORT_KEYS)[number];
-
-const ORDER_BY: Record<HistorySortKey, string> = {
-  ended: 'ended_at',
-  started: 'started_at',
-  duration: '(ended_at - started_at)',
-  id: 'id',
-  protocol: 'protocol',
-  state: 'state',
-  cause: 'cause',
-  src: 'family, src_b',
-  dst: 'family, dst_b',
-  bytes: '(COALESCE(bytes_orig, 0) + COALESCE(bytes_reply, 0))',
-  packets: '(COALESCE(packets_orig, 0) + COALESCE(packets_reply, 0))',
+/** The ORDER BY of each sort key, one expression per element; the row key breaks ties. */
+const ORDER_BY: Record<HistorySortKey, readonly string[]> = {
+  ended: ['ended_at'],
+  started: ['started_at'],
+  duration: ['(ended_at - started_at)'],
+  id: ['id'],
+  protocol: ['protocol'],
+  state: ['state'],
+  cause: ['cause'],
+  src: ['family', 'src_b'],
+  dst: ['family', 'dst_b'],
+  external: ['ext_b', 'ext_port'],
+  bytes: ['(COALESCE(bytes_orig, 0) + COALESCE(bytes_reply, 0))'],
+  packets: ['(COALESCE(packets_orig, 0) + COALESCE(packets_reply, 0))'],
 };
+
+/** A sort key whose order an index gives (walking it needs no sort). */
+const SORT_INDEX: Partial<Record<HistorySortKey, string>> = { ended: 'history_ended_at', id: 'history_id' };
+
+/** An exact count is given up to this; beyond, the answer is "more than COUNT_CAP" (counting costs more than the page). */
+export const COUNT_CAP = 10_000;
 
 export interface HistoryQuery {
   filter: Filter;
@@ -105,6 +122,12 @@ export interface HistoryQuery {
   from?: number;
   to?: number;
   causes?: Cause[];
+  /** The router's external address (SNAT reply destination, DNAT original destination), and its port. */
+  external?: Prefix;
+  externalPort?: PortRange;
+  /** Alive at some point of [activeFrom, activeTo] (ms): started before its end (or unknown) and ended after its start. */
+  activeFrom?: number;
+  activeTo?: number;
   sort?: HistorySortKey;
   order?: 'asc' | 'desc';
   limit: number;
@@ -113,6 +136,13 @@ export interface HistoryQuery {
 
 /** Why a gap: the kernel dropped events, the console was not running, the namespace was replaced, rows were not written. */
 export type GapReason = 'overflow' | 'down' | 'namespace' | 'unwritten';
+
+export interface HistoryPage {
+  /** Exact when `exact`; otherwise more than COUNT_CAP rows match and this is COUNT_CAP. */
+  matched: number;
+  exact: boolean;
+  rows: HistoryRow[];
+}
 
 export interface GapSummary {
   /** Gaps of any reason: the kernel dropped events, the recorder was down, the namespace was replaced, rows were not written. */
@@ -147,50 +177,69 @@ function prefixRange(prefix: Prefix): [Buffer, Buffer] {
 
 type Param = number | string | Buffer | null;
 
-/** The WHERE clause of a query: every condition of the filter, the time range and the causes. */
-function whereOf(query: Pick<HistoryQuery, 'filter' | 'from' | 'to' | 'causes'>): { sql: string; params: Param[] } {
+/** One way an index lists candidate rows: `SELECT key FROM history INDEXED BY index WHERE sql`. */
+interface Probe {
+  index: string;
+  sql: string;
+  params: Param[];
+}
+
+/** A query's WHERE, and for each condition an index can answer, the probes whose union holds every row it matches. */
+export interface HistoryWhere {
+  sql: string;
+  params: Param[];
+  drivers: Probe[][];
+  /** How many conditions the WHERE joins. */
+  conditions: number;
+}
+
+/**
+ * The WHERE clause of a query: every condition of the filter, the time range, the causes, the external address and
+ * the active interval. The one translation of the filter into SQL (the filter evaluator's meaning, over the stored
+ * columns).
+ */
+export function historyWhere(query: Omit<HistoryQuery, 'sort' | 'order' | 'limit' | 'offset'>): HistoryWhere {
   const parts: string[] = [];
   const params: Param[] = [];
+  const drivers: Probe[][] = [];
   const f = query.filter;
+  const add = (sql: string, values: Param[], driver?: Probe[]) => {
+    parts.push(sql);
+    params.push(...values);
+    if (driver) drivers.push(driver);
+  };
+  const INDEX_OF: Record<string, string> = {
+    src_b: 'history_src',
+    dst_b: 'history_dst',
+    reply_src_b: 'history_reply_src',
+    reply_dst_b: 'history_reply_dst',
+    sport: 'history_sport',
+    dport: 'history_dport',
+    reply_sport: 'history_reply_sport',
+    reply_dport: 'history_reply_dport',
+  };
+  const range = (column: string, lo: Param, hi: Param): Probe => ({ index: INDEX_OF[column], sql: `${column} BETWEEN ? AND ?`, params: [lo, hi] });
   const prefixIn = (columns: string[], prefix: Prefix) => {
     const [lo, hi] = prefixRange(prefix);
-    parts.push(`(family = ? AND (${columns.map((c) => `${c} BETWEEN ? AND ?`).join(' OR ')}))`);
-    params.push(familyNumber(prefix.family));
-    for (let i = 0; i < columns.length; i++) params.push(lo, hi);
+    // A whole address is an equality, so each index walks its rows newest first; a shorter prefix is a byte range,
+    // of this family's address length (an IPv6 address can sort between two IPv4 bounds).
+    const probe = (c: string): Probe =>
+      prefix.length === lo.length * 8 ? { index: INDEX_OF[c], sql: `${c} = ?`, params: [lo] } : { index: INDEX_OF[c], sql: `${c} BETWEEN ? AND ? AND length(${c}) = ${lo.length}`, params: [lo, hi] };
+    const probes = columns.map(probe);
+    add(`(family = ? AND (${probes.map((p) => p.sql).join(' OR ')}))`, [familyNumber(prefix.family), ...probes.flatMap((p) => p.params)], probes);
   };
-  const portIn = (columns: string[], range: { min: number; max: number }) => {
+  const portIn = (columns: string[], ports: PortRange) => {
+    const probes = columns.map((c) => (ports.min === ports.max ? { index: INDEX_OF[c], sql: `${c} = ?`, params: [ports.min] } : range(c, ports.min, ports.max)));
     // As the evaluator: only protocols with ports have ports (a GRE entry's keys are stored in the port columns).
-    parts.push(`(protocol IN (${PORTED_PROTOCOLS.join(', ')}) AND (${columns.map((c) => `${c} BETWEEN ? AND ?`).join(' OR ')}))`);
-    for (let i = 0; i < columns.length; i++) params.push(range.min, range.max);
+    add(`(protocol IN (${PORTED_PROTOCOLS.join(', ')}) AND (${probes.map((p) => p.sql).join(' OR ')}))`, probes.flatMap((p) => p.params), probes);
   };
-  if (f.family) {
-    parts.push('family = ?');
-    params.push(familyNumber(f.family));
-  }
-  if (f.protocol !== undefined) {
-    parts.push('protocol = ?');
-    params.push(f.protocol);
-  }
-  if (f.states) {
-    parts.push(`state IN (${f.states.map(() => '?').join(', ')})`);
-    params.push(...f.states);
-  }
-  if (f.status) {
-    parts.push('(status & ?) = ?');
-    params.push(f.status.mask, f.status.value);
-  }
-  if (f.mark) {
-    parts.push('(mark & ?) = ?');
-    params.push(f.mark.mask, f.mark.value);
-  }
-  if (f.zone !== undefined) {
-    parts.push('zone = ?');
-    params.push(f.zone);
-  }
-  if (f.id !== undefined) {
-    parts.push('id = ?');
-    params.push(f.id);
-  }
+  if (f.family) add('family = ?', [familyNumber(f.family)]);
+  if (f.protocol !== undefined) add('protocol = ?', [f.protocol], [{ index: 'history_protocol', sql: 'protocol = ?', params: [f.protocol] }]);
+  if (f.states) add(`state IN (${f.states.map(() => '?').join(', ')})`, [...f.states]);
+  if (f.status) add('(status & ?) = ?', [f.status.mask, f.status.value]);
+  if (f.mark) add('(mark & ?) = ?', [f.mark.mask, f.mark.value]);
+  if (f.zone !== undefined) add('zone = ?', [f.zone]);
+  if (f.id !== undefined) add('id = ?', [f.id], [{ index: 'history_id', sql: 'id = ?', params: [f.id] }]);
   if (f.ip) prefixIn(['src_b', 'dst_b', 'reply_src_b', 'reply_dst_b'], f.ip);
   if (f.src) prefixIn(['src_b'], f.src);
   if (f.dst) prefixIn(['dst_b'], f.dst);
@@ -199,19 +248,32 @@ function whereOf(query: Pick<HistoryQuery, 'filter' | 'from' | 'to' | 'causes'>)
   if (f.port) portIn(['sport', 'dport', 'reply_sport', 'reply_dport'], f.port);
   if (f.sport) portIn(['sport'], f.sport);
   if (f.dport) portIn(['dport'], f.dport);
-  if (query.from !== undefined) {
-    parts.push('ended_at >= ?');
-    params.push(query.from);
-  }
-  if (query.to !== undefined) {
-    parts.push('ended_at <= ?');
-    params.push(query.to);
+  if (query.from !== undefined || query.to !== undefined) {
+    const lo = query.from ?? Number.MIN_SAFE_INTEGER;
+    const hi = query.to ?? Number.MAX_SAFE_INTEGER;
+    add('ended_at BETWEEN ? AND ?', [lo, hi], [{ index: 'history_ended_at', sql: 'ended_at BETWEEN ? AND ?', params: [lo, hi] }]);
   }
   if (query.causes?.length) {
-    parts.push(`cause IN (${query.causes.map(() => '?').join(', ')})`);
-    params.push(...query.causes);
+    const marks = query.causes.map(() => '?').join(', ');
+    add(`cause IN (${marks})`, [...query.causes], [{ index: 'history_cause', sql: `cause IN (${marks})`, params: [...query.causes] }]);
   }
-  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
+  if (query.external) {
+    const [lo, hi] = prefixRange(query.external);
+    const ports = query.externalPort;
+    const address = query.external.length === lo.length * 8 ? { sql: 'ext_b = ?', params: [lo] } : { sql: `ext_b BETWEEN ? AND ? AND length(ext_b) = ${lo.length}`, params: [lo, hi] };
+    const port = !ports ? undefined : ports.min === ports.max ? { sql: 'ext_port = ?', params: [ports.min] } : { sql: 'ext_port BETWEEN ? AND ?', params: [ports.min, ports.max] };
+    const sql = port ? `${address.sql} AND ${port.sql}` : address.sql;
+    const values = [...address.params, ...(port?.params ?? [])];
+    // With an address, a port and an instant, the index reads exactly that pair's rows that ended after the start.
+    const since = query.activeFrom;
+    const probe: Probe = { index: 'history_external', sql: since === undefined ? sql : `${sql} AND ended_at >= ?`, params: since === undefined ? values : [...values, since] };
+    add(`(${sql})`, values, [probe]);
+  } else if (query.externalPort) {
+    add('ext_port BETWEEN ? AND ?', [query.externalPort.min, query.externalPort.max]);
+  }
+  if (query.activeFrom !== undefined) add('ended_at >= ?', [query.activeFrom], [{ index: 'history_ended_at', sql: 'ended_at >= ?', params: [query.activeFrom] }]);
+  if (query.activeTo !== undefined) add('(started_at IS NULL OR started_at <= ?)', [query.activeTo]);
+  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params, drivers, conditions: parts.length };
 }
 
 export class HistoryStore {
@@ -223,8 +285,9 @@ export class HistoryStore {
     this.insertStatement = db.prepare(`INSERT INTO history (
       id, family, protocol, src, dst, sport, dport, reply_src, reply_dst, reply_sport, reply_dport,
       src_b, dst_b, reply_src_b, reply_dst_b, icmp_type, icmp_code, icmp_id, zone, mark, status, state,
-      started_at, ended_at, packets_orig, bytes_orig, packets_reply, bytes_reply, cause, closed_by
-    ) VALUES (${Array(30).fill('?').join(', ')})`);
+      started_at, ended_at, packets_orig, bytes_orig, packets_reply, bytes_reply, cause, closed_by,
+      ext_b, ext_port, ended_after, ended_before, deleted_by
+    ) VALUES (${Array(35).fill('?').join(', ')})`);
     this.rowCount = (db.prepare('SELECT COUNT(*) AS n FROM history').get() as { n: number }).n;
   }
 
@@ -241,6 +304,7 @@ export class HistoryStore {
       for (const r of records) {
         const o = r.original;
         const p = r.reply;
+        const external = externalEndpoint(r);
         statement.run(
           r.id,
           familyNumber(r.family),
@@ -272,24 +336,79 @@ export class HistoryStore {
           r.counters?.reply.bytes ?? null,
           r.cause,
           r.closedBy ?? null,
+          external ? addressBytes(external.address) : null,
+          external?.port ?? null,
+          r.endedAfter ?? null,
+          r.endedBefore ?? null,
+          r.deletedBy ?? null,
         );
       }
     })();
     this.rowCount += records.length;
   }
 
-  query(query: HistoryQuery): { matched: number; rows: HistoryRow[] } {
-    const where = whereOf(query);
-    const matched = (this.db.prepare(`SELECT COUNT(*) AS n FROM history ${where.sql}`).get(...where.params) as { n: number }).n;
-    const order = query.order ?? 'desc';
-    const orderBy = ORDER_BY[query.sort ?? 'ended']
-      .split(', ')
-      .map((column) => `${column} ${order.toUpperCase()}`)
-      .join(', ');
-    const rows = this.db
-      .prepare(`SELECT * FROM history ${where.sql} ORDER BY ${orderBy}, key ${order.toUpperCase()} LIMIT ? OFFSET ?`)
-      .all(...where.params, query.limit, query.offset) as HistoryRow[];
-    return { matched, rows };
+  /**
+   * A page of rows and how many match. Each condition an index can answer is first counted on its index alone, at
+   * most COUNT_CAP entries each (cheap: the index only). When one lists fewer than COUNT_CAP rows the page is read
+   * from those rows and the count is exact; otherwise every condition is broad, so walking the sort order's index
+   * meets matches early, and the count says "more than COUNT_CAP" rather than reading the whole table.
+   */
+  query(query: HistoryQuery): HistoryPage {
+    const where = historyWhere(query);
+    const direction = (query.order ?? 'desc').toUpperCase();
+    const sortKey = query.sort ?? 'ended';
+    const orderBy = [...ORDER_BY[sortKey], 'key'].map((e) => `${e} ${direction}`).join(', ');
+    const page = [query.limit, query.offset];
+    let best: { probes: Probe[]; count: number; widest: number } | undefined;
+    for (const probes of where.drivers) {
+      const counts = probes.map((probe) => this.cappedCount(probe));
+      const count = counts.reduce((a, b) => a + b, 0);
+      if (!best || count < best.count) best = { probes, count, widest: Math.max(...counts) };
+    }
+    // The one condition of the query is the driver's: its index count is the query's count.
+    const alone = where.conditions === 1 && where.drivers.length === 1;
+    if (best && best.count < COUNT_CAP) {
+      const [first] = best.probes;
+      if (best.probes.length === 1) {
+        // One index lists the rows: the planner is told which, and walks it in order when its column is an equality.
+        const from = `history INDEXED BY ${first.index} ${where.sql}`;
+        const matched = alone ? best.count : (this.statement(`SELECT COUNT(*) AS n FROM ${from}`).get(...where.params) as { n: number }).n;
+        const rows = this.statement(`SELECT * FROM ${from} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...where.params, ...page) as HistoryRow[];
+        return { matched, exact: true, rows };
+      }
+      // Several indexes (a condition on any side): the union of their keys, then the rows by key.
+      const keys = best.probes.map((p) => `SELECT key FROM history INDEXED BY ${p.index} WHERE ${p.sql}`).join(' UNION ');
+      const from = `history NOT INDEXED WHERE key IN (${keys})${where.sql ? ` AND ${where.sql.slice('WHERE '.length)}` : ''}`;
+      const params = [...best.probes.flatMap((p) => p.params), ...where.params];
+      const matched = (this.statement(`SELECT COUNT(*) AS n FROM ${from}`).get(...params) as { n: number }).n;
+      const rows = this.statement(`SELECT * FROM ${from} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...params, ...page) as HistoryRow[];
+      return { matched, exact: true, rows };
+    }
+    const walk = SORT_INDEX[sortKey] ? `INDEXED BY ${SORT_INDEX[sortKey]}` : '';
+    const rows = this.statement(`SELECT * FROM history ${walk} ${where.sql} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...where.params, ...page) as HistoryRow[];
+    if (!where.sql) return { matched: this.rowCount, exact: true, rows };
+    // A lone condition one of whose indexes alone lists more than the cap: more than the cap match.
+    if (alone && best && best.widest >= COUNT_CAP) return { matched: COUNT_CAP, exact: false, rows };
+    const matched = (this.statement(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM history ${where.sql} LIMIT ${COUNT_CAP + 1})`).get(...where.params) as { n: number }).n;
+    return matched > COUNT_CAP ? { matched: COUNT_CAP, exact: false, rows } : { matched, exact: true, rows };
+  }
+
+  /** Entries of one index matching a probe, counting at most COUNT_CAP. */
+  private cappedCount(probe: Probe): number {
+    return (this.statement(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM history INDEXED BY ${probe.index} WHERE ${probe.sql} LIMIT ${COUNT_CAP})`).get(...probe.params) as { n: number }).n;
+  }
+
+  private readonly statements = new Map<string, Statement>();
+
+  /** Prepared once per distinct SQL text (queries differ only in their conditions' shapes). */
+  private statement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      if (this.statements.size > 500) this.statements.clear();
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /** The most recent row of a kernel id. */

@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseFilter, type Connection } from '@/lib/conntrack';
-import { causeOf, closerOf, ClosersMap, HistoryStore, type HistoryRecord } from '@/lib/history';
+import { externalEndpoint, parseFilter, type Connection } from '@/lib/conntrack';
+import { parseAddress, parsePrefix, type Prefix } from '@/lib/conntrack/address';
+import { causeOf, closerOf, ClosersMap, COUNT_CAP, HISTORY_SORT_KEYS, HistoryStore, OpenEntries, type HistoryRecord, type HistorySortKey } from '@/lib/history';
 import { openStore } from '@/lib/store';
 
 const tcp = (state: string | undefined, extra: Partial<Connection> = {}): Connection => ({
@@ -117,5 +118,138 @@ describe('HistoryStore', () => {
     expect(s.clear()).toBe(8);
     expect(s.gaps().overflows).toBe(0);
     expect(s.query({ filter: {}, limit: 10, offset: 0 }).matched).toBe(0);
+  });
+});
+
+describe('HistoryStore sorting and counting', () => {
+  // The value each sort key orders by, computed from the records (not from SQL), and whether NULLs sort first.
+  const KEY_VALUE: Record<HistorySortKey, (r: HistoryRecord) => number | string | null> = {
+    ended: (r) => r.endedAt,
+    started: (r) => r.startedAt ?? null,
+    duration: (r) => (r.startedAt === undefined ? null : r.endedAt - r.startedAt),
+    id: (r) => r.id,
+    protocol: (r) => r.original.protocol,
+    state: (r) => r.state ?? null,
+    cause: (r) => r.cause,
+    src: (r) => `${r.family === 'ipv4' ? 4 : 6}|${Buffer.from(parseAddress(r.original.src)!.bytes).toString('hex')}`,
+    dst: (r) => `${r.family === 'ipv4' ? 4 : 6}|${Buffer.from(parseAddress(r.original.dst)!.bytes).toString('hex')}`,
+    external: (r) => {
+      const e = externalEndpoint(r);
+      return e ? `${Buffer.from(parseAddress(e.address)!.bytes).toString('hex')}|${String(e.port ?? '').padStart(5, '0')}` : null;
+    },
+    bytes: (r) => (r.counters ? r.counters.original.bytes + r.counters.reply.bytes : 0),
+    packets: (r) => (r.counters ? r.counters.original.packets + r.counters.reply.packets : 0),
+  };
+
+  const varied = (i: number): HistoryRecord => {
+    const base = record(i, { status: i % 4 === 0 ? 0x1e : i % 4 === 1 ? 0x2e : 0x0e });
+    if (i % 5 === 0) delete base.startedAt;
+    if (i % 7 === 0) delete base.counters;
+    if (i % 3 === 0) base.state = (['ESTABLISHED', 'TIME_WAIT', 'CLOSE'] as const)[i % 9 === 0 ? 0 : i % 2];
+    return { ...base, id: 5000 - i * 7, counters: base.counters && { original: { packets: (i * 13) % 17, bytes: (i * 7919) % 1000 }, reply: { packets: 1, bytes: 5 } } };
+  };
+
+  it('sorts by every key in both orders, ties broken by row key', () => {
+    const s = store();
+    const records = Array.from({ length: 40 }, (_v, i) => varied(i));
+    s.insert(records);
+    for (const sort of HISTORY_SORT_KEYS) {
+      for (const order of ['asc', 'desc'] as const) {
+        const got = s.query({ filter: {}, sort, order, limit: 1000, offset: 0 }).rows.map((r) => r.key);
+        // SQLite orders NULL before any value ascending, after descending; then the row key (insertion order, 1-based).
+        const expected = records
+          .map((r, index) => ({ value: KEY_VALUE[sort](r), key: index + 1 }))
+          .sort((a, b) => {
+            const cmp = a.value === b.value ? 0 : a.value === null ? -1 : b.value === null ? 1 : a.value < b.value ? -1 : 1;
+            return (cmp || a.key - b.key) * (order === 'asc' ? 1 : -1);
+          })
+          .map((r) => r.key);
+        expect(got, `${sort} ${order}`).toEqual(expected);
+      }
+    }
+  });
+
+  it('counts exactly up to COUNT_CAP and says "more" beyond, the page the same either way', () => {
+    const s = store();
+    const n = COUNT_CAP + 50;
+    s.insert(Array.from({ length: n }, (_v, i) => record(i, { original: { src: '10.9.0.1', dst: '192.0.2.1', protocol: 17, sport: 1000 + (i % 20), dport: 53 }, reply: { src: '192.0.2.1', dst: '203.0.113.9', protocol: 17, sport: 53, dport: 30000 + (i % 3000) }, family: 'ipv4', status: 0x1e })));
+    const broad = s.query({ filter: parseFilter({ src: '10.9.0.1' }), limit: 5, offset: 0 });
+    expect(broad).toMatchObject({ exact: false, matched: COUNT_CAP });
+    expect(broad.rows.map((r) => r.ended_at)).toEqual([...broad.rows.map((r) => r.ended_at)].sort((a, b) => b - a));
+    expect(broad.rows[0].key).toBe(n);
+    const narrow = s.query({ filter: parseFilter({ src: '10.9.0.1', sport: '1003' }), limit: 5, offset: 0 });
+    expect(narrow).toMatchObject({ exact: true, matched: Math.ceil((n - 3) / 20) });
+    const external = s.query({ filter: {}, external: parsePrefix('203.0.113.9') as Prefix, externalPort: { min: 30007, max: 30007 }, limit: 100, offset: 0 });
+    expect(external.exact).toBe(true);
+    expect(external.rows.map((r) => r.reply_dport)).toEqual(Array(external.matched).fill(30007));
+    expect(external.matched).toBe(Math.ceil((n - 7) / 3000));
+  });
+
+  it('finds who used an external address and port at an instant (the life overlaps the window)', () => {
+    const s = store();
+    const snat = (i: number, start: number, end: number, lan: string, port: number): HistoryRecord => ({
+      ...record(i),
+      family: 'ipv4',
+      status: 0x1e,
+      original: { src: lan, dst: '198.51.100.1', protocol: 6, sport: 40000 + i, dport: 443 },
+      reply: { src: '198.51.100.1', dst: '203.0.113.1', protocol: 6, sport: 443, dport: port },
+      startedAt: start,
+      endedAt: end,
+    });
+    s.insert([snat(1, 1000, 2000, '10.0.0.1', 5000), snat(2, 3000, 9000, '10.0.0.2', 5000), snat(3, 3000, 9000, '10.0.0.3', 5001), snat(4, 20_000, 21_000, '10.0.0.4', 5000)]);
+    const at = (instant: number, window: number) =>
+      s
+        .query({ filter: {}, external: parsePrefix('203.0.113.1') as Prefix, externalPort: { min: 5000, max: 5000 }, activeFrom: instant - window, activeTo: instant + window, limit: 10, offset: 0 })
+        .rows.map((r) => r.src);
+    expect(at(5000, 0)).toEqual(['10.0.0.2']);
+    expect(at(2500, 600)).toEqual(['10.0.0.2', '10.0.0.1']);
+    expect(at(15_000, 1000)).toEqual([]);
+    expect(at(19_500, 600)).toEqual(['10.0.0.4']);
+  });
+});
+
+describe('OpenEntries', () => {
+  const open = (id: number, extra: Partial<Connection> = {}): Connection => ({
+    ...tcp('ESTABLISHED'),
+    id,
+    status: 0x1e,
+    mark: 7,
+    original: { src: '10.0.0.5', dst: '198.51.100.3', protocol: 6, sport: 40000 + id, dport: 443 },
+    reply: { src: '198.51.100.3', dst: '203.0.113.1', protocol: 6, sport: 443, dport: 60000 - id },
+    counters: { original: { packets: 3n, bytes: 300n }, reply: { packets: 4n, bytes: 4000n } },
+    timestamp: { start: 1_700_000_000_000_000_000n },
+    ...extra,
+  });
+
+  it('keeps what the history row needs, refreshes counters, and tells a reused id apart', () => {
+    const entries = new OpenEntries();
+    entries.note(open(1), 100, 1);
+    entries.note(open(2, { family: 'ipv6', original: { src: 'fd00::5', dst: '2001:db8::1', protocol: 17, sport: 5353, dport: 53 }, reply: { src: '2001:db8::1', dst: 'fd00::5', protocol: 17, sport: 53, dport: 5353 }, status: 0x0e }), 100, 1, 2);
+    expect(entries.size).toBe(2);
+    entries.note(open(1, { counters: { original: { packets: 9n, bytes: 900n }, reply: { packets: 8n, bytes: 8000n } }, protoinfo: { tcp: { state: 'TIME_WAIT' } } }), 200, 2);
+    // Id 2 reused by another connection: not refreshed, so generation 2 did not see it.
+    entries.note(open(2), 200, 2);
+    expect(entries.unseenBy(2)).toEqual([2]);
+    const ended = entries.take(1, { cause: 'unobserved', endedAfter: 200, endedBefore: 300 });
+    expect(ended).toMatchObject({
+      id: 1,
+      family: 'ipv4',
+      original: { src: '10.0.0.5', dst: '198.51.100.3', protocol: 6, sport: 40001, dport: 443 },
+      reply: { src: '198.51.100.3', dst: '203.0.113.1', protocol: 6, sport: 443, dport: 59999 },
+      status: 0x1e,
+      mark: 7,
+      state: 'TIME_WAIT',
+      startedAt: 1_700_000_000_000,
+      endedAt: 300,
+      endedAfter: 200,
+      endedBefore: 300,
+      counters: { original: { packets: 9, bytes: 900 }, reply: { packets: 8, bytes: 8000 } },
+      cause: 'unobserved',
+    });
+    const v6 = entries.take(2, { cause: 'admin', endedAfter: 5, endedBefore: 5, endedAt: 5, deletedBy: 'alice' });
+    expect(v6).toMatchObject({ family: 'ipv6', original: { src: 'fd00::5', dst: '2001:db8::1', sport: 5353 }, closedBy: 'server', deletedBy: 'alice', endedAt: 5 });
+    expect(v6?.endedAfter).toBeUndefined();
+    expect(entries.size).toBe(0);
+    expect(entries.take(1, { cause: 'unobserved', endedAfter: 0, endedBefore: 0 })).toBeUndefined();
   });
 });

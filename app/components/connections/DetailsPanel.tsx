@@ -10,7 +10,7 @@ import { buttonClass } from '../ui/buttons';
 import { Dialog } from '../ui/Dialog';
 import { ErrorPanel } from '../ui/ErrorPanel';
 import { LabelBadges } from './LabelBadges';
-import { ageSeconds, formatBytes, formatCount, formatDuration, formatMark, hostPort, icmpText, type CopyFormat } from './format';
+import { ageSeconds, formatBytes, formatCount, formatDuration, formatMark, formatTime, hostPort, icmpText, type CopyFormat } from './format';
 
 type Live = { kind: 'present'; connection: ApiConnection; at: Date } | { kind: 'gone'; at: Date } | { kind: 'error'; error: ApiError };
 
@@ -201,7 +201,7 @@ export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose,
               </Row>
               <RelatedRows id={id} related={related.data} />
               <Row label="Use">{c.use}</Row>
-              <Row label="Started">{c.startedAt ? `${c.startedAt}${age !== undefined ? ` (${formatDuration(age)} before the snapshot)` : ''}` : 'unknown (timestamps off)'}</Row>
+              <Row label="Started">{c.startedAt ? `${formatTime(c.startedAt)}${age !== undefined ? ` (${formatDuration(age)} before the snapshot)` : ''}` : 'unknown (timestamps off)'}</Row>
               {!c.counters && <Row label="Counters">off when this entry was created (sysctl -w net.netfilter.nf_conntrack_acct=1)</Row>}
             </tbody>
           </table>

@@ -52,13 +52,27 @@ export function formatBytes(n: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
-/** "59 s", "4 m 10 s", "3 h 2 m", "4 d 23 h". */
+/** Every duration of the console reads the same: "850 ms", "59 s", "2 min 13 s", "3 h 2 min", "4 d 23 h". */
 export function formatDuration(totalSeconds: number): string {
+  if (totalSeconds > 0 && totalSeconds < 1) return `${Math.round(totalSeconds * 1000)} ms`;
   const s = Math.max(0, Math.round(totalSeconds));
   if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} m ${s % 60} s`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} m`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
   return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+}
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** A time in the browser's zone with its UTC offset ("2026-03-01 15:05:00 +01:00"); exports keep ISO UTC. */
+export function formatTime(iso: string | undefined | null): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const offset = -d.getTimezoneOffset();
+  const abs = Math.abs(offset);
+  const zone = `${offset >= 0 ? '+' : '-'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone}`;
 }
 
 /** Seconds between the connection's start and the snapshot, when timestamps were on. */

@@ -1,24 +1,34 @@
 'use client';
 // The history page: filters in the URL, a status line (recorder, lost events), the table of ended connections
-// with selection and a context menu (Copy / Clear selected / Clear all), typed confirmation for Clear all.
+// with selection and a context menu (Copy / Clear selected / Clear all), typed confirmation for Clear all; every
+// column sorts (both orders), a row opens its details, and the NAT lookup answers abuse reports.
 import Link from 'next/link';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { ApiError, apiRequest } from '@/app/components/api/http';
 import { Dialog } from '@/app/components/ui/Dialog';
 import { buttonClass } from '@/app/components/ui/buttons';
-import { CAUSES, CAUSE_LABELS } from '@/lib/history/cause-names';
+import { formatBytes, formatCount, formatDuration, formatTime, hostPort } from '@/app/components/connections/format';
+import { CAUSES, CAUSE_LABELS, HISTORY_SORT_KEYS, type HistorySortKey } from '@/lib/history/cause-names';
 import type { ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus } from '@/lib/console/history-types';
-import { bytesText, durationText, endpointText, timeText } from './format';
+import { HistoryDetails } from './HistoryDetails';
+import { NatLookup } from './NatLookup';
 
 const PAGE = 100;
-const FIELDS = ['id', 'ip', 'port', 'protocol', 'cause', 'from', 'to'] as const;
+const FIELDS = ['id', 'ip', 'port', 'external', 'protocol', 'cause', 'from', 'to'] as const;
 type Field = (typeof FIELDS)[number];
 const CONFIRM_TEXT = 'clear all';
 
 export type HistorySearch = Record<string, string | string[] | undefined>;
 
 /** The page's filters from the URL (datetime-local inputs show local time without a zone). */
-function fromSearch(search: HistorySearch): { values: Record<Field, string>; offset: number } {
+interface Applied {
+  values: Record<Field, string>;
+  offset: number;
+  sort: HistorySortKey;
+  order: 'asc' | 'desc';
+}
+
+function fromSearch(search: HistorySearch): Applied {
   const one = (key: string): string => {
     const value = search[key];
     return (Array.isArray(value) ? value[0] : value) ?? '';
@@ -31,10 +41,11 @@ function fromSearch(search: HistorySearch): { values: Record<Field, string>; off
       values[field] = local.toISOString().slice(0, 16);
     }
   }
-  return { values, offset: Number(one('offset')) || 0 };
+  const sort = (HISTORY_SORT_KEYS as readonly string[]).includes(one('sort')) ? (one('sort') as HistorySortKey) : 'ended';
+  return { values, offset: Number(one('offset')) || 0, sort, order: one('order') === 'asc' ? 'asc' : 'desc' };
 }
 
-function queryOf(values: Record<Field, string>, offset: number): string {
+function queryOf(values: Record<Field, string>, offset: number, sort?: { sort: HistorySortKey; order: 'asc' | 'desc' }): string {
   const params = new URLSearchParams();
   for (const field of FIELDS) {
     const value = values[field].trim();
@@ -42,9 +53,30 @@ function queryOf(values: Record<Field, string>, offset: number): string {
     // datetime-local inputs have no zone: they mean local time.
     params.set(field, field === 'from' || field === 'to' ? new Date(value).toISOString() : value);
   }
+  if (sort && (sort.sort !== 'ended' || sort.order !== 'desc')) {
+    params.set('sort', sort.sort);
+    params.set('order', sort.order);
+  }
   if (offset) params.set('offset', String(offset));
   return params.toString();
 }
+
+const endpointText = (e: ApiHistoryEntry['original'], side: 'src' | 'dst'): string => (side === 'src' ? hostPort(e.src, e.sport) : hostPort(e.dst, e.dport));
+
+/** The columns of the table, each with the sort key it orders by. */
+const COLUMNS: { label: string; sort: HistorySortKey }[] = [
+  { label: 'Id', sort: 'id' },
+  { label: 'Proto', sort: 'protocol' },
+  { label: 'Source', sort: 'src' },
+  { label: 'Destination', sort: 'dst' },
+  { label: 'External', sort: 'external' },
+  { label: 'Started', sort: 'started' },
+  { label: 'Ended', sort: 'ended' },
+  { label: 'Duration', sort: 'duration' },
+  { label: 'Bytes → / ←', sort: 'bytes' },
+  { label: 'Final state', sort: 'state' },
+  { label: 'Cause', sort: 'cause' },
+];
 
 function StatusLine({ status }: { status: ApiHistoryStatus }) {
   const recorder = status.recorder;
@@ -77,8 +109,14 @@ function StatusLine({ status }: { status: ApiHistoryStatus }) {
       )}
       {loss.overflows > 0 && (
         <p className="rounded bg-amber-50 px-3 py-2 text-amber-900" data-testid="events-lost">
-          {loss.lostEvents === null ? 'Some events' : `${loss.lostEvents.toLocaleString('en-US')} events`} lost since {timeText(loss.since ?? undefined)} (the kernel&apos;s
+          {loss.lostEvents === null ? 'Some events' : `${loss.lostEvents.toLocaleString('en-US')} events`} lost since {formatTime(loss.since)} (the kernel&apos;s
           buffer overflowed {loss.overflows} times): connections that ended then may be missing.
+        </p>
+      )}
+      {recorder?.startedAt && (
+        <p className="text-slate-600" data-testid="recording-since">
+          Recording since {formatTime(recorder.startedAt)}: the {formatCount(recorder.openAtStart)} connections open then are recorded when a later dump
+          finds them gone{recorder.openWatched ? ` (${formatCount(recorder.openWatched)} still open)` : ''}; connections before that are not in the history.
         </p>
       )}
       <p className="text-slate-600">
@@ -97,7 +135,8 @@ interface Menu {
 
 export function HistoryConsole({ canClear, search }: { canClear: boolean; search: HistorySearch }) {
   const [values, setValues] = useState<Record<Field, string>>(() => fromSearch(search).values);
-  const [applied, setApplied] = useState<{ values: Record<Field, string>; offset: number }>(() => fromSearch(search));
+  const [applied, setApplied] = useState<Applied>(() => fromSearch(search));
+  const [details, setDetails] = useState<ApiHistoryEntry | null>(null);
   const [reloads, setReloads] = useState(0);
   const [page, setPage] = useState<ApiHistoryPage | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -108,10 +147,10 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
   const [notice, setNotice] = useState('');
 
   useEffect(() => {
-    const query = queryOf(applied.values, applied.offset);
+    const query = queryOf(applied.values, applied.offset, applied);
     window.history.replaceState(null, '', query ? `/history?${query}` : '/history');
     const controller = new AbortController();
-    apiRequest<ApiHistoryPage>(`/api/history?${queryOf(applied.values, 0)}&limit=${PAGE}&offset=${applied.offset}`, { signal: controller.signal }).then(
+    apiRequest<ApiHistoryPage>(`/api/history?${queryOf(applied.values, 0, applied)}&sort=${applied.sort}&order=${applied.order}&limit=${PAGE}&offset=${applied.offset}`, { signal: controller.signal }).then(
       (next) => {
         setPage(next);
         setError(null);
@@ -139,8 +178,11 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setSelected(new Set());
-    setApplied({ values, offset: 0 });
+    setApplied({ ...applied, values, offset: 0 });
   };
+
+  const sortBy = (sort: HistorySortKey) =>
+    setApplied({ ...applied, sort, order: applied.sort === sort && applied.order === 'desc' ? 'asc' : 'desc', offset: 0 });
 
   const clearSelected = async (keys: number[]) => {
     if (!keys.length) return;
@@ -174,15 +216,16 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
 
   const items = useMemo(() => page?.items ?? [], [page]);
   const allSelected = items.length > 0 && items.every((e) => selected.has(e.key));
-  const exportQuery = queryOf(applied.values, 0);
+  const exportQuery = queryOf(applied.values, 0, applied);
+  const total = page ? (page.exact ? formatCount(page.matched) : `more than ${formatCount(page.matched)}`) : '';
 
   return (
     <div className="w-full px-4 py-4 sm:px-6">
       <h1 className="mb-4 text-xl font-semibold">Connection history</h1>
       <form onSubmit={submit} className="mb-3 flex flex-wrap items-end gap-3 text-sm" aria-label="History filters">
-        {(['id', 'ip', 'port'] as const).map((field) => (
+        {(['id', 'ip', 'port', 'external'] as const).map((field) => (
           <label key={field} className="flex flex-col">
-            {field === 'id' ? 'Connection id' : field === 'ip' ? 'Address or prefix' : 'Port'}
+            {{ id: 'Connection id', ip: 'Address or prefix', port: 'Port', external: 'External address' }[field]}
             <input
               name={field}
               value={values[field]}
@@ -231,6 +274,7 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
         </a>
       </form>
       {page && <StatusLine status={page.status} />}
+      <NatLookup />
       {error && (
         <p role="alert" className="mb-3 rounded bg-red-50 px-3 py-2 text-sm text-red-900" data-testid="history-error">
           {error.message} {error.advice}
@@ -242,7 +286,7 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
         </p>
       )}
       <div className="mb-2 flex items-center gap-2 text-sm">
-        <span data-testid="history-matched">{page ? `${page.matched.toLocaleString('en-US')} ended connections` : 'Loading…'}</span>
+        <span data-testid="history-matched">{page ? `${total} ended connections` : 'Loading…'}</span>
         {canClear && (
           <>
             <button type="button" className={buttonClass.dangerOutline} disabled={!selected.size} onClick={act(() => clearSelected([...selected]))} data-testid="history-clear-selected">
@@ -260,16 +304,14 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
             <th className="p-1">
               <input type="checkbox" aria-label="Select all" checked={allSelected} onChange={() => setSelected(allSelected ? new Set() : new Set(items.map((e) => e.key)))} />
             </th>
-            <th className="p-1">Id</th>
-            <th className="p-1">Proto</th>
-            <th className="p-1">Source</th>
-            <th className="p-1">Destination</th>
-            <th className="p-1">Started</th>
-            <th className="p-1">Ended</th>
-            <th className="p-1">Duration</th>
-            <th className="p-1">Bytes → / ←</th>
-            <th className="p-1">Final state</th>
-            <th className="p-1">Cause</th>
+            {COLUMNS.map((column) => (
+              <th key={column.sort} className="p-1" aria-sort={applied.sort === column.sort ? (applied.order === 'asc' ? 'ascending' : 'descending') : 'none'}>
+                <button type="button" className="font-semibold hover:underline" onClick={() => sortBy(column.sort)} data-testid={`history-sort-${column.sort}`}>
+                  {column.label}
+                  {applied.sort === column.sort ? (applied.order === 'asc' ? ' ▲' : ' ▼') : ''}
+                </button>
+              </th>
+            ))}
           </tr>
         </thead>
         <tbody>
@@ -298,36 +340,42 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
                 />
               </td>
               <td className="p-1 font-mono">
-                <Link href={`/?id=${entry.id}`} className="underline" title="Look for it in the live table">
+                <button type="button" className="underline" onClick={() => setDetails(entry)} title="Show the details of this ended connection" data-testid="history-open-details">
                   {entry.id}
-                </Link>
+                </button>
               </td>
               <td className="p-1">{entry.protocol}</td>
               <td className="p-1 font-mono">{endpointText(entry.original, 'src')}</td>
               <td className="p-1 font-mono">{endpointText(entry.original, 'dst')}</td>
-              <td className="p-1">{timeText(entry.startedAt)}</td>
-              <td className="p-1">{timeText(entry.endedAt)}</td>
-              <td className="p-1">{durationText(entry.durationMs)}</td>
+              <td className="p-1 font-mono" data-testid="history-external">
+                {entry.external ? hostPort(entry.external.address, entry.external.port) : '—'}
+              </td>
+              <td className="p-1">{formatTime(entry.startedAt)}</td>
+              <td className="p-1" title={entry.endedAfter ? `ended between ${formatTime(entry.endedAfter)} and ${formatTime(entry.endedBefore)}` : undefined}>
+                {entry.endedAfter ? `by ${formatTime(entry.endedAt)}` : formatTime(entry.endedAt)}
+              </td>
+              <td className="p-1">{entry.durationMs === undefined ? '—' : formatDuration(entry.durationMs / 1000)}</td>
               <td className="p-1">
-                {entry.counters ? `${bytesText(entry.counters.original.bytes)} / ${bytesText(entry.counters.reply.bytes)}` : '—'}
+                {entry.counters ? `${formatBytes(entry.counters.original.bytes)} / ${formatBytes(entry.counters.reply.bytes)}` : '—'}
               </td>
               <td className="p-1">{entry.state ?? '—'}</td>
               <td className="p-1" data-testid="history-cause" data-cause={entry.cause} title={entry.closedBy && entry.cause !== entry.closedBy ? `first FIN from the ${entry.closedBy}` : undefined}>
                 {CAUSE_LABELS[entry.cause]}
+                {entry.deletedBy ? ` (${entry.deletedBy})` : ''}
               </td>
             </tr>
           ))}
         </tbody>
       </table>
-      {page && page.matched > PAGE && (
+      {page && (page.matched > PAGE || !page.exact) && (
         <div className="mt-2 flex items-center gap-2 text-sm">
           <button type="button" className={buttonClass.secondary} disabled={applied.offset === 0} onClick={() => setApplied({ ...applied, offset: Math.max(0, applied.offset - PAGE) })}>
             Previous
           </button>
           <span>
-            {applied.offset + 1}–{Math.min(applied.offset + PAGE, page.matched)} of {page.matched.toLocaleString('en-US')}
+            {applied.offset + 1}–{applied.offset + items.length} of {total}
           </span>
-          <button type="button" className={buttonClass.secondary} disabled={applied.offset + PAGE >= page.matched} onClick={() => setApplied({ ...applied, offset: applied.offset + PAGE })}>
+          <button type="button" className={buttonClass.secondary} disabled={items.length < PAGE || (page.exact && applied.offset + PAGE >= page.matched)} onClick={() => setApplied({ ...applied, offset: applied.offset + PAGE })}>
             Next
           </button>
         </div>
@@ -360,6 +408,7 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
           )}
         </ul>
       )}
+      {details && <HistoryDetails entry={details} onClose={() => setDetails(null)} />}
       {confirming && (
         <Dialog
           title="Clear the whole history"

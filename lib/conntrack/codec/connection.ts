@@ -243,3 +243,10 @@ export function statusNames(status: number): string[] {
   }
   return names;
 }
+
+/** The status as people read it (API, exports, JSON lines): the IPS_* names, plus UNREPLIED when SEEN_REPLY is clear. */
+export function statusNamesShown(status: number): string[] {
+  const names = statusNames(status);
+  if (!(status & IPS.SEEN_REPLY)) names.push('UNREPLIED');
+  return names;
+}

@@ -14,5 +14,5 @@ export const DELETE = route({
   schema: emptySchema,
   params: idParamsSchema,
   audit: deleteOneAudit,
-  handler: ({ params }) => deleteConnection(params.id),
+  handler: ({ params, principal }) => deleteConnection(params.id, principal.name),
 });

@@ -1,3 +1,3 @@
 import { flushAudit, flushBodySchema, flushConnections, route } from '@/lib/console';
 
-export const POST = route({ permission: 'flush', source: 'body', schema: flushBodySchema, audit: flushAudit, handler: ({ input }) => flushConnections(input) });
+export const POST = route({ permission: 'flush', source: 'body', schema: flushBodySchema, audit: flushAudit, handler: ({ input, principal }) => flushConnections(input, principal.name) });

@@ -1,0 +1,260 @@
+// The entries that were already open when the recorder started. With nf_conntrack_events=2 (the kernel default) an
+// entry created while nobody listened has no event cache and never reports its end, so the recorder keeps, for each
+// of them, what its history row needs (tuples, flags, the last counters seen) until a later dump finds it gone or
+// its DESTROY does arrive. Columnar typed arrays, not one object per entry: about 150 bytes an entry, a million
+// entries in 150 MB, and nothing else of the table is copied.
+import { TCP_STATES, type Connection, type Family, type TcpState, type Tuple } from '@/lib/conntrack';
+import { parseAddress } from '@/lib/conntrack/address';
+import { decodeAddress } from '@/lib/conntrack/codec/address';
+import type { Cause } from './causes';
+import type { HistoryRecord } from './store';
+
+const ADDRESS_BYTES = 16;
+/** Per slot: sport, dport, reply sport, reply dport, icmp type, icmp code, icmp id (-1: absent). */
+const INTS = 7;
+/** Per slot: started (ms), packets/bytes original, packets/bytes reply (NaN: absent), last seen (ms). */
+const FLOATS = 6;
+const U32S = 4; // id, status, mark, zone
+
+/** How an open entry ended, as the recorder found out. */
+export interface OpenEntryEnd {
+  cause: Cause;
+  /** The end lies after this (ms) ... */
+  endedAfter: number;
+  /** ... and before this; the row's ended_at. */
+  endedBefore: number;
+  /** Exact end, when known (a delete by this console). */
+  endedAt?: number;
+  deletedBy?: string;
+}
+
+export class OpenEntries {
+  private readonly slotOf = new Map<number, number>();
+  private free: number[] = [];
+  private capacity = 0;
+  private used = 0;
+  private meta = new Uint8Array(0); // family (4/6), protocol, TCP state index + 1, closer (0, 1, 2)
+  private addresses = new Uint8Array(0);
+  private ints = new Int32Array(0);
+  private floats = new Float64Array(0);
+  private u32 = new Uint32Array(0);
+  /** The dump generation that last saw each slot. */
+  private seen = new Uint32Array(0);
+
+  get size(): number {
+    return this.slotOf.size;
+  }
+
+  has(id: number): boolean {
+    return this.slotOf.has(id);
+  }
+
+  ids(): IterableIterator<number> {
+    return this.slotOf.keys();
+  }
+
+  private grow(): void {
+    const capacity = Math.max(1024, this.capacity * 2);
+    const grown = <T extends Uint8Array | Int32Array | Float64Array | Uint32Array>(old: T, per: number, make: (n: number) => T): T => {
+      const next = make(capacity * per);
+      next.set(old);
+      return next;
+    };
+    this.meta = grown(this.meta, 4, (n) => new Uint8Array(n));
+    this.addresses = grown(this.addresses, 4 * ADDRESS_BYTES, (n) => new Uint8Array(n));
+    this.ints = grown(this.ints, INTS, (n) => new Int32Array(n));
+    this.floats = grown(this.floats, FLOATS, (n) => new Float64Array(n));
+    this.u32 = grown(this.u32, U32S, (n) => new Uint32Array(n));
+    this.seen = grown(this.seen, 1, (n) => new Uint32Array(n));
+    this.capacity = capacity;
+  }
+
+  /** Notes an open entry (or refreshes one already noted) as seen at `at` (ms) by dump generation `generation`. */
+  note(connection: Connection, at: number, generation: number, closer: 0 | 1 | 2 = 0): void {
+    const id = connection.id;
+    if (id === undefined) return;
+    let slot = this.slotOf.get(id);
+    if (slot === undefined) {
+      slot = this.free.pop();
+      if (slot === undefined) {
+        if (this.used === this.capacity) this.grow();
+        slot = this.used++;
+      }
+      this.slotOf.set(id, slot);
+      this.write(slot, connection);
+      this.meta[slot * 4 + 3] = closer;
+    } else if (!this.sameEntry(slot, connection)) {
+      // The kernel reused the id for another connection: the one noted ended unseen; the caller records it first.
+      return;
+    } else {
+      this.refresh(slot, connection);
+      if (closer && !this.meta[slot * 4 + 3]) this.meta[slot * 4 + 3] = closer;
+    }
+    this.floats[slot * FLOATS + 5] = at;
+    this.seen[slot] = generation;
+  }
+
+  /** Whether the entry with this id noted here is this connection (same protocol and original ports), not a reuse. */
+  matches(connection: Connection): boolean {
+    const slot = connection.id === undefined ? undefined : this.slotOf.get(connection.id);
+    return slot !== undefined && this.sameEntry(slot, connection);
+  }
+
+  private sameEntry(slot: number, c: Connection): boolean {
+    const i = slot * INTS;
+    return this.meta[slot * 4 + 1] === c.original.protocol && this.ints[i] === (c.original.sport ?? -1) && this.ints[i + 1] === (c.original.dport ?? -1);
+  }
+
+  private write(slot: number, c: Connection): void {
+    const m = slot * 4;
+    this.meta[m] = c.family === 'ipv4' ? 4 : 6;
+    this.meta[m + 1] = c.original.protocol;
+    const base = slot * 4 * ADDRESS_BYTES;
+    [c.original.src, c.original.dst, c.reply.src, c.reply.dst].forEach((text, k) => {
+      const parsed = parseAddress(text);
+      if (parsed) this.addresses.set(parsed.bytes, base + k * ADDRESS_BYTES);
+    });
+    const i = slot * INTS;
+    const o = c.original;
+    const r = c.reply;
+    const values = [o.sport, o.dport, r.sport, r.dport, o.icmp?.type, o.icmp?.code, o.icmp?.id];
+    for (let k = 0; k < INTS; k++) this.ints[i + k] = values[k] ?? -1;
+    const u = slot * U32S;
+    this.u32[u] = c.id ?? 0;
+    this.u32[u + 3] = c.zone;
+    this.floats[slot * FLOATS] = c.timestamp?.start ? Number(c.timestamp.start / 1_000_000n) : Number.NaN;
+    this.refresh(slot, c);
+  }
+
+  /** What changes while an entry lives: state, flags, mark, counters. */
+  private refresh(slot: number, c: Connection): void {
+    const state = c.protoinfo?.tcp?.state;
+    this.meta[slot * 4 + 2] = state ? TCP_STATES.indexOf(state) + 1 : 0;
+    const u = slot * U32S;
+    this.u32[u + 1] = c.status;
+    this.u32[u + 2] = c.mark ?? 0;
+    const f = slot * FLOATS;
+    const counters = c.counters;
+    this.floats[f + 1] = counters ? Number(counters.original.packets) : Number.NaN;
+    this.floats[f + 2] = counters ? Number(counters.original.bytes) : Number.NaN;
+    this.floats[f + 3] = counters ? Number(counters.reply.packets) : Number.NaN;
+    this.floats[f + 4] = counters ? Number(counters.reply.bytes) : Number.NaN;
+  }
+
+  /** The connection noted under this id, as last seen (for matching a filter against it). */
+  connection(id: number): Connection | undefined {
+    const slot = this.slotOf.get(id);
+    return slot === undefined ? undefined : this.connectionAt(slot);
+  }
+
+  private connectionAt(slot: number): Connection {
+    const m = slot * 4;
+    const family: Family = this.meta[m] === 4 ? 'ipv4' : 'ipv6';
+    const protocol = this.meta[m + 1];
+    const base = slot * 4 * ADDRESS_BYTES;
+    const address = (k: number) => decodeAddress(this.addresses, base + k * ADDRESS_BYTES, family);
+    const i = slot * INTS;
+    const int = (k: number): number | undefined => (this.ints[i + k] < 0 ? undefined : this.ints[i + k]);
+    const tuple = (src: string, dst: string, sport: number | undefined, dport: number | undefined, withIcmp: boolean): Tuple => {
+      const t: Tuple = { src, dst, protocol };
+      if (sport !== undefined) t.sport = sport;
+      if (dport !== undefined) t.dport = dport;
+      const type = int(4);
+      if (withIcmp && type !== undefined) t.icmp = { type, code: int(5) ?? 0, id: int(6) ?? 0 };
+      return t;
+    };
+    const u = slot * U32S;
+    const f = slot * FLOATS;
+    const connection: Connection = {
+      family,
+      original: tuple(address(0), address(1), int(0), int(1), true),
+      reply: tuple(address(2), address(3), int(2), int(3), false),
+      id: this.u32[u],
+      status: this.u32[u + 1],
+      mark: this.u32[u + 2],
+      zone: this.u32[u + 3],
+    };
+    const state = this.meta[m + 2];
+    if (state) connection.protoinfo = { tcp: { state: TCP_STATES[state - 1] as TcpState } };
+    if (!Number.isNaN(this.floats[f + 1])) {
+      connection.counters = {
+        original: { packets: BigInt(this.floats[f + 1]), bytes: BigInt(this.floats[f + 2]) },
+        reply: { packets: BigInt(this.floats[f + 3]), bytes: BigInt(this.floats[f + 4]) },
+      };
+    }
+    if (!Number.isNaN(this.floats[f])) connection.timestamp = { start: BigInt(this.floats[f]) * 1_000_000n };
+    return connection;
+  }
+
+  /** When the entry was last seen open (ms). */
+  lastSeen(id: number): number | undefined {
+    const slot = this.slotOf.get(id);
+    return slot === undefined ? undefined : this.floats[slot * FLOATS + 5];
+  }
+
+  /** Ids noted here that dump `generation` did not see. */
+  unseenBy(generation: number): number[] {
+    const out: number[] = [];
+    for (const [id, slot] of this.slotOf) if (this.seen[slot] !== generation) out.push(id);
+    return out;
+  }
+
+  /** The history row of an entry that ended, forgetting it. */
+  take(id: number, end: OpenEntryEnd): HistoryRecord | undefined {
+    const slot = this.slotOf.get(id);
+    if (slot === undefined) return undefined;
+    const c = this.connectionAt(slot);
+    const closer = this.meta[slot * 4 + 3];
+    this.forget(id);
+    const record: HistoryRecord = {
+      id,
+      family: c.family,
+      original: c.original,
+      reply: c.reply,
+      status: c.status,
+      zone: c.zone,
+      mark: c.mark ?? 0,
+      endedAt: end.endedAt ?? end.endedBefore,
+      cause: end.cause,
+    };
+    if (end.endedAt === undefined) {
+      record.endedAfter = end.endedAfter;
+      record.endedBefore = end.endedBefore;
+    }
+    const state = c.protoinfo?.tcp?.state;
+    if (state) record.state = state;
+    if (c.timestamp) record.startedAt = Number(c.timestamp.start / 1_000_000n);
+    if (c.counters) {
+      record.counters = {
+        original: { packets: Number(c.counters.original.packets), bytes: Number(c.counters.original.bytes) },
+        reply: { packets: Number(c.counters.reply.packets), bytes: Number(c.counters.reply.bytes) },
+      };
+    }
+    if (closer) record.closedBy = closer === 1 ? 'client' : 'server';
+    if (end.deletedBy) record.deletedBy = end.deletedBy;
+    return record;
+  }
+
+  /** Forgets an entry (its DESTROY arrived and was recorded from the event). */
+  forget(id: number): boolean {
+    const slot = this.slotOf.get(id);
+    if (slot === undefined) return false;
+    this.slotOf.delete(id);
+    this.free.push(slot);
+    if (!this.slotOf.size) this.clear();
+    return true;
+  }
+
+  /** Frees the columns once nothing is noted any more. */
+  private clear(): void {
+    this.free = [];
+    this.used = 0;
+    this.capacity = 0;
+    this.meta = new Uint8Array(0);
+    this.addresses = new Uint8Array(0);
+    this.ints = new Int32Array(0);
+    this.floats = new Float64Array(0);
+    this.u32 = new Uint32Array(0);
+    this.seen = new Uint32Array(0);
+  }
+}
