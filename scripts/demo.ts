@@ -166,8 +166,18 @@ async function main(): Promise<void> {
       cwd: root,
       stdio: 'inherit',
       detached: true,
-      // Request logs would bury the demo's own lines; warnings and errors still show.
-      env: { CONNTRACK_LOG_LEVEL: 'warn', ...process.env, NODE_ENV: 'production', CONNTRACK_NETNS: lab.namespaces.router, CONNTRACK_DATA_DIR: dataDir, CONNTRACK_CONNLABEL_FILE: connlabelFile, CONNTRACK_NAME_FILES: `dnsmasq:${leases},hosts:/etc/hosts` },
+      // Request logs would bury the demo's own lines; warnings and errors still show. Ended connections also go out as
+      // JSON lines (what a log shipper would carry off the router).
+      env: {
+        CONNTRACK_LOG_LEVEL: 'warn',
+        ...process.env,
+        NODE_ENV: 'production',
+        CONNTRACK_NETNS: lab.namespaces.router,
+        CONNTRACK_DATA_DIR: dataDir,
+        CONNTRACK_CONNLABEL_FILE: connlabelFile,
+        CONNTRACK_NAME_FILES: `dnsmasq:${leases},hosts:/etc/hosts`,
+        CONNTRACK_HISTORY_JSONL: join(dataDir, 'connections.jsonl'),
+      },
     });
     server.once('exit', (code) => {
       if (!shuttingDown) {
@@ -179,6 +189,8 @@ async function main(): Promise<void> {
     await waitUntilServing(url, server);
     console.log(`\nConntrack Console: ${url}`);
     console.log(`The lab router's conntrack settings (acct and timestamps on, the rest kernel defaults): ${url}settings`);
+    console.log(`Connection history and the NAT lookup ("who used this external address and port?"): ${url}history`);
+    console.log(`Ended connections as JSON lines: ${join(dataDir, 'connections.jsonl')}`);
     console.log(`Log in as "${admin.name}" with password "${admin.password}" (a fresh random one each run).`);
     console.log('Ctrl+C stops the console and removes the lab.\n');
   } catch (error) {

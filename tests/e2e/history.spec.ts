@@ -59,8 +59,28 @@ test('an ended connection is found by id with its cause, and cleared', async ({ 
   await expect(row).toHaveCount(1);
   await expect(row).toHaveAttribute('data-id', String(id));
   await expect(row.getByTestId('history-cause')).toHaveAttribute('data-cause', 'admin');
-  await expect(row.getByTestId('history-cause')).toHaveText('deleted by an administrator');
-  await expect(row.getByRole('link', { name: String(id) })).toHaveAttribute('href', `/?id=${id}`);
+  // Who deleted it: the API token the delete went through.
+  await expect(row.getByTestId('history-cause')).toHaveText(/^deleted by an administrator \(.+\)$/);
+
+  // The id opens the row's own details (not the live table, where the connection is gone).
+  await row.getByTestId('history-open-details').click();
+  const details = page.getByTestId('history-details');
+  await expect(details).toBeVisible();
+  await expect(details.getByTestId('history-details-cause')).toHaveText('deleted by an administrator');
+  await expect(details).toContainText('192.168.50.5:6100 → 198.51.100.50:443');
+  const user = (await details.getByTestId('history-details-user').textContent()) ?? '';
+  expect(user.length).toBeGreaterThan(0);
+  await expect(details.getByRole('link', { name: 'audit log' })).toHaveAttribute('href', new RegExp(`^/audit\\?actor=${user}&`));
+  await page.keyboard.press('Escape');
+  await expect(details).toHaveCount(0);
+  await expect(row.getByTestId('history-open-details')).toBeFocused();
+
+  // Every column header sorts; the URL keeps the order.
+  await page.getByTestId('history-sort-bytes').click();
+  await expect(page).toHaveURL(/sort=bytes&order=desc/);
+  await page.getByTestId('history-sort-bytes').click();
+  await expect(page).toHaveURL(/sort=bytes&order=asc/);
+  await expect(row).toHaveCount(1);
 
   // The status line the details panel uses says the same.
   const status = await api<{ state: string; entry?: { cause: string } }>('GET', `/api/connections/${id}/status`);

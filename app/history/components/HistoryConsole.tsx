@@ -298,75 +298,78 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
           </>
         )}
       </div>
-      <table className="w-full border-collapse text-sm" aria-label="History" aria-busy={page === null}>
-        <thead>
-          <tr className="border-b text-left">
-            <th className="p-1">
-              <input type="checkbox" aria-label="Select all" checked={allSelected} onChange={() => setSelected(allSelected ? new Set() : new Set(items.map((e) => e.key)))} />
-            </th>
-            {COLUMNS.map((column) => (
-              <th key={column.sort} className="p-1" aria-sort={applied.sort === column.sort ? (applied.order === 'asc' ? 'ascending' : 'descending') : 'none'}>
-                <button type="button" className="font-semibold hover:underline" onClick={() => sortBy(column.sort)} data-testid={`history-sort-${column.sort}`}>
-                  {column.label}
-                  {applied.sort === column.sort ? (applied.order === 'asc' ? ' ▲' : ' ▼') : ''}
-                </button>
+      {/* Wide on a phone: the table scrolls on its own, the page does not. */}
+      <div className="overflow-x-auto">
+        <table className="w-full border-collapse text-sm" aria-label="History" aria-busy={page === null}>
+          <thead>
+            <tr className="border-b text-left">
+              <th className="p-1">
+                <input type="checkbox" aria-label="Select all" checked={allSelected} onChange={() => setSelected(allSelected ? new Set() : new Set(items.map((e) => e.key)))} />
               </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((entry) => (
-            <tr
-              key={entry.key}
-              className="border-b hover:bg-slate-100"
-              data-testid="history-row"
-              data-id={entry.id}
-              onContextMenu={(event) => {
-                event.preventDefault();
-                setMenu({ x: event.clientX, y: event.clientY, entry });
-              }}
-            >
-              <td className="p-1">
-                <input
-                  type="checkbox"
-                  aria-label={`Select ${entry.id}`}
-                  checked={selected.has(entry.key)}
-                  onChange={() => {
-                    const next = new Set(selected);
-                    if (next.has(entry.key)) next.delete(entry.key);
-                    else next.add(entry.key);
-                    setSelected(next);
-                  }}
-                />
-              </td>
-              <td className="p-1 font-mono">
-                <button type="button" className="underline" onClick={() => setDetails(entry)} title="Show the details of this ended connection" data-testid="history-open-details">
-                  {entry.id}
-                </button>
-              </td>
-              <td className="p-1">{entry.protocol}</td>
-              <td className="p-1 font-mono">{endpointText(entry.original, 'src')}</td>
-              <td className="p-1 font-mono">{endpointText(entry.original, 'dst')}</td>
-              <td className="p-1 font-mono" data-testid="history-external">
-                {entry.external ? hostPort(entry.external.address, entry.external.port) : '—'}
-              </td>
-              <td className="p-1">{formatTime(entry.startedAt)}</td>
-              <td className="p-1" title={entry.endedAfter ? `ended between ${formatTime(entry.endedAfter)} and ${formatTime(entry.endedBefore)}` : undefined}>
-                {entry.endedAfter ? `by ${formatTime(entry.endedAt)}` : formatTime(entry.endedAt)}
-              </td>
-              <td className="p-1">{entry.durationMs === undefined ? '—' : formatDuration(entry.durationMs / 1000)}</td>
-              <td className="p-1">
-                {entry.counters ? `${formatBytes(entry.counters.original.bytes)} / ${formatBytes(entry.counters.reply.bytes)}` : '—'}
-              </td>
-              <td className="p-1">{entry.state ?? '—'}</td>
-              <td className="p-1" data-testid="history-cause" data-cause={entry.cause} title={entry.closedBy && entry.cause !== entry.closedBy ? `first FIN from the ${entry.closedBy}` : undefined}>
-                {CAUSE_LABELS[entry.cause]}
-                {entry.deletedBy ? ` (${entry.deletedBy})` : ''}
-              </td>
+              {COLUMNS.map((column) => (
+                <th key={column.sort} className="p-1" aria-sort={applied.sort === column.sort ? (applied.order === 'asc' ? 'ascending' : 'descending') : 'none'}>
+                  <button type="button" className="font-semibold hover:underline" onClick={() => sortBy(column.sort)} data-testid={`history-sort-${column.sort}`}>
+                    {column.label}
+                    {applied.sort === column.sort ? (applied.order === 'asc' ? ' ▲' : ' ▼') : ''}
+                  </button>
+                </th>
+              ))}
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {items.map((entry) => (
+              <tr
+                key={entry.key}
+                className="border-b hover:bg-slate-100"
+                data-testid="history-row"
+                data-id={entry.id}
+                onContextMenu={(event) => {
+                  event.preventDefault();
+                  setMenu({ x: event.clientX, y: event.clientY, entry });
+                }}
+              >
+                <td className="p-1">
+                  <input
+                    type="checkbox"
+                    aria-label={`Select ${entry.id}`}
+                    checked={selected.has(entry.key)}
+                    onChange={() => {
+                      const next = new Set(selected);
+                      if (next.has(entry.key)) next.delete(entry.key);
+                      else next.add(entry.key);
+                      setSelected(next);
+                    }}
+                  />
+                </td>
+                <td className="p-1 font-mono">
+                  <button type="button" className="underline" onClick={() => setDetails(entry)} title="Show the details of this ended connection" data-testid="history-open-details">
+                    {entry.id}
+                  </button>
+                </td>
+                <td className="p-1">{entry.protocol}</td>
+                <td className="p-1 font-mono">{endpointText(entry.original, 'src')}</td>
+                <td className="p-1 font-mono">{endpointText(entry.original, 'dst')}</td>
+                <td className="p-1 font-mono" data-testid="history-external">
+                  {entry.external ? hostPort(entry.external.address, entry.external.port) : '—'}
+                </td>
+                <td className="p-1">{formatTime(entry.startedAt)}</td>
+                <td className="p-1" title={entry.endedAfter ? `ended between ${formatTime(entry.endedAfter)} and ${formatTime(entry.endedBefore)}` : undefined}>
+                  {entry.endedAfter ? `by ${formatTime(entry.endedAt)}` : formatTime(entry.endedAt)}
+                </td>
+                <td className="p-1">{entry.durationMs === undefined ? '—' : formatDuration(entry.durationMs / 1000)}</td>
+                <td className="p-1">
+                  {entry.counters ? `${formatBytes(entry.counters.original.bytes)} / ${formatBytes(entry.counters.reply.bytes)}` : '—'}
+                </td>
+                <td className="p-1">{entry.state ?? '—'}</td>
+                <td className="p-1" data-testid="history-cause" data-cause={entry.cause} title={entry.closedBy && entry.cause !== entry.closedBy ? `first FIN from the ${entry.closedBy}` : undefined}>
+                  {CAUSE_LABELS[entry.cause]}
+                  {entry.deletedBy ? ` (${entry.deletedBy})` : ''}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {page && (page.matched > PAGE || !page.exact) && (
         <div className="mt-2 flex items-center gap-2 text-sm">
           <button type="button" className={buttonClass.secondary} disabled={applied.offset === 0} onClick={() => setApplied({ ...applied, offset: Math.max(0, applied.offset - PAGE) })}>
