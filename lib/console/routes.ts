@@ -26,6 +26,7 @@ export const ROUTE_PATTERNS = [
   '/api/history/clear',
   '/api/history/delete',
   '/api/history/export',
+  '/api/history/nat-lookup',
   '/api/notices',
   '/api/settings',
   '/api/stats',
