@@ -150,7 +150,7 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
     const query = queryOf(applied.values, applied.offset, applied);
     window.history.replaceState(null, '', query ? `/history?${query}` : '/history');
     const controller = new AbortController();
-    apiRequest<ApiHistoryPage>(`/api/history?${queryOf(applied.values, 0, applied)}&sort=${applied.sort}&order=${applied.order}&limit=${PAGE}&offset=${applied.offset}`, { signal: controller.signal }).then(
+    apiRequest<ApiHistoryPage>(`/api/history?${queryOf(applied.values, 0)}&sort=${applied.sort}&order=${applied.order}&limit=${PAGE}&offset=${applied.offset}`, { signal: controller.signal }).then(
       (next) => {
         setPage(next);
         setError(null);
