@@ -2,7 +2,6 @@
 // The history page: filters in the URL, a status line (recorder, lost events), the table of ended connections
 // with selection and a context menu (Copy / Clear selected / Clear all), typed confirmation for Clear all; every
 // column sorts (both orders), a row opens its details, and the NAT lookup answers abuse reports.
-import Link from 'next/link';
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { ApiError, apiRequest } from '@/app/components/api/http';
 import { Dialog } from '@/app/components/ui/Dialog';
