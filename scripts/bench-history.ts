@@ -106,7 +106,8 @@ async function measure(db: Store, rate: number, seconds: number, receiveBufferBy
   try {
     const store = new HistoryStore(db);
     const rowsBefore = store.size;
-    const recorder = new HistoryRecorder({ netns: namespace.name, store, config: { ...HISTORY_DEFAULTS, receiveBufferBytes }, log: () => undefined });
+    // No retention: the seeded week of rows stays in the table the recorder writes into.
+    const recorder = new HistoryRecorder({ netns: namespace.name, store, config: { ...HISTORY_DEFAULTS, receiveBufferBytes, retentionDays: 0, maxRows: 0 }, log: () => undefined });
     await recorder.start();
     const cpu = process.cpuUsage();
     const wallStart = performance.now();
