@@ -426,15 +426,21 @@ export class HistoryRecorder {
 
   /** Reconciles the open entries with a snapshot the console took (a refresh): cheaper than a dump of our own. */
   reconcileWith(snapshot: Snapshot): void {
+    if (this.reconciling) return;
+    this.reconcileAgainst(snapshot);
+    this.scheduleReconcile();
+  }
+
+  /** Refreshes the open entries a snapshot holds and ends the ones it does not. */
+  private reconcileAgainst(snapshot: Snapshot): void {
     const started = snapshot.info.takenAt.getTime();
-    if (!this.open.size || this.reconciling || started < this.openNotedAt) return;
+    if (!this.open.size || started < this.openNotedAt) return;
     const generation = ++this.generation;
     for (const id of [...this.open.ids()]) {
       const row = snapshot.rowOfId(id);
       if (row >= 0) this.open.note(snapshot.connection(row), started, generation);
     }
     this.endUnseen(generation, started, started + Math.ceil(snapshot.info.tookMs));
-    this.scheduleReconcile();
   }
 
   /**
@@ -499,7 +505,8 @@ export class HistoryRecorder {
     if (this.reconciling || this.resyncing || !this.open.size) return this.scheduleReconcile();
     this.reconciling = true;
     try {
-      await this.resync();
+      // A columnar snapshot, not a decoded dump: the same table read at a fraction of the cost.
+      this.reconcileAgainst(await this.conntrack.snapshot());
     } catch (error) {
       this.log(`reconciliation dump failed: ${(error as Error).message}`);
     } finally {
