@@ -113,7 +113,7 @@ test('delete one, then all of a master, then flush with the typed word; the kern
   const id = await first.getAttribute('data-id');
   await first.getByTestId('expect-delete').click();
   await page.getByTestId('expect-confirm').click();
-  await expect(page.getByTestId('expect-notice')).toContainText(`Deleted expectation ${id}`);
+  await expect(page.getByTestId('toast')).toContainText(`Deleted expectation ${id}`);
   await expect(expectRows(page)).toHaveCount(2);
   expect(await oracle(world)).toHaveLength(2);
 
@@ -121,13 +121,16 @@ test('delete one, then all of a master, then flush with the typed word; the kern
   const master = await second.getAttribute('data-master');
   await second.getByTestId('expect-delete-master').click();
   await page.getByTestId('expect-confirm').click();
-  await expect(page.getByTestId('expect-notice')).toContainText(`of connection ${master}`);
+  await expect(page.getByTestId('toast').last()).toContainText(`of connection ${master}`);
   await expect(expectRows(page)).toHaveCount(1);
   expect(await oracle(world)).toHaveLength(1);
 
   await page.getByTestId('expect-flush').click();
   await expect(page.getByTestId('expect-confirm')).toBeDisabled();
-  await page.getByTestId('expect-flush-typed').fill('FLUSH');
+  // The word exactly, in capitals; only the spaces around it are forgiven.
+  await page.getByTestId('expect-flush-typed').fill('flush');
+  await expect(page.getByTestId('expect-confirm')).toBeDisabled();
+  await page.getByTestId('expect-flush-typed').fill(' FLUSH ');
   await page.getByTestId('expect-confirm').click();
   await expect(page.getByTestId('expect-empty')).toBeVisible();
   expect(await oracle(world)).toEqual([]);

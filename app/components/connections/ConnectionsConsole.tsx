@@ -13,6 +13,7 @@ import { DataGrid } from '../grid/DataGrid';
 import { Pager } from '../grid/Pager';
 import { buttonClass } from '../ui/buttons';
 import { Dialog } from '../ui/Dialog';
+import { useToast } from '../ui/Toast';
 import { ErrorPanel } from '../ui/ErrorPanel';
 import { connectionColumns } from './columns';
 import { ContextMenu, type MenuItem } from './ContextMenu';
@@ -125,12 +126,7 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
   const [modal, setModal] = useState<Modal>(null);
   const [menu, setMenu] = useState<{ x: number; y: number; row: ApiConnection } | null>(null);
   const [result, setResult] = useState<ActionResult>();
-  const [toast, setToast] = useState<{ text: string; error?: boolean }>();
-  useEffect(() => {
-    if (!toast) return;
-    const timer = setTimeout(() => setToast(undefined), 4000);
-    return () => clearTimeout(timer);
-  }, [toast]);
+  const toast = useToast();
 
   const matchingFilter = deleteFilter(query.filters);
   const matchingBlocked = query.filters.q
@@ -160,9 +156,9 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
     const what = format === 'json' ? 'JSON' : format === 'command' ? 'conntrack -D commands' : 'text';
     try {
       await writeClipboard(copyText(picked, format));
-      setToast({ text: `Copied ${picked.length} connection${picked.length === 1 ? '' : 's'} as ${what}` });
+      toast.show(`Copied ${picked.length} connection${picked.length === 1 ? '' : 's'} as ${what}`);
     } catch (error) {
-      setToast({ text: `Copy failed: ${error instanceof Error ? error.message : String(error)}`, error: true });
+      toast.show(`Copy failed: ${error instanceof Error ? error.message : String(error)}`, 'error');
     }
   };
 
@@ -426,11 +422,6 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
             stats.reload();
           }}
         />
-      )}
-      {toast && (
-        <div role="status" data-testid="toast" className={`fixed right-6 bottom-6 z-50 rounded-md px-4 py-2 text-sm text-white shadow-lg ${toast.error ? 'bg-red-700' : 'bg-slate-800'}`}>
-          {toast.text}
-        </div>
       )}
     </div>
   );

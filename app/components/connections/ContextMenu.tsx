@@ -14,6 +14,9 @@ export function ContextMenu({ x, y, items, onClose }: { x: number; y: number; it
   const menu = useRef<HTMLUListElement>(null);
   const close = useEffectEvent(() => onClose());
   useEffect(() => {
+    // Focus goes back where it was (the row or its "⋯" button) when the menu closes, so a dialog opened from
+    // the menu knows its opener and returns focus there.
+    const before = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     menu.current?.querySelector<HTMLElement>('[role="menuitem"]:not([disabled])')?.focus({ preventScroll: true });
     const closeOutside = (event: Event) => {
       if (!(event.target instanceof Node) || !menu.current?.contains(event.target)) close();
@@ -27,6 +30,8 @@ export function ContextMenu({ x, y, items, onClose }: { x: number; y: number; it
       window.removeEventListener('mousedown', closeOutside);
       window.removeEventListener('scroll', closeOnScroll);
       window.removeEventListener('resize', closeOnScroll);
+      const active = document.activeElement;
+      if (before?.isConnected && (active === null || active === document.body || !active.isConnected)) before.focus({ preventScroll: true });
     };
   }, []);
 

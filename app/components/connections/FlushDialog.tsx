@@ -4,11 +4,11 @@ import { useState } from 'react';
 import { ApiError, apiRequest } from '../api/http';
 import type { FlushResponse } from '../api/types';
 import { buttonClass } from '../ui/buttons';
+import { FLUSH_WORD, typedMatches } from '../ui/confirm-word';
 import { Dialog } from '../ui/Dialog';
 import { ErrorPanel } from '../ui/ErrorPanel';
+import { TypeToConfirm } from '../ui/TypeToConfirm';
 import { formatCount } from './format';
-
-export const FLUSH_WORD = 'FLUSH';
 
 export interface FlushDialogProps {
   total: number | undefined;
@@ -54,23 +54,13 @@ export function FlushDialog({ total, onClose, onDone }: FlushDialogProps) {
             <option value="ipv6">IPv6 only</option>
           </select>
         </label>
-        <label className="block">
-          Type <strong className="font-mono">{FLUSH_WORD}</strong> to confirm
-          <input
-            data-autofocus
-            className="mt-1 block w-full rounded border border-slate-300 px-2 py-1 font-mono"
-            value={typed}
-            onChange={(e) => setTyped(e.target.value)}
-            aria-label={`Type ${FLUSH_WORD} to confirm`}
-            autoComplete="off"
-          />
-        </label>
+        <TypeToConfirm word={FLUSH_WORD} value={typed} onChange={setTyped} onConfirm={() => running || void flush()} />
         {failure && <ErrorPanel title="The flush failed" error={failure} />}
         <div className="flex justify-end gap-2 pt-2">
           <button type="button" className={buttonClass.secondary} onClick={onClose}>
             Cancel
           </button>
-          <button type="button" className={buttonClass.danger} disabled={typed !== FLUSH_WORD || running} onClick={flush} data-testid="confirm-flush">
+          <button type="button" className={buttonClass.danger} disabled={!typedMatches(FLUSH_WORD, typed) || running} onClick={flush} data-testid="confirm-flush">
             {running ? 'Flushing…' : 'Flush'}
           </button>
         </div>

@@ -1,9 +1,10 @@
 // The frame of every signed-in page: a skip link, the product name and icon, the navigation (from pages.ts),
-// the notice area, the theme choice, who is logged in (their Account page) and Log out; then the page's <main>.
+// the notice area, the result/toast area, the theme choice, who is logged in (their Account page) and Log out; then the page's <main>.
 import { cookies } from 'next/headers';
 import Link from 'next/link';
 import type { ReactNode } from 'react';
 import type { Me } from '@/lib/auth/login';
+import { ToastProvider } from '../ui/Toast';
 import { NoticeArea } from './NoticeArea';
 import { navigationFor } from './pages';
 import { parseTheme, THEME_COOKIE } from './theme';
@@ -62,7 +63,7 @@ export async function ConsoleShell({ page, me, children }: ConsoleShellProps) {
       </header>
       <NoticeArea />
       <main id="main" tabIndex={-1} className="flex min-w-0 flex-1 flex-col outline-none">
-        {children}
+        <ToastProvider>{children}</ToastProvider>
       </main>
     </div>
   );

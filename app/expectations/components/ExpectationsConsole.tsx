@@ -5,16 +5,18 @@
 import Link from 'next/link';
 import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, apiRequest } from '@/app/components/api/http';
+import { FLUSH_WORD, typedMatches } from '@/app/components/ui/confirm-word';
 import { Dialog } from '@/app/components/ui/Dialog';
 import { ErrorPanel } from '@/app/components/ui/ErrorPanel';
 import { buttonClass } from '@/app/components/ui/buttons';
+import { useToast } from '@/app/components/ui/Toast';
+import { TypeToConfirm } from '@/app/components/ui/TypeToConfirm';
 import type { ApiExpectation, ExpectationsDeleteOutcome } from '@/lib/console/expectations';
 import { endpointText, expectedText, maskText, secondsText } from './format';
 
 const FIELDS = ['helper', 'master', 'address', 'port'] as const;
 type Field = (typeof FIELDS)[number];
 const LABELS: Record<Field, string> = { helper: 'Helper', master: 'Master connection id', address: 'Address or prefix', port: 'Port or range' };
-const FLUSH_WORD = 'FLUSH';
 
 export type ExpectationsSearch = Record<string, string | string[] | undefined>;
 
@@ -46,7 +48,7 @@ export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete
   const [typed, setTyped] = useState('');
   const [running, setRunning] = useState(false);
   const [failure, setFailure] = useState<ApiError | null>(null);
-  const [notice, setNotice] = useState('');
+  const toast = useToast();
 
   useEffect(() => {
     const query = queryOf(applied);
@@ -83,13 +85,13 @@ export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete
     try {
       if (pending.kind === 'one') {
         await apiRequest(`/api/expectations/${pending.item.id}`, { method: 'DELETE' });
-        setNotice(`Deleted expectation ${pending.item.id}.`);
+        toast.show(`Deleted expectation ${pending.item.id}.`);
       } else if (pending.kind === 'master') {
         const outcome = await apiRequest<ExpectationsDeleteOutcome>('/api/expectations/delete', { method: 'POST', body: { master: pending.master } });
-        setNotice(`Deleted ${outcome.deleted} of ${outcome.matched} expectations of connection ${pending.master}${outcome.alreadyGone ? ` (${outcome.alreadyGone} already gone)` : ''}.`);
+        toast.show(`Deleted ${outcome.deleted} of ${outcome.matched} expectations of connection ${pending.master}${outcome.alreadyGone ? ` (${outcome.alreadyGone} already gone)` : ''}.`);
       } else {
         const { deleted } = await apiRequest<{ deleted: number }>('/api/expectations/flush', { method: 'POST', body: {} });
-        setNotice(`Flushed every expectation (${deleted}).`);
+        toast.show(`Flushed every expectation (${deleted}).`);
       }
       close();
       setReloads((n) => n + 1);
@@ -139,11 +141,6 @@ export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete
         <div className="mb-3">
           <ErrorPanel title="The expectations could not be listed" error={error} />
         </div>
-      )}
-      {notice && (
-        <p role="status" className="mb-3 text-sm text-slate-700" data-testid="expect-notice">
-          {notice}
-        </p>
       )}
       <p className="mb-2 text-sm" data-testid="expect-matched">
         {items === null ? 'Loading…' : `${list.length} ${list.length === 1 ? 'expectation' : 'expectations'}`}
@@ -239,7 +236,7 @@ export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete
               <button
                 type="button"
                 className={buttonClass.danger}
-                disabled={running || (pending.kind === 'flush' && typed !== FLUSH_WORD)}
+                disabled={running || (pending.kind === 'flush' && !typedMatches(FLUSH_WORD, typed))}
                 onClick={() => void confirm()}
                 data-testid="expect-confirm"
               >
@@ -263,18 +260,7 @@ export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete
             {pending.kind === 'flush' && (
               <>
                 <p>Every expectation in the table goes ({list.length} listed now, more if a filter is applied). Pending FTP data connections, SIP media and the like will be refused or untracked.</p>
-                <label className="block">
-                  Type <strong className="font-mono">{FLUSH_WORD}</strong> to confirm
-                  <input
-                    data-autofocus
-                    className="mt-1 block w-full rounded border border-slate-300 px-2 py-1 font-mono"
-                    value={typed}
-                    onChange={(e) => setTyped(e.target.value)}
-                    aria-label={`Type ${FLUSH_WORD} to confirm`}
-                    autoComplete="off"
-                    data-testid="expect-flush-typed"
-                  />
-                </label>
+                <TypeToConfirm word={FLUSH_WORD} value={typed} onChange={setTyped} onConfirm={() => running || void confirm()} testId="expect-flush-typed" />
               </>
             )}
             {failure && <ErrorPanel title="The delete failed" error={failure} />}
