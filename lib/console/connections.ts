@@ -5,11 +5,12 @@ import { rowToApi, snapshotSummary, toApiConnection, type ApiConnection, type Ap
 import { namesFor, type PageNames } from './names';
 import { CONNECTION_COLUMNS, exportResponse, fileStamp } from './export';
 import { ConnectionGoneError } from './errors';
-import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery } from './schemas';
+import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery, type StatsQuery } from './schemas';
 import { deletedEntries, deleteRequests, logger } from '@/lib/observability';
 import { toApiExpectation, type ApiExpectation } from './expectations';
 import { labelFilterOptions } from './labels';
 import { consoleService } from './service';
+import type { SnapshotCounters } from './counters';
 import { deletionIntents, historyRuntime, type DeletionClaim } from '@/lib/history';
 
 /** How many entries a dry run shows. */
@@ -194,8 +195,22 @@ export async function flushConnections(body: FlushBody, user?: string): Promise<
   return result;
 }
 
-export async function tableStats(): Promise<Stats> {
-  return consoleService().conntrack.stats();
+export interface TableStats extends Stats {
+  /** ISO 8601: when the kernel was asked. */
+  readAt: string;
+  /**
+   * The per-CPU counters as read with the snapshot before the one asked about (default: the latest), so that
+   * `perCpu - baseline.perCpu` is the increase since the previous snapshot. The first snapshot is its own
+   * baseline; null when no reading is known (the server has not taken a snapshot yet).
+   */
+  baseline: SnapshotCounters | null;
+}
+
+/** Table usage, per-CPU counters and the sysctls now, with the counters of the previous snapshot to compare. */
+export async function tableStats(query: StatsQuery): Promise<TableStats> {
+  const { conntrack, counters } = consoleService();
+  const stats = await conntrack.stats();
+  return { ...stats, readAt: new Date().toISOString(), baseline: counters.baselineFor(query.snapshot) };
 }
 
 export interface ExternalAddress {

@@ -48,8 +48,12 @@ export type ExportQuery = z.output<typeof exportQuerySchema>;
 export const externalAddressesQuerySchema = z.strictObject({ ...filterShape, snapshot: snapshotId.optional() });
 export type ExternalAddressesQuery = z.output<typeof externalAddressesQuerySchema>;
 
-/** GET /api/stats, POST /api/connections/refresh: no parameters at all. */
+/** POST /api/connections/refresh and others: no parameters at all. */
 export const emptySchema = z.strictObject({});
+
+/** GET /api/stats: optionally the snapshot whose predecessor's counters to compare with (default: the latest). */
+export const statsQuerySchema = z.strictObject({ snapshot: snapshotId.optional() });
+export type StatsQuery = z.output<typeof statsQuerySchema>;
 
 /** /api/connections/{id} */
 export const idParamsSchema = z.strictObject({ id });

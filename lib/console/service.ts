@@ -1,24 +1,30 @@
-// The process-wide console service: one Conntrack client for the managed namespace and its snapshot registry.
+// The process-wide console service: one Conntrack client for the managed namespace, its snapshot registry and the
+// kernel counters read with each snapshot.
 import { config } from '@/lib/config';
 import { Conntrack } from '@/lib/conntrack';
 import { historyRuntime } from '@/lib/history';
+import { CounterReadings } from './counters';
 import { SnapshotRegistry } from './snapshots';
 import { processValue } from '@/lib/process';
 
 export interface ConsoleService {
   conntrack: Conntrack;
   snapshots: SnapshotRegistry;
+  /** The kernel's per-CPU counters as read with each snapshot. */
+  counters: CounterReadings;
 }
 
 export function createConsoleService(options: { netns?: string } = {}): ConsoleService {
   const conntrack = new Conntrack({ netns: options.netns });
+  const counters = new CounterReadings();
   const take = async () => {
     const snapshot = await conntrack.snapshot();
     // Each refresh also tells the history which entries open at its start have ended meanwhile.
     historyRuntime().recorder?.reconcileWith(snapshot);
+    await counters.record(snapshot.info.id, () => conntrack.stats());
     return snapshot;
   };
-  return { conntrack, snapshots: new SnapshotRegistry(take) };
+  return { conntrack, snapshots: new SnapshotRegistry(take), counters };
 }
 
 // Next bundles each route separately, so module state is not shared between routes: keep the one service on

@@ -1,3 +1,3 @@
-import { emptySchema, route, tableStats } from '@/lib/console';
+import { route, statsQuerySchema, tableStats } from '@/lib/console';
 
-export const GET = route({ permission: 'read', source: 'query', schema: emptySchema, handler: () => tableStats() });
+export const GET = route({ permission: 'read', source: 'query', schema: statsQuerySchema, handler: ({ input }) => tableStats(input) });

@@ -1,13 +1,12 @@
 // The JSON the console's API returns, as the API's own modules declare it. Type-only imports: nothing
 // server-side reaches the browser bundle, and a change to a response shape breaks the build here.
 import type { ApiConnection, ApiSnapshot } from '@/lib/console/connection';
-import type { ConnectionDetails, ConnectionPage, ConnectionSummary, DeleteOutcome, ExternalAddress } from '@/lib/console/connections';
+import type { ConnectionDetails, ConnectionPage, ConnectionSummary, DeleteOutcome, ExternalAddress, TableStats } from '@/lib/console/connections';
 import type { Me } from '@/lib/auth/login';
 import type { AuditState } from '@/lib/console/audited';
 import type { ApiErrorBody } from '@/lib/console/errors';
 import type { ApiSetting, ApiSettings, SettingChange } from '@/lib/console/settings';
 import type { PageNames } from '@/lib/console/names';
-import type { Stats } from '@/lib/conntrack/types';
 
 export type { ApiConnection, ApiSnapshot, ApiErrorBody, ApiSetting, Me, PageNames };
 
@@ -30,7 +29,7 @@ export interface FlushResponse extends Audited {
   deleted: number;
 }
 /** GET /api/stats */
-export type StatsResponse = Stats;
+export type StatsResponse = TableStats;
 /** GET /api/connections/external-addresses */
 export interface ExternalAddressesResponse {
   items: ExternalAddress[];

@@ -15,6 +15,7 @@ import { buttonClass } from '../ui/buttons';
 import { Dialog } from '../ui/Dialog';
 import { useToast } from '../ui/Toast';
 import { ErrorPanel } from '../ui/ErrorPanel';
+import { KernelCounters } from '../counters/KernelCounters';
 import { connectionColumns } from './columns';
 import { ContextMenu, type MenuItem } from './ContextMenu';
 import { DeleteFlow, type DeleteOutcome, type DeletePlan } from './DeleteFlow';
@@ -24,7 +25,7 @@ import { FilterBar } from './FilterBar';
 import { FlushDialog } from './FlushDialog';
 import { copyText, formatCount, writeClipboard, type CopyFormat } from './format';
 import { useConnections, useStats, useTableSummary } from './hooks';
-import { FeatureNotice, ResultBanner, type ActionResult } from './Notices';
+import { ResultBanner, type ActionResult } from './Notices';
 import { deleteFilter, describeFilters, filterParams, hasFilters, PAGE_SIZES, toSearch, type ConsoleQuery, type FilterKey, type Filters } from './query';
 import { SelectionToolbar } from './SelectionToolbar';
 import { SummaryHeader } from './SummaryHeader';
@@ -39,6 +40,10 @@ export interface ConnectionsConsoleProps {
   /** Who is logged in: destructive controls are shown only for what their role permits. */
   me: Me;
 }
+
+/** What the counters' change is counted from: the snapshot before the page's one, or the page's own when it is the first. */
+const baselineLabel = (baseline: { snapshot: string; readAt: string }, current: string | undefined): string =>
+  `${baseline.snapshot === current ? 'this snapshot' : 'the previous snapshot'} (${new Date(baseline.readAt).toLocaleTimeString('en-GB', { hour12: false })})`;
 
 const isTyping = (target: EventTarget | null): boolean =>
   target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
@@ -56,7 +61,7 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
 
   const pin = useCallback((next: ApiSnapshot) => setSnapshot((prev) => (prev?.id === next.id ? prev : next)), []);
   const list = useConnections(query, snapshot?.id, generation, urlOk, pin);
-  const stats = useStats(generation);
+  const stats = useStats(generation, snapshot?.id);
   const summary = useTableSummary(snapshot?.id);
 
   const navigate = useCallback((next: ConsoleQuery) => router.push(`/${toSearch(next)}`, { scroll: false }), [router]);
@@ -333,7 +338,14 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
             }
           />
         )}
-        {stats.data && <FeatureNotice accounting={accounting} timestamps={timestamps} />}
+        {stats.data && (
+          <KernelCounters
+            current={stats.data}
+            baseline={stats.data.baseline}
+            baselineLabel={stats.data.baseline ? baselineLabel(stats.data.baseline, snapshot?.id) : undefined}
+            features={stats.data.sysctl}
+          />
+        )}
         {urlOk && !(list.error && !list.data) && (
           <>
             <div className="flex flex-wrap items-center gap-4">

@@ -34,6 +34,8 @@ export function useTableSummary(snapshot: string | undefined) {
   );
 }
 
-export function useStats(generation: number) {
-  return useApi<StatsResponse>(`stats#${generation}`, (signal) => apiRequest<StatsResponse>('/api/stats', { signal }));
+/** The table's usage and counters now; the counters' baseline is the reading of the snapshot before `snapshot`. */
+export function useStats(generation: number, snapshot: string | undefined) {
+  const url = snapshot ? `/api/stats?snapshot=${encodeURIComponent(snapshot)}` : '/api/stats';
+  return useApi<StatsResponse>(`stats#${generation}#${url}`, (signal) => apiRequest<StatsResponse>(url, { signal }));
 }
