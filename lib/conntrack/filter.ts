@@ -42,6 +42,18 @@ export interface Filter {
   helper?: string;
   /** Label bits that must all be set (CTA_LABELS). */
   labels?: number[];
+  /**
+   * A host by name (host=): any address of either direction is one of the addresses the name stands for. The
+   * caller resolves the name (toFilter's hostAddresses); an empty list matches nothing.
+   */
+  host?: HostMatch;
+}
+
+export interface HostMatch {
+  /** The name as asked, lower-case: "laptop.lan", or "*.lan" for every name ending in ".lan". */
+  name: string;
+  /** Full-length prefixes, one per address the name resolved to. */
+  addresses: Prefix[];
 }
 
 const PROTOCOL_NUMBERS: Record<string, number> = Object.fromEntries(Object.entries(PROTOCOL_NAMES).map(([num, name]) => [name, Number(num)]));
@@ -162,6 +174,12 @@ const labelList = z.preprocess(
   z.array(z.string().trim().regex(/^(\d{1,3}|[A-Za-z0-9_.:-]{1,64})$/, 'a label is a bit number 0..127 or a name from connlabel.conf')).min(1, 'give at least one label'),
 );
 
+/** A host name ("laptop.lan"), or "*.suffix" for every name ending in ".suffix". */
+export const hostPattern = trimmed
+  .toLowerCase()
+  .regex(/^(\*\.)?[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$/, 'host must be a host name such as laptop.lan, or "*.suffix" for every name ending in it')
+  .transform((name) => name.replace(/\.$/, ''));
+
 /** The fields a filter may have, for a schema that extends it (paging, sort, q). */
 export const filterShape = {
   family: z.enum(['ipv4', 'ipv6'], { message: 'expected ipv4 or ipv6' }).optional(),
@@ -181,6 +199,7 @@ export const filterShape = {
   id: u32('id').optional(),
   helper: helperName.optional(),
   label: labelList.optional(),
+  host: hostPattern.optional(),
 };
 
 export const filterSchema = z.strictObject(filterShape);
@@ -189,6 +208,8 @@ export type FilterInput = z.input<typeof filterSchema>;
 export interface ToFilterOptions {
   /** A label name -> its bit (connlabel.conf); without it only bit numbers are understood. */
   labelBit?: (written: string) => number | undefined;
+  /** A host pattern (hostPattern's output) -> the addresses it names; without it host= is refused. */
+  hostAddresses?: (pattern: string) => readonly string[];
 }
 
 const MAX_LABEL_BIT = 127;
@@ -196,8 +217,17 @@ const numericLabel = (written: string): number | undefined => (/^\d+$/.test(writ
 
 /** Turns schema output into the Filter the library works with; ValidationError for a label it cannot resolve. */
 export function toFilter(parsed: z.output<typeof filterSchema>, options: ToFilterOptions = {}): Filter {
-  const { state, label, ...rest } = parsed;
+  const { state, label, host, ...rest } = parsed;
   const filter: Filter = { ...rest, states: state };
+  if (host !== undefined) {
+    if (!options.hostAddresses) throw new ValidationError('host', 'host names are not known here (no name files)');
+    const addresses: Prefix[] = [];
+    for (const address of options.hostAddresses(host)) {
+      const prefix = parsePrefix(address);
+      if (typeof prefix !== 'string') addresses.push(prefix);
+    }
+    filter.host = { name: host, addresses };
+  }
   if (label) {
     const resolve = options.labelBit ?? numericLabel;
     filter.labels = label.map((written) => {
@@ -211,13 +241,13 @@ export function toFilter(parsed: z.output<typeof filterSchema>, options: ToFilte
 }
 
 /** Parses a filter given as data; throws ValidationError naming the first bad field. */
-export function parseFilter(input: unknown): Filter {
+export function parseFilter(input: unknown, options: ToFilterOptions = {}): Filter {
   const result = filterSchema.safeParse(input ?? {});
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new ValidationError(issue.path.join('.') || 'filter', issue.message);
   }
-  return toFilter(result.data);
+  return toFilter(result.data, options);
 }
 
 export function isEmptyFilter(filter: Filter): boolean {

@@ -2,9 +2,10 @@
 // expects to affect) written before the kernel is asked, the result (how many entries went) after - route.ts runs
 // both through audited(). remainingNow() says what the kernel still shows of an intent a crash left pending.
 import { AUDIT_MAX_IDS, authService, type AuditAction, type AuditEntry } from '@/lib/auth';
-import { parseFilter, toFilter, type Snapshot } from '@/lib/conntrack';
+import { parseFilter, type Snapshot } from '@/lib/conntrack';
 import { closeInterruptedActions } from './audited';
-import type { DeleteOutcome } from './connections';
+import { deleteFilter, type DeleteOutcome } from './connections';
+import { labelFilterOptions } from './labels';
 import type { DeleteBody, FlushBody } from './schemas';
 import { consoleService } from './service';
 
@@ -49,8 +50,11 @@ export const deleteAudit: AuditSpec<DeleteBody, unknown, DeleteOutcome> = {
     }
     // The latest snapshot's count is what the operator saw; the kernel may hold more or fewer by now.
     const latest = consoleService().snapshots.peek();
-    const expected = latest?.count(toFilter(input.filter ?? {}));
-    return { action: 'connections.delete-matching', target: 'connections matching a filter', details: { filter: filterAsSent(raw), expectedFrom: latest?.info.id ?? null }, expected };
+    const filter = deleteFilter(input);
+    const expected = latest?.count(filter);
+    // host=NAME: the addresses it stood for now are what the delete removes, so they are what the log keeps.
+    const host = filter.host ? { hostAddresses: filter.host.addresses.map((prefix) => prefix.text) } : {};
+    return { action: 'connections.delete-matching', target: filter.host ? `connections of host ${filter.host.name}` : 'connections matching a filter', details: { filter: filterAsSent(raw), ...host, expectedFrom: latest?.info.id ?? null }, expected };
   },
   result: (outcome) => ({ affected: outcome.deleted, details: { matched: outcome.matched, alreadyGone: outcome.alreadyGone, failed: outcome.failed, method: outcome.method } }),
 };
@@ -74,8 +78,11 @@ export function remainingNow(entry: AuditEntry, table: Snapshot): number | undef
       const ids = Array.isArray(details.ids) ? details.ids.filter((id): id is number => typeof id === 'number') : [];
       return new Set(ids.filter((id) => table.rowOfId(id) >= 0)).size;
     }
-    case 'connections.delete-matching':
-      return table.count(parseFilter(details.filter));
+    case 'connections.delete-matching': {
+      // The host's addresses as recorded: the name files may say otherwise by now.
+      const recorded = Array.isArray(details.hostAddresses) ? details.hostAddresses.filter((a): a is string => typeof a === 'string') : [];
+      return table.count(parseFilter(details.filter, { ...labelFilterOptions(), hostAddresses: () => recorded }));
+    }
     case 'connections.flush':
       return table.count(details.family === 'ipv4' || details.family === 'ipv6' ? { family: details.family } : {});
     default:

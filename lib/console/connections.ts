@@ -2,13 +2,13 @@
 import { IPS, toFilter, type Connection, type DeleteManyResult, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
 import type { SnapshotSummary } from '@/lib/conntrack';
 import { rowToApi, snapshotSummary, toApiConnection, type ApiConnection, type ApiSnapshot } from './connection';
-import { namesFor, type PageNames } from './names';
+import { addressesNamed, namesFor, type PageNames } from './names';
 import { CONNECTION_COLUMNS, exportResponse, fileStamp } from './export';
 import { ConnectionGoneError } from './errors';
 import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery, type StatsQuery } from './schemas';
 import { deletedEntries, deleteRequests, logger } from '@/lib/observability';
 import { toApiExpectation, type ApiExpectation } from './expectations';
-import { labelFilterOptions } from './labels';
+import { consoleFilterOptions } from './filter-options';
 import { consoleService } from './service';
 import type { SnapshotCounters } from './counters';
 import { deletionIntents, historyRuntime, type DeletionClaim } from '@/lib/history';
@@ -28,7 +28,7 @@ export async function listConnections(query: ListQuery): Promise<ConnectionPage>
   const { snapshot: snapshotId, q, sort, order, limit, offset, ...filter } = query;
   const snapshot = await consoleService().snapshots.get(snapshotId);
   await snapshot.prepare({ text: q });
-  const page = snapshot.query({ filter: toFilter(filter, labelFilterOptions()), text: q, sort, order, offset, limit });
+  const page = snapshot.query({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset, limit });
   const items = page.rows.map((row) => rowToApi(snapshot, row));
   return { snapshot: snapshotSummary(snapshot), matched: page.matched, items, ...namesFor(items) };
 }
@@ -180,10 +180,25 @@ async function deleteByFilter(filter: Filter, dryRun: boolean, user: string | un
   return { dryRun, basis: 'live', matched, deleted, alreadyGone, failed: result.failed.length, method };
 }
 
+const deleteFilters = new WeakMap<DeleteBody, Filter>();
+
+/**
+ * The Filter of a delete body, resolved once per request: the audit intent records the addresses a host= name
+ * stood for, and the delete removes exactly the entries of those addresses even if a lease changes meanwhile.
+ */
+export function deleteFilter(body: DeleteBody): Filter {
+  let filter = deleteFilters.get(body);
+  if (!filter) {
+    filter = toFilter(body.filter ?? {}, consoleFilterOptions());
+    deleteFilters.set(body, filter);
+  }
+  return filter;
+}
+
 /** Bulk delete by ids (resolved in a snapshot) or by filter (matched live). The schema has checked everything. */
 export async function deleteConnections(body: DeleteBody, user?: string): Promise<DeleteOutcome> {
   if (body.ids) return deleteByIds(body.ids, body.snapshot, body.dryRun, user);
-  return deleteByFilter(toFilter(body.filter ?? {}, labelFilterOptions()), body.dryRun, user);
+  return deleteByFilter(deleteFilter(body), body.dryRun, user);
 }
 
 export async function flushConnections(body: FlushBody, user?: string): Promise<{ deleted: number }> {
@@ -223,7 +238,7 @@ export interface ExternalAddress {
 export async function externalAddresses(query: ExternalAddressesQuery): Promise<{ snapshot: ApiSnapshot; matched: number; items: ExternalAddress[] }> {
   const { snapshot: snapshotId, ...fields } = query;
   const snapshot = await consoleService().snapshots.get(snapshotId);
-  const filter = toFilter(fields, labelFilterOptions());
+  const filter = toFilter(fields, consoleFilterOptions());
   const status = filter.status ?? { names: [], value: 0, mask: 0 };
   filter.status = { names: [...status.names, 'SRC_NAT'], value: status.value | IPS.SRC_NAT, mask: status.mask | IPS.SRC_NAT };
   const rows = snapshot.select(filter);
@@ -243,7 +258,7 @@ export async function exportConnections(query: ExportQuery): Promise<Response> {
   const { snapshot: snapshotId, q, sort, order, format, ...filter } = query;
   const snapshot = await consoleService().snapshots.get(snapshotId);
   await snapshot.prepare({ text: q });
-  const { rows } = snapshot.query({ filter: toFilter(filter, labelFilterOptions()), text: q, sort, order, offset: 0, limit: Number.POSITIVE_INFINITY });
+  const { rows } = snapshot.query({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset: 0, limit: Number.POSITIVE_INFINITY });
   let next = 0;
   return exportResponse({
     format,

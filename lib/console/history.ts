@@ -6,6 +6,7 @@ import type { AuditSpec } from './audit';
 import { openFeed } from '@/lib/lifecycle';
 import { apiConnectionBase, toApiConnection } from './connection';
 import { namesFor } from './names';
+import { consoleFilterOptions } from './filter-options';
 import { exportResponse, fileStamp, HISTORY_COLUMNS, NAT_LOOKUP_COLUMNS } from './export';
 import type { HistoryDeleteBody, HistoryExportQuery, HistoryListQuery, LiveQuery, NatLookupQuery } from './history-schemas';
 import type { ApiConnectionStatus, ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus, ApiNatLookup, ApiNatMatch, LiveChanges } from './history-types';
@@ -50,7 +51,7 @@ export function historyStatus(): ApiHistoryStatus {
 
 function queryOf(input: Omit<HistoryListQuery, 'limit' | 'offset'>): Omit<HistoryQuery, 'limit' | 'offset'> {
   const { from, to, cause, sort, order, external, externalPort, ...filter } = input;
-  return { filter: toFilter(filter), from, to, causes: cause, external, externalPort, sort, order };
+  return { filter: toFilter(filter, consoleFilterOptions()), from, to, causes: cause, external, externalPort, sort, order };
 }
 
 export async function listHistory(input: HistoryListQuery): Promise<ApiHistoryPage> {
@@ -190,7 +191,7 @@ export async function connectionStatus(id: number): Promise<ApiConnectionStatus>
 export function liveStream(input: LiveQuery, signal: AbortSignal): Response {
   const { ids, new: wantNew, ...filterFields } = input;
   const watched = new Set(ids ?? []);
-  const filter: Filter = toFilter(filterFields);
+  const filter: Filter = toFilter(filterFields, consoleFilterOptions());
   const { recorder } = historyRuntime();
   const encoder = new TextEncoder();
   let cleanup = () => {};

@@ -1,6 +1,7 @@
 // Names beside the numbers in API answers: host names (DHCP leases, /etc/hosts) for the addresses a page shows and
 // /etc/services names for its service ports, as maps next to the rows (the rows themselves stay as they are).
 import { config } from '@/lib/config';
+import { parsePrefix, type Prefix, type ToFilterOptions } from '@/lib/conntrack';
 import { Names, type HostName } from '@/lib/names';
 import { logger } from '@/lib/observability';
 import { processValue } from '@/lib/process';
@@ -41,6 +42,22 @@ export function namesFor(rows: readonly ApiConnectionBase[], names: Names = cons
       const service = names.serviceOf(row.protocol, port);
       if (service) out.services[key] = service;
     }
+  }
+  return out;
+}
+
+/** How filters read host= : the addresses the name files give the name (exact, or every name ending in "*.suffix"). */
+export const hostFilterOptions = (names: Names = consoleNames()): Pick<ToFilterOptions, 'hostAddresses'> => ({
+  hostAddresses: (pattern) => names.addressesOf(pattern),
+});
+
+/** The addresses whose names contain the free text: rows with them match q as well. */
+export function addressesNamed(text: string | undefined, names: Names = consoleNames()): Prefix[] {
+  if (!text?.trim()) return [];
+  const out: Prefix[] = [];
+  for (const address of names.addressesMatching(text)) {
+    const prefix = parsePrefix(address);
+    if (typeof prefix !== 'string') out.push(prefix);
   }
   return out;
 }

@@ -177,6 +177,9 @@ function prefixRange(prefix: Prefix): [Buffer, Buffer] {
 
 type Param = number | string | Buffer | null;
 
+/** The four address columns, in slot order (original src, dst, reply src, dst). */
+const ADDRESS_COLUMNS = ['src_b', 'dst_b', 'reply_src_b', 'reply_dst_b'] as const;
+
 /** One way an index lists candidate rows: `SELECT key FROM history INDEXED BY index WHERE sql`. */
 interface Probe {
   index: string;
@@ -240,11 +243,20 @@ export function historyWhere(query: Omit<HistoryQuery, 'sort' | 'order' | 'limit
   if (f.mark) add('(mark & ?) = ?', [f.mark.mask, f.mark.value]);
   if (f.zone !== undefined) add('zone = ?', [f.zone]);
   if (f.id !== undefined) add('id = ?', [f.id], [{ index: 'history_id', sql: 'id = ?', params: [f.id] }]);
-  if (f.ip) prefixIn(['src_b', 'dst_b', 'reply_src_b', 'reply_dst_b'], f.ip);
+  if (f.ip) prefixIn([...ADDRESS_COLUMNS], f.ip);
   if (f.src) prefixIn(['src_b'], f.src);
   if (f.dst) prefixIn(['dst_b'], f.dst);
   if (f.replySrc) prefixIn(['reply_src_b'], f.replySrc);
   if (f.replyDst) prefixIn(['reply_dst_b'], f.replyDst);
+  if (f.host) {
+    // As the evaluator: any address of either direction is one of the host's (an IPv4 address is stored in 4 bytes,
+    // an IPv6 one in 16, so the lists need no family); no addresses, no rows.
+    const addresses = f.host.addresses.map((prefix) => Buffer.from(prefix.bytes));
+    const list = addresses.map(() => '?').join(', ');
+    const probes = ADDRESS_COLUMNS.map((c): Probe => ({ index: INDEX_OF[c], sql: `${c} IN (${list})`, params: addresses }));
+    if (addresses.length) add(`(${probes.map((p) => p.sql).join(' OR ')})`, probes.flatMap((p) => p.params), probes);
+    else add('0', []);
+  }
   if (f.port) portIn(['sport', 'dport', 'reply_sport', 'reply_dport'], f.port);
   if (f.sport) portIn(['sport'], f.sport);
   if (f.dport) portIn(['dport'], f.dport);

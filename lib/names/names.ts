@@ -65,6 +65,8 @@ export class Names {
   private readonly loaded = new Map<string, Loaded | null>();
   private checkedAt = Number.NEGATIVE_INFINITY;
   private byAddress = new Map<string, HostName>();
+  /** Every name of a named address (its name first, then aliases), lower-case: what host= and free text match. */
+  private namesByAddress = new Map<string, string[]>();
   private built = false;
   private services: { version: string; map: Map<string, string> } | undefined;
 
@@ -89,7 +91,7 @@ export class Names {
     const wanted = pattern.trim().toLowerCase();
     const suffix = wanted.startsWith('*.') ? wanted.slice(1) : undefined;
     const out: string[] = [];
-    for (const [address, host] of this.byAddress) if (suffix ? host.name.endsWith(suffix) : host.name === wanted) out.push(address);
+    for (const [address, names] of this.namesByAddress) if (names.some((name) => (suffix ? name.endsWith(suffix) : name === wanted))) out.push(address);
     return out;
   }
 
@@ -99,7 +101,7 @@ export class Names {
     const needle = text.trim().toLowerCase();
     if (!needle) return [];
     const out: string[] = [];
-    for (const [address, host] of this.byAddress) if (host.name.includes(needle)) out.push(address);
+    for (const [address, names] of this.namesByAddress) if (names.some((name) => name.includes(needle))) out.push(address);
     return out;
   }
 
@@ -160,14 +162,18 @@ export class Names {
 
   private rebuild(): void {
     const map = new Map<string, HostName>();
+    const names = new Map<string, string[]>();
     for (const file of this.files) {
       for (const record of this.loaded.get(file.path)?.records ?? []) {
         const seen = map.get(record.address);
-        if (!seen) map.set(record.address, { name: record.name, source: file.format, ...(record.mac ? { mac: record.mac } : {}) });
-        else if (!seen.mac && record.mac) seen.mac = record.mac;
+        if (!seen) {
+          map.set(record.address, { name: record.name, source: file.format, ...(record.mac ? { mac: record.mac } : {}) });
+          names.set(record.address, [record.name, ...(record.aliases ?? [])]);
+        } else if (!seen.mac && record.mac) seen.mac = record.mac;
       }
     }
     this.byAddress = map;
+    this.namesByAddress = names;
     this.built = true;
   }
 

@@ -11,6 +11,8 @@ export interface NameRecord {
   address: string;
   name: string;
   mac?: string;
+  /** Other names of the address (/etc/hosts aliases): host= and free text find them too. */
+  aliases?: string[];
 }
 
 export interface Parsed {
@@ -206,8 +208,9 @@ export function parseHosts(text: string): Parsed {
     const fields = content.split(/\s+/);
     const address = canonicalAddress(fields[0]);
     const name = cleanName(fields[1]);
+    const aliases = fields.slice(2).map(cleanName).filter((alias): alias is string => alias !== undefined && alias !== name);
     if (!address || !name) out.problems.push(`line ${number}: expected "address name [alias...]"`);
-    else out.records.push({ address, name });
+    else out.records.push({ address, name, ...(aliases.length ? { aliases } : {}) });
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { ctnlMsgType, IPCTNL_MSG } from '@/lib/conntrack/constants';
 import { planKernelFilter } from '@/lib/conntrack/kernel-filter';
 import { attrsOf, nfgenOf } from '@/lib/conntrack/netlink/message';
 import { dumpOnThreadPool } from '@/lib/conntrack/netlink/pool-dump';
-import { FILTER_CASES } from '../support/filter-cases';
+import { CASE_HOSTS, caseFilterOptions, FILTER_CASES } from '../support/filter-cases';
 import { createTestNamespace, listAll, listWithConntrack, type OracleEntry, type TestNamespace } from '../support/oracle';
 import { idsOf, insertVaried, OTHER_WAN_V4, WAN_V4, WAN_V6 } from './conntrack-setup';
 
@@ -35,7 +35,7 @@ afterAll(async () => {
 
 /** Ids our library returns for a filter, every way it can be asked. */
 async function oursEveryWay(input: FilterInput): Promise<{ ids: Record<string, number[]>; counted: number }> {
-  const filter = parseFilter(input);
+  const filter = parseFilter(input, caseFilterOptions());
   const full = await ct.snapshot();
   const page = full.query({ filter, limit: 1_000_000 });
   const filtered = await ct.snapshot(filter);
@@ -125,6 +125,15 @@ describe('filters against conntrack -L', () => {
   }
 });
 
+/** The addresses of the CASE_HOSTS lines that give a name (exact) or a name ending in the suffix of "*.suffix". */
+function hostsNamed(pattern: string): Set<string> {
+  const out = new Set<string>();
+  for (const [address, ...names] of CASE_HOSTS.split('\n').map((line) => line.split(' '))) {
+    if (names.some((name) => (pattern.startsWith('*.') ? name.endsWith(pattern.slice(1)) : name === pattern))) out.add(address);
+  }
+  return out;
+}
+
 describe('filters conntrack cannot express, against a predicate over its full listing', () => {
   const addresses = (e: OracleEntry) => [e.original.src, e.original.dst, e.reply.src, e.reply.dst];
   const ports = (e: OracleEntry) => [e.original.sport, e.original.dport, e.reply.sport, e.reply.dport];
@@ -149,6 +158,11 @@ describe('filters conntrack cannot express, against a predicate over its full li
     [{ sport: 40001 }, (e) => e.original.sport === 40001],
     [{ protocol: 'udp', dport: '50-60' }, (e) => e.original.protocol === 17 && inRange(e.original.dport, 50, 60)],
     [{ family: 'ipv6', port: 443 }, (e) => e.family === 'ipv6' && ports(e).includes(443)],
+    // host=: the entries with any address (either direction) that CASE_HOSTS gives the name.
+    ...(['laptop.lan', 'laptop', 'wan.example.test', '*.lan', '*.example.test'] as const).map((host): [FilterInput, (e: OracleEntry) => boolean] => {
+      const named = hostsNamed(host);
+      return [{ host }, (e) => addresses(e).some((a) => named.has(a))];
+    }),
   ];
 
   for (const [input, predicate] of cases) {
@@ -187,7 +201,7 @@ describe('the kernel plan is a translation of the evaluator', () => {
 
   for (const input of FILTER_CASES) {
     it(`${JSON.stringify(input)}: the kernel returns exactly the evaluator's rows when the plan is complete, else a superset`, async () => {
-      const filter = parseFilter(input);
+      const filter = parseFilter(input, caseFilterOptions());
       const full = await ct.snapshot();
       const evaluator = [...full.select(filter)].map((row) => full.connection(row).id ?? -1).sort((a, b) => a - b);
       const plan = planKernelFilter(filter, ct.kernelSupport, 'dump');

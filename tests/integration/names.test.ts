@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectionPage } from '@/lib/console';
-import { createTestNamespace, insertWithConntrack, type TestNamespace } from '../support/oracle';
+import type { AuditEntry } from '@/lib/auth';
+import type { ApiErrorBody, ConnectionPage, DeleteOutcome } from '@/lib/console';
+import { createTestNamespace, insertWithConntrack, listAll, type OracleEntry, type TestNamespace } from '../support/oracle';
 import { startServer, type TestServer } from '../support/server';
 
 let ns: TestNamespace;
@@ -17,12 +18,14 @@ const lease = (name: string) => `0 02:00:00:00:00:10 192.168.77.10 ${name} *\ndu
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ctc-names-'));
   writeFileSync(join(dir, 'dnsmasq.leases'), lease('laptop'));
-  writeFileSync(join(dir, 'hosts'), '198.51.100.80 web.example.net\nbroken line here\n');
+  writeFileSync(join(dir, 'hosts'), '198.51.100.80 web.example.net www\n192.168.77.11 printer.lan\nbroken line here\n');
   writeFileSync(join(dir, 'services'), 'https 443/tcp\ndomain 53/udp\n');
   ns = await createTestNamespace('ctc-names');
   for (const spec of [
     { protocol: 'tcp', state: 'ESTABLISHED', timeout: 3600, src: '192.168.77.10', dst: '198.51.100.80', sport: 40000, dport: 443 },
     { protocol: 'udp', timeout: 600, src: '2001:db8:77::10', dst: '2001:db8:ff::53', sport: 40001, dport: 53 },
+    { protocol: 'udp', timeout: 600, src: '192.168.77.11', dst: '198.51.100.81', sport: 40002, dport: 123 },
+    { protocol: 'tcp', state: 'ESTABLISHED', timeout: 3600, src: '192.168.77.11', dst: '198.51.100.80', sport: 40003, dport: 443 },
   ] as const) {
     const r = await insertWithConntrack(ns.name, spec);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -39,19 +42,28 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function list(): Promise<ConnectionPage> {
+async function list(query = ''): Promise<ConnectionPage> {
   await fetch(`${server.url}/api/connections/refresh`, { method: 'POST', headers: server.authHeaders() });
-  const response = await fetch(`${server.url}/api/connections?limit=100`, { headers: server.authHeaders() });
+  const response = await fetch(`${server.url}/api/connections?limit=100${query}`, { headers: server.authHeaders() });
   expect(response.status).toBe(200);
   return (await response.json()) as ConnectionPage;
 }
 
+/** Ids of the conntrack -L entries with any address (either direction) in the set. */
+const oracleIdsWith = (entries: OracleEntry[], addresses: string[]) =>
+  entries
+    .filter((e) => [e.original.src, e.original.dst, e.reply.src, e.reply.dst].some((a) => addresses.includes(a)))
+    .map((e) => e.id)
+    .sort();
+const idsOf = (page: ConnectionPage) => page.items.map((c) => c.id).sort();
+
 describe('names in the API', () => {
   it('the list names the addresses and ports of its rows; a malformed hosts line is logged once', async () => {
     const page = await list();
-    expect(page.items).toHaveLength(2);
+    expect(page.items).toHaveLength(4);
     expect(page.names).toEqual({
       '192.168.77.10': { name: 'laptop', source: 'dnsmasq', mac: '02:00:00:00:00:10' },
+      '192.168.77.11': { name: 'printer.lan', source: 'hosts' },
       '2001:db8:77::10': { name: 'laptop', source: 'dnsmasq' },
       '198.51.100.80': { name: 'web.example.net', source: 'hosts' },
     });
@@ -72,6 +84,45 @@ describe('names in the API', () => {
     expect(tcpRow?.[at('srcName')]).toBe('laptop');
     expect(tcpRow?.[at('dstName')]).toBe('web.example.net');
     expect(tcpRow?.[at('service')]).toBe('https');
+  });
+
+  it('host= selects the entries of the addresses the name stands for (either side, both families, aliases, *.suffix)', async () => {
+    const all = await listAll(ns.name);
+    expect(idsOf(await list('&host=laptop'))).toEqual(oracleIdsWith(all, ['192.168.77.10', '2001:db8:77::10']));
+    expect(idsOf(await list('&host=web.example.net'))).toEqual(oracleIdsWith(all, ['198.51.100.80']));
+    expect(idsOf(await list('&host=WWW'))).toEqual(oracleIdsWith(all, ['198.51.100.80']));
+    expect(idsOf(await list('&host=*.lan'))).toEqual(oracleIdsWith(all, ['192.168.77.11']));
+    expect(idsOf(await list('&host=*.lan&protocol=udp'))).toHaveLength(1);
+    expect((await list('&host=nobody.lan')).items).toEqual([]);
+    const bad = await fetch(`${server.url}/api/connections?host=${encodeURIComponent('no spaces please')}`, { headers: server.authHeaders() });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as ApiErrorBody).error.field).toBe('host');
+  });
+
+  it('free text q finds rows by the names of their addresses', async () => {
+    const all = await listAll(ns.name);
+    expect(idsOf(await list('&q=printer'))).toEqual(oracleIdsWith(all, ['192.168.77.11']));
+    expect(idsOf(await list('&q=EXAMPLE.net'))).toEqual(oracleIdsWith(all, ['198.51.100.80']));
+    // Text the rows themselves hold still matches as before.
+    expect(idsOf(await list('&q=40002'))).toHaveLength(1);
+  });
+
+  it('a delete by host removes exactly its entries and audits the addresses it resolved to', async () => {
+    const before = await listAll(ns.name);
+    const target = oracleIdsWith(before, ['192.168.77.11']);
+    expect(target.length).toBe(2);
+    const response = await fetch(`${server.url}/api/connections/delete`, {
+      method: 'POST',
+      headers: { ...server.authHeaders(), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ filter: { host: 'printer.lan' } }),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as DeleteOutcome).deleted).toBe(2);
+    const after = await listAll(ns.name);
+    expect(after.map((e) => e.id).sort()).toEqual(before.map((e) => e.id).filter((id) => !target.includes(id)).sort());
+    const audit = await fetch(`${server.url}/api/audit?action=connections.delete-matching`, { headers: server.authHeaders() });
+    const [entry] = ((await audit.json()) as { items: AuditEntry[] }).items;
+    expect(entry).toMatchObject({ target: 'connections of host printer.lan', affected: 2, details: { filter: { host: 'printer.lan' }, hostAddresses: ['192.168.77.11'] } });
   });
 
   it('a rewritten lease file is picked up', async () => {

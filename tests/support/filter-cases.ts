@@ -1,12 +1,46 @@
 // Filters every translation of the one evaluator (lib/conntrack/snapshot/match.ts) is tested on: the kernel plan
 // (tests/integration/conntrack-filters.test.ts, against the real kernel) and the history store's SQL WHERE
 // (tests/unit/filter-translations.test.ts). The addresses are those of tests/integration/conntrack-setup.ts.
-import type { FilterInput } from '@/lib/conntrack';
+// host= cases resolve through a real Names over CASE_HOSTS (caseFilterOptions), as the console resolves them.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FilterInput, ToFilterOptions } from '@/lib/conntrack';
+import { Names } from '@/lib/names';
 
 /** External addresses the NAT entries are translated to (the MultiWAN case: reply-direction destination). */
 export const WAN_V4 = '203.0.113.2';
 export const OTHER_WAN_V4 = '198.51.100.2';
 export const WAN_V6 = '2001:db8:2::2';
+
+/** A hosts file naming some addresses of the varied table, in both families and on both sides of the NAT. */
+export const CASE_HOSTS = [
+  '10.1.0.1 laptop.lan laptop',
+  '10.1.0.2 phone.lan',
+  'fd00:1::1 laptop6.lan',
+  '198.18.0.10 www.example.test',
+  '2001:db8:ff::10 www6.example.test',
+  `${WAN_V4} wan.example.test`,
+  '192.0.2.250 absent.lan',
+].join('\n');
+
+let caseNames: Names | undefined;
+
+/** How the cases' host= names resolve: a Names read once from CASE_HOSTS (the file is gone after). */
+export function caseFilterOptions(): ToFilterOptions {
+  if (!caseNames) {
+    const dir = mkdtempSync(join(tmpdir(), 'ctc-case-hosts-'));
+    try {
+      writeFileSync(join(dir, 'hosts'), CASE_HOSTS);
+      caseNames = new Names({ files: [{ format: 'hosts', path: join(dir, 'hosts') }], servicesFile: join(dir, 'services'), checkIntervalMs: Number.POSITIVE_INFINITY });
+      caseNames.refresh(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const names = caseNames;
+  return { hostAddresses: (pattern) => names.addressesOf(pattern) };
+}
 
 export const FILTER_CASES: FilterInput[] = [
   { family: 'ipv4' },
@@ -62,4 +96,15 @@ export const FILTER_CASES: FilterInput[] = [
   { zone: 7 },
   { zone: '0' },
   { family: 'ipv4', src: 'fd00:1::1' },
+  { host: 'laptop.lan' },
+  { host: 'laptop' },
+  { host: 'LAPTOP6.lan' },
+  { host: '*.lan' },
+  { host: '*.example.test' },
+  { host: 'wan.example.test' },
+  { host: '*.example.test', protocol: 'tcp', dport: 443 },
+  { host: '*.lan', family: 'ipv6' },
+  // Named, but in no entry; and named by nothing at all: both select nothing.
+  { host: 'absent.lan' },
+  { host: 'nobody.lan' },
 ];

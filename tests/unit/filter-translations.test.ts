@@ -11,7 +11,7 @@ import { decodeConnection } from '@/lib/conntrack/codec/connection';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
 import { HistoryStore, type HistoryRecord } from '@/lib/history';
 import { openStore } from '@/lib/store';
-import { FILTER_CASES } from '../support/filter-cases';
+import { caseFilterOptions, FILTER_CASES } from '../support/filter-cases';
 import type { InsertSpec } from '../support/oracle';
 import { VARIED_ENTRIES } from '../integration/conntrack-setup';
 import { ATTRS_START, connectionFixtures } from './codec/fixtures';
@@ -80,7 +80,7 @@ describe('the history SQL WHERE against the evaluator', () => {
 
   for (const input of FILTER_CASES) {
     it(JSON.stringify(input), () => {
-      const filter = parseFilter(input);
+      const filter = parseFilter(input, caseFilterOptions());
       const evaluator = [...snapshot.select(filter)].map((row) => snapshot.connection(row).id).sort((a, b) => a! - b!);
       const sql = store
         .query({ filter, limit: 10_000, offset: 0 })
@@ -91,7 +91,7 @@ describe('the history SQL WHERE against the evaluator', () => {
   }
 
   it('the cases tell entries apart: most select some but not all of the corpus', () => {
-    const sizes = FILTER_CASES.map((input) => snapshot.count(parseFilter(input)));
+    const sizes = FILTER_CASES.map((input) => snapshot.count(parseFilter(input, caseFilterOptions())));
     expect(sizes.filter((n) => n > 0 && n < corpus.length).length).toBeGreaterThan(FILTER_CASES.length * 0.8);
   });
 });

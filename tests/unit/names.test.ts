@@ -98,12 +98,12 @@ ia-na "\\000\\001" {
     expect(parseKeaCsv('a,b,c\n1,2,3').problems[0]).toContain('"address" and "hostname"');
   });
 
-  it('/etc/hosts: the first name, comments, bad lines reported', () => {
+  it('/etc/hosts: the first name and its aliases, comments, bad lines reported', () => {
     const parsed = parseHosts('127.0.0.1\tlocalhost\n::1 localhost ip6-localhost # loopback\n\n# a comment\n192.168.1.1 router.lan router\nnot-an-address name\n');
     expect(parsed.records).toEqual([
       { address: '127.0.0.1', name: 'localhost' },
-      { address: '::1', name: 'localhost' },
-      { address: '192.168.1.1', name: 'router.lan' },
+      { address: '::1', name: 'localhost', aliases: ['ip6-localhost'] },
+      { address: '192.168.1.1', name: 'router.lan', aliases: ['router'] },
     ]);
     expect(parsed.problems).toEqual(['line 6: expected "address name [alias...]"']);
   });
@@ -138,7 +138,7 @@ describe('Names', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('the first file naming an address wins; names and suffixes find addresses; MACs are kept', () => {
-    writeFileSync(join(dir, 'hosts'), '192.168.1.10 workstation.lan\n');
+    writeFileSync(join(dir, 'hosts'), '192.168.1.10 workstation.lan ws\n');
     writeFileSync(join(dir, 'leases'), '0 aa:bb:cc:00:00:10 192.168.1.10 laptop *\n0 aa:bb:cc:00:00:11 192.168.1.11 phone.lan *\n');
     const n = names([
       { format: 'hosts', path: join(dir, 'hosts') },
@@ -151,6 +151,8 @@ describe('Names', () => {
     expect(n.addressesOf('PHONE.lan')).toEqual(['192.168.1.11']);
     expect(n.addressesOf('*.lan').sort()).toEqual(['192.168.1.10', '192.168.1.11']);
     expect(n.addressesOf('lan')).toEqual([]);
+    expect(n.addressesOf('ws'), 'an alias').toEqual(['192.168.1.10']);
+    expect(n.addressesOf('laptop'), 'a name the hosts file overrides').toEqual([]);
     expect(n.addressesMatching('station')).toEqual(['192.168.1.10']);
     expect(n.status().map((s) => [s.format, s.present, s.names])).toEqual([
       ['hosts', true, 1],

@@ -140,6 +140,7 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
             ['zone', 'Zone', 'w-16', '0'],
             ['helper', 'Helper', 'w-20', 'ftp'],
             ['label', 'Label', 'w-32', 'name or bit'],
+            ['host', 'Host name', 'w-36', 'laptop.lan or *.lan'],
           ] as const
         ).map(([key, label, width, placeholder]) => (
           <label key={key} className="flex flex-col gap-0.5 text-xs text-slate-600">

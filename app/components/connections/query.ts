@@ -4,7 +4,7 @@
 import type { SortKey } from '@/lib/conntrack/vocabulary';
 
 /** Filter fields of GET /api/connections, in the order the filter chips show them. */
-export const FILTER_KEYS = ['family', 'protocol', 'state', 'status', 'ip', 'src', 'dst', 'replySrc', 'replyDst', 'port', 'sport', 'dport', 'mark', 'zone', 'helper', 'label', 'q'] as const;
+export const FILTER_KEYS = ['family', 'protocol', 'state', 'status', 'ip', 'src', 'dst', 'replySrc', 'replyDst', 'port', 'sport', 'dport', 'mark', 'zone', 'helper', 'label', 'host', 'q'] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];
 export type Filters = Partial<Record<FilterKey, string>>;
 
@@ -25,6 +25,7 @@ export const FILTER_LABELS: Record<FilterKey, string> = {
   zone: 'zone',
   helper: 'helper',
   label: 'label',
+  host: 'host',
   q: 'text',
 };
 

@@ -4,13 +4,31 @@
 // tested against it (the kernel plan in kernel-filter.ts, the history store's SQL).
 import { ipv4PrefixMask, prefixContains, type Prefix } from '../address';
 import { TCP_STATES } from '../constants';
-import { hasLabel, type Filter, type PortRange } from '../filter';
+import { hasLabel, type Filter, type HostMatch, type PortRange } from '../filter';
 import { FAMILY_V6, PORTED, type Columns } from './columns';
 
 function table(values: readonly number[]): Uint8Array {
   const wanted = new Uint8Array(256);
   for (const v of values) if (v >= 0) wanted[v] = 1;
   return wanted;
+}
+
+/** 16 address bytes as one string key. */
+function v6Key(bytes: ArrayLike<number>, offset: number): string {
+  let key = '';
+  for (let i = 0; i < 16; i++) key += String.fromCharCode(bytes[offset + i]);
+  return key;
+}
+
+/** A host's addresses as an IPv4 set (the column's uint32 values) and an IPv6 set (v6Key). */
+function hostSets(host: HostMatch): { v4: Set<number>; v6: Set<string> } {
+  const v4 = new Set<number>();
+  const v6 = new Set<string>();
+  for (const prefix of host.addresses) {
+    if (prefix.family === 'ipv4') v4.add(ipv4PrefixMask(prefix).network);
+    else v6.add(v6Key(prefix.bytes, 0));
+  }
+  return { v4, v6 };
 }
 
 /**
@@ -78,6 +96,21 @@ export function evaluate(c: Columns, filter: Filter, from: number, to: number, m
   if (filter.replySrc) slots(filter.replySrc, [2]);
   if (filter.replyDst) slots(filter.replyDst, [3]);
   if (filter.ip) slots(filter.ip, [0, 1, 2, 3]);
+  if (filter.host) {
+    // A set lookup per address slot: a "*.lan" host may stand for hundreds of addresses.
+    const { v4, v6 } = hostSets(filter.host);
+    for (let i = 0; i < n; i++) {
+      if (!mask[i]) continue;
+      const r = from + i;
+      let hit = false;
+      if (c.family[r] === FAMILY_V6) {
+        if (v6.size) for (let k = 0; k < 4 && !hit; k++) hit = v6.has(v6Key(c.v6, c.addr[r * 4 + k] * 16));
+      } else if (v4.size) {
+        for (let k = 0; k < 4 && !hit; k++) hit = v4.has(c.addr[r * 4 + k]);
+      }
+      if (!hit) mask[i] = 0;
+    }
+  }
   const ports = (range: PortRange, ks: readonly number[]) => {
     for (let i = 0; i < n; i++) {
       if (!mask[i]) continue;

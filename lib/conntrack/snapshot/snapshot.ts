@@ -1,6 +1,7 @@
 // A read-only table of entries at one moment: answers the console's questions - filter, sort, page, count -
 // many times over without going back to the kernel. Built by SnapshotBuilder; holds only read-only Columns.
 import { TCP_STATES } from '../constants';
+import type { Prefix } from '../address';
 import type { Filter } from '../filter';
 import type { Connection, Family, Tuple } from '../types';
 import type { SortKey } from '../vocabulary';
@@ -30,6 +31,11 @@ export interface SnapshotQuery {
   filter?: Filter;
   /** Free text, matched case-insensitively against the row as the console shows it. */
   text?: string;
+  /**
+   * With text: rows with one of these addresses match the text as well (the addresses whose host names contain
+   * it; the snapshot knows no names, the caller does).
+   */
+  textAddresses?: readonly Prefix[];
   sort?: SortKey;
   order?: 'asc' | 'desc';
   offset?: number;
@@ -180,9 +186,10 @@ export class Snapshot {
   }
 
   /** Which rows match (1) and how many. The last few answers are cached: paging through one view reuses them. */
-  private matches(filter: Filter = {}, text?: string): { mask: Uint8Array; count: number } {
+  private matches(filter: Filter = {}, text?: string, textAddresses: readonly Prefix[] = []): { mask: Uint8Array; count: number } {
     const needle = text?.trim().toLowerCase() ?? '';
-    const key = JSON.stringify(filter, (_k, v: unknown) => (v instanceof Uint8Array ? undefined : v)) + '\u0000' + needle;
+    const also = needle ? textAddresses : [];
+    const key = JSON.stringify(filter, (_k, v: unknown) => (v instanceof Uint8Array ? undefined : v)) + '\u0000' + needle + '\u0000' + also.map((p) => p.text).join(',');
     const cached = this.masks.get(key);
     if (cached) {
       this.masks.delete(key);
@@ -192,7 +199,12 @@ export class Snapshot {
     const mask = new Uint8Array(this.c.size);
     let count = evaluate(this.c, filter, 0, this.c.size, mask);
     if (needle) {
-      narrowByText(this.text(), needle, mask);
+      let keep: Uint8Array | undefined;
+      if (also.length) {
+        keep = new Uint8Array(this.c.size);
+        evaluate(this.c, { host: { name: needle, addresses: [...also] } }, 0, this.c.size, keep);
+      }
+      narrowByText(this.text(), needle, mask, keep);
       count = 0;
       for (let r = 0; r < mask.length; r++) count += mask[r];
     }
@@ -213,7 +225,7 @@ export class Snapshot {
 
   /** Filter, sort and page: the cached match mask walked along the cached order, stopping at the page's end. */
   query(q: SnapshotQuery = {}): Page {
-    const { mask, count } = this.matches(q.filter, q.text);
+    const { mask, count } = this.matches(q.filter, q.text, q.textAddresses);
     const offset = q.offset ?? 0;
     const limit = q.limit ?? 100;
     const desc = q.order === 'desc';

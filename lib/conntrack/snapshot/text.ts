@@ -67,7 +67,10 @@ export async function buildTextIndexInChunks(c: Columns): Promise<string[]> {
   return index;
 }
 
-/** Clears in `mask` (index = row) the rows whose text does not contain the needle (already lower-case). */
-export function narrowByText(index: readonly string[], needle: string, mask: Uint8Array): void {
-  for (let r = 0; r < index.length; r++) if (mask[r] && !index[r].includes(needle)) mask[r] = 0;
+/**
+ * Clears in `mask` (index = row) the rows whose text does not contain the needle (already lower-case), except
+ * the rows `keep` marks (they match the text another way: by a host name).
+ */
+export function narrowByText(index: readonly string[], needle: string, mask: Uint8Array, keep?: Uint8Array): void {
+  for (let r = 0; r < index.length; r++) if (mask[r] && !(keep && keep[r]) && !index[r].includes(needle)) mask[r] = 0;
 }
