@@ -74,13 +74,13 @@ describe('names in the API', () => {
 
   it('the details and the CSV export carry the names', async () => {
     const page = await list();
-    const tcp = page.items.find((c) => c.protocol === 'tcp');
+    const tcp = page.items.find((c) => c.protocol === 'tcp' && c.original.src === '192.168.77.10');
     const details = await fetch(`${server.url}/api/connections/${tcp?.id}`, { headers: server.authHeaders() });
     expect(((await details.json()) as ConnectionPage).names['192.168.77.10']?.name).toBe('laptop');
     const csv = await (await fetch(`${server.url}/api/connections/export?format=csv`, { headers: server.authHeaders() })).text();
     const [header, ...rows] = csv.trim().split('\r\n').map((line) => line.split(','));
     const at = (name: string) => header.indexOf(name);
-    const tcpRow = rows.find((r) => r[at('protocol')] === 'tcp');
+    const tcpRow = rows.find((r) => r[at('protocol')] === 'tcp' && r[at('src')] === '192.168.77.10');
     expect(tcpRow?.[at('srcName')]).toBe('laptop');
     expect(tcpRow?.[at('dstName')]).toBe('web.example.net');
     expect(tcpRow?.[at('service')]).toBe('https');
