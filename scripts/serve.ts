@@ -24,6 +24,8 @@ import { ConfigError, forbiddenQueryKey, hostAllowed, loadConfig, SETTINGS, setP
 import { beginShutdown, inFlightOperations, isShuttingDown, openFeeds, operationsDone, runShutdownHooks } from '../lib/lifecycle';
 // A connection of its own, closed before the app starts (nothing on globalThis).
 import { checkStartupStorage } from '../lib/auth/storage';
+// A one-shot dump (plain data back): the policies' WANs are checked against the managed namespace's interfaces.
+import { interfaceNames } from '../lib/router/netlink';
 import { createLogger, requestId, REQUEST_ID_HEADER, setProcessLogger, type Logger } from '../lib/observability';
 
 /** Exit status of a start refused for bad configuration, usage or storage (systemd: RestartPreventExitStatus=2). */
@@ -126,6 +128,29 @@ function startConfig(): Config {
   return config;
 }
 
+/**
+ * Without configured WANs a policy's WAN is an interface name (loadConfig checked the configured ones): a name the
+ * managed namespace has no interface of stops the start. When the namespace cannot be read yet, the start goes on
+ * (the console answers 503 namespace_unavailable until it can, and the policies wait for it).
+ */
+async function checkPolicyWans(config: Config): Promise<void> {
+  const named = config.policies.filter((p) => p.wan !== undefined);
+  if (config.wans.length > 0 || named.length === 0) return;
+  let names: string[];
+  try {
+    names = await interfaceNames(config.netns);
+  } catch {
+    return;
+  }
+  const bad = named.find((p) => !names.includes(p.wan!));
+  if (!bad) return;
+  const setting = process.env[SETTINGS.policies.env[0]] ? SETTINGS.policies.env[0] : `${SETTINGS.policies.key} in ${config.file}`;
+  throw new ConfigError(
+    setting,
+    `policy "${bad.name}": wan "${bad.wan}" is not a WAN: ${config.netns ? `namespace ${config.netns}` : 'this namespace'} has no interface of that name (it has ${names.join(', ')}; for an uplink whose interface comes and goes, name it in ${SETTINGS.wans.env[0]})`,
+  );
+}
+
 function shutdownOnSignals(server: Server, app: { close(): Promise<void> }, requests: RequestTracker, config: Config, log: Logger): void {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
@@ -158,6 +183,7 @@ function shutdownOnSignals(server: Server, app: { close(): Promise<void> }, requ
 
 async function main(): Promise<void> {
   const config = startConfig();
+  await checkPolicyWans(config);
   // Bad storage is a reason not to start at all: a restart would not mend it, and a console that cannot record
   // what it deletes must not run.
   const storage = checkStartupStorage(config.dataDir);

@@ -13,6 +13,7 @@ export const AUDIT_ACTIONS = [
   'connections.delete-matching',
   'connections.flush',
   'connections.cleanup',
+  'policy.run',
   'expectation.delete',
   'expectations.delete-master',
   'expectations.flush',
@@ -31,13 +32,16 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export type ActorKind = 'user' | 'token' | 'cli' | 'anonymous' | 'system';
+export type ActorKind = 'user' | 'token' | 'cli' | 'anonymous' | 'system' | 'policy';
 
 /** pending: the intent is on record, the result not yet; interrupted: the process ended before the result was. */
 export const AUDIT_OUTCOMES = ['pending', 'ok', 'failed', 'denied', 'interrupted'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
-/** Who acted: a user (session), an API token, the CLI (the Unix user), the console itself (an automatic action), or an unauthenticated client (login). */
+/**
+ * Who acted: a user (session), an API token, the CLI (the Unix user), the console itself (an automatic action), one
+ * of the configured cleanup policies (named by the policy), or an unauthenticated client (login).
+ */
 export interface Actor {
   kind: ActorKind;
   name: string;

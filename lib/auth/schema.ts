@@ -92,4 +92,34 @@ export const AUTH_MIGRATIONS: readonly Migration[] = [
       DELETE FROM schema_migrations WHERE module = 'health';
     `,
   },
+  {
+    version: 3,
+    description: 'audit actor kind policy: the cleanups the console runs by itself (lib/console/policies.ts)',
+    // A CHECK constraint again: the table is rebuilt as in version 2, with every column and index kept.
+    sql: `
+      CREATE TABLE audit_log_v3 (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        actor_kind TEXT NOT NULL CHECK (actor_kind IN ('user', 'token', 'cli', 'anonymous', 'system', 'policy')),
+        role TEXT,
+        source TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        details TEXT,
+        expected INTEGER,
+        affected INTEGER,
+        outcome TEXT NOT NULL CHECK (outcome IN ('pending', 'ok', 'failed', 'denied', 'interrupted')),
+        finished_at INTEGER
+      );
+      INSERT INTO audit_log_v3 (id, at, actor, actor_kind, role, source, action, target, details, expected, affected, outcome, finished_at)
+        SELECT id, at, actor, actor_kind, role, source, action, target, details, expected, affected, outcome, finished_at FROM audit_log;
+      DROP TABLE audit_log;
+      ALTER TABLE audit_log_v3 RENAME TO audit_log;
+      CREATE INDEX audit_at ON audit_log(at);
+      CREATE INDEX audit_action ON audit_log(action, at);
+      CREATE INDEX audit_actor ON audit_log(actor, at);
+      CREATE INDEX audit_pending ON audit_log(id) WHERE outcome = 'pending';
+    `,
+  },
 ];

@@ -4,11 +4,13 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LOG_LEVELS, SETTINGS, type SettingName, type WanSetting } from './settings';
+import { unknownConfiguredWan, type PolicySetting } from './policies';
 import { z } from 'zod';
 import { processValue, setProcessValue } from '@/lib/process';
 import type { NameFormat } from '@/lib/names/parsers';
 
 export { LOG_LEVELS, SETTINGS, type Setting, type SettingName, type WanSetting } from './settings';
+export { POLICY_TRIGGERS, type PolicySetting, type PolicyTrigger } from './policies';
 export { FORBIDDEN_KEYS, forbiddenQueryKey, hostAllowed, type HostRules } from './requests';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -25,6 +27,8 @@ export interface Config {
   connlabelFile: string;
   /** Configured uplinks; empty: every interface with a default route in any table. */
   wans: WanSetting[];
+  /** Cleanups the console runs by itself (lib/console/policies.ts). */
+  policies: PolicySetting[];
   /** Host names and port names (lib/names); files undefined: the default list of lease and hosts files. */
   names: { files: { format: NameFormat; path: string }[] | undefined; servicesFile: string };
   history: { retentionDays: number; maxRows: number };
@@ -109,6 +113,7 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
   }
 
   const values = {} as Record<SettingName, unknown>;
+  const labels = {} as Record<SettingName, string>;
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
     const spec = SETTINGS[name];
     const fromEnv = spec.env.find((variable) => env[variable] !== undefined && env[variable] !== '');
@@ -118,14 +123,17 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
       continue;
     }
     const result = (spec.schema as z.ZodType).safeParse(raw);
-    if (!result.success) throw new ConfigError(label, result.error.issues[0]?.message ?? 'invalid value', raw);
+    if (!result.success) throw new ConfigError(label, result.error.issues[0]?.message ?? 'invalid value', 'quiet' in spec && spec.quiet ? undefined : raw);
     values[name] = result.data;
+    labels[name] = label;
   }
   const v = values as Values;
 
   if (Boolean(v.tlsCert) !== Boolean(v.tlsKey)) {
     throw new ConfigError(v.tlsCert ? 'CONNTRACK_TLS_KEY' : 'CONNTRACK_TLS_CERT', 'set both CONNTRACK_TLS_CERT and CONNTRACK_TLS_KEY (PEM files), or neither');
   }
+  const unknownWan = unknownConfiguredWan(v.policies, v.wans.map((w) => w.name));
+  if (unknownWan) throw new ConfigError(labels.policies, unknownWan);
   const tls = v.tlsCert && v.tlsKey ? { cert: v.tlsCert, key: v.tlsKey } : undefined;
   if (tls && options.checkFiles) {
     readable('CONNTRACK_TLS_CERT', tls.cert);
@@ -138,6 +146,7 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
     netns: v.netns,
     connlabelFile: v.connlabelFile,
     wans: v.wans,
+    policies: v.policies,
     names: { files: v.nameFiles, servicesFile: v.servicesFile },
     history: { retentionDays: v.historyRetentionDays, maxRows: v.historyMaxRows },
     session: { idleSeconds: v.sessionIdleSeconds, maxSeconds: v.sessionMaxSeconds },

@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { NAME_FORMATS } from '@/lib/names/parsers';
+import { policies, type PolicySetting } from './policies';
 
 /** A value as it arrives: a string from the environment, any JSON value from the config file. */
 const WHOLE = /^\s*-?\d+\s*$/;
@@ -127,6 +128,8 @@ export interface Setting<T> {
   schema: z.ZodType<T>;
   default: T;
   description: string;
+  /** Leave the value out of the error line (a long list whose message already names the bad part). */
+  quiet?: boolean;
 }
 
 const setting = <T>(s: Setting<T>): Setting<T> => s;
@@ -140,6 +143,14 @@ export const SETTINGS = {
   netns: setting<string | undefined>({ env: ['CONNTRACK_NETNS'], key: 'netns', schema: text('a namespace name or path').optional(), default: undefined, description: 'network namespace whose table to manage (default: our own)' }),
   connlabelFile: setting({ env: ['CONNTRACK_CONNLABEL_FILE'], key: 'connlabelFile', schema: text('a file path'), default: '/etc/xtables/connlabel.conf', description: 'names of the conntrack label bits (absent file: labels show as bit numbers)' }),
   wans: setting({ env: ['CONNTRACK_WANS'], key: 'wans', schema: wans, default: [] as WanSetting[], description: 'the uplinks by name=interface (default: every interface with a default route in any table)' }),
+  policies: setting({
+    env: ['CONNTRACK_POLICIES'],
+    key: 'policies',
+    schema: policies,
+    default: [] as PolicySetting[],
+    description: 'cleanups the console runs itself: [{ name, on: address-removed|route-lost|failback|schedule, wan, filter?, dryRun?, minIntervalSeconds?, every? }]',
+    quiet: true,
+  }),
   nameFiles: setting<{ format: (typeof NAME_FORMATS)[number]; path: string }[] | undefined>({
     env: ['CONNTRACK_NAME_FILES'],
     key: 'names.files',

@@ -65,6 +65,19 @@ export async function dumpTopology(netns: string | undefined): Promise<Topology>
   }
 }
 
+/** The names of the namespace's interfaces now (the start checks the WANs policies name against them). */
+export async function interfaceNames(netns: string | undefined): Promise<string[]> {
+  const socket = openDumpSocket(netns);
+  try {
+    const links = await socket.getLinks({}, {}, { timeout: DUMP_TIMEOUT_MS });
+    return defined(links.map(decodeLink)).map((link) => link.name);
+  } catch (error) {
+    throw dumpError('dump links', error);
+  } finally {
+    socket.socket.close();
+  }
+}
+
 /** Routes and neighbours only: what a link or address change can alter without a notification. */
 export async function dumpDerived(netns: string | undefined): Promise<Pick<Topology, 'routes' | 'neighbours'>> {
   const socket = openDumpSocket(netns);

@@ -31,8 +31,9 @@ describe('store migrations', () => {
     expect(rows).toEqual([
       { version: 1, description: expect.stringContaining('users') },
       { version: 2, description: expect.stringContaining('audit intents') },
+      { version: 3, description: expect.stringContaining('actor kind policy') },
     ]);
-    expect(migrate(db, 'auth', [1, 2].map((version) => ({ version, description: 'x', sql: 'SELECT 1' })))).toBe(0);
+    expect(migrate(db, 'auth', [1, 2, 3].map((version) => ({ version, description: 'x', sql: 'SELECT 1' })))).toBe(0);
     const history = [
       { version: 1, description: 'one', sql: 'CREATE TABLE history_a (x INTEGER)' },
       { version: 2, description: 'two', sql: 'ALTER TABLE history_a ADD COLUMN y TEXT' },
