@@ -1,5 +1,6 @@
 // Runs once when the server starts (Node.js runtime only): audit entries the previous run left pending are closed
-// as interrupted, and the connection-history recorder starts (the runtime module guards against a second start).
+// as interrupted, the connection-history recorder and the table-usage sampler start (their runtime modules guard
+// against a second start).
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
   const { closeInterrupted } = await import('./lib/console/audit');
@@ -9,4 +10,7 @@ export async function register(): Promise<void> {
   const { historyRuntime } = await import('./lib/history/runtime');
   // Subscribing happens at once; the seeding dump continues in the background.
   historyRuntime();
+  // The table-usage sampler behind the Overview charts and the alarm.
+  const { statsRuntime } = await import('./lib/console/stats');
+  statsRuntime();
 }

@@ -39,6 +39,10 @@ export interface Config {
   allowedOrigins: string[];
   secureCookies: boolean;
   metrics: { enabled: boolean; token: string | undefined; countIntervalSeconds: number };
+  /** The sampler behind the Overview charts and the alarm (lib/stats); 0: off. */
+  stats: { sampleSeconds: number };
+  /** When the table alarm warns / turns critical (percent of nf_conntrack_max), and the drop rate that is critical. */
+  alarm: { warnPercent: number; critPercent: number; dropsPerSecond: number };
   log: { level: LogLevel };
   shutdown: { timeoutSeconds: number };
   /** The config file read, if any. */
@@ -134,6 +138,9 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
   }
   const unknownWan = unknownConfiguredWan(v.policies, v.wans.map((w) => w.name));
   if (unknownWan) throw new ConfigError(labels.policies, unknownWan);
+  if (v.alarmCritPercent < v.alarmWarnPercent) {
+    throw new ConfigError('CONNTRACK_ALARM_CRIT_PERCENT', `must be at least CONNTRACK_ALARM_WARN_PERCENT (${v.alarmWarnPercent})`, v.alarmCritPercent);
+  }
   const tls = v.tlsCert && v.tlsKey ? { cert: v.tlsCert, key: v.tlsKey } : undefined;
   if (tls && options.checkFiles) {
     readable('CONNTRACK_TLS_CERT', tls.cert);
@@ -156,6 +163,8 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
     allowedOrigins: v.allowedOrigins,
     secureCookies: v.secureCookies,
     metrics: { enabled: v.metricsEnabled, token: v.metricsToken, countIntervalSeconds: v.metricsCountIntervalSeconds },
+    stats: { sampleSeconds: v.statsSampleSeconds },
+    alarm: { warnPercent: v.alarmWarnPercent, critPercent: v.alarmCritPercent, dropsPerSecond: v.alarmDropsPerSecond },
     log: { level: v.logLevel },
     shutdown: { timeoutSeconds: v.shutdownTimeoutSeconds },
     file,

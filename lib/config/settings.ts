@@ -22,6 +22,11 @@ function seconds(options: { max: number; zero?: boolean }) {
   return z.preprocess(numberFrom(DECIMAL), options.zero ? base.min(0, { error: message }) : base.gt(0, { error: message }));
 }
 
+function decimal(min: number, max: number) {
+  const message = `must be a number ${min}..${max}`;
+  return z.preprocess(numberFrom(DECIMAL), z.number({ error: message }).min(min, { error: message }).max(max, { error: message }));
+}
+
 const TRUE = ['1', 'true', 'yes', 'on'];
 const FALSE = ['0', 'false', 'no', 'off'];
 const flag = z.preprocess(
@@ -173,6 +178,10 @@ export const SETTINGS = {
   metricsEnabled: setting({ env: ['CONNTRACK_METRICS'], key: 'metrics.enabled', schema: flag, default: true, description: 'serve GET /metrics' }),
   metricsToken: setting<string | undefined>({ env: ['CONNTRACK_METRICS_TOKEN'], key: 'metrics.token', schema: token.optional(), default: undefined, description: 'bearer token for /metrics (a viewer API token works too)' }),
   metricsCountIntervalSeconds: setting({ env: ['CONNTRACK_METRICS_COUNT_INTERVAL_SECONDS'], key: 'metrics.countIntervalSeconds', schema: seconds({ max: 86400, zero: true }), default: 60, description: 'background count by protocol and TCP state (0: off)' }),
+  statsSampleSeconds: setting({ env: ['CONNTRACK_STATS_SAMPLE_SECONDS'], key: 'stats.sampleSeconds', schema: seconds({ max: 300, zero: true }), default: 10, description: 'table usage and counters sampled this often for the Overview charts and the alarm (0: off)' }),
+  alarmWarnPercent: setting({ env: ['CONNTRACK_ALARM_WARN_PERCENT'], key: 'alarm.warnPercent', schema: decimal(1, 100), default: 90, description: 'table usage (% of nf_conntrack_max) that raises the warning' }),
+  alarmCritPercent: setting({ env: ['CONNTRACK_ALARM_CRIT_PERCENT'], key: 'alarm.critPercent', schema: decimal(1, 100), default: 95, description: 'table usage that makes the alarm critical' }),
+  alarmDropsPerSecond: setting({ env: ['CONNTRACK_ALARM_DROPS_PER_SECOND'], key: 'alarm.dropsPerSecond', schema: decimal(0, 1_000_000), default: 1, description: 'drop or early_drop per second over the last sample above this is critical' }),
   logLevel: setting({ env: ['CONNTRACK_LOG_LEVEL'], key: 'log.level', schema: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }), default: 'info' as (typeof LOG_LEVELS)[number], description: 'JSON log level' }),
   shutdownTimeoutSeconds: setting({ env: ['CONNTRACK_SHUTDOWN_TIMEOUT_SECONDS'], key: 'shutdown.timeoutSeconds', schema: seconds({ max: 3600 }), default: 30, description: 'SIGTERM: finish in-flight work within this, else exit 1' }),
 } as const;

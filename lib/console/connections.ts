@@ -12,6 +12,9 @@ import { consoleFilterOptions } from './filter-options';
 import { consoleService } from './service';
 import type { SnapshotCounters } from './counters';
 import { deletionIntents, historyRuntime, type DeletionClaim } from '@/lib/history';
+import { tableAlarm, type AlarmLevel } from './alarm';
+import { statsRuntime } from './stats';
+import { config } from '@/lib/config';
 
 /** How many entries a dry run shows. */
 export const PREVIEW_ROWS = 20;
@@ -219,13 +222,18 @@ export interface TableStats extends Stats {
    * baseline; null when no reading is known (the server has not taken a snapshot yet).
    */
   baseline: SnapshotCounters | null;
+  /** The table alarm and its thresholds (the header colours usage by them). */
+  alarm: { level: AlarmLevel; usage: AlarmLevel; warnPercent: number; critPercent: number };
 }
 
 /** Table usage, per-CPU counters and the sysctls now, with the counters of the previous snapshot to compare. */
 export async function tableStats(query: StatsQuery): Promise<TableStats> {
+  statsRuntime();
   const { conntrack, counters } = consoleService();
   const stats = await conntrack.stats();
-  return { ...stats, readAt: new Date().toISOString(), baseline: counters.baselineFor(query.snapshot) };
+  const { level, usage } = tableAlarm();
+  const { warnPercent, critPercent } = config().alarm;
+  return { ...stats, readAt: new Date().toISOString(), baseline: counters.baselineFor(query.snapshot), alarm: { level, usage, warnPercent, critPercent } };
 }
 
 export interface ExternalAddress {

@@ -4,25 +4,10 @@ import { z } from 'zod';
 import { filterShape } from '@/lib/conntrack';
 import { parsePrefix } from '@/lib/conntrack/address';
 import { CAUSES, HISTORY_SORT_KEYS, type Cause } from '@/lib/history';
+import { instant, integer } from './schemas';
 
 export const HISTORY_MAX_LIMIT = 1000;
 export const HISTORY_MAX_DELETE = 100_000;
-
-const integer = (field: string, min: number, max: number) =>
-  z
-    .union([z.number(), z.string().trim().regex(/^\d+$/, `${field} must be a whole number`).transform(Number)])
-    .pipe(z.number().int(`${field} must be a whole number`).min(min, `${field} must be >= ${min}`).max(max, `${field} must be <= ${max}`));
-
-/** An instant as ISO 8601 text or ms since the epoch; becomes ms. */
-const instant = (field: string) =>
-  z.union([z.number(), z.string().trim().min(1)]).transform((input, ctx): number => {
-    const ms = typeof input === 'number' ? input : /^\d+$/.test(input) ? Number(input) : Date.parse(input);
-    if (!Number.isFinite(ms)) {
-      ctx.addIssue({ code: 'custom', message: `${field} must be an ISO 8601 time or milliseconds since the epoch` });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 const causes = z.preprocess(
   (input) => (typeof input === 'string' ? input.split(',').map((s) => s.trim()).filter(Boolean) : input),

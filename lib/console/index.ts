@@ -24,3 +24,5 @@ export { csvField, exportResponse, CONNECTION_COLUMNS, HISTORY_COLUMNS, type Exp
 export { listSettings, changeSetting, persistenceFor, settingChangeAudit, type ApiSetting, type ApiSettings, type SettingChange, type Persistence, type ReadOnlyReason } from './settings';
 export { clearNotice, contributeNotices, currentNotices, raiseNotice, NOTICE_LEVELS, type Notice, type NoticeLevel, type NoticeSource } from './notices';
 export { noticesFor } from './notice-sources';
+export { statsRuntime, statsSeries, statsSeriesSchema, MAX_SERIES_POINTS, type ApiStatsSeries, type StatsRuntime, type StatsSeriesQuery } from './stats';
+export { ALARM_LEVELS, alarmNotices, nextAlarm, tableAlarm, updateAlarm, NO_ALARM, type AlarmLevel, type AlarmState } from './alarm';

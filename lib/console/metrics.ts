@@ -1,11 +1,14 @@
 // What GET /metrics says about the table: usage and the kernel's per-CPU problem counters, read on each scrape
 // (two cheap requests: CT_GET_STATS and CT_GET_STATS_CPU), and entries by protocol and TCP state from a
-// background count every N seconds (a columnar snapshot, counted and dropped), never a dump per scrape.
+// background count every N seconds (a columnar snapshot, counted and dropped), never a dump per scrape; and the
+// table alarm (alarm.ts) as conntrack_console_table_alarm.
 import { config } from '@/lib/config';
 import { PROTOCOL_NAMES, TCP_STATES, type CpuStats, type Family } from '@/lib/conntrack';
 import { onShutdown } from '@/lib/lifecycle';
 import { counter, gauge, logger, metricsRegistry } from '@/lib/observability';
+import { publishAlarmGauge } from './alarm';
 import { consoleService } from './service';
+import { statsRuntime } from './stats';
 import { peekProcessValue, processValue } from '@/lib/process';
 
 type CpuCounter = Exclude<keyof CpuStats, 'cpu'>;
@@ -73,6 +76,8 @@ export async function metricsText(): Promise<string> {
   const first = startTableCounter();
   if (first) await Promise.race([first, new Promise((r) => setTimeout(r, FIRST_COUNT_WAIT_MS).unref())]);
   await readTable();
+  statsRuntime();
+  publishAlarmGauge();
   return metricsRegistry().metrics();
 }
 

@@ -30,6 +30,7 @@ export const ROUTE_PATTERNS = [
   '/api/notices',
   '/api/settings',
   '/api/stats',
+  '/api/stats/series',
   '/metrics',
 ] as const;
 

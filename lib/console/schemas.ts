@@ -10,10 +10,21 @@ export const DEFAULT_LIMIT = 100;
 export const MAX_DELETE_IDS = 100_000;
 
 /** A whole number given as a JSON number or as query-string text. */
-const integer = (field: string, min: number, max: number) =>
+export const integer = (field: string, min: number, max: number) =>
   z
     .union([z.number(), z.string().trim().regex(/^\d+$/, `${field} must be a whole number`).transform(Number)])
     .pipe(z.number().int(`${field} must be a whole number`).min(min, `${field} must be >= ${min}`).max(max, `${field} must be <= ${max}`));
+
+/** An instant as ISO 8601 text or ms since the epoch; becomes ms. */
+export const instant = (field: string) =>
+  z.union([z.number(), z.string().trim().min(1)]).transform((input, ctx): number => {
+    const ms = typeof input === 'number' ? input : /^\d+$/.test(input) ? Number(input) : Date.parse(input);
+    if (!Number.isFinite(ms)) {
+      ctx.addIssue({ code: 'custom', message: `${field} must be an ISO 8601 time or milliseconds since the epoch` });
+      return z.NEVER;
+    }
+    return ms;
+  });
 
 const id = integer('id', 0, 0xffffffff);
 const snapshotId = z.string().trim().min(1, 'snapshot must be a snapshot id').max(100, 'snapshot must be a snapshot id');

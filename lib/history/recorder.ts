@@ -147,6 +147,8 @@ export class HistoryRecorder {
   private startedAt: Date | null = null;
   private error: string | undefined;
   private recorded = 0;
+  /** NEW and DESTROY events received since start: the table's birth and death rates for the stats sampler. */
+  private readonly totals = { created: 0, destroyed: 0 };
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   private identity: string | null = null;
@@ -313,7 +315,9 @@ export class HistoryRecorder {
 
   private onEvent({ kind, connection }: ConntrackEvent): void {
     const id = connection.id;
+    if (kind === 'new') this.totals.created++;
     if (kind === 'destroy') {
+      this.totals.destroyed++;
       const closer = id === undefined ? undefined : this.closers.take(id);
       if (id !== undefined) {
         this.resyncing?.destroyed.add(id);
@@ -580,6 +584,11 @@ export class HistoryRecorder {
     } catch (error) {
       this.log(`pruning failed: ${(error as Error).message}`);
     }
+  }
+
+  /** NEW and DESTROY events received since the recorder started. */
+  eventTotals(): { created: number; destroyed: number } {
+    return { ...this.totals };
   }
 
   status(): RecorderStatus {

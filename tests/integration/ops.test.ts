@@ -118,6 +118,7 @@ describe('metrics, health and logs', () => {
     expect(limit).toBeGreaterThan(0);
     expect(sampleValue(families, 'conntrack_fill_ratio')).toBeCloseTo(expected / limit, 9);
     expect(sampleValue(families, 'conntrack_console_netlink_up')).toBe(1);
+    expect(sampleValue(families, 'conntrack_console_table_alarm')).toBe(0);
     for (const name of ['insert_failed', 'drop', 'early_drop', 'invalid', 'insert', 'found', 'error', 'search_restart', 'clash_resolve', 'chain_too_long']) {
       const family = families.get(`conntrack_${name}_total`);
       expect(family?.type, name).toBe('counter');
@@ -153,7 +154,7 @@ describe('metrics, health and logs', () => {
   it('answers health: statuses only without credentials, details with them', async () => {
     const anonymous = await fetch(url('/api/health'));
     expect(anonymous.status).toBe(200);
-    expect(await anonymous.json()).toEqual({ status: 'ok', checks: { database: 'ok', netlink: 'ok', recorder: expect.stringMatching(RECORDER) } });
+    expect(await anonymous.json()).toEqual({ status: 'ok', checks: { database: 'ok', netlink: 'ok', recorder: expect.stringMatching(RECORDER) }, alarm: 'none' });
     expect(anonymous.headers.get('cache-control')).toBe('no-store');
     const detailed = await fetch(url('/api/health'), { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
     const body = (await detailed.json()) as { checks: Record<string, { status: string; detail?: string }> };

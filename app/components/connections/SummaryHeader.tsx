@@ -24,9 +24,10 @@ export interface SummaryHeaderProps {
 /** Non-zero counts, largest first (ties by name). */
 const byCount = (counts: Record<string, number>): [string, number][] => Object.entries(counts).sort(([a, x], [b, y]) => y - x || a.localeCompare(b));
 
-function usageColour(ratio: number): { bar: string; text: string } {
-  if (ratio >= 0.95) return { bar: 'bg-red-600', text: 'text-red-700' };
-  if (ratio >= 0.8) return { bar: 'bg-amber-500', text: 'text-amber-700' };
+/** Coloured by the table alarm's usage level (CONNTRACK_ALARM_WARN_PERCENT / _CRIT_PERCENT, with hysteresis). */
+function usageColour(level: StatsResponse['alarm']['usage']): { bar: string; text: string } {
+  if (level === 'critical') return { bar: 'bg-red-600', text: 'text-red-700' };
+  if (level === 'warning') return { bar: 'bg-amber-500', text: 'text-amber-700' };
   return { bar: 'bg-emerald-600', text: 'text-slate-700' };
 }
 
@@ -41,7 +42,7 @@ const skippedText = (skipped: number): string => `${formatCount(skipped)} ${skip
 
 export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing, onRefresh, onCleanup, onFlush, onFilter }: SummaryHeaderProps) {
   const ratio = stats ? (stats.fillRatio ?? stats.entries / Math.max(1, stats.maxEntries)) : 0;
-  const colour = usageColour(ratio);
+  const colour = usageColour(stats?.alarm.usage ?? 'none');
   const chip = 'rounded-full border border-slate-300 bg-white px-2 py-0.5 text-xs hover:border-sky-500 hover:bg-sky-50';
   return (
     <header className="space-y-3 border-b border-slate-200 bg-white px-4 py-3 sm:px-6">
@@ -52,7 +53,7 @@ export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing
             <>
               <div className={`text-sm font-medium ${colour.text}`}>
                 {formatCount(stats.entries)} / {formatCount(stats.maxEntries)} entries ({(ratio * 100).toFixed(ratio < 0.1 ? 1 : 0)}%)
-                {ratio >= 0.8 && <span role="status"> — table nearly full: new connections will be dropped</span>}
+                {stats.alarm.usage !== 'none' && <span role="status"> — table nearly full: new connections will be dropped</span>}
               </div>
               <div className="mt-1 h-1.5 w-56 overflow-hidden rounded bg-slate-200" aria-hidden>
                 <div className={`h-full ${colour.bar}`} style={{ width: `${Math.min(100, ratio * 100)}%` }} />

@@ -1,0 +1,3 @@
+import { route, statsSeries, statsSeriesSchema } from '@/lib/console';
+
+export const GET = route({ permission: 'read', source: 'query', schema: statsSeriesSchema, handler: ({ input }) => statsSeries(input) });
