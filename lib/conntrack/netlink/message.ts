@@ -3,6 +3,9 @@ import { CodecError } from '../errors';
 import { NFGENMSG_LEN, NLMSG, NLMSG_HDRLEN } from '../constants';
 import { align4 } from './attributes';
 
+// A module-local copy: an imported binding can compile to a getter, called here once per message.
+const HDRLEN = NLMSG_HDRLEN;
+
 export interface RequestHeader {
   /** Full nlmsg type, e.g. ctnlMsgType(IPCTNL_MSG.CT_GET). */
   type: number;
@@ -52,24 +55,29 @@ export interface ReceivedMessage {
  * A datagram whose lengths do not add up throws CodecError: the kernel never sends one, so it means corruption.
  */
 export function forEachMessage(buf: Uint8Array, visit: (msg: ReceivedMessage) => boolean | void): void {
+  scanMessages(buf, (msg) => visit({ ...msg }));
+}
+
+/**
+ * forEachMessage for the per-entry path of a dump: visit gets one message object, updated in place for each
+ * message, so it is only valid during the call (a dump of a million entries would otherwise allocate a million).
+ */
+export function scanMessages(buf: Uint8Array, visit: (msg: ReceivedMessage) => boolean | void): void {
   let offset = 0;
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  while (buf.length - offset >= NLMSG_HDRLEN) {
-    const length = view.getUint32(offset, true);
-    if (length < NLMSG_HDRLEN || offset + length > buf.length) {
+  const msg: ReceivedMessage = { type: 0, flags: 0, seq: 0, pid: 0, buf, offset: 0, length: 0 };
+  while (buf.length - offset >= HDRLEN) {
+    const length = (buf[offset] | (buf[offset + 1] << 8) | (buf[offset + 2] << 16) | (buf[offset + 3] << 24)) >>> 0;
+    if (length < HDRLEN || offset + length > buf.length) {
       throw new CodecError(['nlmsghdr'], `bad message length ${length} at offset ${offset} of ${buf.length}`);
     }
-    const msg: ReceivedMessage = {
-      type: view.getUint16(offset + 4, true),
-      flags: view.getUint16(offset + 6, true),
-      seq: view.getUint32(offset + 8, true),
-      pid: view.getUint32(offset + 12, true),
-      buf,
-      offset,
-      length,
-    };
+    msg.type = buf[offset + 4] | (buf[offset + 5] << 8);
+    msg.flags = buf[offset + 6] | (buf[offset + 7] << 8);
+    msg.seq = (buf[offset + 8] | (buf[offset + 9] << 8) | (buf[offset + 10] << 16) | (buf[offset + 11] << 24)) >>> 0;
+    msg.pid = (buf[offset + 12] | (buf[offset + 13] << 8) | (buf[offset + 14] << 16) | (buf[offset + 15] << 24)) >>> 0;
+    msg.offset = offset;
+    msg.length = length;
     if (visit(msg) === false) return;
-    offset += align4(length);
+    offset += (length + 3) & ~3;
   }
 }
 

@@ -4,7 +4,7 @@
 import { close, closeSync, read, writeSync } from 'node:fs';
 import { NETLINK_NETFILTER, NLM_F, NLMSG } from '../constants';
 import { NetlinkError } from '../errors';
-import { buildMessage, errorOf, forEachMessage, type ReceivedMessage, type RequestHeader } from './message';
+import { buildMessage, errorOf, scanMessages, type ReceivedMessage, type RequestHeader } from './message';
 import { inNetns, loadAddon } from './netns';
 
 /** The kernel fills at most 32 KiB per dump datagram (SKB_WITH_OVERHEAD(32768)); a little more never hurts. */
@@ -18,7 +18,7 @@ export interface PoolDumpOptions {
   header: Omit<RequestHeader, 'seq' | 'flags'>;
   attrs?: Uint8Array;
   operation: string;
-  /** Called on the main thread for every data message; the message is only valid during the call. */
+  /** Called on the main thread for every data message; the message (one object, reused) is only valid during the call. */
   onMessage: (msg: ReceivedMessage) => void;
 }
 
@@ -28,7 +28,7 @@ const readChunk = (fd: number, buffer: Buffer): Promise<number> =>
 /** Whether the datagram ends the dump (NLMSG_DONE or an error for our request), checked before decoding. */
 function endsDump(buf: Uint8Array, seq: number): boolean {
   let ends = false;
-  forEachMessage(buf, (msg) => {
+  scanMessages(buf, (msg) => {
     if (msg.seq === seq && (msg.type === NLMSG.DONE || msg.type === NLMSG.ERROR)) ends = true;
     return !ends;
   });
@@ -81,7 +81,7 @@ export async function dumpOnThreadPool(options: PoolDumpOptions): Promise<void> 
         inFlight = next;
       }
       let failure: NetlinkError | undefined;
-      forEachMessage(chunk, (msg) => {
+      scanMessages(chunk, (msg) => {
         if (msg.seq !== seq) return true;
         if (msg.type === NLMSG.DONE) {
           // NLMSG_DONE carries an int: a negative errno when the dump failed part-way.

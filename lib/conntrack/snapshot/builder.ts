@@ -12,12 +12,15 @@ import { decodeSecctx } from '../codec/help';
 import { decodeTuple } from '../codec/tuple';
 import { missing } from '../codec/nest';
 import type { Connection, Tuple } from '../types';
-import { FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
+import { FAMILY_V6 as FAMILY_V6_, NO_STATE as NO_STATE_, SHAPE as SHAPE_, type Columns } from './columns';
 import { Snapshot } from './snapshot';
 
 // Imported bindings can compile to getters (CommonJS interop), which cost more than the decoding on the
 // per-attribute path; the hot code reads these module-local copies (as the codecs do).
-const { AF, CTA, CTA_COUNTERS, CTA_HELP, CTA_IP, CTA_PROTO, CTA_PROTOINFO, CTA_PROTOINFO_TCP, CTA_TIMESTAMP_ATTR, CTA_TUPLE, NLA_TYPE_MASK, TCP_STATES } = K;
+const { AF, CTA, CTA_COUNTERS, CTA_HELP, CTA_IP, CTA_PROTO, CTA_PROTOINFO, CTA_PROTOINFO_TCP, CTA_SYNPROXY_ATTR, CTA_TIMESTAMP_ATTR, CTA_TUPLE, IPPROTO, NLA_TYPE_MASK, TCP_STATES } = K;
+const FAMILY_V6 = FAMILY_V6_;
+const NO_STATE = NO_STATE_;
+const SHAPE = SHAPE_;
 const TCP_STATE_COUNT = TCP_STATES.length;
 
 function readU16(b: Uint8Array, at: number): number {
@@ -37,8 +40,28 @@ function badLength(path: string[], len: number, end: number, at: number): CodecE
   if (len < 4) return new CodecError(path, `bad length ${len}`);
   return new CodecError(path, `length ${len} runs past the end (${end - at} bytes left)`);
 }
-function expect(path: string[], len: number, want: number): void {
-  if (len !== want) throw new CodecError(path, `bad length ${len}, expected ${want}`);
+// The length checks compare inline and build the error (and its path) only when they fail: an array literal per
+// attribute on the success path would cost more than the decoding.
+function wrongLength(path: string[], len: number, want: number): CodecError {
+  return new CodecError(path, `bad length ${len}, expected ${want}`);
+}
+
+/**
+ * Whether the inside of a CTA_SYNPROXY is the plain form decodeSynproxy accepts: well-formed attributes, ISN, ITS
+ * and TSOFF all present, 4 bytes each, nothing else. Anything else goes to decodeSynproxy itself, which decides
+ * (and names the error), so the fast path can only be stricter than the codec, never looser.
+ */
+function plainSynproxy(b: Uint8Array, start: number, end: number): boolean {
+  let found = 0;
+  let q = start;
+  while (end - q >= 4) {
+    const l = b[q] | (b[q + 1] << 8);
+    const t = (b[q + 2] | (b[q + 3] << 8)) & NLA_TYPE_MASK;
+    if (l !== 8 || q + l > end || t < CTA_SYNPROXY_ATTR.ISN || t > CTA_SYNPROXY_ATTR.TSOFF) return false;
+    found |= 1 << t;
+    q += 8;
+  }
+  return q === end && found === 0b1110;
 }
 
 /** Where the rows of a chunk start, so keep() can take back the rows of that chunk a filter rejects. */
@@ -120,7 +143,10 @@ export class SnapshotBuilder implements Columns {
 
   private v6Slot(b: Uint8Array, at: number): number {
     if ((this.v6Size + 1) * 16 > this.v6.length) this.v6 = grow(this.v6, this.v6.length * 2);
-    this.v6.set(b.subarray(at, at + 16), this.v6Size * 16);
+    // A byte loop, not set(subarray()): a view object per address costs more than copying 16 bytes.
+    const v6 = this.v6;
+    const to = this.v6Size * 16;
+    for (let i = 0; i < 16; i++) v6[to + i] = b[at + i];
     return this.v6Size++;
   }
 
@@ -153,7 +179,7 @@ export class SnapshotBuilder implements Columns {
             const dst = t === CTA_IP.V4_DST || t === CTA_IP.V6_DST;
             const name = isV4 ? (dst ? 'CTA_IP_V4_DST' : 'CTA_IP_V4_SRC') : dst ? 'CTA_IP_V6_DST' : 'CTA_IP_V6_SRC';
             if (isV4 === v6) throw new CodecError([path, 'CTA_TUPLE_IP', name], `unexpected in an ${v6 ? 'ipv6' : 'ipv4'} entry`);
-            expect([path, 'CTA_TUPLE_IP', name], l - 4, isV4 ? 4 : 16);
+            if (l - 4 !== (isV4 ? 4 : 16)) throw wrongLength([path, 'CTA_TUPLE_IP', name], l - 4, isV4 ? 4 : 16);
             this.addr[row * 4 + base + (dst ? 1 : 0)] = isV4 ? readU32(b, q + 4) : this.v6Slot(b, q + 4);
             ip |= dst ? 2 : 1;
           }
@@ -162,7 +188,7 @@ export class SnapshotBuilder implements Columns {
       } else if (type === CTA_TUPLE.PROTO) {
         protocol = this.proto(row, base, b, p, pend, path);
       } else if (type === CTA_TUPLE.ZONE) {
-        expect([path, 'CTA_TUPLE_ZONE'], len - 4, 2);
+        if (len - 4 !== 2) throw wrongLength([path, 'CTA_TUPLE_ZONE'], len - 4, 2);
       }
       at += (len + 3) & ~3;
     }
@@ -175,7 +201,6 @@ export class SnapshotBuilder implements Columns {
 
   /** One CTA_TUPLE_PROTO (the last one of a tuple wins whole, as in decodeTuple); returns CTA_PROTO_NUM. */
   private proto(row: number, base: number, b: Uint8Array, start: number, end: number, tuplePath: string): number {
-    const path = [tuplePath, 'CTA_TUPLE_PROTO'];
     const sportBit = base === 0 ? SHAPE.SPORT_ORIGINAL : SHAPE.SPORT_REPLY;
     const dportBit = base === 0 ? SHAPE.DPORT_ORIGINAL : SHAPE.DPORT_REPLY;
     const icmpBit = base === 0 ? SHAPE.ICMP_ORIGINAL : SHAPE.ICMP_REPLY;
@@ -191,43 +216,43 @@ export class SnapshotBuilder implements Columns {
     while (end - q >= 4) {
       const l = b[q] | (b[q + 1] << 8);
       const t = (b[q + 2] | (b[q + 3] << 8)) & NLA_TYPE_MASK;
-      if (l < 4 || q + l > end) throw badLength(path, l, end, q);
+      if (l < 4 || q + l > end) throw badLength([tuplePath, 'CTA_TUPLE_PROTO'], l, end, q);
       const v = q + 4;
       switch (t) {
         case CTA_PROTO.NUM:
-          expect([...path, 'CTA_PROTO_NUM'], l - 4, 1);
+          if (l - 4 !== 1) throw wrongLength([tuplePath, 'CTA_TUPLE_PROTO', 'CTA_PROTO_NUM'], l - 4, 1);
           num = b[v];
           break;
         case CTA_PROTO.SRC_PORT:
-          expect([...path, 'CTA_PROTO_SRC_PORT'], l - 4, 2);
+          if (l - 4 !== 2) throw wrongLength([tuplePath, 'CTA_TUPLE_PROTO', 'CTA_PROTO_SRC_PORT'], l - 4, 2);
           sport = readU16(b, v);
           shape |= sportBit;
           break;
         case CTA_PROTO.DST_PORT:
-          expect([...path, 'CTA_PROTO_DST_PORT'], l - 4, 2);
+          if (l - 4 !== 2) throw wrongLength([tuplePath, 'CTA_TUPLE_PROTO', 'CTA_PROTO_DST_PORT'], l - 4, 2);
           dport = readU16(b, v);
           shape |= dportBit;
           break;
         case CTA_PROTO.ICMP_ID:
         case CTA_PROTO.ICMPV6_ID:
-          expect([...path, t === CTA_PROTO.ICMP_ID ? 'CTA_PROTO_ICMP_ID' : 'CTA_PROTO_ICMPV6_ID'], l - 4, 2);
+          if (l - 4 !== 2) throw wrongLength([tuplePath, 'CTA_TUPLE_PROTO', t === CTA_PROTO.ICMP_ID ? 'CTA_PROTO_ICMP_ID' : 'CTA_PROTO_ICMPV6_ID'], l - 4, 2);
           id = readU16(b, v);
           break;
         case CTA_PROTO.ICMP_TYPE:
         case CTA_PROTO.ICMPV6_TYPE:
-          expect([...path, t === CTA_PROTO.ICMP_TYPE ? 'CTA_PROTO_ICMP_TYPE' : 'CTA_PROTO_ICMPV6_TYPE'], l - 4, 1);
+          if (l - 4 !== 1) throw wrongLength([tuplePath, 'CTA_TUPLE_PROTO', t === CTA_PROTO.ICMP_TYPE ? 'CTA_PROTO_ICMP_TYPE' : 'CTA_PROTO_ICMPV6_TYPE'], l - 4, 1);
           icmpType = b[v];
           break;
         case CTA_PROTO.ICMP_CODE:
         case CTA_PROTO.ICMPV6_CODE:
-          expect([...path, t === CTA_PROTO.ICMP_CODE ? 'CTA_PROTO_ICMP_CODE' : 'CTA_PROTO_ICMPV6_CODE'], l - 4, 1);
+          if (l - 4 !== 1) throw wrongLength([tuplePath, 'CTA_TUPLE_PROTO', t === CTA_PROTO.ICMP_CODE ? 'CTA_PROTO_ICMP_CODE' : 'CTA_PROTO_ICMPV6_CODE'], l - 4, 1);
           icmpCode = b[v];
           break;
       }
       q += (l + 3) & ~3;
     }
     if (num < 0) throw missing('CTA_PROTO_NUM').within('CTA_TUPLE_PROTO').within(tuplePath);
-    const icmpV6 = num === K.IPPROTO.ICMPV6;
+    const icmpV6 = num === IPPROTO.ICMPV6;
     const k = row * 4 + base;
     if (id >= 0 || icmpType >= 0 || icmpCode >= 0) {
       const name = (field: string) => (icmpV6 ? `CTA_PROTO_ICMPV6_${field}` : `CTA_PROTO_ICMP_${field}`);
@@ -235,7 +260,7 @@ export class SnapshotBuilder implements Columns {
       if (icmpType < 0) throw missing(name('TYPE')).within('CTA_TUPLE_PROTO').within(tuplePath);
       if (icmpCode < 0) throw missing(name('CODE')).within('CTA_TUPLE_PROTO').within(tuplePath);
       // The port slots hold the ICMP fields, so a tuple cannot have both; the kernel never sends both.
-      if (shape & (sportBit | dportBit)) throw new CodecError(path, 'both ports and ICMP fields');
+      if (shape & (sportBit | dportBit)) throw new CodecError([tuplePath, 'CTA_TUPLE_PROTO'], 'both ports and ICMP fields');
       this.ports[k] = id;
       this.ports[k + 1] = (icmpType << 8) | icmpCode;
       shape |= icmpBit;
@@ -316,35 +341,35 @@ export class SnapshotBuilder implements Columns {
           seen |= 2;
           break;
         case CTA.STATUS:
-          expect(['CTA_STATUS'], size, 4);
+          if (size !== 4) throw wrongLength(['CTA_STATUS'], size, 4);
           this.status[row] = readU32(b, p);
           seen |= 4;
           break;
         case CTA.TIMEOUT:
-          expect(['CTA_TIMEOUT'], size, 4);
+          if (size !== 4) throw wrongLength(['CTA_TIMEOUT'], size, 4);
           this.timeout[row] = readU32(b, p);
           this.shape[row] |= SHAPE.TIMEOUT;
           break;
         case CTA.MARK:
-          expect(['CTA_MARK'], size, 4);
+          if (size !== 4) throw wrongLength(['CTA_MARK'], size, 4);
           this.mark[row] = readU32(b, p);
           this.shape[row] |= SHAPE.MARK;
           break;
         case CTA.USE:
-          expect(['CTA_USE'], size, 4);
+          if (size !== 4) throw wrongLength(['CTA_USE'], size, 4);
           this.use[row] = readU32(b, p);
           this.shape[row] |= SHAPE.USE;
           break;
         case CTA.ID:
-          expect(['CTA_ID'], size, 4);
+          if (size !== 4) throw wrongLength(['CTA_ID'], size, 4);
           this.id[row] = readU32(b, p);
           this.shape[row] |= SHAPE.ID;
           break;
         case CTA.SECMARK:
-          expect(['CTA_SECMARK'], size, 4);
+          if (size !== 4) throw wrongLength(['CTA_SECMARK'], size, 4);
           break;
         case CTA.ZONE:
-          expect(['CTA_ZONE'], size, 2);
+          if (size !== 2) throw wrongLength(['CTA_ZONE'], size, 2);
           this.zone[row] = readU16(b, p);
           break;
         case CTA.PROTOINFO:
@@ -369,7 +394,7 @@ export class SnapshotBuilder implements Columns {
           this.labels.set(row, new Uint8Array(b.subarray(p, pend)));
           break;
         case CTA.TIMESTAMP_EVENT:
-          expect(['CTA_TIMESTAMP_EVENT'], size, 8);
+          if (size !== 8) throw wrongLength(['CTA_TIMESTAMP_EVENT'], size, 8);
           break;
         // Not kept in a snapshot, but checked as strictly as the codecs check them; rare enough to decode.
         case CTA.TUPLE_MASTER:
@@ -385,7 +410,8 @@ export class SnapshotBuilder implements Columns {
           this.check('CTA_SEQ_ADJ_REPLY', () => decodeSeqAdj(b, p, pend));
           break;
         case CTA.SYNPROXY:
-          this.check('CTA_SYNPROXY', () => decodeSynproxy(b, p, pend));
+          // Every entry created through ctnetlink carries the synproxy extension, so this one is common.
+          if (!plainSynproxy(b, p, pend)) this.check('CTA_SYNPROXY', () => decodeSynproxy(b, p, pend));
           break;
       }
       at += (len + 3) & ~3;
@@ -422,7 +448,6 @@ export class SnapshotBuilder implements Columns {
       const type = (b[at + 2] | (b[at + 3] << 8)) & NLA_TYPE_MASK;
       if (len < 4 || at + len > end) throw badLength(['CTA_PROTOINFO', `attribute ${type}`], len, end, at);
       if (type === CTA_PROTOINFO.TCP) {
-        const path = ['CTA_PROTOINFO', 'CTA_PROTOINFO_TCP'];
         let state = -1;
         let flags = 0;
         let shape = this.shape[row] & ~(SHAPE.FLAGS_ORIGINAL | SHAPE.FLAGS_REPLY);
@@ -431,26 +456,26 @@ export class SnapshotBuilder implements Columns {
         while (qend - q >= 4) {
           const l = b[q] | (b[q + 1] << 8);
           const t = (b[q + 2] | (b[q + 3] << 8)) & NLA_TYPE_MASK;
-          if (l < 4 || q + l > qend) throw badLength(path, l, qend, q);
+          if (l < 4 || q + l > qend) throw badLength(['CTA_PROTOINFO', 'CTA_PROTOINFO_TCP'], l, qend, q);
           switch (t) {
             case CTA_PROTOINFO_TCP.STATE:
-              expect([...path, 'CTA_PROTOINFO_TCP_STATE'], l - 4, 1);
+              if (l - 4 !== 1) throw wrongLength(['CTA_PROTOINFO', 'CTA_PROTOINFO_TCP', 'CTA_PROTOINFO_TCP_STATE'], l - 4, 1);
               state = b[q + 4];
-              if (state >= TCP_STATE_COUNT) throw new CodecError([...path, 'CTA_PROTOINFO_TCP_STATE'], `unknown TCP state ${state}`);
+              if (state >= TCP_STATE_COUNT) throw new CodecError(['CTA_PROTOINFO', 'CTA_PROTOINFO_TCP', 'CTA_PROTOINFO_TCP_STATE'], `unknown TCP state ${state}`);
               break;
             case CTA_PROTOINFO_TCP.WSCALE_ORIGINAL:
-              expect([...path, 'CTA_PROTOINFO_TCP_WSCALE_ORIGINAL'], l - 4, 1);
+              if (l - 4 !== 1) throw wrongLength(['CTA_PROTOINFO', 'CTA_PROTOINFO_TCP', 'CTA_PROTOINFO_TCP_WSCALE_ORIGINAL'], l - 4, 1);
               break;
             case CTA_PROTOINFO_TCP.WSCALE_REPLY:
-              expect([...path, 'CTA_PROTOINFO_TCP_WSCALE_REPLY'], l - 4, 1);
+              if (l - 4 !== 1) throw wrongLength(['CTA_PROTOINFO', 'CTA_PROTOINFO_TCP', 'CTA_PROTOINFO_TCP_WSCALE_REPLY'], l - 4, 1);
               break;
             case CTA_PROTOINFO_TCP.FLAGS_ORIGINAL:
-              expect([...path, 'CTA_PROTOINFO_TCP_FLAGS_ORIGINAL'], l - 4, 2);
+              if (l - 4 !== 2) throw wrongLength(['CTA_PROTOINFO', 'CTA_PROTOINFO_TCP', 'CTA_PROTOINFO_TCP_FLAGS_ORIGINAL'], l - 4, 2);
               flags = ((flags & 0xffff) | (b[q + 4] << 24) | (b[q + 5] << 16)) >>> 0;
               shape |= SHAPE.FLAGS_ORIGINAL;
               break;
             case CTA_PROTOINFO_TCP.FLAGS_REPLY:
-              expect([...path, 'CTA_PROTOINFO_TCP_FLAGS_REPLY'], l - 4, 2);
+              if (l - 4 !== 2) throw wrongLength(['CTA_PROTOINFO', 'CTA_PROTOINFO_TCP', 'CTA_PROTOINFO_TCP_FLAGS_REPLY'], l - 4, 2);
               flags = ((flags & 0xffff0000) | (b[q + 4] << 8) | b[q + 5]) >>> 0;
               shape |= SHAPE.FLAGS_REPLY;
               break;
@@ -476,7 +501,7 @@ export class SnapshotBuilder implements Columns {
       if (l < 4 || q + l > end) throw badLength([segment, `attribute ${t}`], l, end, q);
       if (t === CTA_COUNTERS.PACKETS || t === CTA_COUNTERS.BYTES) {
         const packets = t === CTA_COUNTERS.PACKETS;
-        expect([segment, packets ? 'CTA_COUNTERS_PACKETS' : 'CTA_COUNTERS_BYTES'], l - 4, 8);
+        if (l - 4 !== 8) throw wrongLength([segment, packets ? 'CTA_COUNTERS_PACKETS' : 'CTA_COUNTERS_BYTES'], l - 4, 8);
         const k = slot + (packets ? 0 : 2);
         this.counters[k] = readU32(b, q + 4);
         this.counters[k + 1] = readU32(b, q + 8);
@@ -497,12 +522,12 @@ export class SnapshotBuilder implements Columns {
       const t = (b[q + 2] | (b[q + 3] << 8)) & NLA_TYPE_MASK;
       if (l < 4 || q + l > end) throw badLength(['CTA_TIMESTAMP', `attribute ${t}`], l, end, q);
       if (t === CTA_TIMESTAMP_ATTR.START) {
-        expect(['CTA_TIMESTAMP', 'CTA_TIMESTAMP_START'], l - 4, 8);
+        if (l - 4 !== 8) throw wrongLength(['CTA_TIMESTAMP', 'CTA_TIMESTAMP_START'], l - 4, 8);
         this.started[row * 2] = readU32(b, q + 4);
         this.started[row * 2 + 1] = readU32(b, q + 8);
         found = true;
       } else if (t === CTA_TIMESTAMP_ATTR.STOP) {
-        expect(['CTA_TIMESTAMP', 'CTA_TIMESTAMP_STOP'], l - 4, 8);
+        if (l - 4 !== 8) throw wrongLength(['CTA_TIMESTAMP', 'CTA_TIMESTAMP_STOP'], l - 4, 8);
       }
       q += (l + 3) & ~3;
     }
