@@ -54,7 +54,7 @@ async function measured(take: () => Promise<Snapshot>): Promise<{ snapshot: Snap
 async function main(): Promise<void> {
   const [netns, filterJson] = process.argv.slice(2);
   if (!netns) throw new Error('usage: bench-child.ts NETNS [FILTER_JSON]');
-  const ct = new Conntrack({ netns });
+  const ct = new Conntrack({ netns, timeoutMs: 120_000 });
   const filter = filterJson ? parseFilter(JSON.parse(filterJson)) : undefined;
   // One request first, so the stall figure is the snapshot's own, not the one-time loading of the setns addon.
   await ct.count();
