@@ -90,6 +90,8 @@ export const NAT_LOOKUP_COLUMNS: readonly ExportColumn<ApiNatMatch>[] = [
   column('source', (m) => m.source),
   column('lan', (m) => natText(m.lan)),
   column('external', (m) => natText(m.external)),
+  column('lanName', (m) => m.lanName),
+  column('lanMac', (m) => m.lanMac),
   ...sharedColumns<ApiNatMatch>(),
   column('endedAt', (m) => m.endedAt),
   column('endedAfter', (m) => m.endedAfter),

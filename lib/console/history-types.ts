@@ -57,6 +57,9 @@ export interface ApiNatMatch extends ApiConnectionBase {
   source: 'history' | 'table';
   /** The LAN side: the masqueraded source (SNAT), or the forwarded-to server (DNAT). */
   lan: ApiNatTarget;
+  /** The LAN host's name from a DHCP lease or hosts file (lib/names), and the MAC its lease names. */
+  lanName?: string;
+  lanMac?: string;
   external: ApiNatTarget;
   endedAt?: string;
   endedAfter?: string;
@@ -68,7 +71,7 @@ export interface ApiNatMatch extends ApiConnectionBase {
 }
 
 /** GET /api/history/nat-lookup: who used EXTERNAL[:PORT] around AT. */
-export interface ApiNatLookup {
+export interface ApiNatLookup extends PageNames {
   query: { address: string; port?: number; at: string; windowSeconds: number; protocol?: string };
   /** Newest first: open connections, then ended ones by end time. */
   items: ApiNatMatch[];

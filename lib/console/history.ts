@@ -5,7 +5,7 @@ import { connectionOf, historyRuntime, type HistoryQuery, type HistoryRow, type 
 import type { AuditSpec } from './audit';
 import { openFeed } from '@/lib/lifecycle';
 import { apiConnectionBase, toApiConnection } from './connection';
-import { namesFor } from './names';
+import { consoleNames, namesFor } from './names';
 import { consoleFilterOptions } from './filter-options';
 import { exportResponse, fileStamp, HISTORY_COLUMNS, NAT_LOOKUP_COLUMNS } from './export';
 import type { HistoryDeleteBody, HistoryExportQuery, HistoryListQuery, LiveQuery, NatLookupQuery } from './history-schemas';
@@ -160,6 +160,14 @@ export async function natLookup(input: NatLookupQuery): Promise<ApiNatLookup | R
     }
   }
   const items = [...open, ...ended];
+  // The abuse report's answer is a machine on the LAN: its name (and MAC) from the lease and hosts files.
+  const names = consoleNames();
+  for (const match of items) {
+    const host = names.nameOf(match.lan.address);
+    if (!host) continue;
+    match.lanName = host.name;
+    if (host.mac) match.lanMac = host.mac;
+  }
   const query = { address: address.text, ...(port !== undefined ? { port } : {}), at: isoOf(at), windowSeconds: window, ...(protocol !== undefined ? { protocol: String(protocol) } : {}) };
   if (format) {
     let done = false;
@@ -170,7 +178,7 @@ export async function natLookup(input: NatLookupQuery): Promise<ApiNatLookup | R
       filename: `nat-lookup-${address.text.replace(/:/g, '-')}${port !== undefined ? `-${port}` : ''}-${fileStamp(new Date(at))}`,
     });
   }
-  return { query, items, tableAt: tableAt.toISOString(), historyMatched: page.matched, historyExact: page.exact };
+  return { query, items, tableAt: tableAt.toISOString(), historyMatched: page.matched, historyExact: page.exact, ...namesFor(items) };
 }
 
 /** Whether a connection id is in the table now, ended (its latest history row), or unknown to both. */

@@ -1,11 +1,13 @@
 // The history page in Chromium against the real server and kernel: a connection deleted through the API is found
-// by its id with its cause, and cleared from the history (checked through the API, not the page).
-import { mkdtempSync, rmSync } from 'node:fs';
+// by its id with its cause, and cleared from the history (checked through the API, not the page); the NAT lookup
+// form names the LAN host behind an external address and port, typed in the browser's own zone.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Browser } from '@playwright/test';
 import { createToken, createUser, loginViaApi, type Credentials } from '../support/auth';
 import { createTestNamespace, insertWithConntrack, type TestNamespace } from '../support/oracle';
+import { expectAccessible } from './a11y';
 import { startServer, type TestServer } from '../support/server';
 
 let ns: TestNamespace;
@@ -14,13 +16,19 @@ let dataDir: string;
 let admin: Credentials;
 let token: string;
 
+/** The NAT lookup test's LAN host, masqueraded to NAT_EXTERNAL. */
+const NAT_LAN = '192.168.50.7';
+const NAT_EXTERNAL = '203.0.113.19';
+
 test.beforeAll(async () => {
   test.setTimeout(300_000);
   ns = await createTestNamespace('ctc-e2e-hist');
   dataDir = mkdtempSync(join(tmpdir(), 'ctc-e2e-history-'));
   admin = await createUser(dataDir, { name: 'history-admin', role: 'admin' });
   token = await createToken(dataDir, { name: 'e2e', role: 'admin' });
-  server = await startServer({ netns: ns.name, env: { CONNTRACK_DATA_DIR: dataDir } });
+  // The NAT lookup test's LAN host has a DHCP lease: the answer names the machine.
+  writeFileSync(join(dataDir, 'dnsmasq.leases'), `0 02:00:00:00:19:07 ${NAT_LAN} abuse-laptop *\n`);
+  server = await startServer({ netns: ns.name, env: { CONNTRACK_DATA_DIR: dataDir, CONNTRACK_NAME_FILES: `dnsmasq:${join(dataDir, 'dnsmasq.leases')}` } });
 });
 
 test.afterAll(async () => {
@@ -106,4 +114,65 @@ test('clear all needs the typed confirmation', async ({ browser }) => {
   await page.getByTestId('history-clear-confirm').click();
   await expect(page.getByTestId('history-row')).toHaveCount(0);
   expect((await api<{ matched: number }>('GET', '/api/history')).matched).toBe(0);
+});
+
+/** "2026-03-01T15:05:07": the wall clock of `zone` at `at`, as a datetime-local field takes it. */
+function localTime(at: Date, zone: string): string {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(at).map((p) => [p.type, p.value]));
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}`;
+}
+
+test('the NAT lookup form names the LAN host that used an external address and port, open and ended', async ({ browser }) => {
+  // Two masqueraded connections from one LAN host: one still open, one the console deletes (so it is history).
+  await insertWithConntrack(ns.name, { protocol: 'tcp', src: NAT_LAN, dst: '198.51.100.70', sport: 6201, dport: 443, state: 'ESTABLISHED', timeout: 600, srcNat: `${NAT_EXTERNAL}:62001` });
+  await insertWithConntrack(ns.name, { protocol: 'tcp', src: NAT_LAN, dst: '198.51.100.71', sport: 6202, dport: 443, state: 'ESTABLISHED', timeout: 600, srcNat: `${NAT_EXTERNAL}:62002` });
+  await api('POST', '/api/connections/refresh');
+  const { items } = await api<{ items: { id: number; original: { sport: number } }[] }>('GET', `/api/connections?src=${NAT_LAN}&sport=6202`);
+  await api('POST', '/api/connections/delete', { ids: [items[0].id] });
+  await expect.poll(async () => (await api<{ matched: number }>('GET', `/api/history?id=${items[0].id}`)).matched, { timeout: 30_000 }).toBe(1);
+
+  // A browser in another zone than the server: the time typed there is sent with that zone's offset.
+  const zone = 'America/Sao_Paulo';
+  const context = await browser.newContext({ baseURL: server.url, timezoneId: zone });
+  const page = await context.newPage();
+  await loginViaApi(page, admin);
+  await page.goto('/history');
+  const form = page.getByRole('form', { name: 'NAT lookup' });
+  await expect(form.getByLabel('Time (your zone, UTC-03:00)')).toBeVisible();
+  const lookUp = async (port: string) => {
+    await form.getByTestId('nat-address').fill(NAT_EXTERNAL);
+    await form.getByTestId('nat-port').fill(port);
+    await form.getByTestId('nat-at').fill(localTime(new Date(), zone));
+    await form.getByTestId('nat-window').fill('600');
+    await form.getByTestId('nat-submit').click();
+  };
+
+  await lookUp('62001');
+  await expect(page.getByTestId('nat-summary')).toHaveText(/^1 connection used 203\.0\.113\.19:62001 within 600 s of .* -03:00\.$/);
+  const open = page.getByTestId('nat-row');
+  await expect(open).toHaveCount(1);
+  await expect(open.getByTestId('nat-lan')).toContainText(`${NAT_LAN}:6201`);
+  await expect(open.getByTestId('nat-lan-name')).toHaveText('abuse-laptop (02:00:00:00:19:07)');
+  await expect(open).toContainText('still open');
+
+  await lookUp('62002');
+  const ended = page.getByTestId('nat-row');
+  await expect(ended).toHaveCount(1);
+  await expect(ended.getByTestId('nat-lan')).toContainText(`${NAT_LAN}:6202`);
+  await expect(ended).toContainText('deleted by an administrator');
+  await expectAccessible(page, 'the NAT lookup form with its answer', 'section[aria-labelledby="nat-lookup-title"]');
+
+  // The export holds the same answer, the LAN host's name included.
+  const href = await form.getByRole('link', { name: 'Export lookup CSV' }).getAttribute('href');
+  const csv = await page.request.get(href!);
+  expect(csv.status()).toBe(200);
+  const [header, line] = (await csv.text()).split('\r\n');
+  expect(header.split(',').slice(0, 4)).toEqual(['source', 'lan', 'external', 'lanName']);
+  expect(line.split(',').slice(0, 4)).toEqual(['history', `${NAT_LAN}:6202`, `${NAT_EXTERNAL}:62002`, 'abuse-laptop']);
+
+  // Bad input comes back named: a port out of range.
+  await lookUp('70000');
+  await expect(page.getByTestId('nat-error')).toContainText('port');
+  await expect(page.getByTestId('nat-row')).toHaveCount(0);
+  await context.close();
 });

@@ -6,7 +6,7 @@
 // every ended connection once. Then every
 // sort key in both orders through the API, and the NAT lookup ("who used EXTERNAL:PORT at TIME?") against flows whose
 // external port the oracle (conntrack -L) reports, with its bad-input answers.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,8 @@ let beforeAuto: GeneratedTraffic | undefined;
 
 const router = (): string => lab!.namespaces.router;
 const linesPath = (): string => join(dataDir, 'connections.jsonl');
+/** A dnsmasq lease file the NAT lookup test writes once it knows the LAN hosts (absent until then: no names). */
+const leasesPath = (): string => join(dataDir, 'dnsmasq.leases');
 
 async function call<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: T; text: string; type: string }> {
   const response = await fetch(`${server!.url}${path}`, {
@@ -87,7 +89,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'ctc-history-complete-'));
   await createUser(dataDir, { name: 'admin', role: 'admin' });
   token = await createToken(dataDir, { name: TOKEN_NAME, role: 'admin' });
-  server = await startServer({ netns: router(), env: { CONNTRACK_DATA_DIR: dataDir, CONNTRACK_HISTORY_RECONCILE_SECONDS: String(RECONCILE_SECONDS), CONNTRACK_HISTORY_JSONL: linesPath() } });
+  server = await startServer({ netns: router(), env: { CONNTRACK_DATA_DIR: dataDir, CONNTRACK_HISTORY_RECONCILE_SECONDS: String(RECONCILE_SECONDS), CONNTRACK_HISTORY_JSONL: linesPath(), CONNTRACK_NAME_FILES: `dnsmasq:${leasesPath()}` } });
   // A stale build is rebuilt first, which takes minutes on a busy machine.
 }, 900_000);
 
@@ -225,12 +227,26 @@ describe('NAT lookup', () => {
       const [entry] = await listWithConntrack({ netns: router(), args: ['-p', 'tcp', '--orig-port-src', String(flow.original.sport), '-s', flow.original.src] });
       used.push({ flow, external: entry.reply.dst, port: entry.reply.dport! });
     }
+    // Each LAN host gets a lease (name and MAC): the answer names the machine, not only its address.
+    const hosts = [...new Set(flows.map((flow) => flow.original.src))];
+    const nameOf = (address: string) => `lan-host-${hosts.indexOf(address) + 1}`;
+    const macOf = (address: string) => `02:00:00:00:19:${String(hosts.indexOf(address) + 1).padStart(2, '0')}`;
+    writeFileSync(leasesPath(), hosts.map((address) => `0 ${macOf(address)} ${address} ${nameOf(address)} *\n`).join(''));
     const openAt = new Date().toISOString();
     for (const { flow, external, port } of used) {
-      const reply = await call<ApiNatLookup>(`/api/history/nat-lookup?${new URLSearchParams({ address: external, port: String(port), at: openAt, window: '60' })}`);
+      const path = `/api/history/nat-lookup?${new URLSearchParams({ address: external, port: String(port), at: openAt, window: '60' })}`;
+      // The lease file is read again within a second of changing.
+      const until = Date.now() + 30_000;
+      let reply = await call<ApiNatLookup>(path);
+      while (reply.body?.items?.some((m) => !m.lanName) && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 250));
+        reply = await call<ApiNatLookup>(path);
+      }
       expect(reply.status, reply.text).toBe(200);
       const open = reply.body.items.filter((m) => m.source === 'table');
       expect(open.map((m) => m.lan), reply.text).toEqual([{ address: flow.original.src, port: flow.original.sport }]);
+      expect(open[0]).toMatchObject({ lanName: nameOf(flow.original.src), lanMac: macOf(flow.original.src) });
+      expect(reply.body.names[flow.original.src]?.name).toBe(nameOf(flow.original.src));
     }
     await first.stop();
     await second.stop();
@@ -240,13 +256,13 @@ describe('NAT lookup', () => {
       const reply = await call<ApiNatLookup>(`/api/history/nat-lookup?${query}`);
       const ended = reply.body.items.filter((m) => m.source === 'history');
       expect(ended.map((m) => m.lan), reply.text).toEqual([{ address: flow.original.src, port: flow.original.sport }]);
-      expect(ended[0]).toMatchObject({ external: { address: external, port }, cause: 'client', original: { src: flow.original.src, sport: flow.original.sport } });
+      expect(ended[0]).toMatchObject({ external: { address: external, port }, cause: 'client', original: { src: flow.original.src, sport: flow.original.sport }, lanName: nameOf(flow.original.src) });
       expect(ended[0].counters?.original.bytes).toBeGreaterThan(0);
       const csv = await call<never>(`/api/history/nat-lookup?${query}&format=csv`);
       expect(csv.type).toContain('text/csv');
       const [header, line] = csv.text.split('\r\n');
-      expect(header.split(',').slice(0, 3)).toEqual(['source', 'lan', 'external']);
-      expect(line.split(',').slice(0, 3)).toEqual(['history', `${flow.original.src}:${flow.original.sport}`, `${external}:${port}`]);
+      expect(header.split(',').slice(0, 5)).toEqual(['source', 'lan', 'external', 'lanName', 'lanMac']);
+      expect(line.split(',').slice(0, 5)).toEqual(['history', `${flow.original.src}:${flow.original.sport}`, `${external}:${port}`, nameOf(flow.original.src), macOf(flow.original.src)]);
       const json = await call<unknown[]>(`/api/history/nat-lookup?${query}&format=json`);
       expect(json.body).toHaveLength(1);
     }

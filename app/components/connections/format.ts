@@ -64,15 +64,26 @@ export function formatDuration(totalSeconds: number): string {
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
+/** The browser zone's UTC offset at that instant ("+01:00"; it changes with daylight saving time). */
+export function zoneOffset(d: Date): string {
+  const offset = -d.getTimezoneOffset();
+  const abs = Math.abs(offset);
+  return `${offset >= 0 ? '+' : '-'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** A datetime-local value ("2026-03-01T15:05") as ISO 8601 with the browser's offset for that date and time. */
+export function withOffset(local: string): string {
+  const d = new Date(local);
+  if (Number.isNaN(d.getTime())) return local;
+  return `${local.length === 16 ? `${local}:00` : local}${zoneOffset(d)}`;
+}
+
 /** A time in the browser's zone with its UTC offset ("2026-03-01 15:05:00 +01:00"); exports keep ISO UTC. */
 export function formatTime(iso: string | undefined | null): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  const offset = -d.getTimezoneOffset();
-  const abs = Math.abs(offset);
-  const zone = `${offset >= 0 ? '+' : '-'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zone}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zoneOffset(d)}`;
 }
 
 /** Seconds between the connection's start and the snapshot, when timestamps were on. */

@@ -1,29 +1,22 @@
 'use client';
 // "Who used EXTERNAL[:PORT] at TIME?": the abuse-report question, answered from the history and the live table.
 // The time is typed in the browser's zone and sent with its UTC offset; the answer downloads as CSV or JSON.
-import { useState, type FormEvent } from 'react';
+import { useState, useSyncExternalStore, type FormEvent } from 'react';
 import { ApiError, apiRequest } from '@/app/components/api/http';
-import { formatBytes, formatTime, hostPort } from '@/app/components/connections/format';
+import { formatBytes, formatTime, hostPort, withOffset, zoneOffset } from '@/app/components/connections/format';
 import { buttonClass } from '@/app/components/ui/buttons';
 import type { ApiNatLookup } from '@/lib/console/history-types';
 import { CAUSE_LABELS } from '@/lib/history/cause-names';
 
-const pad = (n: number): string => String(n).padStart(2, '0');
-
-/** A datetime-local value ("2026-03-01T15:05") as ISO 8601 with the browser's offset for that date. */
-export function withOffset(local: string): string {
-  const d = new Date(local);
-  if (Number.isNaN(d.getTime())) return local;
-  const offset = -d.getTimezoneOffset();
-  const abs = Math.abs(offset);
-  return `${local.length === 16 ? `${local}:00` : local}${offset >= 0 ? '+' : '-'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
-}
+const noSubscription = (): (() => void) => () => undefined;
 
 export function NatLookup() {
   const [values, setValues] = useState({ address: '', port: '', at: '', window: '300', protocol: '' });
   const [answer, setAnswer] = useState<ApiNatLookup | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [query, setQuery] = useState('');
+  // The browser's zone is known only in the browser (the server renders the page first, in its own zone).
+  const offset = useSyncExternalStore(noSubscription, () => zoneOffset(new Date()), () => '');
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -59,7 +52,7 @@ export function NatLookup() {
       <form onSubmit={submit} className="flex flex-wrap items-end gap-3 text-sm" aria-label="NAT lookup">
         {field('address', 'External address', { required: 'true', placeholder: '203.0.113.1' })}
         {field('port', 'Port', { inputMode: 'numeric', placeholder: 'any' })}
-        {field('at', `Time (your zone, ${withOffset('2000-01-01T00:00').slice(-6)})`, { type: 'datetime-local', step: '1', required: 'true' })}
+        {field('at', `Time (your zone${offset && `, UTC${offset}`})`, { type: 'datetime-local', step: '1', required: 'true' })}
         {field('window', 'Window ± seconds', { inputMode: 'numeric' })}
         <label className="flex flex-col">
           Protocol
@@ -76,10 +69,10 @@ export function NatLookup() {
         {answer && (
           <>
             <a className={buttonClass.secondary} href={`/api/history/nat-lookup?${query}&format=csv`}>
-              Export CSV
+              Export lookup CSV
             </a>
             <a className={buttonClass.secondary} href={`/api/history/nat-lookup?${query}&format=json`}>
-              Export JSON
+              Export lookup JSON
             </a>
           </>
         )}
@@ -112,8 +105,14 @@ export function NatLookup() {
               <tbody>
                 {answer.items.map((m) => (
                   <tr key={`${m.source}-${m.key ?? m.id}`} className="border-b" data-testid="nat-row">
-                    <td className="p-1 font-mono" data-testid="nat-lan">
-                      {hostPort(m.lan.address, m.lan.port)}
+                    <td className="p-1" data-testid="nat-lan">
+                      <span className="font-mono">{hostPort(m.lan.address, m.lan.port)}</span>
+                      {m.lanName && (
+                        <span className="block" data-testid="nat-lan-name">
+                          {m.lanName}
+                          {m.lanMac && <span className="font-mono"> ({m.lanMac})</span>}
+                        </span>
+                      )}
                     </td>
                     <td className="p-1 font-mono">
                       {m.protocol} {hostPort(m.original.src, m.original.sport)} → {hostPort(m.original.dst, m.original.dport)}
