@@ -3,7 +3,6 @@
 // source to), or the original destination of a destination-NATed (port-forward) entry; routed entries have none.
 // SNAT wins when an entry has both (a hairpin NAT), since that is the address the uplink must still hold.
 import { IPS } from './constants';
-import type { Connection } from './types';
 
 export type ExternalKind = 'snat' | 'dnat';
 
@@ -27,7 +26,7 @@ export function externalKind(status: number): ExternalKind | undefined {
   return slot === 3 ? 'snat' : slot === 1 ? 'dnat' : undefined;
 }
 
-export function externalAddress(c: Pick<Connection, 'status' | 'original' | 'reply'>): ExternalAddress | undefined {
+export function externalAddress(c: { status: number; original: { dst: string }; reply: { dst: string } }): ExternalAddress | undefined {
   const slot = externalSlot(c.status);
   if (slot === 3) return { address: c.reply.dst, kind: 'snat' };
   if (slot === 1) return { address: c.original.dst, kind: 'dnat' };

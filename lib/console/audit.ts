@@ -5,8 +5,9 @@ import { AUDIT_MAX_IDS, authService, type AuditAction, type AuditEntry } from '@
 import { parseFilter, type Snapshot } from '@/lib/conntrack';
 import { closeInterruptedActions } from './audited';
 import { deleteFilter, type DeleteOutcome } from './connections';
+import type { CleanupOutcome } from './cleanup';
 import { labelFilterOptions } from './labels';
-import type { DeleteBody, FlushBody } from './schemas';
+import type { CleanupBody, DeleteBody, FlushBody } from './schemas';
 import { consoleService } from './service';
 
 export interface AuditIntent {
@@ -100,3 +101,25 @@ export async function closeInterrupted(): Promise<number> {
   const table = consoleService().snapshots.refresh();
   return closeInterruptedActions(async (entry) => remainingNow(entry, await table), pending);
 }
+
+export const cleanupAudit: AuditSpec<CleanupBody, unknown, CleanupOutcome> = {
+  intent: ({ input }) =>
+    input.dryRun
+      ? null
+      : {
+          action: 'connections.cleanup',
+          target: input.wan !== undefined ? `uplink ${input.wan}` : `${input.addresses!.length} addresses`,
+          details: { wan: input.wan ?? null, addresses: input.addresses ?? null, inbound: input.inbound },
+        },
+  result: (outcome) => ({
+    affected: outcome.outbound.deleted + (outcome.inbound?.deleted ?? 0),
+    details: {
+      addresses: outcome.addresses.map((a) => a.address),
+      filter: { externalAddressIn: outcome.addresses.map((a) => a.address), kinds: outcome.inbound ? ['snat', 'dnat'] : ['snat'] },
+      outbound: outcome.outbound.deleted,
+      inboundDeleted: outcome.inbound?.deleted ?? 0,
+      matched: outcome.outbound.matched + (outcome.inbound?.matched ?? 0),
+      activeUplink: outcome.activeUplink,
+    },
+  }),
+};

@@ -55,6 +55,23 @@ export interface ApiConnection extends ApiConnectionBase {
   labels?: string[];
   /** An expected (RELATED) connection: the original tuple of its master. */
   master?: ApiEndpoint;
+  /** The uplink: a WAN's name, `none` (local or LAN-only) or `unknown` (a rule selects on what the entry does not say). */
+  wan?: string;
+  /** Its external address is on no interface now (evaluated when asked, not when the snapshot was taken). */
+  stale?: boolean;
+  /** The external address (SNAT: reply destination; DNAT: original destination) and who holds or held it. */
+  external?: ApiExternal;
+}
+
+export interface ApiExternal {
+  address: string;
+  kind: 'snat' | 'dnat';
+  /** The WAN that holds it now or held it (null: no WAN on record). */
+  wan: string | null;
+  /** Whether an interface holds it now. */
+  held: boolean;
+  /** When it left its WAN (ISO 8601), for a former address. */
+  until?: string;
 }
 
 /** Summary of a snapshot, as every response that reads one reports it. */

@@ -1,25 +1,27 @@
 // What the connections API does, one function per route: the routes only parse, authorize and call these.
-import { IPS, toFilter, type Connection, type DeleteManyResult, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
+import { IPS, toFilter, type Connection, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
 import type { SnapshotSummary } from '@/lib/conntrack';
 import { rowToApi, snapshotSummary, toApiConnection, type ApiConnection, type ApiSnapshot } from './connection';
 import { addressesNamed, namesFor, type PageNames } from './names';
 import { CONNECTION_COLUMNS, exportResponse, fileStamp } from './export';
 import { ConnectionGoneError } from './errors';
 import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery, type StatsQuery } from './schemas';
-import { deletedEntries, deleteRequests, logger } from '@/lib/observability';
 import { toApiExpectation, type ApiExpectation } from './expectations';
 import { consoleFilterOptions } from './filter-options';
+import { deleteByUplinkFilter, uplinkFilterOf, uplinkWhere } from './uplink-queries';
+import type { UplinkFilter } from './uplinks';
+import { counted, failedKind, PREVIEW_ROWS, recordDeleted, reportFailures } from './delete-outcome';
 import { consoleService } from './service';
 import type { SnapshotCounters } from './counters';
-import { deletionIntents, historyRuntime, type DeletionClaim } from '@/lib/history';
+import { deletionIntents } from '@/lib/history';
 import { tableAlarm, type AlarmLevel } from './alarm';
 import { statsRuntime } from './stats';
 import { config } from '@/lib/config';
 
-/** How many entries a dry run shows. */
-export const PREVIEW_ROWS = 20;
 /** Rows per chunk of an export stream. */
 const EXPORT_CHUNK_ROWS = 1000;
+
+export { PREVIEW_ROWS };
 
 export interface ConnectionPage extends PageNames {
   snapshot: ApiSnapshot;
@@ -28,11 +30,13 @@ export interface ConnectionPage extends PageNames {
 }
 
 export async function listConnections(query: ListQuery): Promise<ConnectionPage> {
-  const { snapshot: snapshotId, q, sort, order, limit, offset, ...filter } = query;
+  const { snapshot: snapshotId, q, sort, order, limit, offset, ...fields } = query;
+  const [uplink, filter] = uplinkFilterOf(fields);
   const snapshot = await consoleService().snapshots.get(snapshotId);
   await snapshot.prepare({ text: q });
-  const page = snapshot.query({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset, limit });
-  const items = page.rows.map((row) => rowToApi(snapshot, row));
+  const { where, row } = await uplinkWhere(snapshot, uplink);
+  const page = snapshot.query({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset, limit, where });
+  const items = page.rows.map((r) => row(r));
   return { snapshot: snapshotSummary(snapshot), matched: page.matched, items, ...namesFor(items) };
 }
 
@@ -79,29 +83,6 @@ export async function getConnection(id: number): Promise<ConnectionDetails> {
   }
   if (connection.helper !== undefined) details.expectations = (await conntrack.expectations.list({ master: id })).map(toApiExpectation);
   return details;
-}
-
-/** Counts a carried-out delete of this kind (metrics: conntrack_console_deleted_entries_total, ..._delete_requests_total). */
-function counted(kind: string, deleted: number): void {
-  deletedEntries().inc({ kind }, deleted);
-  deleteRequests().inc({ kind, outcome: 'ok' });
-}
-
-function failedKind(kind: string, error: unknown): never {
-  deleteRequests().inc({ kind, outcome: 'failed' });
-  throw error;
-}
-
-function reportFailures(failed: DeleteManyResult['failed']): void {
-  for (const failure of failed) logger().warn({ id: failure.entry.id, errno: failure.error.code, reason: failure.error.message }, 'the kernel refused to delete a connection');
-}
-
-/** Tells the history which entries this console deleted for whom: those that send no DESTROY are recorded from this. */
-function recordDeleted(what: { connections: readonly Connection[] } | { filter: Filter }, claim: DeletionClaim): void {
-  const recorder = historyRuntime().recorder;
-  if (!recorder) return;
-  if ('connections' in what) recorder.deletedByConsole(what.connections, claim);
-  else recorder.deletedMatchingByConsole(what.filter, claim);
 }
 
 /** The entry the snapshot (or a dump) holds for this id, and its exact name. */
@@ -162,7 +143,8 @@ async function deleteByIds(ids: readonly number[], snapshotId: string | undefine
   return { dryRun, basis: 'snapshot', matched: rows.length, deleted: result.deleted, alreadyGone: unknown + result.alreadyGone, failed: result.failed.length };
 }
 
-async function deleteByFilter(filter: Filter, dryRun: boolean, user: string | undefined): Promise<DeleteOutcome> {
+async function deleteByFilter(filter: Filter, uplink: UplinkFilter | undefined, dryRun: boolean, user: string | undefined): Promise<DeleteOutcome> {
+  if (uplink) return deleteByUplinkFilter(filter, uplink, dryRun, user);
   const { conntrack } = consoleService();
   if (dryRun) {
     // A live dump with the same filter the delete would use, so the preview counts what the delete would remove now.
@@ -192,7 +174,8 @@ const deleteFilters = new WeakMap<DeleteBody, Filter>();
 export function deleteFilter(body: DeleteBody): Filter {
   let filter = deleteFilters.get(body);
   if (!filter) {
-    filter = toFilter(body.filter ?? {}, consoleFilterOptions());
+    // wan= and stale= are the console's own (uplink-queries.ts): the rest is the kernel's vocabulary.
+    filter = toFilter(uplinkFilterOf(body.filter ?? {})[1], consoleFilterOptions());
     deleteFilters.set(body, filter);
   }
   return filter;
@@ -201,7 +184,7 @@ export function deleteFilter(body: DeleteBody): Filter {
 /** Bulk delete by ids (resolved in a snapshot) or by filter (matched live). The schema has checked everything. */
 export async function deleteConnections(body: DeleteBody, user?: string): Promise<DeleteOutcome> {
   if (body.ids) return deleteByIds(body.ids, body.snapshot, body.dryRun, user);
-  return deleteByFilter(deleteFilter(body), body.dryRun, user);
+  return deleteByFilter(deleteFilter(body), uplinkFilterOf(body.filter ?? {})[0], body.dryRun, user);
 }
 
 export async function flushConnections(body: FlushBody, user?: string): Promise<{ deleted: number }> {
@@ -263,10 +246,12 @@ export async function externalAddresses(query: ExternalAddressesQuery): Promise<
 
 /** The filtered, sorted rows of a snapshot as a CSV or JSON download, rendered a chunk at a time. */
 export async function exportConnections(query: ExportQuery): Promise<Response> {
-  const { snapshot: snapshotId, q, sort, order, format, ...filter } = query;
+  const { snapshot: snapshotId, q, sort, order, format, ...fields } = query;
+  const [uplink, filter] = uplinkFilterOf(fields);
   const snapshot = await consoleService().snapshots.get(snapshotId);
   await snapshot.prepare({ text: q });
-  const { rows } = snapshot.query({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset: 0, limit: Number.POSITIVE_INFINITY });
+  const { where, row } = await uplinkWhere(snapshot, uplink);
+  const { rows } = snapshot.query({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset: 0, limit: Number.POSITIVE_INFINITY, where });
   let next = 0;
   return exportResponse({
     format,
@@ -274,7 +259,7 @@ export async function exportConnections(query: ExportQuery): Promise<Response> {
     nextChunk: () => {
       const end = Math.min(next + EXPORT_CHUNK_ROWS, rows.length);
       const chunk = [];
-      for (; next < end; next++) chunk.push(rowToApi(snapshot, rows[next]));
+      for (; next < end; next++) chunk.push(row(rows[next]));
       return chunk;
     },
     filename: `connections-${fileStamp(snapshot.info.takenAt)}`,

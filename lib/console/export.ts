@@ -72,6 +72,8 @@ export const CONNECTION_COLUMNS: readonly ExportColumn<ApiConnection>[] = [
   column('use', (c) => c.use),
   column('helper', (c) => c.helper),
   column('labels', (c) => c.labels?.join(' ')),
+  column('wan', (c) => c.wan),
+  column('stale', (c) => (c.stale === undefined ? undefined : String(c.stale))),
 ];
 
 export const HISTORY_COLUMNS: readonly ExportColumn<ApiHistoryEntry>[] = [

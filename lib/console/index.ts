@@ -1,6 +1,6 @@
 // The console's server-side service layer: what app/api routes call. Knows HTTP shapes, not netlink.
 export { authorize, type Permission, type Principal } from './auth';
-export { closeInterrupted, deleteAudit, deleteOneAudit, flushAudit, remainingNow, type AuditIntent, type AuditSpec } from './audit';
+export { cleanupAudit, closeInterrupted, deleteAudit, deleteOneAudit, flushAudit, remainingNow, type AuditIntent, type AuditSpec } from './audit';
 export { audited, closeInterruptedActions, retryCompletions, unwrittenCompletions, type Audited, type AuditedAction, type AuditState, type RemainingCounter } from './audited';
 export { AUDIT_HEADER, MAX_BODY_BYTES, route, type Access, type RouteContext, type RouteOptions } from './route';
 export { ROUTE_PATTERNS, routePattern, UNMATCHED_ROUTE } from './routes';
@@ -26,3 +26,6 @@ export { clearNotice, contributeNotices, currentNotices, raiseNotice, NOTICE_LEV
 export { noticesFor } from './notice-sources';
 export { statsRuntime, statsSeries, statsSeriesSchema, MAX_SERIES_POINTS, type ApiStatsSeries, type StatsRuntime, type StatsSeriesQuery } from './stats';
 export { ALARM_LEVELS, alarmNotices, nextAlarm, tableAlarm, updateAlarm, NO_ALARM, type AlarmLevel, type AlarmState } from './alarm';
+export { cleanupByUplink, type CleanupOutcome, type CleanupPart } from './cleanup';
+export { routerOverview, staleNotices, type ApiRouter, type ApiWan, type ApiInterface } from './router-overview';
+export type { ApiExternal } from './connection';

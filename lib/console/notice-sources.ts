@@ -3,6 +3,7 @@ import { config } from '@/lib/config';
 import { readEventsSysctl } from '@/lib/conntrack';
 import { contributeNotices, currentNotices, type Notice } from './notices';
 import type { Principal } from './auth';
+import { staleNotices } from './router-overview';
 
 const EVENTS_FIX = 'sysctl -w net.netfilter.nf_conntrack_events=1';
 
@@ -28,5 +29,6 @@ function eventsNotices(): Notice[] {
 /** GET /api/notices: the built-in sources are contributed on first use (idempotent: same ids replace). */
 export function noticesFor(principal: Principal): Promise<{ notices: Notice[] }> {
   contributeNotices({ id: 'conntrack:events', read: eventsNotices });
+  contributeNotices({ id: 'router:stale', read: staleNotices });
   return currentNotices(principal);
 }

@@ -1,6 +1,7 @@
 // Request schemas of the connections API: the shared filter vocabulary (lib/conntrack filterShape) plus what
 // the console adds - free text, sort, paging, snapshot ids, bulk delete, flush, export format. All strict:
 // an unknown field is an error, never silently ignored.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { filterSchema, filterShape, SORT_KEYS } from '@/lib/conntrack';
 
@@ -34,9 +35,21 @@ const sortOrder = {
   order: z.enum(['asc', 'desc'], { message: 'order must be asc or desc' }).optional(),
 };
 
+/**
+ * The console's uplink filters, beside the kernel's vocabulary: wan=NAME (or none, unknown) and stale=true|false.
+ * Whether NAME is a WAN is checked against the router when the filter is used.
+ */
+export const uplinkShape = {
+  wan: z.string({ message: 'wan must be a WAN name' }).trim().min(1, 'wan must be a WAN name').max(32, 'wan must be a WAN name (at most 32 characters)').optional(),
+  stale: z
+    .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], { message: 'stale must be true or false' })
+    .optional(),
+};
+
 /** GET /api/connections */
 export const listQuerySchema = z.strictObject({
   ...filterShape,
+  ...uplinkShape,
   q: z.string().max(200, 'q must be at most 200 characters').optional(),
   ...sortOrder,
   limit: integer('limit', 1, MAX_LIMIT).default(DEFAULT_LIMIT),
@@ -48,6 +61,7 @@ export type ListQuery = z.output<typeof listQuerySchema>;
 /** GET /api/connections/export: the same rows as the list, unpaged. */
 export const exportQuerySchema = z.strictObject({
   ...filterShape,
+  ...uplinkShape,
   q: z.string().max(200, 'q must be at most 200 characters').optional(),
   ...sortOrder,
   snapshot: snapshotId.optional(),
@@ -77,7 +91,7 @@ export const deleteBodySchema = z
       .min(1, 'ids must not be empty')
       .max(MAX_DELETE_IDS, `ids may name at most ${MAX_DELETE_IDS} connections`)
       .optional(),
-    filter: filterSchema.optional(),
+    filter: filterSchema.extend(uplinkShape).optional(),
     /** The snapshot the ids were read from (default: the latest). */
     snapshot: snapshotId.optional(),
     dryRun: z.boolean({ message: 'dryRun must be true or false' }).default(false),
@@ -93,6 +107,31 @@ export const deleteBodySchema = z
     }
   });
 export type DeleteBody = z.output<typeof deleteBodySchema>;
+
+/** POST /api/connections/cleanup: the entries of an uplink (its current and former addresses) or of addresses. */
+export const MAX_CLEANUP_ADDRESSES = 64;
+export const cleanupBodySchema = z
+  .strictObject({
+    wan: uplinkShape.wan,
+    addresses: z
+      .array(
+        z
+          .string({ message: 'addresses must be IPv4 or IPv6 addresses' })
+          .trim()
+          .refine((v) => isIP(v) !== 0, { message: 'addresses must be IPv4 or IPv6 addresses' }),
+        { message: 'addresses must be an array of addresses' },
+      )
+      .min(1, 'addresses must not be empty')
+      .max(MAX_CLEANUP_ADDRESSES, `addresses may name at most ${MAX_CLEANUP_ADDRESSES} addresses`)
+      .optional(),
+    /** Also the inbound port forwards (DNAT) to these addresses. */
+    inbound: z.boolean({ message: 'inbound must be true or false' }).default(false),
+    dryRun: z.boolean({ message: 'dryRun must be true or false' }).default(false),
+  })
+  .superRefine((body, ctx) => {
+    if ((body.wan === undefined) === (body.addresses === undefined)) ctx.addIssue({ code: 'custom', path: ['wan'], message: 'give either wan or addresses' });
+  });
+export type CleanupBody = z.output<typeof cleanupBodySchema>;
 
 /** POST /api/connections/flush */
 export const flushBodySchema = z.strictObject({

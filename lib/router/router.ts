@@ -169,6 +169,17 @@ export class Router extends EventEmitter<EventMap> {
     return this.built().holders.get(bytesKey(bytes, offset, length));
   }
 
+  /** holderOf by a bytesKey() value (callers that keep addresses as numbers or key strings). */
+  holderOfKey(key: number | string): number | undefined {
+    return this.built().holders.get(key);
+  }
+
+  /** Whether any rule selects on the source or the mark (else a route depends on the destination alone). */
+  get rulesSelectOnSourceOrMark(): boolean {
+    const { rules } = this.built();
+    return [...rules.ipv4, ...rules.ipv6].some((r) => r.srcLength > 0 || r.fwmark !== undefined || r.otherSelectors.length > 0);
+  }
+
   /** The route a packet of this flow would take: the rules in priority order, then the longest match in the table. */
   routeFor(flow: FlowKey): RouteDecision {
     const { rules, tables } = this.built();

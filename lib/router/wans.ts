@@ -125,6 +125,11 @@ export class WanTracker extends EventEmitter<EventMap> {
     return this.owners.get(bytesKey(bytes, offset, length));
   }
 
+  /** ownerOf by a bytesKey() value. */
+  ownerOfKey(key: number | string): AddressOwner | undefined {
+    return this.owners.get(key);
+  }
+
   /** The WAN whose interface is `index`. */
   wanOfInterface(index: number): string | undefined {
     const name = this.router.link(index)?.name;

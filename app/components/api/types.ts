@@ -7,6 +7,8 @@ import type { AuditState } from '@/lib/console/audited';
 import type { ApiErrorBody } from '@/lib/console/errors';
 import type { ApiSetting, ApiSettings, SettingChange } from '@/lib/console/settings';
 import type { PageNames } from '@/lib/console/names';
+import type { ApiRouter } from '@/lib/console/router-overview';
+import type { CleanupOutcome } from '@/lib/console/cleanup';
 
 export type { ApiConnection, ApiSnapshot, ApiErrorBody, ApiSetting, Me, PageNames };
 
@@ -44,3 +46,8 @@ export interface MeResponse {
 export type SettingsResponse = ApiSettings;
 /** POST /api/settings */
 export type SettingChangeResponse = SettingChange;
+
+/** GET /api/router */
+export type RouterResponse = ApiRouter;
+/** POST /api/connections/cleanup */
+export type CleanupResponse = CleanupOutcome;

@@ -20,7 +20,7 @@ import { connectionColumns } from './columns';
 import { ContextMenu, type MenuItem } from './ContextMenu';
 import { DeleteFlow, type DeleteOutcome, type DeletePlan } from './DeleteFlow';
 import { DetailsPanel } from './DetailsPanel';
-import { ExternalAddressCleanup } from './ExternalAddressCleanup';
+import { UplinkCleanup } from '../uplinks/UplinkCleanup';
 import { FilterBar } from './FilterBar';
 import { FlushDialog } from './FlushDialog';
 import { copyText, formatCount, writeClipboard, type CopyFormat } from './format';
@@ -422,7 +422,16 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
           <DeleteFlow plan={modal.plan} snapshot={snapshot?.id} onDone={finishDelete} onCancel={() => setModal(null)} />
         </Dialog>
       )}
-      {modal?.kind === 'multiwan' && <ExternalAddressCleanup snapshot={snapshot?.id} onClose={() => setModal(null)} onDone={finishDelete} />}
+      {modal?.kind === 'multiwan' && (
+        <UplinkCleanup
+          onClose={() => setModal(null)}
+          onDone={(summary) => {
+            setModal(null);
+            setResult({ message: summary });
+            stats.reload();
+          }}
+        />
+      )}
       {modal?.kind === 'flush' && (
         <FlushDialog
           total={snapshot?.total}

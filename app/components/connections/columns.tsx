@@ -24,7 +24,7 @@ export interface ColumnContext {
   names?: PageNames;
 }
 
-type Column = ColumnDef<ApiConnection> & { id: SortKey | 'select' | 'nat' | 'helper' | 'labels' };
+type Column = ColumnDef<ApiConnection> & { id: SortKey | 'select' | 'nat' | 'helper' | 'labels' | 'wan' };
 
 const BADGE_STYLE: Record<string, string> = {
   ASSURED: 'bg-emerald-100 text-emerald-800',
@@ -118,6 +118,30 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
       cell: ({ row }) => {
         const lines = natText(row.original);
         return lines.length ? <span className="font-mono text-xs">{lines.join(' · ')}</span> : <span className="text-slate-400">—</span>;
+      },
+    },
+    {
+      id: 'wan',
+      header: 'WAN',
+      size: 110,
+      enableSorting: false,
+      cell: ({ row }) => {
+        const { wan, stale, external } = row.original;
+        if (wan === undefined || wan === 'none') return <span className="text-slate-400">—</span>;
+        return (
+          <span className="flex items-center gap-1" data-testid="wan-cell">
+            <span className={wan === 'unknown' ? 'italic text-slate-500' : ''}>{wan}</span>
+            {stale && (
+              <span
+                data-badge="STALE"
+                title={`${external?.address ?? 'its external address'} is on no interface now`}
+                className="rounded bg-red-100 px-1.5 py-0.5 text-[10px] font-semibold text-red-800"
+              >
+                STALE
+              </span>
+            )}
+          </span>
+        );
       },
     },
     {

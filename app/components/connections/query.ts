@@ -4,7 +4,7 @@
 import type { SortKey } from '@/lib/conntrack/vocabulary';
 
 /** Filter fields of GET /api/connections, in the order the filter chips show them. */
-export const FILTER_KEYS = ['family', 'protocol', 'state', 'status', 'ip', 'src', 'dst', 'replySrc', 'replyDst', 'port', 'sport', 'dport', 'mark', 'zone', 'helper', 'label', 'host', 'q'] as const;
+export const FILTER_KEYS = ['family', 'protocol', 'state', 'status', 'ip', 'src', 'dst', 'replySrc', 'replyDst', 'port', 'sport', 'dport', 'mark', 'zone', 'helper', 'label', 'host', 'wan', 'stale', 'q'] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];
 export type Filters = Partial<Record<FilterKey, string>>;
 
@@ -26,6 +26,8 @@ export const FILTER_LABELS: Record<FilterKey, string> = {
   helper: 'helper',
   label: 'label',
   host: 'host',
+  wan: 'WAN',
+  stale: 'stale',
   q: 'text',
 };
 

@@ -11,6 +11,12 @@ import { apiRequest, whenSessionEnds } from '../api/http';
 import { useApi } from '../api/useApi';
 
 export const NOTICE_POLL_MS = 15_000;
+const ASK_AGAIN = 'console:notices';
+
+/** Asks the notice area to poll now: after an action that may have ended a notice's condition (a cleanup). */
+export function refreshNotices(): void {
+  window.dispatchEvent(new Event(ASK_AGAIN));
+}
 
 const LOOK: Record<NoticeLevel, string> = {
   critical: 'border-red-300 bg-red-50 text-red-900',
@@ -32,10 +38,13 @@ export function NoticeArea() {
       if (document.visibilityState === 'visible') setTick((t) => t + 1);
     }, NOTICE_POLL_MS);
     const shown = () => document.visibilityState === 'visible' && setTick((t) => t + 1);
+    const now = () => setTick((t) => t + 1);
     document.addEventListener('visibilitychange', shown);
+    window.addEventListener(ASK_AGAIN, now);
     return () => {
       clearInterval(timer);
       document.removeEventListener('visibilitychange', shown);
+      window.removeEventListener(ASK_AGAIN, now);
     };
   }, []);
 

@@ -19,6 +19,7 @@ export const CONSOLE_PAGES: readonly ConsolePage[] = [
   { href: '/', label: 'Connections', permission: 'read' },
   { href: '/expectations', label: 'Expectations', permission: 'read' },
   { href: '/history', label: 'History', permission: 'read' },
+  { href: '/router', label: 'Router', permission: 'read' },
   { href: '/settings', label: 'Settings', permission: 'read' },
   { href: '/audit', label: 'Audit log', permission: 'read-audit' },
   { href: '/account', label: 'Account', permission: 'read', inNav: false },

@@ -1,9 +1,9 @@
 // The columnar snapshot: builder (wire -> columns), match (the one filter evaluator), order, text, summary, and
 // the read-only Snapshot that answers queries.
 export { SnapshotBuilder, type BuilderMark } from './builder';
-export { Snapshot, type SnapshotInfo, type SnapshotQuery, type Page } from './snapshot';
+export { Snapshot, type SnapshotInfo, type SnapshotQuery, type Page, type RowMask } from './snapshot';
 export { evaluate } from './match';
 export { matches } from './matches';
-export type { Columns } from './columns';
+export { FAMILY_V6, type Columns } from './columns';
 export type { SnapshotSummary } from './summary';
 export { SORT_KEYS, type SortKey } from '../vocabulary';

@@ -40,6 +40,14 @@ export interface SnapshotQuery {
   order?: 'asc' | 'desc';
   offset?: number;
   limit?: number;
+  /** Rows a layer above selected by its own columns (e.g. the console's WAN), named by key for the mask cache. */
+  where?: RowMask;
+}
+
+/** A row selection computed outside the snapshot: mask[row] is 1 for rows to keep; key names it for caching. */
+export interface RowMask {
+  key: string;
+  mask: Uint8Array;
 }
 
 const u64 = (column: Columns['counters'], k: number): bigint => (BigInt(column[k]) << 32n) | BigInt(column[k + 1]);
@@ -65,6 +73,14 @@ export class Snapshot {
   /** Approximate bytes held by the columns (excluding sparse helper/label maps). */
   get byteSize(): number {
     return columnBytes(this.c);
+  }
+
+  /**
+   * The table itself, read-only: for layers that derive their own per-row values from it (the console's WAN and
+   * stale columns) without a Connection object per row.
+   */
+  get columns(): Columns {
+    return this.c;
   }
 
   familyOf(row: number): Family {
@@ -178,18 +194,18 @@ export class Snapshot {
   private textBuilding: Promise<void> | undefined;
 
   /** Every row matching, in table order. */
-  select(filter?: Filter, text?: string): Uint32Array {
-    const { mask, count } = this.matches(filter, text);
+  select(filter?: Filter, text?: string, where?: RowMask): Uint32Array {
+    const { mask, count } = this.matches(filter, text, [], where);
     const out = new Uint32Array(count);
     for (let row = 0, n = 0; n < count; row++) if (mask[row]) out[n++] = row;
     return out;
   }
 
   /** Which rows match (1) and how many. The last few answers are cached: paging through one view reuses them. */
-  private matches(filter: Filter = {}, text?: string, textAddresses: readonly Prefix[] = []): { mask: Uint8Array; count: number } {
+  private matches(filter: Filter = {}, text?: string, textAddresses: readonly Prefix[] = [], where?: RowMask): { mask: Uint8Array; count: number } {
     const needle = text?.trim().toLowerCase() ?? '';
     const also = needle ? textAddresses : [];
-    const key = JSON.stringify(filter, (_k, v: unknown) => (v instanceof Uint8Array ? undefined : v)) + '\u0000' + needle + '\u0000' + also.map((p) => p.text).join(',');
+    const key = JSON.stringify(filter, (_k, v: unknown) => (v instanceof Uint8Array ? undefined : v)) + '\u0000' + needle + '\u0000' + also.map((p) => p.text).join(',') + '\u0000' + (where?.key ?? '');
     const cached = this.masks.get(key);
     if (cached) {
       this.masks.delete(key);
@@ -205,6 +221,9 @@ export class Snapshot {
         evaluate(this.c, { host: { name: needle, addresses: [...also] } }, 0, this.c.size, keep);
       }
       narrowByText(this.text(), needle, mask, keep);
+    }
+    if (where) for (let r = 0; r < mask.length; r++) mask[r] &= where.mask[r];
+    if (needle || where) {
       count = 0;
       for (let r = 0; r < mask.length; r++) count += mask[r];
     }
@@ -219,13 +238,13 @@ export class Snapshot {
     return summarize(this.c);
   }
 
-  count(filter?: Filter, text?: string): number {
-    return this.matches(filter, text).count;
+  count(filter?: Filter, text?: string, where?: RowMask): number {
+    return this.matches(filter, text, [], where).count;
   }
 
   /** Filter, sort and page: the cached match mask walked along the cached order, stopping at the page's end. */
   query(q: SnapshotQuery = {}): Page {
-    const { mask, count } = this.matches(q.filter, q.text, q.textAddresses);
+    const { mask, count } = this.matches(q.filter, q.text, q.textAddresses, q.where);
     const offset = q.offset ?? 0;
     const limit = q.limit ?? 100;
     const desc = q.order === 'desc';

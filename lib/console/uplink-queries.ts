@@ -1,0 +1,94 @@
+// The uplink filters (wan=, stale=) wherever filters go: the list, the export and delete-matching; and the WAN,
+// stale and external-address fields of every connection the API returns from a snapshot.
+import { IPS, ValidationError, externalAddress, type Connection, type EntryRef, type Filter, type RowMask, type Snapshot } from '@/lib/conntrack';
+import { logger } from '@/lib/observability';
+import { deletionIntents } from '@/lib/history';
+import { rowToApi, toApiConnection, type ApiConnection } from './connection';
+import type { DeleteOutcome } from './connections';
+import { counted, failedKind, PREVIEW_ROWS, recordDeleted, reportFailures } from './delete-outcome';
+import { consoleService } from './service';
+import { NO_WAN, UNKNOWN_WAN, connectionUplink, hasUplinkFilter, matchesUplink, uplinkColumns, uplinkMask, uplinkService, wanName, type UplinkFilter, type UplinkService } from './uplinks';
+import { parseAddress } from '@/lib/conntrack/address';
+import { bytesKey } from '@/lib/router';
+
+/** Splits the uplink fields off a parsed query or filter. */
+export function uplinkFilterOf<T extends UplinkFilter>(fields: T): [UplinkFilter | undefined, Omit<T, 'wan' | 'stale'>] {
+  const { wan, stale, ...rest } = fields;
+  const uplink: UplinkFilter = {};
+  if (wan !== undefined) uplink.wan = wan;
+  if (stale !== undefined) uplink.stale = stale;
+  return [hasUplinkFilter(uplink) ? uplink : undefined, rest];
+}
+
+/** 400 unless `wan` names a WAN (or none / unknown). */
+export function checkWan(service: UplinkService, wan: string | undefined): void {
+  if (wan === undefined) return;
+  const names = service.wans.wans().map((w) => w.name);
+  if (wan === NO_WAN || wan === UNKNOWN_WAN || names.includes(wan)) return;
+  throw new ValidationError('wan', `unknown WAN "${wan}" (known: ${[...names, NO_WAN, UNKNOWN_WAN].join(', ')})`);
+}
+
+/** The router service, or undefined (logged) when it cannot be opened: lists still work, without WAN fields. */
+async function optionalService(): Promise<UplinkService | undefined> {
+  try {
+    return await uplinkService();
+  } catch (error) {
+    logger().warn({ err: error }, 'the router view is unavailable: connections are shown without their WAN');
+    return undefined;
+  }
+}
+
+function withExternal(service: UplinkService, api: ApiConnection): ApiConnection {
+  const status = (api.status.includes('SRC_NAT') ? IPS.SRC_NAT : 0) | (api.status.includes('DST_NAT') ? IPS.DST_NAT : 0);
+  const external = externalAddress({ status, original: api.original, reply: api.reply });
+  if (!external) return api;
+  const key = bytesKey(parseAddress(external.address)!.bytes);
+  const owner = service.wans.ownerOfKey(key);
+  const held = service.router.holderOfKey(key) !== undefined;
+  api.external = { address: external.address, kind: external.kind, wan: owner?.wan ?? null, held };
+  if (owner?.until && !owner.current) api.external.until = owner.until.toISOString();
+  return api;
+}
+
+/** The row mask of the uplink filter (400 for an unknown WAN), and how a row becomes an annotated ApiConnection. */
+export async function uplinkWhere(snapshot: Snapshot, uplink: UplinkFilter | undefined): Promise<{ where: RowMask | undefined; row: (row: number) => ApiConnection }> {
+  const service = uplink ? await uplinkService() : await optionalService();
+  if (!service) return { where: undefined, row: (r) => rowToApi(snapshot, r) };
+  checkWan(service, uplink?.wan);
+  const columns = uplinkColumns(snapshot, service);
+  return {
+    where: uplink ? uplinkMask(columns, uplink) : undefined,
+    row: (r) => {
+      const api = rowToApi(snapshot, r);
+      api.wan = wanName(columns, r);
+      api.stale = columns.stale[r] === 1;
+      return withExternal(service, api);
+    },
+  };
+}
+
+/** Delete-matching with an uplink filter: the kernel filters what it can, the console the WAN and staleness. */
+export async function deleteByUplinkFilter(filter: Filter, uplink: UplinkFilter, dryRun: boolean, user: string | undefined): Promise<DeleteOutcome> {
+  const service = await uplinkService();
+  checkWan(service, uplink.wan);
+  const { conntrack } = consoleService();
+  const matched: Connection[] = [];
+  const preview: ApiConnection[] = [];
+  for await (const batch of conntrack.dump(filter)) {
+    for (const connection of batch) {
+      const value = connectionUplink(connection, service);
+      if (!matchesUplink(value, uplink)) continue;
+      matched.push(connection);
+      if (dryRun && preview.length < PREVIEW_ROWS) preview.push(withExternal(service, { ...toApiConnection(connection), ...value }));
+    }
+  }
+  if (dryRun) return { dryRun, basis: 'live', matched: matched.length, deleted: 0, alreadyGone: 0, failed: 0, preview };
+  const refs: EntryRef[] = matched.map((c) => ({ family: c.family, original: c.original, zone: c.zone, id: c.id }));
+  deletionIntents().expectIds(refs.map((ref) => ref.id), user);
+  const result = await conntrack.deleteMany(refs).catch((error: unknown) => failedKind('filter', error));
+  reportFailures(result.failed);
+  const refused = new Set(result.failed.map((failure) => failure.entry.id));
+  recordDeleted({ connections: matched.filter((c) => !refused.has(c.id)) }, { cause: 'admin', user });
+  counted('filter', result.deleted);
+  return { dryRun, basis: 'live', matched: refs.length, deleted: result.deleted, alreadyGone: result.alreadyGone, failed: result.failed.length, method: 'dump-delete' };
+}
