@@ -3,6 +3,7 @@
 // source to), or the original destination of a destination-NATed (port-forward) entry; routed entries have none.
 // SNAT wins when an entry has both (a hairpin NAT), since that is the address the uplink must still hold.
 import { IPS } from './constants';
+import type { Connection } from './types';
 
 export type ExternalKind = 'snat' | 'dnat';
 
