@@ -8,6 +8,8 @@
 //       the server time (the Server-Timing header when the server sends one, else the loopback round trip, which
 //       is an upper bound). The first request of each is reported apart: it builds the sort order.
 //       Target: p95 <= 50 ms.
+//   (c) the overview's groupings (GET /api/overview?by=...), each asked `--requests` times against the same
+//       snapshot: p50 / p95 server time per `by`. Target: p95 <= 100 ms.
 //   (b) in Chromium, logged in as the administrator: from the click on Refresh to the first page of the new
 //       snapshot rendered, against Conntrack.snapshot() of the same table in this process (median of
 //       `--refreshes`). Target: <= 1.5x.
@@ -16,13 +18,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Page } from '@playwright/test';
-import { Conntrack } from '../lib/conntrack';
+import { Conntrack, GROUP_KEYS } from '../lib/conntrack';
 import { withSeededNamespace, type SeedResult } from '../lib/lab/seeder';
 import { startServer, type TestServer } from '../tests/support/server';
 import { wholeNumberOptions } from './args';
 
 const repoRoot = resolve(__dirname, '..');
 const P95_TARGET_MS = 50;
+const GROUPING_P95_TARGET_MS = 100;
 const REFRESH_RATIO_TARGET = 1.5;
 
 type Options = {
@@ -94,6 +97,30 @@ async function measurePages(server: TestServer, snapshot: string, seeded: SeedRe
     console.log(`  ${pad(name, 36)} matched ${lpad(first.body.matched.toLocaleString('en'), 9)}  first ${lpad(fmt(first.ms), 6)} ms  p50 ${lpad(fmt(median(samples)), 5)}  p95 ${lpad(fmt(percentile(samples, 95)), 5)} ms`);
   }
   return { pages, source };
+}
+
+interface GroupingResult {
+  by: string;
+  groups: number;
+  firstMs: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+/** (c): every grouping of the overview, top 10 by entries, against the pinned snapshot. */
+async function measureGroupings(server: TestServer, snapshot: string, requests: number): Promise<GroupingResult[]> {
+  const results: GroupingResult[] = [];
+  for (const by of GROUP_KEYS) {
+    const path = `/api/overview?by=${by}&limit=10&snapshot=${snapshot}`;
+    const first = await timedGet(server, path);
+    const samples: number[] = [];
+    for (let i = 0; i < requests; i++) samples.push((await timedGet(server, path)).ms);
+    const body = first.body as unknown as { groups: unknown[]; others: { groups: number } };
+    results.push({ by, groups: body.groups.length + body.others.groups, firstMs: first.ms, p50: median(samples), p95: percentile(samples, 95), max: Math.max(...samples) });
+    console.log(`  by=${pad(by, 10)} ${lpad(results[results.length - 1].groups.toLocaleString('en'), 9)} groups  first ${lpad(fmt(first.ms), 6)} ms  p50 ${lpad(fmt(median(samples)), 5)}  p95 ${lpad(fmt(percentile(samples, 95)), 5)} ms`);
+  }
+  return results;
 }
 
 /**
@@ -182,9 +209,11 @@ async function main(): Promise<void> {
       console.log(`server snapshot: ${N.toLocaleString('en')} entries in ${fmt(snapshot.tookMs)} ms`);
       console.log('(a) filtered, sorted pages:');
       const pages = await measurePages(server, snapshot.id, seeded, options.requests);
+      console.log('(c) overview groupings:');
+      const groupings = await measureGroupings(server, snapshot.id, Math.min(options.requests, 50));
       console.log('(b) Refresh in Chromium:');
       const refresh = await measureRefresh(server, namespace.name, options.refreshes, ['/', '/?protocol=tcp&state=ESTABLISHED&sort=bytes&order=desc']);
-      return { serverSnapshotMs: snapshot.tookMs, ...pages, refresh };
+      return { serverSnapshotMs: snapshot.tookMs, ...pages, groupings, refresh };
     } finally {
       await server.stop();
     }
@@ -201,6 +230,12 @@ async function main(): Promise<void> {
     );
   }
   console.log('');
+  console.log(`(c) overview groupings, top 10 (${report.source}), ${N.toLocaleString('en')} entries`);
+  console.log([pad('by', 40), lpad('groups', 10), lpad('first ms', 10), lpad('p50 ms', 8), lpad('p95 ms', 8), lpad('max ms', 8), '  p95 <= 100'].join(''));
+  for (const g of report.groupings) {
+    console.log([pad(g.by, 40), lpad(g.groups.toLocaleString('en'), 10), lpad(fmt(g.firstMs), 10), lpad(fmt(g.p50), 8), lpad(fmt(g.p95), 8), lpad(fmt(g.max), 8), g.p95 <= GROUPING_P95_TARGET_MS ? '  PASS' : '  MISS'].join(''));
+  }
+  console.log('');
   console.log(`(b) Refresh click to first page rendered vs Conntrack.snapshot() in-process (${fmt(report.refresh.bareMedian)} ms)`);
   console.log([pad('view', 60), lpad('refresh ms', 12), lpad('ratio', 8), '  <= 1.5x'].join(''));
   for (const v of report.refresh.views) {
@@ -212,7 +247,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `bench-api-${N}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   const environment = { kernel: release(), node: process.version, cpus: cpus().length, loadBefore: load, loadAfter: loadavg() };
-  writeFileSync(file, `${JSON.stringify({ startedAt, options, environment, targets: { p95Ms: P95_TARGET_MS, refreshRatio: REFRESH_RATIO_TARGET }, worstP95, ...report }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ startedAt, options, environment, targets: { p95Ms: P95_TARGET_MS, groupingP95Ms: GROUPING_P95_TARGET_MS, refreshRatio: REFRESH_RATIO_TARGET }, worstP95, ...report }, null, 2)}\n`);
   console.log(`\nwritten to ${file}`);
 }
 

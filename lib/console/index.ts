@@ -29,3 +29,4 @@ export { ALARM_LEVELS, alarmNotices, nextAlarm, tableAlarm, updateAlarm, NO_ALAR
 export { cleanupByUplink, type CleanupOutcome, type CleanupPart } from './cleanup';
 export { routerOverview, staleNotices, type ApiRouter, type ApiWan, type ApiInterface } from './router-overview';
 export type { ApiExternal } from './connection';
+export { overview, overviewQuerySchema, OVERVIEW_MAX_LIMIT, type ApiGroup, type OverviewQuery, type OverviewResponse } from './overview';

@@ -29,6 +29,7 @@ export const ROUTE_PATTERNS = [
   '/api/history/export',
   '/api/history/nat-lookup',
   '/api/notices',
+  '/api/overview',
   '/api/router',
   '/api/settings',
   '/api/stats',

@@ -1,4 +1,4 @@
-// The columnar snapshot: builder (wire -> columns), match (the one filter evaluator), order, text, summary, and
+// The columnar snapshot: builder (wire -> columns), match (the one filter evaluator), order, text, summary, groups and
 // the read-only Snapshot that answers queries.
 export { SnapshotBuilder, type BuilderMark } from './builder';
 export { Snapshot, type SnapshotInfo, type SnapshotQuery, type Page, type RowMask } from './snapshot';
@@ -6,4 +6,6 @@ export { evaluate } from './match';
 export { matches } from './matches';
 export { FAMILY_V6, type Columns } from './columns';
 export type { SnapshotSummary } from './summary';
+export type { Group, KeyColumn } from './groups';
+export { GROUP_KEYS, GROUP_METRICS, type GroupKey, type GroupMetric } from '../vocabulary';
 export { SORT_KEYS, type SortKey } from '../vocabulary';

@@ -4,7 +4,8 @@ import { TCP_STATES } from '../constants';
 import type { Prefix } from '../address';
 import type { Filter } from '../filter';
 import type { Connection, Family, Tuple } from '../types';
-import type { SortKey } from '../vocabulary';
+import type { GroupKey, SortKey } from '../vocabulary';
+import { groupRows, type Group, type KeyColumn } from './groups';
 import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
 import { evaluate } from './match';
 import { orderBy } from './order';
@@ -231,6 +232,12 @@ export class Snapshot {
     this.masks.set(key, answer);
     if (this.masks.size > 8) this.masks.delete(this.masks.keys().next().value as string);
     return answer;
+  }
+
+  /** The matching entries (default: all) in groups, for the overview; unordered. */
+  groups(by: GroupKey | KeyColumn, filter?: Filter): Group[] {
+    const filtered = filter !== undefined && Object.values(filter).some((v) => v !== undefined);
+    return groupRows(this.c, by, filtered ? this.select(filter) : undefined);
   }
 
   /** Entries per protocol name, TCP state and family: what the console's header shows for a snapshot. */

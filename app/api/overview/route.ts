@@ -1,0 +1,3 @@
+import { overview, overviewQuerySchema, route } from '@/lib/console';
+
+export const GET = route({ permission: 'read', source: 'query', schema: overviewQuerySchema, handler: ({ input }) => overview(input) });
