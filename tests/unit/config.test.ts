@@ -137,7 +137,8 @@ function start(env: Record<string, string>, args: string[] = []): Promise<{ code
     let stdout = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    // A stuck start is killed; the limit is generous because many starts run at once on a loaded 2-core machine.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
     child.on('error', fail);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -152,14 +153,14 @@ describe('the start script', () => {
     expect(result.stderr).toBe(`${line}\n`);
     expect(result.stdout).toBe('');
     expect(result.code).toBe(2);
-  }, 60_000);
+  }, 120_000);
 
   it('refuses unknown arguments the same way', async () => {
     const result = await start({}, ['--port']);
     expect(result).toMatchObject({ code: 2, stderr: 'config: arguments: unknown or incomplete argument --port (use -H HOST -p PORT)\n' });
     const bad = await start({}, ['-p', '0']);
     expect(bad).toMatchObject({ code: 2, stderr: 'config: CONNTRACK_PORT: must be a whole number 1..65535 (got "0")\n' });
-  }, 60_000);
+  }, 220_000);
 });
 
 describe('logs', () => {
