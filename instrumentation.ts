@@ -1,6 +1,6 @@
 // Runs once when the server starts (Node.js runtime only): audit entries the previous run left pending are closed
-// as interrupted, the connection-history recorder and the table-usage sampler start (their runtime modules guard
-// against a second start).
+// as interrupted, the connection-history recorder, the table-usage sampler and the cleanup policies start (each
+// guards against a second start).
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
   const { closeInterrupted } = await import('./lib/console/audit');
@@ -13,4 +13,7 @@ export async function register(): Promise<void> {
   // The table-usage sampler behind the Overview charts and the alarm.
   const { statsRuntime } = await import('./lib/console/stats');
   statsRuntime();
+  // The cleanup policies (config `policies`) open the router view and follow its WAN events from now on.
+  const { startPolicies } = await import('./lib/console/policy-actions');
+  startPolicies();
 }

@@ -95,7 +95,7 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
               <tr key={e.id} className="border-b align-top" data-testid="audit-row">
                 <td className="px-2 py-1 whitespace-nowrap">{e.at}</td>
                 <td className="px-2 py-1">
-                  {e.actorKind === 'token' ? 'token ' : ''}
+                  {e.actorKind === 'token' ? 'token ' : e.actorKind === 'policy' ? 'policy ' : ''}
                   {e.actor}
                 </td>
                 <td className="px-2 py-1">{e.role ?? ''}</td>

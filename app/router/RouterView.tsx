@@ -11,6 +11,7 @@ import { buttonClass } from '../components/ui/buttons';
 import { ErrorPanel } from '../components/ui/ErrorPanel';
 import { refreshNotices } from '../components/shell/NoticeArea';
 import { UplinkCleanup } from '../components/uplinks/UplinkCleanup';
+import { PolicyList } from './PolicyList';
 
 const STATE_STYLE: Record<string, string> = {
   up: 'bg-emerald-100 text-emerald-800',
@@ -23,11 +24,13 @@ const time = (iso: string): string => new Date(iso).toLocaleString('en-GB', { da
 
 export interface RouterViewProps {
   canDelete: boolean;
+  /** May read the audit log (the policies' runs link there). */
+  canAudit: boolean;
   /** Open the cleanup dialog at once (`?cleanup=`; empty: no WAN preselected). */
   openCleanup?: string;
 }
 
-export function RouterView({ canDelete, openCleanup }: RouterViewProps) {
+export function RouterView({ canDelete, canAudit, openCleanup }: RouterViewProps) {
   const navigation = useRouter();
   const [attempt, setAttempt] = useState(0);
   const router = useApi<RouterResponse>(`router#${attempt}`, (signal) => apiRequest<RouterResponse>('/api/router', { signal }));
@@ -106,6 +109,7 @@ export function RouterView({ canDelete, openCleanup }: RouterViewProps) {
                 ))}
               </ul>
             </section>
+            <PolicyList policies={data.policies} canAudit={canAudit} />
             <section aria-labelledby="interfaces-heading" className="space-y-2">
               <h2 id="interfaces-heading" className="text-lg font-semibold">
                 Interfaces

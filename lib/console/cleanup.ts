@@ -1,7 +1,7 @@
 // Cleanup by uplink: every entry NATed to a WAN's addresses (current and former, both families), or to given
 // addresses. Outbound (SNAT/masquerade to the address) always; inbound port forwards (DNAT to it) only when asked.
 // The preview is a live dump with the same selection the delete makes; the delete removes those entries by id.
-import { IPS, ValidationError, externalAddress, type Connection, type EntryRef, type Family } from '@/lib/conntrack';
+import { IPS, ValidationError, externalAddress, type Connection, type EntryRef, type Family, type Filter } from '@/lib/conntrack';
 import { parseAddress } from '@/lib/conntrack/address';
 import { logger } from '@/lib/observability';
 import { formatAddressBytes } from '@/lib/router';
@@ -47,7 +47,21 @@ const canonical = (text: string): string => {
 const emptyPart = (): CleanupPart => ({ matched: 0, deleted: 0, alreadyGone: 0, failed: 0 });
 const refOf = (c: Connection): EntryRef => ({ family: c.family, original: c.original, zone: c.zone, id: c.id });
 
-export async function cleanupByUplink(body: CleanupBody, user?: string): Promise<CleanupOutcome> {
+/** The dump filter for one NAT kind within `narrow`; null when `narrow`'s own status condition excludes that kind. */
+function natDump(narrow: Filter, mask: number): Filter | null {
+  const name = mask === IPS.SRC_NAT ? 'SRC_NAT' : 'DST_NAT';
+  const own = narrow.status;
+  if (!own) return { ...narrow, status: { names: [name], value: mask, mask } };
+  if (own.mask & mask && !(own.value & mask)) return null;
+  return { ...narrow, status: { names: [...own.names, name], value: own.value | mask, mask: own.mask | mask } };
+}
+
+export interface CleanupOptions {
+  /** Only the entries that also match this filter (a cleanup policy's `filter`). */
+  narrow?: Filter;
+}
+
+export async function cleanupByUplink(body: CleanupBody, user?: string, options: CleanupOptions = {}): Promise<CleanupOutcome> {
   const service = await uplinkService();
   let addresses: CleanupOutcome['addresses'];
   let activeUplink = false;
@@ -73,7 +87,9 @@ export async function cleanupByUplink(body: CleanupBody, user?: string): Promise
   // Only NATed entries can have an external address: the kernel leaves the routed ones out of the dump.
   const { conntrack, snapshots } = consoleService();
   for (const mask of [IPS.SRC_NAT, IPS.DST_NAT]) {
-    for await (const batch of conntrack.dump({ status: { names: [mask === IPS.SRC_NAT ? 'SRC_NAT' : 'DST_NAT'], value: mask, mask } })) {
+    const dumpFilter = natDump(options.narrow ?? {}, mask);
+    if (!dumpFilter) continue;
+    for await (const batch of conntrack.dump(dumpFilter)) {
       for (const connection of batch) {
         const external = externalAddress(connection);
         // An entry with both bits comes in both dumps; its external address is the SNAT one (first dump).

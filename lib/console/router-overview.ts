@@ -4,6 +4,7 @@
 import { externalSlot } from '@/lib/conntrack';
 import { snapshotSummary, type ApiSnapshot } from './connection';
 import type { Notice } from './notices';
+import { listPolicies, type ApiPolicy } from './policies';
 import { consoleService } from './service';
 import { uplinkColumns, uplinkService, wanName } from './uplinks';
 import type { Family, RouterStats } from '@/lib/router';
@@ -47,6 +48,8 @@ export interface ApiRouter {
   connectionsPerAddress: { address: string; family: Family; connections: number; stale: boolean; wan: string }[];
   stale: number;
   stats: RouterStats;
+  /** The cleanup policies (configuration, read-only) with their last runs. */
+  policies: ApiPolicy[];
 }
 
 export async function routerOverview(): Promise<ApiRouter> {
@@ -107,6 +110,7 @@ export async function routerOverview(): Promise<ApiRouter> {
     connectionsPerAddress: [...perAddress.values()].sort((a, b) => b.connections - a.connections || a.address.localeCompare(b.address)),
     stale: columns.staleCount,
     stats: { ...router.stats },
+    policies: listPolicies(),
   };
 }
 
