@@ -20,6 +20,16 @@ const SHORT_LIVED: TrafficKind[] = ['tcp-client-closed', 'tcp-server-closed', 't
 const REFRESH_MS = 30_000;
 const READY_TIMEOUT_MS = 60_000;
 const FORCE_AFTER_MS = 2000;
+/** The console's router view opens with it; the simulated failover waits this long after the console answers. */
+const FAILOVER_AFTER_MS = 5000;
+/**
+ * The demo's cleanup policies: when the default route leaves wan2 its UDP entries go (the TCP ones stay, for the
+ * cleanup by uplink by hand), and wan1's failback counts, as a dry run, the TCP entries of wan2 it would delete.
+ */
+const DEMO_POLICIES = [
+  { name: 'wan2-failover-udp', on: 'route-lost', wan: 'wan2', filter: 'protocol=udp' },
+  { name: 'wan1-failback-tcp', on: 'failback', wan: 'wan1', filter: 'protocol=tcp', dryRun: true },
+];
 
 const BUILD_INPUTS = ['app', 'lib', 'components', 'public', 'proxy.ts', 'next.config.js', 'package.json', 'tsconfig.json', 'postcss.config.mjs'];
 
@@ -66,7 +76,8 @@ function labSummary(lab: Lab): string {
     `lab ${lab.name}: the console manages namespace ${lab.namespaces.router}`,
     `  LAN ${a.lan.clients.map((c) => c.ipv4).join(', ')} / ${a.lan.clients.map((c) => c.ipv6).join(', ')}, LAN server ${a.lan.server.ipv4} / ${a.lan.server.ipv6}`,
     `  wan1 ${a.wan1.router.ipv4} / ${a.wan1.router.ipv6} (port ${a.ports.forwarded} forwarded to the LAN server)`,
-    `  wan2 ${a.wan2.router.ipv4} / ${a.wan2.router.ipv6} (the default route after the failover; first connections stay on wan1)`,
+    `  wan2 ${a.wan2.router.ipv4} / ${a.wan2.router.ipv6} (the default route after the first failover; first connections stay on wan1)`,
+    `  cleanup policies: ${DEMO_POLICIES.map((p) => `${p.name} (${p.on} ${p.wan}, ${p.filter}${p.dryRun ? ', dry run' : ''})`).join('; ')}`,
     `  internet servers ${a.internet.server.ipv4} / ${a.internet.server.ipv6} (FTP-like on port ${a.ports.ftp}: the router's ftp helper expects the data connections)`,
     `  labels: ftp-control (FTP control connections), second-client (everything from ${a.lan.clients[1].ipv4}); marks 0x${a.wanMarks.wan1.toString(16)} (wan1) / 0x${a.wanMarks.wan2.toString(16)} (wan2); zone ${a.routerZone}: LAN <-> router`,
     `  inspect by hand: ip netns exec ${lab.namespaces.router} conntrack -L; conntrack -L expect`,
@@ -193,6 +204,11 @@ async function main(): Promise<void> {
     console.log(`Ended connections as JSON lines: ${join(dataDir, 'connections.jsonl')}`);
     console.log(`Log in as "${admin.name}" with password "${admin.password}" (a fresh random one each run).`);
     console.log('Ctrl+C stops the console and removes the lab.\n');
+    // A failover the console watches: wan2 loses the default route to wan1, and the policies act by themselves
+    // (their runs show in the notice area, on the Router page and in the audit log).
+    await new Promise((r) => setTimeout(r, FAILOVER_AFTER_MS));
+    await failover(lab, { to: 'wan1' });
+    console.log(`Simulated a failover from wan2 back to wan1: the cleanup policies ran by themselves (${url}router).`);
   } catch (error) {
     console.error('demo:', error instanceof Error ? error.message : error);
     await shutdown(1);

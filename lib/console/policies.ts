@@ -80,8 +80,27 @@ export function triggerOf(event: WanEvent): PolicyTriggerEvent {
   return trigger;
 }
 
-/** One line for a trigger: "address-removed 198.51.100.2 on wan2". */
-const describeTrigger = (t: PolicyTriggerEvent): string => `${t.kind}${t.address ? ` ${t.address}` : t.family ? ` ${t.family}` : ''}${t.wan ? ` on ${t.wan}` : ''}`;
+/** Details listed per kind in a trigger's line; more are counted. */
+const LISTED = 4;
+
+/** One line for a run's events: "address-removed on wan2 (203.0.113.2, 2001:db8:2::2)", kinds in order of arrival. */
+export function describeTriggers(events: readonly PolicyTriggerEvent[]): string {
+  const groups = new Map<string, string[]>();
+  for (const e of events) {
+    const key = `${e.kind}${e.wan ? ` on ${e.wan}` : ''}`;
+    const details = groups.get(key) ?? [];
+    const detail = e.address ?? e.family;
+    if (detail && !details.includes(detail)) details.push(detail);
+    groups.set(key, details);
+  }
+  return [...groups]
+    .map(([key, details]) => {
+      if (details.length === 0) return key;
+      const more = details.length > LISTED ? `, ${details.length - LISTED} more` : '';
+      return `${key} (${details.slice(0, LISTED).join(', ')}${more})`;
+    })
+    .join('; ');
+}
 
 export interface PolicyRunnerOptions {
   policy: PolicySetting;
@@ -150,7 +169,7 @@ export class PolicyRunner {
       wan: policy.wan ?? null,
       filter: policy.filter?.text ?? null,
       dryRun: policy.dryRun,
-      trigger: work.events.map(describeTrigger).join(', '),
+      trigger: describeTriggers(work.events),
       events: work.events,
       ...(policy.on === 'address-removed' ? { addresses: work.addresses } : {}),
     };
@@ -174,7 +193,7 @@ export class PolicyRunner {
           id: `policy:${policy.name}`,
           level: result.failed > 0 ? 'warning' : 'info',
           title: `Policy ${policy.name} ${what} connection${result.count === 1 ? '' : 's'}${policy.dryRun ? ' (dry run)' : ''}`,
-          text: `On ${intentDetails.trigger}${policy.filter ? `, filter ${policy.filter.text}` : ''}.${result.failed > 0 ? ` The kernel refused ${result.failed}.` : ''}`,
+          text: `After ${intentDetails.trigger}${policy.filter ? `; filter ${policy.filter.text}` : ''}.${result.failed > 0 ? ` The kernel refused ${result.failed}.` : ''}`,
           link: { href: '/router', label: 'Router' },
         },
         { ttlMs: NOTICE_TTL_MS },

@@ -1,6 +1,6 @@
 // The quick start's promise: `npm run demo` starts the console on the lab and prints a URL and the credentials a
-// person on the host uses to log in; the Connections table then shows the lab's traffic. Ctrl+C stops
-// everything and removes the lab.
+// person on the host uses to log in; the Connections table then shows the lab's traffic, and the Router page the
+// runs of the demo's cleanup policies after the failover it simulates. Ctrl+C stops everything and removes the lab.
 import { expect, test } from '@playwright/test';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -104,6 +104,15 @@ test('npm run demo serves the console on the lab, logs in with the printed crede
     await expect(page.locator('[data-setting="nf_conntrack_acct"]').getByTestId('setting-value')).toContainText('1 (on)');
     await expect(page.getByTestId('settings-namespace')).toContainText(routerNs);
     await page.screenshot({ path: 'test-results/screenshots/demo-settings.png' });
+
+    // The failover the demo simulates once the console is up: its cleanup policies ran by themselves.
+    await waitForOutput(demo, output, /Simulated a failover from wan2 back to wan1/, 60_000);
+    await expect(async () => {
+      await page.goto(`${url}router`);
+      await expect(page.locator('[data-policy="wan2-failover-udp"]').getByTestId('policy-runs')).toContainText(/OK\s*deleted \d+/i, { timeout: 2000 });
+    }).toPass({ timeout: 30_000 });
+    await expect(page.locator('[data-policy="wan1-failback-tcp"]').getByTestId('policy-runs')).toContainText(/would delete \d+/);
+    await page.screenshot({ path: 'test-results/screenshots/demo-router.png', fullPage: true });
 
     ctrlC(demo);
     await exitOf(demo);

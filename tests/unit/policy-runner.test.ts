@@ -97,7 +97,7 @@ describe('policy runner', () => {
       expect(fake.calls[0].pendingDuring.map((e) => [e.actor, e.actorKind, e.action])).toContainEqual(['single', 'policy', 'policy.run']);
       const [entry] = runsOf('single');
       expect(entry).toMatchObject({ actor: 'single', actorKind: 'policy', source: 'console', action: 'policy.run', target: 'policy single', outcome: 'ok', affected: 6 });
-      expect(entry.details).toMatchObject({ policy: 'single', on: 'address-removed', wan: 'wan2', filter: 'protocol=udp', dryRun: false, trigger: 'address-removed 198.51.100.2 on wan2, address-removed 2001:db8:2::2 on wan2', addresses: ['198.51.100.2', '2001:db8:2::2'], count: 6 });
+      expect(entry.details).toMatchObject({ policy: 'single', on: 'address-removed', wan: 'wan2', filter: 'protocol=udp', dryRun: false, trigger: 'address-removed on wan2 (198.51.100.2, 2001:db8:2::2)', addresses: ['198.51.100.2', '2001:db8:2::2'], count: 6 });
       expect(Date.parse(entry.finishedAt!) - before).toBeLessThan(2000);
       // The notice area shows it.
       const { notices } = await currentNotices(viewer);
@@ -124,6 +124,7 @@ describe('policy runner', () => {
       expect(fake.calls[1].work.addresses).toEqual(Array.from({ length: 9 }, (_, i) => `198.51.100.${i + 11}`));
       expect(fake.calls[1].at - fake.calls[0].at).toBeGreaterThanOrEqual(1000);
       expect(runsOf('merge').map((e) => e.affected)).toEqual([1, 9]);
+      expect(runsOf('merge')[1].details?.trigger).toBe('address-removed on wan2 (198.51.100.11, 198.51.100.12, 198.51.100.13, 198.51.100.14, 5 more)');
     } finally {
       runner.stop();
     }
