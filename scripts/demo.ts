@@ -188,6 +188,7 @@ async function main(): Promise<void> {
         CONNTRACK_CONNLABEL_FILE: connlabelFile,
         CONNTRACK_NAME_FILES: `dnsmasq:${leases},hosts:/etc/hosts`,
         CONNTRACK_HISTORY_JSONL: join(dataDir, 'connections.jsonl'),
+        CONNTRACK_POLICIES: JSON.stringify(DEMO_POLICIES),
       },
     });
     server.once('exit', (code) => {
