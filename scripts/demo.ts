@@ -9,7 +9,24 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createAuthService } from '../lib/auth';
 import { openStore } from '../lib/store';
-import { createLab, failover, generateTraffic, LAB_CONNLABELS, labLeases, pingRouter, startChurn, startFtpSession, type GeneratedTraffic, type Lab, type TrafficKind } from '../lib/lab';
+import {
+  createLab,
+  failover,
+  generateTraffic,
+  LAB_CONNLABELS,
+  LAB_HOSTS,
+  LAB_PTR_NAMES,
+  LAB_PTR_SILENT,
+  labLeases,
+  pingRouter,
+  startChurn,
+  startFtpSession,
+  startLabDns,
+  type GeneratedTraffic,
+  type Lab,
+  type LabDns,
+  type TrafficKind,
+} from '../lib/lab';
 
 const root = resolve(__dirname, '..');
 const port = process.env.PORT ?? '3000';
@@ -106,6 +123,7 @@ async function main(): Promise<void> {
   let shuttingDown: Promise<void> | null = null;
   let lab: Lab | null = null;
   let server: ChildProcess | null = null;
+  let dns: LabDns | null = null;
   let refreshTimer: NodeJS.Timeout | undefined;
   let refreshed: GeneratedTraffic | null = null;
 
@@ -120,6 +138,7 @@ async function main(): Promise<void> {
         if (server.exitCode === null) process.kill(-server.pid, 'SIGKILL');
       }
       await lab?.destroy();
+      await dns?.close();
       rmSync(dataDir, { recursive: true, force: true });
       console.log('demo: stopped, lab removed');
       process.exit(exitCode);
@@ -172,6 +191,11 @@ async function main(): Promise<void> {
     // The LAN hosts' DHCP leases, as the router's dnsmasq would write them: the console shows their names.
     const leases = join(dataDir, 'dnsmasq.leases');
     writeFileSync(leases, labLeases(Math.floor(Date.now() / 1000) + 12 * 3600));
+    // The router's own names (one malformed line: the Router page reports it), and reverse DNS from a resolver on
+    // loopback that names the internet side and never answers for one address.
+    const labHosts = join(dataDir, 'hosts');
+    writeFileSync(labHosts, LAB_HOSTS);
+    dns = await startLabDns({ names: LAB_PTR_NAMES, silent: LAB_PTR_SILENT });
 
     server = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/serve.ts'), '-H', host, '-p', port], {
       cwd: root,
@@ -186,7 +210,9 @@ async function main(): Promise<void> {
         CONNTRACK_NETNS: lab.namespaces.router,
         CONNTRACK_DATA_DIR: dataDir,
         CONNTRACK_CONNLABEL_FILE: connlabelFile,
-        CONNTRACK_NAME_FILES: `dnsmasq:${leases},hosts:/etc/hosts`,
+        CONNTRACK_NAME_FILES: `dnsmasq:${leases},hosts:${labHosts},hosts:/etc/hosts`,
+        CONNTRACK_REVERSE_DNS: 'on',
+        CONNTRACK_DNS_SERVERS: dns.server,
         CONNTRACK_HISTORY_JSONL: join(dataDir, 'connections.jsonl'),
         CONNTRACK_POLICIES: JSON.stringify(DEMO_POLICIES),
       },
@@ -203,6 +229,7 @@ async function main(): Promise<void> {
     console.log(`The lab router's conntrack settings (acct and timestamps on, the rest kernel defaults): ${url}settings`);
     console.log(`Connection history and the NAT lookup ("who used this external address and port?"): ${url}history`);
     console.log(`Ended connections as JSON lines: ${join(dataDir, 'connections.jsonl')}`);
+    console.log(`Names: the LAN hosts by their DHCP leases (${url}?host=laptop, ${url}?q=phone), the internet side by reverse DNS (the "Reverse DNS" switch), the name files' report on ${url}router`);
     console.log(`Log in as "${admin.name}" with password "${admin.password}" (a fresh random one each run).`);
     console.log('Ctrl+C stops the console and removes the lab.\n');
     // A failover the console watches: wan2 loses the default route to wan1, and the policies act by themselves

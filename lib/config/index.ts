@@ -29,8 +29,11 @@ export interface Config {
   wans: WanSetting[];
   /** Cleanups the console runs by itself (lib/console/policies.ts). */
   policies: PolicySetting[];
-  /** Host names and port names (lib/names); files undefined: the default list of lease and hosts files. */
-  names: { files: { format: NameFormat; path: string }[] | undefined; servicesFile: string };
+  /**
+   * Host names and port names (lib/names); files undefined: the default list of lease and hosts files. Reverse DNS
+   * only when reverseDns, through dnsServers (empty: the system's resolvers).
+   */
+  names: { files: { format: NameFormat; path: string }[] | undefined; servicesFile: string; reverseDns: boolean; dnsServers: string[] };
   history: { retentionDays: number; maxRows: number };
   session: { idleSeconds: number; maxSeconds: number };
   login: { freeFailures: number; addressFreeFailures: number; backoffSeconds: number };
@@ -154,7 +157,7 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
     connlabelFile: v.connlabelFile,
     wans: v.wans,
     policies: v.policies,
-    names: { files: v.nameFiles, servicesFile: v.servicesFile },
+    names: { files: v.nameFiles, servicesFile: v.servicesFile, reverseDns: v.reverseDns, dnsServers: v.dnsServers },
     history: { retentionDays: v.historyRetentionDays, maxRows: v.historyMaxRows },
     session: { idleSeconds: v.sessionIdleSeconds, maxSeconds: v.sessionMaxSeconds },
     login: { freeFailures: v.loginFreeFailures, addressFreeFailures: v.loginAddressFreeFailures, backoffSeconds: v.loginBackoffSeconds },

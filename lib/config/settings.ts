@@ -122,6 +122,17 @@ const nameFile = text('FORMAT:PATH').transform((v, ctx) => {
   return z.NEVER;
 });
 
+/** A resolver as node's dns.setServers takes it: "192.0.2.53", "192.0.2.53:5353", "2001:db8::53" or "[2001:db8::53]:5353". */
+const dnsServer = text('a resolver address').refine(
+  (v) => {
+    const bracketed = /^\[([^\]]+)\]:(\d{1,5})$/.exec(v);
+    const v4port = /^([\d.]+):(\d{1,5})$/.exec(v);
+    const [address, port] = bracketed ? [bracketed[1], bracketed[2]] : v4port ? [v4port[1], v4port[2]] : [v, '53'];
+    return (bracketed ? isIP(address) === 6 : isIP(address) !== 0) && Number(port) >= 1 && Number(port) <= 65535;
+  },
+  { error: 'each entry must be a resolver address, optionally with a port (192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:5353)' },
+);
+
 const token = z.string({ error: 'must be a string of at least 16 characters' }).min(16, { error: 'must be at least 16 characters long' });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -163,6 +174,8 @@ export const SETTINGS = {
     default: undefined,
     description: 'files that name hosts (DHCP leases, hosts files), in precedence order; replaces the default list',
   }),
+  reverseDns: setting({ env: ['CONNTRACK_REVERSE_DNS'], key: 'names.reverseDns', schema: flag, default: false, description: 'offer reverse DNS names (a per-view toggle; off: no PTR lookups at all)' }),
+  dnsServers: setting({ env: ['CONNTRACK_DNS_SERVERS'], key: 'names.dnsServers', schema: list(dnsServer), default: [] as string[], description: 'resolvers for reverse DNS, ADDRESS or ADDRESS:PORT (default: /etc/resolv.conf)' }),
   servicesFile: setting({ env: ['CONNTRACK_SERVICES_FILE'], key: 'names.servicesFile', schema: text('a file path'), default: '/etc/services', description: 'port names (443 -> https)' }),
   historyRetentionDays: setting({ env: ['CONNTRACK_HISTORY_RETENTION_DAYS'], key: 'history.retentionDays', schema: wholeNumber(1, 3650), default: 7, description: 'connection history kept this many days' }),
   historyMaxRows: setting({ env: ['CONNTRACK_HISTORY_MAX_ROWS'], key: 'history.maxRows', schema: wholeNumber(1000, 1_000_000_000), default: 5_000_000, description: 'and at most this many rows' }),

@@ -8,6 +8,7 @@ export { MAX_OPEN, TooManyOpenError } from './limits';
 export { AuditUnavailableError, errorResponse, SnapshotNotFoundError, ConnectionGoneError, SettingReadOnlyError, ExpectationGoneError, type ApiErrorBody } from './errors';
 export * from './expectations';
 export { labelNames, labelsOf, labelFilterOptions } from './labels';
+export { consoleNames, consoleReverseDns, namesStatus, reverseNames, reverseNamesQuerySchema, type ApiNamesStatus, type ApiReverseNames, type PageNames, type ReverseNamesQuery } from './names';
 export { consoleService, createConsoleService, type ConsoleService } from './service';
 export { SnapshotRegistry } from './snapshots';
 export { apiConnectionBase, toApiConnection, snapshotSummary, apiStatusNames, type ApiConnectionBase, type ApiConnection, type ApiEndpoint, type ApiSnapshot, type ApiCounter, type ApiNatTarget } from './connection';

@@ -28,6 +28,8 @@ export const ROUTE_PATTERNS = [
   '/api/history/delete',
   '/api/history/export',
   '/api/history/nat-lookup',
+  '/api/names',
+  '/api/names/reverse',
   '/api/notices',
   '/api/overview',
   '/api/router',

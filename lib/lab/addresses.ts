@@ -102,4 +102,26 @@ export function labLeases(expiresAt: number): string {
   return [...v4, 'duid 00:01:00:01:2c:00:00:00:02:00:00:00:50:01', ...v6, ''].join('\n');
 }
 
+/**
+ * A hosts file for the lab router's own names, as an administrator keeps one; its last line is malformed on purpose,
+ * so the demo's Router page shows how a file's bad lines are reported (the rest of the file still counts).
+ */
+export const LAB_HOSTS = `# the lab router's own names
+${LAB_ADDRESSES.lan.gateway.ipv4} router.lan gateway
+${LAB_ADDRESSES.lan.gateway.ipv6} router.lan gateway
+${LAB_ADDRESSES.lan.gateway.ipv4}/24 lan-network
+`;
+
+/** PTR names the lab's resolver gives the internet side (reverse DNS in the demo). */
+export const LAB_PTR_NAMES: Record<string, string> = {
+  [LAB_ADDRESSES.internet.server.ipv4]: 'echo.example.net',
+  [LAB_ADDRESSES.internet.server.ipv6]: 'echo.example.net',
+  [LAB_ADDRESSES.internet.client.ipv4]: 'visitor.example.org',
+  [LAB_ADDRESSES.wan1.gateway.ipv4]: 'gw.isp-one.example',
+  [LAB_ADDRESSES.wan2.gateway.ipv4]: 'gw.isp-two.example',
+};
+
+/** An address the lab's resolver never answers for (a zone whose servers are down): it costs one timeout, once. */
+export const LAB_PTR_SILENT: readonly string[] = [LAB_ADDRESSES.internet.client.ipv6];
+
 export const PREFIX_LENGTH: Record<Family, number> = { ipv4: 24, ipv6: 64 };

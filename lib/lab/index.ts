@@ -1,5 +1,5 @@
 // The network-namespace lab: namespaces for tests, the lan/router/internet topology, traffic and churn on it.
-export { LAB_ADDRESSES, LAB_CONNLABELS, LAB_HOST_NAMES, labLeases, type DualStack, type Family, type LabAddresses, type Wan, type WanAddresses } from './addresses';
+export { LAB_ADDRESSES, LAB_CONNLABELS, LAB_HOST_NAMES, LAB_HOSTS, LAB_PTR_NAMES, LAB_PTR_SILENT, labLeases, type DualStack, type Family, type LabAddresses, type Wan, type WanAddresses } from './addresses';
 export type { Agent } from './agentClient';
 export { startChurn, type Churn, type ChurnOptions, type ChurnStats } from './churn';
 export { startFtpSession, pingRouter, type FtpSession, type FtpSessionOptions } from './helper-traffic';
@@ -26,3 +26,4 @@ export {
   type TrafficKind,
   type TrafficOptions,
 } from './traffic';
+export { ptrName, startLabDns, type LabDns, type LabDnsOptions } from './dns';

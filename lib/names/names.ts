@@ -22,10 +22,13 @@ export const DEFAULT_NAME_FILES: readonly NameFile[] = [
   { format: 'kea', path: '/var/lib/kea/kea-leases6.csv' },
 ];
 
+/** Where a name came from: the format of the file that gave it, or reverse DNS. */
+export type NameSource = NameFormat | 'dns';
+
 export interface HostName {
   name: string;
-  /** The format of the file it came from. */
-  source: NameFormat;
+  /** The format of the file it came from, or 'dns' (a PTR record). */
+  source: NameSource;
   mac?: string;
 }
 

@@ -2,9 +2,10 @@
 // after), and a `lab` that empties and reseeds the table before each test so destructive tests start equal.
 import { test as base, expect, type Page } from '@playwright/test';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startLabDns, type LabDns } from '@/lib/lab/dns';
 import { countWithConntrack, createTestNamespace, runCommand, flushWithConntrack, listWithConntrack, loadWithConntrack, type InsertSpec, type OracleEntry, type TestNamespace } from '../support/oracle';
 import { startServer, type TestServer } from '../support/server';
 
@@ -47,6 +48,17 @@ export interface Lab {
   list(args: string[]): Promise<OracleEntry[]>;
 }
 
+/**
+ * Names for a worker's server (test.use({ names })): a hosts file and a dnsmasq lease file in its data directory,
+ * and reverse DNS on, from the lab's resolver on loopback with these PTR names (never answering for `silent`).
+ */
+export interface NamesSetup {
+  hosts: string;
+  leases: string;
+  ptr: Record<string, string>;
+  silent: string[];
+}
+
 interface WorkerLab {
   ns: TestNamespace;
   server: TestServer;
@@ -77,21 +89,37 @@ async function login(url: string): Promise<WorkerLab['session']> {
   });
 }
 
-export const test = base.extend<{ lab: Lab }, { workerLab: WorkerLab }>({
+/** The environment that gives a server the names of `names` (files written into dataDir). */
+async function namesEnv(names: NamesSetup, dataDir: string): Promise<{ env: Record<string, string>; dns: LabDns }> {
+  await writeFile(join(dataDir, 'hosts'), names.hosts);
+  await writeFile(join(dataDir, 'dnsmasq.leases'), names.leases);
+  const dns = await startLabDns({ names: names.ptr, silent: names.silent });
+  return {
+    dns,
+    env: { CONNTRACK_NAME_FILES: `hosts:${join(dataDir, 'hosts')},dnsmasq:${join(dataDir, 'dnsmasq.leases')}`, CONNTRACK_REVERSE_DNS: 'on', CONNTRACK_DNS_SERVERS: dns.server },
+  };
+}
+
+export const test = base.extend<{ lab: Lab }, { workerLab: WorkerLab; names: NamesSetup | undefined }>({
+  names: [undefined, { scope: 'worker', option: true }],
   workerLab: [
-    async ({}, provide) => {
+    async ({ names }, provide) => {
       const ns = await createTestNamespace('ctc-e2e');
       const dataDir = await mkdtemp(join(tmpdir(), 'ctc-e2e-data-'));
       let server: TestServer | undefined;
+      let dns: LabDns | undefined;
       try {
         await ctconsole(dataDir, ['user', 'add', ADMIN.name, '--role', 'admin'], `${ADMIN.password}\n`);
         const token = /ctc_\S+/.exec(await ctconsole(dataDir, ['token', 'create', 'e2e', '--role', 'admin']))?.[0];
         if (!token) throw new Error('ctconsole token create printed no token');
-        server = await startServer({ netns: ns.name, env: { CONNTRACK_DATA_DIR: dataDir } });
+        const named = names ? await namesEnv(names, dataDir) : undefined;
+        dns = named?.dns;
+        server = await startServer({ netns: ns.name, env: { CONNTRACK_DATA_DIR: dataDir, ...named?.env } });
         await expectOwnListener(server.url, ns.name);
         await provide({ ns, server, dataDir, session: await login(server.url), auth: { authorization: `Bearer ${token}` } });
       } finally {
         await server?.stop();
+        await dns?.close();
         await ns.dispose();
         await rm(dataDir, { recursive: true, force: true });
       }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '@/lib/auth';
-import type { ApiErrorBody, ConnectionPage, DeleteOutcome } from '@/lib/console';
+import type { ApiErrorBody, ApiNamesStatus, ApiReverseNames, ConnectionPage, DeleteOutcome } from '@/lib/console';
 import { createTestNamespace, insertWithConntrack, listAll, type OracleEntry, type TestNamespace } from '../support/oracle';
 import { startServer, type TestServer } from '../support/server';
 
@@ -123,6 +123,19 @@ describe('names in the API', () => {
     const audit = await fetch(`${server.url}/api/audit?action=connections.delete-matching`, { headers: server.authHeaders() });
     const [entry] = ((await audit.json()) as { items: AuditEntry[] }).items;
     expect(entry).toMatchObject({ target: 'connections of host printer.lan', affected: 2, details: { filter: { host: 'printer.lan' }, hostAddresses: ['192.168.77.11'] } });
+  });
+
+  it('GET /api/names reports each file and the lines it did not understand; reverse DNS is off by default', async () => {
+    const response = await fetch(`${server.url}/api/names`, { headers: server.authHeaders() });
+    expect(response.status).toBe(200);
+    const status = (await response.json()) as ApiNamesStatus;
+    expect(status.files.map((f) => ({ format: f.format, present: f.present, names: f.names, problems: f.problems }))).toEqual([
+      { format: 'dnsmasq', present: true, names: 2, problems: [] },
+      { format: 'hosts', present: true, names: 2, problems: ['line 3: expected "address name [alias...]"'] },
+    ]);
+    expect(status.reverseDns.enabled).toBe(false);
+    const reverse = await fetch(`${server.url}/api/names/reverse?addresses=198.51.100.80`, { headers: server.authHeaders() });
+    expect((await reverse.json()) as ApiReverseNames).toEqual({ enabled: false, names: {}, pending: [] });
   });
 
   it('a rewritten lease file is picked up', async () => {

@@ -115,6 +115,17 @@ describe('loadConfig', () => {
     expect(errorOf({ CONNTRACK_WANS: 'a=this-name-is-far-too-long' })).toMatch(/is not an interface name/);
   });
 
+  it('reverse DNS is off unless asked for; its resolvers are addresses with optional ports', () => {
+    expect(loadConfig({ env: {} }).names).toMatchObject({ reverseDns: false, dnsServers: [] });
+    expect(loadConfig({ env: { CONNTRACK_REVERSE_DNS: 'on', CONNTRACK_DNS_SERVERS: '127.0.0.1:5353, 192.0.2.53, [2001:db8::53]:53, 2001:db8::54' } }).names).toMatchObject({
+      reverseDns: true,
+      dnsServers: ['127.0.0.1:5353', '192.0.2.53', '[2001:db8::53]:53', '2001:db8::54'],
+    });
+    expect(errorOf({ CONNTRACK_REVERSE_DNS: 'sometimes' })).toMatch(/^config: CONNTRACK_REVERSE_DNS: must be 1\/true\/yes\/on/);
+    for (const bad of ['dns.example.net', '127.0.0.1:99999', '[192.0.2.1]:53', '2001:db8::53:53:53:53:53:53:53'])
+      expect(errorOf({ CONNTRACK_DNS_SERVERS: bad }), bad).toMatch(/^config: CONNTRACK_DNS_SERVERS: each entry must be a resolver address/);
+  });
+
   it('is what the auth layer uses', () => {
     const auth = authConfig({ CONNTRACK_SESSION_IDLE_SECONDS: '60', CONNTRACK_LOGIN_FREE_FAILURES: '3', CONNTRACK_SECURE_COOKIES: 'yes' });
     expect(auth).toMatchObject({ sessionIdleMs: 60_000, sessionAbsoluteMs: 43_200_000, loginFreeFailures: 3, loginBackoffMs: 2000, forceSecureCookies: true });

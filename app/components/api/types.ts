@@ -6,7 +6,7 @@ import type { Me } from '@/lib/auth/login';
 import type { AuditState } from '@/lib/console/audited';
 import type { ApiErrorBody } from '@/lib/console/errors';
 import type { ApiSetting, ApiSettings, SettingChange } from '@/lib/console/settings';
-import type { PageNames } from '@/lib/console/names';
+import type { ApiNamesStatus, ApiReverseNames, PageNames } from '@/lib/console/names';
 import type { ApiRouter } from '@/lib/console/router-overview';
 import type { CleanupOutcome } from '@/lib/console/cleanup';
 
@@ -51,3 +51,7 @@ export type SettingChangeResponse = SettingChange;
 export type RouterResponse = ApiRouter;
 /** POST /api/connections/cleanup */
 export type CleanupResponse = CleanupOutcome;
+/** GET /api/names */
+export type NamesStatusResponse = ApiNamesStatus;
+/** GET /api/names/reverse */
+export type ReverseNamesResponse = ApiReverseNames;

@@ -16,6 +16,8 @@ import { Dialog } from '../ui/Dialog';
 import { useToast } from '../ui/Toast';
 import { ErrorPanel } from '../ui/ErrorPanel';
 import { KernelCounters } from '../counters/KernelCounters';
+import { ReverseDnsToggle } from '../names/ReverseDnsToggle';
+import { rowAddresses, useReverseNames } from '../names/useReverseNames';
 import { connectionColumns } from './columns';
 import { ContextMenu, type MenuItem } from './ContextMenu';
 import { DeleteFlow, type DeleteOutcome, type DeletePlan } from './DeleteFlow';
@@ -86,6 +88,8 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
   const rowIds = useMemo(() => rows.map((r) => r.id), [rows]);
   const live = useLiveUpdates(rowIds, { enabled: liveOn, filter: Object.fromEntries(filterParams(query.filters)) });
   const shownRows = useMemo(() => rows.map((r) => live.updated.get(r.id) ?? r), [rows, live.updated]);
+  const pageAddresses = useMemo(() => rowAddresses(rows), [rows]);
+  const { names: pageNames, reverse } = useReverseNames('connections', list.data, pageAddresses);
   const selectedIds = useMemo(() => new Set([...selected.keys()].map(String)), [selected]);
   const pageSelected = rows.filter((r) => selected.has(r.id)).length;
 
@@ -224,10 +228,10 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
         onTogglePage: togglePage,
         onOpen: open,
         endedNote: (row) => (live.gone.has(row.id) ? liveRowNote(live, row.id) : null),
-        names: list.data,
+        names: pageNames,
       }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [snapshot?.takenAt, accounting, timestamps, pageSelected, rows, allMatching, selected, open, live, list.data],
+    [snapshot?.takenAt, accounting, timestamps, pageSelected, rows, allMatching, selected, open, live, pageNames],
   );
   const sorting: SortingState = query.sort ? [{ id: query.sort, desc: query.order === 'desc' }] : [];
   const onSortingChange = (next: SortingState) => {
@@ -350,6 +354,7 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
           <>
             <div className="flex flex-wrap items-center gap-4">
               <LiveToggle enabled={liveOn} onChange={setLiveOn} live={live} />
+              <ReverseDnsToggle state={reverse} />
               <div className="min-w-0 flex-1">
                 <SelectionToolbar
                   selectedCount={selected.size}
@@ -408,7 +413,7 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
           key={query.details}
           id={query.details}
           known={detailsRow}
-          names={list.data}
+          names={pageNames}
           snapshot={snapshot?.id}
           takenAt={snapshot?.takenAt}
           statusKey={live.gone.get(query.details)?.endedAt}

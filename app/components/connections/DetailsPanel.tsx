@@ -6,6 +6,7 @@ import { ConnectionStatusLine } from '@/app/history/components/live/ConnectionSt
 import { ApiError, apiRequest } from '../api/http';
 import type { ApiConnection, ConnectionResponse, ListResponse, PageNames } from '../api/types';
 import { useApi } from '../api/useApi';
+import { hostText } from '../names/format';
 import { buttonClass } from '../ui/buttons';
 import { Dialog } from '../ui/Dialog';
 import { ErrorPanel } from '../ui/ErrorPanel';
@@ -95,12 +96,8 @@ function RelatedRows({ id, related }: { id: number; related: ConnectionResponse 
 }
 
 
-/** "laptop (dnsmasq lease, MAC 02:00:...)" for a named address. */
-function hostText(names: PageNames | undefined, address: string): string | undefined {
-  const host = names?.names[address];
-  if (!host) return undefined;
-  return `${host.name} (${host.source === 'hosts' ? 'hosts file' : `${host.source} lease`}${host.mac ? `, MAC ${host.mac}` : ''})`;
-}
+/** The described name of an address of this page, if it has one. */
+const nameOf = (names: PageNames | undefined, address: string): string | undefined => hostText(names?.names[address]);
 
 export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose, onCopy, onDelete, names: pageNames }: DetailsPanelProps) {
   const lookup = useApi<ListResponse>(known ? null : `details#${id}#${snapshot ?? ''}`, (signal) =>
@@ -158,9 +155,9 @@ export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose,
               {(
                 [
                   ['Source', o.src, r.src],
-                  ['Source name', hostText(names, o.src), hostText(names, r.src)],
+                  ['Source name', nameOf(names, o.src), nameOf(names, r.src)],
                   ['Destination', o.dst, r.dst],
-                  ['Destination name', hostText(names, o.dst), hostText(names, r.dst)],
+                  ['Destination name', nameOf(names, o.dst), nameOf(names, r.dst)],
                   ['Source port', o.sport, r.sport],
                   ['Destination port', o.dport, r.dport],
                   ['Service', o.dport === undefined ? undefined : names?.services[`${c?.protocol}/${o.dport}`], undefined],

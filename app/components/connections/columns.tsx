@@ -4,6 +4,7 @@ import type { ColumnDef } from '@tanstack/react-table';
 import type { MouseEvent } from 'react';
 import type { SortKey } from '@/lib/conntrack/vocabulary';
 import type { ApiConnection, PageNames } from '../api/types';
+import { AddressName } from '../names/AddressName';
 import { LabelBadges } from './LabelBadges';
 import { ageSeconds, endpointText, flagBadges, formatBytes, formatCount, formatDuration, formatMark, hostPort, icmpText, natText } from './format';
 
@@ -37,7 +38,6 @@ const num = 'text-right tabular-nums';
 
 function Endpoint({ c, side, names }: { c: ApiConnection; side: 'src' | 'dst'; names?: PageNames }) {
   const address = side === 'src' ? c.original.src : c.original.dst;
-  const host = names?.names[address]?.name;
   const service = side === 'dst' && c.original.dport !== undefined ? names?.services[`${c.protocol}/${c.original.dport}`] : undefined;
   const icmp = side === 'dst' ? icmpText(c, c.original) : undefined;
   const text = icmp ? c.original.dst : side === 'src' ? hostPort(c.original.src, c.original.sport) : hostPort(c.original.dst, c.original.dport);
@@ -46,11 +46,7 @@ function Endpoint({ c, side, names }: { c: ApiConnection; side: 'src' | 'dst'; n
       <span className="font-mono">{text}</span>
       {icmp && <span className="text-xs text-slate-500"> {icmp}</span>}
       {service && <span className="text-xs text-slate-500"> {service}</span>}
-      {host && (
-        <span className="block truncate text-xs text-slate-600" data-testid={`name-${side}`}>
-          {host}
-        </span>
-      )}
+      <AddressName names={names} address={address} testId={`name-${side}`} />
     </span>
   );
 }

@@ -9,11 +9,14 @@ import { buttonClass } from '@/app/components/ui/buttons';
 import { formatBytes, formatCount, formatDuration, formatTime, hostPort } from '@/app/components/connections/format';
 import { CAUSES, CAUSE_LABELS, HISTORY_SORT_KEYS, type HistorySortKey } from '@/lib/history/cause-names';
 import type { ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus } from '@/lib/console/history-types';
+import { AddressName } from '@/app/components/names/AddressName';
+import { ReverseDnsToggle } from '@/app/components/names/ReverseDnsToggle';
+import { rowAddresses, useReverseNames } from '@/app/components/names/useReverseNames';
 import { HistoryDetails } from './HistoryDetails';
 import { NatLookup } from './NatLookup';
 
 const PAGE = 100;
-const FIELDS = ['id', 'ip', 'port', 'external', 'protocol', 'cause', 'from', 'to'] as const;
+const FIELDS = ['id', 'ip', 'host', 'port', 'external', 'protocol', 'cause', 'from', 'to'] as const;
 type Field = (typeof FIELDS)[number];
 const CONFIRM_TEXT = 'clear all';
 
@@ -214,6 +217,8 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
   };
 
   const items = useMemo(() => page?.items ?? [], [page]);
+  const addresses = useMemo(() => rowAddresses(items), [items]);
+  const { names, reverse } = useReverseNames('history', page ?? undefined, addresses);
   const allSelected = items.length > 0 && items.every((e) => selected.has(e.key));
   const exportQuery = queryOf(applied.values, 0, applied);
   const total = page ? (page.exact ? formatCount(page.matched) : `more than ${formatCount(page.matched)}`) : '';
@@ -222,9 +227,9 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
     <div className="w-full px-4 py-4 sm:px-6">
       <h1 className="mb-4 text-xl font-semibold">Connection history</h1>
       <form onSubmit={submit} className="mb-3 flex flex-wrap items-end gap-3 text-sm" aria-label="History filters">
-        {(['id', 'ip', 'port', 'external'] as const).map((field) => (
+        {(['id', 'ip', 'host', 'port', 'external'] as const).map((field) => (
           <label key={field} className="flex flex-col">
-            {{ id: 'Connection id', ip: 'Address or prefix', port: 'Port', external: 'External address' }[field]}
+            {{ id: 'Connection id', ip: 'Address or prefix', host: 'Host name', port: 'Port', external: 'External address' }[field]}
             <input
               name={field}
               value={values[field]}
@@ -284,7 +289,8 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
           {notice}
         </p>
       )}
-      <div className="mb-2 flex items-center gap-2 text-sm">
+      <div className="mb-2 flex flex-wrap items-center gap-2 text-sm">
+        <ReverseDnsToggle state={reverse} />
         <span data-testid="history-matched">{page ? `${total} ended connections` : 'Loading…'}</span>
         {canClear && (
           <>
@@ -346,8 +352,17 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
                   </button>
                 </td>
                 <td className="p-1">{entry.protocol}</td>
-                <td className="p-1 font-mono">{endpointText(entry.original, 'src')}</td>
-                <td className="p-1 font-mono">{endpointText(entry.original, 'dst')}</td>
+                <td className="p-1">
+                  <span className="font-mono">{endpointText(entry.original, 'src')}</span>
+                  <AddressName names={names} address={entry.original.src} testId="history-name-src" />
+                </td>
+                <td className="p-1">
+                  <span className="font-mono">{endpointText(entry.original, 'dst')}</span>
+                  {entry.original.dport !== undefined && names?.services[`${entry.protocol}/${entry.original.dport}`] && (
+                    <span className="text-xs text-slate-500"> {names.services[`${entry.protocol}/${entry.original.dport}`]}</span>
+                  )}
+                  <AddressName names={names} address={entry.original.dst} testId="history-name-dst" />
+                </td>
                 <td className="p-1 font-mono" data-testid="history-external">
                   {entry.external ? hostPort(entry.external.address, entry.external.port) : '—'}
                 </td>
@@ -410,7 +425,7 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
           )}
         </ul>
       )}
-      {details && <HistoryDetails entry={details} onClose={() => setDetails(null)} />}
+      {details && <HistoryDetails entry={details} names={names} onClose={() => setDetails(null)} />}
       {confirming && (
         <Dialog
           title="Clear the whole history"

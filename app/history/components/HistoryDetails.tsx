@@ -6,6 +6,8 @@ import type { ReactNode } from 'react';
 import { formatBytes, formatCount, formatDuration, formatTime, hostPort } from '@/app/components/connections/format';
 import { Dialog } from '@/app/components/ui/Dialog';
 import { buttonClass } from '@/app/components/ui/buttons';
+import type { PageNames } from '@/app/components/api/types';
+import { hostText } from '@/app/components/names/format';
 import type { ApiEndpoint } from '@/lib/console/connection';
 import type { ApiHistoryEntry } from '@/lib/console/history-types';
 import { CAUSE_LABELS } from '@/lib/history/cause-names';
@@ -31,8 +33,12 @@ function Row({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
-export function HistoryDetails({ entry, onClose }: { entry: ApiHistoryEntry; onClose: () => void }) {
+export function HistoryDetails({ entry, names, onClose }: { entry: ApiHistoryEntry; names?: PageNames; onClose: () => void }) {
   const c = entry.counters;
+  const named = [...new Set([entry.original.src, entry.original.dst, entry.reply.src, entry.reply.dst])].flatMap((address) => {
+    const text = hostText(names?.names[address]);
+    return text ? [`${address}: ${text}`] : [];
+  });
   const nat = [entry.nat.snat && `SNAT ${hostPort(entry.nat.snat.address, entry.nat.snat.port)}`, entry.nat.dnat && `DNAT ${hostPort(entry.nat.dnat.address, entry.nat.dnat.port)}`].filter(Boolean).join(', ');
   return (
     <Dialog
@@ -53,6 +59,19 @@ export function HistoryDetails({ entry, onClose }: { entry: ApiHistoryEntry; onC
         </Row>
         <Row label="Original">{tuple(entry.original)}</Row>
         <Row label="Reply">{tuple(entry.reply)}</Row>
+        <Row label="Names">
+          {named.length ? (
+            <span data-testid="history-details-names">
+              {named.map((line) => (
+                <span key={line} className="block">
+                  {line}
+                </span>
+              ))}
+            </span>
+          ) : (
+            '—'
+          )}
+        </Row>
         <Row label="NAT">{nat || 'none (routed)'}</Row>
         <Row label="External address">{entry.external ? hostPort(entry.external.address, entry.external.port) : '—'}</Row>
         <Row label="Bytes → / ←">{c ? `${formatCount(c.original.bytes)} (${formatBytes(c.original.bytes)}) / ${formatCount(c.reply.bytes)} (${formatBytes(c.reply.bytes)})` : 'not counted (nf_conntrack_acct off)'}</Row>
