@@ -33,7 +33,7 @@ export async function listConnections(query: ListQuery): Promise<ConnectionPage>
   const { snapshot: snapshotId, q, sort, order, limit, offset, ...fields } = query;
   const [uplink, filter] = uplinkFilterOf(fields);
   const snapshot = await consoleService().snapshots.get(snapshotId);
-  await snapshot.prepare({ text: q });
+  await snapshot.prepare({ text: q, sort });
   const { where, row } = await uplinkWhere(snapshot, uplink);
   const page = snapshot.query({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset, limit, where });
   const items = page.rows.map((r) => row(r));
@@ -249,7 +249,7 @@ export async function exportConnections(query: ExportQuery): Promise<Response> {
   const { snapshot: snapshotId, q, sort, order, format, ...fields } = query;
   const [uplink, filter] = uplinkFilterOf(fields);
   const snapshot = await consoleService().snapshots.get(snapshotId);
-  await snapshot.prepare({ text: q });
+  await snapshot.prepare({ text: q, sort });
   const { where, row } = await uplinkWhere(snapshot, uplink);
   const { rows } = snapshot.query({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset: 0, limit: Number.POSITIVE_INFINITY, where });
   let next = 0;

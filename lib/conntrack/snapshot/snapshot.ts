@@ -8,7 +8,7 @@ import type { GroupKey, SortKey } from '../vocabulary';
 import { groupRows, type Group, type KeyColumn } from './groups';
 import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
 import { evaluate } from './match';
-import { orderBy } from './order';
+import { orderBy, orderInTurns } from './order';
 import { summarize, type SnapshotSummary } from './summary';
 import { addressText, buildTextIndex, buildTextIndexInChunks, narrowByText } from './text';
 
@@ -181,16 +181,30 @@ export class Snapshot {
   }
 
   /**
-   * Builds what a query with free text needs (the text index) without blocking the event loop, so a server
-   * awaits this before query(); query() alone would build it in one go.
+   * Builds what a query needs (the text index for free text, the row order for a sort key) without blocking the
+   * event loop, so a server awaits this before query(); query() alone would build them in one go.
    */
-  async prepare(q: Pick<SnapshotQuery, 'text'>): Promise<void> {
+  async prepare(q: Pick<SnapshotQuery, 'text' | 'sort'>): Promise<void> {
+    const sort = q.sort;
+    if (sort && !this.orders.has(sort)) {
+      let building = this.ordersBuilding.get(sort);
+      if (!building) {
+        building = orderInTurns(this.c, sort).then((order) => {
+          this.orders.set(sort, order);
+          this.ordersBuilding.delete(sort);
+        });
+        this.ordersBuilding.set(sort, building);
+      }
+      await building;
+    }
     if (!q.text?.trim() || this.textIndex) return;
     this.textBuilding ??= buildTextIndexInChunks(this.c).then((index) => {
       this.textIndex = index;
     });
     await this.textBuilding;
   }
+
+  private readonly ordersBuilding = new Map<SortKey, Promise<void>>();
 
   private textBuilding: Promise<void> | undefined;
 
