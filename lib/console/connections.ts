@@ -19,7 +19,7 @@ import { statsRuntime } from './stats';
 import { config } from '@/lib/config';
 
 /** Rows per chunk of an export stream. */
-const EXPORT_CHUNK_ROWS = 1000;
+const EXPORT_CHUNK_ROWS = 500;
 
 export { PREVIEW_ROWS };
 

@@ -122,7 +122,10 @@ export function exportResponse<T>(options: ExportOptions<T>): Response {
     start(controller) {
       controller.enqueue(encoder.encode(format === 'csv' ? csvHeader(columns) : '['));
     },
-    pull(controller) {
+    // A reader that is always ready (a fast client, loopback) would otherwise pull every chunk in one run of
+    // microtasks and hold the event loop for the whole export: each chunk waits for the next turn.
+    async pull(controller) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const rows = nextChunk();
       let chunk = '';
       for (const row of rows) {
