@@ -1,3 +1,4 @@
+import { shareErrorClass } from '@/lib/process';
 // What can go wrong when a request asks who it is and what it may do. lib/console/errors.ts maps these to HTTP.
 
 /** No valid credentials: no session, an expired or ended one, an unknown or revoked token, a wrong password. */
@@ -63,3 +64,13 @@ export class AuthInputError extends Error {
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
 }
+
+// Recognised whichever bundle threw them (see shareErrorClass).
+shareErrorClass(AuthenticationError, 'AuthenticationError');
+shareErrorClass(PermissionError, 'PermissionError');
+shareErrorClass(CsrfError, 'CsrfError');
+shareErrorClass(ThrottledError, 'ThrottledError');
+shareErrorClass(SetupRequiredError, 'SetupRequiredError');
+shareErrorClass(AuditWriteError, 'AuditWriteError');
+shareErrorClass(AuthInputError, 'AuthInputError');
+shareErrorClass(NotFoundError, 'NotFoundError');

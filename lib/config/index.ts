@@ -8,6 +8,7 @@ import { unknownConfiguredWan, type PolicySetting } from './policies';
 import { z } from 'zod';
 import { processValue, setProcessValue } from '@/lib/process';
 import type { NameFormat } from '@/lib/names/parsers';
+import { shareErrorClass } from '@/lib/process';
 
 export { LOG_LEVELS, SETTINGS, type Setting, type SettingName, type WanSetting } from './settings';
 export { POLICY_TRIGGERS, type PolicySetting, type PolicyTrigger } from './policies';
@@ -184,3 +185,6 @@ export function config(): Config {
 export function setProcessConfig(value: Config): void {
   setProcessValue('config', value);
 }
+
+// Recognised whichever bundle threw them (see shareErrorClass).
+shareErrorClass(ConfigError, 'ConfigError');

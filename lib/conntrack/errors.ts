@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { shareErrorClass } from '../process';
 
 const errnoNames: Record<number, string> = Object.fromEntries(
   Object.entries(osConstants.errno).map(([name, value]) => [value, name]),
@@ -117,3 +118,9 @@ export class ValidationError extends Error {
     this.field = field;
   }
 }
+
+// Recognised whichever bundle threw them (see shareErrorClass).
+shareErrorClass(NetlinkError, 'NetlinkError');
+shareErrorClass(NamespaceError, 'NamespaceError');
+shareErrorClass(CodecError, 'CodecError');
+shareErrorClass(ValidationError, 'ValidationError');

@@ -5,6 +5,7 @@ import { ShuttingDownError } from '@/lib/lifecycle';
 import { logger } from '@/lib/observability';
 import { TooManyOpenError } from './limits';
 import { BUSY_RETRY_AFTER_SECONDS, describeStoreError, isBusy, sqliteCode, StoreBusyError } from '@/lib/store';
+import { shareErrorClass } from '@/lib/process';
 
 /** The intent of a destructive action could not be written, so the action was not carried out. */
 export class AuditUnavailableError extends Error {
@@ -140,3 +141,10 @@ export function errorResponse(error: unknown, requestId?: string): Response {
   log(error instanceof CodecError ? 'undecodable kernel message' : 'unexpected error');
   return json(500, { code: 'internal_error', message: 'internal server error (details are in the server log)' });
 }
+
+// Recognised whichever bundle threw them (see shareErrorClass).
+shareErrorClass(AuditUnavailableError, 'AuditUnavailableError');
+shareErrorClass(SnapshotNotFoundError, 'SnapshotNotFoundError');
+shareErrorClass(ConnectionGoneError, 'ConnectionGoneError');
+shareErrorClass(SettingReadOnlyError, 'SettingReadOnlyError');
+shareErrorClass(ExpectationGoneError, 'ExpectationGoneError');

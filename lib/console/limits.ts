@@ -4,7 +4,7 @@
 // credentials every FEED_RECHECK_MS and ends when they no longer hold (logout, password change, revoked token,
 // expired session, role taken away).
 import type { Principal } from './auth';
-import { processValue } from '@/lib/process';
+import { processValue, shareErrorClass } from '@/lib/process';
 
 export type LimitedKind = 'feed' | 'export';
 
@@ -105,3 +105,6 @@ export function holdWhileStreaming(response: Response, options: { release: () =>
   });
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
+
+// Recognised whichever bundle threw them (see shareErrorClass).
+shareErrorClass(TooManyOpenError, 'TooManyOpenError');

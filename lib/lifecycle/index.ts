@@ -2,7 +2,7 @@
 // work, in-flight destructive operations finished (each with its audit row), then the shutdown hooks (the history
 // recorder flushes its pending writes in one), then exit.
 // Process-wide state on globalThis: Next bundles each route separately and scripts/serve.ts has its own copy.
-import { processValue } from '@/lib/process';
+import { processValue, shareErrorClass } from '@/lib/process';
 
 /** A request arrived after shutdown began: 503, try again on the restarted server. */
 export class ShuttingDownError extends Error {
@@ -112,3 +112,6 @@ export async function runShutdownHooks(signal: AbortSignal, onError: (name: stri
   );
   return failed;
 }
+
+// Recognised whichever bundle threw them (see shareErrorClass).
+shareErrorClass(ShuttingDownError, 'ShuttingDownError');

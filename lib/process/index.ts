@@ -23,3 +23,17 @@ export function setProcessValue<T>(name: string, value: T): void {
   holder[keyOf(name)] = value;
 }
 
+
+/**
+ * Makes `instanceof` hold across bundles for an error class: an error thrown by a service that instrumentation's
+ * bundle made (its copy of the class) must still be recognised by a route's copy, or it is answered as a 500.
+ * Each copy marks its prototype with the same Symbol.for brand and tests for the brand. Subclasses of a marked
+ * class must be marked too (they would otherwise inherit the parent's test).
+ */
+export function shareErrorClass(errorClass: abstract new (...args: never[]) => Error, name: string): void {
+  const brand = Symbol.for(`conntrack-console.error.${name}`);
+  Object.defineProperty(errorClass.prototype, brand, { value: true });
+  Object.defineProperty(errorClass, Symbol.hasInstance, {
+    value: (value: unknown) => typeof value === 'object' && value !== null && brand in value,
+  });
+}

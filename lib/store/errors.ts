@@ -1,3 +1,4 @@
+import { shareErrorClass } from '@/lib/process';
 // What a failed SQLite statement means for the console. better-sqlite3 throws SqliteError with the extended result
 // code as text (SQLITE_BUSY, SQLITE_FULL, SQLITE_READONLY_DIRECTORY, ...): these helpers turn it into a sentence an
 // operator can act on, and give the one asynchronous retry for a database another process has locked.
@@ -77,3 +78,6 @@ export async function retryWhileBusy<T>(work: () => T, budgetMs: number = BUSY_B
     }
   }
 }
+
+// Recognised whichever bundle threw them (see shareErrorClass).
+shareErrorClass(StoreBusyError, 'StoreBusyError');
