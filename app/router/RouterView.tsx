@@ -1,6 +1,7 @@
 'use client';
 // What the Router page shows: each WAN (state, addresses now and before, default route, connections, stale),
-// every interface, and the connections per external address; the cleanup by uplink starts here per WAN.
+// every interface, and the connections per external address; the cleanup by uplink starts here per WAN. Below,
+// the files that name hosts and the lines of them that were not understood.
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
@@ -12,6 +13,7 @@ import { ErrorPanel } from '../components/ui/ErrorPanel';
 import { refreshNotices } from '../components/shell/NoticeArea';
 import { UplinkCleanup } from '../components/uplinks/UplinkCleanup';
 import { PolicyList } from './PolicyList';
+import { NameFiles } from './NameFiles';
 
 const STATE_STYLE: Record<string, string> = {
   up: 'bg-emerald-100 text-emerald-800',
@@ -164,6 +166,7 @@ export function RouterView({ canDelete, canAudit, openCleanup }: RouterViewProps
             </section>
           </>
         )}
+        <NameFiles attempt={attempt} />
       </div>
       {cleanup !== undefined && (
         <UplinkCleanup

@@ -5,7 +5,8 @@ import { expect, rows, screenshot, test, type NamesSetup } from './fixtures';
 import { expectAccessible } from './a11y';
 
 const NAMES: NamesSetup = {
-  hosts: '192.168.1.10 desktop.lan desktop\n',
+  // Its last line is malformed: the Router page reports it.
+  hosts: '192.168.1.10 desktop.lan desktop\nnot-an-address printer\n',
   leases: '0 02:00:00:00:01:20 192.168.1.20 phone *\n0 02:00:00:00:01:11 192.168.1.11 tablet *\n',
   ptr: { '198.51.100.53': 'resolver.isp.example', '198.51.100.50': 'web.isp.example', '192.168.1.10': 'dhcp-10.isp.example' },
   silent: ['198.51.100.60'],
@@ -95,4 +96,16 @@ test('a delete by host, and its ended connections in History with their names, f
   await expect(page.getByTestId('history-details-names')).toContainText('192.168.1.11: tablet (dnsmasq lease, MAC 02:00:00:00:01:11)');
   await expectAccessible(page, 'History details with names', '[data-testid="history-details"]');
   await screenshot(page, 'names-history');
+});
+
+test('the Router page reports each name file and the lines it did not understand', async ({ page }) => {
+  await page.goto('/router');
+  const files = page.getByTestId('name-files');
+  const hosts = files.locator('[data-testid="name-file"][data-path$="/hosts"]');
+  await expect(hosts.locator('td').nth(2)).toHaveText('1');
+  await expect(hosts.getByTestId('name-file-problems')).toHaveText('line 2: expected "address name [alias...]"');
+  await expect(files.locator('[data-testid="name-file"][data-path$="/dnsmasq.leases"]').locator('td').nth(4)).toHaveText('none');
+  await expect(files).toContainText('Reverse DNS is offered');
+  await expectAccessible(page, 'Router page with the name files');
+  await screenshot(page, 'names-router');
 });
