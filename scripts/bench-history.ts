@@ -7,7 +7,8 @@
 //   batching, SQLite). Per receive-buffer size: created / ended per second achieved, events received, rows recorded,
 //   events lost (the socket's exact drop count), recorder CPU (% of one core).
 // - reconcile: --open (default 1,000,000) entries open before the recorder starts; the CPU of its start dump and of
-//   each reconciliation dump, as a share of one core at CONNTRACK_HISTORY_RECONCILE_SECONDS (default 60).
+//   each reconciliation dump, as a share of one core at CONNTRACK_HISTORY_RECONCILE_SECONDS (default 60), and as a
+//   ratio to a plain snapshot of the same table (the pass's floor: it reads one).
 //
 //   npm run bench:history [-- --phases queries,churn,reconcile --rows 5000000 --samples 40 --rate 5000 --seconds 20
 //                            --buffers 33554432,8388608 --open 1000000 --dir /var/tmp/history-bench]
@@ -170,13 +171,25 @@ async function reconcileCost(open: number, rounds: number) {
         perRound.push((used.user + used.system) / 1e6);
       }
       recorder.stop();
+      // The floor of a pass: the columnar snapshot it reads (the one a console refresh takes too).
+      const conntrack = new Conntrack({ netns: namespace.name });
+      const perSnapshot: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        cpu = process.cpuUsage();
+        await conntrack.snapshot();
+        const used = process.cpuUsage(cpu);
+        perSnapshot.push((used.user + used.system) / 1e6);
+      }
       const mean = perRound.reduce((a, b) => a + b, 0) / perRound.length;
+      const snapshotMean = perSnapshot.reduce((a, b) => a + b, 0) / perSnapshot.length;
       return {
         openEntries: watched,
         startDumpCpuSeconds: Math.round(((startCpu.user + startCpu.system) / 1e6) * 100) / 100,
         startDumpWallSeconds: Math.round(startWall / 10) / 100,
         openEntriesMemoryMiB: Math.round(rss / 1024 / 1024),
         reconcileCpuSecondsPerDump: Math.round(mean * 100) / 100,
+        snapshotCpuSecondsPerDump: Math.round(snapshotMean * 100) / 100,
+        passOverSnapshot: Math.round((mean / snapshotMean) * 100) / 100,
         reconcileSeconds: config.reconcileSeconds,
         cpuShareOfOneCorePercent: Math.round((mean / config.reconcileSeconds) * 1000) / 10,
       };

@@ -3,6 +3,7 @@ import type { Metadata } from 'next';
 import { signedIn } from '../components/shell/access';
 import { ConsoleShell } from '../components/shell/ConsoleShell';
 import { pageTitle } from '../components/shell/pages';
+import { LocalTime } from '../components/ui/LocalTime';
 import { PasswordForm } from './PasswordForm';
 
 export const metadata: Metadata = { title: pageTitle('/account') };
@@ -26,7 +27,7 @@ export default async function AccountPage() {
               <>
                 <dt className="text-slate-600">Session ends</dt>
                 <dd>
-                  <time dateTime={me.expiresAt}>{me.expiresAt.replace('T', ' ').slice(0, 16)} UTC</time> at the latest
+                  <LocalTime iso={me.expiresAt} /> at the latest
                 </dd>
               </>
             )}

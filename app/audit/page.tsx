@@ -3,6 +3,7 @@ import type { Metadata } from 'next';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, auditQuerySchema, authService, type AuditQuery } from '@/lib/auth';
 import { signedIn, type Search } from '../components/shell/access';
 import { ConsoleShell } from '../components/shell/ConsoleShell';
+import { LocalTime } from '../components/ui/LocalTime';
 import { pageTitle } from '../components/shell/pages';
 
 export const metadata: Metadata = { title: pageTitle('/audit') };
@@ -93,7 +94,9 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
           <tbody>
             {items.map((e) => (
               <tr key={e.id} className="border-b align-top" data-testid="audit-row">
-                <td className="px-2 py-1 whitespace-nowrap">{e.at}</td>
+                <td className="px-2 py-1 whitespace-nowrap">
+                  <LocalTime iso={e.at} />
+                </td>
                 <td className="px-2 py-1">
                   {e.actorKind === 'token' ? 'token ' : e.actorKind === 'policy' ? 'policy ' : ''}
                   {e.actor}

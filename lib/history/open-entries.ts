@@ -3,7 +3,7 @@
 // of them, what its history row needs (tuples, flags, the last counters seen) until a later dump finds it gone or
 // its DESTROY does arrive. Columnar typed arrays, not one object per entry: about 150 bytes an entry, a million
 // entries in 150 MB, and nothing else of the table is copied.
-import { TCP_STATES, type Connection, type Family, type TcpState, type Tuple } from '@/lib/conntrack';
+import { TCP_STATES, type Connection, type EntryProgress, type Family, type TcpState, type Tuple } from '@/lib/conntrack';
 import { parseAddress } from '@/lib/conntrack/address';
 import { decodeAddress } from '@/lib/conntrack/codec/address';
 import type { Cause } from './causes';
@@ -94,6 +94,32 @@ export class OpenEntries {
     this.seen[slot] = generation;
   }
 
+  /**
+   * Refreshes a noted entry from a snapshot row (EntryProgress: no Connection built) as seen at `at` by dump
+   * `generation`. An id the kernel reused for another connection is left unseen: the noted one ended.
+   */
+  refreshSeen(id: number, p: EntryProgress, at: number, generation: number): void {
+    const slot = this.slotOf.get(id);
+    if (slot === undefined) return;
+    const i = slot * INTS;
+    if (this.meta[slot * 4 + 1] !== p.protocol || this.ints[i] !== p.sport || this.ints[i + 1] !== p.dport) return;
+    this.progress(slot, p);
+    this.floats[slot * FLOATS + 5] = at;
+    this.seen[slot] = generation;
+  }
+
+  private progress(slot: number, p: Omit<EntryProgress, 'protocol' | 'sport' | 'dport'>): void {
+    this.meta[slot * 4 + 2] = p.state + 1;
+    const u = slot * U32S;
+    this.u32[u + 1] = p.status;
+    this.u32[u + 2] = p.mark;
+    const f = slot * FLOATS;
+    this.floats[f + 1] = p.packetsOriginal;
+    this.floats[f + 2] = p.bytesOriginal;
+    this.floats[f + 3] = p.packetsReply;
+    this.floats[f + 4] = p.bytesReply;
+  }
+
   /** Whether the entry with this id noted here is this connection (same protocol and original ports), not a reuse. */
   matches(connection: Connection): boolean {
     const slot = connection.id === undefined ? undefined : this.slotOf.get(connection.id);
@@ -129,16 +155,16 @@ export class OpenEntries {
   /** What changes while an entry lives: state, flags, mark, counters. */
   private refresh(slot: number, c: Connection): void {
     const state = c.protoinfo?.tcp?.state;
-    this.meta[slot * 4 + 2] = state ? TCP_STATES.indexOf(state) + 1 : 0;
-    const u = slot * U32S;
-    this.u32[u + 1] = c.status;
-    this.u32[u + 2] = c.mark ?? 0;
-    const f = slot * FLOATS;
     const counters = c.counters;
-    this.floats[f + 1] = counters ? Number(counters.original.packets) : Number.NaN;
-    this.floats[f + 2] = counters ? Number(counters.original.bytes) : Number.NaN;
-    this.floats[f + 3] = counters ? Number(counters.reply.packets) : Number.NaN;
-    this.floats[f + 4] = counters ? Number(counters.reply.bytes) : Number.NaN;
+    this.progress(slot, {
+      state: state ? TCP_STATES.indexOf(state) : -1,
+      status: c.status,
+      mark: c.mark ?? 0,
+      packetsOriginal: counters ? Number(counters.original.packets) : Number.NaN,
+      bytesOriginal: counters ? Number(counters.original.bytes) : Number.NaN,
+      packetsReply: counters ? Number(counters.reply.packets) : Number.NaN,
+      bytesReply: counters ? Number(counters.reply.bytes) : Number.NaN,
+    });
   }
 
   /** The connection noted under this id, as last seen (for matching a filter against it). */

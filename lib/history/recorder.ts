@@ -11,7 +11,7 @@
 // (cause unobserved), and those this console deletes are recorded with the user who asked.
 import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
-import { Conntrack, matches, type Connection, type ConntrackEvent, type ConntrackEvents, type Filter, type Snapshot } from '@/lib/conntrack';
+import { Conntrack, emptyProgress, matches, type Connection, type ConntrackEvent, type ConntrackEvents, type Filter, type Snapshot } from '@/lib/conntrack';
 import { eventSocketDrops, setEventsSysctl, type EventsSysctl } from '@/lib/conntrack/event-support';
 import { netnsPath } from '@/lib/conntrack/netlink/netns';
 import { describeStoreError, sqliteCode } from '@/lib/store';
@@ -440,9 +440,11 @@ export class HistoryRecorder {
     const started = snapshot.info.takenAt.getTime();
     if (!this.open.size || started < this.openNotedAt) return;
     const generation = ++this.generation;
-    for (const id of [...this.open.ids()]) {
-      const row = snapshot.rowOfId(id);
-      if (row >= 0) this.open.note(snapshot.connection(row), started, generation);
+    // One pass over the rows reading columns: no id order to sort, no Connection or address text per entry.
+    const progress = emptyProgress();
+    for (let row = 0; row < snapshot.size; row++) {
+      const id = snapshot.idAt(row);
+      if (id >= 0 && this.open.has(id)) this.open.refreshSeen(id, snapshot.progressAt(row, progress), started, generation);
     }
     this.endUnseen(generation, started, started + Math.ceil(snapshot.info.tookMs));
   }

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { externalEndpoint, parseFilter, type Connection } from '@/lib/conntrack';
+import { emptyProgress, externalEndpoint, parseFilter, type Connection } from '@/lib/conntrack';
+import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
 import { parseAddress, parsePrefix, type Prefix } from '@/lib/conntrack/address';
 import { causeOf, closerOf, ClosersMap, COUNT_CAP, HISTORY_SORT_KEYS, HistoryStore, OpenEntries, type HistoryRecord, type HistorySortKey } from '@/lib/history';
 import { openStore } from '@/lib/store';
@@ -251,5 +252,45 @@ describe('OpenEntries', () => {
     expect(v6?.endedAfter).toBeUndefined();
     expect(entries.size).toBe(0);
     expect(entries.take(1, { cause: 'unobserved', endedAfter: 0, endedBefore: 0 })).toBeUndefined();
+  });
+
+  it('a snapshot row refreshes an entry the same as its decoded connection, without building one', () => {
+    const icmp = (id: number, extra: Partial<Connection> = {}): Connection => ({
+      family: 'ipv4',
+      original: { src: '10.0.0.6', dst: '198.51.100.4', protocol: 1, icmp: { type: 8, code: 0, id } },
+      reply: { src: '198.51.100.4', dst: '203.0.113.1', protocol: 1, icmp: { type: 0, code: 0, id } },
+      status: 0x0a,
+      zone: 0,
+      id,
+      ...extra,
+    });
+    const later = [
+      open(1, { counters: { original: { packets: 2n ** 40n, bytes: 2n ** 45n + 5n }, reply: { packets: 8n, bytes: 8000n } }, protoinfo: { tcp: { state: 'FIN_WAIT' } }, mark: 9, status: 0x19e }),
+      icmp(3, { counters: { original: { packets: 1n, bytes: 84n }, reply: { packets: 1n, bytes: 84n } } }),
+      // Id 4 now names another connection (other ports): the noted one ended.
+      open(4, { original: { src: '10.0.0.5', dst: '198.51.100.3', protocol: 6, sport: 1, dport: 443 } }),
+      // Not noted at the start: ignored.
+      open(5),
+    ];
+    const builder = new SnapshotBuilder(8);
+    for (const connection of later) builder.addConnection(connection);
+    const snapshot = builder.finish({ takenAt: new Date(), tookMs: 0 });
+    const byProgress = new OpenEntries();
+    const byConnection = new OpenEntries();
+    for (const entries of [byProgress, byConnection]) for (const c of [open(1), open(2), icmp(3), open(4)]) entries.note(c, 100, 1);
+    const progress = emptyProgress();
+    for (let row = 0; row < snapshot.size; row++) {
+      const id = snapshot.idAt(row);
+      if (byProgress.has(id)) byProgress.refreshSeen(id, snapshot.progressAt(row, progress), 200, 2);
+      if (byConnection.has(id)) byConnection.note(snapshot.connection(row), 200, 2);
+    }
+    expect(byProgress.unseenBy(2).sort()).toEqual([2, 4]);
+    expect(byConnection.unseenBy(2).sort()).toEqual([2, 4]);
+    const end = { cause: 'unobserved', endedAfter: 200, endedBefore: 300 } as const;
+    const first = byProgress.take(1, end);
+    expect(first).toMatchObject({ state: 'FIN_WAIT', mark: 9, status: 0x19e, counters: { original: { packets: 2 ** 40, bytes: 2 ** 45 + 5 }, reply: { packets: 8, bytes: 8000 } } });
+    expect(first).toEqual(byConnection.take(1, end));
+    for (const id of [2, 3, 4]) expect(byProgress.take(id, end), `id ${id}`).toEqual(byConnection.take(id, end));
+    expect(byProgress.take(5, { cause: 'unobserved', endedAfter: 0, endedBefore: 0 })).toBeUndefined();
   });
 });

@@ -245,11 +245,11 @@ export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose,
           <div data-testid="live-status" data-live={live.kind} className="text-sm">
             {live.kind === 'present' && (
               <p className="text-emerald-800">
-                Still in the table at {live.at.toLocaleTimeString()}: {live.connection.state ? `${live.connection.state}, ` : ''}
+                Still in the table at {formatTime(live.at.toISOString())}: {live.connection.state ? `${live.connection.state}, ` : ''}
                 {live.connection.timeout} s left{live.connection.counters ? `, ${formatCount(live.connection.counters.original.packets + live.connection.counters.reply.packets)} packets` : ''}.
               </p>
             )}
-            {live.kind === 'gone' && <p className="text-amber-800">Gone: the kernel no longer has connection {id} (checked {live.at.toLocaleTimeString()}).</p>}
+            {live.kind === 'gone' && <p className="text-amber-800">Gone: the kernel no longer has connection {id} (checked {formatTime(live.at.toISOString())}).</p>}
             {live.kind === 'error' && <ErrorPanel title="Could not check the live status" error={live.error} />}
           </div>
         )}

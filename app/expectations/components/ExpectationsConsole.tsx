@@ -12,7 +12,8 @@ import { buttonClass } from '@/app/components/ui/buttons';
 import { useToast } from '@/app/components/ui/Toast';
 import { TypeToConfirm } from '@/app/components/ui/TypeToConfirm';
 import type { ApiExpectation, ExpectationsDeleteOutcome } from '@/lib/console/expectations';
-import { endpointText, expectedText, maskText, secondsText } from './format';
+import { formatDuration } from '@/app/components/connections/format';
+import { endpointText, expectedText, maskText } from './format';
 
 const FIELDS = ['helper', 'master', 'address', 'port'] as const;
 type Field = (typeof FIELDS)[number];
@@ -192,7 +193,7 @@ export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete
                 <td className="p-1">{e.class}</td>
                 <td className="p-1">{e.flags.length ? e.flags.join(' ') : '—'}{e.fn ? <div className="text-xs text-slate-600">{e.fn}</div> : null}</td>
                 <td className="p-1">{e.zone}</td>
-                <td className="p-1 whitespace-nowrap">{secondsText(e.timeout)}</td>
+                <td className="p-1 whitespace-nowrap">{formatDuration(e.timeout)}</td>
                 {canDelete && (
                   <td className="p-1">
                     <div className="flex flex-wrap gap-1">

@@ -26,8 +26,3 @@ export function endpointText(e: ApiEndpoint): string {
   return `${port(e.src, e.sport)} → ${port(e.dst, e.dport)}`;
 }
 
-export function secondsText(seconds: number): string {
-  if (seconds < 60) return `${seconds} s`;
-  const m = Math.floor(seconds / 60);
-  return `${m} min ${seconds % 60} s`;
-}

@@ -1,14 +1,13 @@
 'use client';
 // "Who used EXTERNAL[:PORT] at TIME?": the abuse-report question, answered from the history and the live table.
 // The time is typed in the browser's zone and sent with its UTC offset; the answer downloads as CSV or JSON.
-import { useState, useSyncExternalStore, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { ApiError, apiRequest } from '@/app/components/api/http';
 import { formatBytes, formatTime, hostPort, withOffset, zoneOffset } from '@/app/components/connections/format';
 import { buttonClass } from '@/app/components/ui/buttons';
+import { useBrowserValue } from '@/app/components/ui/LocalTime';
 import type { ApiNatLookup } from '@/lib/console/history-types';
 import { CAUSE_LABELS } from '@/lib/history/cause-names';
-
-const noSubscription = (): (() => void) => () => undefined;
 
 export function NatLookup() {
   const [values, setValues] = useState({ address: '', port: '', at: '', window: '300', protocol: '' });
@@ -16,7 +15,7 @@ export function NatLookup() {
   const [error, setError] = useState<ApiError | null>(null);
   const [query, setQuery] = useState('');
   // The browser's zone is known only in the browser (the server renders the page first, in its own zone).
-  const offset = useSyncExternalStore(noSubscription, () => zoneOffset(new Date()), () => '');
+  const offset = useBrowserValue(() => zoneOffset(new Date()), '');
 
   const submit = (event: FormEvent) => {
     event.preventDefault();

@@ -1,7 +1,7 @@
 // The columnar snapshot: builder (wire -> columns), match (the one filter evaluator), order, text, summary, groups and
 // the read-only Snapshot that answers queries.
 export { SnapshotBuilder, type BuilderMark } from './builder';
-export { Snapshot, type SnapshotInfo, type SnapshotQuery, type Page, type RowMask } from './snapshot';
+export { emptyProgress, Snapshot, type EntryProgress, type SnapshotInfo, type SnapshotQuery, type Page, type RowMask } from './snapshot';
 export { evaluate } from './match';
 export { matches } from './matches';
 export { FAMILY_V6, type Columns } from './columns';

@@ -52,6 +52,30 @@ export interface RowMask {
 }
 
 const u64 = (column: Columns['counters'], k: number): bigint => (BigInt(column[k]) << 32n) | BigInt(column[k + 1]);
+/** A u64 column pair as a number (exact below 2^53: 8 PiB of bytes). */
+const u64Number = (column: Columns['counters'], k: number): number => column[k] * 0x1_0000_0000 + column[k + 1];
+
+/**
+ * What changes while an entry lives, plus what tells it apart from a later entry with the same id: read straight
+ * from the columns into one reused object, for callers that visit every row (no Connection, no strings per row).
+ */
+export interface EntryProgress {
+  protocol: number;
+  /** Original direction ports; -1 when the entry has none (ICMP). */
+  sport: number;
+  dport: number;
+  status: number;
+  mark: number;
+  /** Index into TCP_STATES; -1 when not TCP. */
+  state: number;
+  /** Packets and bytes each way; NaN when accounting was off. */
+  packetsOriginal: number;
+  bytesOriginal: number;
+  packetsReply: number;
+  bytesReply: number;
+}
+
+export const emptyProgress = (): EntryProgress => ({ protocol: 0, sport: -1, dport: -1, status: 0, mark: 0, state: -1, packetsOriginal: Number.NaN, bytesOriginal: Number.NaN, packetsReply: Number.NaN, bytesReply: Number.NaN });
 
 export class Snapshot {
   readonly info: SnapshotInfo;
@@ -143,6 +167,34 @@ export class Snapshot {
     const labels = c.labels.get(row);
     if (labels) connection.labels = labels;
     return connection;
+  }
+
+  /** The entry's id at a row, or -1 when the kernel sent none. */
+  idAt(row: number): number {
+    return this.c.shape[row] & SHAPE.ID ? this.c.id[row] : -1;
+  }
+
+  /** The row's EntryProgress, written into `out` (which is returned). */
+  progressAt(row: number, out: EntryProgress): EntryProgress {
+    const c = this.c;
+    const shape = c.shape[row];
+    const k = row * 4;
+    out.protocol = c.protocol[row];
+    out.sport = shape & SHAPE.SPORT_ORIGINAL ? c.ports[k] : -1;
+    out.dport = shape & SHAPE.DPORT_ORIGINAL ? c.ports[k + 1] : -1;
+    out.status = c.status[row];
+    out.mark = shape & SHAPE.MARK ? c.mark[row] : 0;
+    out.state = c.state[row] === NO_STATE ? -1 : c.state[row];
+    if (shape & SHAPE.COUNTERS) {
+      const n = row * 8;
+      out.packetsOriginal = u64Number(c.counters, n);
+      out.bytesOriginal = u64Number(c.counters, n + 2);
+      out.packetsReply = u64Number(c.counters, n + 4);
+      out.bytesReply = u64Number(c.counters, n + 6);
+    } else {
+      out.packetsOriginal = out.bytesOriginal = out.packetsReply = out.bytesReply = Number.NaN;
+    }
+    return out;
   }
 
   /** The row holding the entry with this id, or -1 (a binary search over the cached id order). */
