@@ -147,6 +147,18 @@ async function measure(db: Store, rate: number, seconds: number, receiveBufferBy
   }
 }
 
+/** The mean CPU seconds of this process over `rounds` runs of `run`. */
+async function meanCpuSeconds(rounds: number, run: () => Promise<unknown>): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < rounds; i++) {
+    const cpu = process.cpuUsage();
+    await run();
+    const used = process.cpuUsage(cpu);
+    total += (used.user + used.system) / 1e6;
+  }
+  return total / rounds;
+}
+
 /** The recorder with `open` entries already in the table: CPU of the start dump and of each reconciliation dump. */
 async function reconcileCost(open: number, rounds: number) {
   return withSeededNamespace({ count: open, role: 'benchrec' }, async (namespace) => {
@@ -156,32 +168,18 @@ async function reconcileCost(open: number, rounds: number) {
       const config = { ...HISTORY_DEFAULTS };
       const recorder = new HistoryRecorder({ netns: namespace.name, store: new HistoryStore(db), config, log: () => undefined });
       const rssBefore = process.memoryUsage().rss;
-      let cpu = process.cpuUsage();
+      const cpu = process.cpuUsage();
       const wall = performance.now();
       await recorder.start();
       const startCpu = process.cpuUsage(cpu);
       const startWall = performance.now() - wall;
       const watched = recorder.status().openWatched;
       const rss = process.memoryUsage().rss - rssBefore;
-      const perRound: number[] = [];
-      for (let i = 0; i < rounds; i++) {
-        cpu = process.cpuUsage();
-        await recorder.reconcileNow();
-        const used = process.cpuUsage(cpu);
-        perRound.push((used.user + used.system) / 1e6);
-      }
+      const mean = await meanCpuSeconds(rounds, () => recorder.reconcileNow());
       recorder.stop();
       // The floor of a pass: the columnar snapshot it reads (the one a console refresh takes too).
       const conntrack = new Conntrack({ netns: namespace.name });
-      const perSnapshot: number[] = [];
-      for (let i = 0; i < rounds; i++) {
-        cpu = process.cpuUsage();
-        await conntrack.snapshot();
-        const used = process.cpuUsage(cpu);
-        perSnapshot.push((used.user + used.system) / 1e6);
-      }
-      const mean = perRound.reduce((a, b) => a + b, 0) / perRound.length;
-      const snapshotMean = perSnapshot.reduce((a, b) => a + b, 0) / perSnapshot.length;
+      const snapshotMean = await meanCpuSeconds(rounds, () => conntrack.snapshot());
       return {
         openEntries: watched,
         startDumpCpuSeconds: Math.round(((startCpu.user + startCpu.system) / 1e6) * 100) / 100,
