@@ -208,6 +208,8 @@ async function main(): Promise<void> {
         ...process.env,
         NODE_ENV: 'production',
         CONNTRACK_NETNS: lab.namespaces.router,
+        // The Router page's demo controls change this lab's uplinks (address, carrier, link, default route).
+        CONNTRACK_DEMO_LAB: lab.name,
         CONNTRACK_DATA_DIR: dataDir,
         CONNTRACK_CONNLABEL_FILE: connlabelFile,
         CONNTRACK_NAME_FILES: `dnsmasq:${leases},hosts:${labHosts},hosts:/etc/hosts`,
@@ -227,6 +229,7 @@ async function main(): Promise<void> {
     await waitUntilServing(url, server);
     console.log(`\nConntrack Console: ${url}`);
     console.log(`The lab router's conntrack settings (acct and timestamps on, the rest kernel defaults): ${url}settings`);
+    console.log(`The router around the table, and demo controls that make an uplink fail over or reconnect: ${url}router`);
     console.log(`Connection history and the NAT lookup ("who used this external address and port?"): ${url}history`);
     console.log(`Ended connections as JSON lines: ${join(dataDir, 'connections.jsonl')}`);
     console.log(`Names: the LAN hosts by their DHCP leases (${url}?host=laptop, ${url}?q=phone), the internet side by reverse DNS (the "Reverse DNS" switch), the name files' report on ${url}router`);

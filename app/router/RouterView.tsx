@@ -14,6 +14,7 @@ import { refreshNotices } from '../components/shell/NoticeArea';
 import { UplinkCleanup } from '../components/uplinks/UplinkCleanup';
 import { PolicyList } from './PolicyList';
 import { NameFiles } from './NameFiles';
+import { DemoControls } from './DemoControls';
 
 const STATE_STYLE: Record<string, string> = {
   up: 'bg-emerald-100 text-emerald-800',
@@ -28,11 +29,13 @@ export interface RouterViewProps {
   canDelete: boolean;
   /** May read the audit log (the policies' runs link there). */
   canAudit: boolean;
+  /** May use the demo controls (shown only when the console manages a demo lab). */
+  canConfigure: boolean;
   /** Open the cleanup dialog at once (`?cleanup=`; empty: no WAN preselected). */
   openCleanup?: string;
 }
 
-export function RouterView({ canDelete, canAudit, openCleanup }: RouterViewProps) {
+export function RouterView({ canDelete, canAudit, canConfigure, openCleanup }: RouterViewProps) {
   const navigation = useRouter();
   const [attempt, setAttempt] = useState(0);
   const router = useApi<RouterResponse>(`router#${attempt}`, (signal) => apiRequest<RouterResponse>('/api/router', { signal }));
@@ -63,6 +66,14 @@ export function RouterView({ canDelete, canAudit, openCleanup }: RouterViewProps
         {router.error && <ErrorPanel title="Could not read the router" error={router.error} />}
         {data && (
           <>
+            {data.demo && canConfigure && (
+              <DemoControls
+                onChanged={() => {
+                  setAttempt((n) => n + 1);
+                  refreshNotices();
+                }}
+              />
+            )}
             <section aria-labelledby="wans-heading" className="space-y-2">
               <h2 id="wans-heading" className="text-lg font-semibold">
                 Uplinks

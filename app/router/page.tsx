@@ -17,7 +17,12 @@ export default async function RouterPage({ searchParams }: { searchParams: Promi
   const canDelete = me.permissions.includes('delete');
   return (
     <ConsoleShell page="/router" me={me}>
-      <RouterView canDelete={canDelete} canAudit={me.permissions.includes('read-audit')} openCleanup={canDelete ? cleanup : undefined} />
+      <RouterView
+        canDelete={canDelete}
+        canAudit={me.permissions.includes('read-audit')}
+        canConfigure={me.permissions.includes('configure')}
+        openCleanup={canDelete ? cleanup : undefined}
+      />
     </ConsoleShell>
   );
 }

@@ -19,6 +19,7 @@ export const AUDIT_ACTIONS = [
   'expectations.flush',
   'history.clear',
   'settings.change',
+  'demo.uplink',
   'login',
   'login.failed',
   'logout',

@@ -28,6 +28,8 @@ export interface Config {
   connlabelFile: string;
   /** Configured uplinks; empty: every interface with a default route in any table. */
   wans: WanSetting[];
+  /** The demo lab whose uplinks the Router page's demo controls change (lib/console/demo.ts); never on a real router. */
+  demo: { lab: string | undefined };
   /** Cleanups the console runs by itself (lib/console/policies.ts). */
   policies: PolicySetting[];
   /**
@@ -157,6 +159,7 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
     netns: v.netns,
     connlabelFile: v.connlabelFile,
     wans: v.wans,
+    demo: { lab: v.demoLab },
     policies: v.policies,
     names: { files: v.nameFiles, servicesFile: v.servicesFile, reverseDns: v.reverseDns, dnsServers: v.dnsServers },
     history: { retentionDays: v.historyRetentionDays, maxRows: v.historyMaxRows },

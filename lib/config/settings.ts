@@ -158,6 +158,13 @@ export const SETTINGS = {
   dataDir: setting({ env: ['CONNTRACK_DATA_DIR'], key: 'dataDir', schema: text('a directory path'), default: 'data', description: 'users, sessions, tokens, audit log, history (SQLite)' }),
   netns: setting<string | undefined>({ env: ['CONNTRACK_NETNS'], key: 'netns', schema: text('a namespace name or path').optional(), default: undefined, description: 'network namespace whose table to manage (default: our own)' }),
   connlabelFile: setting({ env: ['CONNTRACK_CONNLABEL_FILE'], key: 'connlabelFile', schema: text('a file path'), default: '/etc/xtables/connlabel.conf', description: 'names of the conntrack label bits (absent file: labels show as bit numbers)' }),
+  demoLab: setting<string | undefined>({
+    env: ['CONNTRACK_DEMO_LAB'],
+    key: 'demo.lab',
+    schema: text('a demo lab name').refine((v) => /^ctc-\d+-[0-9a-f]{4}$/.test(v), { error: 'must be a lab name such as ctc-1234-0abc (set by npm run demo)' }).optional(),
+    default: undefined,
+    description: 'the demo lab whose uplinks the Router page may change (npm run demo sets it; never on a real router)',
+  }),
   wans: setting({ env: ['CONNTRACK_WANS'], key: 'wans', schema: wans, default: [] as WanSetting[], description: 'the uplinks by name=interface (default: every interface with a default route in any table)' }),
   policies: setting({
     env: ['CONNTRACK_POLICIES'],

@@ -28,6 +28,7 @@ export { noticesFor } from './notice-sources';
 export { statsRuntime, statsSeries, statsSeriesSchema, MAX_SERIES_POINTS, type ApiStatsSeries, type StatsRuntime, type StatsSeriesQuery } from './stats';
 export { ALARM_LEVELS, alarmNotices, nextAlarm, tableAlarm, updateAlarm, NO_ALARM, type AlarmLevel, type AlarmState } from './alarm';
 export { cleanupByUplink, type CleanupOutcome, type CleanupPart } from './cleanup';
+export { demoAudit, demoBodySchema, demoEnabled, runDemoAction, DEMO_ACTIONS, type DemoAction, type DemoOutcome } from './demo';
 export { routerOverview, staleNotices, type ApiRouter, type ApiWan, type ApiInterface } from './router-overview';
 export type { ApiExternal } from './connection';
 export { overview, overviewQuerySchema, OVERVIEW_MAX_LIMIT, type ApiGroup, type OverviewQuery, type OverviewResponse } from './overview';

@@ -3,6 +3,7 @@
 // address, and how many are stale.
 import { externalSlot } from '@/lib/conntrack';
 import { snapshotSummary, type ApiSnapshot } from './connection';
+import { demoEnabled } from './demo';
 import type { Notice } from './notices';
 import { listPolicies, type ApiPolicy } from './policies';
 import { consoleService } from './service';
@@ -50,6 +51,8 @@ export interface ApiRouter {
   stats: RouterStats;
   /** The cleanup policies (configuration, read-only) with their last runs. */
   policies: ApiPolicy[];
+  /** The demo controls are on (the console manages a demo lab). */
+  demo: boolean;
 }
 
 export async function routerOverview(): Promise<ApiRouter> {
@@ -111,6 +114,7 @@ export async function routerOverview(): Promise<ApiRouter> {
     stale: columns.staleCount,
     stats: { ...router.stats },
     policies: listPolicies(),
+    demo: demoEnabled(),
   };
 }
 

@@ -33,6 +33,7 @@ export const ROUTE_PATTERNS = [
   '/api/notices',
   '/api/overview',
   '/api/router',
+  '/api/router/demo',
   '/api/settings',
   '/api/stats',
   '/api/stats/series',

@@ -2,11 +2,12 @@
 // lab's address plan as oracles): the WAN column entry by entry (NAT, port forwards, routed entries chosen by an
 // mwan3-style fwmark rule), stale after an address replacement (wan2: SNAT to a fixed address, nothing deleted;
 // wan1: masquerade, the kernel drops the outbound entries and the port forwards show stale), the uplink filters
-// with their 400s, and cleanup by WAN deleting exactly what its preview showed, both families, one audit row.
+// with their 400s, cleanup by WAN deleting exactly what its preview showed, both families, one audit row, and
+// the demo controls changing the lab's uplinks (ip -j as the oracle).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiConnection, ApiErrorBody, ApiRouter, CleanupOutcome, ConnectionPage } from '@/lib/console';
+import type { ApiConnection, ApiErrorBody, ApiRouter, CleanupOutcome, ConnectionPage, DemoOutcome } from '@/lib/console';
 import type { AuditEntry } from '@/lib/auth';
-import { createLab, failover, generateTraffic, replaceWanAddress, type DualStack, type Lab } from '@/lib/lab';
+import { createLab, failover, generateTraffic, replaceWanAddress, wanAddresses, type DualStack, type Lab } from '@/lib/lab';
 import { insertWithConntrack, listAll, type OracleEntry } from '../support/oracle';
 import { startServer, type TestServer } from '../support/server';
 
@@ -75,7 +76,8 @@ beforeAll(async () => {
     }
     await insertWithConntrack(lab.namespaces.router, { protocol: 'udp', src: a.lan.clients[1][family], dst: a.lan.gateway[family], sport: 41003, dport: 53, timeout: 600 });
   }
-  server = await startServer({ netns: lab.namespaces.router });
+  // The demo controls act on this lab (the last test).
+  server = await startServer({ netns: lab.namespaces.router, env: { CONNTRACK_DEMO_LAB: lab.name } });
 }, 300_000);
 
 afterAll(async () => {
@@ -207,5 +209,40 @@ describe('router awareness in the API', () => {
       { wan: 'wan1', inbound: true, inboundDeleted: inbound.length },
       { wan: 'wan1', inbound: false, outbound: outbound.length },
     ]);
+  });
+
+  it("the demo controls change the lab's uplinks, audited, and the Router API follows", async () => {
+    const ipLink = async (dev: string) => (JSON.parse((await lab.exec('internet', 'ip', ['-j', 'link', 'show', dev])).stdout) as { operstate: string }[])[0];
+    const demo = (body: unknown) => call<DemoOutcome & ApiErrorBody>('POST', '/api/router/demo', body);
+    const bad = await demo({ wan: 'wan2', action: 'explode' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('action');
+    expect((await demo({ wan: 'wan9', action: 'carrier-down' })).body.error.field).toBe('wan');
+
+    // Carrier cut: the peer side goes down, the router's link stays up without carrier.
+    expect((await demo({ wan: 'wan2', action: 'carrier-down' })).status).toBe(200);
+    expect((await ipLink('up2')).operstate).toBe('DOWN');
+    const wan2 = async () => (await call<ApiRouter>('GET', '/api/router')).body.wans.find((w) => w.name === 'wan2');
+    const deadline = Date.now() + 10_000;
+    while ((await wan2())?.state !== 'no-carrier' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect((await wan2())?.state).toBe('no-carrier');
+    expect((await demo({ wan: 'wan2', action: 'carrier-up' })).status).toBe(200);
+
+    // A new address, as after a PPPoE reconnect: the kernel has it, the old one becomes a former address.
+    const before = await wanAddresses(lab, 'wan2');
+    const renewed = await demo({ wan: 'wan2', action: 'new-address' });
+    expect(renewed.status, renewed.text).toBe(200);
+    const after = await wanAddresses(lab, 'wan2');
+    expect(after.ipv4).not.toBe(before.ipv4);
+    expect(renewed.body.done).toContain(after.ipv4);
+    while (!(await wan2())?.former.some((f) => f.address === before.ipv4) && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 200));
+    expect((await wan2())?.former.map((f) => f.address)).toContain(before.ipv4);
+
+    // The default route moves: the main table's default goes through wan2.
+    expect((await demo({ wan: 'wan2', action: 'default-route' })).status).toBe(200);
+    expect((await lab.exec('router', 'ip', ['-4', 'route', 'show', 'default'])).stdout).toMatch(/dev wan2\b/);
+
+    const audit = await call<{ items: AuditEntry[] }>('GET', '/api/audit?action=demo.uplink');
+    expect(audit.body.items.map((e) => e.details?.action)).toEqual(['default-route', 'new-address', 'carrier-up', 'carrier-down']);
   });
 });
