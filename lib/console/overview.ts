@@ -41,6 +41,8 @@ export interface OverviewResponse {
 }
 
 const weight = (g: Group, metric: GroupMetric): number => (metric === 'count' ? g.count : g.bytes.original + g.bytes.reply);
+/** Ties by key in code-unit order: localeCompare costs microseconds a call, and 30,000 source hosts tie a lot. */
+const byKey = (a: Group, b: Group): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /** The name beside a group's key: a host for an address, a service for a port. */
 function nameOf(by: GroupKey, group: Group): string | undefined {
@@ -56,7 +58,7 @@ export async function overview(query: OverviewQuery): Promise<OverviewResponse> 
   const snapshot = await consoleService().snapshots.get(snapshotId);
   const filter = toFilter(fields, consoleFilterOptions());
   const total = snapshot.count(filter);
-  const all = snapshot.groups(by, filter).sort((a, b) => weight(b, metric) - weight(a, metric) || b.count - a.count || a.key.localeCompare(b.key));
+  const all = snapshot.groups(by, filter).sort((a, b) => weight(b, metric) - weight(a, metric) || b.count - a.count || byKey(a, b));
   const top = all.slice(0, limit);
   const others = { groups: all.length - top.length, count: 0, bytes: { original: 0, reply: 0 } };
   for (const g of all.slice(limit)) {
