@@ -2,6 +2,7 @@
 // who is asking: the page offers only what the role permits. The console itself is a client component because
 // everything on it is interactive.
 import type { Metadata } from 'next';
+import { config } from '@/lib/config';
 import { signedIn, type Search } from './components/shell/access';
 import { ConsoleShell } from './components/shell/ConsoleShell';
 import { pageTitle } from './components/shell/pages';
@@ -16,7 +17,7 @@ export default async function Home({ searchParams }: { searchParams: Promise<Sea
   const { query, problems } = parseConsoleUrl(search);
   return (
     <ConsoleShell page="/" me={me}>
-      <ConnectionsConsole query={query} urlProblems={problems} me={me} />
+      <ConnectionsConsole query={query} urlProblems={problems} me={me} maxAgeSeconds={config().snapshot.maxAgeSeconds} />
     </ConsoleShell>
   );
 }

@@ -38,6 +38,8 @@ export interface Config {
    */
   names: { files: { format: NameFormat; path: string }[] | undefined; servicesFile: string; reverseDns: boolean; dnsServers: string[] };
   history: { retentionDays: number; maxRows: number };
+  /** Opening the Connections page takes a new snapshot when the one held is older than this. */
+  snapshot: { maxAgeSeconds: number };
   session: { idleSeconds: number; maxSeconds: number };
   login: { freeFailures: number; addressFreeFailures: number; backoffSeconds: number };
   audit: { retentionDays: number };
@@ -163,6 +165,7 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
     policies: v.policies,
     names: { files: v.nameFiles, servicesFile: v.servicesFile, reverseDns: v.reverseDns, dnsServers: v.dnsServers },
     history: { retentionDays: v.historyRetentionDays, maxRows: v.historyMaxRows },
+    snapshot: { maxAgeSeconds: v.snapshotMaxAgeSeconds },
     session: { idleSeconds: v.sessionIdleSeconds, maxSeconds: v.sessionMaxSeconds },
     login: { freeFailures: v.loginFreeFailures, addressFreeFailures: v.loginAddressFreeFailures, backoffSeconds: v.loginBackoffSeconds },
     audit: { retentionDays: v.auditRetentionDays },

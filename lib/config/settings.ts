@@ -184,6 +184,7 @@ export const SETTINGS = {
   reverseDns: setting({ env: ['CONNTRACK_REVERSE_DNS'], key: 'names.reverseDns', schema: flag, default: false, description: 'offer reverse DNS names (a per-view toggle; off: no PTR lookups at all)' }),
   dnsServers: setting({ env: ['CONNTRACK_DNS_SERVERS'], key: 'names.dnsServers', schema: list(dnsServer), default: [] as string[], description: 'resolvers for reverse DNS, ADDRESS or ADDRESS:PORT (default: /etc/resolv.conf)' }),
   servicesFile: setting({ env: ['CONNTRACK_SERVICES_FILE'], key: 'names.servicesFile', schema: text('a file path'), default: '/etc/services', description: 'port names (443 -> https)' }),
+  snapshotMaxAgeSeconds: setting({ env: ['CONNTRACK_SNAPSHOT_MAX_AGE_SECONDS'], key: 'snapshot.maxAgeSeconds', schema: seconds({ max: 86400 }), default: 30, description: 'opening the Connections page takes a new snapshot when the one held is older' }),
   historyRetentionDays: setting({ env: ['CONNTRACK_HISTORY_RETENTION_DAYS'], key: 'history.retentionDays', schema: wholeNumber(1, 3650), default: 7, description: 'connection history kept this many days' }),
   historyMaxRows: setting({ env: ['CONNTRACK_HISTORY_MAX_ROWS'], key: 'history.maxRows', schema: wholeNumber(1000, 1_000_000_000), default: 5_000_000, description: 'and at most this many rows' }),
   sessionIdleSeconds: setting({ env: ['CONNTRACK_SESSION_IDLE_SECONDS'], key: 'session.idleSeconds', schema: seconds({ max: 31 * 86400 }), default: 1800, description: 'a session unused this long ends' }),

@@ -44,13 +44,26 @@ export interface DeleteManyResult {
   /** Entries that were no longer in the table (or had been replaced by a newer entry with the same tuple). */
   alreadyGone: number;
   failed: { entry: EntryRef; error: NetlinkError }[];
+  /** Per entry, in the order given: 0 deleted, 2 (ENOENT) already gone, another errno refused. */
+  errnos: Int32Array;
 }
 
-export interface DeleteMatchingResult extends DeleteManyResult {
+export interface DeleteMatchingResult extends Omit<DeleteManyResult, 'errnos'> {
   matched: number;
   /** 'kernel-flush': one filtered flush in the kernel; 'dump-delete': a dump, then pipelined deletes by id. */
   method: 'kernel-flush' | 'dump-delete';
+  /** The first `sample` entries that went (options.sample; none by default), for the record of what a delete did. */
+  sample: EntryRef[];
 }
+
+/** Beyond this many entries, present() reads one dump instead of asking for each. */
+const LOOKUPS_BEFORE_DUMP = 64;
+
+const sameTuple = (a: Tuple, b: Tuple): boolean =>
+  a.protocol === b.protocol && a.src === b.src && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport && a.icmp?.id === b.icmp?.id;
+
+/** What names an entry exactly: its original tuple, zone and id. */
+const refOf = (c: Connection): EntryRef => ({ family: c.family, original: c.original, zone: c.zone, id: c.id });
 
 const familyNumber = (family: Family): number => (family === 'ipv4' ? AF.INET : AF.INET6);
 const GET = ctnlMsgType(IPCTNL_MSG.CT_GET);
@@ -318,6 +331,20 @@ export class Conntrack {
     }
   }
 
+  /**
+   * Which of these entries the kernel still has (same tuple, zone and id), in the order given. A few are looked up
+   * one by one; more than LOOKUPS_BEFORE_DUMP take one dump (the kernel has no index by id).
+   */
+  async present(entries: readonly EntryRef[]): Promise<boolean[]> {
+    if (entries.length <= LOOKUPS_BEFORE_DUMP) return Promise.all(entries.map(async (entry) => (await this.get(entry)) !== undefined));
+    const live = new Map<number, Tuple>();
+    for await (const batch of this.dump()) for (const c of batch) if (c.id !== undefined) live.set(c.id, c.original);
+    return entries.map((entry) => {
+      const tuple = entry.id === undefined ? undefined : live.get(entry.id);
+      return tuple !== undefined && sameTuple(tuple, entry.original);
+    });
+  }
+
   /** Finds an entry by id alone (a dump: the kernel has no index by id). */
   async findById(id: number): Promise<Connection | undefined> {
     for await (const batch of this.dump({ id })) if (batch.length) return batch[0];
@@ -338,7 +365,7 @@ export class Conntrack {
     }
     const items: BatchItem[] = entries.map((entry) => ({ type: DELETE, family: familyNumber(entry.family), attrs: this.refAttrs(entry) }));
     const errors = await this.withSocket((socket) => socket.batch(items, 'delete connections'));
-    const result: DeleteManyResult = { deleted: 0, alreadyGone: 0, failed: [] };
+    const result: DeleteManyResult = { deleted: 0, alreadyGone: 0, failed: [], errnos: errors };
     errors.forEach((errno, i) => {
       if (errno === 0) result.deleted++;
       else if (errno === 2) result.alreadyGone++; // ENOENT
@@ -351,32 +378,37 @@ export class Conntrack {
    * Deletes every entry matching the filter. Uses the kernel's filtered flush (one pass, no per-entry
    * messages) when the kernel can express the whole filter, else a dump and pipelined deletes by id.
    */
-  async deleteMatching(filter: Filter, options: { method?: 'auto' | 'kernel-flush' | 'dump-delete' } = {}): Promise<DeleteMatchingResult> {
+  async deleteMatching(filter: Filter, options: { method?: 'auto' | 'kernel-flush' | 'dump-delete'; sample?: number } = {}): Promise<DeleteMatchingResult> {
     if (isEmptyFilter(filter)) throw new ValidationError('filter', 'an empty filter would delete everything: use flush() for that');
     const method = options.method ?? 'auto';
+    const sampleSize = options.sample ?? 0;
     const plan = planKernelFilter(filter, this.support, 'flush');
     const canFlush = plan.complete && plan.requests.every((r) => r.attrs || r.family !== AF.UNSPEC);
     if (method === 'kernel-flush' && !canFlush) throw new ValidationError('filter', 'the kernel cannot apply this whole filter in a flush');
     if (method !== 'dump-delete' && canFlush) {
-      // Count exactly what the flush will remove (the same kernel filter, as a dump), then flush.
+      // Count exactly what the flush will remove (the same kernel filter, as a dump), then flush. The flush does not
+      // say which entries it removed: the sample is the first ones the count saw.
       let matched = 0;
-      await this.rawDump(filter, true, () => matched++);
+      const sample: EntryRef[] = [];
+      await this.rawDump(filter, true, (msg) => {
+        if (matched++ < sampleSize) sample.push(refOf(decodeMessage(msg)));
+      });
       await this.withSocket(async (socket) => {
         for (const request of plan.requests) {
           await socket.request({ type: DELETE, family: request.family, version: 1 }, request.attrs, 'delete matching connections');
         }
       });
-      return { matched, deleted: matched, alreadyGone: 0, failed: [], method: 'kernel-flush' };
+      return { matched, deleted: matched, alreadyGone: 0, failed: [], method: 'kernel-flush', sample };
     }
     const refs: EntryRef[] = [];
     const test = messageTest(filter);
     await this.rawDump(filter, true, (msg) => {
-      if (!test(msg)) return;
-      const connection = decodeMessage(msg);
-      refs.push({ family: connection.family, original: connection.original, zone: connection.zone, id: connection.id });
+      if (test(msg)) refs.push(refOf(decodeMessage(msg)));
     });
-    const result = await this.deleteMany(refs);
-    return { matched: refs.length, ...result, method: 'dump-delete' };
+    const { errnos, ...result } = await this.deleteMany(refs);
+    const sample: EntryRef[] = [];
+    for (let i = 0; i < refs.length && sample.length < sampleSize; i++) if (errnos[i] === 0) sample.push(refs[i]);
+    return { matched: refs.length, ...result, method: 'dump-delete', sample };
   }
 
   /** Deletes every entry (of one family when given). Returns how many entries went. */

@@ -1,6 +1,7 @@
 // What the auth and audit routes do: log in and out (cookies), say who is asking, read the audit log.
-import { authService, changeOwnPassword, describePrincipal, login, logout, type AuditEntry, type AuditQuery, type LoginBody, type Me, type PasswordChange, type Principal } from '@/lib/auth';
+import { authService, changeOwnPassword, describePrincipal, login, logout, type AuditQuery, type LoginBody, type Me, type PasswordChange, type Principal } from '@/lib/auth';
 import type { AuditSpec } from './audit';
+import { withDescription, type ApiAuditEntry } from './audit-text';
 
 /** The largest login body: a name and a password, with room to spare. */
 export const LOGIN_MAX_BODY_BYTES = 16 * 1024;
@@ -24,8 +25,10 @@ export async function whoAmI(principal: Principal): Promise<{ me: Me }> {
   return { me: describePrincipal(principal) };
 }
 
-export async function listAudit(query: AuditQuery): Promise<{ matched: number; items: AuditEntry[] }> {
-  return authService().audit.query(query);
+/** GET /api/audit: the entries, each with its description in words. */
+export async function listAudit(query: AuditQuery): Promise<{ matched: number; items: ApiAuditEntry[] }> {
+  const { matched, items } = authService().audit.query(query);
+  return { matched, items: items.map(withDescription) };
 }
 
 /** POST /api/auth/password: the user's own password; their other sessions end. */

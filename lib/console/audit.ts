@@ -9,6 +9,7 @@ import type { CleanupOutcome } from './cleanup';
 import { labelFilterOptions } from './labels';
 import type { CleanupBody, DeleteBody, FlushBody } from './schemas';
 import { consoleService } from './service';
+import { PREVIEW_ROWS } from './delete-outcome';
 
 export interface AuditIntent {
   action: AuditAction;
@@ -57,7 +58,20 @@ export const deleteAudit: AuditSpec<DeleteBody, unknown, DeleteOutcome> = {
     const host = filter.host ? { hostAddresses: filter.host.addresses.map((prefix) => prefix.text) } : {};
     return { action: 'connections.delete-matching', target: filter.host ? `connections of host ${filter.host.name}` : 'connections matching a filter', details: { filter: filterAsSent(raw), ...host, expectedFrom: latest?.info.id ?? null }, expected };
   },
-  result: (outcome) => ({ affected: outcome.deleted, details: { matched: outcome.matched, alreadyGone: outcome.alreadyGone, failed: outcome.failed, method: outcome.method } }),
+  result: (outcome) => ({
+    affected: outcome.deleted,
+    details: {
+      matched: outcome.matched,
+      alreadyGone: outcome.alreadyGone,
+      failed: outcome.failed,
+      method: outcome.method,
+      // Which ids went and which were already gone (ids deletes), the first entries that went (filter deletes).
+      deletedIds: outcome.deletedIds?.slice(0, AUDIT_MAX_IDS),
+      goneIds: outcome.goneIds?.slice(0, AUDIT_MAX_IDS),
+      failedIds: outcome.failedIds?.slice(0, AUDIT_MAX_IDS),
+      went: outcome.went,
+    },
+  }),
 };
 
 export const flushAudit: AuditSpec<FlushBody, unknown, { deleted: number }> = {
@@ -120,6 +134,8 @@ export const cleanupAudit: AuditSpec<CleanupBody, unknown, CleanupOutcome> = {
       inboundDeleted: outcome.inbound?.deleted ?? 0,
       matched: outcome.outbound.matched + (outcome.inbound?.matched ?? 0),
       activeUplink: outcome.activeUplink,
+      // The first entries that went (outbound first), as delete-matching records them.
+      went: [...(outcome.outbound.went ?? []), ...(outcome.inbound?.went ?? [])].slice(0, PREVIEW_ROWS),
     },
   }),
 };

@@ -6,7 +6,7 @@ import { parseAddress } from '@/lib/conntrack/address';
 import { logger } from '@/lib/observability';
 import { formatAddressBytes } from '@/lib/router';
 import { deletionIntents } from '@/lib/history';
-import { toApiConnection, type ApiConnection } from './connection';
+import { toApiConnection, toApiEntryRef, type ApiConnection, type ApiEntryRef } from './connection';
 import { counted, failedKind, PREVIEW_ROWS, recordDeleted, reportFailures } from './delete-outcome';
 import type { CleanupBody } from './schemas';
 import { consoleService } from './service';
@@ -20,6 +20,8 @@ export interface CleanupPart {
   failed: number;
   /** Dry run: the first PREVIEW_ROWS entries. */
   preview?: ApiConnection[];
+  /** The first PREVIEW_ROWS entries that went (not in a dry run), for the audit log. */
+  went?: ApiEntryRef[];
 }
 
 export interface CleanupOutcome {
@@ -128,6 +130,7 @@ export async function cleanupByUplink(body: CleanupBody, user?: string, options:
     recordDeleted({ connections: entries.filter((c) => !refused.has(c.id)) }, { cause: 'admin', user });
     counted('cleanup', result.deleted);
     part.deleted = result.deleted;
+    part.went = entries.filter((_, i) => result.errnos[i] === 0).slice(0, PREVIEW_ROWS).map(toApiEntryRef);
     part.alreadyGone = result.alreadyGone;
     part.failed = result.failed.length;
   }

@@ -82,11 +82,13 @@ export interface ApiSnapshot {
   tookMs: number;
   /** Dump entries that could not be read and are not in the snapshot (the rest of it stands). */
   skipped: number;
+  /** How old the snapshot was when this answer was sent: a page counts its age from this, whatever its own clock says. */
+  ageMs: number;
 }
 
 export function snapshotSummary(snapshot: Snapshot): ApiSnapshot {
   const { id, takenAt, total, tookMs, skipped } = snapshot.info;
-  return { id, takenAt: takenAt.toISOString(), total, tookMs: Math.round(tookMs * 10) / 10, skipped };
+  return { id, takenAt: takenAt.toISOString(), total, tookMs: Math.round(tookMs * 10) / 10, skipped, ageMs: Math.max(0, Date.now() - takenAt.getTime()) };
 }
 
 function endpoint(tuple: Tuple): ApiEndpoint {
@@ -139,3 +141,17 @@ export function toApiConnection(c: Connection): ApiConnection {
 }
 
 export const rowToApi = (snapshot: Snapshot, row: number): ApiConnection => toApiConnection(snapshot.connection(row));
+
+/** An entry named exactly (what a delete went for): its id, family, protocol, zone and original tuple. */
+export interface ApiEntryRef {
+  id: number | null;
+  family: Family;
+  protocol: string;
+  zone: number;
+  original: ApiEndpoint;
+}
+
+export function toApiEntryRef(ref: { family: Family; original: Tuple; zone?: number; id?: number }): ApiEntryRef {
+  const protocol = PROTOCOL_NAMES[ref.original.protocol] ?? String(ref.original.protocol);
+  return { id: ref.id ?? null, family: ref.family, protocol, zone: ref.zone ?? 0, original: endpoint(ref.original) };
+}

@@ -1,14 +1,14 @@
 // What the connections API does, one function per route: the routes only parse, authorize and call these.
 import { IPS, toFilter, type Connection, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
 import type { SnapshotSummary } from '@/lib/conntrack';
-import { rowToApi, snapshotSummary, toApiConnection, type ApiConnection, type ApiSnapshot } from './connection';
+import { rowToApi, snapshotSummary, toApiConnection, toApiEntryRef, type ApiConnection, type ApiEntryRef, type ApiSnapshot } from './connection';
 import { addressesNamed, namesFor, type PageNames } from './names';
 import { CONNECTION_COLUMNS, exportResponse, fileStamp } from './export';
 import { ConnectionGoneError } from './errors';
 import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery, type StatsQuery } from './schemas';
 import { toApiExpectation, type ApiExpectation } from './expectations';
 import { consoleFilterOptions } from './filter-options';
-import { deleteByUplinkFilter, uplinkFilterOf, uplinkWhere, withUplink } from './uplink-queries';
+import { deleteByUplinkFilter, uplinkFilterOf, uplinkWhere } from './uplink-queries';
 import type { UplinkFilter } from './uplinks';
 import { counted, failedKind, PREVIEW_ROWS, recordDeleted, reportFailures } from './delete-outcome';
 import { consoleService } from './service';
@@ -61,6 +61,10 @@ const refOf = (c: { family: EntryRef['family']; original: EntryRef['original']; 
   id: c.id,
 });
 
+const idOf = (ref: EntryRef): number => ref.id ?? 0;
+/** The errno of a delete whose entry was no longer there. */
+const ENOENT = 2;
+
 /** The entry as the kernel has it now. */
 export interface ConnectionDetails extends PageNames {
   connection: ApiConnection;
@@ -75,7 +79,7 @@ export async function getConnection(id: number): Promise<ConnectionDetails> {
   const { conntrack } = consoleService();
   const connection = await conntrack.get(refOf(await entryOf(id)));
   if (!connection) throw new ConnectionGoneError(id);
-  const api = await withUplink(connection, toApiConnection(connection));
+  const api = toApiConnection(connection);
   const details: ConnectionDetails = { connection: api, expectations: [], ...namesFor([api]) };
   if (connection.master) {
     const master = await conntrack.get({ family: connection.family, original: connection.master, zone: connection.zone });
@@ -120,27 +124,52 @@ export interface DeleteOutcome {
   preview?: ApiConnection[];
   /** Filter deletes: how the kernel was asked. */
   method?: 'kernel-flush' | 'dump-delete';
+  /** Ids deletes: the ids that went (a dry run: that the kernel still has), in the order given. */
+  deletedIds?: number[];
+  /** Ids deletes: the ids already gone - not in the snapshot, or no longer in the kernel. */
+  goneIds?: number[];
+  /** Ids deletes: the ids the kernel refused to delete. */
+  failedIds?: number[];
+  /** Filter deletes (not dry runs): the first PREVIEW_ROWS entries that went. */
+  went?: ApiEntryRef[];
 }
 
 async function deleteByIds(ids: readonly number[], snapshotId: string | undefined, dryRun: boolean, user: string | undefined): Promise<DeleteOutcome> {
   const { conntrack, snapshots } = consoleService();
   const snapshot = await snapshots.get(snapshotId);
   const unique = [...new Set(ids)];
-  const rows = [...rowsById(snapshot, unique).values()];
-  const unknown = unique.length - rows.length;
-  if (dryRun) {
-    const preview = rows.slice(0, PREVIEW_ROWS).map((row) => rowToApi(snapshot, row));
-    return { dryRun, basis: 'snapshot', matched: rows.length, deleted: 0, alreadyGone: unknown, failed: 0, preview };
-  }
+  const found = rowsById(snapshot, unique);
+  const notInSnapshot = unique.filter((id) => !found.has(id));
+  const rows = [...found.values()];
   const connections = rows.map((row) => snapshot.connection(row));
   const refs = connections.map(refOf);
+  if (dryRun) {
+    // The confirmation asks the kernel, not the snapshot: rows that went since it was taken are named as gone.
+    const present = await conntrack.present(refs);
+    const live = rows.filter((_, i) => present[i]);
+    const goneIds = [...notInSnapshot, ...refs.filter((_, i) => !present[i]).map(idOf)];
+    const preview = live.slice(0, PREVIEW_ROWS).map((row) => rowToApi(snapshot, row));
+    const deletedIds = refs.filter((_, i) => present[i]).map(idOf);
+    return { dryRun, basis: 'live', matched: live.length, deleted: 0, alreadyGone: goneIds.length, failed: 0, preview, deletedIds, goneIds, failedIds: [] };
+  }
   deletionIntents().expectIds(refs.map((ref) => ref.id), user);
   const result = await conntrack.deleteMany(refs).catch((error: unknown) => failedKind('ids', error));
   reportFailures(result.failed);
   const refused = new Set(result.failed.map((failure) => failure.entry.id));
   recordDeleted({ connections: connections.filter((c) => !refused.has(c.id)) }, { cause: 'admin', user });
   counted('ids', result.deleted);
-  return { dryRun, basis: 'snapshot', matched: rows.length, deleted: result.deleted, alreadyGone: unknown + result.alreadyGone, failed: result.failed.length };
+  const byErrno = (test: (errno: number) => boolean) => refs.filter((_, i) => test(result.errnos[i])).map(idOf);
+  return {
+    dryRun,
+    basis: 'snapshot',
+    matched: rows.length,
+    deleted: result.deleted,
+    alreadyGone: notInSnapshot.length + result.alreadyGone,
+    failed: result.failed.length,
+    deletedIds: byErrno((errno) => errno === 0),
+    goneIds: [...notInSnapshot, ...byErrno((errno) => errno === ENOENT)],
+    failedIds: byErrno((errno) => errno !== 0 && errno !== ENOENT),
+  };
 }
 
 async function deleteByFilter(filter: Filter, uplink: UplinkFilter | undefined, dryRun: boolean, user: string | undefined): Promise<DeleteOutcome> {
@@ -157,12 +186,12 @@ async function deleteByFilter(filter: Filter, uplink: UplinkFilter | undefined, 
     return { dryRun, basis: 'live', matched, deleted: 0, alreadyGone: 0, failed: 0, preview };
   }
   const done = deletionIntents().expectMatching(filter, 'admin', user);
-  const result = await conntrack.deleteMatching(filter).catch((error: unknown) => failedKind('filter', error)).finally(done);
+  const result = await conntrack.deleteMatching(filter, { sample: PREVIEW_ROWS }).catch((error: unknown) => failedKind('filter', error)).finally(done);
   reportFailures(result.failed);
   recordDeleted({ filter }, { cause: 'admin', user });
   counted('filter', result.deleted);
   const { matched, deleted, alreadyGone, method } = result;
-  return { dryRun, basis: 'live', matched, deleted, alreadyGone, failed: result.failed.length, method };
+  return { dryRun, basis: 'live', matched, deleted, alreadyGone, failed: result.failed.length, method, went: result.sample.map(toApiEntryRef) };
 }
 
 const deleteFilters = new WeakMap<DeleteBody, Filter>();

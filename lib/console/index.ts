@@ -14,6 +14,7 @@ export { SnapshotRegistry } from './snapshots';
 export { apiConnectionBase, toApiConnection, snapshotSummary, apiStatusNames, type ApiConnectionBase, type ApiConnection, type ApiEndpoint, type ApiSnapshot, type ApiCounter, type ApiNatTarget } from './connection';
 export * from './schemas';
 export * from './connections';
+export { describeAudit, filterWords, type ApiAuditEntry } from './audit-text';
 export { changePassword, listAudit, LOGIN_MAX_BODY_BYTES, loginResponse, logoutResponse, passwordAudit, whoAmI } from './account';
 export { healthResponse, type PublicHealth } from './health';
 export { countTable, metricsText, startTableCounter, stopTableCounter } from './metrics';

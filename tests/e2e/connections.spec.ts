@@ -18,8 +18,8 @@ test.describe('reading the table', () => {
   test('header shows usage, counts by protocol and state, and the snapshot', async ({ page, lab }) => {
     await page.goto('/');
     await expectMatched(page, SEEDED);
-    await expect(page.getByTestId('table-usage')).toContainText(`${SEEDED} / `);
-    await expect(page.getByTestId('snapshot-info')).toContainText(`${SEEDED} entries`);
+    await expect(page.getByTestId('table-usage')).toContainText(`${SEEDED} now in the kernel of `);
+    await expect(page.getByTestId('snapshot-info')).toContainText(`${SEEDED} in this snapshot`);
     await expect(page.getByTestId('count-protocol-tcp')).toContainText('134');
     await expect(page.getByTestId('count-protocol-udp')).toContainText('10');
     await expect(page.getByTestId('count-protocol-icmp')).toContainText('2');

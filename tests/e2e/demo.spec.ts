@@ -85,7 +85,7 @@ test('npm run demo serves the console on the lab, logs in with the printed crede
     const table = page.getByRole('table', { name: 'Connections' });
     await expect(table).toHaveAttribute('aria-busy', 'false');
     await expect(page.getByTestId('grid-row').first()).toBeVisible();
-    const total = Number(/([\d,]+) entries/.exec((await page.getByTestId('snapshot-info').textContent()) ?? '')?.[1].replaceAll(',', ''));
+    const total = Number(/([\d,]+) in this snapshot/.exec((await page.getByTestId('snapshot-info').textContent()) ?? '')?.[1].replaceAll(',', ''));
     expect(total).toBeGreaterThan(0);
     await expect(page.getByTestId('pager-range')).toHaveText(new RegExp(`of ${total.toLocaleString('en-US')}$`));
     await expect(page.getByTestId('count-protocol-tcp')).toBeVisible();

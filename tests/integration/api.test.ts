@@ -442,7 +442,7 @@ describe('deleting', () => {
     expect((await get<ApiErrorBody>(`/api/connections/${entry.id}`)).status).toBe(404);
   });
 
-  it('POST /api/connections/delete with ids: a dry run previews, the real run deletes, unknown ids count as gone', async () => {
+  it('POST /api/connections/delete with ids: a dry run asks the kernel, the real run deletes, and both name the ids gone', async () => {
     // The snapshot still holds the entry deleted above: the kernel then reports it gone.
     const page = await get<ConnectionPage>('/api/connections?protocol=tcp&dport=80&limit=1000');
     const live = new Set(idsOf(await oracle()));
@@ -459,13 +459,14 @@ describe('deleting', () => {
     const before = await count();
     const dry = await post<DeleteOutcome>('/api/connections/delete', { ids, dryRun: true });
     expect(dry.status, dry.text).toBe(200);
-    expect(dry.body).toMatchObject({ dryRun: true, basis: 'snapshot', matched: 4, deleted: 0, alreadyGone: 1 });
-    expect(dry.body.preview?.map((c) => c.id).sort((a, b) => a - b)).toEqual([...targets, deletedEarlier[0]].sort((a, b) => a - b));
+    // The entry deleted earlier is still in the snapshot, but the dry run checks the kernel: it is named as gone.
+    expect(dry.body).toMatchObject({ dryRun: true, basis: 'live', matched: 3, deleted: 0, alreadyGone: 2, deletedIds: targets, goneIds: [unknown, deletedEarlier[0]] });
+    expect(dry.body.preview?.map((c) => c.id).sort((a, b) => a - b)).toEqual([...targets].sort((a, b) => a - b));
     expect(await count()).toBe(before);
 
     const real = await post<DeleteOutcome>('/api/connections/delete', { ids });
     expect(real.status, real.text).toBe(200);
-    expect(real.body).toMatchObject({ dryRun: false, matched: 4, deleted: 3, alreadyGone: 2, failed: 0 });
+    expect(real.body).toMatchObject({ dryRun: false, matched: 4, deleted: 3, alreadyGone: 2, failed: 0, deletedIds: targets, goneIds: [unknown, deletedEarlier[0]], failedIds: [] });
     expect(await count()).toBe(before - 3);
     const after = new Set(idsOf(await oracle()));
     for (const id of targets) expect(after.has(id)).toBe(false);

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiErrorBody } from '@/lib/console';
+import type { ApiAuditEntry, ApiErrorBody } from '@/lib/console';
 import type { AuditEntry, Me } from '@/lib/auth';
 import { createToken, createUser, type Credentials } from '../support/auth';
 import { countWithConntrack, createTestNamespace, flushWithConntrack, listWithConntrack, loadWithConntrack, type InsertSpec, type TestNamespace } from '../support/oracle';
@@ -104,8 +104,8 @@ function ctconsole(args: string[], input?: string, dataDir = srv().dataDir): Pro
   });
 }
 
-async function audit(query: string): Promise<AuditEntry[]> {
-  const reply = await request<{ items: AuditEntry[] }>(srv().url, 'GET', `/api/audit?${query}`, { headers: srv().authHeaders() });
+async function audit(query: string): Promise<ApiAuditEntry[]> {
+  const reply = await request<{ items: ApiAuditEntry[] }>(srv().url, 'GET', `/api/audit?${query}`, { headers: srv().authHeaders() });
   expect(reply.status).toBe(200);
   return reply.body.items;
 }
@@ -346,6 +346,7 @@ describe('the audit log', () => {
     const deletedByIds = before - (await count());
 
     // Matching a filter: the MultiWAN-style cleanup.
+    const matchingIds = (await list(['-s', '10.9.0.0/24'])).map((e) => e.id);
     before = await count();
     const matching = await admin.send<{ deleted: number }>('POST', '/api/connections/delete', { filter: { src: '10.9.0.0/24' } });
     expect(matching.status).toBe(200);
@@ -368,6 +369,14 @@ describe('the audit log', () => {
     const [deleteMatching] = await audit('action=connections.delete-matching&limit=1');
     expect(deleteMatching).toMatchObject({ actor: 'admin', affected: deletedByFilter, outcome: 'ok' });
     expect(deleteMatching.details).toMatchObject({ filter: { src: '10.9.0.0/24' }, matched: 7 });
+    // What went, in the entry and in its words: the filter as the URL writes it, the counts, each tuple.
+    const went = deleteMatching.details?.went as { id: number; original: { src: string; sport: number; dst: string; dport: number } }[];
+    expect(went.map((ref) => ref.id).sort()).toEqual([...matchingIds].sort());
+    expect(deleteMatching.description).toContain('Delete the connections matching src=10.9.0.0/24.');
+    expect(deleteMatching.description).toContain('7 matched, 7 deleted');
+    for (const ref of went) expect(deleteMatching.description).toContain(`tcp ${ref.original.src}:${ref.original.sport} -> ${ref.original.dst}:${ref.original.dport} (id ${ref.id})`);
+    expect(deleteIds.details).toMatchObject({ deletedIds: expect.arrayContaining(ids), goneIds: [] });
+    expect(deleteIds.description).toContain(`Went: ${ids.length} ids`);
     const [flushed] = await audit('action=connections.flush&limit=1');
     expect(flushed).toMatchObject({ affected: before, details: { family: 'all' } });
     expect(Date.now() - Date.parse(flushed.at)).toBeLessThan(60_000);

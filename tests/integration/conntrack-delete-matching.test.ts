@@ -20,7 +20,7 @@ describe('deleteMatching on entries inserted with conntrack -I', () => {
         const expected = await listWithConntrack({ netns: ns.name, args: ['-q', WAN_V4] });
         expect(expected.length).toBeGreaterThan(1);
         const result = await ct.deleteMatching(parseFilter({ replyDst: WAN_V4 }), { method });
-        expect(result).toEqual({ method, matched: expected.length, deleted: expected.length, alreadyGone: 0, failed: [] });
+        expect(result).toEqual({ method, matched: expected.length, deleted: expected.length, alreadyGone: 0, failed: [], sample: [] });
         expect(idsOf(await listAll(ns.name))).toEqual(without(before, expected));
       });
     });
@@ -86,7 +86,7 @@ describe('deleteMatching on entries inserted with conntrack -I', () => {
         expect(expected.length).toBeLessThan(before.length);
         await expect(ct.deleteMatching(parseFilter(input), { method: 'kernel-flush' })).rejects.toBeInstanceOf(ValidationError);
         const result = await ct.deleteMatching(parseFilter(input));
-        expect(result).toEqual({ method: 'dump-delete', matched: expected.length, deleted: expected.length, alreadyGone: 0, failed: [] });
+        expect(result).toEqual({ method: 'dump-delete', matched: expected.length, deleted: expected.length, alreadyGone: 0, failed: [], sample: [] });
         expect(idsOf(await listAll(ns.name))).toEqual(without(before, expected));
       });
     });

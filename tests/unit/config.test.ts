@@ -69,6 +69,7 @@ describe('loadConfig', () => {
       netns: undefined,
       wans: [],
       history: { retentionDays: 7, maxRows: 5_000_000 },
+      snapshot: { maxAgeSeconds: 30 },
       session: { idleSeconds: 1800, maxSeconds: 43200 },
       login: { freeFailures: 5, backoffSeconds: 2 },
       trustedProxies: [],

@@ -2,7 +2,7 @@
 // The Connections page: URL state in, one page of the snapshot out, and every action on it. The grid is the
 // generic DataGrid with the typed connection columns; data comes from the query hooks in hooks.ts.
 import { useRouter } from 'next/navigation';
-import { useCallback, useEffect, useEffectEvent, useMemo, useState, type MouseEvent } from 'react';
+import { useCallback, useEffect, useEffectEvent, useMemo, useRef, useState, type MouseEvent } from 'react';
 import type { SortingState } from '@tanstack/react-table';
 import type { SortKey } from '@/lib/conntrack/vocabulary';
 import { LiveToggle, liveRowNote } from '@/app/history/components/live/LiveToggle';
@@ -25,7 +25,7 @@ import { DetailsPanel } from './DetailsPanel';
 import { UplinkCleanup } from '../uplinks/UplinkCleanup';
 import { FilterBar } from './FilterBar';
 import { FlushDialog } from './FlushDialog';
-import { copyText, formatCount, writeClipboard, type CopyFormat } from './format';
+import { copyText, formatCount, idList, writeClipboard, type CopyFormat } from './format';
 import { useConnections, useStats, useTableSummary } from './hooks';
 import { ResultBanner, type ActionResult } from './Notices';
 import { deleteFilter, describeFilters, filterParams, hasFilters, PAGE_SIZES, toSearch, type ConsoleQuery, type FilterKey, type Filters } from './query';
@@ -41,33 +41,50 @@ export interface ConnectionsConsoleProps {
   urlProblems: UrlProblems;
   /** Who is logged in: destructive controls are shown only for what their role permits. */
   me: Me;
+  /** CONNTRACK_SNAPSHOT_MAX_AGE_SECONDS: opening the page takes a new snapshot when the one held is older. */
+  maxAgeSeconds: number;
 }
 
 /** What the counters' change is counted from: the snapshot before the page's one, or the page's own when it is the first. */
 const baselineLabel = (baseline: { snapshot: string; readAt: string }, current: string | undefined): string =>
   `${baseline.snapshot === current ? 'this snapshot' : 'the previous snapshot'} (${new Date(baseline.readAt).toLocaleTimeString('en-GB', { hour12: false })})`;
 
+/** A snapshot as the page shows it: with when it was taken on this browser's clock. */
+type ShownSnapshot = ApiSnapshot & { takenLocalMs: number };
+
 const isTyping = (target: EventTarget | null): boolean =>
   target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
 
-export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsoleProps) {
+export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: ConnectionsConsoleProps) {
   const router = useRouter();
   // The server refuses what the role does not permit anyway; the page just does not offer it.
   const canDelete = me.permissions.includes('delete');
   const canFlush = me.permissions.includes('flush');
-  const [snapshot, setSnapshot] = useState<ApiSnapshot>();
+  const [snapshot, setSnapshot] = useState<ShownSnapshot>();
+  // The snapshot a refresh took, until the page shows it: the held one stays on screen, marked "refreshing".
+  const [target, setTarget] = useState<string>();
   const [generation, setGeneration] = useState(0);
-  const [refreshing, setRefreshing] = useState(false);
+  const [posting, setPosting] = useState(false);
   const [refreshError, setRefreshError] = useState<ApiError>();
   const urlOk = Object.keys(urlProblems).length === 0;
 
-  const pin = useCallback((next: ApiSnapshot) => setSnapshot((prev) => (prev?.id === next.id ? prev : next)), []);
-  const list = useConnections(query, snapshot?.id, generation, urlOk, pin);
+  // The age is counted on this browser's clock from the server's own figure, so a skewed clock does not matter.
+  const pin = useCallback((next: ApiSnapshot) => setSnapshot((prev) => (prev?.id === next.id ? prev : { ...next, takenLocalMs: Date.now() - next.ageMs })), []);
+  const list = useConnections(query, target ?? snapshot?.id, generation, urlOk, pin);
+  const refreshing = posting || (target !== undefined && snapshot?.id !== target);
   const stats = useStats(generation, snapshot?.id);
   const summary = useTableSummary(snapshot?.id);
 
   const navigate = useCallback((next: ConsoleQuery) => router.push(`/${toSearch(next)}`, { scroll: false }), [router]);
   const applyFilters = useCallback((filters: Filters) => navigate({ ...query, filters, page: 1, details: undefined }), [navigate, query]);
+
+  // ---- rows deleted from this snapshot: marked gone until a new snapshot ----
+  const [goneRows, setGoneRows] = useState<Map<number, string>>(new Map());
+  const [goneScope, setGoneScope] = useState(snapshot?.id);
+  if (goneScope !== snapshot?.id) {
+    setGoneScope(snapshot?.id);
+    setGoneRows(new Map());
+  }
 
   // ---- selection ----
   const [selected, setSelected] = useState<Map<number, ApiConnection>>(new Map());
@@ -145,20 +162,30 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
       : undefined;
 
   const refresh = async () => {
-    setRefreshing(true);
+    setPosting(true);
     setRefreshError(undefined);
     try {
       const { snapshot: next } = await apiRequest<RefreshResponse>('/api/connections/refresh', { method: 'POST' });
-      setSnapshot(next);
+      setTarget(next.id);
       setResult(undefined);
+      setGeneration((g) => g + 1);
     } catch (error) {
       setRefreshError(error instanceof ApiError ? error : new ApiError(0, 'client', String(error)));
-      setSnapshot(undefined);
     } finally {
-      setGeneration((g) => g + 1);
-      setRefreshing(false);
+      setPosting(false);
     }
   };
+
+  // Opening the page (not a filter change: those keep this component) replaces a snapshot older than the limit.
+  const ageChecked = useRef(false);
+  const refreshIfOld = useEffectEvent((shown: ShownSnapshot) => {
+    if (Date.now() - shown.takenLocalMs > maxAgeSeconds * 1000) void refresh();
+  });
+  useEffect(() => {
+    if (ageChecked.current || !snapshot) return;
+    ageChecked.current = true;
+    refreshIfOld(snapshot);
+  }, [snapshot]);
 
   const copy = async (picked: ApiConnection[], format: CopyFormat) => {
     if (picked.length === 0) return;
@@ -184,11 +211,21 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
     setModal(null);
     setSelected(new Map());
     setAllMatching(false);
-    const { alreadyGone, failed } = outcome.result;
+    const { result: done, plan } = outcome;
+    // The rows that went are marked at once; the rest of the page is still the snapshot.
+    const marks = new Map(goneRows);
+    for (const id of done.deletedIds ?? []) marks.set(id, 'deleted');
+    for (const id of done.goneIds ?? []) marks.set(id, 'already gone');
+    if (plan.kind === 'filter') {
+      const wholePage = JSON.stringify(plan.filter) === JSON.stringify(matchingFilter);
+      const went = new Set((done.went ?? []).map((ref) => ref.id));
+      for (const row of rows) if (wholePage || went.has(row.id) || (plan.filter.replyDst !== undefined && row.reply.dst === plan.filter.replyDst)) marks.set(row.id, 'gone');
+    }
+    setGoneRows(marks);
     const notes = [
-      alreadyGone ? `${formatCount(alreadyGone)} were already gone.` : '',
-      failed ? `${formatCount(failed)} could not be deleted (see the server log).` : '',
-      outcome.result.audit === 'pending' ? 'The audit log could not record the result yet: its entry reads "pending" until the server writes it.' : '',
+      done.goneIds?.length ? `Already gone: ${idList(done.goneIds)}.` : done.alreadyGone ? `${formatCount(done.alreadyGone)} were already gone.` : '',
+      done.failedIds?.length ? `Refused by the kernel: ${idList(done.failedIds)} (see the server log).` : done.failed ? `${formatCount(done.failed)} could not be deleted (see the server log).` : '',
+      done.audit === 'pending' ? 'The audit log could not record the result yet: its entry reads "pending" until the server writes it.' : '',
     ];
     setResult({ message: `Deleted ${outcome.what}.`, detail: notes.filter(Boolean).join(' ') || undefined });
     stats.reload();
@@ -220,6 +257,7 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
     () =>
       connectionColumns({
         takenAt: snapshot?.takenAt,
+        takenLocalMs: snapshot?.takenLocalMs,
         accounting,
         timestamps,
         pageSelection: pageSelected === 0 ? 'none' : pageSelected === rows.length ? 'all' : 'some',
@@ -227,11 +265,11 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
         onToggleRow: (row, event) => clickRow(row, rows.findIndex((r) => r.id === row.id), { shiftKey: event.shiftKey, ctrlKey: true, metaKey: false }),
         onTogglePage: togglePage,
         onOpen: open,
-        endedNote: (row) => (live.gone.has(row.id) ? liveRowNote(live, row.id) : null),
+        endedNote: (row) => (live.gone.has(row.id) ? liveRowNote(live, row.id) : (goneRows.get(row.id) ?? null)),
         names: pageNames,
       }),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [snapshot?.takenAt, accounting, timestamps, pageSelected, rows, allMatching, selected, open, live, pageNames],
+    [snapshot?.takenAt, snapshot?.takenLocalMs, accounting, timestamps, pageSelected, rows, allMatching, selected, open, live, pageNames, goneRows],
   );
   const sorting: SortingState = query.sort ? [{ id: query.sort, desc: query.order === 'desc' }] : [];
   const onSortingChange = (next: SortingState) => {
@@ -391,7 +429,7 @@ export function ConnectionsConsole({ query, urlProblems, me }: ConnectionsConsol
               }}
               loading={list.loading}
               empty={empty}
-              rowClassName={(r) => (live.gone.has(r.id) ? 'opacity-50' : '')}
+              rowClassName={(r) => (live.gone.has(r.id) || goneRows.has(r.id) ? 'opacity-50' : '')}
             />
             {list.data && (
               <Pager

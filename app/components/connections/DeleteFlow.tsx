@@ -8,15 +8,16 @@ import { useApi } from '../api/useApi';
 import { buttonClass } from '../ui/buttons';
 import { ErrorPanel } from '../ui/ErrorPanel';
 import { describeFilters } from './query';
-import { endpointText, formatCount, natText } from './format';
+import { endpointText, formatCount, idList, natText } from './format';
 
 export type DeletePlan =
   | { kind: 'ids'; ids: number[]; rows: ApiConnection[] }
   | { kind: 'filter'; filter: Record<string, string> };
 
 export interface DeleteOutcome {
-  /** "3,412 connections matching replyDst=203.0.113.7" */
+  /** "3,412 connections matching replyDst=203.0.113.7", "2 connections (ids 5, 6)" */
   what: string;
+  plan: DeletePlan;
   result: DeleteResponse;
 }
 
@@ -77,7 +78,8 @@ export function DeleteFlow({ plan, snapshot, onDone, onCancel }: DeleteFlowProps
     setFailure(undefined);
     try {
       const result = await apiRequest<DeleteResponse>('/api/connections/delete', { method: 'POST', body: requestBody(plan, snapshot, false) });
-      onDone({ what: `${plural(result.deleted)} ${subject}`, result });
+      const what = plan.kind === 'ids' && result.deletedIds ? `${plural(result.deleted)}${result.deletedIds.length ? ` (${idList(result.deletedIds)})` : ''}` : `${plural(result.deleted)} ${subject}`;
+      onDone({ what, result, plan });
     } catch (error) {
       setFailure(error instanceof ApiError ? error : new ApiError(0, 'client', String(error)));
       setRunning(false);
@@ -85,6 +87,8 @@ export function DeleteFlow({ plan, snapshot, onDone, onCancel }: DeleteFlowProps
   };
 
   const matched = preview.data?.matched;
+  // Ids: the dry run asked the kernel which of the chosen rows still exist.
+  const goneIds = plan.kind === 'ids' ? (preview.data?.goneIds ?? []) : [];
   const rows = preview.data?.preview ?? (plan.kind === 'ids' ? plan.rows : []);
   return (
     <div className="space-y-3" data-testid="delete-flow">
@@ -93,8 +97,17 @@ export function DeleteFlow({ plan, snapshot, onDone, onCancel }: DeleteFlowProps
       {matched !== undefined && (
         <>
           <p className="text-base font-semibold" data-testid="delete-summary">
-            {matched === 0 ? `Nothing to delete: no live connection ${plan.kind === 'ids' ? 'of the selection is left' : subject}.` : `Delete ${plural(matched)} ${subject}`}
+            {matched === 0
+              ? `Nothing to delete: no live connection ${plan.kind === 'ids' ? 'of the selection is left' : subject}.`
+              : goneIds.length
+                ? `${formatCount(goneIds.length)} of the ${formatCount(goneIds.length + matched)} no longer exist; delete the remaining ${formatCount(matched)}?`
+                : `Delete ${plural(matched)} ${subject}`}
           </p>
+          {goneIds.length > 0 && (
+            <p className="text-sm text-slate-600" data-testid="delete-gone">
+              Gone from the kernel since the snapshot: {idList(goneIds)}.
+            </p>
+          )}
           {matched > 0 && (
             <p className="text-sm text-slate-600">
               Connections are removed from the kernel table; packets of a removed flow that keep arriving create a new entry (or are dropped by a
@@ -115,7 +128,7 @@ export function DeleteFlow({ plan, snapshot, onDone, onCancel }: DeleteFlowProps
           Cancel
         </button>
         <button type="button" className={buttonClass.danger} disabled={!matched || running} onClick={confirm} data-testid="confirm-delete">
-          {running ? 'Deleting…' : matched ? `Delete ${plural(matched)}` : 'Delete'}
+          {running ? 'Deleting…' : matched ? `Delete ${goneIds.length ? 'the remaining ' : ''}${plural(matched)}` : 'Delete'}
         </button>
       </div>
     </div>

@@ -1,7 +1,7 @@
 'use client';
 // The filter form and the chips of what is active. Filters apply on submit (Enter or Apply): at a million
 // entries each change is a query, so typing must not fire one per key.
-import { useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { PROTOCOL_NAMES, STATUS_FLAGS, TCP_STATES } from '@/lib/conntrack/constants';
 import { buttonClass } from '../ui/buttons';
 import { FILTER_KEYS, FILTER_LABELS, type FilterKey, type Filters } from './query';
@@ -58,6 +58,8 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
   const [draft, setDraft] = useState<Filters>(filters);
   const [ipKey, setIpKey] = useState<IpKey>(initialIpKey);
   const [ipValue, setIpValue] = useState(filters[initialIpKey] ?? '');
+  // Folded on a phone unless a value needs fixing; applying remounts the bar, folding it again.
+  const [unfolded, setUnfolded] = useState(Object.keys(problems).length > 0);
   const [portKey, setPortKey] = useState<PortKey>(initialPortKey);
   const [portValue, setPortValue] = useState(filters[initialPortKey] ?? '');
   const set = (key: FilterKey) => (value: string) => setDraft((d) => ({ ...d, [key]: value }));
@@ -81,11 +83,16 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
   };
 
   const active = FILTER_KEYS.filter((k) => filters[k]);
+  const formId = useId();
   const ipProblem = IP_KEYS.map((k) => problems[k]).find(Boolean);
   const portProblem = PORT_KEYS.map((k) => problems[k]).find(Boolean);
   return (
-    <section aria-label="Filters" className="space-y-2 border-b border-slate-200 bg-slate-50 px-6 py-3">
-      <form onSubmit={submit} className="flex flex-wrap items-end gap-3" data-testid="filter-form">
+    <section aria-label="Filters" className="space-y-2 border-b border-slate-200 bg-slate-50 px-4 py-3 sm:px-6">
+      {/* On a phone the fields fold behind one button, so the first rows are on the first screen. */}
+      <button type="button" className={`${buttonClass.secondary} sm:hidden`} aria-expanded={unfolded} aria-controls={formId} onClick={() => setUnfolded((u) => !u)} data-testid="filters-toggle">
+        Filters ({active.length})
+      </button>
+      <form id={formId} onSubmit={submit} className={`${unfolded ? 'flex' : 'hidden'} flex-wrap items-end gap-3 sm:flex`} data-testid="filter-form">
         <Select
           label="Protocol"
           testId="filter-protocol"
@@ -108,7 +115,7 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
             { value: 'ipv6', label: 'IPv6' },
           ]}
         />
-        <div className="flex flex-col gap-0.5 text-xs text-slate-600">
+        <div className="flex w-full flex-col gap-0.5 text-xs text-slate-600 sm:w-auto">
           IP address or prefix
           <div className="flex">
             <select aria-label="IP direction" data-testid="filter-ip-key" className={`${field} rounded-r-none`} value={ipKey} onChange={(e) => setIpKey(e.target.value as IpKey)}>
@@ -118,10 +125,10 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
                 </option>
               ))}
             </select>
-            <input aria-label="IP address" data-testid="filter-ip" className={`${field} -ml-px w-48 rounded-l-none font-mono ${ipProblem ? invalid : ''}`} value={ipValue} onChange={(e) => setIpValue(e.target.value)} placeholder="192.0.2.1 or 2001:db8::/32" aria-invalid={!!ipProblem} />
+            <input aria-label="IP address" data-testid="filter-ip" className={`${field} -ml-px w-0 min-w-0 flex-1 rounded-l-none font-mono sm:w-48 sm:flex-none ${ipProblem ? invalid : ''}`} value={ipValue} onChange={(e) => setIpValue(e.target.value)} placeholder="192.0.2.1 or 2001:db8::/32" aria-invalid={!!ipProblem} />
           </div>
         </div>
-        <div className="flex flex-col gap-0.5 text-xs text-slate-600">
+        <div className="flex w-full flex-col gap-0.5 text-xs text-slate-600 sm:w-auto">
           Port
           <div className="flex">
             <select aria-label="Port direction" data-testid="filter-port-key" className={`${field} rounded-r-none`} value={portKey} onChange={(e) => setPortKey(e.target.value as PortKey)}>
@@ -131,7 +138,7 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
                 </option>
               ))}
             </select>
-            <input aria-label="Port" data-testid="filter-port" className={`${field} -ml-px w-28 rounded-l-none font-mono ${portProblem ? invalid : ''}`} value={portValue} onChange={(e) => setPortValue(e.target.value)} placeholder="443 or 1000-2000" aria-invalid={!!portProblem} />
+            <input aria-label="Port" data-testid="filter-port" className={`${field} -ml-px w-0 min-w-0 flex-1 rounded-l-none font-mono sm:w-28 sm:flex-none ${portProblem ? invalid : ''}`} value={portValue} onChange={(e) => setPortValue(e.target.value)} placeholder="443 or 1000-2000" aria-invalid={!!portProblem} />
           </div>
         </div>
         {(

@@ -4,11 +4,12 @@
 import type { ApiError } from '../api/http';
 import type { ApiSnapshot, StatsResponse, SummaryResponse } from '../api/types';
 import { buttonClass } from '../ui/buttons';
+import { useNow } from '../ui/clock';
 import { formatCount } from './format';
 import type { FilterKey } from './query';
 
 export interface SummaryHeaderProps {
-  snapshot: ApiSnapshot | undefined;
+  snapshot: (ApiSnapshot & { takenLocalMs: number }) | undefined;
   stats: StatsResponse | undefined;
   statsError: ApiError | undefined;
   summary: SummaryResponse | undefined;
@@ -31,10 +32,45 @@ function usageColour(level: StatsResponse['alarm']['usage']): { bar: string; tex
   return { bar: 'bg-emerald-600', text: 'text-slate-700' };
 }
 
-function snapshotText(s: ApiSnapshot): string {
-  const time = new Date(s.takenAt).toLocaleTimeString('en-GB', { hour12: false });
-  const took = s.tookMs >= 1000 ? `${(s.tookMs / 1000).toFixed(1)} s` : `${Math.round(s.tookMs)} ms`;
-  return `taken ${time}, ${formatCount(s.total)} entries, ${took}`;
+/** Past this age the snapshot's figure is shown in the warning colour, with a prompt to refresh. */
+const STALE_SECONDS = 60;
+
+/** "12 s", "3 min", "2 h 5 min": how long ago, in the words the page uses. */
+function agoText(seconds: number): string {
+  if (seconds < 60) return `${Math.floor(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+}
+
+/** "146 in this snapshot · taken 3 min ago (12:01:02) · took 378 ms", the age ticking. */
+function SnapshotAge({ snapshot, takenLocalMs, refreshing, onRefresh }: { snapshot: ApiSnapshot; takenLocalMs: number; refreshing: boolean; onRefresh: () => void }) {
+  const now = useNow();
+  // Before the first tick (and on the server) the age is the one the answer carried.
+  const seconds = now === 0 ? snapshot.ageMs / 1000 : Math.max(0, (now - takenLocalMs) / 1000);
+  const stale = seconds > STALE_SECONDS;
+  const time = new Date(snapshot.takenAt).toLocaleTimeString('en-GB', { hour12: false });
+  const took = snapshot.tookMs >= 1000 ? `${(snapshot.tookMs / 1000).toFixed(1)} s` : `${Math.round(snapshot.tookMs)} ms`;
+  return (
+    <>
+      <span data-testid="snapshot-count">{formatCount(snapshot.total)} in this snapshot</span>
+      {' · '}
+      <span className={stale ? 'font-medium text-amber-800' : undefined} data-testid="snapshot-age" data-stale={stale}>
+        taken {agoText(seconds)} ago
+      </span>{' '}
+      ({time}) · took {took}
+      {refreshing ? (
+        <span role="status" className="ml-2 font-medium text-sky-800" data-testid="snapshot-refreshing">
+          refreshing…
+        </span>
+      ) : (
+        stale && (
+          <button type="button" onClick={onRefresh} className="ml-2 font-medium text-amber-800 underline" data-testid="stale-refresh">
+            Refresh: this view is {agoText(seconds)} old
+          </button>
+        )
+      )}
+    </>
+  );
 }
 
 /** Entries the kernel sent that the console could not decode: left out of the snapshot, and said so. */
@@ -52,7 +88,7 @@ export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing
           {stats ? (
             <>
               <div className={`text-sm font-medium ${colour.text}`}>
-                {formatCount(stats.entries)} / {formatCount(stats.maxEntries)} entries ({(ratio * 100).toFixed(ratio < 0.1 ? 1 : 0)}%)
+                <span data-testid="kernel-count">{formatCount(stats.entries)} now in the kernel</span> of {formatCount(stats.maxEntries)} ({(ratio * 100).toFixed(ratio < 0.1 ? 1 : 0)}%)
                 {stats.alarm.usage !== 'none' && <span role="status"> — table nearly full: new connections will be dropped</span>}
               </div>
               <div className="mt-1 h-1.5 w-56 overflow-hidden rounded bg-slate-200" aria-hidden>
@@ -68,7 +104,7 @@ export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing
           )}
         </div>
         <div className="text-sm text-slate-600" data-testid="snapshot-info" data-snapshot-id={snapshot?.id}>
-          {snapshot ? snapshotText(snapshot) : 'no snapshot yet'}
+          {snapshot ? <SnapshotAge snapshot={snapshot} takenLocalMs={snapshot.takenLocalMs} refreshing={refreshing} onRefresh={onRefresh} /> : refreshing ? 'taking a snapshot…' : 'no snapshot yet'}
           {snapshot && snapshot.skipped > 0 && (
             <span role="status" className="ml-2 font-medium text-amber-800" data-testid="snapshot-skipped">
               {skippedText(snapshot.skipped)}

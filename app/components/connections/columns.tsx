@@ -6,10 +6,13 @@ import type { SortKey } from '@/lib/conntrack/vocabulary';
 import type { ApiConnection, PageNames } from '../api/types';
 import { AddressName } from '../names/AddressName';
 import { LabelBadges } from './LabelBadges';
+import { TimeLeft } from './TimeLeft';
 import { ageSeconds, endpointText, flagBadges, formatBytes, formatCount, formatDuration, formatMark, hostPort, icmpText, natText } from './format';
 
 export interface ColumnContext {
   takenAt: string | undefined;
+  /** When the snapshot was taken on this browser's clock (ms): time left counts down from it. */
+  takenLocalMs?: number;
   /** Byte/packet counters were on for some entries (or are on now). */
   accounting: boolean;
   /** Start timestamps were on for some entries (or are on now). */
@@ -189,11 +192,7 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
       header: 'Timeout',
       size: 90,
       sortDescFirst: true,
-      cell: ({ row }) => (
-        <span className={`block ${num}`} title={`${row.original.timeout} s left when the snapshot was taken`}>
-          {formatDuration(row.original.timeout)}
-        </span>
-      ),
+      cell: ({ row }) => <TimeLeft timeout={row.original.timeout} takenLocalMs={ctx.takenLocalMs} className={`block ${num}`} />,
     },
   ];
   if (ctx.accounting) {

@@ -163,3 +163,6 @@ export async function writeClipboard(text: string): Promise<void> {
   area.remove();
   if (!ok) throw new Error('the browser refused to copy');
 }
+
+/** "id 5" or "ids 5, 6, …" (the first 10 of them). */
+export const idList = (ids: readonly number[]): string => `${ids.length === 1 ? 'id' : 'ids'} ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? `, … (${formatCount(ids.length)} in all)` : ''}`;
