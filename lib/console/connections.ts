@@ -8,7 +8,7 @@ import { ConnectionGoneError } from './errors';
 import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery, type StatsQuery } from './schemas';
 import { toApiExpectation, type ApiExpectation } from './expectations';
 import { consoleFilterOptions } from './filter-options';
-import { deleteByUplinkFilter, uplinkFilterOf, uplinkWhere } from './uplink-queries';
+import { deleteByUplinkFilter, uplinkFilterOf, uplinkWhere, withUplink } from './uplink-queries';
 import type { UplinkFilter } from './uplinks';
 import { counted, failedKind, PREVIEW_ROWS, recordDeleted, reportFailures } from './delete-outcome';
 import { consoleService } from './service';
@@ -79,7 +79,7 @@ export async function getConnection(id: number): Promise<ConnectionDetails> {
   const { conntrack } = consoleService();
   const connection = await conntrack.get(refOf(await entryOf(id)));
   if (!connection) throw new ConnectionGoneError(id);
-  const api = toApiConnection(connection);
+  const api = await withUplink(connection, toApiConnection(connection));
   const details: ConnectionDetails = { connection: api, expectations: [], ...namesFor([api]) };
   if (connection.master) {
     const master = await conntrack.get({ family: connection.family, original: connection.master, zone: connection.zone });

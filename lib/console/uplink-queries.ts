@@ -50,6 +50,12 @@ function withExternal(service: UplinkService, api: ApiConnection): ApiConnection
   return api;
 }
 
+/** One connection read live (the details), with its WAN, staleness and external address; as it is when the router view is unavailable. */
+export async function withUplink(connection: Connection, api: ApiConnection): Promise<ApiConnection> {
+  const service = await optionalService();
+  return service ? withExternal(service, Object.assign(api, connectionUplink(connection, service))) : api;
+}
+
 /** The row mask of the uplink filter (400 for an unknown WAN), and how a row becomes an annotated ApiConnection. */
 export async function uplinkWhere(snapshot: Snapshot, uplink: UplinkFilter | undefined): Promise<{ where: RowMask | undefined; row: (row: number) => ApiConnection }> {
   const service = uplink ? await uplinkService() : await optionalService();

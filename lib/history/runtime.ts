@@ -25,6 +25,8 @@ function create(): HistoryRuntime {
   if (!config.enabled) return { config, store, recorder: undefined, ready: Promise.resolve() };
   const netns = process.env.CONNTRACK_NETNS || undefined;
   const lines = config.linesPath ? new ConnectionLines({ path: config.linesPath, maxBytes: config.linesMaxBytes, keep: config.linesKeep, netns }) : undefined;
+  // The lost-events counter exists from the start (at 0), so increase() in an alert rule sees its first loss.
+  eventsLost();
   const recorder = new HistoryRecorder({
     netns,
     store,

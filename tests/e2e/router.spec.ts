@@ -38,6 +38,11 @@ for (const viewport of [
       const notice = page.locator('[data-notice-id="router:stale"]');
       await expect(notice).toContainText('30 connections use an address no interface holds any more');
       await screenshot(page, `router-${viewport.name}`);
+      // A stale entry's details say where its address was until when.
+      const [onOld] = await lab.list(['-q', OLD_WAN]);
+      await page.goto(`/?id=${onOld.id}`);
+      // The first page of a fresh server on a loaded machine: more than the usual 15 s.
+      await expect(page.getByTestId('details-wan')).toContainText(`stale: ${OLD_WAN} was on ctcwan until`, { timeout: 45_000 });
       await page.goto('/history');
       await expect(notice).toContainText('30 connections use an address no interface holds any more');
       await notice.getByRole('link', { name: 'Clean up by uplink' }).click();

@@ -2,12 +2,13 @@
 // reads it (checked against conntrack -C), health (including a database that stops taking writes), JSON logs
 // with request ids and no secrets.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countWithConntrack, createTestNamespace, loadWithConntrack, runCommand, type InsertSpec, type TestNamespace } from '../support/oracle';
+import { dashboardQueries, metricsOf } from '../support/grafana';
 import { parsePrometheus, sampleValue } from '../support/prometheus';
 import { ensureBuild, startServer, type TestServer } from '../support/server';
 
@@ -149,6 +150,17 @@ describe('metrics, health and logs', () => {
     expect(sampleValue(families, 'conntrack_console_http_request_duration_seconds_count', { route: '/api/connections/:id', method: 'DELETE', status: '200' })).toBe(1);
     expect(sampleValue(families, 'conntrack_console_http_request_duration_seconds_count', { route: '/api/connections/delete', method: 'POST', status: '200' })).toBe(1);
     expect(sampleValue(families, 'conntrack_entries')).toBe(await countWithConntrack(ns.name));
+  });
+
+  it('exports every metric the Grafana dashboard and the Prometheus rules query (after a delete; besides Prometheus\'s own up)', async () => {
+    const families = parsePrometheus(await (await scrape()).text());
+    const rules = readFileSync(resolve(__dirname, '../../deploy/prometheus/conntrack-console.rules.yml'), 'utf8');
+    const exprs = [...dashboardQueries().map((q) => q.expr), ...[...rules.matchAll(/^\s+expr: (.+)$/gm)].map((m) => m[1])];
+    const names = new Set(exprs.flatMap(metricsOf).filter((name) => name !== 'up'));
+    expect(names.size).toBeGreaterThan(10);
+    // A histogram's series are its name plus _bucket / _sum / _count.
+    const exported = (name: string) => families.has(name) || families.has(name.replace(/_(bucket|sum|count)$/, ''));
+    expect([...names].filter((name) => !exported(name))).toEqual([]);
   });
 
   it('answers health: statuses only without credentials, details with them', async () => {

@@ -139,6 +139,11 @@ describe('router awareness in the API', () => {
       expect(c.external?.until).toBeDefined();
     }
     expect((await listed('wan=wan2&stale=true')).length).toBe(onOld.length);
+    // The details (read live) say the same.
+    const details = await call<{ connection: ApiConnection }>('GET', `/api/connections/${onOld[0].id}`);
+    expect(details.status, details.text).toBe(200);
+    expect(details.body.connection).toMatchObject({ wan: 'wan2', stale: true, external: { wan: 'wan2', held: false, kind: 'snat' } });
+    expect(details.body.connection.external?.until).toBeDefined();
     // The shell's notice area says so, linking to the cleanup of the one WAN concerned.
     const notices = await call<{ notices: { id: string; title: string; link?: { href: string } }[] }>('GET', '/api/notices');
     expect(notices.status, notices.text).toBe(200);

@@ -31,6 +31,15 @@ export interface DetailsPanelProps {
   names?: PageNames;
 }
 
+/** The uplink line: the WAN, and for a NATed entry whether its external address is still there ("was on wan1 until ..."). */
+function uplinkText(c: ApiConnection): string {
+  const x = c.external;
+  if (!x) return c.wan ?? '—';
+  if (x.held) return `${c.wan ?? x.wan ?? '—'} (external address ${x.address})`;
+  if (x.wan && x.until) return `stale: ${x.address} was on ${x.wan} until ${formatTime(x.until)}`;
+  return `stale: ${x.address} is on no interface`;
+}
+
 function Row({ label, children, testId }: { label: string; children: ReactNode; testId?: string }) {
   return (
     <tr className="border-t border-slate-100 align-top">
@@ -186,6 +195,9 @@ export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose,
               </Row>
               <Row label="SNAT">{c.nat.snat ? hostPort(c.nat.snat.address, c.nat.snat.port) : '—'}</Row>
               <Row label="DNAT">{c.nat.dnat ? hostPort(c.nat.dnat.address, c.nat.dnat.port) : '—'}</Row>
+              <Row label="WAN" testId="details-wan">
+                {uplinkText(c)}
+              </Row>
               <Row label="Mark">
                 {formatMark(c.mark)} ({c.mark})
               </Row>
