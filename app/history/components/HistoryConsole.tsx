@@ -308,12 +308,13 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
         <table className="w-full border-collapse text-sm" aria-label="History" aria-busy={page === null}>
           <thead>
             <tr className="border-b text-left">
-              <th className="p-1">
+              {/* 36 px wide and 24 px tall targets: the checkbox and the first sort button are far enough apart (WCAG 2.5.8). */}
+              <th className="w-9 p-1 text-center">
                 <input type="checkbox" aria-label="Select all" checked={allSelected} onChange={() => setSelected(allSelected ? new Set() : new Set(items.map((e) => e.key)))} />
               </th>
               {COLUMNS.map((column) => (
                 <th key={column.sort} className="p-1" aria-sort={applied.sort === column.sort ? (applied.order === 'asc' ? 'ascending' : 'descending') : 'none'}>
-                  <button type="button" className="font-semibold hover:underline" onClick={() => sortBy(column.sort)} data-testid={`history-sort-${column.sort}`}>
+                  <button type="button" className="min-h-6 px-1 font-semibold hover:underline" onClick={() => sortBy(column.sort)} data-testid={`history-sort-${column.sort}`}>
                     {column.label}
                     {applied.sort === column.sort ? (applied.order === 'asc' ? ' ▲' : ' ▼') : ''}
                   </button>
@@ -333,7 +334,7 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
                   setMenu({ x: event.clientX, y: event.clientY, entry });
                 }}
               >
-                <td className="p-1">
+                <td className="w-9 p-1 text-center">
                   <input
                     type="checkbox"
                     aria-label={`Select ${entry.id}`}
