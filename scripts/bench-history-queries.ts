@@ -4,22 +4,13 @@
 import { parseFilter, type TcpState } from '../lib/conntrack';
 import { parsePrefix, type Prefix } from '../lib/conntrack/address';
 import { HistoryStore, type Cause, type HistoryQuery, type HistoryRecord } from '../lib/history';
+// The seeder's mulberry32, so two runs seed the same history.
+import { prng } from '../lib/lab/seeder';
 
 const DAY_MS = 86_400_000;
 export const EXTERNALS = ['203.0.113.1', '203.0.113.2'];
 const LAN_HOSTS = 1000;
 
-/** A small deterministic PRNG (mulberry32), so two runs seed the same history. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const lanHost = (n: number): string => `10.0.${n >> 8}.${n & 255}`;
 

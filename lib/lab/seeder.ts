@@ -57,7 +57,7 @@ export interface SeedResult {
 export const DEFAULT_EXTERNALS: readonly string[] = ['203.0.113.1', '203.0.113.2', '198.51.100.7', '192.0.2.44'];
 
 /** mulberry32: small, fast, good enough to pick shapes; deterministic for a seed. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

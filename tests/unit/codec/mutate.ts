@@ -1,16 +1,9 @@
 // Seeded mutations of captured entries, shared by the codec fuzz test and the snapshot builder's.
 
-/** mulberry32: small, seeded, reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '@/lib/lab/seeder';
+
+/** mulberry32 (the seeder's): small, seeded, reproducible. */
+export { prng };
 
 /** Offsets of every attribute header in buf (nested ones too), found by walking the bytes by hand. */
 function headerOffsets(buf: Buffer, start = 0, end = buf.length, out: number[] = []): number[] {
