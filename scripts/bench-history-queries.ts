@@ -2,7 +2,7 @@
 // router's week (LAN hosts masqueraded to two external addresses, a port forward, some IPv6, causes as they come)
 // and times a page of 100 newest-first plus its count for each kind of query, with values drawn from the seeded rows.
 import { parseFilter, type TcpState } from '../lib/conntrack';
-import { parsePrefix, type Prefix } from '../lib/conntrack/address';
+import { parsePrefix, type Prefix } from '../lib/netlink/address';
 import { HistoryStore, type Cause, type HistoryQuery, type HistoryRecord } from '../lib/history';
 // The seeder's mulberry32, so two runs seed the same history.
 import { prng } from '../lib/lab/seeder';

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const source = join(root, 'lib/conntrack/native/netns.c');
+const source = join(root, 'lib/netlink/native/netns.c');
 const output = join(root, 'build/native/netns.node');
 
 const includeDirs = [process.env.NODE_INCLUDE_DIR, join(dirname(process.execPath), '../include/node'), '/usr/include/node']

@@ -6,7 +6,7 @@ import { isEmptyFilter, type Filter } from './filter';
 import { planKernelFilter, supportFor, type KernelRequest, type KernelSupport } from './kernel-filter';
 import { AttrWriter } from './netlink/attributes';
 import { attrsOf, nfgenOf, type ReceivedMessage } from './netlink/message';
-import { inNetns } from './netlink/netns';
+import { inNetns } from '@/lib/netlink/netns';
 import { DEFAULT_TIMEOUT_MS, NfnetlinkSocket, type BatchItem } from './netlink/socket';
 import { dumpOnThreadPool } from './netlink/pool-dump';
 import { evaluate, SnapshotBuilder, type Snapshot } from './snapshot';

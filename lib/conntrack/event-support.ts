@@ -2,7 +2,7 @@
 // managed namespace (a history recorder needs 1: in auto mode entries created while nobody listened never report
 // their DESTROY), and how many event messages the kernel dropped for our subscriptions (exact, per socket).
 import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
-import { inNetns } from './netlink/netns';
+import { inNetns } from '@/lib/netlink/netns';
 
 const EVENTS_SYSCTL = '/proc/sys/net/netfilter/nf_conntrack_events';
 // NETLINK_NETFILTER; NFNLGRP_CONNTRACK_NEW | UPDATE | DESTROY as the Groups bitmask of /proc/net/netlink.

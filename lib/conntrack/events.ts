@@ -8,7 +8,7 @@ import { close, read } from 'node:fs';
 import { AF, IPCTNL_MSG, NETLINK_NETFILTER, NLM_F, ctnlMsgType } from './constants';
 import { NetlinkError } from './errors';
 import { attrsOf, forEachMessage, nfgenOf } from './netlink/message';
-import { inNetns, loadAddon } from './netlink/netns';
+import { inNetns, loadAddon } from '@/lib/netlink/netns';
 import { decodeConnection } from './codec/connection';
 import type { ConntrackEvent } from './types';
 

@@ -1,6 +1,6 @@
 // What an expectation query may ask for, as data: the zod schema the API and the UI share, and the one evaluator.
 import { z } from 'zod';
-import { parseAddress, prefixContains, type Prefix } from './address';
+import { parseAddress, prefixContains, type Prefix } from '@/lib/netlink/address';
 import { helperName, portRange, prefix, type PortRange } from './filter';
 import type { Expectation, Family, Tuple } from './types';
 

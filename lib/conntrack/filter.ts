@@ -2,7 +2,7 @@
 // strings or JSON values and the parsed Filter. What a filter means is snapshot/match.ts (the one evaluator).
 import { z } from 'zod';
 import { IPS, PROTOCOL_NAMES, STATUS_FLAGS, TCP_STATES, type StatusFlag, type TcpState } from './constants';
-import { parsePrefix, type Prefix } from './address';
+import { parsePrefix, type Prefix } from '@/lib/netlink/address';
 import { ValidationError } from './errors';
 import type { Family } from './types';
 

@@ -8,7 +8,7 @@ export { SORT_KEYS, type SortKey } from './vocabulary';
 export { filterSchema, filterShape, hostPattern, parseFilter, toFilter, hasLabel, isEmptyFilter, STATUS_NAMES, type ToFilterOptions, type Filter, type HostMatch, type FilterInput, type PortRange, type StatusMatch } from './filter';
 export { readEventsSysctl } from './event-support';
 export { NetlinkError, NamespaceError, CodecError, ValidationError } from './errors';
-export { parsePrefix, type Prefix } from './address';
+export { parsePrefix, type Prefix } from '@/lib/netlink/address';
 export { natInfo, closedBy, statusNames, statusNamesShown } from './codec/connection';
 export { externalAddress, externalEndpoint, externalKind, externalSlot, type ExternalAddress, type ExternalKind } from './external';
 export { IPS, TCP_STATES, PROTOCOL_NAMES, PORTED_PROTOCOLS, STATUS_FLAGS, IPPROTO, NF_CT_EXPECT } from './constants';

@@ -4,7 +4,7 @@
 import { release } from 'node:os';
 import { AF, CTA, CTA_FILTER_ATTR, CTA_FILTER_F, CTA_IP, CTA_PROTO, CTA_TUPLE, PORTED_PROTOCOLS } from './constants';
 import type { Filter, PortRange } from './filter';
-import type { Prefix } from './address';
+import type { Prefix } from '@/lib/netlink/address';
 import { AttrWriter } from './netlink/attributes';
 
 /** Kernel abilities, learnt from the running kernel (and corrected when a request is refused). */

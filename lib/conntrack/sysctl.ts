@@ -5,7 +5,7 @@
 import { closeSync, constants, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { NamespaceError, NetlinkError, ValidationError } from './errors';
-import { inNetns, netnsPath } from './netlink/netns';
+import { inNetns, netnsPath } from '@/lib/netlink/netns';
 
 const ROOT = '/proc/sys/net/netfilter';
 /** Names relative to net.netfilter: "nf_conntrack_max", "nf_log.2" (for nf_log/2). */

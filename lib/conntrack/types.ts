@@ -1,8 +1,9 @@
 // The domain model: what a connection-tracking entry is, in plain words.
 // Addresses are canonical strings at this edge (IPv4 dotted quad, IPv6 RFC 5952 lower-case compressed).
+import type { Family } from '@/lib/netlink/address';
 import type { StatusFlag, TcpState } from './constants';
 
-export type Family = 'ipv4' | 'ipv6';
+export type { Family };
 
 /** ICMP / ICMPv6 identity of a tuple (instead of ports). */
 export interface IcmpFields {

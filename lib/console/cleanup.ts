@@ -2,7 +2,7 @@
 // addresses. Outbound (SNAT/masquerade to the address) always; inbound port forwards (DNAT to it) only when asked.
 // The preview is a live dump with the same selection the delete makes; the delete removes those entries by id.
 import { IPS, ValidationError, externalAddress, type Connection, type EntryRef, type Family, type Filter } from '@/lib/conntrack';
-import { parseAddress } from '@/lib/conntrack/address';
+import { parseAddress } from '@/lib/netlink/address';
 import { logger } from '@/lib/observability';
 import { formatAddressBytes } from '@/lib/router';
 import { deletionIntents } from '@/lib/history';

@@ -2,7 +2,7 @@
 // paging; delete by row keys; export format. Strict like every console schema.
 import { z } from 'zod';
 import { filterShape } from '@/lib/conntrack';
-import { parsePrefix } from '@/lib/conntrack/address';
+import { parsePrefix } from '@/lib/netlink/address';
 import { CAUSES, HISTORY_SORT_KEYS, type Cause } from '@/lib/history';
 import { instant, integer } from './schemas';
 

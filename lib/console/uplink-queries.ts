@@ -8,7 +8,7 @@ import type { DeleteOutcome } from './connections';
 import { counted, failedKind, PREVIEW_ROWS, recordDeleted, reportFailures } from './delete-outcome';
 import { consoleService } from './service';
 import { NO_WAN, UNKNOWN_WAN, connectionUplink, hasUplinkFilter, matchesUplink, uplinkColumns, uplinkMask, uplinkService, wanName, type UplinkFilter, type UplinkService } from './uplinks';
-import { parseAddress } from '@/lib/conntrack/address';
+import { parseAddress } from '@/lib/netlink/address';
 import { bytesKey } from '@/lib/router';
 
 /** Splits the uplink fields off a parsed query or filter. */

@@ -2,7 +2,7 @@
 // per snapshot the WAN and stale columns composed from router lookups (the snapshot itself knows no router).
 // Both columns are evaluated at query time: they follow the router's current state, not the snapshot's moment.
 import { FAMILY_V6, externalSlot, type Columns, type Connection, type RowMask, type Snapshot } from '@/lib/conntrack';
-import { parseAddress } from '@/lib/conntrack/address';
+import { parseAddress } from '@/lib/netlink/address';
 import { config } from '@/lib/config';
 import { bytesKey, Router, WanTracker, type FlowKey } from '@/lib/router';
 import { sharedStore } from '@/lib/store';

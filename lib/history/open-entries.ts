@@ -4,7 +4,7 @@
 // its DESTROY does arrive. Columnar typed arrays, not one object per entry: about 150 bytes an entry, a million
 // entries in 150 MB, and nothing else of the table is copied.
 import { TCP_STATES, type Connection, type EntryProgress, type Family, type TcpState, type Tuple } from '@/lib/conntrack';
-import { parseAddress } from '@/lib/conntrack/address';
+import { parseAddress } from '@/lib/netlink/address';
 import { decodeAddress } from '@/lib/conntrack/codec/address';
 import type { Cause } from './causes';
 import type { HistoryRecord } from './store';

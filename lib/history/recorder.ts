@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
 import { Conntrack, emptyProgress, matches, type Connection, type ConntrackEvent, type ConntrackEvents, type Filter, type Snapshot } from '@/lib/conntrack';
 import { eventSocketDrops, setEventsSysctl, type EventsSysctl } from '@/lib/conntrack/event-support';
-import { netnsPath } from '@/lib/conntrack/netlink/netns';
+import { netnsPath } from '@/lib/netlink/netns';
 import { describeStoreError, sqliteCode } from '@/lib/store';
 import { causeOf, closerOf, ClosersMap, type Cause } from './causes';
 import type { HistoryConfig } from './config';

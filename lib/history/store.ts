@@ -1,7 +1,7 @@
 // Ended connections in SQLite: batched inserts (one transaction per flush), filtered and sorted pages with the
 // shared filter vocabulary, deletes, retention pruning, and the record of event-loss gaps.
 import { externalEndpoint, PORTED_PROTOCOLS, type Connection, type Family, type Filter, type PortRange, type TcpState, type Tuple } from '@/lib/conntrack';
-import { parseAddress, type Prefix } from '@/lib/conntrack/address';
+import { parseAddress, type Prefix } from '@/lib/netlink/address';
 import { migrate, type Store } from '@/lib/store';
 import type { Statement } from 'better-sqlite3';
 import type { Cause } from './causes';

@@ -4,7 +4,7 @@
 // Nothing leaves the machine: it binds 127.0.0.1 and only answers who asked.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import { parseAddress } from '@/lib/conntrack/address';
+import { parseAddress } from '@/lib/netlink/address';
 
 export interface LabDns {
   /** "127.0.0.1:PORT": what CONNTRACK_DNS_SERVERS takes. */

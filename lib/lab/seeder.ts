@@ -6,7 +6,7 @@
 // to LAN servers (CTA_NAT_DST), routed LAN-to-DMZ traffic without NAT, and IPv6 without NAT.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Conntrack, IPPROTO, IPS, NetlinkError, PROTOCOL_NAMES, type Family, type TcpState } from '../conntrack';
-import { formatIPv4, formatIPv6 } from '../conntrack/codec/address';
+import { formatIPv4, formatIPv6 } from '../netlink/address';
 import { CTA_PROTOINFO, CTA_PROTOINFO_SCTP } from '../conntrack/constants';
 import type { NewConnection } from '../conntrack/create';
 import { createNamespace, type Namespace } from './namespace';

@@ -2,7 +2,7 @@
 // the structs and attribute tables; this module decides what they mean for the console (canonical addresses,
 // table ids, which rule selectors it can evaluate).
 import type { rt } from 'netlink';
-import { formatIPv4, formatIPv6 } from '@/lib/conntrack/codec/address';
+import { formatIPv4, formatIPv6 } from '@/lib/netlink/address';
 import type { Family, InterfaceAddress, Link, Neighbour, Route, RouteType, Rule, RuleAction } from './types';
 
 // AF_INET, AF_INET6 (linux/socket.h)

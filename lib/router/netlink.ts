@@ -1,12 +1,12 @@
 // The two rtnetlink sockets of the router view. Dumps go through the npm package `netlink` (createRtNetlink), opened
-// inside the managed namespace the way lib/conntrack opens its sockets. Change notifications come from a blocking
-// socket of our setns addon read on the libuv thread pool: the package's socket aborts the process when the kernel
-// reports an overflow (ENOBUFS) on an idle socket, while a pool read returns ENOBUFS as an ordinary error, which
-// here means "changes were lost: dump again".
+// inside the managed namespace (lib/netlink/netns.ts, as lib/conntrack opens its own). Change notifications come
+// from a blocking socket of our setns addon read on the libuv thread pool: the package's socket aborts the process
+// when the kernel reports an overflow (ENOBUFS) on an idle socket, while a pool read returns ENOBUFS as an ordinary
+// error, which here means "changes were lost: dump again".
 import { close, read } from 'node:fs';
 import { createRtNetlink, parseMessages, rt, type RtNetlinkSocket } from 'netlink';
-import { NetlinkError } from '@/lib/conntrack/errors';
-import { inNetns, loadAddon } from '@/lib/conntrack/netlink/netns';
+import { NetlinkError } from '@/lib/netlink/errors';
+import { inNetns, loadAddon } from '@/lib/netlink/netns';
 import { decodeAddress, decodeLink, decodeNeighbour, decodeRoute, decodeRule } from './decode';
 import type { Topology } from './types';
 

@@ -1,7 +1,7 @@
 // The router around the conntrack table, in plain words: its interfaces (links), the addresses they hold, its
 // routes (every table), policy rules and neighbours. Addresses are canonical strings at the edges, with their
 // bytes kept beside them for lookups.
-import type { Family } from '@/lib/conntrack/types';
+import type { Family } from '@/lib/netlink/address';
 
 export type { Family };
 

@@ -3,7 +3,7 @@
 // link and carrier state, current addresses, whether it holds the main table's default route, and the addresses
 // it held before, kept in SQLite for 30 days so they survive a restart.
 import { EventEmitter } from 'node:events';
-import { parseAddress } from '@/lib/conntrack/address';
+import { parseAddress } from '@/lib/netlink/address';
 import { migrate, openMemoryStore, type Store } from '@/lib/store';
 import { bytesKey, type Router } from './router';
 import { ROUTER_MIGRATIONS } from './schema';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiHistoryEntry, ApiHistoryPage, ApiNatLookup, Cause } from '@/lib/console';
-import { parseAddress } from '@/lib/conntrack/address';
+import { parseAddress } from '@/lib/netlink/address';
 import { HISTORY_SORT_KEYS, type HistorySortKey } from '@/lib/history';
 import { createLab, generateTraffic, type GeneratedFlow, type GeneratedTraffic, type Lab } from '@/lib/lab';
 import { createToken, createUser } from '../support/auth';

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAddress } from '@/lib/conntrack/address';
+import { parseAddress } from '@/lib/netlink/address';
 import { createLab, failover, replaceWanAddress, setWanCarrier, setWanLink, type Lab } from '@/lib/lab';
 import { Router, WanTracker, type WanEvent } from '@/lib/router';
 import { openStore, type Store } from '@/lib/store';

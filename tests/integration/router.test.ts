@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNamespace, type Namespace } from '@/lib/lab';
 import { Router } from '@/lib/router';
-import { parseAddress } from '@/lib/conntrack/address';
+import { parseAddress } from '@/lib/netlink/address';
 import { ipTopology, routerTopology } from '../support/ip-oracle';
 
 let ns: Namespace;

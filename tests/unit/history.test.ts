@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { emptyProgress, externalEndpoint, parseFilter, type Connection } from '@/lib/conntrack';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
-import { parseAddress, parsePrefix, type Prefix } from '@/lib/conntrack/address';
+import { parseAddress, parsePrefix, type Prefix } from '@/lib/netlink/address';
 import { causeOf, closerOf, ClosersMap, COUNT_CAP, HISTORY_SORT_KEYS, HistoryStore, OpenEntries, type HistoryRecord, type HistorySortKey } from '@/lib/history';
 import { openStore } from '@/lib/store';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Connection, ConntrackEvent } from '@/lib/conntrack';
-import { namespaceProblem, processPrivileges } from '@/lib/conntrack/errors';
+import { namespaceProblem, processPrivileges } from '@/lib/netlink/errors';
 import { HistoryStore } from '@/lib/history';
 import { HISTORY_DEFAULTS } from '@/lib/history/config';
 import { eventsSettingMeaning, HistoryRecorder, MAX_UNWRITTEN } from '@/lib/history/recorder';

@@ -1,60 +1,9 @@
-// IPv4 / IPv6 address bytes <-> canonical strings: IPv4 dotted quad, IPv6 per RFC 5952 (lower case, the longest
-// run of two or more zero groups compressed, the first such run on a tie, IPv4-mapped as ::ffff:a.b.c.d).
-// Formatting runs for every address of every dumped entry: table lookups and plain loops, no regex, no scratch arrays.
+// The address attributes (CTA_IP_V4_*, CTA_IP_V6_*): 4 or 16 bytes <-> canonical strings (lib/netlink/address.ts
+// formats them). Encoding is strict: text that is not an address of the tuple's family is a ValidationError.
 import { ValidationError } from '../errors';
-import type { Family } from '../types';
-
-const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
-/** Byte as hex without leading zeros ("0".."ff"), for the high byte of a group. */
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16));
-/** Byte as two hex digits, for the low byte of a group whose high byte is not zero. */
-const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+import { formatIPv4, formatIPv6, type Family } from '@/lib/netlink/address';
 
 export const addressLength = (family: Family): number => (family === 'ipv4' ? 4 : 16);
-
-export function formatIPv4(buf: ArrayLike<number>, offset: number): string {
-  return `${DEC[buf[offset]]}.${DEC[buf[offset + 1]]}.${DEC[buf[offset + 2]]}.${DEC[buf[offset + 3]]}`;
-}
-
-export function formatIPv6(buf: ArrayLike<number>, offset: number): string {
-  let mapped = buf[offset + 10] === 0xff && buf[offset + 11] === 0xff;
-  for (let i = 0; mapped && i < 10; i++) if (buf[offset + i] !== 0) mapped = false;
-  if (mapped) return `::ffff:${formatIPv4(buf, offset + 12)}`;
-
-  let bestStart = -1;
-  let bestLength = 0;
-  let runStart = -1;
-  for (let g = 0; g < 8; g++) {
-    if (buf[offset + 2 * g] === 0 && buf[offset + 2 * g + 1] === 0) {
-      if (runStart < 0) runStart = g;
-      if (g - runStart + 1 > bestLength) {
-        bestStart = runStart;
-        bestLength = g - runStart + 1;
-      }
-    } else {
-      runStart = -1;
-    }
-  }
-  // RFC 5952 4.2.2: "::" never stands for a single zero group.
-  if (bestLength < 2) bestStart = -1;
-
-  let out = '';
-  let needColon = false;
-  for (let g = 0; g < 8; g++) {
-    if (g === bestStart) {
-      out += '::';
-      g += bestLength - 1;
-      needColon = false;
-      continue;
-    }
-    const hi = buf[offset + 2 * g];
-    const lo = buf[offset + 2 * g + 1];
-    const group = hi === 0 ? HEX[lo] : HEX[hi] + HEX2[lo];
-    out += needColon ? `:${group}` : group;
-    needColon = true;
-  }
-  return out;
-}
 
 /** The canonical string for the 4 (ipv4) or 16 (ipv6) bytes at buf[offset]. */
 export function decodeAddress(buf: Uint8Array, offset: number, family: Family): string {

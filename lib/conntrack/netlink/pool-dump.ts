@@ -5,7 +5,7 @@ import { close, closeSync, read, writeSync } from 'node:fs';
 import { NETLINK_NETFILTER, NLM_F, NLMSG } from '../constants';
 import { NetlinkError } from '../errors';
 import { buildMessage, errorOf, scanMessages, type ReceivedMessage, type RequestHeader } from './message';
-import { inNetns, loadAddon } from './netns';
+import { inNetns, loadAddon } from '@/lib/netlink/netns';
 
 /** The kernel fills at most 32 KiB per dump datagram (SKB_WITH_OVERHEAD(32768)); a little more never hurts. */
 const READ_BYTES = 64 * 1024;

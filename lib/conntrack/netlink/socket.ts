@@ -4,7 +4,7 @@ import { RawNetlinkSocket } from 'netlink';
 import { NETLINK_NETFILTER, NLM_F, NLMSG } from '../constants';
 import { NetlinkError } from '../errors';
 import { buildMessage, erroredSeq, errorOf, forEachMessage, type ReceivedMessage, type RequestHeader } from './message';
-import { inNetns } from './netns';
+import { inNetns } from '@/lib/netlink/netns';
 
 export interface SocketOptions {
   /** Network namespace (name under /var/run/netns, or a path) whose table to use; default: our own. */

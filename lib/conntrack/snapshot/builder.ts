@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import * as K from '../constants';
 import { CodecError } from '../errors';
-import { parseAddress } from '../address';
+import { parseAddress } from '@/lib/netlink/address';
 import { decodeSeqAdj } from '../codec/seqadj';
 import { decodeSynproxy } from '../codec/synproxy';
 import { decodeSecctx } from '../codec/help';

@@ -2,7 +2,7 @@
 // (sequential column reads, no per-row closures), on a range of rows. Everything else that filters is this
 // evaluator (matches() on one Connection, the snapshot's queries, the builder's chunks) or a translation of it
 // tested against it (the kernel plan in kernel-filter.ts, the history store's SQL).
-import { ipv4PrefixMask, prefixContains, type Prefix } from '../address';
+import { ipv4PrefixMask, prefixContains, type Prefix } from '@/lib/netlink/address';
 import { TCP_STATES } from '../constants';
 import { hasLabel, type Filter, type HostMatch, type PortRange } from '../filter';
 import { FAMILY_V6, PORTED, type Columns } from './columns';

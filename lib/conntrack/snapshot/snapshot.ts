@@ -1,7 +1,7 @@
 // A read-only table of entries at one moment: answers the console's questions - filter, sort, page, count -
 // many times over without going back to the kernel. Built by SnapshotBuilder; holds only read-only Columns.
 import { TCP_STATES } from '../constants';
-import type { Prefix } from '../address';
+import type { Prefix } from '@/lib/netlink/address';
 import type { Filter } from '../filter';
 import type { Connection, Family, Tuple } from '../types';
 import type { GroupKey, SortKey } from '../vocabulary';

@@ -1,5 +1,5 @@
 // Free text: each row as the console shows it, lower-case, searched with a substring match.
-import { formatIPv6 } from '../codec/address';
+import { formatIPv6 } from '@/lib/netlink/address';
 import { IPS, PROTOCOL_NAMES, TCP_STATES } from '../constants';
 import { FAMILY_V6, NO_STATE, PORTED, type Columns } from './columns';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeAddress, encodeAddress, formatIPv4, formatIPv6 } from '@/lib/conntrack/codec/address';
+import { decodeAddress, encodeAddress } from '@/lib/conntrack/codec/address';
+import { formatIPv4, formatIPv6 } from '@/lib/netlink/address';
 import { ValidationError } from '@/lib/conntrack/errors';
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));

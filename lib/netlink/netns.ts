@@ -2,9 +2,9 @@
 // router the console manages the table of the namespace it runs in.
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { errnoName, NamespaceError, namespaceProblem, processPrivileges } from '../errors';
+import { errnoName, NamespaceError, namespaceProblem, processPrivileges } from './errors';
 
-/** The functions of lib/conntrack/native/netns.c. */
+/** The functions of native/netns.c. */
 export interface NativeAddon {
   setns(fd: number): void;
   /** A blocking netlink socket for reads on the thread pool (see native/netns.c). */
