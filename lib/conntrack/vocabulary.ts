@@ -32,9 +32,10 @@ export type SortKey = (typeof SORT_KEYS)[number];
 
 /**
  * What the overview groups a snapshot by: source / destination host (original direction), destination port (per
- * protocol), external address (NAT), protocol, state (TCP states, UDP replied/unreplied), zone, mark.
+ * protocol), external address (NAT), WAN (the console's router-aware column), protocol, state (TCP states, UDP
+ * replied/unreplied), UDP replied/unreplied alone, zone, mark.
  */
-export const GROUP_KEYS = ['src', 'dst', 'dport', 'external', 'protocol', 'state', 'zone', 'mark'] as const;
+export const GROUP_KEYS = ['src', 'dst', 'dport', 'external', 'wan', 'protocol', 'state', 'udp', 'zone', 'mark'] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
 /** What groups are ranked by: entries, or bytes both ways. */
 export const GROUP_METRICS = ['count', 'bytes'] as const;

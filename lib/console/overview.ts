@@ -1,19 +1,24 @@
 // GET /api/overview: what fills the table - the snapshot's entries in groups (source host, destination host,
-// destination port, external address, protocol, state, zone, mark), the top N by entries or bytes and the
-// rest as "others", each group with the filter that opens (or deletes) exactly it.
+// destination port, external address, WAN, protocol, state, UDP replied/unreplied, zone, mark), the top N by
+// entries or bytes and the rest as "others", each group with the filter that opens (or deletes) exactly it.
+// The snapshot keeps its groupings columnar (lib/conntrack/snapshot/groups.ts); this adds the WAN column, the
+// uplink filters and the names.
 import { z } from 'zod';
-import { filterShape, GROUP_KEYS, GROUP_METRICS, toFilter, type Group, type GroupKey, type GroupMetric } from '@/lib/conntrack';
+import { filterShape, GROUP_KEYS, GROUP_METRICS, toFilter, type Group, type GroupKey, type GroupMetric, type Grouping, type Others } from '@/lib/conntrack';
 import { snapshotSummary, type ApiSnapshot } from './connection';
 import { consoleFilterOptions } from './filter-options';
 import { consoleNames } from './names';
-import { integer, listQuerySchema } from './schemas';
+import { integer, listQuerySchema, uplinkShape } from './schemas';
 import { consoleService } from './service';
+import { checkWan, uplinkFilterOf } from './uplink-queries';
+import { NO_WAN, UNKNOWN_WAN, uplinkColumns, uplinkMask, uplinkService } from './uplinks';
 
 export const OVERVIEW_MAX_LIMIT = 100;
 
 /** GET /api/overview */
 export const overviewQuerySchema = z.strictObject({
   ...filterShape,
+  ...uplinkShape,
   by: z.enum(GROUP_KEYS, { message: `by must be one of ${GROUP_KEYS.join(', ')}` }),
   metric: z.enum(GROUP_METRICS, { message: `metric must be one of ${GROUP_METRICS.join(', ')}` }).default('count'),
   limit: integer('limit', 1, OVERVIEW_MAX_LIMIT).default(10),
@@ -32,17 +37,13 @@ export interface OverviewResponse {
   metric: GroupMetric;
   /** Entries matching the filter. */
   total: number;
-  /** The top groups, largest first (ties by key). */
+  /** The top groups, largest first (ties: more entries first, then in key order: addresses and numbers numerically). */
   groups: ApiGroup[];
   /** The groups after the top ones, summed. */
-  others: { groups: number; count: number; bytes: { original: number; reply: number } };
+  others: Others;
   /** Matching entries the grouping does not apply to (no port, no NAT, neither TCP nor UDP). */
   ungrouped: number;
 }
-
-const weight = (g: Group, metric: GroupMetric): number => (metric === 'count' ? g.count : g.bytes.original + g.bytes.reply);
-/** Ties by key in code-unit order: localeCompare costs microseconds a call, and 30,000 source hosts tie a lot. */
-const byKey = (a: Group, b: Group): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /** The name beside a group's key: a host for an address, a service for a port. */
 function nameOf(by: GroupKey, group: Group): string | undefined {
@@ -54,22 +55,25 @@ function nameOf(by: GroupKey, group: Group): string | undefined {
 }
 
 export async function overview(query: OverviewQuery): Promise<OverviewResponse> {
-  const { by, metric, limit, snapshot: snapshotId, ...fields } = query;
+  const { by, metric, limit, snapshot: snapshotId, ...rest } = query;
+  const [uplink, fields] = uplinkFilterOf(rest);
   const snapshot = await consoleService().snapshots.get(snapshotId);
   const filter = toFilter(fields, consoleFilterOptions());
-  const total = snapshot.count(filter);
-  const all = snapshot.groups(by, filter).sort((a, b) => weight(b, metric) - weight(a, metric) || b.count - a.count || byKey(a, b));
-  const top = all.slice(0, limit);
-  const others = { groups: all.length - top.length, count: 0, bytes: { original: 0, reply: 0 } };
-  for (const g of all.slice(limit)) {
-    others.count += g.count;
-    others.bytes.original += g.bytes.original;
-    others.bytes.reply += g.bytes.reply;
-  }
-  const grouped = top.reduce((sum, g) => sum + g.count, others.count);
+  const service = uplink || by === 'wan' ? await uplinkService() : undefined;
+  const columns = service ? uplinkColumns(snapshot, service) : undefined;
+  if (service) checkWan(service, uplink?.wan);
+  const where = uplink && columns ? uplinkMask(columns, uplink) : undefined;
+  const total = snapshot.count(filter, undefined, where);
+  let grouping: Grouping;
+  if (by === 'wan') {
+    const wan = columns!;
+    // The WAN column's -1 and -2 are its values "none" (routed, not through a WAN) and "unknown".
+    grouping = snapshot.groups({ names: wan.names, index: wan.wan, negative: [NO_WAN, UNKNOWN_WAN], field: 'wan' }, filter, where, `wan ${wan.version}`);
+  } else grouping = snapshot.groups(by, filter, where);
+  const { groups: top, others } = grouping.top(limit, metric);
   const groups = top.map((g): ApiGroup => {
     const name = nameOf(by, g);
     return name ? { ...g, name } : g;
   });
-  return { snapshot: snapshotSummary(snapshot), by, metric, total, groups, others, ungrouped: total - grouped };
+  return { snapshot: snapshotSummary(snapshot), by, metric, total, groups, others, ungrouped: total - grouping.grouped };
 }

@@ -1,19 +1,29 @@
 // GET /api/overview against the real server and kernel: on a known mix (the varied conntrack -I entries with NAT,
-// marks and zones, 2,000 seeded NAT-router entries, and tracked pings for bytes) every grouping equals the same
-// grouping of `conntrack -L -o xml` done here, every group's filter selects exactly its entries, and bad input is
-// a 400 naming the field.
+// marks and zones, 2,000 seeded NAT-router entries, and tracked pings for bytes) in a namespace with two uplinks
+// (wan1: default route of the main table, wan2: of table 100) every grouping equals the same grouping of
+// `conntrack -L -o xml` done here (the WAN of an entry from `ip -j addr` and `ip -j route get`, the kernel's own
+// answers), every group's filter selects exactly its entries, and bad input is a 400 naming the field.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiErrorBody, ConnectionPage, ConnectionSummary, OverviewResponse } from '@/lib/console';
-import { GROUP_KEYS, IPS, PORTED_PROTOCOLS, PROTOCOL_NAMES, type GroupKey } from '@/lib/conntrack';
+import { GROUP_KEYS, IPS, PORTED_PROTOCOLS, PROTOCOL_NAMES, TCP_STATES, type GroupKey } from '@/lib/conntrack';
 import { createNamespace, type Namespace } from '@/lib/lab';
 import { seed } from '@/lib/lab/seeder';
-import { listAll, type OracleEntry } from '../support/oracle';
+import { canonicalIPv4, ipv6Groups, listAll, type OracleEntry } from '../support/oracle';
 import { startServer, type TestServer } from '../support/server';
-import { insertVaried } from './conntrack-setup';
+import { insertVaried, WAN_V4, WAN_V6 } from './conntrack-setup';
+
+/** The uplinks: veth ends (this kernel may lack dummy links) with the seeder's and the varied entries' NAT addresses. */
+const UPLINKS = [
+  { name: 'wan1', addresses: ['203.0.113.1/24', `${WAN_V4}/24`, `${WAN_V6}/64`], routes: [['route', 'add', 'default', 'dev', 'wan1'], ['-6', 'route', 'add', 'default', 'dev', 'wan1']] },
+  { name: 'wan2', addresses: ['198.51.100.7/24'], routes: [['route', 'add', 'default', 'dev', 'wan2', 'table', '100']] },
+] as const;
 
 let ns: Namespace | undefined;
 let server: TestServer | undefined;
 let oracle: OracleEntry[] = [];
+/** The WAN holding an address (ip -j addr), and the WAN a destination routes through (ip -j route get). */
+const addressHolder = new Map<string, string>();
+const routeDevice = new Map<string, string>();
 
 async function get<T>(path: string): Promise<{ status: number; body: T }> {
   if (!server) throw new Error('no server');
@@ -38,8 +48,14 @@ function oracleKey(e: OracleEntry, by: GroupKey): string | undefined {
       return snat ? e.reply.dst : dnat ? `${e.original.dst} (port forward)` : undefined;
     case 'protocol':
       return protocolName(e.original.protocol);
+    case 'wan': {
+      const external = snat ? e.reply.dst : dnat ? e.original.dst : undefined;
+      return external === undefined ? (routeDevice.get(e.original.dst) ?? 'none') : (addressHolder.get(external) ?? 'none');
+    }
     case 'state':
       if (e.original.protocol === 6) return e.tcpState;
+      return oracleKey(e, 'udp');
+    case 'udp':
       if (e.original.protocol === 17) return e.status & IPS.SEEN_REPLY ? 'UDP replied' : 'UDP unreplied';
       return undefined;
     case 'zone':
@@ -71,8 +87,68 @@ function oracleGroups(by: GroupKey): Expected[] {
 
 const weight = (g: Expected, metric: 'count' | 'bytes') => (metric === 'count' ? g.count : g.bytes.original + g.bytes.reply);
 
+/** An address as numbers in order: IPv4 before IPv6, each numerically. */
+const addressOrder = (address: string): number[] => (address.includes(':') ? [1, ...ipv6Groups(address)] : [0, ...canonicalIPv4(address).split('.').map(Number)]);
+const PROTOCOL_NUMBERS = new Map(Object.entries(PROTOCOL_NAMES).map(([n, name]) => [name, Number(n)]));
+
+/** The order the API promises for groups that tie on the metric and the count. */
+function keyOrder(by: GroupKey, key: string): (number | string)[] {
+  switch (by) {
+    case 'src':
+    case 'dst':
+      return addressOrder(key);
+    case 'external':
+      return key.endsWith(' (port forward)') ? [1, ...addressOrder(key.slice(0, -' (port forward)'.length))] : [0, ...addressOrder(key)];
+    case 'dport': {
+      const [protocol, port] = key.split('/');
+      return [PROTOCOL_NUMBERS.get(protocol) ?? Number(protocol), Number(port)];
+    }
+    case 'protocol':
+      return [PROTOCOL_NUMBERS.get(key) ?? Number(key)];
+    case 'state':
+    case 'udp':
+      return [key === 'UDP replied' ? 1000 : key === 'UDP unreplied' ? 1001 : TCP_STATES.indexOf(key as (typeof TCP_STATES)[number])];
+    case 'zone':
+    case 'mark':
+      return [Number(key)];
+    case 'wan':
+      return [key];
+  }
+}
+
+function compareKeys(by: GroupKey, a: string, b: string): number {
+  const x = keyOrder(by, a);
+  const y = keyOrder(by, b);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    if (x[i] === y[i]) continue;
+    return (x[i] ?? -1) < (y[i] ?? -1) ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Fills addressHolder and routeDevice from the kernel: which uplink holds each address, where each destination goes. */
+async function readTopology(namespace: Namespace, destinations: readonly string[]): Promise<void> {
+  const wans = new Set<string>(UPLINKS.map((u) => u.name));
+  const addresses = JSON.parse((await namespace.exec('ip', ['-j', 'addr', 'show'])).stdout) as { ifname: string; addr_info: { local: string }[] }[];
+  for (const link of addresses) for (const a of link.addr_info) if (wans.has(link.ifname)) addressHolder.set(a.local, link.ifname);
+  // One shell for every lookup; a destination without a route prints [] (the console's "none").
+  const script = destinations.map((d) => `ip -j route get ${d} 2>/dev/null || echo '[]'`).join('\n');
+  const lines = (await namespace.exec('sh', ['-c', script])).stdout.trim().split('\n');
+  expect(lines.length).toBe(destinations.length);
+  destinations.forEach((d, i) => {
+    const [route] = JSON.parse(lines[i]) as { dev?: string; type?: string }[];
+    if (route?.dev && wans.has(route.dev) && route.type !== 'local') routeDevice.set(d, route.dev);
+  });
+}
+
 beforeAll(async () => {
   ns = await createNamespace({ role: 'overview', tracking: true, sysctls: { 'net.netfilter.nf_conntrack_acct': '1' } });
+  for (const uplink of UPLINKS) {
+    await ns.exec('ip', ['link', 'add', uplink.name, 'type', 'veth', 'peer', 'name', `${uplink.name}p`]);
+    for (const end of [uplink.name, `${uplink.name}p`]) await ns.exec('ip', ['link', 'set', end, 'up']);
+    for (const address of uplink.addresses) await ns.exec('ip', ['addr', 'add', address, 'dev', uplink.name, ...(address.includes(':') ? ['nodad'] : [])]);
+    for (const route of uplink.routes) await ns.exec('ip', [...route]);
+  }
   await insertVaried(ns.name);
   await seed({ netns: ns.name, count: 2000, seed: 7 });
   // Tracked traffic, so some groups have bytes both ways.
@@ -84,6 +160,7 @@ beforeAll(async () => {
   const refresh = await fetch(`${server.url}/api/connections/refresh`, { method: 'POST', headers: server.authHeaders() });
   expect(refresh.status).toBe(200);
   oracle = await listAll(ns.name);
+  await readTopology(ns, [...new Set(oracle.map((e) => e.original.dst))]);
 });
 
 afterAll(async () => {
@@ -96,7 +173,7 @@ describe('GET /api/overview', () => {
     const limit = 10;
     const reply = await get<OverviewResponse>(`/api/overview?by=${by}&metric=${metric}&limit=${limit}`);
     expect(reply.status).toBe(200);
-    const expected = oracleGroups(by).sort((a, b) => weight(b, metric) - weight(a, metric) || b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const expected = oracleGroups(by).sort((a, b) => weight(b, metric) - weight(a, metric) || b.count - a.count || compareKeys(by, a.key, b.key));
     expect(reply.body.total).toBe(oracle.length);
     expect(reply.body.groups.map(({ key, count, bytes }) => ({ key, count, bytes }))).toEqual(expected.slice(0, limit));
     const rest = expected.slice(limit);
@@ -122,6 +199,22 @@ describe('GET /api/overview', () => {
     }
   });
 
+  it('groups by WAN through both uplinks and none, and narrows by the uplink filters', async () => {
+    const wans = await get<OverviewResponse>('/api/overview?by=wan&limit=10');
+    expect(wans.body.groups.map((g) => g.key).sort()).toEqual(['none', 'wan1', 'wan2']);
+    const throughWan2 = oracle.filter((e) => oracleKey(e, 'wan') === 'wan2');
+    const reply = await get<OverviewResponse>('/api/overview?by=dport&wan=wan2&limit=100');
+    expect(reply.status).toBe(200);
+    expect(reply.body.total).toBe(throughWan2.length);
+    expect(reply.body.others.groups).toBe(0);
+    const ports = new Map<string, number>();
+    for (const e of throughWan2) {
+      const key = oracleKey(e, 'dport');
+      if (key !== undefined) ports.set(key, (ports.get(key) ?? 0) + 1);
+    }
+    expect(Object.fromEntries(reply.body.groups.map((g) => [g.key, g.count]))).toEqual(Object.fromEntries(ports));
+  });
+
   it('narrows by the shared filters, and counts protocols and TCP states as the summary does', async () => {
     const tcp = oracle.filter((e) => e.original.protocol === 6);
     const reply = await get<OverviewResponse>('/api/overview?by=dport&protocol=tcp&limit=100');
@@ -142,6 +235,8 @@ describe('GET /api/overview', () => {
     ['by=src&limit=101', 'limit'],
     ['by=src&bogus=1', 'bogus'],
     ['by=src&dport=99999', 'dport'],
+    ['by=wan&wan=nope', 'wan'],
+    ['by=src&stale=maybe', 'stale'],
   ])('GET /api/overview?%s is a 400 naming %s', async (query, field) => {
     const reply = await get<ApiErrorBody>(`/api/overview?${query}`);
     expect(reply.status).toBeGreaterThanOrEqual(400);

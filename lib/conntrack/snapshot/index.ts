@@ -6,6 +6,6 @@ export { evaluate } from './match';
 export { matches } from './matches';
 export { FAMILY_V6, type Columns } from './columns';
 export type { SnapshotSummary } from './summary';
-export type { Group, KeyColumn } from './groups';
+export type { ColumnGroupKey, Group, Grouping, KeyColumn, Others } from './groups';
 export { GROUP_KEYS, GROUP_METRICS, type GroupKey, type GroupMetric } from '../vocabulary';
 export { SORT_KEYS, type SortKey } from '../vocabulary';
