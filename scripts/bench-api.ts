@@ -1,6 +1,6 @@
 // The API benchmark: how fast the console answers on a big table, through the real server and a real browser.
 //
-//   npm run bench:api [-- --entries 1000000 --requests 200 --refreshes 5 --seed 1]
+//   npm run bench:api [-- --entries 1000000 --requests 200 --refreshes 5 --seed 1 --reverse 20]
 //
 // One namespace seeded with N entries (lib/lab/seeder.ts), the production server managing it (started as the
 // tests start it, authenticated with an admin API token), then:
@@ -18,12 +18,18 @@
 //       round trip, target <= 50 ms) and the longest event-loop stall is read from the server's own
 //       monitorEventLoopDelay (prom-client's nodejs_eventloop_lag_max_seconds on /metrics, which restarts its
 //       histogram at every scrape: one scrape just before the work, one just after). Target: <= 20 ms.
+//   (e) reverse DNS against a resolver on loopback that never answers (the server runs with CONNTRACK_REVERSE_DNS=on
+//       and only that resolver): pages asked while the PTR lookups of the page before are in flight (a user paging
+//       with the switch on: 50 lookups, each waiting its 1 s timeout), against pages asked with none in flight (the
+//       switch off), interleaved over `--reverse` rounds, each page at a new offset so nothing is cached: p50 / p95
+//       server time of each and their ratio. Target: <= 1.1x.
 // The table goes to stdout, everything measured to bench-results/bench-api-<N>-<time>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Page } from '@playwright/test';
 import { Conntrack, GROUP_KEYS } from '../lib/conntrack';
+import { startLabDns, type LabDns } from '../lib/lab/dns';
 import { withSeededNamespace, type SeedResult } from '../lib/lab/seeder';
 import { startServer, type TestServer } from '../tests/support/server';
 import { wholeNumberOptions } from './args';
@@ -35,12 +41,14 @@ const STALL_TARGET_MS = 20;
 const HEALTH_P95_TARGET_MS = 50;
 const HEALTH_INTERVAL_MS = 25;
 const REFRESH_RATIO_TARGET = 1.5;
+const REVERSE_RATIO_TARGET = 1.1;
 
 type Options = {
   entries: number;
   requests: number;
   refreshes: number;
   seed: number;
+  reverse: number;
 };
 
 const percentile = (values: readonly number[], p: number): number => {
@@ -81,14 +89,19 @@ function serverTiming(response: Response): number | undefined {
   return durations.length ? Math.max(...durations) : undefined;
 }
 
-async function timedGet(server: TestServer, path: string): Promise<{ ms: number; body: { matched: number }; source: 'server-timing' | 'round-trip' }> {
+interface PageBody {
+  matched: number;
+  items?: { original: { src: string; dst: string }; reply: { src: string; dst: string } }[];
+}
+
+async function timedGet(server: TestServer, path: string): Promise<{ ms: number; body: PageBody; source: 'server-timing' | 'round-trip' }> {
   const started = performance.now();
   const response = await fetch(`${server.url}${path}`, { headers: server.authHeaders() });
   const text = await response.text();
   const roundTrip = performance.now() - started;
   if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${text.slice(0, 300)}`);
   const reported = serverTiming(response);
-  return { ms: reported ?? roundTrip, body: JSON.parse(text) as { matched: number }, source: reported === undefined ? 'round-trip' : 'server-timing' };
+  return { ms: reported ?? roundTrip, body: JSON.parse(text) as PageBody, source: reported === undefined ? 'round-trip' : 'server-timing' };
 }
 
 async function measurePages(server: TestServer, snapshot: string, seeded: SeedResult, requests: number): Promise<{ pages: PageResult[]; source: string }> {
@@ -204,6 +217,61 @@ async function eventLoopStallMs(server: TestServer): Promise<number> {
   return Number(match[1]) * 1000;
 }
 
+interface ReverseDnsResult {
+  rounds: number;
+  lookupsPerPage: number;
+  off: { p50: number; p95: number; samples: number[] };
+  on: { p50: number; p95: number; samples: number[] };
+  p50Ratio: number;
+  p95Ratio: number;
+  /** How long the reverse requests took (each waits for its lookups' timeout): proof that they were in flight. */
+  lookupMedianMs: number;
+}
+
+/** (e): a page's time with the previous page's PTR lookups stuck on a silent resolver, against none in flight. */
+async function measureReverseDns(server: TestServer, snapshot: string, dns: LabDns, rounds: number): Promise<ReverseDnsResult> {
+  // A page by id at its own offset: fresh addresses every time (a failed lookup is remembered a minute).
+  let next = 0;
+  const page = () => timedGet(server, `/api/connections?sort=id&limit=100&offset=${100 * next++}&snapshot=${snapshot}`);
+  await page();
+  const off: number[] = [];
+  const on: number[] = [];
+  const lookups: number[] = [];
+  let perPage = 0;
+  for (let i = 0; i < rounds; i++) {
+    const shown = await page();
+    off.push(shown.ms);
+    const addresses = [...new Set((shown.body.items ?? []).flatMap((c) => [c.original.src, c.original.dst, c.reply.src, c.reply.dst]))].slice(0, 50);
+    perPage = addresses.length;
+    // What the page does with the switch on once it has its rows: ask for the PTR names of its addresses.
+    const asked = dns.questions.length;
+    const started = performance.now();
+    const lookup = fetch(`${server.url}/api/names/reverse?addresses=${encodeURIComponent(addresses.join(','))}`, { headers: server.authHeaders() }).then(async (response) => {
+      const text = await response.text();
+      if (!response.ok) throw new Error(`GET /api/names/reverse: ${response.status} ${text.slice(0, 300)}`);
+      return performance.now() - started;
+    });
+    // The next page is asked once the resolver holds this page's questions (unanswered).
+    while (dns.questions.length < asked + addresses.length && performance.now() - started < 5000) await new Promise((r) => setTimeout(r, 5));
+    on.push((await page()).ms);
+    lookups.push(await lookup);
+  }
+  const result = {
+    rounds,
+    lookupsPerPage: perPage,
+    off: { p50: median(off), p95: percentile(off, 95), samples: off },
+    on: { p50: median(on), p95: percentile(on, 95), samples: on },
+    p50Ratio: median(on) / median(off),
+    p95Ratio: percentile(on, 95) / percentile(off, 95),
+    lookupMedianMs: median(lookups),
+  };
+  console.log(
+    `  off p50 ${fmt(result.off.p50)} p95 ${fmt(result.off.p95)} ms; on (${perPage} lookups in flight) p50 ${fmt(result.on.p50)} p95 ${fmt(result.on.p95)} ms; ` +
+      `ratio p50 ${result.p50Ratio.toFixed(2)} p95 ${result.p95Ratio.toFixed(2)}; the lookups took ${fmt(result.lookupMedianMs)} ms (median)`,
+  );
+  return result;
+}
+
 interface Responsiveness {
   work: string;
   ms: number;
@@ -274,7 +342,7 @@ async function measureResponsiveness(server: TestServer, N: number): Promise<Res
 }
 
 async function main(): Promise<void> {
-  const options = wholeNumberOptions<Options>(process.argv.slice(2), { entries: 1_000_000, requests: 200, refreshes: 5, seed: 1 });
+  const options = wholeNumberOptions<Options>(process.argv.slice(2), { entries: 1_000_000, requests: 200, refreshes: 5, seed: 1, reverse: 20 });
   const N = options.entries;
   // Exit through process.exit so the namespace and sysctl clean-up hooks run.
   process.on('SIGINT', () => process.exit(130));
@@ -288,7 +356,9 @@ async function main(): Promise<void> {
 
   const report = await withSeededNamespace({ count: N, seed: options.seed, role: 'benchapi' }, async (namespace, seeded) => {
     console.log(`seeded ${N.toLocaleString('en')} entries in ${fmt(seeded.tookMs)} ms; starting the server`);
-    const server = await startServer({ netns: namespace.name });
+    // Reverse DNS is offered, its only resolver never answers: (a)-(d) ask for no PTR names (the switch is off).
+    const dns = await startLabDns({ silent: true });
+    const server = await startServer({ netns: namespace.name, env: { CONNTRACK_REVERSE_DNS: 'on', CONNTRACK_DNS_SERVERS: dns.server } });
     try {
       const refreshed = await fetch(`${server.url}/api/connections/refresh`, { method: 'POST', headers: server.authHeaders() });
       const { snapshot } = (await refreshed.json()) as { snapshot: { id: string; total: number; tookMs: number } };
@@ -302,9 +372,12 @@ async function main(): Promise<void> {
       const refresh = await measureRefresh(server, namespace.name, options.refreshes, ['/', '/?protocol=tcp&state=ESTABLISHED&sort=bytes&order=desc']);
       console.log('(d) the server while it works:');
       const responsiveness = await measureResponsiveness(server, N);
-      return { serverSnapshotMs: snapshot.tookMs, ...pages, groupings, refresh, responsiveness };
+      console.log('(e) reverse DNS against a resolver that never answers:');
+      const reverseDns = await measureReverseDns(server, snapshot.id, dns, options.reverse);
+      return { serverSnapshotMs: snapshot.tookMs, ...pages, groupings, refresh, responsiveness, reverseDns };
     } finally {
       await server.stop();
+      await dns.close();
     }
   });
 
@@ -348,13 +421,22 @@ async function main(): Promise<void> {
       ].join(''),
     );
   }
+  console.log('');
+  const rd = report.reverseDns;
+  console.log(`(e) page of 100 by id with ${rd.lookupsPerPage} PTR lookups in flight on a silent resolver vs none, ${rd.rounds} rounds (${report.source})`);
+  console.log([pad('', 20), lpad('p50 ms', 8), lpad('p95 ms', 8)].join(''));
+  console.log([pad('reverse DNS off', 20), lpad(fmt(rd.off.p50), 8), lpad(fmt(rd.off.p95), 8)].join(''));
+  console.log([pad('reverse DNS on', 20), lpad(fmt(rd.on.p50), 8), lpad(fmt(rd.on.p95), 8)].join(''));
+  console.log(
+    [pad('ratio on / off', 20), lpad(rd.p50Ratio.toFixed(2), 8), lpad(rd.p95Ratio.toFixed(2), 8), rd.p95Ratio <= REVERSE_RATIO_TARGET && rd.p50Ratio <= REVERSE_RATIO_TARGET ? '  PASS (<= 1.1x)' : '  MISS (<= 1.1x)'].join(''),
+  );
   console.log(`load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
   const dir = join(repoRoot, 'bench-results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `bench-api-${N}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   const environment = { kernel: release(), node: process.version, cpus: cpus().length, loadBefore: load, loadAfter: loadavg() };
-  const targets = { p95Ms: P95_TARGET_MS, groupingP95Ms: GROUPING_P95_TARGET_MS, refreshRatio: REFRESH_RATIO_TARGET, stallMs: STALL_TARGET_MS, healthP95Ms: HEALTH_P95_TARGET_MS };
+  const targets = { p95Ms: P95_TARGET_MS, groupingP95Ms: GROUPING_P95_TARGET_MS, refreshRatio: REFRESH_RATIO_TARGET, stallMs: STALL_TARGET_MS, healthP95Ms: HEALTH_P95_TARGET_MS, reverseDnsRatio: REVERSE_RATIO_TARGET };
   writeFileSync(file, `${JSON.stringify({ startedAt, options, environment, targets, worstP95, ...report }, null, 2)}\n`);
   console.log(`\nwritten to ${file}`);
 }

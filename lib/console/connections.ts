@@ -8,7 +8,7 @@ import { ConnectionGoneError } from './errors';
 import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery, type StatsQuery } from './schemas';
 import { toApiExpectation, type ApiExpectation } from './expectations';
 import { consoleFilterOptions } from './filter-options';
-import { deleteByUplinkFilter, uplinkFilterOf, uplinkWhere, withUplink } from './uplink-queries';
+import { deleteByUplinkFilter, neighbourMacs, uplinkFilterOf, uplinkWhere, withUplink } from './uplink-queries';
 import type { UplinkFilter } from './uplinks';
 import { counted, failedKind, PREVIEW_ROWS, recordDeleted, reportFailures } from './delete-outcome';
 import { consoleService } from './service';
@@ -37,7 +37,7 @@ export async function listConnections(query: ListQuery): Promise<ConnectionPage>
   const { where, row } = await uplinkWhere(snapshot, uplink);
   const page = snapshot.query({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset, limit, where });
   const items = page.rows.map((r) => row(r));
-  return { snapshot: snapshotSummary(snapshot), matched: page.matched, items, ...namesFor(items) };
+  return { snapshot: snapshotSummary(snapshot), matched: page.matched, items, ...namesFor(items, { macOf: await neighbourMacs() }) };
 }
 
 export async function refreshSnapshot(): Promise<{ snapshot: ApiSnapshot }> {
@@ -80,7 +80,7 @@ export async function getConnection(id: number): Promise<ConnectionDetails> {
   const connection = await conntrack.get(refOf(await entryOf(id)));
   if (!connection) throw new ConnectionGoneError(id);
   const api = await withUplink(connection, toApiConnection(connection));
-  const details: ConnectionDetails = { connection: api, expectations: [], ...namesFor([api]) };
+  const details: ConnectionDetails = { connection: api, expectations: [], ...namesFor([api], { macOf: await neighbourMacs() }) };
   if (connection.master) {
     const master = await conntrack.get({ family: connection.family, original: connection.master, zone: connection.zone });
     details.master = { id: master?.id ?? null };

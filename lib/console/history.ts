@@ -11,6 +11,7 @@ import { exportResponse, fileStamp, HISTORY_COLUMNS, NAT_LOOKUP_COLUMNS } from '
 import type { HistoryDeleteBody, HistoryExportQuery, HistoryListQuery, LiveQuery, NatLookupQuery } from './history-schemas';
 import type { ApiConnectionStatus, ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus, ApiNatLookup, ApiNatMatch, LiveChanges } from './history-types';
 import { consoleService } from './service';
+import { neighbourMacs } from './uplink-queries';
 
 const EXPORT_CHUNK_ROWS = 2000;
 const LIVE_TICK_MS = 500;
@@ -61,7 +62,7 @@ export async function listHistory(input: HistoryListQuery): Promise<ApiHistoryPa
   runtime.recorder?.flush();
   const { matched, exact, rows } = runtime.store.query({ ...queryOf(rest), limit, offset });
   const items = rows.map(toApiHistory);
-  return { matched, exact, items, status: historyStatus(), ...namesFor(items) };
+  return { matched, exact, items, status: historyStatus(), ...namesFor(items, { macOf: await neighbourMacs() }) };
 }
 
 export async function deleteHistory(body: HistoryDeleteBody): Promise<{ deleted: number }> {
@@ -160,13 +161,15 @@ export async function natLookup(input: NatLookupQuery): Promise<ApiNatLookup | R
     }
   }
   const items = [...open, ...ended];
-  // The abuse report's answer is a machine on the LAN: its name (and MAC) from the lease and hosts files.
+  // The abuse report's answer is a machine on the LAN: its name (and MAC) from the lease and hosts files, else its
+  // MAC from the neighbour table. Both say who holds the address now, not at `at` (the docs say so).
   const names = consoleNames();
+  const macOf = await neighbourMacs();
   for (const match of items) {
     const host = names.nameOf(match.lan.address);
-    if (!host) continue;
-    match.lanName = host.name;
-    if (host.mac) match.lanMac = host.mac;
+    if (host) match.lanName = host.name;
+    const mac = host?.mac ?? macOf(match.lan.address);
+    if (mac) match.lanMac = mac;
   }
   const query = { address: address.text, ...(port !== undefined ? { port } : {}), at: isoOf(at), windowSeconds: window, ...(protocol !== undefined ? { protocol: String(protocol) } : {}) };
   if (format) {
@@ -178,7 +181,7 @@ export async function natLookup(input: NatLookupQuery): Promise<ApiNatLookup | R
       filename: `nat-lookup-${address.text.replace(/:/g, '-')}${port !== undefined ? `-${port}` : ''}-${fileStamp(new Date(at))}`,
     });
   }
-  return { query, items, tableAt: tableAt.toISOString(), historyMatched: page.matched, historyExact: page.exact, ...namesFor(items) };
+  return { query, items, tableAt: tableAt.toISOString(), historyMatched: page.matched, historyExact: page.exact, ...namesFor(items, { names, macOf }) };
 }
 
 /** Whether a connection id is in the table now, ended (its latest history row), or unknown to both. */

@@ -15,7 +15,12 @@ export interface PageNames {
   names: Record<string, HostName>;
   /** "tcp/443" -> "https", for the service ports of the rows (the original destination port). */
   services: Record<string, string>;
+  /** Address -> the MAC the router's neighbour table has for it now (hosts on a directly connected link). */
+  macs: Record<string, string>;
 }
+
+/** Where a page's MACs come from: the neighbour table of the managed namespace, by address text. */
+export type MacLookup = (address: string) => string | undefined;
 
 /** The process's one Names (Next bundles routes separately: one per process, not per bundle). */
 export function consoleNames(): Names {
@@ -29,13 +34,18 @@ export function consoleNames(): Names {
   });
 }
 
-/** Names and service names for the addresses and ports of these rows. */
-export function namesFor(rows: readonly ApiConnectionBase[], names: Names = consoleNames()): PageNames {
-  const out: PageNames = { names: {}, services: {} };
+/** Names, neighbour-table MACs and service names for the addresses and ports of these rows. */
+export function namesFor(rows: readonly ApiConnectionBase[], options: { names?: Names; macOf?: MacLookup } = {}): PageNames {
+  const { names = consoleNames(), macOf } = options;
+  const out: PageNames = { names: {}, services: {}, macs: {} };
+  const seen = new Set<string>();
   const address = (text: string | undefined) => {
-    if (text === undefined || text in out.names) return;
+    if (text === undefined || seen.has(text)) return;
+    seen.add(text);
     const host = names.nameOf(text);
     if (host) out.names[text] = host;
+    const mac = macOf?.(text);
+    if (mac) out.macs[text] = mac;
   };
   for (const row of rows) {
     for (const text of [row.original.src, row.original.dst, row.reply.src, row.reply.dst, row.nat.snat?.address, row.nat.dnat?.address]) address(text);

@@ -6,6 +6,7 @@ import { deletionIntents } from '@/lib/history';
 import { rowToApi, toApiConnection, type ApiConnection } from './connection';
 import type { DeleteOutcome } from './connections';
 import { counted, failedKind, PREVIEW_ROWS, recordDeleted, reportFailures } from './delete-outcome';
+import type { MacLookup } from './names';
 import { consoleService } from './service';
 import { NO_WAN, UNKNOWN_WAN, connectionUplink, hasUplinkFilter, matchesUplink, uplinkColumns, uplinkMask, uplinkService, wanName, type UplinkFilter, type UplinkService } from './uplinks';
 import { parseAddress } from '@/lib/netlink/address';
@@ -36,6 +37,16 @@ async function optionalService(): Promise<UplinkService | undefined> {
     logger().warn({ err: error }, 'the router view is unavailable: connections are shown without their WAN');
     return undefined;
   }
+}
+
+/** The neighbour table's MAC of an address, for the names beside a page (none while the router view is unavailable). */
+export async function neighbourMacs(): Promise<MacLookup> {
+  const service = await optionalService();
+  if (!service) return () => undefined;
+  return (address) => {
+    const parsed = parseAddress(address);
+    return parsed ? service.router.macOf(parsed.bytes) : undefined;
+  };
 }
 
 function withExternal(service: UplinkService, api: ApiConnection): ApiConnection {

@@ -160,7 +160,7 @@ export function decodeNeighbour(message: rt.NeighborMessage): Neighbour | undefi
   const state = Object.entries(data.state ?? {})
     .filter(([name, set]) => name !== '__unknown' && set === true)
     .map(([name]) => name);
-  const neighbour: Neighbour = { index: data.ifindex, family, address: formatAddressBytes(attrs.dst), state };
+  const neighbour: Neighbour = { index: data.ifindex, family, address: formatAddressBytes(attrs.dst), bytes: copy(attrs.dst), state };
   const mac = formatMac(attrs.lladdr);
   if (mac) neighbour.mac = mac;
   return neighbour;

@@ -84,7 +84,12 @@ interface Indexes {
   rules: Record<Family, Rule[]>;
   /** Per family and table: routes longest prefix first, then lowest metric. */
   tables: Record<Family, Map<number, Route[]>>;
+  /** Neighbour address (bytesKey) -> its link-layer address, where the kernel knows one. */
+  macs: Map<number | string, string>;
 }
+
+/** A MAC of all zeros is what noarp and point-to-point neighbours carry: no hardware address at all. */
+const NO_MAC = /^(00:)+00$/;
 
 export class Router extends EventEmitter<EventMap> {
   readonly netns: string | undefined;
@@ -174,6 +179,11 @@ export class Router extends EventEmitter<EventMap> {
     return this.built().holders.get(key);
   }
 
+  /** The MAC the neighbour table has for this address (4 or 16 bytes), or undefined (not a neighbour, or unresolved). */
+  macOf(bytes: Uint8Array): string | undefined {
+    return this.built().macs.get(bytesKey(bytes));
+  }
+
   /** Whether any rule selects on the source or the mark (else a route depends on the destination alone). */
   get rulesSelectOnSourceOrMark(): boolean {
     const { rules } = this.built();
@@ -239,7 +249,14 @@ export class Router extends EventEmitter<EventMap> {
       table.set(route.table, list);
     }
     for (const table of Object.values(tables)) for (const list of table.values()) list.sort((a, b) => b.dstLength - a.dstLength || a.metric - b.metric);
-    this.indexes = { holders, rules, tables };
+    const macs = new Map<number | string, string>();
+    for (const n of this.neighbours.values()) {
+      // A failed or incomplete entry keeps no address worth showing; one address on two links: the first wins.
+      if (!n.mac || NO_MAC.test(n.mac) || n.state.includes('failed') || n.state.includes('incomplete')) continue;
+      const key = bytesKey(n.bytes);
+      if (!macs.has(key)) macs.set(key, n.mac);
+    }
+    this.indexes = { holders, rules, tables, macs };
     return this.indexes;
   }
 

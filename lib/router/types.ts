@@ -88,6 +88,7 @@ export interface Neighbour {
   index: number;
   family: Family;
   address: string;
+  bytes: Uint8Array;
   mac?: string;
   /** NUD_* names (reachable, stale, permanent, noarp, failed, ...). */
   state: string[];

@@ -86,6 +86,7 @@ beforeAll(async () => {
   await lab.exec('router', 'sysctl', ['-q', '-w', 'net.netfilter.nf_conntrack_events=2']);
   beforeAuto = await generateTraffic(lab, { kinds: ['tcp-established'], families: ['ipv4'] });
   await insertWithConntrack(router(), inserted(8104));
+  await insertWithConntrack(router(), inserted(8105));
   dataDir = mkdtempSync(join(tmpdir(), 'ctc-history-complete-'));
   await createUser(dataDir, { name: 'admin', role: 'admin' });
   token = await createToken(dataDir, { name: TOKEN_NAME, role: 'admin' });
@@ -106,7 +107,7 @@ describe('a history with no blind spots', () => {
     const page = await history('');
     const recorder = page.status.recorder;
     expect(recorder?.running, JSON.stringify(page.status)).toBe(true);
-    expect(recorder?.openAtStart).toBeGreaterThanOrEqual(5);
+    expect(recorder?.openAtStart).toBeGreaterThanOrEqual(6);
     expect(recorder?.eventsSysctl.value).toBe(1);
     expect(Date.parse(recorder?.startedAt ?? '')).toBeLessThanOrEqual(Date.now());
   });
@@ -142,10 +143,16 @@ describe('a history with no blind spots', () => {
     expect((await deleteWithConntrack(router(), ['-p', 'tcp', '-s', '10.88.0.1', '--sport', '8104'])).deleted).toBe(1);
     const [autoDeleted] = await waitForRows('src=10.88.0.1&sport=8104');
     expect(['deleted', 'unobserved'], JSON.stringify(autoDeleted)).toContain(autoDeleted.cause);
+    // Deleted by the console: admin with the user whatever the kernel reports (the console knows what it deleted).
+    const autoListed = await call<{ items: { id: number }[] }>('/api/connections?src=10.88.0.1&sport=8105');
+    const autoId = autoListed.body.items[0].id;
+    expect((await call(`/api/connections/${autoId}`, { method: 'DELETE' })).status).toBe(200);
+    const [autoAdmin] = await waitForRows('src=10.88.0.1&sport=8105');
+    expect(autoAdmin).toMatchObject({ id: autoId, cause: 'admin', deletedBy: TOKEN_NAME, state: 'ESTABLISHED' });
 
     // Two more reconcile rounds and grace periods later, still one row each.
     await new Promise((r) => setTimeout(r, (2 * RECONCILE_SECONDS + 4) * 1000));
-    for (const query of [flowQuery(flow), flowQuery(auto), 'src=10.88.0.1&sport=8101', 'src=10.88.0.1&sport=8102', 'src=10.88.0.1&sport=8104']) {
+    for (const query of [flowQuery(flow), flowQuery(auto), 'src=10.88.0.1&sport=8101', 'src=10.88.0.1&sport=8102', 'src=10.88.0.1&sport=8104', 'src=10.88.0.1&sport=8105']) {
       expect((await history(query)).matched, query).toBe(1);
     }
   });

@@ -1,5 +1,6 @@
 // Names in the API of the real server: a dnsmasq lease file and a hosts file name the addresses of a fresh
-// namespace's entries; the list, the details and the CSV export show them, and a rewritten lease file is picked up.
+// namespace's entries, its neighbour table gives MACs (`ip -j neigh` the oracle); the list, the details and the CSV
+// export show them, and a rewritten lease file is picked up.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,17 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'hosts'), '198.51.100.80 web.example.net www\n192.168.77.11 printer.lan\nbroken line here\n');
   writeFileSync(join(dir, 'services'), 'https 443/tcp\ndomain 53/udp\n');
   ns = await createTestNamespace('ctc-names');
+  // A LAN link with two neighbours: one the lease file names with a MAC of its own, one only the hosts file names.
+  for (const argv of [
+    ['ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1'],
+    ['ip', 'link', 'set', 'lan0', 'up'],
+    ['ip', 'address', 'add', '192.168.77.1/24', 'dev', 'lan0'],
+    ['ip', 'neigh', 'add', '192.168.77.10', 'lladdr', '02:00:00:00:aa:10', 'dev', 'lan0', 'nud', 'permanent'],
+    ['ip', 'neigh', 'add', '192.168.77.11', 'lladdr', '02:00:00:00:aa:11', 'dev', 'lan0', 'nud', 'permanent'],
+  ]) {
+    const r = await ns.exec(argv);
+    expect(r.exitCode, r.stderr).toBe(0);
+  }
   for (const spec of [
     { protocol: 'tcp', state: 'ESTABLISHED', timeout: 3600, src: '192.168.77.10', dst: '198.51.100.80', sport: 40000, dport: 443 },
     { protocol: 'udp', timeout: 600, src: '2001:db8:77::10', dst: '2001:db8:ff::53', sport: 40001, dport: 53 },
@@ -70,6 +82,20 @@ describe('names in the API', () => {
     expect(page.services).toEqual({ 'tcp/443': 'https', 'udp/53': 'domain' });
     await list();
     expect(server.output().match(/line\(s\) not understood/g)).toHaveLength(1);
+  });
+
+  it('the neighbour table gives the MACs of the addresses it knows, in the list and the details', async () => {
+    const neighbours = JSON.parse((await ns.exec(['ip', '-j', 'neigh', 'show'])).stdout) as { dst: string; lladdr?: string }[];
+    const page = await list();
+    const shown = new Set(page.items.flatMap((c) => [c.original.src, c.original.dst, c.reply.src, c.reply.dst]));
+    const expected = Object.fromEntries(neighbours.filter((n) => n.lladdr && shown.has(n.dst)).map((n) => [n.dst, n.lladdr]));
+    expect(Object.keys(expected)).toHaveLength(2);
+    expect(page.macs).toEqual(expected);
+    const printer = page.items.find((c) => c.original.src === '192.168.77.11');
+    const details = (await (await fetch(`${server.url}/api/connections/${printer?.id}`, { headers: server.authHeaders() })).json()) as ConnectionPage;
+    expect(details.macs).toEqual({ '192.168.77.11': expected['192.168.77.11'] });
+    // The lease's own MAC stays beside the name: the two may differ (a lease outlives a machine swap).
+    expect(page.names['192.168.77.10']?.mac).toBe('02:00:00:00:00:10');
   });
 
   it('the details and the CSV export carry the names', async () => {

@@ -18,12 +18,14 @@ let dir: string;
 const NAMED = '198.51.100.80';
 const NO_NAME = '192.0.2.99';
 const SILENT = '2001:db8:ff::53';
+/** Asked only by the test of a page answered while a lookup hangs (nothing else may have cached it). */
+const SILENT_TOO = '192.0.2.153';
 const LAPTOP = '192.168.77.10';
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ctc-rdns-'));
   writeFileSync(join(dir, 'hosts'), `${LAPTOP} laptop.lan\n`);
-  dns = await startLabDns({ names: { [NAMED]: 'web.isp.example', [LAPTOP]: 'dhcp-10.isp.example' }, silent: [SILENT] });
+  dns = await startLabDns({ names: { [NAMED]: 'web.isp.example', [LAPTOP]: 'dhcp-10.isp.example' }, silent: [SILENT, SILENT_TOO] });
   ns = await createTestNamespace('ctc-rdns');
   for (const spec of [
     { protocol: 'tcp', state: 'ESTABLISHED', timeout: 3600, src: LAPTOP, dst: NAMED, sport: 40000, dport: 443 },
@@ -80,6 +82,25 @@ describe('reverse DNS in the API', () => {
     const second = await get<ApiReverseNames>(path);
     expect(second.body).toEqual(first.body);
     for (const address of [NAMED, NO_NAME, SILENT]) expect(questionsAbout(address), address).toBe(1);
+  });
+
+  it('a page answers while a lookup on a resolver that never answers is still waiting, and asks it nothing', async () => {
+    const asked = dns.questions.length;
+    let lookupDone = false;
+    const lookup = get<ApiReverseNames>(`/api/names/reverse?addresses=${SILENT_TOO}`).then((reply) => {
+      lookupDone = true;
+      return reply;
+    });
+    // The resolver holds the question (and will never answer it): the lookup now waits for its timeout.
+    await expect.poll(() => questionsAbout(SILENT_TOO), { timeout: 10_000 }).toBe(1);
+    const page = await get<ConnectionPage>('/api/connections?limit=100');
+    // Had the page waited for any lookup, it would come after the one in flight (its answer needs the timeout).
+    expect(lookupDone).toBe(false);
+    expect(page.status).toBe(200);
+    expect(page.body.items).toHaveLength(3);
+    expect(page.body.names[LAPTOP]).toEqual({ name: 'laptop.lan', source: 'hosts' });
+    expect(dns.questions.length).toBe(asked + 1);
+    expect((await lookup).body).toEqual({ enabled: true, names: {}, pending: [] });
   });
 
   it.each([
