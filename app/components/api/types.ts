@@ -9,6 +9,9 @@ import type { ApiSetting, ApiSettings, SettingChange } from '@/lib/console/setti
 import type { ApiNamesStatus, ApiReverseNames, PageNames } from '@/lib/console/names';
 import type { ApiRouter } from '@/lib/console/router-overview';
 import type { CleanupOutcome } from '@/lib/console/cleanup';
+import type { OverviewResponse as ApiOverview } from '@/lib/console/overview';
+import type { ApiStatsSeries } from '@/lib/console/stats';
+import type { ApiAuditEntry } from '@/lib/console/audit-text';
 
 export type { ApiConnection, ApiSnapshot, ApiErrorBody, ApiSetting, Me, PageNames };
 
@@ -55,3 +58,12 @@ export type CleanupResponse = CleanupOutcome;
 export type NamesStatusResponse = ApiNamesStatus;
 /** GET /api/names/reverse */
 export type ReverseNamesResponse = ApiReverseNames;
+/** GET /api/overview */
+export type OverviewResponse = ApiOverview;
+/** GET /api/stats/series */
+export type StatsSeriesResponse = ApiStatsSeries;
+/** GET /api/audit */
+export interface AuditListResponse {
+  matched: number;
+  items: ApiAuditEntry[];
+}

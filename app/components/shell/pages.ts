@@ -14,8 +14,9 @@ export interface ConsolePage {
   inNav?: boolean;
 }
 
-// Where the pages being built go: Overview first, Router after History.
+// Overview first (the question an alarm raises: who fills the table), Router after History.
 export const CONSOLE_PAGES: readonly ConsolePage[] = [
+  { href: '/overview', label: 'Overview', permission: 'read' },
   { href: '/', label: 'Connections', permission: 'read' },
   { href: '/expectations', label: 'Expectations', permission: 'read' },
   { href: '/history', label: 'History', permission: 'read' },
