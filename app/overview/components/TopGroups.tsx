@@ -11,8 +11,8 @@ import { formatBytes, formatCount } from '../../components/connections/format';
 import { describeFilters } from '../../components/connections/query';
 import { ErrorPanel } from '../../components/ui/ErrorPanel';
 
-/** What each grouping is called; a grouping the API gains later shows under its own key until named here. */
-const TITLES: Record<string, { title: string; ungrouped?: string }> = {
+/** What each grouping is called, and what its ungrouped entries lack (a new grouping of the API must be named here). */
+const TITLES: Record<GroupKey, { title: string; ungrouped?: string }> = {
   src: { title: 'Source hosts' },
   dst: { title: 'Destination hosts' },
   dport: { title: 'Destination ports', ungrouped: 'without ports (ICMP and others)' },
@@ -20,6 +20,7 @@ const TITLES: Record<string, { title: string; ungrouped?: string }> = {
   wan: { title: 'WANs', ungrouped: 'on no WAN' },
   protocol: { title: 'Protocols' },
   state: { title: 'TCP states and UDP replied', ungrouped: 'neither TCP nor UDP' },
+  udp: { title: 'UDP replied or unreplied', ungrouped: 'not UDP' },
   zone: { title: 'Zones' },
   mark: { title: 'Marks' },
 };
@@ -66,7 +67,7 @@ function GroupCard({ by, snapshot, metric, canDelete, onDelete, onStale }: TopGr
   useEffect(() => {
     if (stale) onStale();
   }, [stale, onStale]);
-  const { title, ungrouped } = TITLES[by] ?? { title: by };
+  const { title, ungrouped } = TITLES[by];
   const data = answer.data;
   const largest = data ? Math.max(1, ...data.groups.map((g) => weight(g, metric)), weight(data.others, metric)) : 1;
   const headingId = `groups-${by}`;
