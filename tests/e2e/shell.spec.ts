@@ -13,6 +13,8 @@ const slug = (href: string) => (href === '/' ? 'connections' : href.slice(1));
 for (const theme of THEMES) {
   test(`every page: one frame, its own title, axe-clean, ${theme}`, async ({ page, lab }) => {
     void lab;
+    // Eight pages, each loaded, axe-checked and photographed: on two busy cores that outlasts the default 120 s.
+    test.setTimeout(300_000);
     await useSystemTheme(page, theme);
     const titles = new Set<string>();
     for (const entry of CONSOLE_PAGES) {
