@@ -68,7 +68,7 @@ export async function overview(query: OverviewQuery): Promise<OverviewResponse> 
   if (by === 'wan') {
     const wan = columns!;
     // The WAN column's -1 and -2 are its values "none" (routed, not through a WAN) and "unknown".
-    grouping = snapshot.groups({ names: wan.names, index: wan.wan, negative: [NO_WAN, UNKNOWN_WAN], field: 'wan' }, filter, where, `wan ${wan.version}`);
+    grouping = snapshot.groups({ names: wan.names, index: wan.wan, negative: [NO_WAN, UNKNOWN_WAN], field: 'wan' }, filter, where);
   } else grouping = snapshot.groups(by, filter, where);
   const { groups: top, others } = grouping.top(limit, metric);
   const groups = top.map((g): ApiGroup => {

@@ -10,6 +10,14 @@ import { FAMILY_V6, PORTED, SHAPE, type Columns } from './columns';
 import { addressText } from './text';
 import { protocolName, tally, UDP_REPLIED, UDP_UNREPLIED } from './summary';
 
+// Imported constants as module locals: a bundler reads an imported binding through a getter, which costs more
+// than the rest of the work when it is read once per row.
+const V6 = FAMILY_V6;
+const COUNTERS = SHAPE.COUNTERS;
+const SRC_NAT = IPS.SRC_NAT;
+const DST_NAT = IPS.DST_NAT;
+const PORTED_PROTOCOL = PORTED;
+
 /** One group: what it is, and the filter fields (as the URL writes them) that select exactly its entries. */
 export interface Group {
   key: string;
@@ -169,7 +177,7 @@ function v6Ids(c: Columns, k: number): Uint32Array {
     return true;
   };
   for (let row = 0; row < c.size; row++) {
-    if (c.family[row] !== FAMILY_V6) continue;
+    if (c.family[row] !== V6) continue;
     const o = c.addr[row * 4 + k] * 16;
     let h = hashAt(o) & (capacity - 1);
     let id = -1;
@@ -221,7 +229,7 @@ function compareAddresses(c: Columns, t: GroupTable, a: number, b: number, slotO
 
 /** The bytes of a row's two directions, when accounting recorded them. */
 function bytesAt(c: Columns, row: number, out: Float64Array): void {
-  if (c.shape[row] & SHAPE.COUNTERS) {
+  if (c.shape[row] & COUNTERS) {
     const k = row * 8;
     out[0] = c.counters[k + 2] * 0x1_0000_0000 + c.counters[k + 3];
     out[1] = c.counters[k + 6] * 0x1_0000_0000 + c.counters[k + 7];
@@ -243,7 +251,7 @@ function fill(c: Columns, by: Exclude<ColumnGroupKey, 'protocol' | 'state' | 'ud
     for (let i = 0; i < n; i++) {
       const row = rows ? rows[i] : i;
       bytesAt(c, row, bytes);
-      if (family[row] === FAMILY_V6) t.add(1, ids[row], row, bytes[0], bytes[1]);
+      if (family[row] === V6) t.add(1, ids[row], row, bytes[0], bytes[1]);
       else t.add(0, addr[row * 4 + k], row, bytes[0], bytes[1]);
     }
     return {
@@ -261,13 +269,13 @@ function fill(c: Columns, by: Exclude<ColumnGroupKey, 'protocol' | 'state' | 'ud
     for (let i = 0; i < n; i++) {
       const row = rows ? rows[i] : i;
       const status = c.status[row];
-      const v6 = family[row] === FAMILY_V6 ? 1 : 0;
+      const v6 = family[row] === V6 ? 1 : 0;
       let hi: number;
       let lo: number;
-      if (status & IPS.SRC_NAT) {
+      if (status & SRC_NAT) {
         hi = v6;
         lo = v6 ? snat[row] : addr[row * 4 + 3];
-      } else if (status & IPS.DST_NAT) {
+      } else if (status & DST_NAT) {
         hi = 2 | v6;
         lo = v6 ? dnat[row] : addr[row * 4 + 1];
       } else continue;
@@ -288,7 +296,7 @@ function fill(c: Columns, by: Exclude<ColumnGroupKey, 'protocol' | 'state' | 'ud
     for (let i = 0; i < n; i++) {
       const row = rows ? rows[i] : i;
       const protocol = c.protocol[row];
-      if (!PORTED[protocol]) continue;
+      if (!PORTED_PROTOCOL[protocol]) continue;
       bytesAt(c, row, bytes);
       t.add(protocol, c.ports[row * 4 + 1], row, bytes[0], bytes[1]);
     }
@@ -318,14 +326,16 @@ function fill(c: Columns, by: Exclude<ColumnGroupKey, 'protocol' | 'state' | 'ud
   }
   // A key column: lo is the index, hi says negative (a value outside names).
   const column = by;
-  const nameOf = (tt: GroupTable, g: number): string => (tt.hi[g] ? (column.negative?.[tt.lo[g]] ?? String(-tt.lo[g] - 1)) : column.names[tt.lo[g]]);
+  const negative = column.negative ?? [];
+  const index = column.index;
+  const nameOf = (tt: GroupTable, g: number): string => (tt.hi[g] ? negative[tt.lo[g]] : column.names[tt.lo[g]]);
   for (let i = 0; i < n; i++) {
     const row = rows ? rows[i] : i;
-    const index = column.index[row];
-    if (index < 0 && !column.negative?.[-index - 1]) continue;
+    const value = index[row];
+    if (value < 0 && -value > negative.length) continue;
     bytesAt(c, row, bytes);
-    if (index >= 0) t.add(0, index, row, bytes[0], bytes[1]);
-    else t.add(1, -index - 1, row, bytes[0], bytes[1]);
+    if (value >= 0) t.add(0, value, row, bytes[0], bytes[1]);
+    else t.add(1, -value - 1, row, bytes[0], bytes[1]);
   }
   return {
     compare: (tt, a, b) => {

@@ -27,9 +27,14 @@ export interface Tallies {
   rows: number;
 }
 
+// Imported constants as module locals: a bundler reads an imported binding through a getter, once per row here.
+const COUNTERS = SHAPE.COUNTERS;
+const UDP = IPPROTO.UDP;
+const SEEN_REPLY = IPS.SEEN_REPLY;
+
 /** Bytes of a row's direction (0 original, 1 reply) when accounting recorded them, else 0. */
 export function bytesOf(c: Columns, row: number, direction: 0 | 1): number {
-  if (!(c.shape[row] & SHAPE.COUNTERS)) return 0;
+  if (!(c.shape[row] & COUNTERS)) return 0;
   const k = row * 8 + 2 + direction * 4;
   return c.counters[k] * 0x1_0000_0000 + c.counters[k + 1];
 }
@@ -41,11 +46,11 @@ export function tally(c: Columns, rows?: Uint32Array): Tallies {
   for (let i = 0; i < n; i++) {
     const row = rows ? rows[i] : i;
     const protocol = c.protocol[row];
-    const state = protocol === IPPROTO.UDP ? (c.status[row] & IPS.SEEN_REPLY ? UDP_REPLIED : UDP_UNREPLIED) : c.state[row];
+    const state = protocol === UDP ? (c.status[row] & SEEN_REPLY ? UDP_REPLIED : UDP_UNREPLIED) : c.state[row];
     t.protocols[protocol]++;
     t.states[state]++;
     t.v6 += c.family[row];
-    if (c.shape[row] & SHAPE.COUNTERS) {
+    if (c.shape[row] & COUNTERS) {
       const original = bytesOf(c, row, 0);
       const reply = bytesOf(c, row, 1);
       t.protocolBytes[protocol * 2] += original;
