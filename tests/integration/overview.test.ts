@@ -3,6 +3,9 @@
 // (wan1: default route of the main table, wan2: of table 100) every grouping equals the same grouping of
 // `conntrack -L -o xml` done here (the WAN of an entry from `ip -j addr` and `ip -j route get`, the kernel's own
 // answers), every group's filter selects exactly its entries, and bad input is a 400 naming the field.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiErrorBody, ConnectionPage, ConnectionSummary, OverviewResponse } from '@/lib/console';
 import { GROUP_KEYS, IPS, PORTED_PROTOCOLS, PROTOCOL_NAMES, TCP_STATES, type GroupKey } from '@/lib/conntrack';
@@ -17,6 +20,10 @@ const UPLINKS = [
   { name: 'wan1', addresses: ['203.0.113.1/24', `${WAN_V4}/24`, `${WAN_V6}/64`], routes: [['route', 'add', 'default', 'dev', 'wan1'], ['-6', 'route', 'add', 'default', 'dev', 'wan1']] },
   { name: 'wan2', addresses: ['198.51.100.7/24'], routes: [['route', 'add', 'default', 'dev', 'wan2', 'table', '100']] },
 ] as const;
+
+/** Host names the server reads from a hosts file (the names layer), for addresses of the varied entries. */
+const HOST_NAMES: Record<string, string> = { '10.1.0.1': 'client-one.lan', '198.18.0.10': 'server-ten.example', [WAN_V4]: 'wan.example.test' };
+const namesDir = mkdtempSync(join(tmpdir(), 'ctc-overview-names-'));
 
 let ns: Namespace | undefined;
 let server: TestServer | undefined;
@@ -155,7 +162,8 @@ beforeAll(async () => {
   for (const target of ['127.0.0.1', '::1']) {
     await ns.exec('ping', ['-c', '3', '-i', '0.2', '-W', '1', target]);
   }
-  server = await startServer({ netns: ns.name });
+  writeFileSync(join(namesDir, 'hosts'), Object.entries(HOST_NAMES).map(([address, name]) => `${address} ${name}\n`).join(''));
+  server = await startServer({ netns: ns.name, env: { CONNTRACK_NAME_FILES: `hosts:${join(namesDir, 'hosts')}` } });
   // One snapshot, and the oracle read right after it: the table holds still (long timeouts, no traffic).
   const refresh = await fetch(`${server.url}/api/connections/refresh`, { method: 'POST', headers: server.authHeaders() });
   expect(refresh.status).toBe(200);
@@ -166,6 +174,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
   await ns?.destroy();
+  rmSync(namesDir, { recursive: true, force: true });
 });
 
 describe('GET /api/overview', () => {
@@ -197,6 +206,25 @@ describe('GET /api/overview', () => {
         expect(page.body.matched, `${by} ${group.key}: ${JSON.stringify(group.filter)}`).toBe(group.count);
       }
     }
+  });
+
+  it('names the hosts the names layer knows and the services of /etc/services beside the keys', async () => {
+    const https = /^(\S+)\s+443\/tcp\b/m.exec(readFileSync('/etc/services', 'utf8'))?.[1];
+    expect(https, 'this machine names port 443 in /etc/services').toBeTruthy();
+    const cases: [GroupKey, string, string | undefined][] = [
+      ['src', '10.1.0.1', HOST_NAMES['10.1.0.1']],
+      ['dst', '198.18.0.10', HOST_NAMES['198.18.0.10']],
+      ['external', WAN_V4, HOST_NAMES[WAN_V4]],
+      ['dport', 'tcp/443', https],
+    ];
+    for (const [by, key, name] of cases) {
+      const reply = await get<OverviewResponse>(`/api/overview?by=${by}&limit=100`);
+      const group = reply.body.groups.find((g) => g.key === key);
+      expect(group, `${by} ${key}`).toBeDefined();
+      expect(group?.name, `${by} ${key}`).toBe(name);
+    }
+    const unnamed = (await get<OverviewResponse>('/api/overview?by=src&limit=100')).body.groups.filter((g) => !(g.key in HOST_NAMES));
+    expect(unnamed.every((g) => g.name === undefined)).toBe(true);
   });
 
   it('groups by WAN through both uplinks and none, and narrows by the uplink filters', async () => {
