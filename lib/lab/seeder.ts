@@ -29,6 +29,12 @@ export interface SeedOptions {
   ipv6Share?: number;
   /** Entries per Conntrack.create() call (default 4096: fewer objects survive into the old generation). */
   chunkSize?: number;
+  /**
+   * Entries of this seed's sequence passed over first (default 0): a second call with `skip` = the entries the
+   * first made adds the sequence's next ones to the same table, tuples still unique (the alarm test grows a table
+   * in steps this way).
+   */
+  skip?: number;
 }
 
 export interface SeedResult {
@@ -322,6 +328,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
   if (externals.length === 0) throw new RangeError('give at least one external address');
   const chunkSize = options.chunkSize ?? 4096;
   const generator = new Generator(seedValue, externals, options.targetShare ?? 0.1, options.ipv6Share ?? 0.15);
+  for (let i = options.skip ?? 0; i > 0; i--) generator.next();
   const ct = new Conntrack({ netns: options.netns });
 
   const result: SeedResult = {
