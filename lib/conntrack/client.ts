@@ -1,6 +1,6 @@
 // The conntrack client: every operation the console needs, over NETLINK_NETFILTER.
 import { readFileSync } from 'node:fs';
-import { AF, IPCTNL_MSG, NFNLGRP, NLM_F, ctnlMsgType } from './constants';
+import { AF, IPCTNL_MSG, NFGENMSG_LEN, NFNLGRP, NLM_F, NLMSG_HDRLEN, ctnlMsgType } from './constants';
 import { NetlinkError, ValidationError } from './errors';
 import { isEmptyFilter, type Filter } from './filter';
 import { planKernelFilter, supportFor, type KernelRequest, type KernelSupport } from './kernel-filter';
@@ -9,8 +9,10 @@ import { attrsOf, nfgenOf, type ReceivedMessage } from './netlink/message';
 import { inNetns } from '@/lib/netlink/netns';
 import { DEFAULT_TIMEOUT_MS, NfnetlinkSocket, type BatchItem } from './netlink/socket';
 import { dumpOnThreadPool } from './netlink/pool-dump';
+import { PoolBatch } from './netlink/pool-batch';
 import { evaluate, SnapshotBuilder, type Snapshot } from './snapshot';
-import { decodeConnection, encodeIdentity, familyFromNumber } from './codec/connection';
+import { SHAPE } from './snapshot/columns';
+import { copyIdentity, decodeConnection, decodeIdentity, encodeIdentity, familyFromNumber } from './codec/connection';
 import { encodeNewConnection, type NewConnection } from './create';
 import { decodeCpuStats, decodeGlobalStats } from './codec/stats';
 import { ConntrackEvents, type EventsOptions } from './events';
@@ -68,6 +70,8 @@ const refOf = (c: Connection): EntryRef => ({ family: c.family, original: c.orig
 const familyNumber = (family: Family): number => (family === 'ipv4' ? AF.INET : AF.INET6);
 const GET = ctnlMsgType(IPCTNL_MSG.CT_GET);
 const DELETE = ctnlMsgType(IPCTNL_MSG.CT_DELETE);
+const ENOENT = 2;
+const EINVAL = 22;
 /** Rows a filtered snapshot adds before the filter takes back the ones it rejects. */
 const FILTER_CHUNK = 4096;
 
@@ -78,18 +82,25 @@ function decodeMessage(msg: ReceivedMessage): Connection {
 }
 
 /**
- * Tests entry messages against a filter with the one evaluator: each is read into a one-row table first.
- * The per-entry path reads offsets in place (nlmsghdr 16 bytes, nfgenmsg 4, family first).
+ * Tests entry messages against a filter with the one evaluator: each is read into a one-row table first (`row`,
+ * holding the last entry tested). The per-entry path reads offsets in place (nlmsghdr 16 bytes, nfgenmsg 4, family first).
  */
+class EntryTest {
+  readonly row = new SnapshotBuilder(16);
+  private readonly mask = new Uint8Array(1);
+  constructor(private readonly filter: Filter) {}
+
+  matches(msg: ReceivedMessage): boolean {
+    this.row.clear();
+    this.row.add(msg.buf, msg.offset + 20, msg.offset + msg.length, msg.buf[msg.offset + 16]);
+    return evaluate(this.row, this.filter, 0, 1, this.mask) === 1;
+  }
+}
+
 function messageTest(filter: Filter): (msg: ReceivedMessage) => boolean {
   if (isEmptyFilter(filter)) return () => true;
-  const row = new SnapshotBuilder(16);
-  const mask = new Uint8Array(1);
-  return (msg) => {
-    row.clear();
-    row.add(msg.buf, msg.offset + 20, msg.offset + msg.length, msg.buf[msg.offset + 16]);
-    return evaluate(row, filter, 0, 1, mask) === 1;
-  };
+  const test = new EntryTest(filter);
+  return (msg) => test.matches(msg);
 }
 
 export class Conntrack {
@@ -368,7 +379,7 @@ export class Conntrack {
     const result: DeleteManyResult = { deleted: 0, alreadyGone: 0, failed: [], errnos: errors };
     errors.forEach((errno, i) => {
       if (errno === 0) result.deleted++;
-      else if (errno === 2) result.alreadyGone++; // ENOENT
+      else if (errno === ENOENT) result.alreadyGone++;
       else result.failed.push({ entry: entries[i], error: new NetlinkError({ errno, operation: 'delete connection' }) });
     });
     return result;
@@ -400,15 +411,55 @@ export class Conntrack {
       });
       return { matched, deleted: matched, alreadyGone: 0, failed: [], method: 'kernel-flush', sample };
     }
-    const refs: EntryRef[] = [];
-    const test = messageTest(filter);
-    await this.rawDump(filter, true, (msg) => {
-      if (test(msg)) refs.push(refOf(decodeMessage(msg)));
+    return this.dumpDelete(filter, sampleSize);
+  }
+
+  /**
+   * The dump and the deletes side by side: each matching entry's identity is copied from its dump message into a
+   * CT_DELETE (no decoding, no re-encoding), and a window of deletes is written on the thread pool as soon as it
+   * fills, while the dump goes on on another pool thread.
+   */
+  private async dumpDelete(filter: Filter, sampleSize: number): Promise<DeleteMatchingResult> {
+    const result: DeleteMatchingResult = { matched: 0, deleted: 0, alreadyGone: 0, failed: [], method: 'dump-delete', sample: [] };
+    const refAt = (window: Uint8Array, at: number, end: number): EntryRef =>
+      decodeIdentity(window, at + NLMSG_HDRLEN + NFGENMSG_LEN, end, familyFromNumber(window[at + NLMSG_HDRLEN]));
+    const deletes = new PoolBatch({
+      netns: this.netns,
+      timeoutMs: this.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      operation: 'delete connections',
+      onAnswered: (_first, errnos, window, starts) => {
+        for (let i = 0; i < errnos.length; i++) {
+          const errno = errnos[i];
+          if (errno === 0) {
+            result.deleted++;
+            if (result.sample.length < sampleSize) result.sample.push(refAt(window, starts[i], starts[i + 1]));
+          } else if (errno === ENOENT) result.alreadyGone++;
+          else result.failed.push({ entry: refAt(window, starts[i], starts[i + 1]), error: new NetlinkError({ errno, operation: 'delete connection' }) });
+        }
+      },
     });
-    const { errnos, ...result } = await this.deleteMany(refs);
-    const sample: EntryRef[] = [];
-    for (let i = 0; i < refs.length && sample.length < sampleSize; i++) if (errnos[i] === 0) sample.push(refs[i]);
-    return { matched: refs.length, ...result, method: 'dump-delete', sample };
+    const test = new EntryTest(filter);
+    try {
+      await this.rawDump(filter, true, (msg) => {
+        if (!test.matches(msg)) return;
+        result.matched++;
+        const { buf, offset, length } = msg;
+        const family = buf[offset + 16];
+        if (!(test.row.shape[0] & SHAPE.ID)) {
+          // Without its id a delete could hit a newer entry on the same tuple: refused, never guessed.
+          const entry = refOf(decodeMessage(msg));
+          result.failed.push({ entry, error: new NetlinkError({ errno: EINVAL, operation: 'delete connection', detail: 'the kernel sent the entry without its id' }) });
+          return;
+        }
+        deletes.add({ type: DELETE, family }, length, (out, at) => copyIdentity(buf, offset + 20, offset + length, out, at));
+      });
+    } catch (error) {
+      // What the dump matched before it failed is not deleted: the caller learns of the failure, not of half a result.
+      await deletes.abort();
+      throw error;
+    }
+    await deletes.finish();
+    return result;
   }
 
   /** Deletes every entry (of one family when given). Returns how many entries went. */

@@ -4,7 +4,7 @@
 // encodeConnection writes in the order of ctnetlink_fill_info (net/netfilter/nf_conntrack_netlink.c), the order of
 // dump rows and GET replies, so captured bytes -> Connection -> the same bytes. Events (ctnetlink_conntrack_event)
 // use another order; they decode the same, but do not re-encode byte for byte.
-import { AF as AF_, CTA as CTA_, IP_CT_TCP_FLAG as IP_CT_TCP_FLAG_, IPS as IPS_ } from '../constants';
+import { AF as AF_, CTA as CTA_, IP_CT_TCP_FLAG as IP_CT_TCP_FLAG_, IPS as IPS_, NLA_TYPE_MASK as NLA_TYPE_MASK_ } from '../constants';
 import { CodecError } from '../errors';
 import { attrBytes as attrBytes_, forEachAttr as forEachAttr_, readU16be as readU16be_, readU32be as readU32be_, readU64be as readU64be_, type AttrWriter } from '../netlink/attributes';
 import type { ClosedBy, Connection, Counter, Family, NatInfo, RawAttribute, Tuple } from '../types';
@@ -25,6 +25,7 @@ const AF = AF_;
 const CTA = CTA_;
 const IP_CT_TCP_FLAG = IP_CT_TCP_FLAG_;
 const IPS = IPS_;
+const NLA_TYPE_MASK = NLA_TYPE_MASK_;
 const attrBytes = attrBytes_;
 const forEachAttr = forEachAttr_;
 const readU16be = readU16be_;
@@ -200,6 +201,53 @@ export function encodeIdentity(conn: Pick<Connection, 'family' | 'original' | 'z
   encodeTuple(conn.original, conn.family, w, CTA.TUPLE_ORIG);
   if (conn.zone !== 0) w.u16be(CTA.ZONE, checkUint(conn.zone, 16, 'zone'));
   if (conn.id !== undefined) w.u32be(CTA.ID, checkUint(conn.id, 32, 'id'));
+}
+
+/**
+ * Copies the attributes that name an entry exactly - CTA_TUPLE_ORIG, CTA_ZONE and CTA_ID, as the kernel sent them -
+ * from an entry's attributes b[start, end) to out[at...) and returns where they end: a CT_DELETE or CT_GET for that
+ * entry with no decoding and re-encoding in between. -1 when the entry lacks its original tuple or its id (the
+ * kernel always sends both). Writes at most end - start bytes.
+ */
+export function copyIdentity(b: Uint8Array, start: number, end: number, out: Uint8Array, at: number): number {
+  let w = at;
+  let found = 0;
+  let p = start;
+  while (end - p >= 4) {
+    const len = b[p] | (b[p + 1] << 8);
+    if (len < 4 || p + len > end) return -1;
+    const type = (b[p + 2] | (b[p + 3] << 8)) & NLA_TYPE_MASK;
+    const aligned = (len + 3) & ~3;
+    if (type === CTA.TUPLE_ORIG || type === CTA.ZONE || type === CTA.ID) {
+      for (let i = 0; i < len; i++) out[w + i] = b[p + i];
+      for (let i = len; i < aligned; i++) out[w + i] = 0;
+      w += aligned;
+      if (type === CTA.TUPLE_ORIG) found |= 1;
+      else if (type === CTA.ID) found |= 2;
+    }
+    p += aligned;
+  }
+  return found === 3 ? w : -1;
+}
+
+/** The EntryRef parts of attributes copyIdentity() wrote (or any entry's attributes): original tuple, zone, id. */
+export function decodeIdentity(buf: Uint8Array, start: number, end: number, family: Family): Pick<Connection, 'family' | 'original' | 'zone' | 'id'> {
+  let original: Tuple | undefined;
+  let zone = 0;
+  let id: number | undefined;
+  forEachAttr(
+    buf,
+    start,
+    end,
+    (attr) => {
+      if (attr.type === CTA.TUPLE_ORIG) original = within('CTA_TUPLE_ORIG', () => decodeTuple(attr.buf, attr.start, attr.end, family));
+      else if (attr.type === CTA.ZONE) zone = readU16be(attr, 'CTA_ZONE');
+      else if (attr.type === CTA.ID) id = readU32be(attr, 'CTA_ID');
+    },
+    CTA_NAMES,
+  );
+  if (!original) throw missing('CTA_TUPLE_ORIG');
+  return { family, original, zone, id };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IPS, TCP_STATES } from '@/lib/conntrack/constants';
-import { closedBy, decodeConnection, encodeConnection, familyFromNumber, natInfo, statusNames } from '@/lib/conntrack/codec/connection';
+import { closedBy, copyIdentity, decodeConnection, decodeIdentity, encodeConnection, encodeIdentity, familyFromNumber, natInfo, statusNames } from '@/lib/conntrack/codec/connection';
 import { AttrWriter } from '@/lib/conntrack/netlink/attributes';
 import type { Connection, Tuple } from '@/lib/conntrack/types';
 import { attrsOf, connectionFixtures, fixture, ATTRS_START, type ExpectedTuple } from './fixtures';
@@ -185,5 +185,33 @@ describe('encodeConnection for requests', () => {
     expect(() => encode({ ...base, original: { ...base.original, sport: 70000 } })).toThrow(/sport/);
     expect(() => encode({ ...base, original: { ...base.original, src: '2001:db8::1' } })).toThrow(/not an IPv4 address/);
     expect(() => encode({ ...base, protoinfo: { tcp: { state: 'BOGUS' as (typeof TCP_STATES)[number] } } })).toThrow(/unknown TCP state/);
+  });
+});
+
+describe('copyIdentity (a dump row straight into a delete)', () => {
+  it.each(fixtures.map((f) => [f.name, f] as const))('%s: copies the bytes encodeIdentity would send, and decodeIdentity reads them back', (_name, f) => {
+    const conn = decode(f.name);
+    const out = new Uint8Array(f.end - ATTRS_START);
+    const end = copyIdentity(f.message, ATTRS_START, f.end, out, 0);
+    expect(end).toBeGreaterThan(0);
+    const w = new AttrWriter();
+    encodeIdentity(conn, w);
+    const copied = decodeIdentity(out, 0, end, conn.family);
+    expect(copied).toEqual({ family: conn.family, original: conn.original, zone: conn.zone, id: conn.id });
+    expect(decodeIdentity(w.finish(), 0, w.size, conn.family)).toEqual(copied);
+    // The same attributes as the encoder writes, byte for byte but for the kernel's NLA_F_NESTED on the tuple.
+    expect(end).toBe(w.finish().length);
+  });
+
+  it('refuses an entry without its id', () => {
+    const f = fixtures[0];
+    const attrs = Buffer.from(f.message.subarray(ATTRS_START, f.end));
+    // Rename CTA_ID (12) to an unused type: the entry no longer names itself exactly.
+    for (let at = 0; at + 4 <= attrs.length; ) {
+      const len = attrs.readUInt16LE(at);
+      if ((attrs.readUInt16LE(at + 2) & 0x3fff) === 12) attrs.writeUInt16LE(99, at + 2);
+      at += (len + 3) & ~3;
+    }
+    expect(copyIdentity(attrs, 0, attrs.length, new Uint8Array(attrs.length), 0)).toBe(-1);
   });
 });
