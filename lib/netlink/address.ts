@@ -17,11 +17,15 @@ export function formatIPv4(buf: ArrayLike<number>, offset: number): string {
   return `${DEC[buf[offset]]}.${DEC[buf[offset + 1]]}.${DEC[buf[offset + 2]]}.${DEC[buf[offset + 3]]}`;
 }
 
-export function formatIPv6(buf: ArrayLike<number>, offset: number): string {
-  let mapped = buf[offset + 10] === 0xff && buf[offset + 11] === 0xff;
-  for (let i = 0; mapped && i < 10; i++) if (buf[offset + i] !== 0) mapped = false;
-  if (mapped) return `::ffff:${formatIPv4(buf, offset + 12)}`;
+/** Whether the 16 bytes at buf[offset] are an IPv4-mapped address (::ffff:a.b.c.d). */
+function isMapped(buf: ArrayLike<number>, offset: number): boolean {
+  if (buf[offset + 10] !== 0xff || buf[offset + 11] !== 0xff) return false;
+  for (let i = 0; i < 10; i++) if (buf[offset + i] !== 0) return false;
+  return true;
+}
 
+/** The run of zero groups "::" stands for: start * 16 + length, or -1 (RFC 5952: the longest of two or more, the first on a tie). */
+function zeroRun(buf: ArrayLike<number>, offset: number): number {
   let bestStart = -1;
   let bestLength = 0;
   let runStart = -1;
@@ -37,8 +41,14 @@ export function formatIPv6(buf: ArrayLike<number>, offset: number): string {
     }
   }
   // RFC 5952 4.2.2: "::" never stands for a single zero group.
-  if (bestLength < 2) bestStart = -1;
+  return bestLength < 2 ? -1 : bestStart * 16 + bestLength;
+}
 
+export function formatIPv6(buf: ArrayLike<number>, offset: number): string {
+  if (isMapped(buf, offset)) return `::ffff:${formatIPv4(buf, offset + 12)}`;
+  const run = zeroRun(buf, offset);
+  const bestStart = run < 0 ? -1 : run >> 4;
+  const bestLength = run & 15;
   let out = '';
   let needColon = false;
   for (let g = 0; g < 8; g++) {
@@ -55,6 +65,82 @@ export function formatIPv6(buf: ArrayLike<number>, offset: number): string {
     needColon = true;
   }
   return out;
+}
+
+/** Writes n (a whole number below 2^53) in decimal at out[at...) and returns where it ends. */
+export function writeDecimal(out: Uint8Array, at: number, n: number): number {
+  // Integer division by 10 with `| 0` below 2^31 (every port, octet and most ids); Math.floor above.
+  if (n >= 0x80000000) {
+    const high = Math.floor(n / 100000);
+    const w = writeDecimal(out, at, high);
+    let x = n - high * 100000;
+    for (let i = w + 4; i >= w; i--) {
+      const q = (x / 10) | 0;
+      out[i] = 48 + x - q * 10;
+      x = q;
+    }
+    return w + 5;
+  }
+  const digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
+  let x = n;
+  for (let i = at + digits - 1; i > at; i--) {
+    const q = (x / 10) | 0;
+    out[i] = 48 + x - q * 10;
+    x = q;
+  }
+  out[at] = 48 + x;
+  return at + digits;
+}
+
+/** Each octet's decimal digits, for writeIPv4. */
+const OCTET_DIGITS: readonly Uint8Array[] = Array.from({ length: 256 }, (_, i) => Uint8Array.from(String(i), (ch) => ch.charCodeAt(0)));
+
+/** The IPv4 address in a uint32 (as a snapshot column holds it) as dotted-quad bytes at out[at...); returns the end. */
+export function writeIPv4(out: Uint8Array, at: number, value: number): number {
+  let w = at;
+  for (let shift = 24; shift >= 0; shift -= 8) {
+    const digits = OCTET_DIGITS[(value >>> shift) & 255];
+    for (let i = 0; i < digits.length; i++) out[w++] = digits[i];
+    if (shift) out[w++] = 46;
+  }
+  return w;
+}
+
+const HEX_DIGITS = Uint8Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
+
+/** formatIPv6 as ASCII bytes at out[at...) (no string per address); returns where they end. */
+export function writeIPv6(buf: ArrayLike<number>, offset: number, out: Uint8Array, at: number): number {
+  let w = at;
+  if (isMapped(buf, offset)) {
+    for (const ch of [58, 58, 102, 102, 102, 102, 58]) out[w++] = ch; // "::ffff:"
+    return writeIPv4(out, w, ((buf[offset + 12] << 24) | (buf[offset + 13] << 16) | (buf[offset + 14] << 8) | buf[offset + 15]) >>> 0);
+  }
+  const run = zeroRun(buf, offset);
+  const bestStart = run < 0 ? -1 : run >> 4;
+  const bestLength = run & 15;
+  let needColon = false;
+  for (let g = 0; g < 8; g++) {
+    if (g === bestStart) {
+      out[w++] = 58;
+      out[w++] = 58;
+      g += bestLength - 1;
+      needColon = false;
+      continue;
+    }
+    if (needColon) out[w++] = 58;
+    const group = (buf[offset + 2 * g] << 8) | buf[offset + 2 * g + 1];
+    // Hex without leading zeros, as HEX / HEX2 spell it.
+    let started = false;
+    for (let shift = 12; shift >= 0; shift -= 4) {
+      const digit = (group >> shift) & 15;
+      if (digit || started || shift === 0) {
+        out[w++] = HEX_DIGITS[digit];
+        started = true;
+      }
+    }
+    needColon = true;
+  }
+  return w;
 }
 
 export interface Prefix {

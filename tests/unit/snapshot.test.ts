@@ -2,6 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { decodeConnection } from '@/lib/conntrack/codec/connection';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
+import { rowText } from '@/lib/conntrack/snapshot/text';
+import { IPS, PROTOCOL_NAMES } from '@/lib/conntrack/constants';
+import type { Connection, Tuple } from '@/lib/conntrack/types';
 import { connectionFixtures, splitAttrs, ATTRS_START } from './codec/fixtures';
 
 describe('a dump with a malformed entry', () => {
@@ -133,4 +136,61 @@ describe('sorting a large snapshot', () => {
       }
     }
   }, 120_000);
+});
+
+describe('the free-text rows', () => {
+  // Rows of every shape the text spells differently: both families, IPv4-mapped and compressed IPv6, ICMP without
+  // ports, NAT and unreplied status words, mark, zone, a helper with capitals, no TCP state.
+  const connections: Connection[] = [
+    { family: 'ipv4', original: { src: '10.0.0.1', dst: '198.51.100.7', protocol: 6, sport: 40000, dport: 443 }, reply: { src: '198.51.100.7', dst: '203.0.113.1', protocol: 6, sport: 443, dport: 40000 }, status: IPS.ASSURED | IPS.SEEN_REPLY | IPS.SRC_NAT, zone: 0, id: 4294967295, mark: 256, protoinfo: { tcp: { state: 'ESTABLISHED' } } },
+    { family: 'ipv6', original: { src: '2001:db8::1', dst: '::ffff:192.0.2.1', protocol: 17, sport: 53, dport: 5353 }, reply: { src: '::ffff:192.0.2.1', dst: '2001:db8::1', protocol: 17, sport: 5353, dport: 53 }, status: 0, zone: 7, id: 1 },
+    { family: 'ipv4', original: { src: '192.0.2.9', dst: '192.0.2.10', protocol: 1, icmp: { type: 8, code: 0, id: 77 } }, reply: { src: '192.0.2.10', dst: '192.0.2.9', protocol: 1, icmp: { type: 0, code: 0, id: 77 } }, status: IPS.SEEN_REPLY | IPS.DST_NAT | IPS.OFFLOAD, zone: 0, id: 2147483648, helper: 'FTP-Data' },
+    { family: 'ipv6', original: { src: 'fe80::1:0:0:2', dst: '2001:db8:0:1::', protocol: 58, icmp: { type: 128, code: 0, id: 1 } }, reply: { src: '2001:db8:0:1::', dst: 'fe80::1:0:0:2', protocol: 58, icmp: { type: 129, code: 0, id: 1 } }, status: IPS.SEEN_REPLY, zone: 0, id: 0 },
+  ];
+  // What the console shows, spelt here from the Connection (the snapshot's text is written from its columns).
+  const endpoint = (c: Connection, t: Tuple, side: 'src' | 'dst'): string => {
+    const port = side === 'src' ? t.sport : t.dport;
+    if (port === undefined) return t[side];
+    return c.family === 'ipv6' ? `[${t[side]}]:${port}` : `${t[side]}:${port}`;
+  };
+  const expected = (c: Connection): string => {
+    const words = [c.status & IPS.ASSURED && 'assured', !(c.status & IPS.SEEN_REPLY) && 'unreplied', c.status & IPS.SRC_NAT && 'snat', c.status & IPS.DST_NAT && 'dnat', c.status & IPS.OFFLOAD && 'offload'].filter(Boolean);
+    return [
+      String(c.id),
+      c.family,
+      PROTOCOL_NAMES[c.original.protocol],
+      endpoint(c, c.original, 'src'),
+      endpoint(c, c.original, 'dst'),
+      endpoint(c, c.reply, 'src'),
+      endpoint(c, c.reply, 'dst'),
+      c.protoinfo?.tcp?.state ?? '',
+      words.join(' '),
+      c.mark ? `mark=${c.mark}` : '',
+      c.zone ? `zone=${c.zone}` : '',
+      c.helper ?? '',
+    ]
+      .join(' ')
+      .toLowerCase();
+  };
+  const build = () => {
+    const builder = new SnapshotBuilder();
+    for (const c of connections) builder.addConnection(c);
+    return builder.finish({ takenAt: new Date(), tookMs: 0 });
+  };
+
+  it('spells each row as the console shows it, lower-case', () => {
+    const snapshot = build();
+    connections.forEach((c, row) => expect(rowText(snapshot.columns, row)).toBe(expected(c)));
+  });
+
+  it('finds exactly the rows whose text contains the needle, across fields but never across rows', async () => {
+    const needles = ['443', '203.0.113.1:40000', 'established assured snat', '[::ffff:192.0.2.1]:5353', 'zone=7', 'ftp-data', 'icmpv6', '0', '4294967295', '2147483648', 'fe80::1:0:0:2', 'dnat offload', 'unreplied  zone=7', 'nothing'];
+    for (const needle of [...needles, 'ftp-data\n0 ipv6']) {
+      const snapshot = build();
+      await snapshot.prepare({ text: needle });
+      const want = connections.map((c, row) => (expected(c).includes(needle) ? row : -1)).filter((row) => row >= 0);
+      expect(snapshot.query({ text: needle, limit: 10 }).rows, needle).toEqual(want);
+      expect(build().query({ text: needle, limit: 10 }).rows, needle).toEqual(want);
+    }
+  });
 });

@@ -8,7 +8,7 @@ const ROW_BITS = 2097152; // 2^21 rows
 /** Rows of work per step: a native sort of this many keys, or a merge of this many, takes a few milliseconds. */
 const STEP_ROWS = 65536;
 
-type Steps<T> = Generator<void, T, void>;
+export type Steps<T> = Generator<void, T, void>;
 
 /**
  * Row indices ordered by keys (ties by row). Whole-number keys in [-1, 2^32] are packed with the row into one
@@ -154,22 +154,25 @@ function* orderSteps(c: Columns, key: SortKey): Steps<Uint32Array> {
   return yield* sortSteps(keys);
 }
 
-function runAll<T>(steps: Steps<T>): T {
+/** Runs every step of a generator at once; its result. */
+export function runAll<T>(steps: Steps<T>): T {
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
   }
 }
 
-/** Row indices sorted ascending by key (ties by table order). */
-export const orderBy = (c: Columns, key: SortKey): Uint32Array => runAll(orderSteps(c, key));
-
-/** orderBy with the event loop let run between steps (setImmediate): the same order. */
-export async function orderInTurns(c: Columns, key: SortKey): Promise<Uint32Array> {
-  const steps = orderSteps(c, key);
+/** Runs a generator's steps with the event loop let run between them (setImmediate); its result. */
+export async function inTurns<T>(steps: Steps<T>): Promise<T> {
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
+
+/** Row indices sorted ascending by key (ties by table order). */
+export const orderBy = (c: Columns, key: SortKey): Uint32Array => runAll(orderSteps(c, key));
+
+/** orderBy with the event loop let run between steps: the same order. */
+export const orderInTurns = (c: Columns, key: SortKey): Promise<Uint32Array> => inTurns(orderSteps(c, key));

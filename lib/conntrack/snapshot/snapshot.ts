@@ -8,9 +8,9 @@ import type { SortKey } from '../vocabulary';
 import { groupRows, type ColumnGroupKey, type Grouping, type KeyColumn } from './groups';
 import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
 import { evaluate } from './match';
-import { orderBy, orderInTurns } from './order';
+import { inTurns, orderBy, orderInTurns, runAll } from './order';
 import { summarize, type SnapshotSummary } from './summary';
-import { addressText, buildTextIndex, buildTextIndexInChunks, narrowByText } from './text';
+import { addressText, searchChunk, textChunk, TEXT_CHUNK_ROWS, type TextChunk } from './text';
 
 export interface SnapshotInfo {
   id: string;
@@ -84,7 +84,11 @@ export class Snapshot {
   private readonly orders = new Map<SortKey, Uint32Array>();
   /** Recent match masks by filter and text (least recently used first). */
   private readonly masks = new Map<string, { mask: Uint8Array; count: number }>();
-  private textIndex: string[] | undefined;
+  /** The rows' text for free-text search, a chunk of rows each, written on first use (complete when it covers every row). */
+  private readonly textChunks: TextChunk[] = [];
+  private readonly textHelpers = new Map<string, Uint8Array>();
+  /** Which rows contain a recent needle (least recently used first). */
+  private readonly textHits = new Map<string, Uint8Array>();
 
   constructor(columns: Columns, info: SnapshotInfo) {
     this.c = columns;
@@ -227,9 +231,36 @@ export class Snapshot {
     return false;
   }
 
-  private text(): string[] {
-    this.textIndex ??= buildTextIndex(this.c);
-    return this.textIndex;
+  /** The text chunk at position i (row i * TEXT_CHUNK_ROWS on), written now if it is not yet. */
+  private chunkAt(i: number): TextChunk {
+    while (this.textChunks.length <= i) {
+      const from = this.textChunks.length * TEXT_CHUNK_ROWS;
+      this.textChunks.push(textChunk(this.c, from, Math.min(this.c.size, from + TEXT_CHUNK_ROWS), this.textHelpers));
+    }
+    return this.textChunks[i];
+  }
+
+  /**
+   * The rows whose text contains the needle (lower-case), cached for the last few needles; a step per chunk of
+   * rows (written on first use, then searched), so prepare() can let the event loop run between them.
+   */
+  private *textSteps(needle: string): Generator<void, Uint8Array, void> {
+    const cached = this.textHits.get(needle);
+    if (cached) {
+      this.textHits.delete(needle);
+      this.textHits.set(needle, cached);
+      return cached;
+    }
+    const bytes = Buffer.from(needle, 'utf8');
+    const found = new Uint8Array(this.c.size);
+    const chunks = Math.ceil(this.c.size / TEXT_CHUNK_ROWS);
+    for (let i = 0; i < chunks; i++) {
+      if (i) yield;
+      searchChunk(this.chunkAt(i), bytes, found);
+    }
+    this.textHits.set(needle, found);
+    if (this.textHits.size > 4) this.textHits.delete(this.textHits.keys().next().value as string);
+    return found;
   }
 
   /**
@@ -249,16 +280,11 @@ export class Snapshot {
       }
       await building;
     }
-    if (!q.text?.trim() || this.textIndex) return;
-    this.textBuilding ??= buildTextIndexInChunks(this.c).then((index) => {
-      this.textIndex = index;
-    });
-    await this.textBuilding;
+    const needle = q.text?.trim().toLowerCase();
+    if (needle) await inTurns(this.textSteps(needle));
   }
 
   private readonly ordersBuilding = new Map<SortKey, Promise<void>>();
-
-  private textBuilding: Promise<void> | undefined;
 
   /** Every row matching, in table order. */
   select(filter?: Filter, text?: string, where?: RowMask): Uint32Array {
@@ -287,7 +313,8 @@ export class Snapshot {
         keep = new Uint8Array(this.c.size);
         evaluate(this.c, { host: { name: needle, addresses: [...also] } }, 0, this.c.size, keep);
       }
-      narrowByText(this.text(), needle, mask, keep);
+      const hits = runAll(this.textSteps(needle));
+      for (let r = 0; r < mask.length; r++) if (mask[r] && !hits[r] && !(keep && keep[r])) mask[r] = 0;
     }
     if (where) for (let r = 0; r < mask.length; r++) mask[r] &= where.mask[r];
     if (needle || where) {
