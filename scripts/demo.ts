@@ -228,6 +228,7 @@ async function main(): Promise<void> {
     const url = `http://${host}:${port}/`;
     await waitUntilServing(url, server);
     console.log(`\nConntrack Console: ${url}`);
+    console.log(`What fills the table and how it grew (usage, top groups by host, port, WAN..., charts with the policy runs marked): ${url}overview`);
     console.log(`The lab router's conntrack settings (acct and timestamps on, the rest kernel defaults): ${url}settings`);
     console.log(`The router around the table, and demo controls that make an uplink fail over or reconnect: ${url}router`);
     console.log(`Connection history and the NAT lookup ("who used this external address and port?"): ${url}history`);

@@ -114,6 +114,15 @@ test('npm run demo serves the console on the lab, logs in with the printed crede
     await expect(page.locator('[data-policy="wan1-failback-tcp"]').getByTestId('policy-runs')).toContainText(/would delete \d+/);
     await page.screenshot({ path: 'test-results/screenshots/demo-router.png', fullPage: true });
 
+    // The Overview on the lab: a mix in the groups (a WAN, several destination ports), sampled points in the
+    // charts, and the policy runs of the failover marked on them.
+    await page.goto(`${url}overview`);
+    await expect.poll(() => page.getByTestId('groups-wan').getByTestId('group-link').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('groups-dport').getByTestId('group-link').count()).toBeGreaterThan(1);
+    await expect(page.getByTestId('series-source')).toContainText(/^[1-9][\d,]* points? of 10-second samples/);
+    await expect(page.getByTestId('marker').filter({ hasText: 'policy run' }).first()).toBeVisible();
+    await page.screenshot({ path: 'test-results/screenshots/demo-overview.png', fullPage: true });
+
     ctrlC(demo);
     await exitOf(demo);
     // npm hands the signal on, waits for the demo, then re-raises SIGINT on itself (so a shell sees 130): its own

@@ -92,7 +92,7 @@ test('delete a group: preview, confirm; the kernel no longer has its entries and
   expect(audit.items[0]).toMatchObject({ affected: expected, outcome: 'ok', details: { filter: { status: 'SRC_NAT', replyDst: OLD_WAN } } });
 });
 
-test('a viewer sees the groups but no delete control and no audit markers', async ({ browser, lab }) => {
+test('a viewer sees the groups and the charts (crosshair, 30 days) but no delete control and no audit markers', async ({ browser, lab }) => {
   const viewer = await createUser(lab.dataDir, { name: `overview-viewer-${Date.now()}`, role: 'viewer' });
   const context = await browser.newContext({ baseURL: lab.server.url, storageState: { cookies: [], origins: [] } });
   try {
@@ -103,6 +103,16 @@ test('a viewer sees the groups but no delete control and no audit markers', asyn
     await expect(page.getByTestId('group-delete')).toHaveCount(0);
     await expect(page.getByTestId('trend-chart')).toHaveCount(3);
     await expect(page.getByTestId('markers')).toHaveCount(0);
+    // The crosshair: over a chart, the legend shows the values at the pointer's time instead of the latest ones.
+    const chart = page.getByTestId('time-chart').first();
+    await expect(chart.locator('.u-series').first().locator('.u-value')).toHaveText('latest');
+    const box = (await chart.locator('.u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+    await expect(chart.locator('.u-series').first().locator('.u-value')).toHaveText(/^\d\d\/\d\d\/\d{4}, \d\d:\d\d:\d\d$/);
+    // 30 days come from the 5-minute summaries.
+    await page.getByTestId('range-30d').click();
+    await expect(page.getByTestId('range-30d')).toHaveAttribute('aria-pressed', 'true');
+    await expect(page.getByTestId('series-source')).toContainText('5-minute summaries');
   } finally {
     await context.close();
   }
