@@ -73,8 +73,8 @@ function useShownScheme(): string {
   return scheme;
 }
 
-/** Draws the markers as vertical lines over the plotting area. */
-function markersPlugin(markers: ChartMarker[], color: string): uPlot.Plugin {
+/** Draws the markers (read at each draw, so new ones need no rebuild) as vertical lines over the plotting area. */
+function markersPlugin(markers: { current: ChartMarker[] }, color: string): uPlot.Plugin {
   return {
     hooks: {
       draw: (u) => {
@@ -83,7 +83,7 @@ function markersPlugin(markers: ChartMarker[], color: string): uPlot.Plugin {
         ctx.strokeStyle = color;
         ctx.lineWidth = Math.max(1, devicePixelRatio);
         ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
-        for (const marker of markers) {
+        for (const marker of markers.current) {
           const x = Math.round(u.valToPos(marker.at, 'x', true));
           if (x < bbox.left || x > bbox.left + bbox.width) continue;
           ctx.beginPath();
@@ -97,48 +97,70 @@ function markersPlugin(markers: ChartMarker[], color: string): uPlot.Plugin {
   };
 }
 
+/** The last non-null value of a data column. */
+function latestOf(column: ArrayLike<number | null | undefined>): number | null {
+  for (let i = column.length - 1; i >= 0; i--) {
+    const v = column[i];
+    if (v !== null && v !== undefined) return v;
+  }
+  return null;
+}
+
+const alignedData = (times: number[], lines: ChartLine[]): uPlot.AlignedData => [times, ...lines.map((l) => l.values)];
+
 export default function TimeChart({ times, lines, markers, range, format, syncKey, height = 180 }: TimeChartProps) {
   const container = useRef<HTMLDivElement>(null);
+  const chart = useRef<uPlot | null>(null);
   const scheme = useShownScheme();
+  // What changes with every poll is handed to the chart without rebuilding it (a rebuild would drop the crosshair).
+  const current = useRef({ times, lines, markers, range, format });
+  const markerList = useRef(markers);
+  useEffect(() => {
+    current.current = { times, lines, markers, range, format };
+    markerList.current = markers;
+    chart.current?.setData(alignedData(times, lines));
+  }, [times, lines, markers, range, format]);
+  // The chart is built again only when the theme or the set of lines changes.
+  const shape = lines.map((l) => `${l.label}:${l.color}:${l.dashed ? 1 : 0}`).join('|');
 
   useEffect(() => {
     const element = container.current;
     if (!element || !scheme) return;
-    const [text, grid, marker, ...strokes] = resolveColors(element, ['--color-slate-700', '--color-slate-200', '--color-violet-600', ...lines.map((l) => l.color)]);
+    const { times: t, lines: l } = current.current;
+    const [text, grid, marker, ...strokes] = resolveColors(element, ['--color-slate-700', '--color-slate-200', '--color-violet-600', ...l.map((line) => line.color)]);
     const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     const options: uPlot.Options = {
       width: Math.max(200, element.clientWidth),
       height,
       cursor: { sync: { key: syncKey }, drag: { x: false, y: false } },
-      scales: { x: { time: true, range: () => range }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] } },
+      scales: { x: { time: true, range: () => current.current.range }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] } },
       axes: [axis, { ...axis, size: 48, values: (_u, splits) => splits.map((v) => compact.format(v)) }],
       // Away from the crosshair the legend shows each line's latest value.
       series: [
         { value: (_u, v) => (v === null ? 'latest' : new Date(v * 1000).toLocaleString('en-GB', { hour12: false })) },
-        ...lines.map((line, i) => {
-          const latest = line.values.findLast((v) => v !== null) ?? null;
-          return {
-            label: line.label,
-            stroke: strokes[i],
-            width: 1.5,
-            dash: line.dashed ? [6, 4] : undefined,
-            value: (_u: uPlot, v: number | null, _series: number, idx: number | null) => {
-              const shown = idx === null ? latest : v;
-              return shown === null ? '—' : format(shown);
-            },
-          };
-        }),
+        ...l.map((line, i) => ({
+          label: line.label,
+          stroke: strokes[i],
+          width: 1.5,
+          dash: line.dashed ? [6, 4] : undefined,
+          value: (u: uPlot, v: number | null, series: number, idx: number | null) => {
+            const shown = idx === null ? latestOf(u.data[series]) : v;
+            return shown === null ? '—' : current.current.format(shown);
+          },
+        })),
       ],
-      plugins: [markersPlugin(markers, marker)],
+      plugins: [markersPlugin(markerList, marker)],
     };
-    const chart = new uPlot(options, [times, ...lines.map((l) => l.values)], element);
-    const resize = new ResizeObserver(() => chart.setSize({ width: Math.max(200, element.clientWidth), height }));
+    const built = new uPlot(options, alignedData(t, l), element);
+    chart.current = built;
+    const resize = new ResizeObserver(() => built.setSize({ width: Math.max(200, element.clientWidth), height }));
     resize.observe(element);
     return () => {
       resize.disconnect();
-      chart.destroy();
+      built.destroy();
+      chart.current = null;
     };
-  }, [scheme, times, lines, markers, range, format, syncKey, height]);
+  }, [scheme, shape, syncKey, height]);
 
   return <div ref={container} className="min-w-0 text-slate-700" data-testid="time-chart" />;
 }
