@@ -106,8 +106,10 @@ test('a viewer sees the groups and the charts (crosshair, 30 days) but no delete
     // The crosshair: over a chart, the legend shows the values at the pointer's time instead of the latest ones.
     const chart = page.getByTestId('time-chart').first();
     await expect(chart.locator('.u-series').first().locator('.u-value')).toHaveText('latest');
-    const box = (await chart.locator('.u-over').boundingBox())!;
-    await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+    const over = chart.locator('.u-over');
+    await over.scrollIntoViewIfNeeded();
+    const box = (await over.boundingBox())!;
+    await over.hover({ position: { x: box.width - 2, y: box.height / 2 } });
     await expect(chart.locator('.u-series').first().locator('.u-value')).toHaveText(/^\d\d\/\d\d\/\d{4}, \d\d:\d\d:\d\d$/);
     // 30 days come from the 5-minute summaries.
     await page.getByTestId('range-30d').click();
