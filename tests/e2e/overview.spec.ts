@@ -40,7 +40,9 @@ test('overview at 1280x720 and 390 px in both themes: usage, groups, charts with
       expect(entries).toBeGreaterThanOrEqual(SEEDED - 12);
       expect(entries).toBeLessThanOrEqual(SEEDED);
       await expect(page.getByTestId('usage-max')).toHaveText(Number(maxEntries).toLocaleString('en-US'));
-      await expect(page.getByTestId('counter-found')).toBeVisible();
+      // The counters as rates: per second since the previous reading.
+      await expect(page.getByTestId('counter-found').getByTestId('counter-change')).toHaveText(/^[\d,.]+\/s$/);
+      await expect(page.getByTestId('counter-chaintoolong')).toBeVisible();
       await expect(page.getByTestId('feature-acct')).toBeVisible();
       // The source-host card: 192.168.1.10 holds 120 of the seeded entries, the most.
       const top = page.getByTestId('groups-src').getByTestId('group-link').first();

@@ -93,13 +93,21 @@ function columns(data: StatsSeriesResponse, lines: LineSpec[]): { times: number[
   return { times, values };
 }
 
+/** "flush (whole table) by admin: 146 entries", "policy run (policy wan2-failover-udp): 9 entries" (a policy names itself). */
+function markerLabel(action: MarkedAction, entry: AuditListResponse['items'][number]): string {
+  const target = entry.target ? ` (${entry.target})` : '';
+  const who = entry.actorKind === 'policy' || entry.actorKind === 'system' ? '' : ` by ${entry.actor}`;
+  const affected = entry.affected === null ? '' : `: ${formatCount(entry.affected)} ${entry.affected === 1 ? 'entry' : 'entries'}`;
+  return `${MARKED[action]}${target}${who}${affected}`;
+}
+
 function useMarkers(enabled: boolean, from: number, tick: number): ChartMarker[] {
   const since = new Date(from).toISOString();
   const answer = useApi<ChartMarker[]>(enabled ? `markers#${since}#${tick}` : null, async (signal) => {
     const lists = await Promise.all(
       (Object.keys(MARKED) as MarkedAction[]).map(async (action) => {
         const { items } = await apiRequest<AuditListResponse>(`/api/audit?action=${action}&since=${encodeURIComponent(since)}&limit=1000`, { signal });
-        return items.map((entry): ChartMarker => ({ at: Date.parse(entry.at) / 1000, label: `${MARKED[action]}${entry.target ? ` (${entry.target})` : ''} by ${entry.actor}${entry.affected !== null ? `: ${formatCount(entry.affected)} entries` : ''}` }));
+        return items.map((entry): ChartMarker => ({ at: Date.parse(entry.at) / 1000, label: markerLabel(action, entry) }));
       }),
     );
     return lists.flat().sort((a, b) => a.at - b.at);

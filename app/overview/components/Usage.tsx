@@ -1,6 +1,6 @@
 'use client';
 // How full the table is now: entries against nf_conntrack_max as a gauge marked at the alarm's thresholds, the
-// expectation count, and the kernel's per-CPU counters as rates since the previous poll (the shared counters
+// expectation count, and the kernel's per-CPU counters as rates since the previous reading (the shared counters
 // component, which also says whether accounting and timestamps are on).
 import { useEffect, useRef, useState } from 'react';
 import { apiRequest } from '../../components/api/http';
@@ -65,13 +65,14 @@ function Gauge({ entries, max, warn, crit, level }: { entries: number; max: numb
 
 export function Usage() {
   const tick = usePoll(POLL_MS);
-  // The rates are counted from the reading before the current one (this page's previous poll).
+  // The rates are counted from the reading before the current one: this page's previous poll, or on the first
+  // one the reading taken with the latest snapshot (when it is an earlier one).
   const last = useRef<CounterReading | null>(null);
   const stats = useApi<{ now: StatsResponse; previous: CounterReading | null }>(`stats#${tick}`, async (signal) => {
     const now = await apiRequest<StatsResponse>('/api/stats', { signal });
-    const previous = last.current;
+    const before = last.current ?? now.baseline;
     last.current = now;
-    return { now, previous };
+    return { now, previous: before && Date.parse(before.readAt) < Date.parse(now.readAt) ? before : null };
   });
   const expectations = useApi<{ matched: number }>(`expectations#${tick}`, (signal) => apiRequest<{ matched: number }>('/api/expectations', { signal }));
   const data = stats.data?.now;
