@@ -130,18 +130,21 @@ interface GroupingResult {
 }
 
 /** (c): every grouping of the overview, top 10 by entries, against the pinned snapshot. */
-async function measureGroupings(server: TestServer, snapshot: string, requests: number): Promise<GroupingResult[]> {
+async function measureGroupings(server: TestServer, snapshot: string, requests: number): Promise<{ groupings: GroupingResult[]; groupingSource: string }> {
   const results: GroupingResult[] = [];
+  let source = 'round-trip';
   for (const by of GROUP_KEYS) {
     const path = `/api/overview?by=${by}&limit=10&snapshot=${snapshot}`;
+    // The first builds the snapshot's group index for `by`; the others add up the rows per group.
     const first = await timedGet(server, path);
+    source = first.source;
     const samples: number[] = [];
     for (let i = 0; i < requests; i++) samples.push((await timedGet(server, path)).ms);
     const body = first.body as unknown as { groups: unknown[]; others: { groups: number } };
     results.push({ by, groups: body.groups.length + body.others.groups, firstMs: first.ms, p50: median(samples), p95: percentile(samples, 95), max: Math.max(...samples) });
     console.log(`  by=${pad(by, 10)} ${lpad(results[results.length - 1].groups.toLocaleString('en'), 9)} groups  first ${lpad(fmt(first.ms), 6)} ms  p50 ${lpad(fmt(median(samples)), 5)}  p95 ${lpad(fmt(percentile(samples, 95)), 5)} ms`);
   }
-  return results;
+  return { groupings: results, groupingSource: source };
 }
 
 /**
@@ -374,7 +377,7 @@ async function main(): Promise<void> {
       const responsiveness = await measureResponsiveness(server, N);
       console.log('(e) reverse DNS against a resolver that never answers:');
       const reverseDns = await measureReverseDns(server, snapshot.id, dns, options.reverse);
-      return { serverSnapshotMs: snapshot.tookMs, ...pages, groupings, refresh, responsiveness, reverseDns };
+      return { serverSnapshotMs: snapshot.tookMs, ...pages, ...groupings, refresh, responsiveness, reverseDns };
     } finally {
       await server.stop();
       await dns.close();
@@ -392,7 +395,7 @@ async function main(): Promise<void> {
     );
   }
   console.log('');
-  console.log(`(c) overview groupings, top 10 (${report.source}), ${N.toLocaleString('en')} entries`);
+  console.log(`(c) overview groupings, top 10 (${report.groupingSource}; first: builds the group index), ${N.toLocaleString('en')} entries`);
   console.log([pad('by', 40), lpad('groups', 10), lpad('first ms', 10), lpad('p50 ms', 8), lpad('p95 ms', 8), lpad('max ms', 8), '  p95 <= 100'].join(''));
   for (const g of report.groupings) {
     console.log([pad(g.by, 40), lpad(g.groups.toLocaleString('en'), 10), lpad(fmt(g.firstMs), 10), lpad(fmt(g.p50), 8), lpad(fmt(g.p95), 8), lpad(fmt(g.max), 8), g.p95 <= GROUPING_P95_TARGET_MS ? '  PASS' : '  MISS'].join(''));

@@ -32,4 +32,4 @@ export { cleanupByUplink, type CleanupOutcome, type CleanupPart } from './cleanu
 export { demoAudit, demoBodySchema, demoEnabled, runDemoAction, DEMO_ACTIONS, type DemoAction, type DemoOutcome } from './demo';
 export { routerOverview, staleNotices, type ApiRouter, type ApiWan, type ApiInterface } from './router-overview';
 export type { ApiExternal } from './connection';
-export { overview, overviewQuerySchema, OVERVIEW_MAX_LIMIT, type ApiGroup, type OverviewQuery, type OverviewResponse } from './overview';
+export { overview, overviewQuerySchema, overviewResponse, OVERVIEW_MAX_LIMIT, type ApiGroup, type OverviewQuery, type OverviewResponse } from './overview';

@@ -1,3 +1,3 @@
-import { overview, overviewQuerySchema, route } from '@/lib/console';
+import { overviewQuerySchema, overviewResponse, route } from '@/lib/console';
 
-export const GET = route({ permission: 'read', source: 'query', schema: overviewQuerySchema, handler: ({ input }) => overview(input) });
+export const GET = route({ permission: 'read', source: 'query', schema: overviewQuerySchema, handler: ({ input }) => overviewResponse(input) });

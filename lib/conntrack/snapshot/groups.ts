@@ -1,9 +1,11 @@
 // The overview's groups of a snapshot: per source host, destination host, destination port, external address,
 // zone, mark, UDP replied/unreplied (or any per-row key column the caller brings, such as the console's WAN
-// column), entries and bytes both ways. Columnar, because a million rows must group in milliseconds: one pass
-// turns each row's key into two integers, an open-addressing table of typed arrays maps them to a group, and the
-// top N are picked by a bounded heap; strings are made only for the groups shown. Protocol and state come from the
-// summary's tallies (summary.ts), so the overview and the header count them the same way.
+// column), entries and bytes both ways. Columnar, because a million rows must group in milliseconds: once per
+// snapshot and grouping, each row's key becomes two integers and an open-addressing table of typed arrays gives
+// it a group number (the group index, kept like the sort orders); each request then only adds up the matching
+// rows per group number and picks the top N with a bounded heap. Strings are made only for the groups shown.
+// Protocol and state come from the summary's tallies (summary.ts), so the overview and the header count them the
+// same way.
 import { IPS, TCP_STATES } from '../constants';
 import type { GroupKey, GroupMetric } from '../vocabulary';
 import { FAMILY_V6, PORTED, SHAPE, type Columns } from './columns';
@@ -57,18 +59,15 @@ export interface Grouping {
 }
 
 /**
- * Groups as parallel typed arrays: the key as two integers (hi, lo), the first row that had it (to describe the
- * group), entries and bytes each way; an open-addressing hash of the key gives a group's index.
+ * The distinct keys of a grouping as parallel typed arrays: the key as two integers (hi, lo) and the first row
+ * that had it (to describe the group); an open-addressing hash of the key gives a group's number.
  */
-class GroupTable {
+class GroupKeys {
   size = 0;
   hi: Uint32Array;
   lo: Uint32Array;
   first: Uint32Array;
-  count: Uint32Array;
-  original: Float64Array;
-  reply: Float64Array;
-  /** Group index + 1 per hash slot (0: free). */
+  /** Group number + 1 per hash slot (0: free). */
   private slots: Int32Array;
   private mask: number;
 
@@ -76,33 +75,20 @@ class GroupTable {
     this.hi = new Uint32Array(capacity);
     this.lo = new Uint32Array(capacity);
     this.first = new Uint32Array(capacity);
-    this.count = new Uint32Array(capacity);
-    this.original = new Float64Array(capacity);
-    this.reply = new Float64Array(capacity);
     this.slots = new Int32Array(capacity * 2);
     this.mask = capacity * 2 - 1;
   }
 
-  /** Counts `row` (with its bytes) into the group of key (hi, lo). */
-  add(hi: number, lo: number, row: number, original: number, reply: number): void {
+  /** The group number of key (hi, lo), a new one (first seen at `row`) when the key is new. */
+  id(hi: number, lo: number, row: number): number {
     let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
     h = (h ^ (h >>> 15)) & this.mask;
-    let g: number;
     for (;;) {
       const s = this.slots[h];
-      if (s === 0) {
-        g = this.create(hi, lo, row);
-        break;
-      }
-      if (this.lo[s - 1] === lo && this.hi[s - 1] === hi) {
-        g = s - 1;
-        break;
-      }
+      if (s === 0) return this.create(hi, lo, row);
+      if (this.lo[s - 1] === lo && this.hi[s - 1] === hi) return s - 1;
       h = (h + 1) & this.mask;
     }
-    this.count[g]++;
-    this.original[g] += original;
-    this.reply[g] += reply;
   }
 
   private create(hi: number, lo: number, row: number): number {
@@ -124,17 +110,14 @@ class GroupTable {
 
   private grow(): void {
     const capacity = this.hi.length * 2;
-    const widen = <T extends Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
-      const b = make(capacity);
+    const widen = (a: Uint32Array): Uint32Array => {
+      const b = new Uint32Array(capacity);
       b.set(a);
       return b;
     };
-    this.hi = widen(this.hi, (n) => new Uint32Array(n));
-    this.lo = widen(this.lo, (n) => new Uint32Array(n));
-    this.first = widen(this.first, (n) => new Uint32Array(n));
-    this.count = widen(this.count, (n) => new Uint32Array(n));
-    this.original = widen(this.original, (n) => new Float64Array(n));
-    this.reply = widen(this.reply, (n) => new Float64Array(n));
+    this.hi = widen(this.hi);
+    this.lo = widen(this.lo);
+    this.first = widen(this.first);
     this.slots = new Int32Array(capacity * 2);
     this.mask = capacity * 2 - 1;
     for (let g = 0; g < this.size; g++) this.insert(g);
@@ -144,22 +127,24 @@ class GroupTable {
 /** How a grouping's groups are compared in key order and turned into what the API shows. */
 interface Describer {
   /** Key order for ties (< 0: a first). */
-  compare(t: GroupTable, a: number, b: number): number;
-  describe(t: GroupTable, g: number): Pick<Group, 'key' | 'filter'>;
+  compare(t: GroupKeys, a: number, b: number): number;
+  describe(t: GroupKeys, g: number): Pick<Group, 'key' | 'filter'>;
 }
 
-const byHiLo = (t: GroupTable, a: number, b: number): number => t.hi[a] - t.hi[b] || t.lo[a] - t.lo[b];
+/** A grouping's keys and, per row, its group number (-1: the grouping does not apply to the row). */
+interface GroupIndex {
+  keys: GroupKeys;
+  of: Int32Array;
+  describer: Describer;
+}
+
+const byHiLo = (t: GroupKeys, a: number, b: number): number => t.hi[a] - t.hi[b] || t.lo[a] - t.lo[b];
 
 /**
- * Per row and address slot k, an id per distinct IPv6 address (rows of the snapshot hold their own copy of each
- * address, so equal addresses have different slots); computed once per snapshot and slot.
+ * Per row, an id per distinct IPv6 address in address slot k (rows of the snapshot hold their own copy of each
+ * address, so equal addresses have different slots).
  */
-const v6IdCache = new WeakMap<Columns, (Uint32Array | undefined)[]>();
 function v6Ids(c: Columns, k: number): Uint32Array {
-  let perSlot = v6IdCache.get(c);
-  if (!perSlot) v6IdCache.set(c, (perSlot = []));
-  const cached = perSlot[k];
-  if (cached) return cached;
   const ids = new Uint32Array(c.size);
   const v6 = c.v6;
   let capacity = 1024;
@@ -211,12 +196,11 @@ function v6Ids(c: Columns, k: number): Uint32Array {
     }
     ids[row] = id;
   }
-  perSlot[k] = ids;
   return ids;
 }
 
 /** Addresses in numeric order, IPv4 before IPv6; hi's bit 0 says IPv6 (then the first row's bytes decide). */
-function compareAddresses(c: Columns, t: GroupTable, a: number, b: number, slotOf: (g: number) => number): number {
+function compareAddresses(c: Columns, t: GroupKeys, a: number, b: number, slotOf: (g: number) => number): number {
   const ha = t.hi[a];
   const hb = t.hi[b];
   if (ha !== hb) return ha - hb;
@@ -227,38 +211,26 @@ function compareAddresses(c: Columns, t: GroupTable, a: number, b: number, slotO
   return 0;
 }
 
-/** The bytes of a row's two directions, when accounting recorded them. */
-function bytesAt(c: Columns, row: number, out: Float64Array): void {
-  if (c.shape[row] & COUNTERS) {
-    const k = row * 8;
-    out[0] = c.counters[k + 2] * 0x1_0000_0000 + c.counters[k + 3];
-    out[1] = c.counters[k + 6] * 0x1_0000_0000 + c.counters[k + 7];
-  } else {
-    out[0] = 0;
-    out[1] = 0;
-  }
-}
-
-/** Fills `t` with the groups of `rows` (default: all) by an address slot, a port, NAT, zone, mark or a key column. */
-function fill(c: Columns, by: Exclude<ColumnGroupKey, 'protocol' | 'state' | 'udp'> | KeyColumn, t: GroupTable, rows: Uint32Array | undefined): Describer {
-  const n = rows ? rows.length : c.size;
-  const bytes = new Float64Array(2);
+/** The group index of a grouping by an address slot, a port, NAT, zone or mark: one pass over every row. */
+function buildIndex(c: Columns, by: IndexedKey): GroupIndex {
+  const t = new GroupKeys();
+  const of = new Int32Array(c.size).fill(-1);
+  const n = c.size;
   const family = c.family;
   const addr = c.addr;
   if (by === 'src' || by === 'dst') {
     const k = by === 'src' ? 0 : 1;
     const ids = v6Ids(c, k);
-    for (let i = 0; i < n; i++) {
-      const row = rows ? rows[i] : i;
-      bytesAt(c, row, bytes);
-      if (family[row] === V6) t.add(1, ids[row], row, bytes[0], bytes[1]);
-      else t.add(0, addr[row * 4 + k], row, bytes[0], bytes[1]);
-    }
+    for (let row = 0; row < n; row++) of[row] = family[row] === V6 ? t.id(1, ids[row], row) : t.id(0, addr[row * 4 + k], row);
     return {
-      compare: (tt, a, b) => compareAddresses(c, tt, a, b, () => k),
-      describe: (tt, g) => {
-        const text = addressText(c, tt.first[g], k);
-        return { key: text, filter: { [by]: text } };
+      keys: t,
+      of,
+      describer: {
+        compare: (tt, a, b) => compareAddresses(c, tt, a, b, () => k),
+        describe: (tt, g) => {
+          const text = addressText(c, tt.first[g], k);
+          return { key: text, filter: { [by]: text } };
+        },
       },
     };
   }
@@ -266,108 +238,138 @@ function fill(c: Columns, by: Exclude<ColumnGroupKey, 'protocol' | 'state' | 'ud
     // hi: bit 0 IPv6, bit 1 port forward (original destination) rather than source NAT (reply destination).
     const snat = v6Ids(c, 3);
     const dnat = v6Ids(c, 1);
-    for (let i = 0; i < n; i++) {
-      const row = rows ? rows[i] : i;
+    for (let row = 0; row < n; row++) {
       const status = c.status[row];
       const v6 = family[row] === V6 ? 1 : 0;
-      let hi: number;
-      let lo: number;
-      if (status & SRC_NAT) {
-        hi = v6;
-        lo = v6 ? snat[row] : addr[row * 4 + 3];
-      } else if (status & DST_NAT) {
-        hi = 2 | v6;
-        lo = v6 ? dnat[row] : addr[row * 4 + 1];
-      } else continue;
-      bytesAt(c, row, bytes);
-      t.add(hi, lo, row, bytes[0], bytes[1]);
+      if (status & SRC_NAT) of[row] = t.id(v6, v6 ? snat[row] : addr[row * 4 + 3], row);
+      else if (status & DST_NAT) of[row] = t.id(2 | v6, v6 ? dnat[row] : addr[row * 4 + 1], row);
     }
-    const slotOf = (tt: GroupTable, g: number): number => (tt.hi[g] & 2 ? 1 : 3);
+    const slotOf = (tt: GroupKeys, g: number): number => (tt.hi[g] & 2 ? 1 : 3);
     return {
-      compare: (tt, a, b) => compareAddresses(c, tt, a, b, (g) => slotOf(tt, g)),
-      describe: (tt, g): Pick<Group, 'key' | 'filter'> => {
-        const address = addressText(c, tt.first[g], slotOf(tt, g));
-        // Source NAT and port forwards of one address are two groups: each has a filter that selects it exactly.
-        return tt.hi[g] & 2 ? { key: `${address} (port forward)`, filter: { status: 'DST_NAT', dst: address } } : { key: address, filter: { status: 'SRC_NAT', replyDst: address } };
+      keys: t,
+      of,
+      describer: {
+        compare: (tt, a, b) => compareAddresses(c, tt, a, b, (g) => slotOf(tt, g)),
+        describe: (tt, g): Pick<Group, 'key' | 'filter'> => {
+          const address = addressText(c, tt.first[g], slotOf(tt, g));
+          // Source NAT and port forwards of one address are two groups: each has a filter that selects it exactly.
+          return tt.hi[g] & 2 ? { key: `${address} (port forward)`, filter: { status: 'DST_NAT', dst: address } } : { key: address, filter: { status: 'SRC_NAT', replyDst: address } };
+        },
       },
     };
   }
   if (by === 'dport') {
-    for (let i = 0; i < n; i++) {
-      const row = rows ? rows[i] : i;
+    for (let row = 0; row < n; row++) {
       const protocol = c.protocol[row];
-      if (!PORTED_PROTOCOL[protocol]) continue;
-      bytesAt(c, row, bytes);
-      t.add(protocol, c.ports[row * 4 + 1], row, bytes[0], bytes[1]);
+      if (PORTED_PROTOCOL[protocol]) of[row] = t.id(protocol, c.ports[row * 4 + 1], row);
     }
     return {
-      compare: byHiLo,
-      describe: (tt, g) => {
-        const protocol = protocolName(tt.hi[g]);
-        const port = String(tt.lo[g]);
-        return { key: `${protocol}/${port}`, filter: { protocol, dport: port } };
+      keys: t,
+      of,
+      describer: {
+        compare: byHiLo,
+        describe: (tt, g) => {
+          const protocol = protocolName(tt.hi[g]);
+          const port = String(tt.lo[g]);
+          return { key: `${protocol}/${port}`, filter: { protocol, dport: port } };
+        },
       },
     };
   }
-  if (by === 'zone' || by === 'mark') {
-    const column = by === 'zone' ? c.zone : c.mark;
-    for (let i = 0; i < n; i++) {
-      const row = rows ? rows[i] : i;
-      bytesAt(c, row, bytes);
-      t.add(0, column[row], row, bytes[0], bytes[1]);
-    }
-    return {
+  const column = by === 'zone' ? c.zone : c.mark;
+  for (let row = 0; row < n; row++) of[row] = t.id(0, column[row], row);
+  return {
+    keys: t,
+    of,
+    describer: {
       compare: byHiLo,
       describe: (tt, g) => {
         const value = by === 'zone' ? String(tt.lo[g]) : `0x${tt.lo[g].toString(16)}`;
         return { key: value, filter: { [by]: value } };
       },
-    };
-  }
-  // A key column: lo is the index, hi says negative (a value outside names).
-  const column = by;
-  const negative = column.negative ?? [];
-  const index = column.index;
-  const nameOf = (tt: GroupTable, g: number): string => (tt.hi[g] ? negative[tt.lo[g]] : column.names[tt.lo[g]]);
-  for (let i = 0; i < n; i++) {
-    const row = rows ? rows[i] : i;
-    const value = index[row];
-    if (value < 0 && -value > negative.length) continue;
-    bytesAt(c, row, bytes);
-    if (value >= 0) t.add(0, value, row, bytes[0], bytes[1]);
-    else t.add(1, -value - 1, row, bytes[0], bytes[1]);
-  }
-  return {
-    compare: (tt, a, b) => {
-      const x = nameOf(tt, a);
-      const y = nameOf(tt, b);
-      return x < y ? -1 : x > y ? 1 : 0;
-    },
-    describe: (tt, g) => {
-      const name = nameOf(tt, g);
-      return { key: name, filter: { [column.field]: name } };
     },
   };
 }
 
+/** A key column's index: its values are group numbers already (names first, then the negative values). */
+function keyColumnIndex(c: Columns, column: KeyColumn): GroupIndex {
+  const t = new GroupKeys();
+  const negative = column.negative ?? [];
+  column.names.forEach((_, i) => t.id(0, i, 0));
+  negative.forEach((_, i) => t.id(1, i, 0));
+  const of = new Int32Array(c.size);
+  const values = column.index;
+  const names = column.names.length;
+  for (let row = 0; row < c.size; row++) {
+    const value = values[row];
+    of[row] = value >= 0 ? value : -value <= negative.length ? names - value - 1 : -1;
+  }
+  const nameOf = (tt: GroupKeys, g: number): string => (tt.hi[g] ? negative[tt.lo[g]] : column.names[tt.lo[g]]);
+  return {
+    keys: t,
+    of,
+    describer: {
+      compare: (tt, a, b) => {
+        const x = nameOf(tt, a);
+        const y = nameOf(tt, b);
+        return x < y ? -1 : x > y ? 1 : 0;
+      },
+      describe: (tt, g) => {
+        const name = nameOf(tt, g);
+        return { key: name, filter: { [column.field]: name } };
+      },
+    },
+  };
+}
+
+/** Entries and bytes per group of the rows (default: all): the per-request pass, no hashing. */
+function addUp(c: Columns, index: GroupIndex, rows: Uint32Array | undefined): Sums {
+  const size = index.keys.size;
+  const sums: Sums = { count: new Uint32Array(size), original: new Float64Array(size), reply: new Float64Array(size) };
+  const { count, original, reply } = sums;
+  const of = index.of;
+  const shape = c.shape;
+  const counters = c.counters;
+  const n = rows ? rows.length : c.size;
+  for (let i = 0; i < n; i++) {
+    const row = rows ? rows[i] : i;
+    const g = of[row];
+    if (g < 0) continue;
+    count[g]++;
+    if (shape[row] & COUNTERS) {
+      const k = row * 8;
+      original[g] += counters[k + 2] * 0x1_0000_0000 + counters[k + 3];
+      reply[g] += counters[k + 6] * 0x1_0000_0000 + counters[k + 7];
+    }
+  }
+  return sums;
+}
+
+interface Sums {
+  count: Uint32Array;
+  original: Float64Array;
+  reply: Float64Array;
+}
+
 /** Protocol, state and UDP replied/unreplied groups from the summary's one-pass tallies. */
-function fillFromTally(c: Columns, by: 'protocol' | 'state' | 'udp', t: GroupTable, rows: Uint32Array | undefined): Describer {
+function tallyGrouping(c: Columns, by: 'protocol' | 'state' | 'udp', rows: Uint32Array | undefined): Grouping {
   const tallies = tally(c, rows);
   const counts = by === 'protocol' ? tallies.protocols : tallies.states;
   const bytes = by === 'protocol' ? tallies.protocolBytes : tallies.stateBytes;
+  const t = new GroupKeys();
+  const sums: Sums = { count: new Uint32Array(256), original: new Float64Array(256), reply: new Float64Array(256) };
   for (let slot = 0; slot < 256; slot++) {
     if (!counts[slot]) continue;
     const udp = slot === UDP_REPLIED || slot === UDP_UNREPLIED;
     if (by === 'udp' && !udp) continue;
     // Neither TCP nor UDP: no state to group by.
     if (by === 'state' && !udp && slot >= TCP_STATES.length) continue;
-    const g = t.size;
-    t.add(0, slot, 0, 0, 0);
-    t.count[g] = counts[slot];
-    t.original[g] = bytes[slot * 2];
-    t.reply[g] = bytes[slot * 2 + 1];
+    const g = t.id(0, slot, 0);
+    sums.count[g] = counts[slot];
+    sums.original[g] = bytes[slot * 2];
+    sums.reply[g] = bytes[slot * 2 + 1];
   }
-  return {
+  return new SummedGrouping(t, sums, {
     // Replied before unreplied; TCP states in the kernel's order.
     compare: (tt, a, b) => (by === 'protocol' ? tt.lo[a] - tt.lo[b] : stateOrder(tt.lo[a]) - stateOrder(tt.lo[b])),
     describe: (tt, g): Pick<Group, 'key' | 'filter'> => {
@@ -383,40 +385,45 @@ function fillFromTally(c: Columns, by: 'protocol' | 'state' | 'udp', t: GroupTab
       const key = TCP_STATES[slot];
       return { key, filter: { protocol: 'tcp', state: key } };
     },
-  };
+  });
 }
 
 const stateOrder = (slot: number): number => (slot === UDP_REPLIED ? 1000 : slot === UDP_UNREPLIED ? 1001 : slot);
 
-class TableGrouping implements Grouping {
+/** Groups with their sums; groups without a matching row are left out. */
+class SummedGrouping implements Grouping {
   readonly grouped: number;
-  private readonly totals = { count: 0, original: 0, reply: 0 };
+  readonly size: number;
+  private readonly totals = { original: 0, reply: 0 };
 
   constructor(
-    private readonly t: GroupTable,
+    private readonly t: GroupKeys,
+    private readonly sums: Sums,
     private readonly describer: Describer,
   ) {
+    let grouped = 0;
+    let size = 0;
     for (let g = 0; g < t.size; g++) {
-      this.totals.count += t.count[g];
-      this.totals.original += t.original[g];
-      this.totals.reply += t.reply[g];
+      if (!sums.count[g]) continue;
+      size++;
+      grouped += sums.count[g];
+      this.totals.original += sums.original[g];
+      this.totals.reply += sums.reply[g];
     }
-    this.grouped = this.totals.count;
-  }
-
-  get size(): number {
-    return this.t.size;
+    this.grouped = grouped;
+    this.size = size;
   }
 
   top(limit: number, metric: GroupMetric): { groups: Group[]; others: Others } {
     const t = this.t;
-    const weight = metric === 'count' ? (g: number) => t.count[g] : (g: number) => t.original[g] + t.reply[g];
+    const { count, original, reply } = this.sums;
+    const weight = metric === 'count' ? (g: number) => count[g] : (g: number) => original[g] + reply[g];
     /** a ranks before b. */
     const before = (a: number, b: number): boolean => {
       const wa = weight(a);
       const wb = weight(b);
       if (wa !== wb) return wa > wb;
-      if (t.count[a] !== t.count[b]) return t.count[a] > t.count[b];
+      if (count[a] !== count[b]) return count[a] > count[b];
       return this.describer.compare(t, a, b) < 0;
     };
     // A bounded heap whose root is the last of the top so far: most groups are turned away by one comparison.
@@ -434,6 +441,7 @@ class TableGrouping implements Grouping {
       }
     };
     for (let g = 0; g < t.size; g++) {
+      if (!count[g]) continue;
       if (heap.length < limit) {
         heap.push(g);
         for (let i = heap.length - 1; i > 0; ) {
@@ -448,22 +456,44 @@ class TableGrouping implements Grouping {
       }
     }
     heap.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-    const others: Others = { groups: t.size - heap.length, count: this.totals.count, bytes: { original: this.totals.original, reply: this.totals.reply } };
+    const others: Others = { groups: this.size - heap.length, count: this.grouped, bytes: { original: this.totals.original, reply: this.totals.reply } };
     const groups = heap.map((g): Group => {
-      others.count -= t.count[g];
-      others.bytes.original -= t.original[g];
-      others.bytes.reply -= t.reply[g];
-      return { ...this.describer.describe(t, g), count: t.count[g], bytes: { original: t.original[g], reply: t.reply[g] } };
+      others.count -= count[g];
+      others.bytes.original -= original[g];
+      others.bytes.reply -= reply[g];
+      return { ...this.describer.describe(t, g), count: count[g], bytes: { original: original[g], reply: reply[g] } };
     });
     // Byte sums are whole numbers far below 2^53: the subtraction is exact.
     return { groups, others };
   }
 }
 
-/** Groups of `rows` (default: all) by one of the column keys, or by a per-row key column. */
-export function groupRows(c: Columns, by: ColumnGroupKey | KeyColumn, rows?: Uint32Array): Grouping {
-  const t = new GroupTable();
-  const describer = by === 'protocol' || by === 'state' || by === 'udp' ? fillFromTally(c, by, t, rows) : fill(c, by, t, rows);
-  return new TableGrouping(t, describer);
+type IndexedKey = Exclude<ColumnGroupKey, 'protocol' | 'state' | 'udp'>;
+
+/** Group indices per snapshot (its Columns) and grouping, and per key column (its array of values). */
+const indices = new WeakMap<Columns, Map<IndexedKey, GroupIndex>>();
+const keyColumnIndices = new WeakMap<object, GroupIndex>();
+
+function indexOf(c: Columns, by: IndexedKey | KeyColumn): GroupIndex {
+  if (typeof by !== 'string') {
+    const values = by.index as object;
+    let index = keyColumnIndices.get(values);
+    if (!index) keyColumnIndices.set(values, (index = keyColumnIndex(c, by)));
+    return index;
+  }
+  let perSnapshot = indices.get(c);
+  if (!perSnapshot) indices.set(c, (perSnapshot = new Map()));
+  let index = perSnapshot.get(by);
+  if (!index) perSnapshot.set(by, (index = buildIndex(c, by)));
+  return index;
 }
 
+/**
+ * Groups of `rows` (default: all) by one of the column keys, or by a per-row key column. The first grouping of a
+ * snapshot by a key builds its group index (kept while the snapshot lives; a key column's while its array does).
+ */
+export function groupRows(c: Columns, by: ColumnGroupKey | KeyColumn, rows?: Uint32Array): Grouping {
+  if (by === 'protocol' || by === 'state' || by === 'udp') return tallyGrouping(c, by, rows);
+  const index = indexOf(c, by);
+  return new SummedGrouping(index.keys, addUp(c, index, rows), index.describer);
+}
