@@ -60,8 +60,13 @@ test('overview at 1280x720 and 390 px in both themes: usage, groups, charts with
   }
 });
 
-test('a bar opens Connections showing exactly its group', async ({ page, lab }) => {
+test('groups ordered by bytes; a bar opens Connections showing exactly its group', async ({ page, lab }) => {
   await page.goto('/overview');
+  // Ordering by bytes asks the API for it, card by card.
+  const byBytes = page.waitForResponse((r) => r.url().includes('/api/overview?by=src&metric=bytes'));
+  await page.getByTestId('metric-bytes').click();
+  expect((await byBytes).status()).toBe(200);
+  await expect(page.getByTestId('metric-bytes')).toHaveAttribute('aria-pressed', 'true');
   // 192.168.1.11: the five SYN_SENT entries (120 s timeout: still there when the table is read).
   const link = page.getByTestId('groups-src').locator('[data-testid="group-link"][data-key="192.168.1.11"]');
   await expect(link.getByTestId('group-count')).toHaveText('5');
