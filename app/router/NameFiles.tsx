@@ -6,8 +6,8 @@ import { apiRequest } from '../components/api/http';
 import type { NamesStatusResponse } from '../components/api/types';
 import { useApi } from '../components/api/useApi';
 import { ErrorPanel } from '../components/ui/ErrorPanel';
+import { LocalTime } from '../components/ui/LocalTime';
 
-const time = (iso: string): string => new Date(iso).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' });
 
 export function NameFiles({ attempt }: { attempt: number }) {
   const status = useApi<NamesStatusResponse>(`names#${attempt}`, (signal) => apiRequest<NamesStatusResponse>('/api/names', { signal }));
@@ -41,7 +41,7 @@ export function NameFiles({ attempt }: { attempt: number }) {
                     <td className="p-1 font-mono break-all">{file.path}</td>
                     <td className="p-1">{file.format}</td>
                     <td className="p-1 tabular-nums">{file.present ? file.names : 'not there'}</td>
-                    <td className="p-1">{file.readAt ? time(file.readAt) : '—'}</td>
+                    <td className="p-1">{file.readAt ? <LocalTime iso={file.readAt} /> : '—'}</td>
                     <td className="p-1">
                       {file.problems.length ? (
                         <ul className="text-red-800" data-testid="name-file-problems">

@@ -2,6 +2,8 @@
 // last runs from the audit log.
 import Link from 'next/link';
 import type { RouterResponse } from '../components/api/types';
+import { formatDuration } from '../components/connections/format';
+import { LocalTime } from '../components/ui/LocalTime';
 
 type Policy = RouterResponse['policies'][number];
 
@@ -19,15 +21,9 @@ const OUTCOME_STYLE: Record<string, string> = {
   interrupted: 'bg-red-100 text-red-800',
 };
 
-const time = (iso: string): string => new Date(iso).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'medium' });
-
-function interval(seconds: number): string {
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) if (seconds % size === 0) return `${seconds / size} ${unit}`;
-  return `${seconds} s`;
-}
 
 function when(p: Policy): string {
-  if (p.on === 'schedule') return `every ${interval(p.everySeconds ?? 0)}${p.wan ? `, entries of ${p.wan}` : ''}`;
+  if (p.on === 'schedule') return `every ${formatDuration(p.everySeconds ?? 0)}${p.wan ? `, entries of ${p.wan}` : ''}`;
   return `${p.wan}: ${TRIGGER[p.on]}`;
 }
 
@@ -59,7 +55,7 @@ export function PolicyList({ policies, canAudit }: { policies: Policy[]; canAudi
                 ) : (
                   'No filter'
                 )}
-                {p.minIntervalSeconds > 0 && ` · at most one run per ${interval(p.minIntervalSeconds)} (events meanwhile merge)`}
+                {p.minIntervalSeconds > 0 && ` · at most one run per ${formatDuration(p.minIntervalSeconds)} (events meanwhile merge)`}
               </p>
               <p className="mt-2 font-medium">Last runs</p>
               {p.lastRuns.length === 0 ? (
@@ -68,9 +64,9 @@ export function PolicyList({ policies, canAudit }: { policies: Policy[]; canAudi
                 <ul className="space-y-1" data-testid="policy-runs">
                   {p.lastRuns.map((r) => (
                     <li key={r.auditId} className="flex flex-wrap items-baseline gap-x-2">
-                      <time dateTime={r.at} className="tabular-nums">
-                        {time(r.at)}
-                      </time>
+                      <span className="tabular-nums">
+                        <LocalTime iso={r.at} />
+                      </span>
                       <span className={`rounded px-1.5 text-[10px] font-semibold uppercase ${OUTCOME_STYLE[r.outcome] ?? 'bg-slate-100 text-slate-700'}`}>{r.outcome}</span>
                       <span>
                         {r.count === null ? '—' : `${r.dryRun ? 'would delete' : 'deleted'} ${r.count.toLocaleString('en-US')}`}

@@ -10,6 +10,7 @@ import type { RouterResponse } from '../components/api/types';
 import { useApi } from '../components/api/useApi';
 import { buttonClass } from '../components/ui/buttons';
 import { ErrorPanel } from '../components/ui/ErrorPanel';
+import { LocalTime } from '../components/ui/LocalTime';
 import { refreshNotices } from '../components/shell/NoticeArea';
 import { UplinkCleanup } from '../components/uplinks/UplinkCleanup';
 import { PolicyList } from './PolicyList';
@@ -23,7 +24,6 @@ const STATE_STYLE: Record<string, string> = {
   absent: 'bg-slate-200 text-slate-700',
 };
 
-const time = (iso: string): string => new Date(iso).toLocaleString('en-GB', { dateStyle: 'short', timeStyle: 'short' });
 
 export interface RouterViewProps {
   canDelete: boolean;
@@ -107,7 +107,7 @@ export function RouterView({ canDelete, canAudit, canConfigure, openCleanup }: R
                         <ul className="font-mono text-xs" data-testid="former-addresses">
                           {w.former.map((f) => (
                             <li key={f.address}>
-                              {f.address} <span className="font-sans text-slate-600">was on {w.name} until {time(f.until)}</span> · {f.connections}
+                              {f.address} <span className="font-sans text-slate-600">was on {w.name} until <LocalTime iso={f.until} /></span> · {f.connections}
                             </li>
                           ))}
                         </ul>
@@ -158,7 +158,7 @@ export function RouterView({ canDelete, canAudit, canConfigure, openCleanup }: R
                 External addresses in use
               </h2>
               <p className="text-sm text-slate-600">
-                {data.stale.toLocaleString('en-US')} stale of {data.snapshot.total.toLocaleString('en-US')} connections in the snapshot of {time(data.snapshot.takenAt)}. Notifications
+                {data.stale.toLocaleString('en-US')} stale of {data.snapshot.total.toLocaleString('en-US')} connections in the snapshot of <LocalTime iso={data.snapshot.takenAt} />. Notifications
                 applied {data.stats.changes}, overflows {data.stats.overflows}, resyncs {data.stats.resyncs}.
               </p>
               <ul className="flex flex-wrap gap-2 text-sm">

@@ -33,5 +33,7 @@ describe('times in the browser zone', () => {
 describe('durations', () => {
   it('read the same everywhere', () => {
     expect([0.25, 59, 133, 3600 + 120, 4 * 86400 + 23 * 3600].map(formatDuration)).toEqual(['250 ms', '59 s', '2 min 13 s', '1 h 2 min', '4 d 23 h']);
+    // A zero second unit is left out.
+    expect([0, 300, 3600, 86400, 3 * 86400 + 59].map(formatDuration)).toEqual(['0 s', '5 min', '1 h', '1 d', '3 d']);
   });
 });

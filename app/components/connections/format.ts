@@ -52,14 +52,16 @@ export function formatBytes(n: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
-/** Every duration of the console reads the same: "850 ms", "59 s", "2 min 13 s", "3 h 2 min", "4 d 23 h". */
+/** Every duration of the console reads the same: "850 ms", "59 s", "2 min 13 s", "5 min", "3 h 2 min", "4 d 23 h". */
 export function formatDuration(totalSeconds: number): string {
   if (totalSeconds > 0 && totalSeconds < 1) return `${Math.round(totalSeconds * 1000)} ms`;
   const s = Math.max(0, Math.round(totalSeconds));
+  // The larger unit and the next one, the latter left out when it is zero ("1 h", not "1 h 0 min").
+  const two = (big: number, bigUnit: string, small: number, smallUnit: string) => (small ? `${big} ${bigUnit} ${small} ${smallUnit}` : `${big} ${bigUnit}`);
   if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+  if (s < 3600) return two(Math.floor(s / 60), 'min', s % 60, 's');
+  if (s < 86400) return two(Math.floor(s / 3600), 'h', Math.floor((s % 3600) / 60), 'min');
+  return two(Math.floor(s / 86400), 'd', Math.floor((s % 86400) / 3600), 'h');
 }
 
 const pad = (n: number): string => String(n).padStart(2, '0');
