@@ -148,7 +148,7 @@ test('the NAT lookup form names the LAN host that used an external address and p
   };
 
   await lookUp('62001');
-  await expect(page.getByTestId('nat-summary')).toHaveText(/^1 connection used 203\.0\.113\.19:62001 within 600 s of .* -03:00\.$/);
+  await expect(page.getByTestId('nat-summary')).toHaveText(/^1 connection used 203\.0\.113\.19:62001 within 10 min of .* -03:00\.$/);
   const open = page.getByTestId('nat-row');
   await expect(open).toHaveCount(1);
   await expect(open.getByTestId('nat-lan')).toContainText(`${NAT_LAN}:6201`);

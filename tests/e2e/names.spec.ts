@@ -1,7 +1,7 @@
 // Names as a user sees them: lease and hosts-file names under addresses, the Host name filter and free text by
 // name, and reverse DNS behind its switch (off by default, remembered, names arriving after the page), against a
 // server with name files and the lab's resolver on loopback.
-import { expect, rows, screenshot, test, type NamesSetup } from './fixtures';
+import { expect, rows, screenshot, test, type Lab, type NamesSetup } from './fixtures';
 import { expectAccessible } from './a11y';
 
 const NAMES: NamesSetup = {
@@ -13,6 +13,19 @@ const NAMES: NamesSetup = {
 };
 
 test.use({ names: NAMES });
+
+/** The router's neighbour table knows the tablet (a LAN link of the lab namespace); a second call finds it there. */
+async function tabletNeighbour(lab: Lab): Promise<void> {
+  for (const argv of [
+    ['ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1'],
+    ['ip', 'link', 'set', 'lan0', 'up'],
+    ['ip', 'address', 'replace', '192.168.1.1/24', 'dev', 'lan0'],
+    ['ip', 'neigh', 'replace', '192.168.1.11', 'lladdr', '02:00:00:00:aa:11', 'dev', 'lan0', 'nud', 'permanent'],
+  ]) {
+    const r = await lab.ns.exec(argv);
+    expect(r.exitCode === 0 || r.stderr.includes('File exists'), r.stderr).toBe(true);
+  }
+}
 
 test('names under addresses; Host name and free text find rows by name', async ({ page, lab }) => {
   await page.goto('/?protocol=tcp&state=SYN_SENT');
@@ -62,12 +75,14 @@ test('reverse DNS: off by default; once on, PTR names appear after the page and 
   await expect(page.getByTestId('reverse-dns-state')).toHaveText('0 found', { timeout: 15_000 });
   await expect(page.getByTestId('name-dst')).toHaveCount(0);
 
-  // The details name the address's source.
+  // The details name the address's source, and the MAC the router's neighbour table has for it (the lease's may differ).
+  await tabletNeighbour(lab);
   await page.goto('/?protocol=tcp&state=SYN_SENT');
   await page.getByRole('button', { name: /^Details of connection/ }).first().click();
   const details = page.getByTestId('details-panel');
   await expect(details.getByText('tablet (dnsmasq lease, MAC 02:00:00:00:01:11)').first()).toBeVisible();
   await expect(details.getByText('web.isp.example (reverse DNS)').first()).toBeVisible();
+  await expect(details.getByRole('row', { name: /^Source MAC \(neighbour table\)/ })).toContainText('02:00:00:00:aa:11');
   await page.keyboard.press('Escape');
 
   await page.getByRole('switch', { name: 'Reverse DNS names' }).uncheck();
@@ -77,6 +92,7 @@ test('reverse DNS: off by default; once on, PTR names appear after the page and 
 });
 
 test('a delete by host, and its ended connections in History with their names, found again by host', async ({ page, lab }) => {
+  await tabletNeighbour(lab);
   await page.goto('/?host=tablet');
   await expect(page.getByTestId('pager-range')).toHaveText(/of 5$/);
   await page.getByTestId('delete-matching').click();
@@ -94,6 +110,7 @@ test('a delete by host, and its ended connections in History with their names, f
   await expect(page.getByTestId('history-row').first().getByTestId('history-cause')).toHaveAttribute('data-cause', 'admin');
   await page.getByTestId('history-open-details').first().click();
   await expect(page.getByTestId('history-details-names')).toContainText('192.168.1.11: tablet (dnsmasq lease, MAC 02:00:00:00:01:11)');
+  await expect(page.getByTestId('history-details-macs')).toContainText('192.168.1.11: 02:00:00:00:aa:11');
   await expectAccessible(page, 'History details with names', '[data-testid="history-details"]');
   await screenshot(page, 'names-history');
 });

@@ -81,7 +81,7 @@ function RelatedRows({ id, related }: { id: number; related: ConnectionResponse 
               {related.expectations.map((e) => (
                 <li key={e.id}>
                   {e.helper ?? 'helper'} expects {hostPort(e.mask.src === '0.0.0.0' || e.mask.src === '::' ? '*' : e.expected.src, e.mask.sport === 0 ? undefined : e.expected.sport)} →{' '}
-                  {hostPort(e.expected.dst, e.expected.dport)} ({e.timeout} s left)
+                  {hostPort(e.expected.dst, e.expected.dport)} ({formatDuration(e.timeout)} left)
                 </li>
               ))}
             </ul>
@@ -158,6 +158,8 @@ export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose,
                   ['Source name', nameOf(names, o.src), nameOf(names, r.src)],
                   ['Destination', o.dst, r.dst],
                   ['Destination name', nameOf(names, o.dst), nameOf(names, r.dst)],
+                  ['Source MAC (neighbour table)', names?.macs[o.src], names?.macs[r.src]],
+                  ['Destination MAC (neighbour table)', names?.macs[o.dst], names?.macs[r.dst]],
                   ['Source port', o.sport, r.sport],
                   ['Destination port', o.dport, r.dport],
                   ['Service', o.dport === undefined ? undefined : names?.services[`${c?.protocol}/${o.dport}`], undefined],
@@ -188,7 +190,7 @@ export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose,
               {c.state && <Row label="TCP state">{c.state}</Row>}
               {c.closedBy && <Row label="Closed by">{c.closedBy} (sent the first FIN)</Row>}
               <Row label="Timeout">
-                {c.timeout} s ({formatDuration(c.timeout)}) left at snapshot time
+                {formatDuration(c.timeout)} left at snapshot time
               </Row>
               <Row label="Status flags" testId="details-status">
                 {c.status.join(' ') || '(none)'}
@@ -246,7 +248,7 @@ export function DetailsPanel({ id, known, snapshot, takenAt, statusKey, onClose,
             {live.kind === 'present' && (
               <p className="text-emerald-800">
                 Still in the table at {formatTime(live.at.toISOString())}: {live.connection.state ? `${live.connection.state}, ` : ''}
-                {live.connection.timeout} s left{live.connection.counters ? `, ${formatCount(live.connection.counters.original.packets + live.connection.counters.reply.packets)} packets` : ''}.
+                {formatDuration(live.connection.timeout)} left{live.connection.counters ? `, ${formatCount(live.connection.counters.original.packets + live.connection.counters.reply.packets)} packets` : ''}.
               </p>
             )}
             {live.kind === 'gone' && <p className="text-amber-800">Gone: the kernel no longer has connection {id} (checked {formatTime(live.at.toISOString())}).</p>}

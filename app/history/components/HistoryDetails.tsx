@@ -39,6 +39,11 @@ export function HistoryDetails({ entry, names, onClose }: { entry: ApiHistoryEnt
     const text = hostText(names?.names[address]);
     return text ? [`${address}: ${text}`] : [];
   });
+  // The neighbour table's MACs as they are now (the host may have left the link since the connection ended).
+  const macs = [...new Set([entry.original.src, entry.original.dst, entry.reply.src, entry.reply.dst])].flatMap((address) => {
+    const mac = names?.macs[address];
+    return mac ? [`${address}: ${mac}`] : [];
+  });
   const nat = [entry.nat.snat && `SNAT ${hostPort(entry.nat.snat.address, entry.nat.snat.port)}`, entry.nat.dnat && `DNAT ${hostPort(entry.nat.dnat.address, entry.nat.dnat.port)}`].filter(Boolean).join(', ');
   return (
     <Dialog
@@ -72,6 +77,17 @@ export function HistoryDetails({ entry, names, onClose }: { entry: ApiHistoryEnt
             '—'
           )}
         </Row>
+        {macs.length > 0 && (
+          <Row label="MAC (neighbour table now)">
+            <span data-testid="history-details-macs">
+              {macs.map((line) => (
+                <span key={line} className="block">
+                  {line}
+                </span>
+              ))}
+            </span>
+          </Row>
+        )}
         <Row label="NAT">{nat || 'none (routed)'}</Row>
         <Row label="External address">{entry.external ? hostPort(entry.external.address, entry.external.port) : '—'}</Row>
         <Row label="Bytes → / ←">{c ? `${formatCount(c.original.bytes)} (${formatBytes(c.original.bytes)}) / ${formatCount(c.reply.bytes)} (${formatBytes(c.reply.bytes)})` : 'not counted (nf_conntrack_acct off)'}</Row>

@@ -3,7 +3,7 @@
 // The time is typed in the browser's zone and sent with its UTC offset; the answer downloads as CSV or JSON.
 import { useState, type FormEvent } from 'react';
 import { ApiError, apiRequest } from '@/app/components/api/http';
-import { formatBytes, formatTime, hostPort, withOffset, zoneOffset } from '@/app/components/connections/format';
+import { formatBytes, formatDuration, formatTime, hostPort, withOffset, zoneOffset } from '@/app/components/connections/format';
 import { buttonClass } from '@/app/components/ui/buttons';
 import { useBrowserValue } from '@/app/components/ui/LocalTime';
 import type { ApiNatLookup } from '@/lib/console/history-types';
@@ -85,8 +85,8 @@ export function NatLookup() {
         <div className="mt-2 overflow-x-auto">
           <p className="mb-1 text-sm" role="status" data-testid="nat-summary">
             {answer.items.length === 0
-              ? `Nobody used ${hostPort(answer.query.address, answer.query.port)} within ${answer.query.windowSeconds} s of ${formatTime(answer.query.at)}.`
-              : `${answer.items.length} ${answer.items.length === 1 ? 'connection' : 'connections'} used ${hostPort(answer.query.address, answer.query.port)} within ${answer.query.windowSeconds} s of ${formatTime(answer.query.at)}.`}
+              ? `Nobody used ${hostPort(answer.query.address, answer.query.port)} within ${formatDuration(answer.query.windowSeconds)} of ${formatTime(answer.query.at)}.`
+              : `${answer.items.length} ${answer.items.length === 1 ? 'connection' : 'connections'} used ${hostPort(answer.query.address, answer.query.port)} within ${formatDuration(answer.query.windowSeconds)} of ${formatTime(answer.query.at)}.`}
           </p>
           {answer.items.length > 0 && (
             <table className="w-full border-collapse text-sm" aria-label="NAT lookup results">

@@ -4,6 +4,7 @@
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { apiRequest } from '@/app/components/api/http';
+import { formatTime } from '@/app/components/connections/format';
 import { CAUSE_LABELS } from '@/lib/history/cause-names';
 import type { ApiConnectionStatus } from '@/lib/console/history-types';
 
@@ -38,7 +39,7 @@ export function ConnectionStatusLine({ id, refreshKey }: { id: number; refreshKe
     const { entry } = status;
     return (
       <p className="text-sm text-slate-700" data-testid="connection-status" data-state="ended">
-        Disconnected {new Date(entry.endedAt).toLocaleString()}: {CAUSE_LABELS[entry.cause]}.{' '}
+        Disconnected {formatTime(entry.endedAt)}: {CAUSE_LABELS[entry.cause]}.{' '}
         <Link href={`/history?id=${id}`} className="underline">
           See in history
         </Link>
