@@ -7,7 +7,7 @@ import { demoEnabled } from './demo';
 import type { Notice } from './notices';
 import { listPolicies, type ApiPolicy } from './policies';
 import { consoleService } from './service';
-import { uplinkColumns, uplinkService, wanName } from './uplinks';
+import { uplinkColumnsInTurns, uplinkService, wanName } from './uplinks';
 import type { Family, RouterStats } from '@/lib/router';
 
 export interface ApiInterface {
@@ -58,7 +58,7 @@ export interface ApiRouter {
 export async function routerOverview(): Promise<ApiRouter> {
   const service = await uplinkService();
   const snapshot = await consoleService().snapshots.current();
-  const columns = uplinkColumns(snapshot, service);
+  const columns = await uplinkColumnsInTurns(snapshot, service);
   const { router, wans } = service;
   const perWan: Record<string, number> = {};
   const staleByWan: Record<string, number> = {};
@@ -126,7 +126,7 @@ export async function routerOverview(): Promise<ApiRouter> {
 export async function staleNotices(): Promise<Notice[]> {
   const snapshot = consoleService().snapshots.peek();
   if (!snapshot) return [];
-  const columns = uplinkColumns(snapshot, await uplinkService());
+  const columns = await uplinkColumnsInTurns(snapshot, await uplinkService());
   if (columns.staleCount === 0) return [];
   const wans = columns.names.filter((_, i) => columns.staleByWan[i] > 0);
   const one = wans.length === 1 && columns.staleByWan.reduce((a, b) => a + b, 0) === columns.staleCount ? wans[0] : undefined;

@@ -20,7 +20,7 @@ export function createConsoleService(options: { netns?: string } = {}): ConsoleS
   const take = async () => {
     const snapshot = await conntrack.snapshot();
     // Each refresh also tells the history which entries open at its start have ended meanwhile.
-    historyRuntime().recorder?.reconcileWith(snapshot);
+    await historyRuntime().recorder?.reconcileWith(snapshot);
     await counters.record(snapshot.info.id, () => conntrack.stats());
     return snapshot;
   };

@@ -8,7 +8,7 @@ import type { DeleteOutcome } from './connections';
 import { counted, failedKind, PREVIEW_ROWS, recordDeleted, reportFailures } from './delete-outcome';
 import type { MacLookup } from './names';
 import { consoleService } from './service';
-import { NO_WAN, UNKNOWN_WAN, connectionUplink, hasUplinkFilter, matchesUplink, uplinkColumns, uplinkMask, uplinkService, wanName, type UplinkFilter, type UplinkService } from './uplinks';
+import { NO_WAN, UNKNOWN_WAN, connectionUplink, hasUplinkFilter, matchesUplink, uplinkColumnsInTurns, uplinkMask, uplinkService, wanName, type UplinkFilter, type UplinkService } from './uplinks';
 import { parseAddress } from '@/lib/netlink/address';
 import { bytesKey } from '@/lib/router';
 
@@ -72,7 +72,7 @@ export async function uplinkWhere(snapshot: Snapshot, uplink: UplinkFilter | und
   const service = uplink ? await uplinkService() : await optionalService();
   if (!service) return { where: undefined, row: (r) => rowToApi(snapshot, r) };
   checkWan(service, uplink?.wan);
-  const columns = uplinkColumns(snapshot, service);
+  const columns = await uplinkColumnsInTurns(snapshot, service);
   return {
     where: uplink ? uplinkMask(columns, uplink) : undefined,
     row: (r) => {

@@ -1,7 +1,7 @@
 // The router around the table, as the console uses it: one Router and WanTracker for the managed namespace, and
 // per snapshot the WAN and stale columns composed from router lookups (the snapshot itself knows no router).
 // Both columns are evaluated at query time: they follow the router's current state, not the snapshot's moment.
-import { FAMILY_V6, externalSlot, type Columns, type Connection, type RowMask, type Snapshot } from '@/lib/conntrack';
+import { FAMILY_V6, externalSlot, inTurns, runAll, type Columns, type Connection, type RowMask, type Snapshot } from '@/lib/conntrack';
 import { parseAddress } from '@/lib/netlink/address';
 import { config } from '@/lib/config';
 import { bytesKey, Router, WanTracker, type FlowKey } from '@/lib/router';
@@ -56,8 +56,16 @@ function v6Key(v6: Columns['v6'], offset: number): string {
   return key;
 }
 
-/** Computes (or reuses, while the router has not changed) the WAN and stale columns of a snapshot. */
-export function uplinkColumns(snapshot: Snapshot, service: UplinkService): UplinkColumns {
+/** Rows per step of uplinkSteps(): a few milliseconds of map lookups. */
+const STEP_ROWS = 32768;
+
+/** Computes (or reuses, while the router has not changed) the WAN and stale columns of a snapshot, in one go. */
+export const uplinkColumns = (snapshot: Snapshot, service: UplinkService): UplinkColumns => runAll(uplinkSteps(snapshot, service));
+
+/** uplinkColumns with the event loop let run every STEP_ROWS rows, for a server's first query of a big snapshot. */
+export const uplinkColumnsInTurns = (snapshot: Snapshot, service: UplinkService): Promise<UplinkColumns> => inTurns(uplinkSteps(snapshot, service));
+
+function* uplinkSteps(snapshot: Snapshot, service: UplinkService): Generator<void, UplinkColumns, void> {
   const { router, wans } = service;
   const version = `${router.version}/${wans.version}`;
   const cached = cache.get(snapshot);
@@ -84,6 +92,7 @@ export function uplinkColumns(snapshot: Snapshot, service: UplinkService): Uplin
     return name === undefined ? NONE : (nameIndex.get(name) ?? NONE);
   };
   for (let row = 0; row < size; row++) {
+    if (row && row % STEP_ROWS === 0) yield;
     const v6 = c.family[row] === FAMILY_V6;
     const slot = externalSlot(c.status[row]);
     if (slot >= 0) {

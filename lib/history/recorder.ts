@@ -56,6 +56,8 @@ export function namespaceIdentity(netns: string | undefined): string | null {
  * from what was noted: an entry that does have an event cache reports its end itself, and it must not be recorded twice.
  */
 const END_GRACE_MS = 3000;
+/** Snapshot rows reconciled per event-loop turn: a few milliseconds of lookups. */
+const RECONCILE_STEP_ROWS = 32768;
 
 /** What live subscribers (the SSE route) are told. */
 export type LiveChange =
@@ -429,22 +431,34 @@ export class HistoryRecorder {
   }
 
   /** Reconciles the open entries with a snapshot the console took (a refresh): cheaper than a dump of our own. */
-  reconcileWith(snapshot: Snapshot): void {
+  async reconcileWith(snapshot: Snapshot): Promise<void> {
     if (this.reconciling) return;
-    this.reconcileAgainst(snapshot);
-    this.scheduleReconcile();
+    this.reconciling = true;
+    try {
+      await this.reconcileAgainst(snapshot);
+    } finally {
+      this.reconciling = false;
+      this.scheduleReconcile();
+    }
   }
 
-  /** Refreshes the open entries a snapshot holds and ends the ones it does not. */
-  private reconcileAgainst(snapshot: Snapshot): void {
+  /**
+   * Refreshes the open entries a snapshot holds and ends the ones it does not. One pass over the rows reading
+   * columns (no id order to sort, no Connection or address text per entry), letting the event loop run every
+   * RECONCILE_STEP_ROWS rows: a refresh of a million entries must not stall the server.
+   */
+  private async reconcileAgainst(snapshot: Snapshot): Promise<void> {
     const started = snapshot.info.takenAt.getTime();
     if (!this.open.size || started < this.openNotedAt) return;
     const generation = ++this.generation;
-    // One pass over the rows reading columns: no id order to sort, no Connection or address text per entry.
     const progress = emptyProgress();
-    for (let row = 0; row < snapshot.size; row++) {
-      const id = snapshot.idAt(row);
-      if (id >= 0 && this.open.has(id)) this.open.refreshSeen(id, snapshot.progressAt(row, progress), started, generation);
+    for (let from = 0; from < snapshot.size; from += RECONCILE_STEP_ROWS) {
+      if (from) await new Promise<void>((resolve) => setImmediate(resolve));
+      const to = Math.min(snapshot.size, from + RECONCILE_STEP_ROWS);
+      for (let row = from; row < to; row++) {
+        const id = snapshot.idAt(row);
+        if (id >= 0 && this.open.has(id)) this.open.refreshSeen(id, snapshot.progressAt(row, progress), started, generation);
+      }
     }
     this.endUnseen(generation, started, started + Math.ceil(snapshot.info.tookMs));
   }
@@ -512,7 +526,7 @@ export class HistoryRecorder {
     this.reconciling = true;
     try {
       // A columnar snapshot, not a decoded dump: the same table read at a fraction of the cost.
-      this.reconcileAgainst(await this.conntrack.snapshot());
+      await this.reconcileAgainst(await this.conntrack.snapshot());
     } catch (error) {
       this.log(`reconciliation dump failed: ${(error as Error).message}`);
     } finally {

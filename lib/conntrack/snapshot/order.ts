@@ -1,83 +1,121 @@
-// Row orders: the rows sorted by one column, ascending, ties by table order. The sorting runs as steps of a few
-// milliseconds each (a generator): orderBy() runs them in one go, orderInTurns() lets the event loop run between
-// them, so a server's first sort of a million rows does not stall every other request for a tenth of a second.
+// Row orders: the rows sorted by one column, ascending, ties by table order. A radix sort (16-bit digits, a
+// counting pass each) in steps of a millisecond or two (a generator): orderBy() runs them in one go, orderInTurns()
+// lets the event loop run between them, so a server's first sort of a million rows stalls no other request.
 import type { SortKey } from '../vocabulary';
 import { FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
 
-const ROW_BITS = 2097152; // 2^21 rows
-/** Rows of work per step: a native sort of this many keys, or a merge of this many, takes a few milliseconds. */
-const STEP_ROWS = 65536;
+/** Rows of work per step: one counting or scattering pass over this many rows takes a millisecond or two. */
+const STEP_ROWS = 131072;
+const DIGITS = 65536;
 
 export type Steps<T> = Generator<void, T, void>;
 
 /**
- * Row indices ordered by keys (ties by row). Whole-number keys in [-1, 2^32] are packed with the row into one
- * exact double; runs of STEP_ROWS are sorted by the engine's native typed-array sort, then merged a step at a
- * time. Anything else uses a comparator, in one step.
+ * One stable counting-sort pass of LSD radix sort: `order` (rows) into `out`, by the 16-bit digit
+ * (keys[row] >>> shift) & 0xffff. Returns false (and leaves `out` alone) when every row has the same digit.
  */
-function* sortSteps(keys: Float64Array): Steps<Uint32Array> {
-  const n = keys.length;
-  const order = new Uint32Array(n);
-  let packable = n <= ROW_BITS;
-  for (let i = 0; packable && i < n; i++) {
-    const k = keys[i];
-    if (k < -1 || k > 4294967296 || k !== Math.floor(k)) packable = false;
-  }
-  if (!packable) {
-    for (let row = 0; row < n; row++) order[row] = row;
-    return order.sort((a, b) => keys[a] - keys[b] || a - b);
-  }
-  let from = new Float64Array(n);
-  for (let row = 0; row < n; row++) from[row] = (keys[row] + 1) * ROW_BITS + row;
+function* radixPass(order: Uint32Array, out: Uint32Array, keys: Uint32Array, shift: number, counts: Uint32Array): Steps<boolean> {
+  const n = order.length;
+  counts.fill(0);
   for (let lo = 0; lo < n; lo += STEP_ROWS) {
+    const hi = Math.min(n, lo + STEP_ROWS);
+    for (let i = lo; i < hi; i++) counts[(keys[order[i]] >>> shift) & 0xffff]++;
     yield;
-    from.subarray(lo, Math.min(n, lo + STEP_ROWS)).sort();
   }
-  // Packed values are distinct (the row is part of each), so the merge needs no tie rule.
-  let to = new Float64Array(n > STEP_ROWS ? n : 0);
-  for (let width = STEP_ROWS; width < n; width *= 2) {
-    for (let lo = 0; lo < n; lo += 2 * width) {
-      const mid = Math.min(n, lo + width);
-      const hi = Math.min(n, lo + 2 * width);
-      let i = lo;
-      let j = mid;
-      for (let k = lo; k < hi; ) {
-        yield;
-        const stop = Math.min(hi, k + STEP_ROWS);
-        while (k < stop) to[k++] = j >= hi || (i < mid && from[i] < from[j]) ? from[i++] : from[j++];
-      }
+  let sum = 0;
+  for (let d = 0; d < DIGITS; d++) {
+    const count = counts[d];
+    if (count === n) return false;
+    counts[d] = sum;
+    sum += count;
+  }
+  for (let lo = 0; lo < n; lo += STEP_ROWS) {
+    const hi = Math.min(n, lo + STEP_ROWS);
+    for (let i = lo; i < hi; i++) {
+      const row = order[i];
+      out[counts[(keys[row] >>> shift) & 0xffff]++] = row;
     }
-    [from, to] = [to, from];
+    yield;
   }
-  for (let i = 0; i < n; i++) order[i] = from[i] % ROW_BITS;
+  return true;
+}
+
+/**
+ * `rows` ordered by the uint32 keys (indexed by row) of `words`, the first most significant (LSD radix sort, 16
+ * bits a pass: stable, so ties keep the order of `rows`), each pass a few steps.
+ */
+function* radixSteps(rows: Uint32Array, words: readonly Uint32Array[]): Steps<Uint32Array> {
+  let order: Uint32Array = rows;
+  let out: Uint32Array = new Uint32Array(rows.length);
+  const counts = new Uint32Array(DIGITS);
+  for (let w = words.length - 1; w >= 0; w--) {
+    for (const shift of [0, 16]) {
+      if (yield* radixPass(order, out, words[w], shift, counts)) [order, out] = [out, order];
+    }
+  }
   return order;
 }
 
-/** IPv4 rows (numerically) before IPv6 rows (bytewise), by address slot k. */
-function* addressSteps(c: Columns, k: number): Steps<Uint32Array> {
-  const v4 = new Float64Array(c.size);
-  const v6: number[] = [];
-  let n4 = 0;
-  for (let row = 0; row < c.size; row++) {
-    if (c.family[row] === FAMILY_V6) v6.push(row);
-    else v4[n4++] = c.addr[row * 4 + k];
+const identity = (n: number): Uint32Array => {
+  const rows = new Uint32Array(n);
+  for (let row = 0; row < n; row++) rows[row] = row;
+  return rows;
+};
+
+/**
+ * Row indices ordered by keys (ties by row). Whole numbers from -1 up (every sort value is one) go through a radix
+ * sort on key + 1: one 32-bit word below 2^32, two up to 2^53. Anything else uses a comparator, in one step.
+ */
+function* sortSteps(keys: Float64Array): Steps<Uint32Array> {
+  const n = keys.length;
+  let max = 0;
+  let whole = true;
+  for (let i = 0; whole && i < n; i++) {
+    const k = keys[i];
+    if (k < -1 || k > Number.MAX_SAFE_INTEGER - 1 || k !== Math.floor(k)) whole = false;
+    else if (k + 1 > max) max = k + 1;
   }
-  const order = new Uint32Array(c.size);
+  if (!whole) return identity(n).sort((a, b) => keys[a] - keys[b] || a - b);
+  const low = new Uint32Array(n);
+  if (max < 4294967296) {
+    for (let i = 0; i < n; i++) low[i] = keys[i] + 1;
+    return yield* radixSteps(identity(n), [low]);
+  }
+  const high = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = keys[i] + 1;
+    high[i] = Math.floor(v / 4294967296);
+    low[i] = v % 4294967296;
+  }
+  return yield* radixSteps(identity(n), [high, low]);
+}
+
+/** IPv4 rows (numerically) before IPv6 rows (bytewise), by address slot k; each family in table order on ties. */
+function* addressSteps(c: Columns, k: number): Steps<Uint32Array> {
+  let n4 = 0;
+  for (let row = 0; row < c.size; row++) if (c.family[row] !== FAMILY_V6) n4++;
   const v4rows = new Uint32Array(n4);
-  for (let row = 0, i = 0; row < c.size; row++) if (c.family[row] !== FAMILY_V6) v4rows[i++] = row;
-  const v4order = yield* sortSteps(v4.subarray(0, n4));
-  for (let i = 0; i < n4; i++) order[i] = v4rows[v4order[i]];
-  yield;
+  const v6rows = new Uint32Array(c.size - n4);
+  // Per row, the IPv4 address, or one of the four 32-bit words of the IPv6 address (most significant first).
+  const words = [0, 1, 2, 3].map(() => new Uint32Array(c.size));
   const bytes = c.v6;
-  v6.sort((a, b) => {
-    const x = c.addr[a * 4 + k] * 16;
-    const y = c.addr[b * 4 + k] * 16;
-    for (let i = 0; i < 16; i++) {
-      const d = bytes[x + i] - bytes[y + i];
-      if (d) return d;
+  for (let row = 0, i = 0, j = 0; row < c.size; row++) {
+    const value = c.addr[row * 4 + k];
+    if (c.family[row] !== FAMILY_V6) {
+      v4rows[i++] = row;
+      words[0][row] = value;
+      continue;
     }
-    return a - b;
-  });
+    v6rows[j++] = row;
+    for (let w = 0; w < 4; w++) {
+      const at = value * 16 + w * 4;
+      words[w][row] = ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+    }
+  }
+  const v4 = yield* radixSteps(v4rows, [words[0]]);
+  const v6 = yield* radixSteps(v6rows, words);
+  const order = new Uint32Array(c.size);
+  order.set(v4, 0);
   order.set(v6, n4);
   return order;
 }

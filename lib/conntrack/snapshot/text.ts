@@ -112,9 +112,13 @@ export interface TextChunk {
 /** Rows of text written per chunk: a few milliseconds of work, so a server can let the event loop run between chunks. */
 export const TEXT_CHUNK_ROWS = 8192;
 
+let scratch = new Uint8Array(0);
+
 /** The text of rows [from, to) as one chunk. */
 export function textChunk(c: Columns, from: number, to: number, helpers = new Map<string, Uint8Array>()): TextChunk {
-  let out = new Uint8Array((to - from) * 160 + ROW_BYTES);
+  // One scratch buffer for every chunk (then an exact copy): no garbage of a chunk's size per chunk.
+  if (scratch.length < (to - from) * 160 + ROW_BYTES) scratch = new Uint8Array((to - from) * 160 + ROW_BYTES);
+  let out = scratch;
   const starts = new Uint32Array(to - from + 1);
   let w = 0;
   for (let row = from; row < to; row++) {
@@ -128,7 +132,7 @@ export function textChunk(c: Columns, from: number, to: number, helpers = new Ma
     if (w + room > out.length) {
       const grown = new Uint8Array(Math.max(out.length * 2, w + room));
       grown.set(out.subarray(0, w));
-      out = grown;
+      out = scratch = grown;
     }
     starts[row - from] = w;
     w = writeRow(c, row, out, w, helper);
