@@ -3,17 +3,18 @@ import type { Metadata } from 'next';
 import { signedIn } from '../components/shell/access';
 import { ConsoleShell } from '../components/shell/ConsoleShell';
 import { pageTitle } from '../components/shell/pages';
-import { HistoryConsole, type HistorySearch } from './components/HistoryConsole';
+import { HistoryConsole } from './components/HistoryConsole';
+import { historySearch } from './components/url';
 
 export const dynamic = 'force-dynamic';
 export const metadata: Metadata = { title: pageTitle('/history') };
 
-export default async function HistoryPage({ searchParams }: { searchParams: Promise<HistorySearch> }) {
+export default async function HistoryPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const search = await searchParams;
   const { me } = await signedIn('/history', search);
   return (
     <ConsoleShell page="/history" me={me}>
-      <HistoryConsole canClear={me.permissions.includes('clear-history')} search={search} />
+      <HistoryConsole canClear={me.permissions.includes('clear-history')} view={historySearch.read(search)} />
     </ConsoleShell>
   );
 }

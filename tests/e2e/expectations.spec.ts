@@ -10,7 +10,7 @@ import { LAB_CONNLABELS } from '@/lib/lab/addresses';
 import type { HelperLabInfo } from '../support/helper-lab';
 import { listExpectationsWithConntrack } from '../support/oracle-extra';
 import { startServer, type TestServer } from '../support/server';
-import { screenshot } from './fixtures';
+import { screenshot, showColumn } from './fixtures';
 
 interface World {
   lab: HelperLabInfo;
@@ -138,6 +138,8 @@ test('delete one, then all of a master, then flush with the typed word; the kern
 
 test('connections show the helper column and label badges, and filter by them', async ({ page }) => {
   await page.goto('/?helper=ftp');
+  await showColumn(page, 'helper');
+  await showColumn(page, 'labels');
   await expect(page.getByRole('columnheader', { name: 'Helper' })).toBeVisible();
   await expect(page.getByTestId('helper-cell').first()).toHaveText('ftp');
   // Every FTP control connection carries ftp-control; the second client's carries second-client as well, and which

@@ -191,3 +191,13 @@ export async function expectMatched(page: Page, n: number): Promise<void> {
   await expect(page.getByRole('table', { name: 'Connections' })).toHaveAttribute('aria-busy', 'false');
   await expect(page.getByTestId('pager-range')).toHaveText(new RegExp(`of ${n.toLocaleString('en-US')}$`));
 }
+
+/** Turns on a grid column that is off by default, through the column chooser (the choice is remembered). */
+export async function showColumn(page: Page, id: string): Promise<void> {
+  const chooser = page.getByTestId('column-chooser');
+  await chooser.click();
+  const box = page.getByTestId(`chooser-${id}`).getByRole('checkbox');
+  if (!(await box.isChecked())) await box.check();
+  await chooser.click();
+  await expect(page.locator(`th[data-column="${id}"]`)).toBeVisible();
+}

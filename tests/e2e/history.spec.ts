@@ -84,9 +84,9 @@ test('an ended connection is found by id with its cause, and cleared', async ({ 
   await expect(row.getByTestId('history-open-details')).toBeFocused();
 
   // Every column header sorts; the URL keeps the order.
-  await page.getByTestId('history-sort-bytes').click();
+  await page.getByTestId('sort-bytes').click();
   await expect(page).toHaveURL(/sort=bytes&order=desc/);
-  await page.getByTestId('history-sort-bytes').click();
+  await page.getByTestId('sort-bytes').click();
   await expect(page).toHaveURL(/sort=bytes&order=asc/);
   await expect(row).toHaveCount(1);
 
@@ -95,8 +95,8 @@ test('an ended connection is found by id with its cause, and cleared', async ({ 
   expect(status).toMatchObject({ state: 'ended', entry: { cause: 'admin' } });
 
   await row.click({ button: 'right' });
-  await page.getByTestId('history-menu').getByRole('menuitem', { name: /Clear selected/ }).click();
-  await expect(page.getByTestId('history-notice')).toHaveText('Cleared 1 row.');
+  await page.getByTestId('context-menu').getByRole('menuitem', { name: /Clear selected/ }).click();
+  await expect(page.getByTestId('toast')).toContainText('Cleared 1 row.');
   await expect(page.getByTestId('history-row')).toHaveCount(0);
   expect((await api<{ matched: number }>('GET', `/api/history?id=${id}`)).matched).toBe(0);
 });
@@ -110,7 +110,12 @@ test('clear all needs the typed confirmation', async ({ browser }) => {
   await expect(page.getByTestId('history-row').first()).toBeVisible();
   await page.getByTestId('history-clear-all').click();
   await expect(page.getByTestId('history-clear-confirm')).toBeDisabled();
+  // The word shown, exactly: the old lower-case phrase no longer confirms.
   await page.getByTestId('history-clear-typed').fill('clear all');
+  await expect(page.getByTestId('history-clear-confirm')).toBeDisabled();
+  await page.getByTestId('history-clear-typed').fill('clear');
+  await expect(page.getByTestId('history-clear-confirm')).toBeDisabled();
+  await page.getByTestId('history-clear-typed').fill('CLEAR ');
   await page.getByTestId('history-clear-confirm').click();
   await expect(page.getByTestId('history-row')).toHaveCount(0);
   expect((await api<{ matched: number }>('GET', '/api/history')).matched).toBe(0);

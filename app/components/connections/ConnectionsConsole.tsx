@@ -2,24 +2,25 @@
 // The Connections page: URL state in, one page of the snapshot out, and every action on it. The grid is the
 // generic DataGrid with the typed connection columns; data comes from the query hooks in hooks.ts.
 import { useRouter } from 'next/navigation';
-import { useCallback, useEffect, useEffectEvent, useMemo, useRef, useState, type MouseEvent } from 'react';
-import type { SortingState } from '@tanstack/react-table';
+import { useCallback, useEffect, useEffectEvent, useMemo, useRef, useState } from 'react';
+import type { RowSelectionState, SortingState } from '@tanstack/react-table';
 import type { SortKey } from '@/lib/conntrack/vocabulary';
 import { LiveToggle, liveRowNote } from '@/app/history/components/live/LiveToggle';
 import { useLiveUpdates } from '@/app/history/components/live/useLiveUpdates';
 import { ApiError, apiRequest } from '../api/http';
 import type { ApiConnection, ApiSnapshot, Me, RefreshResponse } from '../api/types';
-import { DataGrid } from '../grid/DataGrid';
+import { DataGrid, type RowSelectionChange } from '../grid/DataGrid';
 import { Pager } from '../grid/Pager';
+import type { MenuItem } from '../grid/RowMenu';
 import { buttonClass } from '../ui/buttons';
 import { Dialog } from '../ui/Dialog';
 import { useToast } from '../ui/Toast';
+import { useShortcuts } from '../keyboard/useShortcuts';
 import { ErrorPanel } from '../ui/ErrorPanel';
 import { KernelCounters } from '../counters/KernelCounters';
 import { ReverseDnsToggle } from '../names/ReverseDnsToggle';
 import { rowAddresses, useReverseNames } from '../names/useReverseNames';
 import { connectionColumns } from './columns';
-import { ContextMenu, type MenuItem } from './ContextMenu';
 import { DeleteFlow, type DeleteOutcome, type DeletePlan } from './DeleteFlow';
 import { DetailsPanel } from './DetailsPanel';
 import { UplinkCleanup } from '../uplinks/UplinkCleanup';
@@ -33,7 +34,6 @@ import { SelectionToolbar } from './SelectionToolbar';
 import { SummaryHeader } from './SummaryHeader';
 import type { UrlProblems } from './url-validation';
 
-type Modifiers = Pick<MouseEvent, 'shiftKey' | 'ctrlKey' | 'metaKey'>;
 type Modal = { kind: 'delete'; plan: DeletePlan } | { kind: 'flush' } | { kind: 'multiwan' } | null;
 
 export interface ConnectionsConsoleProps {
@@ -52,8 +52,7 @@ const baselineLabel = (baseline: { snapshot: string; readAt: string }, current: 
 /** A snapshot as the page shows it: with when it was taken on this browser's clock. */
 type ShownSnapshot = ApiSnapshot & { takenLocalMs: number };
 
-const isTyping = (target: EventTarget | null): boolean =>
-  target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
+const connectionLabel = (row: ApiConnection): string => `connection ${row.id}`;
 
 export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: ConnectionsConsoleProps) {
   const router = useRouter();
@@ -89,7 +88,6 @@ export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: Co
   // ---- selection ----
   const [selected, setSelected] = useState<Map<number, ApiConnection>>(new Map());
   const [allMatching, setAllMatching] = useState(false);
-  const [anchor, setAnchor] = useState<number | null>(null);
   const selectionScope = JSON.stringify([query.filters, query.sort, query.order, snapshot?.id]);
   const [scope, setScope] = useState(selectionScope);
   if (scope !== selectionScope) {
@@ -97,7 +95,6 @@ export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: Co
     setScope(selectionScope);
     setSelected(new Map());
     setAllMatching(false);
-    setAnchor(null);
   }
   const rows = useMemo(() => list.data?.items ?? [], [list.data]);
   // Live (off by default): rows on screen follow the kernel's events; ended rows stay, dimmed, until a refresh.
@@ -107,52 +104,35 @@ export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: Co
   const shownRows = useMemo(() => rows.map((r) => live.updated.get(r.id) ?? r), [rows, live.updated]);
   const pageAddresses = useMemo(() => rowAddresses(rows), [rows]);
   const { names: pageNames, reverse } = useReverseNames('connections', list.data, pageAddresses);
-  const selectedIds = useMemo(() => new Set([...selected.keys()].map(String)), [selected]);
-  const pageSelected = rows.filter((r) => selected.has(r.id)).length;
-
+  // The grid changes the selection (click, Ctrl+click, Shift+click, Space, the page checkbox); the page keeps the
+  // rows it names, since a selection spans pages.
+  const rowSelection = useMemo<RowSelectionState>(
+    () => Object.fromEntries((allMatching ? rows.map((r) => r.id) : [...selected.keys()]).map((id) => [String(id), true])),
+    [allMatching, rows, selected],
+  );
+  const changeSelection = ({ next }: RowSelectionChange<ApiConnection>) => {
+    setAllMatching(false);
+    setSelected((prev) => {
+      const out = new Map<number, ApiConnection>();
+      for (const [key, on] of Object.entries(next)) {
+        const id = Number(key);
+        const row = prev.get(id) ?? rows.find((r) => r.id === id);
+        if (on && row) out.set(id, row);
+      }
+      return out;
+    });
+  };
   const selectOnly = (picked: ApiConnection[]) => {
     setAllMatching(false);
     setSelected(new Map(picked.map((r) => [r.id, r])));
   };
-  /** Click selects the row, Ctrl/Cmd+click toggles it, Shift+click selects the range from the last click. */
-  const clickRow = (row: ApiConnection, index: number, event: Modifiers) => {
-    setAllMatching(false);
-    if (event.shiftKey && anchor !== null) {
-      const [from, to] = [Math.min(anchor, index), Math.max(anchor, index)];
-      const range = rows.slice(from, to + 1);
-      setSelected((prev) => new Map([...(event.ctrlKey || event.metaKey ? prev : new Map<number, ApiConnection>()), ...range.map((r) => [r.id, r] as const)]));
-      return;
-    }
-    setAnchor(index);
-    if (event.ctrlKey || event.metaKey) {
-      setSelected((prev) => {
-        const next = new Map(prev);
-        if (next.has(row.id)) next.delete(row.id);
-        else next.set(row.id, row);
-        return next;
-      });
-      return;
-    }
-    selectOnly([row]);
-  };
-  const togglePage = () => {
-    setAllMatching(false);
-    setSelected((prev) => {
-      const next = new Map(prev);
-      const all = rows.every((r) => next.has(r.id));
-      for (const r of rows) {
-        if (all) next.delete(r.id);
-        else next.set(r.id, r);
-      }
-      return next;
-    });
-  };
 
   // ---- actions ----
   const [modal, setModal] = useState<Modal>(null);
-  const [menu, setMenu] = useState<{ x: number; y: number; row: ApiConnection } | null>(null);
   const [result, setResult] = useState<ActionResult>();
   const toast = useToast();
+  // The row whose details just closed gets the focus back (also when the details were opened from a link).
+  const [focusRow, setFocusRow] = useState<{ id: string }>();
 
   const matchingFilter = deleteFilter(query.filters);
   const matchingBlocked = query.filters.q
@@ -231,23 +211,14 @@ export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: Co
     stats.reload();
   };
 
-  // Keyboard: Delete deletes the selection (after confirmation), Ctrl+A selects the page, Escape clears.
-  const onKey = useEffectEvent((event: KeyboardEvent) => {
-    if (modal || isTyping(event.target)) return;
-    if (event.key === 'Delete' && canDelete && (selected.size || allMatching)) {
-      event.preventDefault();
-      deleteSelection();
-    } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'a' && rows.length) {
-      event.preventDefault();
-      selectOnly(rows);
-    } else if (event.key === 'Escape' && !menu) {
-      selectOnly([]);
-    }
+  // Keyboard: `/` search, `r` refresh, Delete deletes the selection (after confirmation), Ctrl+A selects the
+  // page, Escape clears, `?` lists them.
+  const shortcutsHelp = useShortcuts({
+    refresh: () => void refresh(),
+    deleteSelection: canDelete && (selected.size || allMatching) ? deleteSelection : undefined,
+    selectAll: rows.length ? () => selectOnly(rows) : undefined,
+    clearSelection: selected.size || allMatching ? () => selectOnly([]) : undefined,
   });
-  useEffect(() => {
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, []);
 
   // ---- grid ----
   const accounting = stats.data?.sysctl.acct !== false || rows.some((r) => r.counters);
@@ -260,16 +231,11 @@ export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: Co
         takenLocalMs: snapshot?.takenLocalMs,
         accounting,
         timestamps,
-        pageSelection: pageSelected === 0 ? 'none' : pageSelected === rows.length ? 'all' : 'some',
-        isSelected: (row) => allMatching || selected.has(row.id),
-        onToggleRow: (row, event) => clickRow(row, rows.findIndex((r) => r.id === row.id), { shiftKey: event.shiftKey, ctrlKey: true, metaKey: false }),
-        onTogglePage: togglePage,
         onOpen: open,
         endedNote: (row) => (live.gone.has(row.id) ? liveRowNote(live, row.id) : (goneRows.get(row.id) ?? null)),
         names: pageNames,
       }),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [snapshot?.takenAt, snapshot?.takenLocalMs, accounting, timestamps, pageSelected, rows, allMatching, selected, open, live, pageNames, goneRows],
+    [snapshot?.takenAt, snapshot?.takenLocalMs, accounting, timestamps, open, live, pageNames, goneRows],
   );
   const sorting: SortingState = query.sort ? [{ id: query.sort, desc: query.order === 'desc' }] : [];
   const onSortingChange = (next: SortingState) => {
@@ -352,7 +318,7 @@ export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: Co
         onFlush={canFlush ? () => setModal({ kind: 'flush' }) : undefined}
         onFilter={(key: FilterKey, value: string) => applyFilters({ ...query.filters, [key]: value })}
       />
-      <FilterBar key={JSON.stringify(query.filters)} filters={query.filters} problems={problems} onApply={applyFilters} />
+      <FilterBar filters={query.filters} problems={problems} onApply={applyFilters} />
       <div className="flex-1 space-y-3 px-4 py-4 sm:px-6">
         {result && <ResultBanner result={result} onRefresh={refresh} onDismiss={() => setResult(undefined)} />}
         {refreshError && <ErrorPanel title="Could not take a new snapshot" error={refreshError} />}
@@ -390,25 +356,6 @@ export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: Co
         )}
         {urlOk && !(list.error && !list.data) && (
           <>
-            <div className="flex flex-wrap items-center gap-4">
-              <LiveToggle enabled={liveOn} onChange={setLiveOn} live={live} />
-              <ReverseDnsToggle state={reverse} />
-              <div className="min-w-0 flex-1">
-                <SelectionToolbar
-                  selectedCount={selected.size}
-                  allMatching={allMatching}
-                  matched={list.data?.matched}
-                  pageCount={rows.length}
-                  matchingBlocked={matchingBlocked}
-                  exportHref={exportHref}
-                  onCopy={(format) => void copy([...selected.values()], format)}
-                  onDeleteSelected={canDelete ? deleteSelection : undefined}
-                  onDeleteMatching={canDelete ? () => setModal({ kind: 'delete', plan: { kind: 'filter', filter: matchingFilter } }) : undefined}
-                  onSelectAllMatching={() => setAllMatching(true)}
-                  onClear={() => selectOnly([])}
-                />
-              </div>
-            </div>
             <DataGrid
               label="Connections"
               data={shownRows}
@@ -416,17 +363,34 @@ export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: Co
               getRowId={(r) => String(r.id)}
               sorting={sorting}
               onSortingChange={onSortingChange}
-              selected={allMatching ? new Set(rows.map((r) => String(r.id))) : selectedIds}
-              onRowClick={clickRow}
+              rowLabel={connectionLabel}
+              rowSelection={rowSelection}
+              onRowSelectionChange={changeSelection}
               onRowOpen={open}
-              onRowContextMenu={(row, index, event) => {
-                event.preventDefault();
-                if (!selected.has(row.id)) {
-                  setAnchor(index);
-                  selectOnly([row]);
-                }
-                setMenu({ x: event.clientX, y: event.clientY, row });
-              }}
+              rowActions={menuItems}
+              storageKey="connections"
+              focusRow={focusRow}
+              toolbar={
+                <div className="flex flex-wrap items-center gap-4">
+                  <LiveToggle enabled={liveOn} onChange={setLiveOn} live={live} />
+                  <ReverseDnsToggle state={reverse} />
+                  <div className="min-w-0 basis-full sm:flex-1 sm:basis-auto">
+                    <SelectionToolbar
+                      selectedCount={selected.size}
+                      allMatching={allMatching}
+                      matched={list.data?.matched}
+                      pageCount={rows.length}
+                      matchingBlocked={matchingBlocked}
+                      exportHref={exportHref}
+                      onCopy={(format) => void copy([...selected.values()], format)}
+                      onDeleteSelected={canDelete ? deleteSelection : undefined}
+                      onDeleteMatching={canDelete ? () => setModal({ kind: 'delete', plan: { kind: 'filter', filter: matchingFilter } }) : undefined}
+                      onSelectAllMatching={() => setAllMatching(true)}
+                      onClear={() => selectOnly([])}
+                    />
+                  </div>
+                </div>
+              }
               loading={list.loading}
               empty={empty}
               rowClassName={(r) => (live.gone.has(r.id) || goneRows.has(r.id) ? 'opacity-50' : '')}
@@ -445,7 +409,6 @@ export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: Co
         )}
       </div>
 
-      {menu && <ContextMenu x={menu.x} y={menu.y} items={menuItems(menu.row)} onClose={() => setMenu(null)} />}
       {query.details !== undefined && (
         <DetailsPanel
           key={query.details}
@@ -455,11 +418,15 @@ export function ConnectionsConsole({ query, urlProblems, me, maxAgeSeconds }: Co
           snapshot={snapshot?.id}
           takenAt={snapshot?.takenAt}
           statusKey={live.gone.get(query.details)?.endedAt}
-          onClose={() => navigate({ ...query, details: undefined })}
+          onClose={() => {
+            setFocusRow({ id: String(query.details) });
+            navigate({ ...query, details: undefined });
+          }}
           onCopy={(picked, format) => void copy(picked, format)}
           onDelete={canDelete ? (row) => setModal({ kind: 'delete', plan: { kind: 'ids', ids: [row.id], rows: [row] } }) : undefined}
         />
       )}
+      {shortcutsHelp}
       {modal?.kind === 'delete' && (
         <Dialog title="Delete connections" onClose={() => setModal(null)} wide testId="delete-dialog">
           <DeleteFlow plan={modal.plan} snapshot={snapshot?.id} onDone={finishDelete} onCancel={() => setModal(null)} />

@@ -58,10 +58,22 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
   const [draft, setDraft] = useState<Filters>(filters);
   const [ipKey, setIpKey] = useState<IpKey>(initialIpKey);
   const [ipValue, setIpValue] = useState(filters[initialIpKey] ?? '');
-  // Folded on a phone unless a value needs fixing; applying remounts the bar, folding it again.
+  // Folded on a phone unless a value needs fixing; it stays as it is on Apply, so focus stays on Apply.
   const [unfolded, setUnfolded] = useState(Object.keys(problems).length > 0);
   const [portKey, setPortKey] = useState<PortKey>(initialPortKey);
   const [portValue, setPortValue] = useState(filters[initialPortKey] ?? '');
+  // Applied filters (or a link) changed: start the form from them. The form stays mounted, so focus stays on
+  // the control that applied them (Apply, a chip's ×, Enter in a field).
+  const appliedKey = JSON.stringify(filters);
+  const [shown, setShown] = useState(appliedKey);
+  if (shown !== appliedKey) {
+    setShown(appliedKey);
+    setDraft(filters);
+    setIpKey(initialIpKey);
+    setIpValue(filters[initialIpKey] ?? '');
+    setPortKey(initialPortKey);
+    setPortValue(filters[initialPortKey] ?? '');
+  }
   const set = (key: FilterKey) => (value: string) => setDraft((d) => ({ ...d, [key]: value }));
 
   const submit = (event: FormEvent) => {
@@ -117,7 +129,7 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
         />
         <div className="flex w-full flex-col gap-0.5 text-xs text-slate-600 sm:w-auto">
           IP address or prefix
-          <div className="flex">
+          <div className="flex min-w-0">
             <select aria-label="IP direction" data-testid="filter-ip-key" className={`${field} rounded-r-none`} value={ipKey} onChange={(e) => setIpKey(e.target.value as IpKey)}>
               {IP_CHOICES.map((c) => (
                 <option key={c.key} value={c.key}>
@@ -165,7 +177,7 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
         ))}
         <label className="flex flex-col gap-0.5 text-xs text-slate-600">
           Text
-          <input aria-label="Search text" data-testid="filter-q" className={`${field} w-48 ${problems.q ? invalid : ''}`} value={draft.q ?? ''} onChange={(e) => set('q')(e.target.value)} placeholder="search any field" />
+          <input aria-label="Search text" data-testid="filter-q" data-shortcut="search" className={`${field} w-48 ${problems.q ? invalid : ''}`} value={draft.q ?? ''} onChange={(e) => set('q')(e.target.value)} placeholder="search any field" />
         </label>
         <button type="submit" className={buttonClass.primary} data-testid="apply-filters">
           Apply

@@ -112,7 +112,14 @@ export function SummaryHeader({ snapshot, stats, statsError, summary, refreshing
           )}
         </div>
         <div className="ml-auto flex flex-wrap items-center gap-2">
-          <button type="button" className={buttonClass.primary} onClick={onRefresh} disabled={refreshing} data-testid="refresh">
+          <button
+            type="button"
+            // aria-disabled, not disabled: a disabled button drops the keyboard focus to <body> while the refresh runs.
+            aria-disabled={refreshing}
+            className={`${buttonClass.primary} aria-disabled:cursor-wait aria-disabled:opacity-60`}
+            onClick={() => refreshing || onRefresh()}
+            data-testid="refresh"
+          >
             {refreshing ? 'Refreshing…' : 'Refresh'}
           </button>
           {onCleanup && (

@@ -1,7 +1,6 @@
 'use client';
 // The typed columns of the connections grid. A column's id is the API sort key it sorts by.
 import type { ColumnDef } from '@tanstack/react-table';
-import type { MouseEvent } from 'react';
 import type { SortKey } from '@/lib/conntrack/vocabulary';
 import type { ApiConnection, PageNames } from '../api/types';
 import { AddressName } from '../names/AddressName';
@@ -17,10 +16,6 @@ export interface ColumnContext {
   accounting: boolean;
   /** Start timestamps were on for some entries (or are on now). */
   timestamps: boolean;
-  pageSelection: 'none' | 'some' | 'all';
-  isSelected: (row: ApiConnection) => boolean;
-  onToggleRow: (row: ApiConnection, event: MouseEvent) => void;
-  onTogglePage: () => void;
   onOpen: (row: ApiConnection) => void;
   /** Live updates: "ended: cause" for a row on screen that left the table, else null. */
   endedNote?: (row: ApiConnection) => string | null;
@@ -28,7 +23,7 @@ export interface ColumnContext {
   names?: PageNames;
 }
 
-type Column = ColumnDef<ApiConnection> & { id: SortKey | 'select' | 'nat' | 'helper' | 'labels' | 'wan' };
+type Column = ColumnDef<ApiConnection> & { id: SortKey | 'nat' | 'helper' | 'labels' | 'wan' };
 
 const BADGE_STYLE: Record<string, string> = {
   ASSURED: 'bg-emerald-100 text-emerald-800',
@@ -57,43 +52,14 @@ function Endpoint({ c, side, names }: { c: ApiConnection; side: 'src' | 'dst'; n
 export function connectionColumns(ctx: ColumnContext): Column[] {
   const columns: Column[] = [
     {
-      id: 'select',
-      size: 34,
-      enableSorting: false,
-      enableResizing: false,
-      header: () => (
-        <input
-          type="checkbox"
-          aria-label="Select all rows on this page"
-          data-testid="select-page"
-          checked={ctx.pageSelection === 'all'}
-          ref={(el) => {
-            if (el) el.indeterminate = ctx.pageSelection === 'some';
-          }}
-          onChange={ctx.onTogglePage}
-        />
-      ),
-      cell: ({ row }) => (
-        <input
-          type="checkbox"
-          aria-label={`Select connection ${row.original.id}`}
-          checked={ctx.isSelected(row.original)}
-          readOnly
-          onClick={(event) => {
-            event.stopPropagation();
-            ctx.onToggleRow(row.original, event);
-          }}
-          data-checkbox
-        />
-      ),
-    },
-    {
       id: 'id',
       header: 'ID',
       size: 110,
       cell: ({ row }) => (
         <button
           type="button"
+          // The row is the grid's tab stop (Enter opens the details): one Tab per row would be 100 per page.
+          tabIndex={-1}
           className="font-mono text-sky-700 hover:underline"
           aria-label={`Details of connection ${row.original.id}`}
           onClick={(event) => {
@@ -105,15 +71,40 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
         </button>
       ),
     },
-    { id: 'family', header: 'Family', size: 64, cell: ({ row }) => (row.original.family === 'ipv6' ? 'IPv6' : 'IPv4') },
+    { id: 'family', header: 'Family', size: 64, meta: { hiddenByDefault: true }, cell: ({ row }) => (row.original.family === 'ipv6' ? 'IPv6' : 'IPv4') },
     { id: 'protocol', header: 'Proto', size: 64, cell: ({ row }) => row.original.protocol },
-    { id: 'src', header: 'Source', size: 210, cell: ({ row }) => <Endpoint c={row.original} side="src" names={ctx.names} /> },
-    { id: 'dst', header: 'Destination', size: 230, cell: ({ row }) => <Endpoint c={row.original} side="dst" names={ctx.names} /> },
+    {
+      // Sorted by source; the destination has a column of its own (hidden by default) to sort by it.
+      id: 'src',
+      header: 'Source → destination',
+      size: 340,
+      cell: ({ row }) => {
+        const nat = natText(row.original);
+        return (
+          <span className="block min-w-0">
+            <span className="flex min-w-0 flex-wrap items-baseline gap-x-1">
+              <Endpoint c={row.original} side="src" names={ctx.names} />
+              <span aria-label="to" className="text-slate-500">
+                →
+              </span>
+              <Endpoint c={row.original} side="dst" names={ctx.names} />
+            </span>
+            {nat.length > 0 && (
+              <span className="block truncate font-mono text-xs text-violet-800" data-testid="nat-line" title={nat.join(' · ')}>
+                {nat.join(' · ')}
+              </span>
+            )}
+          </span>
+        );
+      },
+    },
+    { id: 'dst', header: 'Destination', size: 230, meta: { hiddenByDefault: true }, cell: ({ row }) => <Endpoint c={row.original} side="dst" names={ctx.names} /> },
     {
       id: 'nat',
       header: 'NAT',
       size: 190,
       enableSorting: false,
+      meta: { hiddenByDefault: true },
       cell: ({ row }) => {
         const lines = natText(row.original);
         return lines.length ? <span className="font-mono text-xs">{lines.join(' · ')}</span> : <span className="text-slate-400">—</span>;
@@ -124,6 +115,7 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
       header: 'WAN',
       size: 110,
       enableSorting: false,
+      meta: { hiddenByDefault: true },
       cell: ({ row }) => {
         const { wan, stale, external } = row.original;
         if (wan === undefined || wan === 'none') return <span className="text-slate-400">—</span>;
@@ -163,6 +155,7 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
       id: 'status',
       header: 'Flags',
       size: 170,
+      meta: { hiddenByDefault: true },
       cell: ({ row }) => (
         <span className="flex gap-1" title={row.original.status.join(' ')}>
           {flagBadges(row.original).map((badge) => (
@@ -178,6 +171,7 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
       header: 'Helper',
       size: 70,
       enableSorting: false,
+      meta: { hiddenByDefault: true },
       cell: ({ row }) => (row.original.helper ? <span data-testid="helper-cell">{row.original.helper}</span> : <span className="text-slate-400">—</span>),
     },
     {
@@ -185,40 +179,53 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
       header: 'Labels',
       size: 150,
       enableSorting: false,
+      meta: { hiddenByDefault: true },
       cell: ({ row }) => (row.original.labels?.length ? <LabelBadges labels={row.original.labels} /> : <span className="text-slate-400">—</span>),
     },
-    {
-      id: 'timeout',
-      header: 'Timeout',
-      size: 90,
-      sortDescFirst: true,
-      cell: ({ row }) => <TimeLeft timeout={row.original.timeout} takenLocalMs={ctx.takenLocalMs} className={`block ${num}`} />,
-    },
   ];
+  const counter = (id: SortKey, header: string, pick: (c: NonNullable<ApiConnection['counters']>) => number, bytes: boolean, label: string): Column => ({
+    id,
+    header,
+    size: 92,
+    sortDescFirst: true,
+    meta: { label, hiddenByDefault: true },
+    cell: ({ row }) => {
+      const counters = row.original.counters;
+      if (!counters) return <span className={`block ${num} text-slate-500`}>—</span>;
+      const value = pick(counters);
+      return (
+        <span className={`block ${num}`} title={formatCount(value)}>
+          {bytes ? formatBytes(value) : formatCount(value)}
+        </span>
+      );
+    },
+  });
+  // The default columns end with total bytes, time left and age; the per-direction counters follow, hidden.
   if (ctx.accounting) {
-    const counter = (id: SortKey, header: string, pick: (c: NonNullable<ApiConnection['counters']>) => number, bytes: boolean): Column => ({
-      id,
-      header,
+    columns.push({
+      id: 'bytes',
+      header: 'Bytes',
       size: 92,
       sortDescFirst: true,
       cell: ({ row }) => {
         const counters = row.original.counters;
-        if (!counters) return <span className={`block ${num} text-slate-400`}>—</span>;
-        const value = pick(counters);
+        if (!counters) return <span className={`block ${num} text-slate-500`}>—</span>;
+        const { original, reply } = counters;
         return (
-          <span className={`block ${num}`} title={formatCount(value)}>
-            {bytes ? formatBytes(value) : formatCount(value)}
+          <span className={`block ${num}`} title={`${formatCount(original.bytes)} bytes → (${formatCount(original.packets)} packets), ${formatCount(reply.bytes)} bytes ← (${formatCount(reply.packets)} packets)`}>
+            {formatBytes(original.bytes + reply.bytes)}
           </span>
         );
       },
     });
-    columns.push(
-      counter('bytesOriginal', 'Bytes →', (k) => k.original.bytes, true),
-      counter('bytesReply', 'Bytes ←', (k) => k.reply.bytes, true),
-      counter('packetsOriginal', 'Pkts →', (k) => k.original.packets, false),
-      counter('packetsReply', 'Pkts ←', (k) => k.reply.packets, false),
-    );
   }
+  columns.push({
+    id: 'timeout',
+    header: 'Time left',
+    size: 90,
+    sortDescFirst: true,
+    cell: ({ row }) => <TimeLeft timeout={row.original.timeout} takenLocalMs={ctx.takenLocalMs} className={`block ${num}`} />,
+  });
   if (ctx.timestamps) {
     columns.push({
       id: 'startedAt',
@@ -227,7 +234,7 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
       cell: ({ row }) => {
         const age = ageSeconds(row.original, ctx.takenAt);
         return age === undefined ? (
-          <span className={`block ${num} text-slate-400`}>—</span>
+          <span className={`block ${num} text-slate-500`}>—</span>
         ) : (
           <span className={`block ${num}`} title={`started ${row.original.startedAt}`}>
             {formatDuration(age)}
@@ -236,9 +243,17 @@ export function connectionColumns(ctx: ColumnContext): Column[] {
       },
     });
   }
+  if (ctx.accounting) {
+    columns.push(
+      counter('bytesOriginal', 'Bytes →', (k) => k.original.bytes, true, 'Bytes, original direction'),
+      counter('bytesReply', 'Bytes ←', (k) => k.reply.bytes, true, 'Bytes, reply direction'),
+      counter('packetsOriginal', 'Pkts →', (k) => k.original.packets, false, 'Packets, original direction'),
+      counter('packetsReply', 'Pkts ←', (k) => k.reply.packets, false, 'Packets, reply direction'),
+    );
+  }
   columns.push(
-    { id: 'mark', header: 'Mark', size: 80, cell: ({ row }) => <span className="font-mono text-xs">{formatMark(row.original.mark)}</span> },
-    { id: 'zone', header: 'Zone', size: 60, cell: ({ row }) => <span className={`block ${num}`}>{row.original.zone}</span> },
+    { id: 'mark', header: 'Mark', size: 80, meta: { hiddenByDefault: true }, cell: ({ row }) => <span className="font-mono text-xs">{formatMark(row.original.mark)}</span> },
+    { id: 'zone', header: 'Zone', size: 60, meta: { hiddenByDefault: true }, cell: ({ row }) => <span className={`block ${num}`}>{row.original.zone}</span> },
   );
   return columns;
 }

@@ -1,7 +1,8 @@
 // The console's URL state - filters, sort, page, the connection whose details are open - and how it turns
-// into API requests. Plain strings here: the URL is validated on the server (url-validation.ts) with the
-// shared filter vocabulary, and the API validates again.
-import type { SortKey } from '@/lib/conntrack/vocabulary';
+// into API requests, declared on the shared URL-state helper. Plain strings here: the URL is validated on the
+// server (url-validation.ts) with the shared filter vocabulary, and the API validates again.
+import { SORT_KEYS, type SortKey } from '@/lib/conntrack/vocabulary';
+import { DEFAULT_PAGE_SIZE, optionalOneOf, optionalWholeNumber, PAGE_SIZES, text, urlState, wholeNumber, type Codec, type RawSearch } from '../url-state';
 
 /** Filter fields of GET /api/connections, in the order the filter chips show them. */
 export const FILTER_KEYS = ['family', 'protocol', 'state', 'status', 'ip', 'src', 'dst', 'replySrc', 'replyDst', 'port', 'sport', 'dport', 'mark', 'zone', 'helper', 'label', 'host', 'wan', 'stale', 'q'] as const;
@@ -31,8 +32,7 @@ export const FILTER_LABELS: Record<FilterKey, string> = {
   q: 'text',
 };
 
-export const PAGE_SIZES = [50, 100, 250, 500] as const;
-export const DEFAULT_PAGE_SIZE = 100;
+export { DEFAULT_PAGE_SIZE, PAGE_SIZES } from '../url-state';
 
 export type SortOrder = 'asc' | 'desc';
 
@@ -47,47 +47,38 @@ export interface ConsoleQuery {
   details?: number;
 }
 
-type RawParams = Record<string, string | string[] | undefined>;
-
-const first = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
+/** The console's URL, declared once for the server (page.tsx) and the browser (navigation). */
+const consoleUrl = urlState({
+  ...(Object.fromEntries(FILTER_KEYS.map((key) => [key, text()])) as Record<FilterKey, Codec<string | undefined>>),
+  sort: optionalOneOf(SORT_KEYS),
+  // Written with every sort (links say which way), left out without one.
+  order: optionalOneOf(['asc', 'desc']),
+  page: wholeNumber({ fallback: 1, min: 1 }),
+  size: wholeNumber({ fallback: DEFAULT_PAGE_SIZE, allowed: PAGE_SIZES }),
+  id: optionalWholeNumber(),
+});
 
 /** Reads the URL leniently; validation is separate so a bad value can be shown, not dropped. */
-export function readQuery(params: RawParams, isSortKey: (value: string) => value is SortKey): ConsoleQuery {
+export function readQuery(params: RawSearch): ConsoleQuery {
+  const values = consoleUrl.read(params);
   const filters: Filters = {};
   for (const key of FILTER_KEYS) {
-    const value = first(params[key])?.trim();
+    const value = values[key];
     if (value) filters[key] = value;
   }
-  const sort = first(params.sort);
-  const page = Number(first(params.page) ?? '1');
-  const size = Number(first(params.size) ?? DEFAULT_PAGE_SIZE);
-  const details = first(params.id);
-  return {
-    filters,
-    sort: sort && isSortKey(sort) ? sort : undefined,
-    order: first(params.order) === 'desc' ? 'desc' : 'asc',
-    page: Number.isInteger(page) && page >= 1 ? page : 1,
-    size: (PAGE_SIZES as readonly number[]).includes(size) ? size : DEFAULT_PAGE_SIZE,
-    details: details && /^\d+$/.test(details) ? Number(details) : undefined,
-  };
+  return { filters, sort: values.sort, order: values.order ?? 'asc', page: values.page, size: values.size, details: values.id };
 }
 
 /** The URL query string for a console state (defaults left out, so links stay short). */
 export function toSearch(query: ConsoleQuery): string {
-  const params = new URLSearchParams();
-  for (const key of FILTER_KEYS) {
-    const value = query.filters[key];
-    if (value) params.set(key, value);
-  }
-  if (query.sort) {
-    params.set('sort', query.sort);
-    params.set('order', query.order);
-  }
-  if (query.page > 1) params.set('page', String(query.page));
-  if (query.size !== DEFAULT_PAGE_SIZE) params.set('size', String(query.size));
-  if (query.details !== undefined) params.set('id', String(query.details));
-  const text = params.toString();
-  return text ? `?${text}` : '';
+  return consoleUrl.search({
+    ...query.filters,
+    sort: query.sort,
+    order: query.sort ? query.order : undefined,
+    page: query.page,
+    size: query.size,
+    id: query.details,
+  } as Parameters<typeof consoleUrl.search>[0]);
 }
 
 export function filterParams(filters: Filters): URLSearchParams {

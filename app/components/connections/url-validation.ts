@@ -13,7 +13,7 @@ const shapes = { ...filterShape, ...uplinkShape };
 const isSortKey = (value: string): value is SortKey => (SORT_KEYS as readonly string[]).includes(value);
 
 export function parseConsoleUrl(params: Record<string, string | string[] | undefined>): { query: ConsoleQuery; problems: UrlProblems } {
-  const query = readQuery(params, isSortKey);
+  const query = readQuery(params);
   const problems: UrlProblems = {};
   for (const key of FILTER_KEYS) {
     const value = query.filters[key];

@@ -8,19 +8,22 @@ export interface PagerProps {
   size: number;
   sizes: readonly number[];
   matched: number;
+  /** More than `matched` rows match (the count was cut short to keep the page fast): no last page. */
+  approximate?: boolean;
   onPage: (page: number) => void;
   onSize: (size: number) => void;
 }
 
-export function Pager({ page, size, sizes, matched, onPage, onSize }: PagerProps) {
-  const pages = Math.max(1, Math.ceil(matched / size));
+export function Pager({ page, size, sizes, matched, approximate, onPage, onSize }: PagerProps) {
+  // An approximate count only bounds the pages from below: the next one may exist whatever it says.
+  const pages = approximate ? Math.max(page + 1, Math.ceil(matched / size)) : Math.max(1, Math.ceil(matched / size));
   const from = matched === 0 ? 0 : (page - 1) * size + 1;
-  const to = Math.min(matched, page * size);
+  const to = approximate ? page * size : Math.min(matched, page * size);
   const button = 'rounded border border-slate-300 bg-white px-2 py-1 text-sm hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-40';
   return (
     <nav aria-label="Pages" className="flex flex-wrap items-center gap-2 text-sm text-slate-600" data-testid="pager">
       <span data-testid="pager-range">
-        {formatCount(from)}–{formatCount(to)} of {formatCount(matched)}
+        {formatCount(from)}–{formatCount(to)} of {approximate ? `more than ${formatCount(matched)}` : formatCount(matched)}
       </span>
       <button type="button" className={button} onClick={() => onPage(1)} disabled={page <= 1} aria-label="First page">
         «
@@ -29,12 +32,13 @@ export function Pager({ page, size, sizes, matched, onPage, onSize }: PagerProps
         <span aria-hidden>‹</span> Previous
       </button>
       <span data-testid="pager-page">
-        page {formatCount(page)} of {formatCount(pages)}
+        page {formatCount(page)}
+        {approximate ? '' : ` of ${formatCount(pages)}`}
       </span>
       <button type="button" className={button} onClick={() => onPage(page + 1)} disabled={page >= pages}>
         Next <span aria-hidden>›</span>
       </button>
-      <button type="button" className={button} onClick={() => onPage(pages)} disabled={page >= pages} aria-label="Last page">
+      <button type="button" className={button} onClick={() => onPage(pages)} disabled={approximate || page >= pages} aria-label="Last page">
         »
       </button>
       <label className="ml-2 flex items-center gap-1">

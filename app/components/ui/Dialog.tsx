@@ -28,7 +28,7 @@ export function Dialog({ title, onClose, children, footer, wide, testId }: Dialo
     const element = dialog.current;
     if (!element) return;
     // Whoever had focus opened the dialog (a button, a row, a menu item that is about to unmount: then the
-    // element that had focus before the menu, see ContextMenu).
+    // element that had focus before the menu, see RowMenu).
     const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const cancel = (event: Event) => {
       event.preventDefault();

@@ -1,84 +1,38 @@
 'use client';
-// The history page: filters in the URL, a status line (recorder, lost events), the table of ended connections
-// with selection and a context menu (Copy / Clear selected / Clear all), typed confirmation for Clear all; every
-// column sorts (both orders), a row opens its details, and the NAT lookup answers abuse reports.
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+// The history page, on the shared parts: filters and sort in the URL (the URL-state helper), one request per view
+// (useApi), the shared grid (sorting, selection, column choice, row menu and keyboard), the shared pager, the
+// toast area, and the typed confirmation (CLEAR) for Clear all. A status line says what the recorder missed;
+// a row opens its details; the NAT lookup answers abuse reports.
+import { useRouter } from 'next/navigation';
+import { useMemo, useState, type FormEvent } from 'react';
+import type { ColumnDef, RowSelectionState, SortingState } from '@tanstack/react-table';
 import { ApiError, apiRequest } from '@/app/components/api/http';
-import { Dialog } from '@/app/components/ui/Dialog';
+import { useApi } from '@/app/components/api/useApi';
+import { formatBytes, formatCount, formatDuration, formatTime, hostPort, writeClipboard } from '@/app/components/connections/format';
+import { DataGrid } from '@/app/components/grid/DataGrid';
+import { Pager } from '@/app/components/grid/Pager';
+import type { MenuItem } from '@/app/components/grid/RowMenu';
+import { useShortcuts } from '@/app/components/keyboard/useShortcuts';
 import { buttonClass } from '@/app/components/ui/buttons';
-import { formatBytes, formatCount, formatDuration, formatTime, hostPort } from '@/app/components/connections/format';
-import { CAUSES, CAUSE_LABELS, HISTORY_SORT_KEYS, type HistorySortKey } from '@/lib/history/cause-names';
+import { CLEAR_WORD, typedMatches } from '@/app/components/ui/confirm-word';
+import { Dialog } from '@/app/components/ui/Dialog';
+import { ErrorPanel } from '@/app/components/ui/ErrorPanel';
+import { useToast } from '@/app/components/ui/Toast';
+import { TypeToConfirm } from '@/app/components/ui/TypeToConfirm';
+import { CAUSES, CAUSE_LABELS, type HistorySortKey } from '@/lib/history/cause-names';
 import type { ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus } from '@/lib/console/history-types';
+import { fromLocalInput, toLocalInput } from '@/app/components/time-input';
 import { AddressName } from '@/app/components/names/AddressName';
 import { ReverseDnsToggle } from '@/app/components/names/ReverseDnsToggle';
 import { rowAddresses, useReverseNames } from '@/app/components/names/useReverseNames';
 import { HistoryDetails } from './HistoryDetails';
 import { NatLookup } from './NatLookup';
-
-const PAGE = 100;
-const FIELDS = ['id', 'ip', 'host', 'port', 'external', 'protocol', 'cause', 'from', 'to'] as const;
-type Field = (typeof FIELDS)[number];
-const CONFIRM_TEXT = 'clear all';
-
-export type HistorySearch = Record<string, string | string[] | undefined>;
-
-/** The page's filters from the URL (datetime-local inputs show local time without a zone). */
-interface Applied {
-  values: Record<Field, string>;
-  offset: number;
-  sort: HistorySortKey;
-  order: 'asc' | 'desc';
-}
-
-function fromSearch(search: HistorySearch): Applied {
-  const one = (key: string): string => {
-    const value = search[key];
-    return (Array.isArray(value) ? value[0] : value) ?? '';
-  };
-  const values = Object.fromEntries(FIELDS.map((f) => [f, one(f)])) as Record<Field, string>;
-  for (const field of ['from', 'to'] as const) {
-    const ms = Date.parse(values[field]);
-    if (values[field] && Number.isFinite(ms)) {
-      const local = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
-      values[field] = local.toISOString().slice(0, 16);
-    }
-  }
-  const sort = (HISTORY_SORT_KEYS as readonly string[]).includes(one('sort')) ? (one('sort') as HistorySortKey) : 'ended';
-  return { values, offset: Number(one('offset')) || 0, sort, order: one('order') === 'asc' ? 'asc' : 'desc' };
-}
-
-function queryOf(values: Record<Field, string>, offset: number, sort?: { sort: HistorySortKey; order: 'asc' | 'desc' }): string {
-  const params = new URLSearchParams();
-  for (const field of FIELDS) {
-    const value = values[field].trim();
-    if (!value) continue;
-    // datetime-local inputs have no zone: they mean local time.
-    params.set(field, field === 'from' || field === 'to' ? new Date(value).toISOString() : value);
-  }
-  if (sort && (sort.sort !== 'ended' || sort.order !== 'desc')) {
-    params.set('sort', sort.sort);
-    params.set('order', sort.order);
-  }
-  if (offset) params.set('offset', String(offset));
-  return params.toString();
-}
+import { PAGE_SIZES } from '@/app/components/url-state';
+import { historyFilterParams, historyHref, sortOf, type HistoryView } from './url';
 
 const endpointText = (e: ApiHistoryEntry['original'], side: 'src' | 'dst'): string => (side === 'src' ? hostPort(e.src, e.sport) : hostPort(e.dst, e.dport));
-
-/** The columns of the table, each with the sort key it orders by. */
-const COLUMNS: { label: string; sort: HistorySortKey }[] = [
-  { label: 'Id', sort: 'id' },
-  { label: 'Proto', sort: 'protocol' },
-  { label: 'Source', sort: 'src' },
-  { label: 'Destination', sort: 'dst' },
-  { label: 'External', sort: 'external' },
-  { label: 'Started', sort: 'started' },
-  { label: 'Ended', sort: 'ended' },
-  { label: 'Duration', sort: 'duration' },
-  { label: 'Bytes → / ←', sort: 'bytes' },
-  { label: 'Final state', sort: 'state' },
-  { label: 'Cause', sort: 'cause' },
-];
+const rowLabel = (entry: ApiHistoryEntry): string => `ended connection ${entry.id}`;
+const toApiError = (caught: unknown): ApiError => (caught instanceof ApiError ? caught : new ApiError(0, 'network', String(caught)));
 
 function StatusLine({ status }: { status: ApiHistoryStatus }) {
   const recorder = status.recorder;
@@ -129,119 +83,266 @@ function StatusLine({ status }: { status: ApiHistoryStatus }) {
   );
 }
 
-interface Menu {
-  x: number;
-  y: number;
-  entry: ApiHistoryEntry;
-}
+type Draft = Record<'id' | 'ip' | 'host' | 'port' | 'external' | 'protocol' | 'cause' | 'from' | 'to', string>;
 
-export function HistoryConsole({ canClear, search }: { canClear: boolean; search: HistorySearch }) {
-  const [values, setValues] = useState<Record<Field, string>>(() => fromSearch(search).values);
-  const [applied, setApplied] = useState<Applied>(() => fromSearch(search));
+const draftOf = (view: HistoryView): Draft => ({
+  id: view.id ?? '',
+  ip: view.ip ?? '',
+  host: view.host ?? '',
+  port: view.port ?? '',
+  external: view.external ?? '',
+  protocol: view.protocol ?? '',
+  cause: view.cause ?? '',
+  from: toLocalInput(view.from),
+  to: toLocalInput(view.to),
+});
+
+export function HistoryConsole({ canClear, view }: { canClear: boolean; view: HistoryView }) {
+  const router = useRouter();
+  const toast = useToast();
+  const navigate = (next: HistoryView) => router.push(historyHref(next), { scroll: false });
+  const [draft, setDraft] = useState<Draft>(() => draftOf(view));
+  const [selection, setSelection] = useState<RowSelectionState>({});
   const [details, setDetails] = useState<ApiHistoryEntry | null>(null);
-  const [reloads, setReloads] = useState(0);
-  const [page, setPage] = useState<ApiHistoryPage | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [selected, setSelected] = useState<Set<number>>(new Set());
-  const [menu, setMenu] = useState<Menu | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [typed, setTyped] = useState('');
-  const [notice, setNotice] = useState('');
+  const [failure, setFailure] = useState<ApiError>();
+  // A new view (a link, Back, Apply) starts the form from it and drops a selection of rows no longer shown.
+  const viewKey = historyHref(view);
+  const [shownKey, setShownKey] = useState(viewKey);
+  if (shownKey !== viewKey) {
+    setShownKey(viewKey);
+    setDraft(draftOf(view));
+    setSelection({});
+  }
 
-  useEffect(() => {
-    const query = queryOf(applied.values, applied.offset, applied);
-    window.history.replaceState(null, '', query ? `/history?${query}` : '/history');
-    const controller = new AbortController();
-    apiRequest<ApiHistoryPage>(`/api/history?${queryOf(applied.values, 0)}&sort=${applied.sort}&order=${applied.order}&limit=${PAGE}&offset=${applied.offset}`, { signal: controller.signal }).then(
-      (next) => {
-        setPage(next);
-        setError(null);
-      },
-      (caught: unknown) => {
-        if (!controller.signal.aborted) setError(caught instanceof ApiError ? caught : new ApiError(0, 'network', String(caught)));
-      },
-    );
-    return () => controller.abort();
-  }, [applied, reloads]);
-
-  const load = async () => setReloads((n) => n + 1);
-
-  useEffect(() => {
-    if (!menu) return;
-    const close = () => setMenu(null);
-    window.addEventListener('click', close);
-    window.addEventListener('keydown', close);
-    return () => {
-      window.removeEventListener('click', close);
-      window.removeEventListener('keydown', close);
-    };
-  }, [menu]);
+  const { sort, order } = sortOf(view);
+  const request = useMemo(() => {
+    const params = historyFilterParams(view);
+    params.set('sort', sort);
+    params.set('order', order);
+    params.set('limit', String(view.size));
+    params.set('offset', String((view.page - 1) * view.size));
+    return `/api/history?${params}`;
+  }, [view, sort, order]);
+  const list = useApi<ApiHistoryPage>(request, (signal) => apiRequest<ApiHistoryPage>(request, { signal }));
+  const items = useMemo(() => list.data?.items ?? [], [list.data]);
+  const addresses = useMemo(() => rowAddresses(items), [items]);
+  const { names, reverse } = useReverseNames('history', list.data, addresses);
+  const selectedKeys = Object.keys(selection).filter((k) => selection[k]).map(Number);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setSelected(new Set());
-    setApplied({ ...applied, values, offset: 0 });
+    navigate({
+      ...view,
+      id: draft.id.trim() || undefined,
+      ip: draft.ip.trim() || undefined,
+      host: draft.host.trim() || undefined,
+      port: draft.port.trim() || undefined,
+      external: draft.external.trim() || undefined,
+      protocol: draft.protocol || undefined,
+      cause: draft.cause || undefined,
+      from: fromLocalInput(draft.from),
+      to: fromLocalInput(draft.to),
+      page: 1,
+    });
   };
 
-  const sortBy = (sort: HistorySortKey) =>
-    setApplied({ ...applied, sort, order: applied.sort === sort && applied.order === 'desc' ? 'asc' : 'desc', offset: 0 });
-
-  const clearSelected = async (keys: number[]) => {
-    if (!keys.length) return;
-    const { deleted } = await apiRequest<{ deleted: number }>('/api/history/delete', { method: 'POST', body: { keys } });
-    setNotice(`Cleared ${deleted} ${deleted === 1 ? 'row' : 'rows'}.`);
-    setSelected(new Set());
-    await load();
+  const run = (work: () => Promise<void>) => {
+    setFailure(undefined);
+    work().catch((caught: unknown) => setFailure(toApiError(caught)));
   };
+  const clearRows = (keys: number[]) =>
+    run(async () => {
+      if (!keys.length) return;
+      const { deleted } = await apiRequest<{ deleted: number }>('/api/history/delete', { method: 'POST', body: { keys } });
+      toast.show(`Cleared ${formatCount(deleted)} ${deleted === 1 ? 'row' : 'rows'}.`);
+      setSelection({});
+      list.reload();
+    });
+  const clearAll = () =>
+    run(async () => {
+      const { deleted } = await apiRequest<{ deleted: number }>('/api/history/clear', { method: 'POST', body: {} });
+      setConfirming(false);
+      setTyped('');
+      toast.show(`Cleared the whole history (${formatCount(deleted)} rows).`);
+      setSelection({});
+      list.reload();
+    });
 
-  const clearAll = async () => {
-    const { deleted } = await apiRequest<{ deleted: number }>('/api/history/clear', { method: 'POST', body: {} });
-    setConfirming(false);
-    setTyped('');
-    setNotice(`Cleared the whole history (${deleted} rows).`);
-    setSelected(new Set());
-    await load();
-  };
-
-  const act = (work: () => Promise<void>) => () => {
-    setMenu(null);
-    work().catch((caught: unknown) => setError(caught instanceof ApiError ? caught : new ApiError(0, 'network', String(caught))));
-  };
-
-  const copy = (entry: ApiHistoryEntry) => {
-    const text = `${entry.id} ${entry.protocol} ${endpointText(entry.original, 'src')} -> ${endpointText(entry.original, 'dst')} ended ${entry.endedAt} (${entry.cause})`;
-    void navigator.clipboard?.writeText(text).then(
-      () => setNotice('Copied.'),
-      () => setNotice(text),
+  const copy = (picked: ApiHistoryEntry[]) => {
+    const text = picked.map((entry) => `${entry.id} ${entry.protocol} ${endpointText(entry.original, 'src')} -> ${endpointText(entry.original, 'dst')} ended ${entry.endedAt} (${entry.cause})`).join('\n');
+    writeClipboard(text).then(
+      () => toast.show(`Copied ${picked.length === 1 ? '1 row' : `${picked.length} rows`}.`),
+      (error: unknown) => toast.show(`Copy failed: ${error instanceof Error ? error.message : String(error)}`, 'error'),
     );
   };
 
-  const items = useMemo(() => page?.items ?? [], [page]);
-  const addresses = useMemo(() => rowAddresses(items), [items]);
-  const { names, reverse } = useReverseNames('history', page ?? undefined, addresses);
-  const allSelected = items.length > 0 && items.every((e) => selected.has(e.key));
-  const exportQuery = queryOf(applied.values, 0, applied);
+  const columns = useMemo<ColumnDef<ApiHistoryEntry>[]>(
+    () => [
+      {
+        id: 'id',
+        header: 'Id',
+        size: 110,
+        sortDescFirst: true,
+        cell: ({ row }) => (
+          <button
+            type="button"
+            tabIndex={-1}
+            className="font-mono text-sky-700 underline"
+            onClick={(event) => {
+              event.stopPropagation();
+              setDetails(row.original);
+            }}
+            title="Show the details of this ended connection"
+            data-testid="history-open-details"
+          >
+            {row.original.id}
+          </button>
+        ),
+      },
+      { id: 'protocol', header: 'Proto', size: 64, sortDescFirst: true, cell: ({ row }) => row.original.protocol },
+      {
+        id: 'src',
+        header: 'Source',
+        size: 200,
+        sortDescFirst: true,
+        cell: ({ row }) => (
+          <span className="block min-w-0">
+            <span className="font-mono">{endpointText(row.original.original, 'src')}</span>
+            <AddressName names={names} address={row.original.original.src} testId="history-name-src" />
+          </span>
+        ),
+      },
+      {
+        id: 'dst',
+        header: 'Destination',
+        size: 200,
+        sortDescFirst: true,
+        cell: ({ row }) => {
+          const e = row.original;
+          const service = e.original.dport !== undefined ? names?.services[`${e.protocol}/${e.original.dport}`] : undefined;
+          return (
+            <span className="block min-w-0">
+              <span className="font-mono">{endpointText(e.original, 'dst')}</span>
+              {service && <span className="text-xs text-slate-500"> {service}</span>}
+              <AddressName names={names} address={e.original.dst} testId="history-name-dst" />
+            </span>
+          );
+        },
+      },
+      {
+        id: 'external',
+        header: 'External',
+        size: 180,
+        sortDescFirst: true,
+        meta: { hiddenByDefault: true },
+        cell: ({ row }) => (
+          <span className="font-mono" data-testid="history-external">
+            {row.original.external ? hostPort(row.original.external.address, row.original.external.port) : '—'}
+          </span>
+        ),
+      },
+      { id: 'started', header: 'Started', size: 150, sortDescFirst: true, meta: { hiddenByDefault: true }, cell: ({ row }) => formatTime(row.original.startedAt) },
+      {
+        id: 'ended',
+        header: 'Ended',
+        size: 150,
+        sortDescFirst: true,
+        cell: ({ row }) => {
+          const e = row.original;
+          return <span title={e.endedAfter ? `ended between ${formatTime(e.endedAfter)} and ${formatTime(e.endedBefore)}` : undefined}>{e.endedAfter ? `by ${formatTime(e.endedAt)}` : formatTime(e.endedAt)}</span>;
+        },
+      },
+      { id: 'duration', header: 'Duration', size: 90, sortDescFirst: true, cell: ({ row }) => (row.original.durationMs === undefined ? '—' : formatDuration(row.original.durationMs / 1000)) },
+      {
+        id: 'bytes',
+        header: 'Bytes → / ←',
+        size: 130,
+        sortDescFirst: true,
+        cell: ({ row }) => (row.original.counters ? `${formatBytes(row.original.counters.original.bytes)} / ${formatBytes(row.original.counters.reply.bytes)}` : '—'),
+      },
+      { id: 'state', header: 'Final state', size: 110, sortDescFirst: true, meta: { hiddenByDefault: true }, cell: ({ row }) => row.original.state ?? '—' },
+      {
+        id: 'cause',
+        header: 'Cause',
+        size: 220,
+        sortDescFirst: true,
+        cell: ({ row }) => {
+          const e = row.original;
+          return (
+            <span data-testid="history-cause" data-cause={e.cause} title={e.closedBy && e.cause !== e.closedBy ? `first FIN from the ${e.closedBy}` : undefined}>
+              {CAUSE_LABELS[e.cause]}
+              {e.deletedBy ? ` (${e.deletedBy})` : ''}
+            </span>
+          );
+        },
+      },
+    ],
+    [names],
+  );
+
+  const sorting: SortingState = [{ id: sort, desc: order === 'desc' }];
+  const onSortingChange = (next: SortingState) => {
+    const first = next[0];
+    // Unsorted means the default: newest end first.
+    navigate({ ...view, sort: (first?.id as HistorySortKey | undefined) ?? 'ended', order: first ? (first.desc ? 'desc' : 'asc') : 'desc', page: 1 });
+  };
+
+  const menuItems = (entry: ApiHistoryEntry): MenuItem[] => {
+    const picked = selection[String(entry.key)] ? items.filter((e) => selection[String(e.key)]) : [entry];
+    const reading: MenuItem[] = [
+      { label: 'Show details', onSelect: () => setDetails(entry) },
+      { label: picked.length > 1 ? `Copy ${picked.length} rows` : 'Copy', onSelect: () => copy(picked) },
+    ];
+    if (!canClear) return reading;
+    return [
+      ...reading,
+      { label: `Clear selected (${picked.length})`, danger: true, separatorBefore: true, onSelect: () => clearRows(picked.map((e) => e.key)) },
+      { label: 'Clear all…', danger: true, onSelect: () => setConfirming(true) },
+    ];
+  };
+
+  const shortcuts = useShortcuts({
+    refresh: list.reload,
+    deleteSelection: canClear && selectedKeys.length ? () => clearRows(selectedKeys) : undefined,
+    selectAll: items.length ? () => setSelection(Object.fromEntries(items.map((e) => [String(e.key), true]))) : undefined,
+    clearSelection: selectedKeys.length ? () => setSelection({}) : undefined,
+  });
+
+  const exportQuery = (() => {
+    const params = historyFilterParams(view);
+    if (sort !== 'ended' || order !== 'desc') {
+      params.set('sort', sort);
+      params.set('order', order);
+    }
+    return params.toString();
+  })();
+  const page = list.data;
   const total = page ? (page.exact ? formatCount(page.matched) : `more than ${formatCount(page.matched)}`) : '';
+  const field = 'rounded border border-slate-300 bg-white px-2 py-1';
 
   return (
-    <div className="w-full px-4 py-4 sm:px-6">
-      <h1 className="mb-4 text-xl font-semibold">Connection history</h1>
-      <form onSubmit={submit} className="mb-3 flex flex-wrap items-end gap-3 text-sm" aria-label="History filters">
-        {(['id', 'ip', 'host', 'port', 'external'] as const).map((field) => (
-          <label key={field} className="flex flex-col">
-            {{ id: 'Connection id', ip: 'Address or prefix', host: 'Host name', port: 'Port', external: 'External address' }[field]}
+    <div className="w-full space-y-3 px-4 py-4 sm:px-6">
+      <h1 className="text-xl font-semibold">Connection history</h1>
+      <form onSubmit={submit} className="flex flex-wrap items-end gap-3 text-sm" aria-label="History filters">
+        {(['id', 'ip', 'host', 'port', 'external'] as const).map((key) => (
+          <label key={key} className="flex flex-col">
+            {{ id: 'Connection id', ip: 'Address or prefix', host: 'Host name', port: 'Port', external: 'External address' }[key]}
             <input
-              name={field}
-              value={values[field]}
-              onChange={(e) => setValues({ ...values, [field]: e.target.value })}
-              className="rounded border px-2 py-1"
-              data-testid={`history-filter-${field}`}
+              name={key}
+              value={draft[key]}
+              onChange={(e) => setDraft({ ...draft, [key]: e.target.value })}
+              className={`${field} w-44`}
+              data-testid={`history-filter-${key}`}
+              data-shortcut={key === 'ip' ? 'search' : undefined}
+              aria-invalid={list.error?.field === key || undefined}
             />
           </label>
         ))}
         <label className="flex flex-col">
           Protocol
-          <select value={values.protocol} onChange={(e) => setValues({ ...values, protocol: e.target.value })} className="rounded border px-2 py-1" data-testid="history-filter-protocol">
+          <select value={draft.protocol} onChange={(e) => setDraft({ ...draft, protocol: e.target.value })} className={field} data-testid="history-filter-protocol">
             <option value="">any</option>
             {['tcp', 'udp', 'icmp', 'icmpv6', 'sctp'].map((p) => (
               <option key={p}>{p}</option>
@@ -250,7 +351,7 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
         </label>
         <label className="flex flex-col">
           Cause
-          <select value={values.cause} onChange={(e) => setValues({ ...values, cause: e.target.value })} className="rounded border px-2 py-1" data-testid="history-filter-cause">
+          <select value={draft.cause} onChange={(e) => setDraft({ ...draft, cause: e.target.value })} className={field} data-testid="history-filter-cause">
             <option value="">any</option>
             {CAUSES.map((c) => (
               <option key={c} value={c}>
@@ -261,14 +362,17 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
         </label>
         <label className="flex flex-col">
           Ended from
-          <input type="datetime-local" value={values.from} onChange={(e) => setValues({ ...values, from: e.target.value })} className="rounded border px-2 py-1" />
+          <input type="datetime-local" value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} className={field} data-testid="history-filter-from" />
         </label>
         <label className="flex flex-col">
           to
-          <input type="datetime-local" value={values.to} onChange={(e) => setValues({ ...values, to: e.target.value })} className="rounded border px-2 py-1" />
+          <input type="datetime-local" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} className={field} data-testid="history-filter-to" />
         </label>
         <button type="submit" className={buttonClass.primary} data-testid="history-apply">
           Search
+        </button>
+        <button type="button" aria-disabled={list.loading} className={buttonClass.secondary} onClick={() => list.loading || list.reload()} data-testid="history-refresh">
+          Refresh
         </button>
         <a className={buttonClass.secondary} href={`/api/history/export?${exportQuery}${exportQuery ? '&' : ''}format=csv`}>
           Export CSV
@@ -279,174 +383,79 @@ export function HistoryConsole({ canClear, search }: { canClear: boolean; search
       </form>
       {page && <StatusLine status={page.status} />}
       <NatLookup />
-      {error && (
-        <p role="alert" className="mb-3 rounded bg-red-50 px-3 py-2 text-sm text-red-900" data-testid="history-error">
-          {error.message} {error.advice}
-        </p>
-      )}
-      {notice && (
-        <p role="status" className="mb-3 text-sm text-slate-700" data-testid="history-notice">
-          {notice}
-        </p>
-      )}
-      <div className="mb-2 flex flex-wrap items-center gap-2 text-sm">
-        <ReverseDnsToggle state={reverse} />
-        <span data-testid="history-matched">{page ? `${total} ended connections` : 'Loading…'}</span>
-        {canClear && (
-          <>
-            <button type="button" className={buttonClass.dangerOutline} disabled={!selected.size} onClick={act(() => clearSelected([...selected]))} data-testid="history-clear-selected">
-              Clear selected ({selected.size})
-            </button>
-            <button type="button" className={buttonClass.danger} onClick={() => setConfirming(true)} data-testid="history-clear-all">
-              Clear all…
-            </button>
-          </>
-        )}
-      </div>
-      {/* Wide on a phone: the table scrolls on its own, the page does not. */}
-      <div className="overflow-x-auto">
-        <table className="w-full border-collapse text-sm" aria-label="History" aria-busy={page === null}>
-          <thead>
-            <tr className="border-b text-left">
-              {/* 36 px wide and 24 px tall targets: the checkbox and the first sort button are far enough apart (WCAG 2.5.8). */}
-              <th className="w-9 p-1 text-center">
-                <input type="checkbox" aria-label="Select all" checked={allSelected} onChange={() => setSelected(allSelected ? new Set() : new Set(items.map((e) => e.key)))} />
-              </th>
-              {COLUMNS.map((column) => (
-                <th key={column.sort} className="p-1" aria-sort={applied.sort === column.sort ? (applied.order === 'asc' ? 'ascending' : 'descending') : 'none'}>
-                  <button type="button" className="min-h-6 px-1 font-semibold hover:underline" onClick={() => sortBy(column.sort)} data-testid={`history-sort-${column.sort}`}>
-                    {column.label}
-                    {applied.sort === column.sort ? (applied.order === 'asc' ? ' ▲' : ' ▼') : ''}
-                  </button>
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((entry) => (
-              <tr
-                key={entry.key}
-                className="border-b hover:bg-slate-100"
-                data-testid="history-row"
-                data-id={entry.id}
-                onContextMenu={(event) => {
-                  event.preventDefault();
-                  setMenu({ x: event.clientX, y: event.clientY, entry });
-                }}
-              >
-                <td className="w-9 p-1 text-center">
-                  <input
-                    type="checkbox"
-                    aria-label={`Select ${entry.id}`}
-                    checked={selected.has(entry.key)}
-                    onChange={() => {
-                      const next = new Set(selected);
-                      if (next.has(entry.key)) next.delete(entry.key);
-                      else next.add(entry.key);
-                      setSelected(next);
-                    }}
-                  />
-                </td>
-                <td className="p-1 font-mono">
-                  <button type="button" className="underline" onClick={() => setDetails(entry)} title="Show the details of this ended connection" data-testid="history-open-details">
-                    {entry.id}
-                  </button>
-                </td>
-                <td className="p-1">{entry.protocol}</td>
-                <td className="p-1">
-                  <span className="font-mono">{endpointText(entry.original, 'src')}</span>
-                  <AddressName names={names} address={entry.original.src} testId="history-name-src" />
-                </td>
-                <td className="p-1">
-                  <span className="font-mono">{endpointText(entry.original, 'dst')}</span>
-                  {entry.original.dport !== undefined && names?.services[`${entry.protocol}/${entry.original.dport}`] && (
-                    <span className="text-xs text-slate-500"> {names.services[`${entry.protocol}/${entry.original.dport}`]}</span>
-                  )}
-                  <AddressName names={names} address={entry.original.dst} testId="history-name-dst" />
-                </td>
-                <td className="p-1 font-mono" data-testid="history-external">
-                  {entry.external ? hostPort(entry.external.address, entry.external.port) : '—'}
-                </td>
-                <td className="p-1">{formatTime(entry.startedAt)}</td>
-                <td className="p-1" title={entry.endedAfter ? `ended between ${formatTime(entry.endedAfter)} and ${formatTime(entry.endedBefore)}` : undefined}>
-                  {entry.endedAfter ? `by ${formatTime(entry.endedAt)}` : formatTime(entry.endedAt)}
-                </td>
-                <td className="p-1">{entry.durationMs === undefined ? '—' : formatDuration(entry.durationMs / 1000)}</td>
-                <td className="p-1">
-                  {entry.counters ? `${formatBytes(entry.counters.original.bytes)} / ${formatBytes(entry.counters.reply.bytes)}` : '—'}
-                </td>
-                <td className="p-1">{entry.state ?? '—'}</td>
-                <td className="p-1" data-testid="history-cause" data-cause={entry.cause} title={entry.closedBy && entry.cause !== entry.closedBy ? `first FIN from the ${entry.closedBy}` : undefined}>
-                  {CAUSE_LABELS[entry.cause]}
-                  {entry.deletedBy ? ` (${entry.deletedBy})` : ''}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      {page && (page.matched > PAGE || !page.exact) && (
-        <div className="mt-2 flex items-center gap-2 text-sm">
-          <button type="button" className={buttonClass.secondary} disabled={applied.offset === 0} onClick={() => setApplied({ ...applied, offset: Math.max(0, applied.offset - PAGE) })}>
-            Previous
-          </button>
-          <span>
-            {applied.offset + 1}–{applied.offset + items.length} of {total}
-          </span>
-          <button type="button" className={buttonClass.secondary} disabled={items.length < PAGE || (page.exact && applied.offset + PAGE >= page.matched)} onClick={() => setApplied({ ...applied, offset: applied.offset + PAGE })}>
-            Next
-          </button>
-        </div>
-      )}
-      {menu && (
-        <ul role="menu" className="fixed z-30 min-w-44 rounded border bg-white py-1 text-sm shadow" style={{ left: menu.x, top: menu.y }} data-testid="history-menu">
-          <li>
-            <button type="button" role="menuitem" className="w-full px-3 py-1 text-left hover:bg-slate-100" onClick={() => copy(menu.entry)}>
-              Copy
-            </button>
-          </li>
-          {canClear && (
-            <>
-              <li>
-                <button
-                  type="button"
-                  role="menuitem"
-                  className="w-full px-3 py-1 text-left hover:bg-slate-100"
-                  onClick={act(() => clearSelected(selected.size ? [...selected] : [menu.entry.key]))}
-                >
-                  Clear selected{selected.size ? ` (${selected.size})` : ''}
+      {list.error && <ErrorPanel title={list.error.status === 400 ? 'The filter was rejected' : 'Could not read the history'} error={list.error} />}
+      {failure && <ErrorPanel title="Clearing failed" error={failure} />}
+      <DataGrid
+        label="History"
+        data={items}
+        columns={columns}
+        getRowId={(entry) => String(entry.key)}
+        rowLabel={rowLabel}
+        sorting={sorting}
+        onSortingChange={onSortingChange}
+        rowSelection={selection}
+        onRowSelectionChange={({ next }) => setSelection(next)}
+        onRowOpen={setDetails}
+        rowActions={menuItems}
+        rowAttributes={(entry) => ({ 'data-id': String(entry.id) })}
+        rowTestId="history-row"
+        storageKey="history"
+        loading={list.loading}
+        empty={<p className="text-center text-sm text-slate-600">No ended connection matches these filters.</p>}
+        toolbar={
+          <div className="flex flex-wrap items-center gap-2 text-sm">
+            <ReverseDnsToggle state={reverse} />
+            <span data-testid="history-matched">{page ? `${total} ended connections` : 'Loading…'}</span>
+            {canClear && (
+              <>
+                <button type="button" className={buttonClass.dangerOutline} disabled={!selectedKeys.length} onClick={() => clearRows(selectedKeys)} data-testid="history-clear-selected">
+                  Clear selected ({selectedKeys.length})
                 </button>
-              </li>
-              <li>
-                <button type="button" role="menuitem" className="w-full px-3 py-1 text-left text-red-700 hover:bg-slate-100" onClick={() => setConfirming(true)}>
+                <button type="button" className={buttonClass.danger} onClick={() => setConfirming(true)} data-testid="history-clear-all">
                   Clear all…
                 </button>
-              </li>
-            </>
-          )}
-        </ul>
+              </>
+            )}
+          </div>
+        }
+      />
+      {page && (
+        <Pager
+          page={view.page}
+          size={view.size}
+          sizes={PAGE_SIZES}
+          matched={page.matched}
+          approximate={!page.exact}
+          onPage={(n) => navigate({ ...view, page: n })}
+          onSize={(size) => navigate({ ...view, size, page: 1 })}
+        />
       )}
       {details && <HistoryDetails entry={details} names={names} onClose={() => setDetails(null)} />}
+      {shortcuts}
       {confirming && (
         <Dialog
           title="Clear the whole history"
-          onClose={() => setConfirming(false)}
+          onClose={() => {
+            setConfirming(false);
+            setTyped('');
+          }}
           testId="history-clear-dialog"
           footer={
             <>
               <button type="button" className={buttonClass.secondary} onClick={() => setConfirming(false)}>
                 Cancel
               </button>
-              <button type="button" className={buttonClass.danger} disabled={typed.trim().toLowerCase() !== CONFIRM_TEXT} onClick={act(clearAll)} data-testid="history-clear-confirm">
+              <button type="button" className={buttonClass.danger} disabled={!typedMatches(CLEAR_WORD, typed)} onClick={clearAll} data-testid="history-clear-confirm">
                 Clear all
               </button>
             </>
           }
         >
-          <p className="mb-2 text-sm">
-            Every recorded connection ({page?.status.rows.toLocaleString('en-US') ?? '?'} rows) is deleted for good. Type <strong>{CONFIRM_TEXT}</strong> to confirm.
-          </p>
-          <input value={typed} onChange={(e) => setTyped(e.target.value)} className="w-full rounded border px-2 py-1" aria-label="Confirmation" data-testid="history-clear-typed" />
+          <div className="space-y-3 text-sm">
+            <p>Every recorded connection ({page ? formatCount(page.status.rows) : '?'} rows) is deleted for good.</p>
+            <TypeToConfirm word={CLEAR_WORD} value={typed} onChange={setTyped} onConfirm={clearAll} testId="history-clear-typed" />
+            {failure && <ErrorPanel title="Clearing failed" error={failure} />}
+          </div>
         </Dialog>
       )}
     </div>
