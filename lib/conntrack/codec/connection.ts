@@ -7,13 +7,13 @@
 import { AF as AF_, CTA as CTA_, IP_CT_TCP_FLAG as IP_CT_TCP_FLAG_, IPS as IPS_, NLA_TYPE_MASK as NLA_TYPE_MASK_ } from '../constants';
 import { CodecError } from '../errors';
 import { attrBytes as attrBytes_, forEachAttr as forEachAttr_, readU16be as readU16be_, readU32be as readU32be_, readU64be as readU64be_, type AttrWriter } from '../netlink/attributes';
-import type { ClosedBy, Connection, Counter, Family, NatInfo, RawAttribute, Tuple } from '../types';
+import type { ClosedBy, Connection, Counter, Family, NatInfo, Tuple } from '../types';
 import { decodeCounter, encodeCounter } from './counters';
 import { decodeHelp, decodeSecctx, encodeHelp, encodeSecctx } from './help';
 import { CTA_NAMES as CTA_NAMES_ } from './names';
 import { checkU64 as checkU64_, checkUint as checkUint_, missing as missing_, within as within_ } from './nest';
 import { decodeProtoInfo, encodeProtoInfo } from './protoinfo';
-import { InPlaceWriter as InPlaceWriter_, keepRaw as keepRaw_ } from './raw';
+import { decodeLevel as decodeLevel_, InPlaceWriter as InPlaceWriter_ } from './raw';
 import { decodeSeqAdj, encodeSeqAdj } from './seqadj';
 import { decodeSynproxy, encodeSynproxy } from './synproxy';
 import { decodeTimestamp, encodeTimestamp } from './timestamp';
@@ -37,7 +37,7 @@ const checkUint = checkUint_;
 const missing = missing_;
 const within = within_;
 const InPlaceWriter = InPlaceWriter_;
-const keepRaw = keepRaw_;
+const decodeLevel = decodeLevel_;
 const decodeTuple = decodeTuple_;
 const encodeTuple = encodeTuple_;
 
@@ -61,93 +61,85 @@ export function decodeConnection(buf: Uint8Array, start: number, end: number, fa
   let status: number | undefined;
   let countersOriginal: Counter | undefined;
   let countersReply: Counter | undefined;
-  let unknown: RawAttribute[] | undefined;
   const rest: Omit<Connection, 'family' | 'original' | 'reply' | 'status' | 'zone' | 'counters' | 'unknown'> = {};
   let zone = 0;
-  let position = 0;
-  forEachAttr(
-    buf,
-    start,
-    end,
-    (attr) => {
-      const { start: s, end: e } = attr;
-      switch (attr.type) {
-        case CTA.TUPLE_ORIG:
-          original = within('CTA_TUPLE_ORIG', () => decodeTuple(buf, s, e, family));
-          break;
-        case CTA.TUPLE_REPLY:
-          reply = within('CTA_TUPLE_REPLY', () => decodeTuple(buf, s, e, family));
-          break;
-        case CTA.TUPLE_MASTER:
-          rest.master = within('CTA_TUPLE_MASTER', () => decodeTuple(buf, s, e, family));
-          break;
-        case CTA.STATUS:
-          status = readU32be(attr, 'CTA_STATUS');
-          break;
-        case CTA.ZONE:
-          zone = readU16be(attr, 'CTA_ZONE');
-          break;
-        case CTA.MARK:
-          rest.mark = readU32be(attr, 'CTA_MARK');
-          break;
-        case CTA.ID:
-          rest.id = readU32be(attr, 'CTA_ID');
-          break;
-        case CTA.USE:
-          rest.use = readU32be(attr, 'CTA_USE');
-          break;
-        case CTA.TIMEOUT:
-          rest.timeout = readU32be(attr, 'CTA_TIMEOUT');
-          break;
-        case CTA.SECMARK:
-          rest.secmark = readU32be(attr, 'CTA_SECMARK');
-          break;
-        case CTA.PROTOINFO:
-          rest.protoinfo = within('CTA_PROTOINFO', () => decodeProtoInfo(buf, s, e));
-          break;
-        case CTA.COUNTERS_ORIG:
-          countersOriginal = within('CTA_COUNTERS_ORIG', () => decodeCounter(buf, s, e));
-          break;
-        case CTA.COUNTERS_REPLY:
-          countersReply = within('CTA_COUNTERS_REPLY', () => decodeCounter(buf, s, e));
-          break;
-        case CTA.TIMESTAMP:
-          rest.timestamp = within('CTA_TIMESTAMP', () => decodeTimestamp(buf, s, e));
-          break;
-        case CTA.HELP: {
-          const help = within('CTA_HELP', () => decodeHelp(buf, s, e));
-          if (help.name !== undefined) rest.helper = help.name;
-          if (help.unknown) rest.helpUnknown = help.unknown;
-          break;
-        }
-        case CTA.SECCTX: {
-          const secctx = within('CTA_SECCTX', () => decodeSecctx(buf, s, e));
-          if (secctx.name !== undefined) rest.secctx = secctx.name;
-          if (secctx.unknown) rest.secctxUnknown = secctx.unknown;
-          break;
-        }
-        case CTA.LABELS:
-          rest.labels = attrBytes(attr);
-          break;
-        case CTA.SEQ_ADJ_ORIG:
-          rest.seqAdjOriginal = within('CTA_SEQ_ADJ_ORIG', () => decodeSeqAdj(buf, s, e));
-          break;
-        case CTA.SEQ_ADJ_REPLY:
-          rest.seqAdjReply = within('CTA_SEQ_ADJ_REPLY', () => decodeSeqAdj(buf, s, e));
-          break;
-        case CTA.SYNPROXY:
-          rest.synproxy = within('CTA_SYNPROXY', () => decodeSynproxy(buf, s, e));
-          break;
-        case CTA.TIMESTAMP_EVENT:
-          rest.timestampEvent = readU64be(attr, 'CTA_TIMESTAMP_EVENT');
-          break;
-        default:
-          unknown = keepRaw(unknown, attr, position);
+  const unknown = decodeLevel(buf, start, end, CTA_NAMES, (attr) => {
+    const { start: s, end: e } = attr;
+    switch (attr.type) {
+      case CTA.TUPLE_ORIG:
+        original = within('CTA_TUPLE_ORIG', () => decodeTuple(buf, s, e, family));
+        break;
+      case CTA.TUPLE_REPLY:
+        reply = within('CTA_TUPLE_REPLY', () => decodeTuple(buf, s, e, family));
+        break;
+      case CTA.TUPLE_MASTER:
+        rest.master = within('CTA_TUPLE_MASTER', () => decodeTuple(buf, s, e, family));
+        break;
+      case CTA.STATUS:
+        status = readU32be(attr, 'CTA_STATUS');
+        break;
+      case CTA.ZONE:
+        zone = readU16be(attr, 'CTA_ZONE');
+        break;
+      case CTA.MARK:
+        rest.mark = readU32be(attr, 'CTA_MARK');
+        break;
+      case CTA.ID:
+        rest.id = readU32be(attr, 'CTA_ID');
+        break;
+      case CTA.USE:
+        rest.use = readU32be(attr, 'CTA_USE');
+        break;
+      case CTA.TIMEOUT:
+        rest.timeout = readU32be(attr, 'CTA_TIMEOUT');
+        break;
+      case CTA.SECMARK:
+        rest.secmark = readU32be(attr, 'CTA_SECMARK');
+        break;
+      case CTA.PROTOINFO:
+        rest.protoinfo = within('CTA_PROTOINFO', () => decodeProtoInfo(buf, s, e));
+        break;
+      case CTA.COUNTERS_ORIG:
+        countersOriginal = within('CTA_COUNTERS_ORIG', () => decodeCounter(buf, s, e));
+        break;
+      case CTA.COUNTERS_REPLY:
+        countersReply = within('CTA_COUNTERS_REPLY', () => decodeCounter(buf, s, e));
+        break;
+      case CTA.TIMESTAMP:
+        rest.timestamp = within('CTA_TIMESTAMP', () => decodeTimestamp(buf, s, e));
+        break;
+      case CTA.HELP: {
+        const help = within('CTA_HELP', () => decodeHelp(buf, s, e));
+        if (help.name !== undefined) rest.helper = help.name;
+        if (help.unknown) rest.helpUnknown = help.unknown;
+        break;
       }
-      position++;
-    },
-    CTA_NAMES,
-  );
+      case CTA.SECCTX: {
+        const secctx = within('CTA_SECCTX', () => decodeSecctx(buf, s, e));
+        if (secctx.name !== undefined) rest.secctx = secctx.name;
+        if (secctx.unknown) rest.secctxUnknown = secctx.unknown;
+        break;
+      }
+      case CTA.LABELS:
+        rest.labels = attrBytes(attr);
+        break;
+      case CTA.SEQ_ADJ_ORIG:
+        rest.seqAdjOriginal = within('CTA_SEQ_ADJ_ORIG', () => decodeSeqAdj(buf, s, e));
+        break;
+      case CTA.SEQ_ADJ_REPLY:
+        rest.seqAdjReply = within('CTA_SEQ_ADJ_REPLY', () => decodeSeqAdj(buf, s, e));
+        break;
+      case CTA.SYNPROXY:
+        rest.synproxy = within('CTA_SYNPROXY', () => decodeSynproxy(buf, s, e));
+        break;
+      case CTA.TIMESTAMP_EVENT:
+        rest.timestampEvent = readU64be(attr, 'CTA_TIMESTAMP_EVENT');
+        break;
+      default:
+        return false;
+    }
+    return true;
+  });
   if (!original) throw missing('CTA_TUPLE_ORIG');
   if (!reply) throw missing('CTA_TUPLE_REPLY');
   if (status === undefined) throw missing('CTA_STATUS');

@@ -1,31 +1,23 @@
 // CTA_EXPECT_NAT <-> ExpectationNat: where the NAT helper will send the expected connection
 // (ctnetlink_exp_dump_expect: CTA_EXPECT_NAT_DIR, then CTA_EXPECT_NAT_TUPLE).
 import { CTA_EXPECT_NAT } from '../constants';
-import { forEachAttr, readU32be, type AttrWriter } from '../netlink/attributes';
-import type { ExpectationNat, Family, RawAttribute, Tuple } from '../types';
+import { readU32be, type AttrWriter } from '../netlink/attributes';
+import type { ExpectationNat, Family, Tuple } from '../types';
 import { CTA_EXPECT_NAT_NAMES } from './names';
 import { checkUint, missing, within } from './nest';
-import { InPlaceWriter, keepRaw } from './raw';
+import { decodeLevel, InPlaceWriter } from './raw';
 import { decodeTuple, encodeTuple } from './tuple';
 
 /** Decodes the attributes inside CTA_EXPECT_NAT. */
 export function decodeExpectationNat(buf: Uint8Array, start: number, end: number, family: Family): ExpectationNat {
   let dir: number | undefined;
   let tuple: Tuple | undefined;
-  let unknown: RawAttribute[] | undefined;
-  let position = 0;
-  forEachAttr(
-    buf,
-    start,
-    end,
-    (attr) => {
-      if (attr.type === CTA_EXPECT_NAT.DIR) dir = readU32be(attr, 'CTA_EXPECT_NAT_DIR');
-      else if (attr.type === CTA_EXPECT_NAT.TUPLE) tuple = within('CTA_EXPECT_NAT_TUPLE', () => decodeTuple(attr.buf, attr.start, attr.end, family));
-      else unknown = keepRaw(unknown, attr, position);
-      position++;
-    },
-    CTA_EXPECT_NAT_NAMES,
-  );
+  const unknown = decodeLevel(buf, start, end, CTA_EXPECT_NAT_NAMES, (attr) => {
+    if (attr.type === CTA_EXPECT_NAT.DIR) dir = readU32be(attr, 'CTA_EXPECT_NAT_DIR');
+    else if (attr.type === CTA_EXPECT_NAT.TUPLE) tuple = within('CTA_EXPECT_NAT_TUPLE', () => decodeTuple(attr.buf, attr.start, attr.end, family));
+    else return false;
+    return true;
+  });
   if (dir === undefined) throw missing('CTA_EXPECT_NAT_DIR');
   if (!tuple) throw missing('CTA_EXPECT_NAT_TUPLE');
   const nat: ExpectationNat = { dir, tuple };

@@ -5,12 +5,12 @@
 // CTA_EXPECT_TUPLE, _MASK, _MASTER, [_NAT], _TIMEOUT, _ID, _FLAGS, _CLASS, [_HELP_NAME], [_FN], so captured bytes ->
 // Expectation -> the same bytes. The kernel never sends CTA_EXPECT_ZONE (the zone is the master's); requests do.
 import { CTA_EXPECT } from '../constants';
-import { forEachAttr, readString, readU16be, readU32be, type AttrWriter } from '../netlink/attributes';
-import type { Expectation, ExpectationNat, Family, RawAttribute, Tuple } from '../types';
+import { readString, readU16be, readU32be, type AttrWriter } from '../netlink/attributes';
+import type { Expectation, ExpectationNat, Family, Tuple } from '../types';
 import { decodeExpectationNat, encodeExpectationNat } from './expect-nat';
 import { CTA_EXPECT_NAMES } from './names';
 import { checkUint, missing, within } from './nest';
-import { InPlaceWriter, keepRaw } from './raw';
+import { decodeLevel, InPlaceWriter } from './raw';
 import { decodeTuple, encodeTuple } from './tuple';
 
 /**
@@ -29,55 +29,47 @@ export function decodeExpectation(buf: Uint8Array, start: number, end: number, f
   let helper: string | undefined;
   let fn: string | undefined;
   let zone = 0;
-  let unknown: RawAttribute[] | undefined;
-  let position = 0;
-  forEachAttr(
-    buf,
-    start,
-    end,
-    (attr) => {
-      const { start: s, end: e } = attr;
-      switch (attr.type) {
-        case CTA_EXPECT.TUPLE:
-          tuple = within('CTA_EXPECT_TUPLE', () => decodeTuple(buf, s, e, family));
-          break;
-        case CTA_EXPECT.MASK:
-          mask = within('CTA_EXPECT_MASK', () => decodeTuple(buf, s, e, family));
-          break;
-        case CTA_EXPECT.MASTER:
-          master = within('CTA_EXPECT_MASTER', () => decodeTuple(buf, s, e, family));
-          break;
-        case CTA_EXPECT.NAT:
-          nat = within('CTA_EXPECT_NAT', () => decodeExpectationNat(buf, s, e, family));
-          break;
-        case CTA_EXPECT.TIMEOUT:
-          timeout = readU32be(attr, 'CTA_EXPECT_TIMEOUT');
-          break;
-        case CTA_EXPECT.ID:
-          id = readU32be(attr, 'CTA_EXPECT_ID');
-          break;
-        case CTA_EXPECT.FLAGS:
-          flags = readU32be(attr, 'CTA_EXPECT_FLAGS');
-          break;
-        case CTA_EXPECT.CLASS:
-          klass = readU32be(attr, 'CTA_EXPECT_CLASS');
-          break;
-        case CTA_EXPECT.HELP_NAME:
-          helper = readString(attr);
-          break;
-        case CTA_EXPECT.FN:
-          fn = readString(attr);
-          break;
-        case CTA_EXPECT.ZONE:
-          zone = readU16be(attr, 'CTA_EXPECT_ZONE');
-          break;
-        default:
-          unknown = keepRaw(unknown, attr, position);
-      }
-      position++;
-    },
-    CTA_EXPECT_NAMES,
-  );
+  const unknown = decodeLevel(buf, start, end, CTA_EXPECT_NAMES, (attr) => {
+    const { start: s, end: e } = attr;
+    switch (attr.type) {
+      case CTA_EXPECT.TUPLE:
+        tuple = within('CTA_EXPECT_TUPLE', () => decodeTuple(buf, s, e, family));
+        break;
+      case CTA_EXPECT.MASK:
+        mask = within('CTA_EXPECT_MASK', () => decodeTuple(buf, s, e, family));
+        break;
+      case CTA_EXPECT.MASTER:
+        master = within('CTA_EXPECT_MASTER', () => decodeTuple(buf, s, e, family));
+        break;
+      case CTA_EXPECT.NAT:
+        nat = within('CTA_EXPECT_NAT', () => decodeExpectationNat(buf, s, e, family));
+        break;
+      case CTA_EXPECT.TIMEOUT:
+        timeout = readU32be(attr, 'CTA_EXPECT_TIMEOUT');
+        break;
+      case CTA_EXPECT.ID:
+        id = readU32be(attr, 'CTA_EXPECT_ID');
+        break;
+      case CTA_EXPECT.FLAGS:
+        flags = readU32be(attr, 'CTA_EXPECT_FLAGS');
+        break;
+      case CTA_EXPECT.CLASS:
+        klass = readU32be(attr, 'CTA_EXPECT_CLASS');
+        break;
+      case CTA_EXPECT.HELP_NAME:
+        helper = readString(attr);
+        break;
+      case CTA_EXPECT.FN:
+        fn = readString(attr);
+        break;
+      case CTA_EXPECT.ZONE:
+        zone = readU16be(attr, 'CTA_EXPECT_ZONE');
+        break;
+      default:
+        return false;
+    }
+    return true;
+  });
   if (!tuple) throw missing('CTA_EXPECT_TUPLE');
   if (!mask) throw missing('CTA_EXPECT_MASK');
   if (!master) throw missing('CTA_EXPECT_MASTER');

@@ -1,21 +1,20 @@
 // CTA_HELP <-> helper name (ctnetlink_dump_helpinfo: CTA_HELP_NAME, then whatever the helper's to_nlattr adds,
 // kept raw) and CTA_SECCTX <-> security context name (ctnetlink_dump_secctx: CTA_SECCTX_NAME).
 import { CTA_HELP as CTA_HELP_, CTA_SECCTX as CTA_SECCTX_ } from '../constants';
-import { forEachAttr as forEachAttr_, readString as readString_, type AttrWriter } from '../netlink/attributes';
+import { readString as readString_, type AttrWriter } from '../netlink/attributes';
 import type { RawAttribute } from '../types';
 import { CTA_HELP_NAMES as CTA_HELP_NAMES_, CTA_SECCTX_NAMES as CTA_SECCTX_NAMES_ } from './names';
-import { InPlaceWriter as InPlaceWriter_, keepRaw as keepRaw_ } from './raw';
+import { decodeLevel as decodeLevel_, InPlaceWriter as InPlaceWriter_ } from './raw';
 
 // Imported bindings can compile to getters (CommonJS interop, bundlers), which cost more than the decoding on the
 // per-attribute path; the hot code reads these module-local copies.
 const CTA_HELP = CTA_HELP_;
 const CTA_SECCTX = CTA_SECCTX_;
-const forEachAttr = forEachAttr_;
 const readString = readString_;
 const CTA_HELP_NAMES = CTA_HELP_NAMES_;
 const CTA_SECCTX_NAMES = CTA_SECCTX_NAMES_;
 const InPlaceWriter = InPlaceWriter_;
-const keepRaw = keepRaw_;
+const decodeLevel = decodeLevel_;
 
 /** A nest that holds one string attribute; everything else in it is kept raw. */
 export interface NamedNest {
@@ -25,18 +24,12 @@ export interface NamedNest {
 
 function decodeNamed(buf: Uint8Array, start: number, end: number, nameType: number, names: Readonly<Record<number, string>>): NamedNest {
   const nest: NamedNest = {};
-  let position = 0;
-  forEachAttr(
-    buf,
-    start,
-    end,
-    (attr) => {
-      if (attr.type === nameType) nest.name = readString(attr);
-      else nest.unknown = keepRaw(nest.unknown, attr, position);
-      position++;
-    },
-    names,
-  );
+  const unknown = decodeLevel(buf, start, end, names, (attr) => {
+    if (attr.type !== nameType) return false;
+    nest.name = readString(attr);
+    return true;
+  });
+  if (unknown) nest.unknown = unknown;
   return nest;
 }
 

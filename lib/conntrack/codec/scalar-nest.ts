@@ -1,15 +1,14 @@
 // The shape shared by the small nested families whose members are plain numbers (counters, timestamps, sequence
 // adjustments, synproxy, and the flat CT_GET_STATS body): decode every member into a field, keep unknown attributes
 // in place, and write the members back in kernel order. Each family module is just its field table.
-import { forEachAttr as forEachAttr_, readU32be as readU32be_, readU64be as readU64be_, type AttrWriter } from '../netlink/attributes';
+import { readU32be as readU32be_, readU64be as readU64be_, type AttrWriter } from '../netlink/attributes';
 import { ValidationError } from '../errors';
 import type { RawAttribute } from '../types';
 import { checkS32 as checkS32_, checkU64 as checkU64_, checkUint as checkUint_, missing as missing_, readS32be as readS32be_ } from './nest';
-import { InPlaceWriter as InPlaceWriter_, keepRaw as keepRaw_ } from './raw';
+import { decodeLevel as decodeLevel_, InPlaceWriter as InPlaceWriter_ } from './raw';
 
 // Imported bindings can compile to getters (CommonJS interop, bundlers), which cost more than the decoding on the
 // per-attribute path; the hot code reads these module-local copies.
-const forEachAttr = forEachAttr_;
 const readU32be = readU32be_;
 const readU64be = readU64be_;
 const readS32be = readS32be_;
@@ -18,7 +17,7 @@ const checkU64 = checkU64_;
 const checkUint = checkUint_;
 const missing = missing_;
 const InPlaceWriter = InPlaceWriter_;
-const keepRaw = keepRaw_;
+const decodeLevel = decodeLevel_;
 
 type Kind = 'u32' | 's32' | 'u64';
 type ValueOf<K extends Kind> = K extends 'u64' ? bigint : number;
@@ -76,20 +75,12 @@ export function scalarNest<T extends { unknown?: RawAttribute[] }>(options: {
   return {
     decode(buf, start, end) {
       const out: Record<string, number | bigint | RawAttribute[]> = {};
-      let unknown: RawAttribute[] | undefined;
-      let position = 0;
-      forEachAttr(
-        buf,
-        start,
-        end,
-        (attr) => {
-          const field = byType.get(attr.type);
-          if (field) out[field.key] = read(field.kind, attr, field.name);
-          else unknown = keepRaw(unknown, attr, position);
-          position++;
-        },
-        names,
-      );
+      const unknown = decodeLevel(buf, start, end, names, (attr) => {
+        const field = byType.get(attr.type);
+        if (!field) return false;
+        out[field.key] = read(field.kind, attr, field.name);
+        return true;
+      });
       for (const field of fields) if (!field.optional && out[field.key] === undefined) throw missing(field.name);
       if (unknown) out.unknown = unknown;
       return out as unknown as T;

@@ -1,24 +1,23 @@
 // CT_GET_STATS (CTA_STATS_GLOBAL_*) and CT_GET_STATS_CPU (CTA_STATS_*, one message per CPU, res_id = cpu) <-> values.
 // Kernel order: ctnetlink_stat_ct_fill_info (ENTRIES, MAX_ENTRIES) and ctnetlink_ct_stat_cpu_fill_info (below).
 import { CTA_STATS as CTA_STATS_, CTA_STATS_GLOBAL as CTA_STATS_GLOBAL_ } from '../constants';
-import { forEachAttr as forEachAttr_, readU32be as readU32be_, type AttrWriter } from '../netlink/attributes';
+import { readU32be as readU32be_, type AttrWriter } from '../netlink/attributes';
 import type { CpuStats, RawAttribute } from '../types';
 import { CTA_STATS_GLOBAL_NAMES as CTA_STATS_GLOBAL_NAMES_, CTA_STATS_NAMES as CTA_STATS_NAMES_ } from './names';
 import { checkUint as checkUint_ } from './nest';
 import { scalarNest } from './scalar-nest';
-import { InPlaceWriter as InPlaceWriter_, keepRaw as keepRaw_ } from './raw';
+import { decodeLevel as decodeLevel_, InPlaceWriter as InPlaceWriter_ } from './raw';
 
 // Imported bindings can compile to getters (CommonJS interop, bundlers), which cost more than the decoding on the
 // per-attribute path; the hot code reads these module-local copies.
 const CTA_STATS = CTA_STATS_;
 const CTA_STATS_GLOBAL = CTA_STATS_GLOBAL_;
-const forEachAttr = forEachAttr_;
 const readU32be = readU32be_;
 const CTA_STATS_GLOBAL_NAMES = CTA_STATS_GLOBAL_NAMES_;
 const CTA_STATS_NAMES = CTA_STATS_NAMES_;
 const checkUint = checkUint_;
 const InPlaceWriter = InPlaceWriter_;
-const keepRaw = keepRaw_;
+const decodeLevel = decodeLevel_;
 
 export interface GlobalStats {
   entries: number;
@@ -79,19 +78,13 @@ export function decodeCpuStats(buf: Uint8Array, start: number, end: number, cpu 
     clashResolve: 0,
     chainTooLong: 0,
   };
-  let position = 0;
-  forEachAttr(
-    buf,
-    start,
-    end,
-    (attr) => {
-      const field = CPU_FIELD_BY_TYPE.get(attr.type);
-      if (field) stats[field] = readU32be(attr, CTA_STATS_NAMES[attr.type]);
-      else stats.unknown = keepRaw(stats.unknown, attr, position);
-      position++;
-    },
-    CTA_STATS_NAMES,
-  );
+  const unknown = decodeLevel(buf, start, end, CTA_STATS_NAMES, (attr) => {
+    const field = CPU_FIELD_BY_TYPE.get(attr.type);
+    if (!field) return false;
+    stats[field] = readU32be(attr, CTA_STATS_NAMES[attr.type]);
+    return true;
+  });
+  if (unknown) stats.unknown = unknown;
   return stats;
 }
 

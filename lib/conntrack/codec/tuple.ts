@@ -3,12 +3,12 @@
 // then CTA_TUPLE_ZONE when the zone is bound to this direction.
 import { CTA_IP as CTA_IP_, CTA_PROTO as CTA_PROTO_, CTA_TUPLE as CTA_TUPLE_, IPPROTO as IPPROTO_ } from '../constants';
 import { CodecError } from '../errors';
-import { forEachAttr as forEachAttr_, readU16be as readU16be_, readU8 as readU8_, type Attr, type AttrWriter } from '../netlink/attributes';
+import { readU16be as readU16be_, readU8 as readU8_, type AttrWriter } from '../netlink/attributes';
 import type { Family, IcmpFields, RawAttribute, Tuple } from '../types';
 import { decodeAddress as decodeAddress_, encodeAddress as encodeAddress_ } from './address';
 import { CTA_IP_NAMES as CTA_IP_NAMES_, CTA_PROTO_NAMES as CTA_PROTO_NAMES_, CTA_TUPLE_NAMES as CTA_TUPLE_NAMES_ } from './names';
 import { checkUint as checkUint_, expectLength as expectLength_, missing as missing_, within as within_ } from './nest';
-import { InPlaceWriter as InPlaceWriter_, keepRaw as keepRaw_ } from './raw';
+import { decodeLevel as decodeLevel_, InPlaceWriter as InPlaceWriter_ } from './raw';
 
 // Imported bindings can compile to getters (CommonJS interop, bundlers), which cost more than the decoding on the
 // per-attribute path; the hot code reads these module-local copies.
@@ -16,7 +16,6 @@ const CTA_IP = CTA_IP_;
 const CTA_PROTO = CTA_PROTO_;
 const CTA_TUPLE = CTA_TUPLE_;
 const IPPROTO = IPPROTO_;
-const forEachAttr = forEachAttr_;
 const readU16be = readU16be_;
 const readU8 = readU8_;
 const decodeAddress = decodeAddress_;
@@ -29,7 +28,7 @@ const expectLength = expectLength_;
 const missing = missing_;
 const within = within_;
 const InPlaceWriter = InPlaceWriter_;
-const keepRaw = keepRaw_;
+const decodeLevel = decodeLevel_;
 
 interface IpPart {
   src?: string;
@@ -40,33 +39,27 @@ interface IpPart {
 function decodeIp(buf: Uint8Array, start: number, end: number, family: Family): IpPart {
   const part: IpPart = {};
   const want = family === 'ipv4' ? 4 : 16;
-  let position = 0;
-  forEachAttr(
-    buf,
-    start,
-    end,
-    (attr) => {
-      switch (attr.type) {
-        case CTA_IP.V4_SRC:
-        case CTA_IP.V4_DST:
-        case CTA_IP.V6_SRC:
-        case CTA_IP.V6_DST: {
-          const name = CTA_IP_NAMES[attr.type];
-          const isV4 = attr.type === CTA_IP.V4_SRC || attr.type === CTA_IP.V4_DST;
-          if (isV4 !== (family === 'ipv4')) throw new CodecError([name], `unexpected in an ${family} entry`);
-          expectLength(attr, name, want);
-          const text = decodeAddress(attr.buf, attr.start, family);
-          if (attr.type === CTA_IP.V4_SRC || attr.type === CTA_IP.V6_SRC) part.src = text;
-          else part.dst = text;
-          break;
-        }
-        default:
-          part.unknown = keepRaw(part.unknown, attr, position);
+  const unknown = decodeLevel(buf, start, end, CTA_IP_NAMES, (attr) => {
+    switch (attr.type) {
+      case CTA_IP.V4_SRC:
+      case CTA_IP.V4_DST:
+      case CTA_IP.V6_SRC:
+      case CTA_IP.V6_DST: {
+        const name = CTA_IP_NAMES[attr.type];
+        const isV4 = attr.type === CTA_IP.V4_SRC || attr.type === CTA_IP.V4_DST;
+        if (isV4 !== (family === 'ipv4')) throw new CodecError([name], `unexpected in an ${family} entry`);
+        expectLength(attr, name, want);
+        const text = decodeAddress(attr.buf, attr.start, family);
+        if (attr.type === CTA_IP.V4_SRC || attr.type === CTA_IP.V6_SRC) part.src = text;
+        else part.dst = text;
+        break;
       }
-      position++;
-    },
-    CTA_IP_NAMES,
-  );
+      default:
+        return false;
+    }
+    return true;
+  });
+  if (unknown) part.unknown = unknown;
   return part;
 }
 
@@ -82,41 +75,35 @@ interface ProtoPart {
 
 function decodeProto(buf: Uint8Array, start: number, end: number): ProtoPart {
   const part: Partial<ProtoPart> = {};
-  let position = 0;
-  forEachAttr(
-    buf,
-    start,
-    end,
-    (attr: Attr) => {
-      switch (attr.type) {
-        case CTA_PROTO.NUM:
-          part.protocol = readU8(attr, 'CTA_PROTO_NUM');
-          break;
-        case CTA_PROTO.SRC_PORT:
-          part.sport = readU16be(attr, 'CTA_PROTO_SRC_PORT');
-          break;
-        case CTA_PROTO.DST_PORT:
-          part.dport = readU16be(attr, 'CTA_PROTO_DST_PORT');
-          break;
-        case CTA_PROTO.ICMP_ID:
-        case CTA_PROTO.ICMPV6_ID:
-          part.icmpId = readU16be(attr, CTA_PROTO_NAMES[attr.type]);
-          break;
-        case CTA_PROTO.ICMP_TYPE:
-        case CTA_PROTO.ICMPV6_TYPE:
-          part.icmpType = readU8(attr, CTA_PROTO_NAMES[attr.type]);
-          break;
-        case CTA_PROTO.ICMP_CODE:
-        case CTA_PROTO.ICMPV6_CODE:
-          part.icmpCode = readU8(attr, CTA_PROTO_NAMES[attr.type]);
-          break;
-        default:
-          part.unknown = keepRaw(part.unknown, attr, position);
-      }
-      position++;
-    },
-    CTA_PROTO_NAMES,
-  );
+  const unknown = decodeLevel(buf, start, end, CTA_PROTO_NAMES, (attr) => {
+    switch (attr.type) {
+      case CTA_PROTO.NUM:
+        part.protocol = readU8(attr, 'CTA_PROTO_NUM');
+        break;
+      case CTA_PROTO.SRC_PORT:
+        part.sport = readU16be(attr, 'CTA_PROTO_SRC_PORT');
+        break;
+      case CTA_PROTO.DST_PORT:
+        part.dport = readU16be(attr, 'CTA_PROTO_DST_PORT');
+        break;
+      case CTA_PROTO.ICMP_ID:
+      case CTA_PROTO.ICMPV6_ID:
+        part.icmpId = readU16be(attr, CTA_PROTO_NAMES[attr.type]);
+        break;
+      case CTA_PROTO.ICMP_TYPE:
+      case CTA_PROTO.ICMPV6_TYPE:
+        part.icmpType = readU8(attr, CTA_PROTO_NAMES[attr.type]);
+        break;
+      case CTA_PROTO.ICMP_CODE:
+      case CTA_PROTO.ICMPV6_CODE:
+        part.icmpCode = readU8(attr, CTA_PROTO_NAMES[attr.type]);
+        break;
+      default:
+        return false;
+    }
+    return true;
+  });
+  if (unknown) part.unknown = unknown;
   if (part.protocol === undefined) throw missing('CTA_PROTO_NUM');
   return { ...part, protocol: part.protocol };
 }
@@ -135,30 +122,22 @@ export function decodeTuple(buf: Uint8Array, start: number, end: number, family:
   let ip: IpPart | undefined;
   let proto: ProtoPart | undefined;
   let zone: number | undefined;
-  let unknown: RawAttribute[] | undefined;
-  let position = 0;
-  forEachAttr(
-    buf,
-    start,
-    end,
-    (attr) => {
-      switch (attr.type) {
-        case CTA_TUPLE.IP:
-          ip = within('CTA_TUPLE_IP', () => decodeIp(attr.buf, attr.start, attr.end, family));
-          break;
-        case CTA_TUPLE.PROTO:
-          proto = within('CTA_TUPLE_PROTO', () => decodeProto(attr.buf, attr.start, attr.end));
-          break;
-        case CTA_TUPLE.ZONE:
-          zone = readU16be(attr, 'CTA_TUPLE_ZONE');
-          break;
-        default:
-          unknown = keepRaw(unknown, attr, position);
-      }
-      position++;
-    },
-    CTA_TUPLE_NAMES,
-  );
+  const unknown = decodeLevel(buf, start, end, CTA_TUPLE_NAMES, (attr) => {
+    switch (attr.type) {
+      case CTA_TUPLE.IP:
+        ip = within('CTA_TUPLE_IP', () => decodeIp(attr.buf, attr.start, attr.end, family));
+        break;
+      case CTA_TUPLE.PROTO:
+        proto = within('CTA_TUPLE_PROTO', () => decodeProto(attr.buf, attr.start, attr.end));
+        break;
+      case CTA_TUPLE.ZONE:
+        zone = readU16be(attr, 'CTA_TUPLE_ZONE');
+        break;
+      default:
+        return false;
+    }
+    return true;
+  });
   if (!ip) throw missing('CTA_TUPLE_IP');
   if (!proto) throw missing('CTA_TUPLE_PROTO');
   const v4 = family === 'ipv4';

@@ -21,10 +21,29 @@ export interface Attr {
 }
 
 /**
- * Walks the attributes in buf[start, end). Calls visit for each; throws CodecError for a length that is
- * shorter than the header or runs past the end. Trailing padding shorter than a header is allowed.
- * `names` (type -> C name) only makes the error path readable.
+ * The attribute whose header is at buf[offset] (end bounds the level); throws CodecError for a length that is shorter
+ * than the header or runs past the end. `names` (type -> C name) only makes the error path readable. The next
+ * attribute starts at nextAttr(attr).
  */
+export function attrAt(buf: Uint8Array, offset: number, end: number, names?: Readonly<Record<number, string>>): Attr {
+  const len = buf[offset] | (buf[offset + 1] << 8);
+  const rawType = buf[offset + 2] | (buf[offset + 3] << 8);
+  if (len < NLA_HDRLEN || offset + len > end) {
+    const type = rawType & NLA_TYPE_MASK;
+    const name = names?.[type] ?? `attribute ${type}`;
+    if (len < NLA_HDRLEN) throw new CodecError([name], `bad length ${len}`);
+    throw new CodecError([name], `length ${len} runs past the end (${end - offset} bytes left)`);
+  }
+  return { type: rawType & NLA_TYPE_MASK, nested: (rawType & NLA_F_NESTED) !== 0, buf, start: offset + NLA_HDRLEN, end: offset + len };
+}
+
+/** Where the attribute after attr starts: its payload padded to 4 bytes. */
+export const nextAttr = (attr: Attr): number => attr.start + align4(attr.end - attr.start);
+
+/** Whether buf[offset, end) still holds an attribute header (trailing padding shorter than one is allowed). */
+export const hasAttr = (offset: number, end: number): boolean => end - offset >= NLA_HDRLEN;
+
+/** Walks the attributes in buf[start, end), calling visit for each (errors as attrAt says). */
 export function forEachAttr(
   buf: Uint8Array,
   start: number,
@@ -32,18 +51,10 @@ export function forEachAttr(
   visit: (attr: Attr) => void,
   names?: Readonly<Record<number, string>>,
 ): void {
-  let offset = start;
-  while (end - offset >= NLA_HDRLEN) {
-    const len = buf[offset] | (buf[offset + 1] << 8);
-    const rawType = buf[offset + 2] | (buf[offset + 3] << 8);
-    if (len < NLA_HDRLEN || offset + len > end) {
-      const type = rawType & NLA_TYPE_MASK;
-      const name = names?.[type] ?? `attribute ${type}`;
-      if (len < NLA_HDRLEN) throw new CodecError([name], `bad length ${len}`);
-      throw new CodecError([name], `length ${len} runs past the end (${end - offset} bytes left)`);
-    }
-    visit({ type: rawType & NLA_TYPE_MASK, nested: (rawType & NLA_F_NESTED) !== 0, buf, start: offset + NLA_HDRLEN, end: offset + len });
-    offset += align4(len);
+  for (let offset = start; hasAttr(offset, end); ) {
+    const attr = attrAt(buf, offset, end, names);
+    visit(attr);
+    offset = nextAttr(attr);
   }
 }
 
