@@ -70,24 +70,30 @@ function* sortSteps(keys: Float64Array): Steps<Uint32Array> {
   const n = keys.length;
   let max = 0;
   let whole = true;
-  for (let i = 0; whole && i < n; i++) {
-    const k = keys[i];
-    if (k < -1 || k > Number.MAX_SAFE_INTEGER - 1 || k !== Math.floor(k)) whole = false;
-    else if (k + 1 > max) max = k + 1;
+  for (let lo = 0; whole && lo < n; lo += STEP_ROWS) {
+    for (let i = lo, hi = Math.min(n, lo + STEP_ROWS); whole && i < hi; i++) {
+      const k = keys[i];
+      if (k < -1 || k > Number.MAX_SAFE_INTEGER - 1 || k !== Math.floor(k)) whole = false;
+      else if (k + 1 > max) max = k + 1;
+    }
+    yield;
   }
   if (!whole) return identity(n).sort((a, b) => keys[a] - keys[b] || a - b);
   const low = new Uint32Array(n);
-  if (max < 4294967296) {
-    for (let i = 0; i < n; i++) low[i] = keys[i] + 1;
-    return yield* radixSteps(identity(n), [low]);
+  const high = max < 4294967296 ? undefined : new Uint32Array(n);
+  for (let lo = 0; lo < n; lo += STEP_ROWS) {
+    for (let i = lo, hi = Math.min(n, lo + STEP_ROWS); i < hi; i++) {
+      const v = keys[i] + 1;
+      if (high) {
+        high[i] = Math.floor(v / 4294967296);
+        low[i] = v % 4294967296;
+      } else {
+        low[i] = v;
+      }
+    }
+    yield;
   }
-  const high = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = keys[i] + 1;
-    high[i] = Math.floor(v / 4294967296);
-    low[i] = v % 4294967296;
-  }
-  return yield* radixSteps(identity(n), [high, low]);
+  return yield* radixSteps(identity(n), high ? [high, low] : [low]);
 }
 
 /** IPv4 rows (numerically) before IPv6 rows (bytewise), by address slot k; each family in table order on ties. */
