@@ -1,7 +1,15 @@
 // The Connections page in Chromium against the real server and kernel: every destructive result is checked
 // with conntrack-tools (the oracle), never with what the page itself says.
 import type { Page } from '@playwright/test';
-import { expect, expectMatched, NEW_WAN, OLD_WAN, rows, screenshot, SEEDED, showColumn, TARGET, test } from './fixtures';
+import { deleteWithConntrack } from '../support/oracle';
+import { expect, expectMatched, NEW_WAN, OLD_WAN, rows, screenshot, SEEDED, showColumn, TARGET, test, type Lab } from './fixtures';
+
+/** Runs a copied `conntrack -D ...` line in the lab namespace: it must delete exactly one entry (conntrack says so). */
+async function runCopiedDelete(lab: Lab, line: string): Promise<void> {
+  const [program, command, ...args] = line.split(' ');
+  expect([program, command]).toEqual(['conntrack', '-D']);
+  expect((await deleteWithConntrack(lab.ns.name, args)).deleted).toBe(1);
+}
 
 // When a page shows something unexpected, say what the kernel had at that moment.
 test.afterEach(async ({ lab }, testInfo) => {
@@ -200,7 +208,7 @@ test.describe('one connection', () => {
     await expectMatched(page, 1);
   });
 
-  test('copies a row as text, JSON and the conntrack -D command', async ({ page, context, baseURL }) => {
+  test('copies a row as text, JSON and the conntrack -D command, which deletes exactly that entry', async ({ page, context, baseURL, lab }) => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseURL });
     const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
     await page.goto(`/?src=${TARGET.src}`);
@@ -225,7 +233,27 @@ test.describe('one connection', () => {
     await rows(page).first().click();
     await page.getByTestId('copy-command').click();
     await expect(page.getByTestId('toast')).toBeVisible();
-    expect(await clipboard()).toMatch(/^conntrack -D -f ipv6 -p tcp -s 2001:db8::10 -d 2001:db8:1::1 --sport 5300\d --dport 443$/);
+    const ipv6Command = await clipboard();
+    expect(ipv6Command).toMatch(/^conntrack -D -f ipv6 -p tcp -s 2001:db8::10 -d 2001:db8:1::1 --sport 5300\d --dport 443$/);
+
+    // The copied commands do what they say in the kernel: each removes its entry and nothing else.
+    const targetCommand = `conntrack -D -p tcp -s ${TARGET.src} -d ${TARGET.dst} --sport ${TARGET.sport} --dport ${TARGET.dport}`;
+    await runCopiedDelete(lab, targetCommand);
+    expect(await lab.count(['-s', TARGET.src, '-p', 'tcp', '--sport', String(TARGET.sport)])).toBe(0);
+    await runCopiedDelete(lab, ipv6Command);
+    expect(await lab.count(['-f', 'ipv6', '-p', 'tcp', '--sport', ipv6Command.split(' ').at(-3)!])).toBe(0);
+    expect(await lab.count(['-f', 'ipv6'])).toBe(2);
+
+    // ICMP: type, code and id name the entry (no ports).
+    await page.goto('/?src=192.168.1.30');
+    await expectMatched(page, 2);
+    await rows(page).first().click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'Copy as conntrack -D command' }).click();
+    const icmpCommand = await clipboard();
+    expect(icmpCommand).toMatch(/^conntrack -D -p icmp -s 192\.168\.1\.30 -d 198\.51\.100\.60 --icmp-type 8 --icmp-code 0 --icmp-id 10[01]$/);
+    await runCopiedDelete(lab, icmpCommand);
+    expect(await lab.count(['-s', '192.168.1.30'])).toBe(1);
+    expect(await lab.count()).toBe(SEEDED - 3);
   });
 
   test('deletes one connection from the context menu', async ({ page, lab }) => {

@@ -1,0 +1,45 @@
+// The "Copy as conntrack -D" command builder (app/components/connections/format.ts): for every captured entry that
+// `conntrack -I` made, the copied -D command names the same entry as the -I command did (protocol, addresses,
+// ports or ICMP type/code/id, zone). The e2e test (connections.spec.ts) runs copied commands in the lab's kernel.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { conntrackDeleteCommand } from '@/app/components/connections/format';
+import { decodeConnection } from '@/lib/conntrack/codec/connection';
+import { toApiConnection } from '@/lib/console/connection';
+import { ATTRS_START, connectionFixtures, fixtureDir } from './codec/fixtures';
+
+/** The options of a conntrack command line that name an entry's tuple, as option -> value. */
+const TUPLE_OPTIONS = ['-p', '-s', '-d', '--sport', '--dport', '--icmp-type', '--icmp-code', '--icmp-id', '--icmpv6-type', '--icmpv6-code', '--icmpv6-id', '-w'];
+
+function tupleOptions(args: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < args.length; i++) if (TUPLE_OPTIONS.includes(args[i])) out[args[i]] = args[++i];
+  return out;
+}
+
+// The fixtures made by `conntrack -I` with a tuple the -D builder can name (GRE keys, tuple-only zones and bare
+// protocol numbers are options it does not write; those entries are not the copy action's cases).
+const inserted = connectionFixtures()
+  .map((f) => ({ f, source: (JSON.parse(readFileSync(join(fixtureDir, `${f.name}.json`), 'utf8')) as { source: string }).source }))
+  .filter(({ source }) => source.startsWith('conntrack -I ') && !/--srckey|--orig-zone|--reply-zone|-p \d/.test(source));
+
+describe('conntrack -D command', () => {
+  it('has cases of every kind it writes', () => {
+    const sources = inserted.map((i) => i.source).join('\n');
+    for (const option of ['-p tcp', '-p udp', '-p sctp', '--icmp-type', '--icmpv6-type', '-w ']) expect(sources).toContain(option);
+  });
+
+  it.each(inserted.map((i) => [i.f.name, i] as const))('%s: names the entry conntrack -I made', (_name, { f, source }) => {
+    const connection = decodeConnection(f.message, ATTRS_START, f.end, f.family === 10 ? 'ipv6' : 'ipv4');
+    const command = conntrackDeleteCommand(toApiConnection(connection)).split(' ');
+    expect(command.slice(0, 2)).toEqual(['conntrack', '-D']);
+    const insert = source.split(' ');
+    const ipv6 = insert[insert.indexOf('-s') + 1].includes(':');
+    expect(command.includes('-f') && command[command.indexOf('-f') + 1] === 'ipv6').toBe(ipv6);
+    const want = tupleOptions(insert);
+    // The addresses as the console writes them (canonical), the rest as given.
+    for (const side of ['-s', '-d']) want[side] = toApiConnection(connection).original[side === '-s' ? 'src' : 'dst'];
+    expect(tupleOptions(command)).toEqual(want);
+  });
+});
