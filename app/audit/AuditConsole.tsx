@@ -16,6 +16,7 @@ import { useShortcuts } from '../components/keyboard/useShortcuts';
 import { buttonClass } from '../components/ui/buttons';
 import { ErrorPanel } from '../components/ui/ErrorPanel';
 import { useToast } from '../components/ui/Toast';
+import { usePhoneFold } from '../components/ui/usePhoneFold';
 import { fromLocalInput, toLocalInput } from '../components/time-input';
 import { LocalTime } from '../components/ui/LocalTime';
 import { PAGE_SIZES } from '../components/url-state';
@@ -157,10 +158,12 @@ export function AuditConsole({ view, actions, outcomes }: AuditConsoleProps) {
 
   const shortcuts = useShortcuts({ refresh: list.reload });
   const field = 'rounded border border-slate-300 bg-white px-2 py-1';
+  const fold = usePhoneFold({ active: (['action', 'actor', 'outcome', 'since', 'until'] as const).filter((key) => view[key]).length });
   return (
     <div className="w-full space-y-3 px-4 py-4 sm:px-6">
       <h1 className="text-xl font-semibold">Audit log</h1>
-      <form onSubmit={submit} className="flex flex-wrap items-end gap-3 text-sm" aria-label="Audit filters">
+      {fold.toggle}
+      <form id={fold.id} onSubmit={submit} className={`${fold.display} flex-wrap items-end gap-3 text-sm sm:flex`} aria-label="Audit filters">
         <label className="flex flex-col">
           Action
           <select value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value })} className={field} data-testid="audit-action">

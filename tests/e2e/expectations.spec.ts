@@ -111,7 +111,9 @@ test('delete one, then all of a master, then flush with the typed word; the kern
   await expect(expectRows(page)).toHaveCount(3);
   const first = expectRows(page).first();
   const id = await first.getAttribute('data-id');
-  await first.getByTestId('expect-delete').click();
+  // Deletes are in the row's actions menu (its "⋯" button, right-click, or Shift+F10 on the row).
+  await first.getByTestId('row-actions').click();
+  await page.getByRole('menuitem', { name: 'Delete this expectation…' }).click();
   await page.getByTestId('expect-confirm').click();
   await expect(page.getByTestId('toast')).toContainText(`Deleted expectation ${id}`);
   await expect(expectRows(page)).toHaveCount(2);
@@ -119,7 +121,9 @@ test('delete one, then all of a master, then flush with the typed word; the kern
 
   const second = expectRows(page).first();
   const master = await second.getAttribute('data-master');
-  await second.getByTestId('expect-delete-master').click();
+  await second.focus();
+  await page.keyboard.press('Shift+F10');
+  await page.getByRole('menuitem', { name: `Delete every expectation of connection ${master}…` }).click();
   await page.getByTestId('expect-confirm').click();
   await expect(page.getByTestId('toast').last()).toContainText(`of connection ${master}`);
   await expect(expectRows(page)).toHaveCount(1);

@@ -1,9 +1,10 @@
 'use client';
 // The filter form and the chips of what is active. Filters apply on submit (Enter or Apply): at a million
 // entries each change is a query, so typing must not fire one per key.
-import { useId, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { PROTOCOL_NAMES, STATUS_FLAGS, TCP_STATES } from '@/lib/conntrack/constants';
 import { buttonClass } from '../ui/buttons';
+import { usePhoneFold } from '../ui/usePhoneFold';
 import { FILTER_KEYS, FILTER_LABELS, type FilterKey, type Filters } from './query';
 
 const IP_KEYS = ['ip', 'src', 'dst', 'replyDst', 'replySrc'] as const;
@@ -58,8 +59,6 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
   const [draft, setDraft] = useState<Filters>(filters);
   const [ipKey, setIpKey] = useState<IpKey>(initialIpKey);
   const [ipValue, setIpValue] = useState(filters[initialIpKey] ?? '');
-  // Folded on a phone unless a value needs fixing; it stays as it is on Apply, so focus stays on Apply.
-  const [unfolded, setUnfolded] = useState(Object.keys(problems).length > 0);
   const [portKey, setPortKey] = useState<PortKey>(initialPortKey);
   const [portValue, setPortValue] = useState(filters[initialPortKey] ?? '');
   // Applied filters (or a link) changed: start the form from them. The form stays mounted, so focus stays on
@@ -95,16 +94,15 @@ export function FilterBar({ filters, problems, onApply }: FilterBarProps) {
   };
 
   const active = FILTER_KEYS.filter((k) => filters[k]);
-  const formId = useId();
+  // Folded on a phone unless a value needs fixing; it stays as it is on Apply, so focus stays on Apply.
+  const fold = usePhoneFold({ active: active.length, open: Object.keys(problems).length > 0 });
   const ipProblem = IP_KEYS.map((k) => problems[k]).find(Boolean);
   const portProblem = PORT_KEYS.map((k) => problems[k]).find(Boolean);
   return (
     <section aria-label="Filters" className="space-y-2 border-b border-slate-200 bg-slate-50 px-4 py-3 sm:px-6">
       {/* On a phone the fields fold behind one button, so the first rows are on the first screen. */}
-      <button type="button" className={`${buttonClass.secondary} sm:hidden`} aria-expanded={unfolded} aria-controls={formId} onClick={() => setUnfolded((u) => !u)} data-testid="filters-toggle">
-        Filters ({active.length})
-      </button>
-      <form id={formId} onSubmit={submit} className={`${unfolded ? 'flex' : 'hidden'} flex-wrap items-end gap-3 sm:flex`} data-testid="filter-form">
+      {fold.toggle}
+      <form id={fold.id} onSubmit={submit} className={`${fold.display} flex-wrap items-end gap-3 sm:flex`} data-testid="filter-form">
         <Select
           label="Protocol"
           testId="filter-protocol"

@@ -1,75 +1,88 @@
 'use client';
-// The expectations page: filters in the URL (helper, master, address, port), the table (expected tuple and mask,
-// master with a link to it, helper, class, flags, zone, timeout), delete one, delete all of one master, and flush
-// all behind a typed confirmation.
+// The expectations page, on the shared parts: filters, sort and page in the URL (the URL-state helper), one
+// request per view (useApi), the shared grid (sorting, column choice, the row menu by right-click, "⋯" and the
+// keyboard) and pager, the toast area, and the typed confirmation (FLUSH) for Flush all. A row's menu deletes it,
+// deletes every expectation of its master, or opens the master connection.
 import Link from 'next/link';
-import { useEffect, useState, type FormEvent } from 'react';
+import { useRouter } from 'next/navigation';
+import { useMemo, useState, type FormEvent } from 'react';
+import type { ColumnDef, SortingState } from '@tanstack/react-table';
 import { ApiError, apiRequest } from '@/app/components/api/http';
+import { useApi } from '@/app/components/api/useApi';
+import { formatCount, formatDuration } from '@/app/components/connections/format';
+import { DataGrid } from '@/app/components/grid/DataGrid';
+import { Pager } from '@/app/components/grid/Pager';
+import type { MenuItem } from '@/app/components/grid/RowMenu';
+import { useShortcuts } from '@/app/components/keyboard/useShortcuts';
 import { FLUSH_WORD, typedMatches } from '@/app/components/ui/confirm-word';
 import { Dialog } from '@/app/components/ui/Dialog';
 import { ErrorPanel } from '@/app/components/ui/ErrorPanel';
 import { buttonClass } from '@/app/components/ui/buttons';
 import { useToast } from '@/app/components/ui/Toast';
+import { usePhoneFold } from '@/app/components/ui/usePhoneFold';
 import { TypeToConfirm } from '@/app/components/ui/TypeToConfirm';
+import { PAGE_SIZES } from '@/app/components/url-state';
 import type { ApiExpectation, ExpectationsDeleteOutcome } from '@/lib/console/expectations';
-import { formatDuration } from '@/app/components/connections/format';
 import { endpointText, expectedText, maskText } from './format';
+import { EXPECTATION_FILTERS, expectationFilterParams, expectationsSearch, type ExpectationSortKey, type ExpectationsView } from './url';
 
-const FIELDS = ['helper', 'master', 'address', 'port'] as const;
-type Field = (typeof FIELDS)[number];
+type Field = (typeof EXPECTATION_FILTERS)[number];
 const LABELS: Record<Field, string> = { helper: 'Helper', master: 'Master connection id', address: 'Address or prefix', port: 'Port or range' };
-
-export type ExpectationsSearch = Record<string, string | string[] | undefined>;
-
-function fromSearch(search: ExpectationsSearch): Record<Field, string> {
-  const one = (key: string): string => {
-    const value = search[key];
-    return (Array.isArray(value) ? value[0] : value) ?? '';
-  };
-  return Object.fromEntries(FIELDS.map((f) => [f, one(f)])) as Record<Field, string>;
-}
-
-function queryOf(values: Record<Field, string>): string {
-  const params = new URLSearchParams();
-  for (const field of FIELDS) if (values[field].trim()) params.set(field, values[field].trim());
-  return params.toString();
-}
 
 type Pending = { kind: 'one'; item: ApiExpectation } | { kind: 'master'; master: number; count: number } | { kind: 'flush' };
 
 const toApiError = (caught: unknown): ApiError => (caught instanceof ApiError ? caught : new ApiError(0, 'network', String(caught)));
+const rowLabel = (e: ApiExpectation): string => `expectation ${e.id}`;
 
-export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete: boolean; canFlush: boolean; search: ExpectationsSearch }) {
-  const [values, setValues] = useState<Record<Field, string>>(() => fromSearch(search));
-  const [applied, setApplied] = useState<Record<Field, string>>(() => fromSearch(search));
-  const [reloads, setReloads] = useState(0);
-  const [items, setItems] = useState<ApiExpectation[] | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
+/** What each sortable column sorts by; ties in id order. */
+const SORT_VALUE: Record<ExpectationSortKey, (e: ApiExpectation) => number | string> = {
+  id: (e) => e.id,
+  protocol: (e) => e.protocol,
+  master: (e) => e.master.id ?? -1,
+  helper: (e) => e.helper ?? '',
+  timeout: (e) => e.timeout,
+};
+
+function sorted(items: ApiExpectation[], sort: ExpectationSortKey | undefined, desc: boolean): ApiExpectation[] {
+  if (!sort) return items;
+  const value = SORT_VALUE[sort];
+  return [...items].sort((a, b) => {
+    const [x, y] = [value(a), value(b)];
+    const order = x < y ? -1 : x > y ? 1 : a.id - b.id;
+    return desc ? -order : order;
+  });
+}
+
+const draftOf = (view: ExpectationsView): Record<Field, string> => Object.fromEntries(EXPECTATION_FILTERS.map((f) => [f, view[f] ?? ''])) as Record<Field, string>;
+
+export function ExpectationsConsole({ canDelete, canFlush, view }: { canDelete: boolean; canFlush: boolean; view: ExpectationsView }) {
+  const router = useRouter();
+  const toast = useToast();
+  const navigate = (next: ExpectationsView) => router.push(`/expectations${expectationsSearch.search(next)}`, { scroll: false });
+  const [draft, setDraft] = useState(() => draftOf(view));
   const [pending, setPending] = useState<Pending | null>(null);
   const [typed, setTyped] = useState('');
   const [running, setRunning] = useState(false);
   const [failure, setFailure] = useState<ApiError | null>(null);
-  const toast = useToast();
+  // A new view (a link, Back, Search) starts the form from it.
+  const viewKey = expectationsSearch.search(view);
+  const [shownKey, setShownKey] = useState(viewKey);
+  if (shownKey !== viewKey) {
+    setShownKey(viewKey);
+    setDraft(draftOf(view));
+  }
 
-  useEffect(() => {
-    const query = queryOf(applied);
-    window.history.replaceState(null, '', query ? `/expectations?${query}` : '/expectations');
-    const controller = new AbortController();
-    apiRequest<{ matched: number; items: ApiExpectation[] }>(`/api/expectations${query ? `?${query}` : ''}`, { signal: controller.signal }).then(
-      (page) => {
-        setItems(page.items);
-        setError(null);
-      },
-      (caught: unknown) => {
-        if (!controller.signal.aborted) setError(toApiError(caught));
-      },
-    );
-    return () => controller.abort();
-  }, [applied, reloads]);
+  const filterQuery = expectationFilterParams(view).toString();
+  const list = useApi<{ matched: number; items: ApiExpectation[] }>(`expectations?${filterQuery}`, (signal) =>
+    apiRequest(`/api/expectations${filterQuery ? `?${filterQuery}` : ''}`, { signal }),
+  );
+  const all = useMemo(() => sorted(list.data?.items ?? [], view.sort, view.order === 'desc'), [list.data, view.sort, view.order]);
+  const shown = all.slice((view.page - 1) * view.size, view.page * view.size);
+  const masterCount = (master: number) => all.filter((e) => e.master.id === master).length;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setApplied(values);
+    navigate({ ...view, ...Object.fromEntries(EXPECTATION_FILTERS.map((f) => [f, draft[f].trim() || undefined])), page: 1 });
   };
 
   const close = () => {
@@ -95,41 +108,131 @@ export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete
         toast.show(`Flushed every expectation (${deleted}).`);
       }
       close();
-      setReloads((n) => n + 1);
+      list.reload();
     } catch (caught) {
       setFailure(toApiError(caught));
       setRunning(false);
     }
   };
 
-  const list = items ?? [];
-  const masterCount = (master: number) => list.filter((e) => e.master.id === master).length;
+  const columns = useMemo<ColumnDef<ApiExpectation>[]>(
+    () => [
+      { id: 'id', header: 'Id', size: 110, cell: ({ row }) => <span className="font-mono">{row.original.id}</span> },
+      { id: 'protocol', header: 'Proto', size: 64, cell: ({ row }) => row.original.protocol },
+      {
+        id: 'expected',
+        header: 'Expected (and mask)',
+        size: 300,
+        enableSorting: false,
+        cell: ({ row }) => {
+          const e = row.original;
+          return (
+            <span className="block min-w-0 font-mono">
+              <span data-testid="expect-expected">{expectedText(e.expected, e.mask)}</span>
+              <span className="block truncate text-xs text-slate-600" title="The mask: which bits of the expected tuple must match">
+                mask {maskText(e.mask)}
+              </span>
+              {e.nat && (
+                <span className="block truncate text-xs text-slate-600">
+                  NAT {e.nat.src ? `to ${e.nat.src}${e.nat.sport !== undefined ? `:${e.nat.sport}` : ''}` : `keeps port ${e.nat.sport ?? '?'}`}
+                </span>
+              )}
+            </span>
+          );
+        },
+      },
+      {
+        id: 'master',
+        header: 'Master',
+        size: 280,
+        cell: ({ row }) => {
+          const { master } = row.original;
+          return (
+            <span className="block truncate font-mono" data-testid="expect-master">
+              {master.id !== null ? (
+                // The row is the grid's tab stop; its menu opens the master from the keyboard.
+                <Link href={`/?id=${master.id}`} tabIndex={-1} className="text-sky-700 underline" title={`Open connection ${master.id}`} onClick={(event) => event.stopPropagation()}>
+                  {endpointText(master.original)}
+                </Link>
+              ) : (
+                <span title="The master connection is no longer in the table">{endpointText(master.original)}</span>
+              )}
+            </span>
+          );
+        },
+      },
+      {
+        id: 'helper',
+        header: 'Helper',
+        size: 80,
+        cell: ({ row }) => <span data-testid="expect-helper">{row.original.helper ?? '—'}</span>,
+      },
+      { id: 'class', header: 'Class', size: 64, enableSorting: false, meta: { hiddenByDefault: true }, cell: ({ row }) => row.original.class },
+      {
+        id: 'flags',
+        header: 'Flags',
+        size: 150,
+        enableSorting: false,
+        cell: ({ row }) => (
+          <span className="block min-w-0">
+            {row.original.flags.length ? row.original.flags.join(' ') : '—'}
+            {row.original.fn && <span className="block truncate text-xs text-slate-600">{row.original.fn}</span>}
+          </span>
+        ),
+      },
+      { id: 'zone', header: 'Zone', size: 60, enableSorting: false, meta: { hiddenByDefault: true }, cell: ({ row }) => row.original.zone },
+      { id: 'timeout', header: 'Timeout', size: 90, sortDescFirst: true, cell: ({ row }) => <span className="block text-right tabular-nums">{formatDuration(row.original.timeout)}</span> },
+    ],
+    [],
+  );
 
+  const sorting: SortingState = view.sort ? [{ id: view.sort, desc: view.order === 'desc' }] : [];
+  const onSortingChange = (next: SortingState) => {
+    const first = next[0];
+    navigate({ ...view, sort: first?.id as ExpectationSortKey | undefined, order: first ? (first.desc ? 'desc' : 'asc') : undefined, page: 1 });
+  };
+
+  const menuItems = (e: ApiExpectation): MenuItem[] => {
+    const master = e.master.id;
+    const reading: MenuItem[] = master !== null ? [{ label: `Open connection ${master}`, onSelect: () => router.push(`/?id=${master}`) }] : [];
+    if (!canDelete) return reading;
+    return [
+      ...reading,
+      { label: 'Delete this expectation…', danger: true, separatorBefore: reading.length > 0, onSelect: () => setPending({ kind: 'one', item: e }) },
+      ...(master !== null ? [{ label: `Delete every expectation of connection ${master}…`, danger: true, onSelect: () => setPending({ kind: 'master', master, count: masterCount(master) }) }] : []),
+    ];
+  };
+
+  const shortcuts = useShortcuts({ refresh: list.reload });
+  const fold = usePhoneFold({ active: EXPECTATION_FILTERS.filter((key) => view[key]).length });
+  const items = list.data?.items;
   return (
-    <div className="w-full px-4 py-4 sm:px-6">
-      <h1 className="mb-4 text-xl font-semibold">Expectations</h1>
-      <p className="mb-3 max-w-3xl text-sm text-slate-600">
+    <div className="w-full space-y-3 px-4 py-4 sm:px-6">
+      <h1 className="text-xl font-semibold">Expectations</h1>
+      <p className="max-w-3xl text-sm text-slate-600">
         Connections a helper (ftp, sip, tftp, …) has announced on behalf of its master connection: the kernel admits them as RELATED when they arrive.
         A <span className="font-mono">*</span> matches anything.
       </p>
-      <form onSubmit={submit} className="mb-3 flex flex-wrap items-end gap-3 text-sm" aria-label="Expectation filters">
-        {FIELDS.map((field) => (
+      {fold.toggle}
+      <form id={fold.id} onSubmit={submit} className={`${fold.display} flex-wrap items-end gap-3 text-sm sm:flex`} aria-label="Expectation filters">
+        {EXPECTATION_FILTERS.map((field) => (
           <label key={field} className="flex flex-col">
             {LABELS[field]}
             <input
               name={field}
-              value={values[field]}
-              onChange={(e) => setValues({ ...values, [field]: e.target.value })}
-              className="w-40 rounded border border-slate-300 px-2 py-1"
-              aria-invalid={error?.field === field || undefined}
+              value={draft[field]}
+              onChange={(e) => setDraft({ ...draft, [field]: e.target.value })}
+              className="w-40 rounded border border-slate-300 bg-white px-2 py-1"
+              aria-invalid={list.error?.field === field || undefined}
               data-testid={`expect-filter-${field}`}
+              data-shortcut={field === 'address' ? 'search' : undefined}
             />
           </label>
         ))}
         <button type="submit" className={buttonClass.primary} data-testid="expect-apply">
           Search
         </button>
-        <button type="button" className={buttonClass.secondary} onClick={() => setReloads((n) => n + 1)} data-testid="expect-refresh">
+        <button type="button" aria-disabled={list.loading} className={buttonClass.secondary} onClick={() => list.loading || list.reload()} data-testid="expect-refresh">
           Refresh
         </button>
         {canFlush && (
@@ -138,92 +241,36 @@ export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete
           </button>
         )}
       </form>
-      {error && (
-        <div className="mb-3">
-          <ErrorPanel title="The expectations could not be listed" error={error} />
-        </div>
+      {list.error && <ErrorPanel title="The expectations could not be listed" error={list.error} />}
+      <DataGrid
+        label="Expectations"
+        data={shown}
+        columns={columns}
+        getRowId={(e) => String(e.id)}
+        rowLabel={rowLabel}
+        sorting={sorting}
+        onSortingChange={onSortingChange}
+        rowActions={menuItems}
+        rowAttributes={(e) => ({ 'data-id': String(e.id), 'data-master': e.master.id === null ? '' : String(e.master.id) })}
+        rowTestId="expect-row"
+        storageKey="expectations"
+        loading={list.loading}
+        empty={
+          <p className="text-center text-sm text-slate-600" data-testid="expect-empty">
+            No expectations{filterQuery ? ' match these filters' : ''}. They appear while a helper waits for a related connection (an FTP data connection after PASV, a SIP
+            media stream, …).
+          </p>
+        }
+        toolbar={
+          <p className="text-sm" data-testid="expect-matched">
+            {items === undefined ? 'Loading…' : `${formatCount(items.length)} ${items.length === 1 ? 'expectation' : 'expectations'}`}
+          </p>
+        }
+      />
+      {items && items.length > 0 && (
+        <Pager page={view.page} size={view.size} sizes={PAGE_SIZES} matched={items.length} onPage={(page) => navigate({ ...view, page })} onSize={(size) => navigate({ ...view, size, page: 1 })} />
       )}
-      <p className="mb-2 text-sm" data-testid="expect-matched">
-        {items === null ? 'Loading…' : `${list.length} ${list.length === 1 ? 'expectation' : 'expectations'}`}
-      </p>
-      <div className="overflow-x-auto">
-        <table className="w-full border-collapse text-sm" aria-label="Expectations" aria-busy={items === null}>
-          <thead>
-            <tr className="border-b text-left">
-              <th className="p-1">Id</th>
-              <th className="p-1">Proto</th>
-              <th className="p-1">Expected (and mask)</th>
-              <th className="p-1">Master</th>
-              <th className="p-1">Helper</th>
-              <th className="p-1">Class</th>
-              <th className="p-1">Flags</th>
-              <th className="p-1">Zone</th>
-              <th className="p-1">Timeout</th>
-              {canDelete && <th className="p-1">Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((e) => (
-              <tr key={e.id} className="border-b align-top hover:bg-slate-100" data-testid="expect-row" data-id={e.id} data-master={e.master.id ?? ''}>
-                <td className="p-1 font-mono">{e.id}</td>
-                <td className="p-1">{e.protocol}</td>
-                <td className="p-1 font-mono">
-                  <span data-testid="expect-expected">{expectedText(e.expected, e.mask)}</span>
-                  <div className="text-xs text-slate-600" title="The mask: which bits of the expected tuple must match">
-                    mask {maskText(e.mask)}
-                  </div>
-                  {e.nat && (
-                    <div className="text-xs text-slate-600">
-                      NAT {e.nat.src ? `to ${e.nat.src}${e.nat.sport !== undefined ? `:${e.nat.sport}` : ''}` : `keeps port ${e.nat.sport ?? '?'}`}
-                    </div>
-                  )}
-                </td>
-                <td className="p-1 font-mono" data-testid="expect-master">
-                  {e.master.id !== null ? (
-                    <Link href={`/?id=${e.master.id}`} className="underline" title={`Open connection ${e.master.id}`}>
-                      {endpointText(e.master.original)}
-                    </Link>
-                  ) : (
-                    <span title="The master connection is no longer in the table">{endpointText(e.master.original)}</span>
-                  )}
-                </td>
-                <td className="p-1" data-testid="expect-helper">
-                  {e.helper ?? '—'}
-                </td>
-                <td className="p-1">{e.class}</td>
-                <td className="p-1">{e.flags.length ? e.flags.join(' ') : '—'}{e.fn ? <div className="text-xs text-slate-600">{e.fn}</div> : null}</td>
-                <td className="p-1">{e.zone}</td>
-                <td className="p-1 whitespace-nowrap">{formatDuration(e.timeout)}</td>
-                {canDelete && (
-                  <td className="p-1">
-                    <div className="flex flex-wrap gap-1">
-                      <button type="button" className={buttonClass.dangerOutline} onClick={() => setPending({ kind: 'one', item: e })} aria-label={`Delete expectation ${e.id}`} data-testid="expect-delete">
-                        Delete
-                      </button>
-                      {e.master.id !== null && (
-                        <button
-                          type="button"
-                          className={buttonClass.dangerOutline}
-                          onClick={() => e.master.id !== null && setPending({ kind: 'master', master: e.master.id, count: masterCount(e.master.id) })}
-                          aria-label={`Delete every expectation of connection ${e.master.id}`}
-                          data-testid="expect-delete-master"
-                        >
-                          All of master
-                        </button>
-                      )}
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      {items !== null && list.length === 0 && !error && (
-        <p className="mt-3 text-sm text-slate-600" data-testid="expect-empty">
-          No expectations{queryOf(applied) ? ' match these filters' : ''}. They appear while a helper waits for a related connection (an FTP data connection after PASV, a SIP media stream, …).
-        </p>
-      )}
+      {shortcuts}
       {pending && (
         <Dialog
           title={pending.kind === 'one' ? `Delete expectation ${pending.item.id}` : pending.kind === 'master' ? `Delete the expectations of connection ${pending.master}` : 'Flush every expectation'}
@@ -260,7 +307,10 @@ export function ExpectationsConsole({ canDelete, canFlush, search }: { canDelete
             )}
             {pending.kind === 'flush' && (
               <>
-                <p>Every expectation in the table goes ({list.length} listed now, more if a filter is applied). Pending FTP data connections, SIP media and the like will be refused or untracked.</p>
+                <p>
+                  Every expectation in the table goes ({formatCount(all.length)} listed now, more if a filter is applied). Pending FTP data connections, SIP media and the like will be
+                  refused or untracked.
+                </p>
                 <TypeToConfirm word={FLUSH_WORD} value={typed} onChange={setTyped} onConfirm={() => running || void confirm()} testId="expect-flush-typed" />
               </>
             )}

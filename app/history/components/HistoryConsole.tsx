@@ -18,6 +18,7 @@ import { CLEAR_WORD, typedMatches } from '@/app/components/ui/confirm-word';
 import { Dialog } from '@/app/components/ui/Dialog';
 import { ErrorPanel } from '@/app/components/ui/ErrorPanel';
 import { useToast } from '@/app/components/ui/Toast';
+import { usePhoneFold } from '@/app/components/ui/usePhoneFold';
 import { TypeToConfirm } from '@/app/components/ui/TypeToConfirm';
 import { CAUSES, CAUSE_LABELS, type HistorySortKey } from '@/lib/history/cause-names';
 import type { ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus } from '@/lib/console/history-types';
@@ -28,7 +29,7 @@ import { rowAddresses, useReverseNames } from '@/app/components/names/useReverse
 import { HistoryDetails } from './HistoryDetails';
 import { NatLookup } from './NatLookup';
 import { PAGE_SIZES } from '@/app/components/url-state';
-import { historyFilterParams, historyHref, sortOf, type HistoryView } from './url';
+import { HISTORY_FILTERS, historyFilterParams, historyHref, sortOf, type HistoryView } from './url';
 
 const endpointText = (e: ApiHistoryEntry['original'], side: 'src' | 'dst'): string => (side === 'src' ? hostPort(e.src, e.sport) : hostPort(e.dst, e.dport));
 const rowLabel = (entry: ApiHistoryEntry): string => `ended connection ${entry.id}`;
@@ -321,11 +322,13 @@ export function HistoryConsole({ canClear, view }: { canClear: boolean; view: Hi
   const page = list.data;
   const total = page ? (page.exact ? formatCount(page.matched) : `more than ${formatCount(page.matched)}`) : '';
   const field = 'rounded border border-slate-300 bg-white px-2 py-1';
+  const fold = usePhoneFold({ active: ([...HISTORY_FILTERS, 'from', 'to'] as const).filter((key) => view[key]).length });
 
   return (
     <div className="w-full space-y-3 px-4 py-4 sm:px-6">
       <h1 className="text-xl font-semibold">Connection history</h1>
-      <form onSubmit={submit} className="flex flex-wrap items-end gap-3 text-sm" aria-label="History filters">
+      {fold.toggle}
+      <form id={fold.id} onSubmit={submit} className={`${fold.display} flex-wrap items-end gap-3 text-sm sm:flex`} aria-label="History filters">
         {(['id', 'ip', 'host', 'port', 'external'] as const).map((key) => (
           <label key={key} className="flex flex-col">
             {{ id: 'Connection id', ip: 'Address or prefix', host: 'Host name', port: 'Port', external: 'External address' }[key]}
