@@ -11,7 +11,7 @@ import { consoleNames } from './names';
 import { integer, listQuerySchema, uplinkShape } from './schemas';
 import { consoleService } from './service';
 import { checkWan, uplinkFilterOf } from './uplink-queries';
-import { NO_WAN, UNKNOWN_WAN, uplinkColumns, uplinkMask, uplinkService } from './uplinks';
+import { NO_WAN, UNKNOWN_WAN, uplinkColumnsInTurns, uplinkMask, uplinkService } from './uplinks';
 
 export const OVERVIEW_MAX_LIMIT = 100;
 
@@ -60,7 +60,7 @@ export async function overview(query: OverviewQuery): Promise<OverviewResponse> 
   const snapshot = await consoleService().snapshots.get(snapshotId);
   const filter = toFilter(fields, consoleFilterOptions());
   const service = uplink || by === 'wan' ? await uplinkService() : undefined;
-  const columns = service ? uplinkColumns(snapshot, service) : undefined;
+  const columns = service ? await uplinkColumnsInTurns(snapshot, service) : undefined;
   if (service) checkWan(service, uplink?.wan);
   const where = uplink && columns ? uplinkMask(columns, uplink) : undefined;
   const total = snapshot.count(filter, undefined, where);
@@ -68,8 +68,8 @@ export async function overview(query: OverviewQuery): Promise<OverviewResponse> 
   if (by === 'wan') {
     const wan = columns!;
     // The WAN column's -1 and -2 are its values "none" (routed, not through a WAN) and "unknown".
-    grouping = snapshot.groups({ names: wan.names, index: wan.wan, negative: [NO_WAN, UNKNOWN_WAN], field: 'wan' }, filter, where);
-  } else grouping = snapshot.groups(by, filter, where);
+    grouping = await snapshot.groupsInTurns({ names: wan.names, index: wan.wan, negative: [NO_WAN, UNKNOWN_WAN], field: 'wan' }, filter, where);
+  } else grouping = await snapshot.groupsInTurns(by, filter, where);
   const { groups: top, others } = grouping.top(limit, metric);
   const groups = top.map((g): ApiGroup => {
     const name = nameOf(by, g);

@@ -10,7 +10,8 @@ import { IPS, TCP_STATES } from '../constants';
 import type { GroupKey, GroupMetric } from '../vocabulary';
 import { FAMILY_V6, PORTED, SHAPE, type Columns } from './columns';
 import { addressText } from './text';
-import { protocolName, tally, UDP_REPLIED, UDP_UNREPLIED } from './summary';
+import { inTurns, runAll, type Steps } from './order';
+import { protocolName, tallySteps, UDP_REPLIED, UDP_UNREPLIED } from './summary';
 
 // Imported constants as module locals: a bundler reads an imported binding through a getter, which costs more
 // than the rest of the work when it is read once per row.
@@ -211,8 +212,11 @@ function compareAddresses(c: Columns, t: GroupKeys, a: number, b: number, slotOf
   return 0;
 }
 
+/** Rows between the points where a grouping lets the event loop run (a few milliseconds of hashing). */
+const STEP_ROWS = 65536;
+
 /** The group index of a grouping by an address slot, a port, NAT, zone or mark: one pass over every row. */
-function buildIndex(c: Columns, by: IndexedKey): GroupIndex {
+function* indexSteps(c: Columns, by: IndexedKey): Steps<GroupIndex> {
   const t = new GroupKeys();
   const of = new Int32Array(c.size).fill(-1);
   const n = c.size;
@@ -221,7 +225,11 @@ function buildIndex(c: Columns, by: IndexedKey): GroupIndex {
   if (by === 'src' || by === 'dst') {
     const k = by === 'src' ? 0 : 1;
     const ids = v6Ids(c, k);
-    for (let row = 0; row < n; row++) of[row] = family[row] === V6 ? t.id(1, ids[row], row) : t.id(0, addr[row * 4 + k], row);
+    yield;
+    for (let row = 0; row < n; row++) {
+      if (row && row % STEP_ROWS === 0) yield;
+      of[row] = family[row] === V6 ? t.id(1, ids[row], row) : t.id(0, addr[row * 4 + k], row);
+    }
     return {
       keys: t,
       of,
@@ -238,7 +246,9 @@ function buildIndex(c: Columns, by: IndexedKey): GroupIndex {
     // hi: bit 0 IPv6, bit 1 port forward (original destination) rather than source NAT (reply destination).
     const snat = v6Ids(c, 3);
     const dnat = v6Ids(c, 1);
+    yield;
     for (let row = 0; row < n; row++) {
+      if (row && row % STEP_ROWS === 0) yield;
       const status = c.status[row];
       const v6 = family[row] === V6 ? 1 : 0;
       if (status & SRC_NAT) of[row] = t.id(v6, v6 ? snat[row] : addr[row * 4 + 3], row);
@@ -260,6 +270,7 @@ function buildIndex(c: Columns, by: IndexedKey): GroupIndex {
   }
   if (by === 'dport') {
     for (let row = 0; row < n; row++) {
+      if (row && row % STEP_ROWS === 0) yield;
       const protocol = c.protocol[row];
       if (PORTED_PROTOCOL[protocol]) of[row] = t.id(protocol, c.ports[row * 4 + 1], row);
     }
@@ -277,7 +288,10 @@ function buildIndex(c: Columns, by: IndexedKey): GroupIndex {
     };
   }
   const column = by === 'zone' ? c.zone : c.mark;
-  for (let row = 0; row < n; row++) of[row] = t.id(0, column[row], row);
+  for (let row = 0; row < n; row++) {
+    if (row && row % STEP_ROWS === 0) yield;
+    of[row] = t.id(0, column[row], row);
+  }
   return {
     keys: t,
     of,
@@ -323,7 +337,7 @@ function keyColumnIndex(c: Columns, column: KeyColumn): GroupIndex {
 }
 
 /** Entries and bytes per group of the rows (default: all): the per-request pass, no hashing. */
-function addUp(c: Columns, index: GroupIndex, rows: Uint32Array | undefined): Sums {
+function* addUpSteps(c: Columns, index: GroupIndex, rows: Uint32Array | undefined): Steps<Sums> {
   const size = index.keys.size;
   const sums: Sums = { count: new Uint32Array(size), original: new Float64Array(size), reply: new Float64Array(size) };
   const { count, original, reply } = sums;
@@ -332,6 +346,7 @@ function addUp(c: Columns, index: GroupIndex, rows: Uint32Array | undefined): Su
   const counters = c.counters;
   const n = rows ? rows.length : c.size;
   for (let i = 0; i < n; i++) {
+    if (i && i % (STEP_ROWS * 2) === 0) yield;
     const row = rows ? rows[i] : i;
     const g = of[row];
     if (g < 0) continue;
@@ -352,8 +367,8 @@ interface Sums {
 }
 
 /** Protocol, state and UDP replied/unreplied groups from the summary's one-pass tallies. */
-function tallyGrouping(c: Columns, by: 'protocol' | 'state' | 'udp', rows: Uint32Array | undefined): Grouping {
-  const tallies = tally(c, rows);
+function* tallyGroupingSteps(c: Columns, by: 'protocol' | 'state' | 'udp', rows: Uint32Array | undefined): Steps<Grouping> {
+  const tallies = yield* tallySteps(c, rows);
   const counts = by === 'protocol' ? tallies.protocols : tallies.states;
   const bytes = by === 'protocol' ? tallies.protocolBytes : tallies.stateBytes;
   const t = new GroupKeys();
@@ -474,7 +489,7 @@ type IndexedKey = Exclude<ColumnGroupKey, 'protocol' | 'state' | 'udp'>;
 const indices = new WeakMap<Columns, Map<IndexedKey, GroupIndex>>();
 const keyColumnIndices = new WeakMap<object, GroupIndex>();
 
-function indexOf(c: Columns, by: IndexedKey | KeyColumn): GroupIndex {
+function* indexOfSteps(c: Columns, by: IndexedKey | KeyColumn): Steps<GroupIndex> {
   if (typeof by !== 'string') {
     const values = by.index as object;
     let index = keyColumnIndices.get(values);
@@ -483,17 +498,25 @@ function indexOf(c: Columns, by: IndexedKey | KeyColumn): GroupIndex {
   }
   let perSnapshot = indices.get(c);
   if (!perSnapshot) indices.set(c, (perSnapshot = new Map()));
-  let index = perSnapshot.get(by);
-  if (!index) perSnapshot.set(by, (index = buildIndex(c, by)));
+  const cached = perSnapshot.get(by);
+  if (cached) return cached;
+  const index = yield* indexSteps(c, by);
+  perSnapshot.set(by, index);
   return index;
+}
+
+function* groupSteps(c: Columns, by: ColumnGroupKey | KeyColumn, rows: Uint32Array | undefined): Steps<Grouping> {
+  if (by === 'protocol' || by === 'state' || by === 'udp') return yield* tallyGroupingSteps(c, by, rows);
+  const index = yield* indexOfSteps(c, by);
+  const sums = yield* addUpSteps(c, index, rows);
+  return new SummedGrouping(index.keys, sums, index.describer);
 }
 
 /**
  * Groups of `rows` (default: all) by one of the column keys, or by a per-row key column. The first grouping of a
  * snapshot by a key builds its group index (kept while the snapshot lives; a key column's while its array does).
  */
-export function groupRows(c: Columns, by: ColumnGroupKey | KeyColumn, rows?: Uint32Array): Grouping {
-  if (by === 'protocol' || by === 'state' || by === 'udp') return tallyGrouping(c, by, rows);
-  const index = indexOf(c, by);
-  return new SummedGrouping(index.keys, addUp(c, index, rows), index.describer);
-}
+export const groupRows = (c: Columns, by: ColumnGroupKey | KeyColumn, rows?: Uint32Array): Grouping => runAll(groupSteps(c, by, rows));
+
+/** groupRows with the event loop let run every few milliseconds of work, for a server: the same groups. */
+export const groupRowsInTurns = (c: Columns, by: ColumnGroupKey | KeyColumn, rows?: Uint32Array): Promise<Grouping> => inTurns(groupSteps(c, by, rows));

@@ -5,7 +5,7 @@ import type { Prefix } from '@/lib/netlink/address';
 import type { Filter } from '../filter';
 import type { Connection, Family, Tuple } from '../types';
 import type { SortKey } from '../vocabulary';
-import { groupRows, type ColumnGroupKey, type Grouping, type KeyColumn } from './groups';
+import { groupRows, groupRowsInTurns, type ColumnGroupKey, type Grouping, type KeyColumn } from './groups';
 import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
 import { evaluate } from './match';
 import { inTurns, orderBy, orderInTurns, runAll } from './order';
@@ -328,12 +328,21 @@ export class Snapshot {
   }
 
   /**
-   * The matching entries (default: all) in groups, for the overview: one columnar pass (tens of milliseconds at a
-   * million rows), so nothing is cached but the match mask and the IPv6 address ids.
+   * The matching entries (default: all) in groups, for the overview: the first grouping by a key builds the
+   * snapshot's group index for it (a row's group number); each call then adds up the matching rows per group.
    */
   groups(by: ColumnGroupKey | KeyColumn, filter?: Filter, where?: RowMask): Grouping {
+    return groupRows(this.c, by, this.groupedRows(filter, where));
+  }
+
+  /** groups() with the event loop let run between steps (a server's answer): the same groups. */
+  groupsInTurns(by: ColumnGroupKey | KeyColumn, filter?: Filter, where?: RowMask): Promise<Grouping> {
+    return groupRowsInTurns(this.c, by, this.groupedRows(filter, where));
+  }
+
+  private groupedRows(filter: Filter | undefined, where: RowMask | undefined): Uint32Array | undefined {
     const filtered = (filter !== undefined && Object.values(filter).some((v) => v !== undefined)) || where !== undefined;
-    return groupRows(this.c, by, filtered ? this.select(filter, undefined, where) : undefined);
+    return filtered ? this.select(filter, undefined, where) : undefined;
   }
 
   /** Entries per protocol name, TCP state and family: what the console's header shows for a snapshot. */

@@ -3,6 +3,7 @@
 import { IPPROTO, IPS, PROTOCOL_NAMES, TCP_STATES } from '../constants';
 import type { Family } from '../types';
 import { SHAPE, type Columns } from './columns';
+import { runAll, type Steps } from './order';
 
 /** How many entries of each kind a snapshot holds (zero counts left out). */
 export interface SnapshotSummary {
@@ -39,11 +40,18 @@ export function bytesOf(c: Columns, row: number, direction: 0 | 1): number {
   return c.counters[k] * 0x1_0000_0000 + c.counters[k + 1];
 }
 
+/** Rows between the points where tallySteps lets the event loop run. */
+const STEP_ROWS = 131072;
+
 /** One pass over `rows` (default: all) counting entries and bytes per protocol and per state slot. */
-export function tally(c: Columns, rows?: Uint32Array): Tallies {
+export const tally = (c: Columns, rows?: Uint32Array): Tallies => runAll(tallySteps(c, rows));
+
+/** tally() in steps of STEP_ROWS rows (the overview's answer lets the event loop run between them). */
+export function* tallySteps(c: Columns, rows?: Uint32Array): Steps<Tallies> {
   const t: Tallies = { protocols: new Uint32Array(256), protocolBytes: new Float64Array(512), states: new Uint32Array(256), stateBytes: new Float64Array(512), v6: 0, rows: 0 };
   const n = rows ? rows.length : c.size;
   for (let i = 0; i < n; i++) {
+    if (i && i % STEP_ROWS === 0) yield;
     const row = rows ? rows[i] : i;
     const protocol = c.protocol[row];
     const state = protocol === UDP ? (c.status[row] & SEEN_REPLY ? UDP_REPLIED : UDP_UNREPLIED) : c.state[row];

@@ -1,0 +1,105 @@
+// The overview's groupings on a table larger than their steps (140,000 rows, thousands of groups, IPv6
+// addresses repeated across rows): each equals a plain grouping of the same connections done here with a Map of
+// strings, and the stepped variant (what the server awaits) gives the same groups while letting the event loop run.
+import { describe, expect, it } from 'vitest';
+import type { Connection } from '@/lib/conntrack';
+import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
+import { groupRows, groupRowsInTurns, type ColumnGroupKey, type Group } from '@/lib/conntrack/snapshot/groups';
+
+const ROWS = 140_000;
+const SRC_NAT = 0x10;
+const DST_NAT = 0x20;
+const EXTERNALS = ['203.0.113.1', '203.0.113.2', '198.51.100.7'];
+
+function connection(i: number): Connection {
+  const v6 = i % 7 === 0;
+  const client = v6 ? `2001:db8:100::${((i % 3000) + 1).toString(16)}` : `10.0.${(i % 5000) >> 8}.${(i % 5000) & 255}`;
+  const server = v6 ? `2001:db8:f000::${((i % 300) + 1).toString(16)}` : `93.184.${(i % 1000) >> 8}.${i % 251}`;
+  const protocol = i % 3 === 0 ? 17 : 6;
+  const dport = [443, 80, 53, 22, 8443][i % 5];
+  const nat = v6 ? 0 : i % 4 === 0 ? SRC_NAT : i % 11 === 0 ? DST_NAT : 0;
+  const external = EXTERNALS[i % 3];
+  return {
+    family: v6 ? 'ipv6' : 'ipv4',
+    original: { src: client, dst: nat === DST_NAT ? external : server, protocol, sport: 1024 + (i % 60_000), dport },
+    reply: { src: nat === DST_NAT ? '10.99.0.10' : server, dst: nat === SRC_NAT ? external : client, protocol, sport: dport, dport: 1024 + (i % 60_000) },
+    status: 0x8 | nat,
+    zone: i % 13 === 0 ? 7 : 0,
+    mark: i % 9 === 0 ? 0x100 : 0,
+    id: i + 1,
+    counters: { original: { packets: 1n, bytes: BigInt(i % 1500) }, reply: { packets: 1n, bytes: BigInt((i * 7) % 9000) } },
+  };
+}
+
+/** The same grouping from the Connection objects, keyed by text. */
+function plainKey(c: Connection, by: Exclude<ColumnGroupKey, 'protocol' | 'state' | 'udp'>): string | undefined {
+  switch (by) {
+    case 'src':
+      return c.original.src;
+    case 'dst':
+      return c.original.dst;
+    case 'dport':
+      return `${c.original.protocol === 6 ? 'tcp' : 'udp'}/${c.original.dport}`;
+    case 'external':
+      return c.status & SRC_NAT ? c.reply.dst : c.status & DST_NAT ? `${c.original.dst} (port forward)` : undefined;
+    case 'zone':
+      return String(c.zone);
+    case 'mark':
+      return `0x${(c.mark ?? 0).toString(16)}`;
+  }
+}
+
+const connections = Array.from({ length: ROWS }, (_, i) => connection(i));
+function build() {
+  const builder = new SnapshotBuilder(ROWS);
+  for (const c of connections) builder.addConnection(c);
+  return builder.finish({ takenAt: new Date(), tookMs: 0 });
+}
+
+const counted = (groups: Group[]) => Object.fromEntries(groups.map((g) => [g.key, [g.count, g.bytes.original, g.bytes.reply]]));
+
+describe('groupings of a large snapshot', () => {
+  const snapshot = build();
+  const KEYS = ['src', 'dst', 'dport', 'external', 'zone', 'mark'] as const;
+
+  it.each(KEYS)('by=%s equals a plain grouping of the same connections', (by) => {
+    const expected = new Map<string, [number, number, number]>();
+    for (const c of connections) {
+      const key = plainKey(c, by);
+      if (key === undefined) continue;
+      const sums = expected.get(key) ?? [0, 0, 0];
+      sums[0]++;
+      sums[1] += Number(c.counters!.original.bytes);
+      sums[2] += Number(c.counters!.reply.bytes);
+      expected.set(key, sums);
+    }
+    const grouping = groupRows(snapshot.columns, by);
+    expect(grouping.size).toBe(expected.size);
+    const all = grouping.top(expected.size, 'count');
+    expect(all.others.groups).toBe(0);
+    expect(counted(all.groups)).toEqual(Object.fromEntries(expected));
+    // The top 10 by bytes are the 10 largest sums, the rest is in others.
+    const top = grouping.top(10, 'bytes');
+    const weights = [...expected.values()].map(([, o, r]) => o + r).sort((a, b) => b - a);
+    expect(top.groups.map((g) => g.bytes.original + g.bytes.reply)).toEqual(weights.slice(0, 10));
+    expect(top.others.count + top.groups.reduce((s, g) => s + g.count, 0)).toBe(grouping.grouped);
+  }, 60_000);
+
+  it('the stepped grouping gives the same groups and lets the event loop run meanwhile', async () => {
+    const fresh = build();
+    for (const by of [...KEYS, 'protocol', 'udp'] as const) {
+      let turns = 0;
+      let running = true;
+      const tick = () => {
+        if (!running) return;
+        turns++;
+        setImmediate(tick);
+      };
+      setImmediate(tick);
+      const stepped = await groupRowsInTurns(fresh.columns, by);
+      running = false;
+      expect(turns, by).toBeGreaterThan(0);
+      expect(stepped.top(50, 'count')).toEqual(groupRows(snapshot.columns, by).top(50, 'count'));
+    }
+  }, 120_000);
+});
