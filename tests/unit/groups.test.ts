@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '@/lib/conntrack';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
-import { groupRows, groupRowsInTurns, type ColumnGroupKey, type Group } from '@/lib/conntrack/snapshot/groups';
+import { groupRows, groupRowsInTurns, type ColumnGroupKey, type Group, type Grouping } from '@/lib/conntrack/snapshot/groups';
+import { turnsDuring } from '../support/turns';
 
 const ROWS = 140_000;
 const SRC_NAT = 0x10;
@@ -88,18 +89,10 @@ describe('groupings of a large snapshot', () => {
   it('the stepped grouping gives the same groups and lets the event loop run meanwhile', async () => {
     const fresh = build();
     for (const by of [...KEYS, 'protocol', 'udp'] as const) {
-      let turns = 0;
-      let running = true;
-      const tick = () => {
-        if (!running) return;
-        turns++;
-        setImmediate(tick);
-      };
-      setImmediate(tick);
-      const stepped = await groupRowsInTurns(fresh.columns, by);
-      running = false;
+      let stepped: Grouping | undefined;
+      const turns = await turnsDuring(async () => (stepped = await groupRowsInTurns(fresh.columns, by)));
       expect(turns, by).toBeGreaterThan(0);
-      expect(stepped.top(50, 'count')).toEqual(groupRows(snapshot.columns, by).top(50, 'count'));
+      expect(stepped!.top(50, 'count')).toEqual(groupRows(snapshot.columns, by).top(50, 'count'));
     }
   }, 120_000);
 });

@@ -6,22 +6,8 @@ import { rowText } from '@/lib/conntrack/snapshot/text';
 import { parseAddress } from '@/lib/netlink/address';
 import { IPS, PROTOCOL_NAMES } from '@/lib/conntrack/constants';
 import type { Connection, Tuple } from '@/lib/conntrack/types';
+import { turnsDuring } from '../support/turns';
 import { connectionFixtures, splitAttrs, ATTRS_START } from './codec/fixtures';
-
-/** How many event-loop turns other work got while `work` ran: more than one means it yielded in steps. */
-async function turnsDuring(work: () => Promise<unknown>): Promise<number> {
-  let turns = 0;
-  let done = false;
-  const tick = () => {
-    if (done) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  await work();
-  done = true;
-  return turns;
-}
 
 describe('a dump with a malformed entry', () => {
   it('skips and counts that entry; every other entry is in the snapshot as decoded', () => {
