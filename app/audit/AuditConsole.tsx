@@ -201,14 +201,8 @@ export function AuditConsole({ view, actions, outcomes }: AuditConsoleProps) {
         <button type="submit" className={buttonClass.primary} data-testid="audit-apply">
           Filter
         </button>
-        <button type="button" aria-disabled={list.loading} className={buttonClass.secondary} onClick={() => list.loading || list.reload()} data-testid="audit-refresh">
-          Refresh
-        </button>
       </form>
       {list.error && <ErrorPanel title={list.error.status === 400 ? 'The filter was rejected' : 'Could not read the audit log'} error={list.error} />}
-      <p className="text-sm text-slate-600" data-testid="audit-matched">
-        {list.data ? `${formatCount(list.data.matched)} entries, newest first` : 'Loading…'}
-      </p>
       <DataGrid
         label="Audit log"
         data={list.data?.items ?? []}
@@ -230,6 +224,16 @@ export function AuditConsole({ view, actions, outcomes }: AuditConsoleProps) {
           },
         ]}
         rowAttributes={(row) => ({ 'data-expanded': String(expanded.has(String(row.id))) })}
+        toolbar={
+          <div className="flex flex-wrap items-center gap-2 text-sm">
+            <span className="text-slate-600" data-testid="audit-matched">
+              {list.data ? `${formatCount(list.data.matched)} entries, newest first` : 'Loading…'}
+            </span>
+            <button type="button" aria-disabled={list.loading} className={buttonClass.secondary} onClick={() => list.loading || list.reload()} data-testid="audit-refresh">
+              Refresh
+            </button>
+          </div>
+        }
         rowTestId="audit-row"
         storageKey="audit"
         loading={list.loading}

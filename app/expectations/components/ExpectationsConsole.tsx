@@ -122,7 +122,7 @@ export function ExpectationsConsole({ canDelete, canFlush, view }: { canDelete: 
       {
         id: 'expected',
         header: 'Expected (and mask)',
-        size: 300,
+        size: 340,
         enableSorting: false,
         cell: ({ row }) => {
           const e = row.original;
@@ -144,7 +144,7 @@ export function ExpectationsConsole({ canDelete, canFlush, view }: { canDelete: 
       {
         id: 'master',
         header: 'Master',
-        size: 280,
+        size: 320,
         cell: ({ row }) => {
           const { master } = row.original;
           return (
@@ -232,14 +232,6 @@ export function ExpectationsConsole({ canDelete, canFlush, view }: { canDelete: 
         <button type="submit" className={buttonClass.primary} data-testid="expect-apply">
           Search
         </button>
-        <button type="button" aria-disabled={list.loading} className={buttonClass.secondary} onClick={() => list.loading || list.reload()} data-testid="expect-refresh">
-          Refresh
-        </button>
-        {canFlush && (
-          <button type="button" className={buttonClass.danger} onClick={() => setPending({ kind: 'flush' })} data-testid="expect-flush">
-            Flush all…
-          </button>
-        )}
       </form>
       {list.error && <ErrorPanel title="The expectations could not be listed" error={list.error} />}
       <DataGrid
@@ -262,9 +254,17 @@ export function ExpectationsConsole({ canDelete, canFlush, view }: { canDelete: 
           </p>
         }
         toolbar={
-          <p className="text-sm" data-testid="expect-matched">
-            {items === undefined ? 'Loading…' : `${formatCount(items.length)} ${items.length === 1 ? 'expectation' : 'expectations'}`}
-          </p>
+          <div className="flex flex-wrap items-center gap-2 text-sm">
+            <span data-testid="expect-matched">{items === undefined ? 'Loading…' : `${formatCount(items.length)} ${items.length === 1 ? 'expectation' : 'expectations'}`}</span>
+            <button type="button" aria-disabled={list.loading} className={buttonClass.secondary} onClick={() => list.loading || list.reload()} data-testid="expect-refresh">
+              Refresh
+            </button>
+            {canFlush && (
+              <button type="button" className={buttonClass.danger} onClick={() => setPending({ kind: 'flush' })} data-testid="expect-flush">
+                Flush all…
+              </button>
+            )}
+          </div>
         }
       />
       {items && items.length > 0 && (

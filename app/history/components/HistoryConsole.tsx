@@ -374,15 +374,6 @@ export function HistoryConsole({ canClear, view }: { canClear: boolean; view: Hi
         <button type="submit" className={buttonClass.primary} data-testid="history-apply">
           Search
         </button>
-        <button type="button" aria-disabled={list.loading} className={buttonClass.secondary} onClick={() => list.loading || list.reload()} data-testid="history-refresh">
-          Refresh
-        </button>
-        <a className={buttonClass.secondary} href={`/api/history/export?${exportQuery}${exportQuery ? '&' : ''}format=csv`}>
-          Export CSV
-        </a>
-        <a className={buttonClass.secondary} href={`/api/history/export?${exportQuery}${exportQuery ? '&' : ''}format=json`}>
-          Export JSON
-        </a>
       </form>
       {page && <StatusLine status={page.status} />}
       <NatLookup />
@@ -409,6 +400,15 @@ export function HistoryConsole({ canClear, view }: { canClear: boolean; view: Hi
           <div className="flex flex-wrap items-center gap-2 text-sm">
             <ReverseDnsToggle state={reverse} />
             <span data-testid="history-matched">{page ? `${total} ended connections` : 'Loading…'}</span>
+            <button type="button" aria-disabled={list.loading} className={buttonClass.secondary} onClick={() => list.loading || list.reload()} data-testid="history-refresh">
+              Refresh
+            </button>
+            <a className={buttonClass.secondary} href={`/api/history/export?${exportQuery}${exportQuery ? '&' : ''}format=csv`}>
+              Export CSV
+            </a>
+            <a className={buttonClass.secondary} href={`/api/history/export?${exportQuery}${exportQuery ? '&' : ''}format=json`}>
+              Export JSON
+            </a>
             {canClear && (
               <>
                 <button type="button" className={buttonClass.dangerOutline} disabled={!selectedKeys.length} onClick={() => clearRows(selectedKeys)} data-testid="history-clear-selected">
