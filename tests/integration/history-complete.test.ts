@@ -18,16 +18,8 @@ import { createToken, createUser } from '../support/auth';
 import { connectionLineErrors, parseLines } from '../support/connection-lines';
 import { deleteWithConntrack, insertWithConntrack, listWithConntrack } from '../support/oracle';
 import { startServer, type TestServer } from '../support/server';
+import { SHORT_TIMEOUTS } from '../support/short-timeouts';
 
-const SHORT_TIMEOUTS = [
-  'net.netfilter.nf_conntrack_udp_timeout=3',
-  'net.netfilter.nf_conntrack_udp_timeout_stream=3',
-  'net.netfilter.nf_conntrack_tcp_timeout_time_wait=2',
-  'net.netfilter.nf_conntrack_tcp_timeout_close=2',
-  'net.netfilter.nf_conntrack_tcp_timeout_fin_wait=2',
-  'net.netfilter.nf_conntrack_tcp_timeout_close_wait=2',
-  'net.netfilter.nf_conntrack_tcp_timeout_last_ack=2',
-];
 const RECONCILE_SECONDS = 2;
 const TOKEN_NAME = 'complete-tests';
 

@@ -11,18 +11,8 @@ import { createLab, generateTraffic, type GeneratedFlow, type Lab } from '@/lib/
 import { createToken, createUser } from '../support/auth';
 import { deleteWithConntrack, insertWithConntrack, runConntrack } from '../support/oracle';
 import { startServer, type TestServer } from '../support/server';
+import { SHORT_TIMEOUTS } from '../support/short-timeouts';
 import { loadBulk } from './conntrack-setup';
-
-// Short timeouts in the router namespace, so UDP and closed TCP entries expire within the test.
-const SHORT_TIMEOUTS = [
-  'net.netfilter.nf_conntrack_udp_timeout=3',
-  'net.netfilter.nf_conntrack_udp_timeout_stream=3',
-  'net.netfilter.nf_conntrack_tcp_timeout_time_wait=2',
-  'net.netfilter.nf_conntrack_tcp_timeout_close=2',
-  'net.netfilter.nf_conntrack_tcp_timeout_fin_wait=2',
-  'net.netfilter.nf_conntrack_tcp_timeout_close_wait=2',
-  'net.netfilter.nf_conntrack_tcp_timeout_last_ack=2',
-];
 
 let lab: Lab | undefined;
 let server: TestServer | undefined;
