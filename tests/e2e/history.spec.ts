@@ -60,6 +60,11 @@ test('an ended connection is found by id with its cause, and cleared', async ({ 
 
   const page = await loggedInPage(browser);
   await page.goto('/history');
+  // Since when it records, and what the start covered (the entries open then, as the recorder counted them).
+  const { status: recorded } = await api<{ status: { recorder: { openAtStart: number } } }>('GET', '/api/history?limit=1');
+  await expect(page.getByTestId('recording-since')).toContainText(
+    new RegExp(`^Recording since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d [+-]\\d\\d:\\d\\d: the ${recorded.recorder.openAtStart} connections open then are recorded`),
+  );
   await page.getByTestId('history-filter-id').fill(String(id));
   await page.getByTestId('history-apply').click();
   await expect(page).toHaveURL(new RegExp(`id=${id}`));

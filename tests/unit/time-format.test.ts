@@ -1,7 +1,7 @@
 // The console's one way of showing times and durations, and the NAT lookup's local time with its offset, in zones
 // with and without daylight saving time (Node reads TZ again when it changes).
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatDuration, formatTime, withOffset, zoneOffset } from '@/app/components/connections/format';
+import { formatClock, formatDuration, formatTime, withOffset, zoneOffset } from '@/app/components/connections/format';
 
 const original = process.env.TZ;
 afterEach(() => {
@@ -27,6 +27,8 @@ describe('times in the browser zone', () => {
     process.env.TZ = 'UTC';
     expect(formatTime('2026-03-01T14:05:09Z')).toBe('2026-03-01 14:05:09 +00:00');
     expect(formatTime(undefined)).toBe('—');
+    process.env.TZ = 'Asia/Kolkata';
+    expect(formatClock('2026-03-01T14:05:09Z')).toBe('19:35:09 +05:30');
   });
 });
 

@@ -26,7 +26,7 @@ import { DetailsPanel } from './DetailsPanel';
 import { UplinkCleanup } from '../uplinks/UplinkCleanup';
 import { FilterBar } from './FilterBar';
 import { FlushDialog } from './FlushDialog';
-import { copyText, formatCount, idList, writeClipboard, type CopyFormat } from './format';
+import { copyText, formatClock, formatCount, idList, writeClipboard, type CopyFormat } from './format';
 import { useConnections, useStats, useTableSummary } from './hooks';
 import { ResultBanner, type ActionResult } from './Notices';
 import { deleteFilter, describeFilters, filterParams, hasFilters, PAGE_SIZES, toSearch, type ConsoleQuery, type FilterKey, type Filters } from './query';
@@ -47,7 +47,7 @@ export interface ConnectionsConsoleProps {
 
 /** What the counters' change is counted from: the snapshot before the page's one, or the page's own when it is the first. */
 const baselineLabel = (baseline: { snapshot: string; readAt: string }, current: string | undefined): string =>
-  `${baseline.snapshot === current ? 'this snapshot' : 'the previous snapshot'} (${new Date(baseline.readAt).toLocaleTimeString('en-GB', { hour12: false })})`;
+  `${baseline.snapshot === current ? 'this snapshot' : 'the previous snapshot'} (${formatClock(baseline.readAt)})`;
 
 /** A snapshot as the page shows it: with when it was taken on this browser's clock. */
 type ShownSnapshot = ApiSnapshot & { takenLocalMs: number };

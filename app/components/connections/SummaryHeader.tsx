@@ -5,7 +5,7 @@ import type { ApiError } from '../api/http';
 import type { ApiSnapshot, StatsResponse, SummaryResponse } from '../api/types';
 import { buttonClass } from '../ui/buttons';
 import { useNow } from '../ui/clock';
-import { formatCount } from './format';
+import { formatClock, formatCount, formatDuration } from './format';
 import type { FilterKey } from './query';
 
 export interface SummaryHeaderProps {
@@ -35,20 +35,16 @@ function usageColour(level: StatsResponse['alarm']['usage']): { bar: string; tex
 /** Past this age the snapshot's figure is shown in the warning colour, with a prompt to refresh. */
 const STALE_SECONDS = 60;
 
-/** "12 s", "3 min", "2 h 5 min": how long ago, in the words the page uses. */
-function agoText(seconds: number): string {
-  if (seconds < 60) return `${Math.floor(seconds)} s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
-  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
-}
+/** "12 s", "3 min 5 s", "2 h 5 min": how long ago, in whole seconds (it ticks). */
+const agoText = (seconds: number): string => formatDuration(Math.floor(seconds));
 
-/** "146 in this snapshot · taken 3 min ago (12:01:02) · took 378 ms", the age ticking. */
+/** "146 in this snapshot · taken 3 min 5 s ago (12:01:02 +01:00) · took 378 ms", the age ticking. */
 function SnapshotAge({ snapshot, takenLocalMs, refreshing, onRefresh }: { snapshot: ApiSnapshot; takenLocalMs: number; refreshing: boolean; onRefresh: () => void }) {
   const now = useNow();
   // Before the first tick (and on the server) the age is the one the answer carried.
   const seconds = now === 0 ? snapshot.ageMs / 1000 : Math.max(0, (now - takenLocalMs) / 1000);
   const stale = seconds > STALE_SECONDS;
-  const time = new Date(snapshot.takenAt).toLocaleTimeString('en-GB', { hour12: false });
+  const time = formatClock(snapshot.takenAt);
   const took = snapshot.tookMs >= 1000 ? `${(snapshot.tookMs / 1000).toFixed(1)} s` : `${Math.round(snapshot.tookMs)} ms`;
   return (
     <>

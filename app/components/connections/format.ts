@@ -88,6 +88,13 @@ export function formatTime(iso: string | undefined | null): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zoneOffset(d)}`;
 }
 
+/** A time of day in the browser's zone with its UTC offset ("15:05:00 +01:00"), where the date goes without saying. */
+export function formatClock(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${zoneOffset(d)}`;
+}
+
 /** Seconds between the connection's start and the snapshot, when timestamps were on. */
 export function ageSeconds(c: ApiConnection, takenAt: string | undefined): number | undefined {
   if (!c.startedAt || !takenAt) return undefined;

@@ -59,7 +59,7 @@ function StatusLine({ status }: { status: ApiHistoryStatus }) {
       )}
       {(loss.down.gaps > 0 || loss.unwrittenRows > 0 || loss.namespaceReplaced > 0) && (
         <p className="rounded bg-amber-50 px-3 py-2 text-amber-900" data-testid="history-gaps">
-          {loss.down.gaps > 0 && `The recorder was not running ${loss.down.gaps} times (${Math.round(loss.down.ms / 1000).toLocaleString('en-US')} s in all): connections that ended then are missing. `}
+          {loss.down.gaps > 0 && `The recorder was not running ${loss.down.gaps} times (${formatDuration(loss.down.ms / 1000)} in all): connections that ended then are missing. `}
           {loss.namespaceReplaced > 0 && `The managed namespace was replaced ${loss.namespaceReplaced} times; the recorder subscribed again. `}
           {loss.unwrittenRows > 0 && `${loss.unwrittenRows.toLocaleString('en-US')} ended connections could not be written and were dropped.`}
         </p>
