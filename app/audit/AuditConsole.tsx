@@ -9,7 +9,7 @@ import type { ColumnDef } from '@tanstack/react-table';
 import type { ApiAuditEntry } from '@/lib/console/audit-text';
 import { apiRequest } from '../components/api/http';
 import { useApi } from '../components/api/useApi';
-import { formatCount, formatTime, writeClipboard } from '../components/connections/format';
+import { formatCount, formatTime, writeClipboard } from '../components/format';
 import { DataGrid } from '../components/grid/DataGrid';
 import { Pager } from '../components/grid/Pager';
 import { useShortcuts } from '../components/keyboard/useShortcuts';

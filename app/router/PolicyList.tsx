@@ -2,7 +2,7 @@
 // last runs from the audit log.
 import Link from 'next/link';
 import type { RouterResponse } from '../components/api/types';
-import { formatDuration } from '../components/connections/format';
+import { formatDuration } from '../components/format';
 import { LocalTime } from '../components/ui/LocalTime';
 
 type Policy = RouterResponse['policies'][number];

@@ -1,10 +1,10 @@
-// The "Copy as conntrack -D" command builder (app/components/connections/format.ts): for every captured entry that
+// The "Copy as conntrack -D" command builder (app/components/format.ts): for every captured entry that
 // `conntrack -I` made, the copied -D command names the same entry as the -I command did (protocol, addresses,
 // ports or ICMP type/code/id, zone). The e2e test (connections.spec.ts) runs copied commands in the lab's kernel.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { conntrackDeleteCommand } from '@/app/components/connections/format';
+import { conntrackDeleteCommand } from '@/app/components/format';
 import { decodeConnection } from '@/lib/conntrack/codec/connection';
 import { toApiConnection } from '@/lib/console/connection';
 import { ATTRS_START, connectionFixtures, fixtureDir } from './codec/fixtures';

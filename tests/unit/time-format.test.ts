@@ -1,7 +1,7 @@
 // The console's one way of showing times and durations, and the NAT lookup's local time with its offset, in zones
 // with and without daylight saving time (Node reads TZ again when it changes).
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatClock, formatDuration, formatTime, withOffset, zoneOffset } from '@/app/components/connections/format';
+import { formatClock, formatDuration, formatTime, withOffset, zoneOffset } from '@/app/components/format';
 
 const original = process.env.TZ;
 afterEach(() => {

@@ -8,7 +8,7 @@ import { useApi } from '../api/useApi';
 import { buttonClass } from '../ui/buttons';
 import { ErrorPanel } from '../ui/ErrorPanel';
 import { describeFilters } from './query';
-import { endpointText, formatCount, idList, natText } from './format';
+import { endpointText, formatCount, idList, natText } from '../format';
 
 export type DeletePlan =
   | { kind: 'ids'; ids: number[]; rows: ApiConnection[] }

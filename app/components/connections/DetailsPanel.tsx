@@ -2,7 +2,7 @@
 // Everything the kernel said about one connection, both directions side by side, and a live check: the
 // snapshot may be minutes old, the administrator wants to know whether the entry is still there now.
 import { useState, type ReactNode } from 'react';
-import { ConnectionStatusLine } from '@/app/history/components/live/ConnectionStatusLine';
+import { ConnectionStatusLine } from '@/app/components/live/ConnectionStatusLine';
 import { ApiError, apiRequest } from '../api/http';
 import type { ApiConnection, ConnectionResponse, ListResponse, PageNames } from '../api/types';
 import { useApi } from '../api/useApi';
@@ -11,7 +11,7 @@ import { buttonClass } from '../ui/buttons';
 import { Dialog } from '../ui/Dialog';
 import { ErrorPanel } from '../ui/ErrorPanel';
 import { LabelBadges } from './LabelBadges';
-import { ageSeconds, formatBytes, formatCount, formatDuration, formatMark, formatTime, hostPort, icmpText, type CopyFormat } from './format';
+import { ageSeconds, formatBytes, formatCount, formatDuration, formatMark, formatTime, hostPort, icmpText, type CopyFormat } from '../format';
 
 type Live = { kind: 'present'; connection: ApiConnection; at: Date } | { kind: 'gone'; at: Date } | { kind: 'error'; error: ApiError };
 

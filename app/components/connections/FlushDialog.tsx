@@ -8,7 +8,7 @@ import { FLUSH_WORD, typedMatches } from '../ui/confirm-word';
 import { Dialog } from '../ui/Dialog';
 import { ErrorPanel } from '../ui/ErrorPanel';
 import { TypeToConfirm } from '../ui/TypeToConfirm';
-import { formatCount } from './format';
+import { formatCount } from '../format';
 
 export interface FlushDialogProps {
   total: number | undefined;

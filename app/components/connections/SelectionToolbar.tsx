@@ -1,8 +1,8 @@
 'use client';
 // What is selected and what can be done with it: copy, delete, widen to everything matching, export.
 import { buttonClass } from '../ui/buttons';
-import type { CopyFormat } from './format';
-import { formatCount } from './format';
+import type { CopyFormat } from '../format';
+import { formatCount } from '../format';
 
 export interface SelectionToolbarProps {
   selectedCount: number;

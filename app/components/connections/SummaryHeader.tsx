@@ -5,7 +5,7 @@ import type { ApiError } from '../api/http';
 import type { ApiSnapshot, StatsResponse, SummaryResponse } from '../api/types';
 import { buttonClass } from '../ui/buttons';
 import { useNow } from '../ui/clock';
-import { formatClock, formatCount, formatDuration } from './format';
+import { formatClock, formatCount, formatDuration } from '../format';
 import type { FilterKey } from './query';
 
 export interface SummaryHeaderProps {

@@ -2,7 +2,7 @@
 // A connection's time left, counting down from the snapshot's figure (the kernel's timeout when it was taken).
 // Past zero the entry has probably expired, unless a packet renewed it since: "expired?".
 import { useNow } from '../ui/clock';
-import { formatDuration } from './format';
+import { formatDuration } from '../format';
 
 export function TimeLeft({ timeout, takenLocalMs, className }: { timeout: number; takenLocalMs: number | undefined; className?: string }) {
   const now = useNow();

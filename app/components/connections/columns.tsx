@@ -6,7 +6,7 @@ import type { ApiConnection, PageNames } from '../api/types';
 import { AddressName } from '../names/AddressName';
 import { LabelBadges } from './LabelBadges';
 import { TimeLeft } from './TimeLeft';
-import { ageSeconds, endpointText, flagBadges, formatBytes, formatCount, formatDuration, formatMark, hostPort, icmpText, natText } from './format';
+import { ageSeconds, endpointText, flagBadges, formatBytes, formatCount, formatDuration, formatMark, hostPort, icmpText, natText } from '../format';
 
 export interface ColumnContext {
   takenAt: string | undefined;

@@ -5,7 +5,7 @@
 // accounting and timestamps are on, with the sysctl that turns each on. The caller picks the counters to show.
 import { useId } from 'react';
 import type { CpuStats } from '@/lib/conntrack/types';
-import { formatCount } from '../connections/format';
+import { formatCount } from '../format';
 
 export type CounterKey = Exclude<keyof CpuStats, 'cpu'>;
 

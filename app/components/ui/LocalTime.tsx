@@ -2,7 +2,7 @@
 // A time as every page shows it: in the browser's zone with its UTC offset (formatTime). The server renders a page
 // before the browser's zone is known, so the server's HTML says UTC and the browser shows its own zone.
 import { useSyncExternalStore } from 'react';
-import { formatTime } from '../connections/format';
+import { formatTime } from '../format';
 
 const noSubscription = (): (() => void) => () => undefined;
 

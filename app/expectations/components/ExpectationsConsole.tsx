@@ -9,7 +9,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import type { ColumnDef, SortingState } from '@tanstack/react-table';
 import { ApiError, apiRequest } from '@/app/components/api/http';
 import { useApi } from '@/app/components/api/useApi';
-import { formatCount, formatDuration } from '@/app/components/connections/format';
+import { formatCount, formatDuration } from '@/app/components/format';
 import { DataGrid } from '@/app/components/grid/DataGrid';
 import { Pager } from '@/app/components/grid/Pager';
 import type { MenuItem } from '@/app/components/grid/RowMenu';
@@ -23,7 +23,7 @@ import { usePhoneFold } from '@/app/components/ui/usePhoneFold';
 import { TypeToConfirm } from '@/app/components/ui/TypeToConfirm';
 import { PAGE_SIZES } from '@/app/components/url-state';
 import type { ApiExpectation, ExpectationsDeleteOutcome } from '@/lib/console/expectations';
-import { endpointText, expectedText, maskText } from './format';
+import { endpointText, expectedText, maskText } from './tuple-text';
 import { EXPECTATION_FILTERS, expectationFilterParams, expectationsSearch, type ExpectationSortKey, type ExpectationsView } from './url';
 
 type Field = (typeof EXPECTATION_FILTERS)[number];

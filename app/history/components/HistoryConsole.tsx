@@ -8,7 +8,7 @@ import { useMemo, useState, type FormEvent } from 'react';
 import type { ColumnDef, RowSelectionState, SortingState } from '@tanstack/react-table';
 import { ApiError, apiRequest } from '@/app/components/api/http';
 import { useApi } from '@/app/components/api/useApi';
-import { formatBytes, formatCount, formatDuration, formatTime, hostPort, writeClipboard } from '@/app/components/connections/format';
+import { formatBytes, formatCount, formatDuration, formatTime, hostPort, writeClipboard } from '@/app/components/format';
 import { DataGrid } from '@/app/components/grid/DataGrid';
 import { Pager } from '@/app/components/grid/Pager';
 import type { MenuItem } from '@/app/components/grid/RowMenu';

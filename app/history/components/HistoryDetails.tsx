@@ -3,7 +3,7 @@
 // the first FIN, and for an administrator's delete or flush the user, with a link to the audit log around that time.
 import Link from 'next/link';
 import type { ReactNode } from 'react';
-import { formatBytes, formatCount, formatDuration, formatTime, hostPort } from '@/app/components/connections/format';
+import { formatBytes, formatCount, formatDuration, formatTime, hostPort } from '@/app/components/format';
 import { Dialog } from '@/app/components/ui/Dialog';
 import { buttonClass } from '@/app/components/ui/buttons';
 import type { PageNames } from '@/app/components/api/types';

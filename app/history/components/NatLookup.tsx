@@ -3,7 +3,7 @@
 // The time is typed in the browser's zone and sent with its UTC offset; the answer downloads as CSV or JSON.
 import { useState, type FormEvent } from 'react';
 import { ApiError, apiRequest } from '@/app/components/api/http';
-import { formatBytes, formatDuration, formatTime, hostPort, withOffset, zoneOffset } from '@/app/components/connections/format';
+import { formatBytes, formatDuration, formatTime, hostPort, withOffset, zoneOffset } from '@/app/components/format';
 import { buttonClass } from '@/app/components/ui/buttons';
 import { useBrowserValue } from '@/app/components/ui/LocalTime';
 import type { ApiNatLookup } from '@/lib/console/history-types';

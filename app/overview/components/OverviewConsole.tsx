@@ -7,7 +7,7 @@ import type { GroupMetric } from '@/lib/conntrack/vocabulary';
 import { ApiError, apiRequest } from '../../components/api/http';
 import type { ApiSnapshot, RefreshResponse } from '../../components/api/types';
 import { DeleteFlow, type DeleteOutcome } from '../../components/connections/DeleteFlow';
-import { formatCount } from '../../components/connections/format';
+import { formatCount } from '../../components/format';
 import { buttonClass } from '../../components/ui/buttons';
 import { Dialog } from '../../components/ui/Dialog';
 import { ErrorPanel } from '../../components/ui/ErrorPanel';

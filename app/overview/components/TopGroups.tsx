@@ -7,7 +7,7 @@ import { useEffect } from 'react';
 import { type ApiError, apiRequest } from '../../components/api/http';
 import type { OverviewResponse } from '../../components/api/types';
 import { useApi } from '../../components/api/useApi';
-import { formatBytes, formatCount } from '../../components/connections/format';
+import { formatBytes, formatCount } from '../../components/format';
 import { describeFilters } from '../../components/connections/query';
 import { ErrorPanel } from '../../components/ui/ErrorPanel';
 

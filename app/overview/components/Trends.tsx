@@ -10,7 +10,7 @@ import type { StatsMetric } from '@/lib/stats/metrics';
 import { apiRequest } from '../../components/api/http';
 import type { AuditListResponse, StatsSeriesResponse } from '../../components/api/types';
 import { useApi } from '../../components/api/useApi';
-import { formatCount } from '../../components/connections/format';
+import { formatCount } from '../../components/format';
 import { ErrorPanel } from '../../components/ui/ErrorPanel';
 import { LocalTime } from '../../components/ui/LocalTime';
 import type { ChartLine, ChartMarker } from './TimeChart';

@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from 'react';
 import { apiRequest } from '../../components/api/http';
 import type { StatsResponse } from '../../components/api/types';
 import { useApi } from '../../components/api/useApi';
-import { formatCount } from '../../components/connections/format';
+import { formatCount } from '../../components/format';
 import { KernelCounters, type CounterKey, type CounterReading } from '../../components/counters/KernelCounters';
 import { ErrorPanel } from '../../components/ui/ErrorPanel';
 

@@ -1,8 +1,8 @@
 // How the expectations page writes tuples: a part whose mask is zero matches anything and shows as "*".
 import type { ApiEndpoint } from '@/lib/console/connection';
+import { bracketed as host } from '@/app/components/format';
 
 const ZERO_ADDRESSES = new Set(['0.0.0.0', '::']);
-const host = (address: string): string => (address.includes(':') ? `[${address}]` : address);
 
 function side(address: string, port: number | undefined, maskAddress: string, maskPort: number | undefined): string {
   const a = ZERO_ADDRESSES.has(maskAddress) ? '*' : host(address);

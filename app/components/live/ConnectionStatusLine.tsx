@@ -4,7 +4,7 @@
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { apiRequest } from '@/app/components/api/http';
-import { formatTime } from '@/app/components/connections/format';
+import { formatTime } from '@/app/components/format';
 import { CAUSE_LABELS } from '@/lib/history/cause-names';
 import type { ApiConnectionStatus } from '@/lib/console/history-types';
 

@@ -1,6 +1,7 @@
-// How a connection reads as text: endpoints, NAT, timeouts, sizes, and the conntrack(8) command that
-// deletes it. Shared by the grid cells, the details panel and the copy actions.
-import type { ApiConnection } from '../api/types';
+// How the console writes things as text, on every page: endpoints, NAT, counts, sizes, durations, times with their
+// offset, and the conntrack(8) command that deletes a connection. One module, so a duration or a size reads the same
+// on Connections, History, Overview, Expectations, Router and Audit.
+import type { ApiConnection } from './api/types';
 
 type Endpoint = ApiConnection['original'];
 
@@ -10,10 +11,12 @@ const ICMP_TYPES: Record<string, Record<number, string>> = {
 };
 
 
+/** An address as it is written before a port: IPv6 in brackets ("[2001:db8::1]"), IPv4 as it is. */
+export const bracketed = (address: string): string => (address.includes(':') ? `[${address}]` : address);
+
 /** "192.0.2.1:443", "[2001:db8::1]:443", or the bare address when there is no port. */
 export function hostPort(address: string, port: number | undefined): string {
-  if (port === undefined) return address;
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  return port === undefined ? address : `${bracketed(address)}:${port}`;
 }
 
 export function icmpText(c: ApiConnection, endpoint: Endpoint): string | undefined {
