@@ -122,8 +122,10 @@ export function conntrackDeleteCommand(c: ApiConnection): string {
   const args = ['conntrack', '-D'];
   if (c.family === 'ipv6') args.push('-f', 'ipv6');
   args.push('-p', c.protocol, '-s', o.src, '-d', o.dst);
-  if (o.sport !== undefined) args.push('--sport', String(o.sport));
-  if (o.dport !== undefined) args.push('--dport', String(o.dport));
+  // A GRE tuple's "ports" are its keys, which conntrack(8) takes as --srckey/--dstkey (it refuses --sport for gre).
+  const [sport, dport] = c.protocol === 'gre' ? ['--srckey', '--dstkey'] : ['--sport', '--dport'];
+  if (o.sport !== undefined) args.push(sport, String(o.sport));
+  if (o.dport !== undefined) args.push(dport, String(o.dport));
   if (o.icmp) {
     const prefix = c.protocol === 'icmpv6' ? '--icmpv6' : '--icmp';
     args.push(`${prefix}-type`, String(o.icmp.type), `${prefix}-code`, String(o.icmp.code), `${prefix}-id`, String(o.icmp.id));
