@@ -22,3 +22,17 @@ export type ShownTheme = (typeof THEMES)[number];
 export async function useSystemTheme(page: Page, theme: ShownTheme): Promise<void> {
   await page.emulateMedia({ colorScheme: theme });
 }
+
+/**
+ * Axe on an open dialog in both themes: the system setting is switched while it stays open, then set back to
+ * what the page showed before, so the test goes on as it was.
+ */
+export async function expectDialogAccessible(page: Page, what: string): Promise<void> {
+  const shown: ShownTheme = (await page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches)) ? 'dark' : 'light';
+  for (const theme of THEMES) {
+    await page.emulateMedia({ colorScheme: theme });
+    await expect(page.locator('dialog[open]')).toBeVisible();
+    await expectAccessible(page, `${what} (${theme})`, 'dialog[open]');
+  }
+  await page.emulateMedia({ colorScheme: shown });
+}

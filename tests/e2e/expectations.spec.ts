@@ -10,6 +10,7 @@ import { LAB_CONNLABELS } from '@/lib/lab/addresses';
 import type { HelperLabInfo } from '../support/helper-lab';
 import { listExpectationsWithConntrack } from '../support/oracle-extra';
 import { startServer, type TestServer } from '../support/server';
+import { expectDialogAccessible } from './a11y';
 import { screenshot, showColumn } from './fixtures';
 
 interface World {
@@ -114,6 +115,7 @@ test('delete one, then all of a master, then flush with the typed word; the kern
   // Deletes are in the row's actions menu (its "⋯" button, right-click, or Shift+F10 on the row).
   await first.getByTestId('row-actions').click();
   await page.getByRole('menuitem', { name: 'Delete this expectation…' }).click();
+  await expectDialogAccessible(page, 'delete an expectation');
   await page.getByTestId('expect-confirm').click();
   await expect(page.getByTestId('toast')).toContainText(`Deleted expectation ${id}`);
   await expect(expectRows(page)).toHaveCount(2);
@@ -131,6 +133,7 @@ test('delete one, then all of a master, then flush with the typed word; the kern
 
   await page.getByTestId('expect-flush').click();
   await expect(page.getByTestId('expect-confirm')).toBeDisabled();
+  await expectDialogAccessible(page, 'flush the expectations');
   // The word exactly, in capitals; only the spaces around it are forgiven.
   await page.getByTestId('expect-flush-typed').fill('flush');
   await expect(page.getByTestId('expect-confirm')).toBeDisabled();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { expect, test, type Browser } from '@playwright/test';
 import { createToken, createUser, loginViaApi, type Credentials } from '../support/auth';
 import { createTestNamespace, insertWithConntrack, type TestNamespace } from '../support/oracle';
-import { expectAccessible } from './a11y';
+import { expectAccessible, expectDialogAccessible } from './a11y';
 import { startServer, type TestServer } from '../support/server';
 
 let ns: TestNamespace;
@@ -80,6 +80,7 @@ test('an ended connection is found by id with its cause, and cleared', async ({ 
   const details = page.getByTestId('history-details');
   await expect(details).toBeVisible();
   await expect(details.getByTestId('history-details-cause')).toHaveText('deleted by an administrator');
+  await expectDialogAccessible(page, 'History details');
   await expect(details).toContainText('192.168.50.5:6100 → 198.51.100.50:443');
   const user = (await details.getByTestId('history-details-user').textContent()) ?? '';
   expect(user.length).toBeGreaterThan(0);
@@ -115,6 +116,7 @@ test('clear all needs the typed confirmation', async ({ browser }) => {
   await expect(page.getByTestId('history-row').first()).toBeVisible();
   await page.getByTestId('history-clear-all').click();
   await expect(page.getByTestId('history-clear-confirm')).toBeDisabled();
+  await expectDialogAccessible(page, 'History clear all');
   // The word shown, exactly: the old lower-case phrase no longer confirms.
   await page.getByTestId('history-clear-typed').fill('clear all');
   await expect(page.getByTestId('history-clear-confirm')).toBeDisabled();

@@ -3,7 +3,7 @@
 // its group; deleting a group removes its entries from the kernel (`conntrack -L` in the test's namespace) and
 // leaves an audit row; a flush through the API appears as a marker; a viewer gets no delete controls.
 // Aliased: the hooks lint rule reads any use* name as a React hook, and this one is called in a loop.
-import { THEMES, expectAccessible, useSystemTheme as showSystemTheme } from './a11y';
+import { THEMES, expectAccessible, expectDialogAccessible, useSystemTheme as showSystemTheme } from './a11y';
 import { OLD_WAN, SEEDED, expect, expectMatched, screenshot, seedEntries, test } from './fixtures';
 import { createUser, loginViaApi } from '../support/auth';
 import { loadWithConntrack } from '../support/oracle';
@@ -86,6 +86,7 @@ test('delete a group: preview, confirm; the kernel no longer has its entries and
   await group.getByTestId('group-delete').click();
   const dialog = page.getByTestId('delete-dialog');
   await expect(dialog.getByTestId('delete-summary')).toContainText(`Delete ${expected} connections`);
+  await expectDialogAccessible(page, 'delete a group');
   await dialog.getByTestId('confirm-delete').click();
   await expect(dialog).toBeHidden();
   await expect.poll(() => lab.count(['--reply-dst', OLD_WAN])).toBe(0);

@@ -1,7 +1,7 @@
 // The Router page, the stale notice and cleanup by uplink in Chromium, at 1280x720 and 390 px: the lab's
 // namespace gets an uplink holding the old external address, which is then replaced by the new one (as a PPPoE
 // reconnect would), so the old address's entries are stale and the uplink's cleanup covers both addresses.
-import { expectAccessible } from './a11y';
+import { expectDialogAccessible } from './a11y';
 import { expect, NEW_WAN, OLD_WAN, screenshot, SEEDED, test, type Lab } from './fixtures';
 
 async function ip(lab: Lab, args: string[]): Promise<void> {
@@ -53,7 +53,7 @@ for (const viewport of [
       await dialog.getByTestId('cleanup-preview').click();
       await expect(dialog.getByTestId('cleanup-outbound')).toContainText('60 connections');
       await expect(dialog.getByRole('alert')).toContainText('this cuts live connections of the active uplink');
-      await expectAccessible(page, `the cleanup preview (${viewport.name})`);
+      await expectDialogAccessible(page, `the cleanup preview (${viewport.name})`);
       await screenshot(page, `router-cleanup-${viewport.name}`);
       await dialog.getByTestId('cleanup-confirm').click();
       await expect(page.getByTestId('router-result')).toContainText('Deleted 60 connections NATed to ctcwan');

@@ -1,5 +1,6 @@
 // The Settings page in Chromium against the real server and kernel: an administrator changes a timeout, sees the
 // change as a diff, applies it, and copies the line that keeps it; `sysctl -n` in the namespace is the oracle.
+import { expectDialogAccessible } from './a11y';
 import { expect, screenshot, test } from './fixtures';
 
 const NAME = 'nf_conntrack_udp_timeout';
@@ -35,6 +36,7 @@ test('change a timeout: diff, apply, copy the persistence line', async ({ page, 
     await input.fill('0');
     await expect(dialog.getByTestId('setting-input-hint')).toContainText('must be from 1 to 2147483');
     await expect(dialog.getByTestId('setting-apply')).toBeDisabled();
+    await expectDialogAccessible(page, 'the setting dialog with a refused value');
 
     await input.fill(after);
     const diff = dialog.getByTestId('setting-diff');
