@@ -11,7 +11,7 @@ import type { GroupKey, GroupMetric } from '../vocabulary';
 import { FAMILY_V6, PORTED, SHAPE, type Columns } from './columns';
 import { addressText } from './text';
 import { inTurns, runAll, type Steps } from './order';
-import { protocolName, tallySteps, UDP_REPLIED, UDP_UNREPLIED } from './summary';
+import { protocolName, tallySteps, UDP_REPLIED, UDP_UNREPLIED, type Tallies } from './summary';
 
 // Imported constants as module locals: a bundler reads an imported binding through a getter, which costs more
 // than the rest of the work when it is read once per row.
@@ -366,9 +366,21 @@ interface Sums {
   reply: Float64Array;
 }
 
+/** The tallies of a whole snapshot (its Columns), kept while it lives: a snapshot never changes. */
+const wholeTallies = new WeakMap<Columns, Tallies>();
+
+function* talliesOfSteps(c: Columns, rows: Uint32Array | undefined): Steps<Tallies> {
+  if (rows) return yield* tallySteps(c, rows);
+  const cached = wholeTallies.get(c);
+  if (cached) return cached;
+  const tallies = yield* tallySteps(c);
+  wholeTallies.set(c, tallies);
+  return tallies;
+}
+
 /** Protocol, state and UDP replied/unreplied groups from the summary's one-pass tallies. */
 function* tallyGroupingSteps(c: Columns, by: 'protocol' | 'state' | 'udp', rows: Uint32Array | undefined): Steps<Grouping> {
-  const tallies = yield* tallySteps(c, rows);
+  const tallies = yield* talliesOfSteps(c, rows);
   const counts = by === 'protocol' ? tallies.protocols : tallies.states;
   const bytes = by === 'protocol' ? tallies.protocolBytes : tallies.stateBytes;
   const t = new GroupKeys();
