@@ -52,6 +52,7 @@ test('change a timeout: diff, apply, copy the persistence line', async ({ page, 
     expect(await sysctlN(lab.ns.exec)).toBe(after);
     const line = `ip netns exec ${lab.ns.name} sysctl -w ${KEY}=${after}`;
     await expect(result.getByTestId('persistence-line')).toHaveText(line);
+    await expectDialogAccessible(page, 'the setting result');
     await result.getByTestId('persistence-copy').click();
     await expect(result.getByTestId('persistence-copy-status')).toHaveText('Copied.');
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(line);
