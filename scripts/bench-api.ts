@@ -23,6 +23,7 @@
 //       with the switch on: 50 lookups, each waiting its 1 s timeout), against pages asked with none in flight (the
 //       switch off), interleaved over `--reverse` rounds, each page at a new offset so nothing is cached: p50 / p95
 //       server time of each and their ratio. Target: <= 1.1x.
+// `--only a,c,d` runs just those sections (each needs the table seeded anyway; skipping the rest saves minutes).
 // The table goes to stdout, everything measured to bench-results/bench-api-<N>-<time>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -348,8 +349,24 @@ async function measureResponsiveness(server: TestServer, N: number): Promise<Res
   return results;
 }
 
+const SECTIONS = ['a', 'b', 'c', 'd', 'e'] as const;
+
+/** `--only a,d` (any of a-e, comma-separated) out of argv; every section when absent. */
+function sectionsOption(argv: readonly string[]): { sections: ReadonlySet<string>; rest: string[] } {
+  const rest = [...argv];
+  const at = rest.findIndex((arg) => arg === '--only' || arg.startsWith('--only='));
+  if (at < 0) return { sections: new Set(SECTIONS), rest };
+  const [arg] = rest.splice(at, 1);
+  const text = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : rest.splice(at, 1)[0];
+  const sections = new Set((text ?? '').split(',').filter(Boolean));
+  const unknown = [...sections].filter((s) => !(SECTIONS as readonly string[]).includes(s));
+  if (sections.size === 0 || unknown.length > 0) throw new Error(`--only needs sections among ${SECTIONS.join(',')} (got ${String(text)})`);
+  return { sections, rest };
+}
+
 async function main(): Promise<void> {
-  const options = wholeNumberOptions<Options>(process.argv.slice(2), { entries: 1_000_000, requests: 200, refreshes: 5, seed: 1, reverse: 20 });
+  const { sections, rest } = sectionsOption(process.argv.slice(2));
+  const options = wholeNumberOptions<Options>(rest, { entries: 1_000_000, requests: 200, refreshes: 5, seed: 1, reverse: 20 });
   const N = options.entries;
   // Exit through process.exit so the namespace and sysctl clean-up hooks run.
   process.on('SIGINT', () => process.exit(130));
@@ -371,17 +388,14 @@ async function main(): Promise<void> {
       const { snapshot } = (await refreshed.json()) as { snapshot: { id: string; total: number; tookMs: number } };
       if (snapshot.total !== N) throw new Error(`the server's snapshot has ${snapshot.total} entries, expected ${N}`);
       console.log(`server snapshot: ${N.toLocaleString('en')} entries in ${fmt(snapshot.tookMs)} ms`);
-      console.log('(a) filtered, sorted pages:');
-      const pages = await measurePages(server, snapshot.id, seeded, options.requests);
-      console.log('(c) overview groupings:');
-      const groupings = await measureGroupings(server, snapshot.id, Math.min(options.requests, 50));
-      console.log('(b) Refresh in Chromium:');
-      const refresh = await measureRefresh(server, namespace.name, options.refreshes, ['/', '/?protocol=tcp&state=ESTABLISHED&sort=bytes&order=desc']);
-      console.log('(d) the server while it works:');
-      const responsiveness = await measureResponsiveness(server, N);
-      console.log('(e) reverse DNS against a resolver that never answers:');
-      const reverseDns = await measureReverseDns(server, dns, options.reverse);
-      return { serverSnapshotMs: snapshot.tookMs, ...pages, ...groupings, refresh, responsiveness, reverseDns };
+      const pages = sections.has('a') ? (console.log('(a) filtered, sorted pages:'), await measurePages(server, snapshot.id, seeded, options.requests)) : undefined;
+      const groupings = sections.has('c') ? (console.log('(c) overview groupings:'), await measureGroupings(server, snapshot.id, Math.min(options.requests, 50))) : undefined;
+      const refresh = sections.has('b')
+        ? (console.log('(b) Refresh in Chromium:'), await measureRefresh(server, namespace.name, options.refreshes, ['/', '/?protocol=tcp&state=ESTABLISHED&sort=bytes&order=desc']))
+        : undefined;
+      const responsiveness = sections.has('d') ? (console.log('(d) the server while it works:'), await measureResponsiveness(server, N)) : undefined;
+      const reverseDns = sections.has('e') ? (console.log('(e) reverse DNS against a resolver that never answers:'), await measureReverseDns(server, dns, options.reverse)) : undefined;
+      return { serverSnapshotMs: snapshot.tookMs, pages, groupings, refresh, responsiveness, reverseDns };
     } finally {
       await server.stop();
       await dns.close();
@@ -389,54 +403,63 @@ async function main(): Promise<void> {
   });
 
   // ---- report ----
-  const worstP95 = Math.max(...report.pages.map((p) => p.p95));
   console.log('');
-  console.log(`(a) server time per page of 100 (${report.source}), ${N.toLocaleString('en')} entries`);
-  console.log([pad('page', 40), lpad('matched', 10), lpad('first ms', 10), lpad('p50 ms', 8), lpad('p95 ms', 8), lpad('max ms', 8), '  p95 <= 50'].join(''));
-  for (const p of report.pages) {
+  const { pages, groupings, refresh, responsiveness, reverseDns: rd } = report;
+  const worstP95 = pages ? Math.max(...pages.pages.map((p) => p.p95)) : undefined;
+  if (pages) {
+    console.log(`(a) server time per page of 100 (${pages.source}), ${N.toLocaleString('en')} entries`);
+    console.log([pad('page', 40), lpad('matched', 10), lpad('first ms', 10), lpad('p50 ms', 8), lpad('p95 ms', 8), lpad('max ms', 8), '  p95 <= 50'].join(''));
+    for (const p of pages.pages) {
+      console.log(
+        [pad(p.name, 40), lpad(p.matched.toLocaleString('en'), 10), lpad(fmt(p.firstMs), 10), lpad(fmt(p.p50), 8), lpad(fmt(p.p95), 8), lpad(fmt(p.max), 8), p.p95 <= P95_TARGET_MS ? '  PASS' : '  MISS'].join(''),
+      );
+    }
+    console.log('');
+  }
+  if (groupings) {
+    console.log(`(c) overview groupings, top 10 (${groupings.groupingSource}; first: builds the group index), ${N.toLocaleString('en')} entries`);
+    console.log([pad('by', 40), lpad('groups', 10), lpad('first ms', 10), lpad('p50 ms', 8), lpad('p95 ms', 8), lpad('max ms', 8), '  p95 <= 100'].join(''));
+    for (const g of groupings.groupings) {
+      console.log([pad(g.by, 40), lpad(g.groups.toLocaleString('en'), 10), lpad(fmt(g.firstMs), 10), lpad(fmt(g.p50), 8), lpad(fmt(g.p95), 8), lpad(fmt(g.max), 8), g.p95 <= GROUPING_P95_TARGET_MS ? '  PASS' : '  MISS'].join(''));
+    }
+    console.log('');
+  }
+  if (refresh) {
+    console.log(`(b) Refresh click to first page rendered vs Conntrack.snapshot() in-process (${fmt(refresh.bareMedian)} ms)`);
+    console.log([pad('view', 60), lpad('refresh ms', 12), lpad('ratio', 8), '  <= 1.5x'].join(''));
+    for (const v of refresh.views) {
+      const ratio = v.median / refresh.bareMedian;
+      console.log([pad(v.view, 60), lpad(fmt(v.median), 12), lpad(ratio.toFixed(2), 8), ratio <= REFRESH_RATIO_TARGET ? '  PASS' : '  MISS'].join(''));
+    }
+    console.log('');
+  }
+  if (responsiveness) {
+    console.log(`(d) longest event-loop stall in the server (monitorEventLoopDelay) and /api/health asked every ${HEALTH_INTERVAL_MS} ms alongside`);
+    console.log([pad('work', 46), lpad('ms', 8), lpad('stall ms', 10), lpad('<= 20', 7), lpad('health p95', 12), lpad('max', 8), lpad('<= 50', 7)].join(''));
+    for (const r of responsiveness) {
+      console.log(
+        [
+          pad(r.work, 46),
+          lpad(fmt(r.ms), 8),
+          lpad(fmt(r.stallMs), 10),
+          lpad(r.stallMs <= STALL_TARGET_MS ? 'PASS' : 'MISS', 7),
+          lpad(fmt(r.healthP95), 12),
+          lpad(fmt(r.healthMax), 8),
+          lpad(r.healthP95 <= HEALTH_P95_TARGET_MS ? 'PASS' : 'MISS', 7),
+        ].join(''),
+      );
+    }
+    console.log('');
+  }
+  if (rd) {
+    console.log(`(e) page of 100 by id with ${rd.lookupsPerPage} PTR lookups in flight on a silent resolver vs none, ${rd.rounds} rounds (${pages?.source ?? 'server-timing'})`);
+    console.log([pad('', 20), lpad('p50 ms', 8), lpad('p95 ms', 8)].join(''));
+    console.log([pad('reverse DNS off', 20), lpad(fmt(rd.off.p50), 8), lpad(fmt(rd.off.p95), 8)].join(''));
+    console.log([pad('reverse DNS on', 20), lpad(fmt(rd.on.p50), 8), lpad(fmt(rd.on.p95), 8)].join(''));
     console.log(
-      [pad(p.name, 40), lpad(p.matched.toLocaleString('en'), 10), lpad(fmt(p.firstMs), 10), lpad(fmt(p.p50), 8), lpad(fmt(p.p95), 8), lpad(fmt(p.max), 8), p.p95 <= P95_TARGET_MS ? '  PASS' : '  MISS'].join(''),
+      [pad('ratio on / off', 20), lpad(rd.p50Ratio.toFixed(2), 8), lpad(rd.p95Ratio.toFixed(2), 8), rd.p95Ratio <= REVERSE_RATIO_TARGET && rd.p50Ratio <= REVERSE_RATIO_TARGET ? '  PASS (<= 1.1x)' : '  MISS (<= 1.1x)'].join(''),
     );
   }
-  console.log('');
-  console.log(`(c) overview groupings, top 10 (${report.groupingSource}; first: builds the group index), ${N.toLocaleString('en')} entries`);
-  console.log([pad('by', 40), lpad('groups', 10), lpad('first ms', 10), lpad('p50 ms', 8), lpad('p95 ms', 8), lpad('max ms', 8), '  p95 <= 100'].join(''));
-  for (const g of report.groupings) {
-    console.log([pad(g.by, 40), lpad(g.groups.toLocaleString('en'), 10), lpad(fmt(g.firstMs), 10), lpad(fmt(g.p50), 8), lpad(fmt(g.p95), 8), lpad(fmt(g.max), 8), g.p95 <= GROUPING_P95_TARGET_MS ? '  PASS' : '  MISS'].join(''));
-  }
-  console.log('');
-  console.log(`(b) Refresh click to first page rendered vs Conntrack.snapshot() in-process (${fmt(report.refresh.bareMedian)} ms)`);
-  console.log([pad('view', 60), lpad('refresh ms', 12), lpad('ratio', 8), '  <= 1.5x'].join(''));
-  for (const v of report.refresh.views) {
-    const ratio = v.median / report.refresh.bareMedian;
-    console.log([pad(v.view, 60), lpad(fmt(v.median), 12), lpad(ratio.toFixed(2), 8), ratio <= REFRESH_RATIO_TARGET ? '  PASS' : '  MISS'].join(''));
-  }
-
-  console.log('');
-  console.log(`(d) longest event-loop stall in the server (monitorEventLoopDelay) and /api/health asked every ${HEALTH_INTERVAL_MS} ms alongside`);
-  console.log([pad('work', 46), lpad('ms', 8), lpad('stall ms', 10), lpad('<= 20', 7), lpad('health p95', 12), lpad('max', 8), lpad('<= 50', 7)].join(''));
-  for (const r of report.responsiveness) {
-    console.log(
-      [
-        pad(r.work, 46),
-        lpad(fmt(r.ms), 8),
-        lpad(fmt(r.stallMs), 10),
-        lpad(r.stallMs <= STALL_TARGET_MS ? 'PASS' : 'MISS', 7),
-        lpad(fmt(r.healthP95), 12),
-        lpad(fmt(r.healthMax), 8),
-        lpad(r.healthP95 <= HEALTH_P95_TARGET_MS ? 'PASS' : 'MISS', 7),
-      ].join(''),
-    );
-  }
-  console.log('');
-  const rd = report.reverseDns;
-  console.log(`(e) page of 100 by id with ${rd.lookupsPerPage} PTR lookups in flight on a silent resolver vs none, ${rd.rounds} rounds (${report.source})`);
-  console.log([pad('', 20), lpad('p50 ms', 8), lpad('p95 ms', 8)].join(''));
-  console.log([pad('reverse DNS off', 20), lpad(fmt(rd.off.p50), 8), lpad(fmt(rd.off.p95), 8)].join(''));
-  console.log([pad('reverse DNS on', 20), lpad(fmt(rd.on.p50), 8), lpad(fmt(rd.on.p95), 8)].join(''));
-  console.log(
-    [pad('ratio on / off', 20), lpad(rd.p50Ratio.toFixed(2), 8), lpad(rd.p95Ratio.toFixed(2), 8), rd.p95Ratio <= REVERSE_RATIO_TARGET && rd.p50Ratio <= REVERSE_RATIO_TARGET ? '  PASS (<= 1.1x)' : '  MISS (<= 1.1x)'].join(''),
-  );
   console.log(`load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
   const dir = join(repoRoot, 'bench-results');
@@ -444,7 +467,7 @@ async function main(): Promise<void> {
   const file = join(dir, `bench-api-${N}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   const environment = { kernel: release(), node: process.version, cpus: cpus().length, loadBefore: load, loadAfter: loadavg() };
   const targets = { p95Ms: P95_TARGET_MS, groupingP95Ms: GROUPING_P95_TARGET_MS, refreshRatio: REFRESH_RATIO_TARGET, stallMs: STALL_TARGET_MS, healthP95Ms: HEALTH_P95_TARGET_MS, reverseDnsRatio: REVERSE_RATIO_TARGET };
-  writeFileSync(file, `${JSON.stringify({ startedAt, options, environment, targets, worstP95, ...report }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ startedAt, options: { ...options, only: [...sections].join(',') }, environment, targets, worstP95, ...report }, null, 2)}\n`);
   console.log(`\nwritten to ${file}`);
 }
 
