@@ -2,6 +2,7 @@
 // Debian's Chromium) - then one closing line "N passed, N failed" over all of them. Exit non-zero on any failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 mkdirSync('test-results', { recursive: true });
 const bin = (name) => `node_modules/.bin/${name}`;
@@ -35,6 +36,21 @@ if (hasE2e) {
       return stats ? { passed: stats.expected + stats.flaky, failed: stats.unexpected } : undefined;
     },
   });
+  if (!results.at(-1).ok) printErrorContexts('test-results/e2e');
+}
+
+/**
+ * What the page showed when each end-to-end test failed (Playwright's error-context.md: the accessibility snapshot
+ * of the page), into the log: a CI run keeps only its output, not test-results/.
+ */
+function printErrorContexts(dir) {
+  if (!existsSync(dir)) return;
+  for (const test of readdirSync(dir)) {
+    const file = join(dir, test, 'error-context.md');
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    console.log(`\n=== page at the failure: ${test}\n${text.length > 12000 ? `${text.slice(0, 12000)}\n[... ${text.length - 12000} more characters]` : text}`);
+  }
 }
 
 console.log('\n=== summary');

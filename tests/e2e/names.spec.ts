@@ -80,8 +80,8 @@ test('reverse DNS: off by default; once on, PTR names appear after the page and 
   await page.goto('/?protocol=tcp&state=SYN_SENT');
   await page.getByRole('button', { name: /^Details of connection/ }).first().click();
   const details = page.getByTestId('details-panel');
-  await expect(details.getByText('tablet (dnsmasq lease, MAC 02:00:00:00:01:11)').first()).toBeVisible();
-  await expect(details.getByText('web.isp.example (reverse DNS)').first()).toBeVisible();
+  await expect(details.getByRole('row', { name: /^Source name/ })).toContainText('tablet (dnsmasq lease, MAC 02:00:00:00:01:11)');
+  await expect(details.getByRole('row', { name: /^Destination name/ })).toContainText('web.isp.example (reverse DNS)');
   await expect(details.getByRole('row', { name: /^Source MAC \(neighbour table\)/ })).toContainText('02:00:00:00:aa:11');
   await page.keyboard.press('Escape');
 
