@@ -380,7 +380,7 @@ export class Conntrack {
     errors.forEach((errno, i) => {
       if (errno === 0) result.deleted++;
       else if (errno === ENOENT) result.alreadyGone++;
-      else result.failed.push({ entry: entries[i], error: new NetlinkError({ errno, operation: 'delete connection' }) });
+      else result.failed.push({ entry: entries[i], error: new NetlinkError({ errno, operation: 'delete connection', subject: 'connection' }) });
     });
     return result;
   }
@@ -434,7 +434,7 @@ export class Conntrack {
             result.deleted++;
             if (result.sample.length < sampleSize) result.sample.push(refAt(window, starts[i], starts[i + 1]));
           } else if (errno === ENOENT) result.alreadyGone++;
-          else result.failed.push({ entry: refAt(window, starts[i], starts[i + 1]), error: new NetlinkError({ errno, operation: 'delete connection' }) });
+          else result.failed.push({ entry: refAt(window, starts[i], starts[i + 1]), error: new NetlinkError({ errno, operation: 'delete connection', subject: 'connection' }) });
         }
       },
     });
@@ -448,7 +448,7 @@ export class Conntrack {
         if (!(test.row.shape[0] & SHAPE.ID)) {
           // Without its id a delete could hit a newer entry on the same tuple: refused, never guessed.
           const entry = refOf(decodeMessage(msg));
-          result.failed.push({ entry, error: new NetlinkError({ errno: EINVAL, operation: 'delete connection', detail: 'the kernel sent the entry without its id' }) });
+          result.failed.push({ entry, error: new NetlinkError({ errno: EINVAL, operation: 'delete connection', subject: 'connection', detail: 'the kernel sent the entry without its id' }) });
           return;
         }
         deletes.add({ type: DELETE, family }, length, (out, at) => copyIdentity(buf, offset + 20, offset + length, out, at));

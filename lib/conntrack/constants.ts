@@ -62,6 +62,9 @@ export const IPCTNL_MSG_EXP = {
 
 export const expMsgType = (op: number): number => (NFNL_SUBSYS_CTNETLINK_EXP << 8) | op;
 
+/** What a ctnetlink request of this nlmsg type is about, as an error's reason names it. */
+export const subjectOf = (type: number): 'connection' | 'expectation' => (type >> 8 === NFNL_SUBSYS_CTNETLINK_EXP ? 'expectation' : 'connection');
+
 // nfnetlink multicast groups (enum nfnetlink_groups)
 export const NFNLGRP = {
   CONNTRACK_NEW: 1, // NFNLGRP_CONNTRACK_NEW

@@ -129,7 +129,7 @@ export class ConntrackExpectations {
     errors.forEach((errno, i) => {
       if (errno === 0) result.deleted++;
       else if (errno === 2) result.alreadyGone++; // ENOENT
-      else result.failed.push({ ref: refs[i], error: new NetlinkError({ errno, operation: 'delete expectation' }) });
+      else result.failed.push({ ref: refs[i], error: new NetlinkError({ errno, operation: 'delete expectation', subject: 'expectation' }) });
     });
     return result;
   }

@@ -110,7 +110,7 @@ export function readNetfilterSysctls(netns?: string): NetfilterSysctls {
     try {
       walk(ROOT, '', values);
     } catch (error) {
-      throw new NetlinkError({ errno: errnoNumber(error), operation: `read ${ROOT}` });
+      throw new NetlinkError({ errno: errnoNumber(error), operation: `read ${ROOT}`, subject: 'sysctl' });
     }
     const max = values.find((v) => v.name === 'nf_conntrack_max');
     // The kernel makes nf_conntrack_max read-only (0444) in every namespace but the initial one.
@@ -131,13 +131,13 @@ export function writeNetfilterSysctl(options: { netns?: string; name: string; va
     try {
       fd = openSync(path, constants.O_WRONLY);
     } catch (error) {
-      throw new NetlinkError({ errno: errnoNumber(error), operation: `open ${key} for writing` });
+      throw new NetlinkError({ errno: errnoNumber(error), operation: `open ${key} for writing`, subject: 'sysctl' });
     }
     try {
       writeSync(fd, `${options.value}\n`);
     } catch (error) {
       if (errnoOf(error) === 'EINVAL') throw new ValidationError('value', `the kernel refused ${options.value} for ${key} (EINVAL)`);
-      throw new NetlinkError({ errno: errnoNumber(error), operation: `write ${key}` });
+      throw new NetlinkError({ errno: errnoNumber(error), operation: `write ${key}`, subject: 'sysctl' });
     } finally {
       closeSync(fd);
     }

@@ -363,7 +363,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
           if (!result.refused.includes(name)) result.refused.push(name);
           continue; // the next chunk makes up for it
         }
-        const error = new NetlinkError({ errno, operation: 'seed: create connection' });
+        const error = new NetlinkError({ errno, operation: 'seed: create connection', subject: 'connection' });
         if (error.code === 'ENOMEM') throw new Error(`${error.message}: the table is full; raise net.netfilter.nf_conntrack_max (raiseConntrackLimits)`);
         throw new Error(`${error.message}: ${JSON.stringify(entry)}`);
       }

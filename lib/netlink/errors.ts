@@ -12,11 +12,12 @@ export function errnoName(errno: number): string {
   return errnoNames[Math.abs(errno)] ?? `E${Math.abs(errno)}`;
 }
 
-const explanations: Record<string, string> = {
+// What an errno means, in words; `subject` is what the request was about, as its layer names it.
+const explanations: Record<string, string | ((subject: string) => string)> = {
   EPERM: 'needs CAP_NET_ADMIN (run as root or grant the capability)',
   EACCES: 'needs CAP_NET_ADMIN (run as root or grant the capability)',
-  ENOENT: 'no such connection (it is already gone)',
-  EEXIST: 'the connection already exists',
+  ENOENT: (subject) => `no such ${subject} (it does not exist or is already gone)`,
+  EEXIST: (subject) => `the ${subject} already exists`,
   EOPNOTSUPP: 'the kernel does not support this request',
   EINVAL: 'the kernel rejected the request as invalid',
   ENOBUFS: 'the kernel dropped messages because the receive buffer was full',
@@ -25,16 +26,21 @@ const explanations: Record<string, string> = {
   ENOMEM: 'the kernel is out of memory',
 };
 
-/** A kernel (or socket) error, with its errno, its symbolic code and the operation that failed. */
+/**
+ * A kernel (or socket) error, with its errno, its symbolic code and the operation that failed. Each protocol layer
+ * says what its request was about (`subject`: a connection, an expectation, a link, a route...), so that a reason
+ * such as ENOENT names the right object; this module knows no protocol, so without one it says "entry".
+ */
 export class NetlinkError extends Error {
   override readonly name: string = 'NetlinkError';
   readonly errno: number;
   readonly code: string;
   readonly operation: string;
 
-  constructor(options: { errno: number; operation: string; detail?: string }) {
+  constructor(options: { errno: number; operation: string; detail?: string; subject?: string }) {
     const code = errnoName(options.errno);
-    const reason = explanations[code] ?? code;
+    const explanation = explanations[code];
+    const reason = typeof explanation === 'function' ? explanation(options.subject ?? 'entry') : (explanation ?? code);
     super(`${options.operation}: ${reason}${options.detail ? ` (${options.detail})` : ''} [${code}]`);
     this.errno = Math.abs(options.errno);
     this.code = code;

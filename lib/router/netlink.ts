@@ -4,6 +4,7 @@
 // when the kernel reports an overflow (ENOBUFS) on an idle socket, while a pool read returns ENOBUFS as an ordinary
 // error, which here means "changes were lost: dump again".
 import { close, read } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { createRtNetlink, parseMessages, rt, type RtNetlinkSocket } from 'netlink';
 import { NetlinkError } from '@/lib/netlink/errors';
 import { inNetns, loadAddon } from '@/lib/netlink/netns';
@@ -18,18 +19,29 @@ const DUMP_TIMEOUT_MS = 15_000;
 // NLM_F_REPLACE (linux/netlink.h)
 const NLM_F_REPLACE = 0x100;
 
-function dumpError(operation: string, error: unknown): NetlinkError {
+/** What each rtnetlink request is about, as an error's reason names it (never "connection": that is ctnetlink's). */
+export type RouterSubject = 'link' | 'address' | 'route' | 'rule' | 'neighbour' | 'route or neighbour' | 'rtnetlink object';
+
+/** The NetlinkError for a failed rtnetlink request, whatever the npm package threw. */
+export function rtnetlinkError(operation: string, error: unknown, subject: RouterSubject = 'rtnetlink object'): NetlinkError {
   if (error instanceof NetlinkError) return error;
-  // The package rejects kernel errors with an Error carrying errno (negative or positive) and a code.
-  const errno = (error as { errno?: number }).errno;
-  return new NetlinkError({ errno: errno ? Math.abs(errno) : 5, operation, detail: errno ? undefined : String(error) });
+  // Socket errors carry an errno; the package rejects the kernel's NLMSG_ERROR answers with a bare
+  // Error("Request rejected: ENOENT") (its checkError), whose code is only in the text.
+  const errno = (error as { errno?: number }).errno ?? rejectedErrno(error);
+  return new NetlinkError({ errno: errno ? Math.abs(errno) : 5, operation, subject, detail: errno ? undefined : String(error) });
+}
+
+function rejectedErrno(error: unknown): number | undefined {
+  const code = error instanceof Error ? /^Request rejected: (\S+)$/.exec(error.message)?.[1] : undefined;
+  if (code === undefined) return undefined;
+  return /^-?\d+$/.test(code) ? Number(code) : (osConstants.errno as Record<string, number | undefined>)[code];
 }
 
 function openDumpSocket(netns: string | undefined): RtNetlinkSocket {
   try {
     return inNetns(netns, () => createRtNetlink());
   } catch (error) {
-    throw dumpError('open rtnetlink socket', error);
+    throw rtnetlinkError('open rtnetlink socket', error);
   }
 }
 
@@ -39,20 +51,20 @@ const defined = <T>(items: (T | undefined)[]): T[] => items.filter((item): item 
 export async function dumpTopology(netns: string | undefined): Promise<Topology> {
   const socket = openDumpSocket(netns);
   const options = { timeout: DUMP_TIMEOUT_MS };
-  const step = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
+  const step = async <T>(subject: RouterSubject, operation: string, run: () => Promise<T>): Promise<T> => {
     try {
       return await run();
     } catch (error) {
-      throw dumpError(operation, error);
+      throw rtnetlinkError(operation, error, subject);
     }
   };
   try {
     // One dump at a time: the package matches replies by sequence number, the kernel serves one dump per socket.
-    const links = await step('dump links', () => socket.getLinks({}, {}, options));
-    const addresses = await step('dump addresses', () => socket.getAddresses({}, {}, options));
-    const routes = await step('dump routes', () => socket.getRoutes({}, {}, options));
-    const rules = await step('dump rules', () => socket.getRules({}, {}, options));
-    const neighbours = await step('dump neighbours', () => socket.getNeighbors({}, {}, options));
+    const links = await step('link', 'dump links', () => socket.getLinks({}, {}, options));
+    const addresses = await step('address', 'dump addresses', () => socket.getAddresses({}, {}, options));
+    const routes = await step('route', 'dump routes', () => socket.getRoutes({}, {}, options));
+    const rules = await step('rule', 'dump rules', () => socket.getRules({}, {}, options));
+    const neighbours = await step('neighbour', 'dump neighbours', () => socket.getNeighbors({}, {}, options));
     return {
       links: defined(links.map(decodeLink)),
       addresses: defined(addresses.map(decodeAddress)),
@@ -72,7 +84,7 @@ export async function interfaceNames(netns: string | undefined): Promise<string[
     const links = await socket.getLinks({}, {}, { timeout: DUMP_TIMEOUT_MS });
     return defined(links.map(decodeLink)).map((link) => link.name);
   } catch (error) {
-    throw dumpError('dump links', error);
+    throw rtnetlinkError('dump links', error, 'link');
   } finally {
     socket.socket.close();
   }
@@ -86,7 +98,7 @@ export async function dumpDerived(netns: string | undefined): Promise<Pick<Topol
     const neighbours = await socket.getNeighbors({}, {}, { timeout: DUMP_TIMEOUT_MS });
     return { routes: defined(routes.map(decodeRoute)), neighbours: defined(neighbours.map(decodeNeighbour)) };
   } catch (error) {
-    throw dumpError('dump routes and neighbours', error);
+    throw rtnetlinkError('dump routes and neighbours', error, 'route or neighbour');
   } finally {
     socket.socket.close();
   }
@@ -159,8 +171,7 @@ export class ChangeSocket {
     try {
       this.fd = inNetns(options.netns, () => addon.openSocket(NETLINK_ROUTE, options.receiveBufferBytes, Object.values(RTNLGRP), READ_TIMEOUT_MS));
     } catch (error) {
-      if (error instanceof NetlinkError) throw error;
-      throw new NetlinkError({ errno: (error as { errno?: number }).errno ?? 1, operation: 'subscribe to rtnetlink changes' });
+      throw rtnetlinkError('subscribe to rtnetlink changes', error);
     }
     this.readNext(options.listener);
   }
@@ -174,7 +185,7 @@ export class ChangeSocket {
       if (error) {
         if (error.code === 'ENOBUFS') listener.overflow();
         else if (error.code !== 'EAGAIN' && error.code !== 'EWOULDBLOCK' && error.code !== 'EINTR') {
-          listener.error(new NetlinkError({ errno: error.errno ?? 5, operation: 'read rtnetlink changes' }));
+          listener.error(rtnetlinkError('read rtnetlink changes', error));
         }
       } else if (bytes > 0) {
         this.onDatagram(this.buffer.subarray(0, bytes), listener);

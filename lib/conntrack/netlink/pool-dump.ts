@@ -2,7 +2,7 @@
 // thread moves that work off the main thread: while the main thread decodes one 32 KiB chunk, a pool thread is
 // already waiting for the kernel to fill the next, and two dumps (one per family) run on both cores at once.
 import { close, closeSync, read, writeSync } from 'node:fs';
-import { NETLINK_NETFILTER, NLM_F, NLMSG } from '../constants';
+import { NETLINK_NETFILTER, NLM_F, NLMSG, subjectOf } from '../constants';
 import { NetlinkError } from '../errors';
 import { buildMessage, errorOf, scanMessages, type ReceivedMessage, type RequestHeader } from './message';
 import { inNetns, loadAddon } from '@/lib/netlink/netns';
@@ -37,6 +37,7 @@ function endsDump(buf: Uint8Array, seq: number): boolean {
 
 export async function dumpOnThreadPool(options: PoolDumpOptions): Promise<void> {
   const { operation } = options;
+  const subject = subjectOf(options.header.type);
   const addon = loadAddon();
   let fd: number;
   try {
@@ -86,12 +87,12 @@ export async function dumpOnThreadPool(options: PoolDumpOptions): Promise<void> 
         if (msg.type === NLMSG.DONE) {
           // NLMSG_DONE carries an int: a negative errno when the dump failed part-way.
           const errno = msg.length >= 20 ? -new DataView(msg.buf.buffer, msg.buf.byteOffset + msg.offset + 16, 4).getInt32(0, true) : 0;
-          if (errno > 0) failure = new NetlinkError({ errno, operation });
+          if (errno > 0) failure = new NetlinkError({ errno, operation, subject });
           return false;
         }
         if (msg.type === NLMSG.ERROR) {
           const errno = errorOf(msg);
-          if (errno) failure = new NetlinkError({ errno, operation });
+          if (errno) failure = new NetlinkError({ errno, operation, subject });
           return false;
         }
         options.onMessage(msg);

@@ -1,7 +1,7 @@
 // A NETLINK_NETFILTER socket with request/ACK, streaming dumps, pipelined batches and event subscription.
 // Generic nfnetlink: it frames messages and matches replies, and leaves CTA_* meaning to the codecs.
 import { RawNetlinkSocket } from 'netlink';
-import { NETLINK_NETFILTER, NLM_F, NLMSG } from '../constants';
+import { NETLINK_NETFILTER, NLM_F, NLMSG, subjectOf } from '../constants';
 import { NetlinkError } from '../errors';
 import { buildMessage, erroredSeq, errorOf, forEachMessage, type ReceivedMessage, type RequestHeader } from './message';
 import { inNetns } from '@/lib/netlink/netns';
@@ -124,6 +124,7 @@ export class NfnetlinkSocket {
   private exchange(
     messages: Uint8Array[],
     operation: string,
+    subject: string,
     onDatagram: (buf: Buffer, finish: () => void, fail: (error: NetlinkError) => void) => void,
   ): Promise<void> {
     if (this.closed) return Promise.reject(new NetlinkError({ errno: 9, operation, detail: 'socket closed' }));
@@ -155,10 +156,10 @@ export class NfnetlinkSocket {
             settle(error instanceof Error ? error : new Error(String(error)));
           }
         },
-        onError: (error) => settle(new NetlinkError({ errno: error.errno, operation })),
+        onError: (error) => settle(new NetlinkError({ errno: error.errno, operation, subject })),
       };
       arm();
-      this.send(messages).catch((error: NetlinkError) => settle(new NetlinkError({ errno: error.errno, operation })));
+      this.send(messages).catch((error: NetlinkError) => settle(new NetlinkError({ errno: error.errno, operation, subject })));
     });
   }
 
@@ -168,14 +169,15 @@ export class NfnetlinkSocket {
    */
   async request(header: Omit<RequestHeader, 'seq' | 'flags'> & { flags?: number }, attrs: Uint8Array | undefined, operation: string): Promise<ReceivedMessage[]> {
     const seq = this.nextSeq();
+    const subject = subjectOf(header.type);
     const message = buildMessage({ ...header, seq, flags: NLM_F.REQUEST | NLM_F.ACK | (header.flags ?? 0) }, attrs);
     const replies: ReceivedMessage[] = [];
-    await this.exchange([message], operation, (buf, finish, fail) => {
+    await this.exchange([message], operation, subject, (buf, finish, fail) => {
       forEachMessage(buf, (msg) => {
         if (msg.seq !== seq) return true;
         if (msg.type === NLMSG.ERROR) {
           const errno = errorOf(msg);
-          if (errno) fail(new NetlinkError({ errno, operation }));
+          if (errno) fail(new NetlinkError({ errno, operation, subject }));
           else finish();
           return false;
         }
@@ -196,20 +198,21 @@ export class NfnetlinkSocket {
    */
   async dump(header: Omit<RequestHeader, 'seq' | 'flags'>, attrs: Uint8Array | undefined, operation: string, onMessage: (msg: ReceivedMessage) => void): Promise<void> {
     const seq = this.nextSeq();
+    const subject = subjectOf(header.type);
     const message = buildMessage({ ...header, seq, flags: NLM_F.REQUEST | NLM_F.DUMP }, attrs);
-    await this.exchange([message], operation, (buf, finish, fail) => {
+    await this.exchange([message], operation, subject, (buf, finish, fail) => {
       forEachMessage(buf, (msg) => {
         if (msg.seq !== seq) return true;
         if (msg.type === NLMSG.DONE) {
           // NLMSG_DONE carries an int: a negative errno when the dump failed part-way.
           const errno = msg.length >= 20 ? -new DataView(msg.buf.buffer, msg.buf.byteOffset + msg.offset + 16, 4).getInt32(0, true) : 0;
-          if (errno > 0) fail(new NetlinkError({ errno, operation }));
+          if (errno > 0) fail(new NetlinkError({ errno, operation, subject }));
           else finish();
           return false;
         }
         if (msg.type === NLMSG.ERROR) {
           const errno = errorOf(msg);
-          if (errno) fail(new NetlinkError({ errno, operation }));
+          if (errno) fail(new NetlinkError({ errno, operation, subject }));
           else finish();
           return false;
         }
@@ -238,7 +241,7 @@ export class NfnetlinkSocket {
         messages.push(buildMessage({ type: item.type, flags, seq: (seqBase + (i - first)) >>> 0, family: item.family, version: item.version }, item.attrs));
       }
       const lastSeq = (seqBase + (last - first)) >>> 0;
-      await this.exchange(messages, operation, (buf, finish) => {
+      await this.exchange(messages, operation, subjectOf(items[first].type), (buf, finish) => {
         forEachMessage(buf, (msg) => {
           if (msg.type !== NLMSG.ERROR) return true;
           const seq = erroredSeq(msg);
