@@ -105,6 +105,10 @@ test('a delete by host, and its ended connections in History with their names, f
   expect(await lab.count(['-s', '192.168.1.11'])).toBe(0);
 
   // The earlier tests' table resets ended tablet's entries too (flushes): the administrator's delete is these five.
+  // Their DESTROY events reach the recorder after the delete's answer: wait for them as the page would show them.
+  await expect
+    .poll(async () => ((await (await page.request.get('/api/history?host=tablet&cause=admin')).json()) as { matched: number }).matched, { timeout: 30_000 })
+    .toBe(5);
   await page.goto('/history?host=tablet&cause=admin');
   await expect(page.getByTestId('history-filter-host')).toHaveValue('tablet');
   await expect(page.getByTestId('history-row')).toHaveCount(5);
