@@ -6,8 +6,8 @@
 // tests start it, authenticated with an admin API token), then:
 //   (a) pages with a filter and a sort, each asked `--requests` times against one pinned snapshot: p50 / p95 of
 //       the server time (the Server-Timing header when the server sends one, else the loopback round trip, which
-//       is an upper bound). The first request of each is reported apart: it builds the sort order.
-//       Target: p95 <= 50 ms.
+//       is an upper bound). The first request of each is reported apart: it selects the page's rows while the
+//       sort order is built in the background. Targets: first <= 150 ms, p95 of the later ones <= 30 ms.
 //   (c) the overview's groupings (GET /api/overview?by=...), each asked `--requests` times against the same
 //       snapshot: p50 / p95 server time per `by`. Target: p95 <= 100 ms.
 //   (b) in Chromium, logged in as the administrator: from the click on Refresh to the first page of the new
@@ -36,7 +36,8 @@ import { startServer, type TestServer } from '../tests/support/server';
 import { wholeNumberOptions } from './args';
 
 const repoRoot = resolve(__dirname, '..');
-const P95_TARGET_MS = 50;
+const P95_TARGET_MS = 30;
+const FIRST_TARGET_MS = 150;
 const GROUPING_P95_TARGET_MS = 100;
 const STALL_TARGET_MS = 20;
 const HEALTH_P95_TARGET_MS = 50;
@@ -408,10 +409,11 @@ async function main(): Promise<void> {
   const worstP95 = pages ? Math.max(...pages.pages.map((p) => p.p95)) : undefined;
   if (pages) {
     console.log(`(a) server time per page of 100 (${pages.source}), ${N.toLocaleString('en')} entries`);
-    console.log([pad('page', 40), lpad('matched', 10), lpad('first ms', 10), lpad('p50 ms', 8), lpad('p95 ms', 8), lpad('max ms', 8), '  p95 <= 50'].join(''));
+    console.log([pad('page', 40), lpad('matched', 10), lpad('first ms', 10), lpad(`<= ${FIRST_TARGET_MS}`, 7), lpad('p50 ms', 8), lpad('p95 ms', 8), lpad('max ms', 8), `  p95 <= ${P95_TARGET_MS}`].join(''));
     for (const p of pages.pages) {
+      const verdict = (met: boolean) => (met ? 'PASS' : 'MISS');
       console.log(
-        [pad(p.name, 40), lpad(p.matched.toLocaleString('en'), 10), lpad(fmt(p.firstMs), 10), lpad(fmt(p.p50), 8), lpad(fmt(p.p95), 8), lpad(fmt(p.max), 8), p.p95 <= P95_TARGET_MS ? '  PASS' : '  MISS'].join(''),
+        [pad(p.name, 40), lpad(p.matched.toLocaleString('en'), 10), lpad(fmt(p.firstMs), 10), lpad(verdict(p.firstMs <= FIRST_TARGET_MS), 7), lpad(fmt(p.p50), 8), lpad(fmt(p.p95), 8), lpad(fmt(p.max), 8), `  ${verdict(p.p95 <= P95_TARGET_MS)}`].join(''),
       );
     }
     console.log('');
@@ -466,7 +468,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `bench-api-${N}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   const environment = { kernel: release(), node: process.version, cpus: cpus().length, loadBefore: load, loadAfter: loadavg() };
-  const targets = { p95Ms: P95_TARGET_MS, groupingP95Ms: GROUPING_P95_TARGET_MS, refreshRatio: REFRESH_RATIO_TARGET, stallMs: STALL_TARGET_MS, healthP95Ms: HEALTH_P95_TARGET_MS, reverseDnsRatio: REVERSE_RATIO_TARGET };
+  const targets = { firstMs: FIRST_TARGET_MS, p95Ms: P95_TARGET_MS, groupingP95Ms: GROUPING_P95_TARGET_MS, refreshRatio: REFRESH_RATIO_TARGET, stallMs: STALL_TARGET_MS, healthP95Ms: HEALTH_P95_TARGET_MS, reverseDnsRatio: REVERSE_RATIO_TARGET };
   writeFileSync(file, `${JSON.stringify({ startedAt, options: { ...options, only: [...sections].join(',') }, environment, targets, worstP95, ...report }, null, 2)}\n`);
   console.log(`\nwritten to ${file}`);
 }

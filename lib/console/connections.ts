@@ -17,6 +17,7 @@ import { deletionIntents } from '@/lib/history';
 import { tableAlarm, type AlarmLevel } from './alarm';
 import { statsRuntime } from './stats';
 import { config } from '@/lib/config';
+import { timedJson } from './server-timing';
 
 /** Rows per chunk of an export stream. */
 const EXPORT_CHUNK_ROWS = 500;
@@ -33,12 +34,14 @@ export async function listConnections(query: ListQuery): Promise<ConnectionPage>
   const { snapshot: snapshotId, q, sort, order, limit, offset, ...fields } = query;
   const [uplink, filter] = uplinkFilterOf(fields);
   const snapshot = await consoleService().snapshots.get(snapshotId);
-  await snapshot.prepare({ text: q, sort });
   const { where, row } = await uplinkWhere(snapshot, uplink);
-  const page = snapshot.query({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset, limit, where });
+  const page = await snapshot.page({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset, limit, where });
   const items = page.rows.map((r) => row(r));
   return { snapshot: snapshotSummary(snapshot), matched: page.matched, items, ...namesFor(items, { macOf: await neighbourMacs() }) };
 }
+
+/** GET /api/connections' answer, with the time the page took as Server-Timing (what bench:api reports). */
+export const listConnectionsResponse = (query: ListQuery): Promise<Response> => timedJson('connections', () => listConnections(query));
 
 export async function refreshSnapshot(): Promise<{ snapshot: ApiSnapshot }> {
   return { snapshot: snapshotSummary(await consoleService().snapshots.refresh()) };

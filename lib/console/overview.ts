@@ -10,6 +10,7 @@ import { consoleFilterOptions } from './filter-options';
 import { consoleNames } from './names';
 import { integer, listQuerySchema, uplinkShape } from './schemas';
 import { consoleService } from './service';
+import { timedJson } from './server-timing';
 import { checkWan, uplinkFilterOf } from './uplink-queries';
 import { NO_WAN, UNKNOWN_WAN, uplinkColumnsInTurns, uplinkMask, uplinkService } from './uplinks';
 
@@ -79,8 +80,4 @@ export async function overview(query: OverviewQuery): Promise<OverviewResponse> 
 }
 
 /** GET /api/overview's answer, with the time the grouping took as Server-Timing (what bench:api reports). */
-export async function overviewResponse(query: OverviewQuery): Promise<Response> {
-  const started = performance.now();
-  const body = await overview(query);
-  return Response.json(body, { headers: { 'Server-Timing': `overview;dur=${(performance.now() - started).toFixed(1)}` } });
-}
+export const overviewResponse = (query: OverviewQuery): Promise<Response> => timedJson('overview', () => overview(query));

@@ -1,3 +1,3 @@
-import { listConnections, listQuerySchema, route } from '@/lib/console';
+import { listConnectionsResponse, listQuerySchema, route } from '@/lib/console';
 
-export const GET = route({ permission: 'read', source: 'query', schema: listQuerySchema, handler: ({ input }) => listConnections(input) });
+export const GET = route({ permission: 'read', source: 'query', schema: listQuerySchema, handler: ({ input }) => listConnectionsResponse(input) });

@@ -8,7 +8,7 @@ import type { SortKey } from '../vocabulary';
 import { groupRows, groupRowsInTurns, type ColumnGroupKey, type Grouping, type KeyColumn } from './groups';
 import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
 import { evaluate } from './match';
-import { inTurns, orderBy, orderInTurns, runAll } from './order';
+import { inTurns, orderBy, orderSteps, runAll, selectSteps, sortColumnsSteps, type SortColumns, type Steps } from './order';
 import { summarize, type SnapshotSummary } from './summary';
 import { addressText, searchChunk, textChunk, TEXT_CHUNK_ROWS, type TextChunk } from './text';
 
@@ -51,6 +51,16 @@ export interface RowMask {
   mask: Uint8Array;
 }
 
+/** Which rows match (mask[row] 1) and how many, under the key the masks are cached by. */
+interface Matches {
+  mask: Uint8Array;
+  count: number;
+  key: string;
+}
+
+/** Rows a first page's selection takes at least (ten pages of 100): the next pages are read off it. */
+const HEAD_ROWS = 1000;
+
 const u64 = (column: Columns['counters'], k: number): bigint => (BigInt(column[k]) << 32n) | BigInt(column[k + 1]);
 /** A u64 column pair as a number (exact below 2^53: 8 PiB of bytes). */
 const u64Number = (column: Columns['counters'], k: number): number => column[k] * 0x1_0000_0000 + column[k + 1];
@@ -82,8 +92,14 @@ export class Snapshot {
   private readonly c: Columns;
   /** Row orders per sort key, computed once on first use. */
   private readonly orders = new Map<SortKey, Uint32Array>();
+  /** Per sort key whose order is being built in turns: its columns (what first pages select from), then the order. */
+  private readonly building = new Map<SortKey, { columns: Promise<SortColumns>; order: Promise<Uint32Array> }>();
+  /** The columns of the sort keys being built, once written (dropped when the order is done). */
+  private readonly sortColumns = new Map<SortKey, SortColumns>();
+  /** The first rows of recent filtered orders, by sort, direction and match key (least recently used first). */
+  private readonly heads = new Map<string, Uint32Array>();
   /** Recent match masks by filter and text (least recently used first). */
-  private readonly masks = new Map<string, { mask: Uint8Array; count: number }>();
+  private readonly masks = new Map<string, Matches>();
   /** The rows' text for free-text search, a chunk of rows each, written on first use (complete when it covers every row). */
   private readonly textChunks: TextChunk[] = [];
   private readonly textHelpers = new Map<string, Uint8Array>();
@@ -269,22 +285,55 @@ export class Snapshot {
    */
   async prepare(q: Pick<SnapshotQuery, 'text' | 'sort'>): Promise<void> {
     const sort = q.sort;
-    if (sort && !this.orders.has(sort)) {
-      let building = this.ordersBuilding.get(sort);
-      if (!building) {
-        building = orderInTurns(this.c, sort).then((order) => {
-          this.orders.set(sort, order);
-          this.ordersBuilding.delete(sort);
-        });
-        this.ordersBuilding.set(sort, building);
-      }
-      await building;
-    }
+    if (sort && !this.orders.has(sort)) await this.build(sort).order;
     const needle = q.text?.trim().toLowerCase();
     if (needle) await inTurns(this.textSteps(needle));
   }
 
-  private readonly ordersBuilding = new Map<SortKey, Promise<void>>();
+  /** The order of a sort key built in turns (started on first call): its columns first, then the whole order. */
+  private build(key: SortKey): { columns: Promise<SortColumns>; order: Promise<Uint32Array> } {
+    let build = this.building.get(key);
+    if (!build) {
+      const columns = inTurns(sortColumnsSteps(this.c, key)).then((k) => {
+        this.sortColumns.set(key, k);
+        return k;
+      });
+      const order = columns
+        .then((k) => inTurns(orderSteps(k)))
+        .then((done) => {
+          this.orders.set(key, done);
+          return done;
+        })
+        .finally(() => {
+          this.building.delete(key);
+          this.sortColumns.delete(key);
+        });
+      // Pages await only the columns: a failed background build must not be an unhandled rejection (whoever awaits
+      // it sees it; the next page starts the build over).
+      order.catch(() => undefined);
+      build = { columns, order };
+      this.building.set(key, build);
+    }
+    return build;
+  }
+
+  /**
+   * query() for a server: the text index, the sort columns and the page built in turns, so no other request
+   * waits for them. Before a sort key's order is built, a page near the top (offset + limit at most a quarter of
+   * the rows) is selected from its columns while the order is built in the background for later pages; a page
+   * deeper down waits for the order.
+   */
+  async page(q: SnapshotQuery = {}): Promise<Page> {
+    const needle = q.text?.trim().toLowerCase();
+    if (needle) await inTurns(this.textSteps(needle));
+    const sort = q.sort;
+    if (sort && !this.orders.has(sort)) {
+      const build = this.build(sort);
+      const { count } = this.matches(q.filter, q.text, q.textAddresses, q.where);
+      await (this.selects(q, count) ? build.columns : build.order);
+    }
+    return inTurns(this.pageSteps(q));
+  }
 
   /** Every row matching, in table order. */
   select(filter?: Filter, text?: string, where?: RowMask): Uint32Array {
@@ -295,7 +344,7 @@ export class Snapshot {
   }
 
   /** Which rows match (1) and how many. The last few answers are cached: paging through one view reuses them. */
-  private matches(filter: Filter = {}, text?: string, textAddresses: readonly Prefix[] = [], where?: RowMask): { mask: Uint8Array; count: number } {
+  private matches(filter: Filter = {}, text?: string, textAddresses: readonly Prefix[] = [], where?: RowMask): Matches {
     const needle = text?.trim().toLowerCase() ?? '';
     const also = needle ? textAddresses : [];
     const key = JSON.stringify(filter, (_k, v: unknown) => (v instanceof Uint8Array ? undefined : v)) + '\u0000' + needle + '\u0000' + also.map((p) => p.text).join(',') + '\u0000' + (where?.key ?? '');
@@ -321,7 +370,7 @@ export class Snapshot {
       count = 0;
       for (let r = 0; r < mask.length; r++) count += mask[r];
     }
-    const answer = { mask, count };
+    const answer = { mask, count, key };
     this.masks.set(key, answer);
     if (this.masks.size > 8) this.masks.delete(this.masks.keys().next().value as string);
     return answer;
@@ -354,13 +403,43 @@ export class Snapshot {
     return this.matches(filter, text, [], where).count;
   }
 
-  /** Filter, sort and page: the cached match mask walked along the cached order, stopping at the page's end. */
+  /**
+   * Filter, sort and page: the cached match mask walked along the sort key's order, stopping at the page's end;
+   * before that order is built, a page near the top is selected instead (see page()).
+   */
   query(q: SnapshotQuery = {}): Page {
-    const { mask, count } = this.matches(q.filter, q.text, q.textAddresses, q.where);
+    return runAll(this.pageSteps(q));
+  }
+
+  /** Whether a page of q is selected rather than read off the whole order (when that is not built yet). */
+  private selects(q: SnapshotQuery, count: number): boolean {
+    return Math.min((q.offset ?? 0) + (q.limit ?? 100), count) * 4 <= this.c.size;
+  }
+
+  private *pageSteps(q: SnapshotQuery): Steps<Page> {
+    const { mask, count, key } = this.matches(q.filter, q.text, q.textAddresses, q.where);
     const offset = q.offset ?? 0;
     const limit = q.limit ?? 100;
     const desc = q.order === 'desc';
-    const order = q.sort ? this.order(q.sort) : undefined;
+    const sort = q.sort;
+    if (sort) {
+      const end = Math.min(offset + limit, count);
+      const headKey = `${sort}\u0000${desc}\u0000${key}`;
+      let head = this.heads.get(headKey);
+      if (head && head.length >= end) {
+        this.heads.delete(headKey);
+        this.heads.set(headKey, head);
+      } else if (!this.orders.has(sort) && this.selects(q, count)) {
+        const columns = this.sortColumns.get(sort) ?? (yield* sortColumnsSteps(this.c, sort));
+        head = yield* selectSteps(columns, mask, count, Math.max(end, HEAD_ROWS), desc);
+        this.heads.set(headKey, head);
+        if (this.heads.size > 8) this.heads.delete(this.heads.keys().next().value as string);
+      } else {
+        head = undefined;
+      }
+      if (head) return { matched: count, rows: Array.from(head.subarray(offset, end)) };
+    }
+    const order = sort ? this.order(sort) : undefined;
     const size = this.c.size;
     const rows: number[] = [];
     let seen = 0;
