@@ -6,7 +6,7 @@
 // generator): runAll() runs them in one go, inTurns() lets the event loop run between them, so a server's first
 // sort of a million rows stalls no other request.
 import type { SortKey } from '../vocabulary';
-import { FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
+import { FAMILY_V6, NO_STATE, SHAPE, type Columns, type ReadonlyColumn } from './columns';
 
 /** Rows of work per step: one counting or scattering pass over this many rows takes a millisecond or two. */
 const STEP_ROWS = 65536;
@@ -24,16 +24,20 @@ export type Steps<T> = Generator<void, T, void>;
  * (0 IPv4, 1 IPv6) and an IPv4 row's address is its only other word (the rest are 0).
  */
 export interface SortColumns {
-  readonly words: readonly Uint32Array[];
+  /** Indexed by row (a word may be a snapshot column itself, longer than size: never written). */
+  readonly words: readonly Word[];
   readonly varies: readonly number[];
+  /** Rows. */
+  readonly size: number;
   readonly addresses: boolean;
 }
 
+type Word = ReadonlyColumn<Uint32Array>;
 /** A 16-bit digit: the word and the shift (16 for the high half, 0 for the low). */
-type Digit = readonly [word: Uint32Array, shift: number];
+type Digit = readonly [word: Word, shift: number];
 
 /** The digits of words where rows differ, the most significant first. */
-function digitsOf(words: readonly Uint32Array[], varies: readonly number[]): Digit[] {
+function digitsOf(words: readonly Word[], varies: readonly number[]): Digit[] {
   const digits: Digit[] = [];
   words.forEach((word, w) => {
     for (const shift of [16, 0]) if ((varies[w] >>> shift) & 0xffff) digits.push([word, shift]);
@@ -41,22 +45,12 @@ function digitsOf(words: readonly Uint32Array[], varies: readonly number[]): Dig
   return digits;
 }
 
-/** The bits that differ between the values of a word column (OR ^ AND). */
-function variesOf(word: Uint32Array): number {
-  let or = 0;
-  let and = -1;
-  for (let i = 0; i < word.length; i++) {
-    or |= word[i];
-    and &= word[i];
-  }
-  return (or ^ and) >>> 0;
-}
 
 /**
  * One stable counting-sort pass of LSD radix sort: `order` (rows) into `out`, by the 16-bit digit
  * (keys[row] >>> shift) & 0xffff. Returns false (and leaves `out` alone) when every row has the same digit.
  */
-function* radixPass(order: Uint32Array, out: Uint32Array, keys: Uint32Array, shift: number, counts: Uint32Array): Steps<boolean> {
+function* radixPass(order: Uint32Array, out: Uint32Array, keys: Word, shift: number, counts: Uint32Array): Steps<boolean> {
   const n = order.length;
   counts.fill(0);
   for (let lo = 0; lo < n; lo += STEP_ROWS) {
@@ -100,21 +94,38 @@ const identity = (n: number): Uint32Array => {
   return rows;
 };
 
-/** A u64 column value (high, low halves at k) as a number; -1 when the row lacks it (`bit` clear). */
-function u64(c: Columns, column: Columns['counters'], row: number, k: number, bit: number): number {
-  return c.shape[row] & bit ? column[k] * WORD + column[k + 1] : -1;
-}
+/** Writes the sort values of rows [lo, hi) into out (indexed by row). */
+type Fill = (out: Float64Array, lo: number, hi: number) => void;
 
-/** The sort value of a row for key, or the address slot (0-3) for the address keys. */
-function sortValue(c: Columns, key: SortKey): ((row: number) => number) | number {
-  const counter = (r: number, i: number) => u64(c, c.counters, r, r * 8 + i * 2, SHAPE.COUNTERS);
+/**
+ * How a key's sort values are read: a uint32 column that is its own sort value, the address slot (0-3) of the
+ * address keys, or a Fill (one loop per kind of column: no call per row).
+ */
+function sortValues(c: Columns, key: SortKey): ReadonlyColumn<Uint32Array> | number | Fill {
+  // A u64 column pair at row * stride + at (high, low) as a number; -1 when the row lacks it (`bit` clear).
+  const u64 = (column: Columns['counters'], stride: number, at: number, bit: number): Fill => (out, lo, hi) => {
+    for (let r = lo; r < hi; r++) out[r] = c.shape[r] & bit ? column[r * stride + at] * WORD + column[r * stride + at + 1] : -1;
+  };
+  // The sum of two counters (original and reply); -1 without counters.
+  const both = (at: number): Fill => (out, lo, hi) => {
+    const k = c.counters;
+    for (let r = lo; r < hi; r++) out[r] = c.shape[r] & SHAPE.COUNTERS ? k[r * 8 + at] * WORD + k[r * 8 + at + 1] + (k[r * 8 + at + 4] * WORD + k[r * 8 + at + 5]) : -1;
+  };
+  const small = (column: ReadonlyColumn<Uint8Array> | ReadonlyColumn<Uint16Array>, stride: number, at: number): Fill => (out, lo, hi) => {
+    for (let r = lo; r < hi; r++) out[r] = column[r * stride + at];
+  };
   switch (key) {
     case 'id':
-      return (r) => c.id[r];
+    case 'status':
+    case 'timeout':
+    case 'mark':
+    case 'use':
+      return c[key];
     case 'family':
-      return (r) => c.family[r];
     case 'protocol':
-      return (r) => c.protocol[r];
+      return small(c[key], 1, 0);
+    case 'zone':
+      return small(c.zone, 1, 0);
     case 'src':
       return 0;
     case 'dst':
@@ -124,39 +135,31 @@ function sortValue(c: Columns, key: SortKey): ((row: number) => number) | number
     case 'replyDst':
       return 3;
     case 'sport':
-      return (r) => c.ports[r * 4];
+      return small(c.ports, 4, 0);
     case 'dport':
-      return (r) => c.ports[r * 4 + 1];
+      return small(c.ports, 4, 1);
     case 'replySport':
-      return (r) => c.ports[r * 4 + 2];
+      return small(c.ports, 4, 2);
     case 'replyDport':
-      return (r) => c.ports[r * 4 + 3];
+      return small(c.ports, 4, 3);
     case 'state':
-      return (r) => (c.state[r] === NO_STATE ? -1 : c.state[r]);
-    case 'status':
-      return (r) => c.status[r];
-    case 'timeout':
-      return (r) => c.timeout[r];
-    case 'mark':
-      return (r) => c.mark[r];
-    case 'zone':
-      return (r) => c.zone[r];
-    case 'use':
-      return (r) => c.use[r];
+      return (out, lo, hi) => {
+        for (let r = lo; r < hi; r++) out[r] = c.state[r] === NO_STATE ? -1 : c.state[r];
+      };
     case 'packetsOriginal':
-      return (r) => counter(r, 0);
+      return u64(c.counters, 8, 0, SHAPE.COUNTERS);
     case 'bytesOriginal':
-      return (r) => counter(r, 1);
+      return u64(c.counters, 8, 2, SHAPE.COUNTERS);
     case 'packetsReply':
-      return (r) => counter(r, 2);
+      return u64(c.counters, 8, 4, SHAPE.COUNTERS);
     case 'bytesReply':
-      return (r) => counter(r, 3);
+      return u64(c.counters, 8, 6, SHAPE.COUNTERS);
     case 'packets':
-      return (r) => (c.shape[r] & SHAPE.COUNTERS ? counter(r, 0) + counter(r, 2) : -1);
+      return both(0);
     case 'bytes':
-      return (r) => (c.shape[r] & SHAPE.COUNTERS ? counter(r, 1) + counter(r, 3) : -1);
+      return both(2);
     case 'startedAt':
-      return (r) => u64(c, c.started, r, r * 2, SHAPE.TIMESTAMP);
+      return u64(c.started, 2, 0, SHAPE.TIMESTAMP);
   }
 }
 
@@ -181,68 +184,86 @@ function* addressColumnsSteps(c: Columns, k: number): Steps<SortColumns> {
     }
     yield;
   }
-  return yield* wordColumns([family, ...words], true);
+  return yield* wordColumns([family, ...words], n, true);
 }
 
-/** The columns of words: what differs in each, a step per word. */
-function* wordColumns(words: Uint32Array[], addresses: boolean): Steps<SortColumns> {
+/** The columns of words (their first n rows): the bits that differ between rows in each (OR ^ AND). */
+function* wordColumns(words: Word[], n: number, addresses: boolean): Steps<SortColumns> {
   const varies: number[] = [];
   for (const word of words) {
-    varies.push(variesOf(word));
-    yield;
+    let or = 0;
+    let and = -1;
+    for (let lo = 0; lo < n; lo += STEP_ROWS) {
+      for (let i = lo, hi = Math.min(n, lo + STEP_ROWS); i < hi; i++) {
+        or |= word[i];
+        and &= word[i];
+      }
+      yield;
+    }
+    varies.push(n ? (or ^ and) >>> 0 : 0);
   }
-  return { words, varies, addresses };
+  return { words, varies, size: n, addresses };
 }
 
 /** Whether this platform's typed arrays are little-endian (a double's low word first). */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * A sort key's columns (see SortColumns): rows compare as their sort values do as numbers. Whole numbers from -1 to
- * 2^53 - 2 (the kernel's fields, except start times in ns) are stored as value + 1, high and low 32 bits; other
- * values (those start times: above 2^53, they compare as the doubles they round to) as the bits of the double,
- * sign-flipped so they compare as unsigned words the way the numbers do (no value is NaN or -0).
+ * A sort key's columns (see SortColumns): rows compare as their sort values do as numbers. A uint32 column is its
+ * own word. Other values that are whole numbers from -1 to 2^53 - 2 (the kernel's fields, except start times in ns)
+ * are stored as value + 1, high and low 32 bits; the rest (those start times: above 2^53, they compare as the
+ * doubles they round to) as the bits of the double, sign-flipped so they compare as unsigned words the way the
+ * numbers do (no value is NaN or -0).
  */
 export function* sortColumnsSteps(c: Columns, key: SortKey): Steps<SortColumns> {
-  const value = sortValue(c, key);
-  if (typeof value === 'number') return yield* addressColumnsSteps(c, value);
+  const fill = sortValues(c, key);
+  if (typeof fill === 'number') return yield* addressColumnsSteps(c, fill);
   const n = c.size;
-  const low = new Uint32Array(n);
-  const high = new Uint32Array(n);
+  if (typeof fill !== 'function') return yield* wordColumns([fill], n, false);
+  const values = new Float64Array(n);
   let whole = true;
-  for (let lo = 0; whole && lo < n; lo += STEP_ROWS) {
-    for (let row = lo, hi = Math.min(n, lo + STEP_ROWS); row < hi; row++) {
-      const v = value(row) + 1;
-      if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && v === Math.floor(v))) whole = false;
-      const h = Math.floor(v / WORD);
-      high[row] = h;
-      low[row] = v - h * WORD;
+  for (let lo = 0; lo < n; lo += STEP_ROWS) {
+    const hi = Math.min(n, lo + STEP_ROWS);
+    fill(values, lo, hi);
+    for (let row = lo; whole && row < hi; row++) {
+      const v = values[row] + 1;
+      whole = v >= 0 && v <= Number.MAX_SAFE_INTEGER && v === Math.floor(v);
     }
     yield;
   }
-  if (!whole) {
-    const double = new Float64Array(1);
-    const bits = new Uint32Array(double.buffer);
+  const low = new Uint32Array(n);
+  const high = new Uint32Array(n);
+  if (whole) {
+    for (let lo = 0; lo < n; lo += STEP_ROWS) {
+      for (let row = lo, hi = Math.min(n, lo + STEP_ROWS); row < hi; row++) {
+        const v = values[row] + 1;
+        const h = Math.floor(v / WORD);
+        high[row] = h;
+        low[row] = v - h * WORD;
+      }
+      yield;
+    }
+  } else {
+    const bits = new Uint32Array(values.buffer);
     const [l, h] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
     for (let lo = 0; lo < n; lo += STEP_ROWS) {
       for (let row = lo, hi = Math.min(n, lo + STEP_ROWS); row < hi; row++) {
-        double[0] = value(row);
-        const negative = bits[h] >>> 31;
-        high[row] = negative ? ~bits[h] : bits[h] | 0x80000000;
-        low[row] = negative ? ~bits[l] : bits[l];
+        const negative = bits[row * 2 + h] >>> 31;
+        high[row] = negative ? ~bits[row * 2 + h] : bits[row * 2 + h] | 0x80000000;
+        low[row] = negative ? ~bits[row * 2 + l] : bits[row * 2 + l];
       }
       yield;
     }
   }
-  const columns = yield* wordColumns([high, low], false);
-  return columns.varies[0] ? columns : { words: [low], varies: [columns.varies[1]], addresses: false };
+  const columns = yield* wordColumns([high, low], n, false);
+  return columns.varies[0] ? columns : { words: [low], varies: [columns.varies[1]], size: n, addresses: false };
 }
 
 /** Every row ordered by the columns: IPv4 rows (numerically) before IPv6 rows (bytewise) for the address keys. */
 export function* orderSteps(k: SortColumns): Steps<Uint32Array> {
-  if (!k.addresses) return yield* radixSteps(identity(k.words[0].length), digitsOf(k.words, k.varies));
+  if (!k.addresses) return yield* radixSteps(identity(k.size), digitsOf(k.words, k.varies));
   const [family, ...words] = k.words;
-  const n = family.length;
+  const n = k.size;
   let n4 = 0;
   for (let row = 0; row < n; row++) n4 += family[row] ^ 1;
   const v4rows = new Uint32Array(n4);

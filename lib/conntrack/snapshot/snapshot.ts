@@ -93,7 +93,7 @@ export class Snapshot {
   /** Row orders per sort key, computed once on first use. */
   private readonly orders = new Map<SortKey, Uint32Array>();
   /** Per sort key whose order is being built in turns: its columns (what first pages select from), then the order. */
-  private readonly building = new Map<SortKey, { columns: Promise<SortColumns>; order: Promise<Uint32Array> }>();
+  private readonly building = new Map<SortKey, { columns: Promise<SortColumns>; order?: Promise<Uint32Array> }>();
   /** The columns of the sort keys being built, once written (dropped when the order is done). */
   private readonly sortColumns = new Map<SortKey, SortColumns>();
   /** The first rows of recent filtered orders, by sort, direction and match key (least recently used first). */
@@ -285,36 +285,42 @@ export class Snapshot {
    */
   async prepare(q: Pick<SnapshotQuery, 'text' | 'sort'>): Promise<void> {
     const sort = q.sort;
-    if (sort && !this.orders.has(sort)) await this.build(sort).order;
+    if (sort && !this.orders.has(sort)) await this.ordered(sort);
     const needle = q.text?.trim().toLowerCase();
     if (needle) await inTurns(this.textSteps(needle));
   }
 
-  /** The order of a sort key built in turns (started on first call): its columns first, then the whole order. */
-  private build(key: SortKey): { columns: Promise<SortColumns>; order: Promise<Uint32Array> } {
+  /** A sort key's columns written in turns (started on first call), kept while its order is built. */
+  private columnsOf(key: SortKey): Promise<SortColumns> {
     let build = this.building.get(key);
     if (!build) {
       const columns = inTurns(sortColumnsSteps(this.c, key)).then((k) => {
         this.sortColumns.set(key, k);
         return k;
       });
-      const order = columns
-        .then((k) => inTurns(orderSteps(k)))
-        .then((done) => {
-          this.orders.set(key, done);
-          return done;
-        })
-        .finally(() => {
-          this.building.delete(key);
-          this.sortColumns.delete(key);
-        });
-      // Pages await only the columns: a failed background build must not be an unhandled rejection (whoever awaits
-      // it sees it; the next page starts the build over).
-      order.catch(() => undefined);
-      build = { columns, order };
+      // Whoever awaits the columns sees a failure; the next page starts over.
+      columns.catch(() => this.building.delete(key));
+      build = { columns };
       this.building.set(key, build);
     }
-    return build;
+    return build.columns;
+  }
+
+  /** A sort key's whole order, built in turns from its columns (started on first call). */
+  private ordered(key: SortKey): Promise<Uint32Array> {
+    const columns = this.columnsOf(key);
+    const build = this.building.get(key)!;
+    build.order ??= columns
+      .then((k) => inTurns(orderSteps(k)))
+      .then((order) => {
+        this.orders.set(key, order);
+        return order;
+      })
+      .finally(() => {
+        this.building.delete(key);
+        this.sortColumns.delete(key);
+      });
+    return build.order;
   }
 
   /**
@@ -327,12 +333,17 @@ export class Snapshot {
     const needle = q.text?.trim().toLowerCase();
     if (needle) await inTurns(this.textSteps(needle));
     const sort = q.sort;
-    if (sort && !this.orders.has(sort)) {
-      const build = this.build(sort);
-      const { count } = this.matches(q.filter, q.text, q.textAddresses, q.where);
-      await (this.selects(q, count) ? build.columns : build.order);
+    if (!sort || this.orders.has(sort)) return inTurns(this.pageSteps(q));
+    if (!this.selects(q, this.matches(q.filter, q.text, q.textAddresses, q.where).count)) {
+      await this.ordered(sort);
+      return inTurns(this.pageSteps(q));
     }
-    return inTurns(this.pageSteps(q));
+    await this.columnsOf(sort);
+    const page = await inTurns(this.pageSteps(q));
+    // The order for later pages, started once this one is answered (its steps would slow this one down); a
+    // failure is seen by whoever awaits it next.
+    this.ordered(sort).catch(() => undefined);
+    return page;
   }
 
   /** Every row matching, in table order. */
