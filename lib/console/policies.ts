@@ -2,7 +2,7 @@
 // One runner per policy collects the WAN events it watches (lib/router's WanTracker) and runs its cleanup
 // (policy-actions.ts) through audited(): the intent on record before the kernel is asked, actor kind `policy`.
 // A run starts GATHER_MS after the event that makes it due (so the IPv4 and IPv6 halves of one reconnect go
-// together), well within the 2 s promise. Events within minIntervalSeconds of a run's start wait for the next run
+// together), well within the 2 s promise. Events within minIntervalSeconds of a cleanup's start wait for the next run
 // and all go into it: merged, never dropped. A run that could not be recorded (storage) or did not finish (kernel)
 // keeps its events for the next attempt.
 import { authService, type Actor, type AuditEntry } from '@/lib/auth';
@@ -149,6 +149,8 @@ export class PolicyRunner {
     const due = Math.max(this.now() + GATHER_MS, this.lastStart + this.policy.minIntervalSeconds * 1000, this.now() + this.retryMs);
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      // A timer may fire a millisecond early by the wall clock: the interval is a promise, so wait out the rest.
+      if (this.now() < due) return this.arm();
       this.running = this.run().finally(() => {
         this.running = undefined;
         this.arm();
@@ -184,7 +186,14 @@ export class PolicyRunner {
             details: { count: r.count, matched: r.matched, deleted: r.deleted, alreadyGone: r.alreadyGone, failed: r.failed, wans: r.wans, ...(r.sample ? { sample: r.sample } : {}) },
           }),
         },
-        () => this.execute(policy, work),
+        () => {
+          // The interval separates cleanups: it runs from the moment this one has begun, after its intent is on
+          // record (writing it can take a while on a loaded machine), so the next intent and the next cleanup come
+          // at least the interval after this one's.
+          const cleanup = this.execute(policy, work);
+          this.lastStart = this.now();
+          return cleanup;
+        },
       );
       this.retryMs = 0;
       const what = policy.dryRun ? `would have deleted ${result.count}` : `deleted ${result.count}`;
