@@ -14,10 +14,12 @@
 //       snapshot rendered, against Conntrack.snapshot() of the same table in this process (median of
 //       `--refreshes`). Target: <= 1.5x.
 //   (d) the server's responsiveness while it works: a refresh, the first sort of the new snapshot, its first
-//       free-text query, a CSV export of every row. During each, /api/health is asked every 25 ms (p95 of its
+//       free-text query, a CSV and a JSON export of every row. During each, /api/health is asked every 25 ms (p95 of its
 //       round trip, target <= 50 ms) and the longest event-loop stall is read from the server's own
 //       monitorEventLoopDelay (prom-client's nodejs_eventloop_lag_max_seconds on /metrics, which restarts its
-//       histogram at every scrape: one scrape just before the work, one just after). Target: <= 20 ms.
+//       histogram at every scrape: one scrape just before the work, one just after). Target: <= 20 ms. The exports
+//       are also printed as rows/s and as ratios to `conntrack -L -o extended` of the same table (spawn to exit,
+//       stdout discarded, run after them) and to the server's snapshot time.
 //   (e) reverse DNS against a resolver on loopback that never answers (the server runs with CONNTRACK_REVERSE_DNS=on
 //       and only that resolver): pages asked while the PTR lookups of the page before are in flight (a user paging
 //       with the switch on: 50 lookups, each waiting its 1 s timeout), against pages asked with none in flight (the
@@ -25,6 +27,7 @@
 //       server time of each and their ratio. Target: <= 1.1x.
 // `--only a,c,d` runs just those sections (each needs the table seeded anyway; skipping the rest saves minutes).
 // The table goes to stdout, everything measured to bench-results/bench-api-<N>-<time>.json.
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -319,15 +322,63 @@ async function whileWorking(server: TestServer, work: string, run: () => Promise
   return result;
 }
 
-async function measureResponsiveness(server: TestServer, N: number): Promise<Responsiveness[]> {
+/** Spawn to exit of a command with stdout discarded (what conntrack-tools takes to write the same table). */
+function runTimed(cmd: string, args: readonly string[]): Promise<number> {
+  return new Promise((resolveRun, reject) => {
+    const started = performance.now();
+    const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    proc.on('error', reject);
+    proc.on('close', (code) => (code === 0 ? resolveRun(performance.now() - started) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${stderr.slice(0, 300)}`))));
+  });
+}
+
+interface ExportRun {
+  format: 'csv' | 'json';
+  ms: number;
+  rows: number;
+  bytes: number;
+  rowsPerSecond: number;
+  /** Export time / `conntrack -L -o extended` of the same table, and / the server's snapshot of it. */
+  vsConntrack: number;
+  vsSnapshot: number;
+}
+
+interface ResponsivenessResult {
+  work: Responsiveness[];
+  exports: ExportRun[];
+  /** `ip netns exec NS conntrack -L -o extended`, stdout discarded, spawn to exit. */
+  conntrackListMs: number;
+  snapshotMs: number;
+}
+
+/** Reads a whole export, counting its bytes and line feeds (Buffer#indexOf: the reader must not be the bottleneck). */
+async function readExport(server: TestServer, path: string): Promise<{ bytes: number; lines: number }> {
+  const response = await fetch(`${server.url}${path}`, { headers: server.authHeaders() });
+  if (!response.ok || !response.body) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  let bytes = 0;
+  let lines = 0;
+  const reader = response.body.getReader();
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+    bytes += chunk.length;
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+  }
+  return { bytes, lines };
+}
+
+async function measureResponsiveness(server: TestServer, namespace: string, N: number): Promise<ResponsivenessResult> {
   const results: Responsiveness[] = [];
   let snapshotId = '';
+  let snapshotMs = Number.NaN;
   results.push(
     await whileWorking(server, 'refresh (a new snapshot)', async () => {
       const response = await fetch(`${server.url}/api/connections/refresh`, { method: 'POST', headers: server.authHeaders() });
-      const body = (await response.json()) as { snapshot: { id: string; total: number } };
+      const body = (await response.json()) as { snapshot: { id: string; total: number; tookMs: number } };
       if (body.snapshot.total !== N) throw new Error(`refresh: ${body.snapshot.total} entries, expected ${N}`);
       snapshotId = body.snapshot.id;
+      snapshotMs = body.snapshot.tookMs;
     }),
   );
   const get = async (query: string) => {
@@ -337,17 +388,29 @@ async function measureResponsiveness(server: TestServer, N: number): Promise<Res
   };
   results.push(await whileWorking(server, 'first sort of it (by reply bytes)', () => get('sort=bytesReply&order=desc')));
   results.push(await whileWorking(server, 'first free-text query on it ("443")', () => get('q=443')));
-  results.push(
-    await whileWorking(server, `CSV export of all ${N.toLocaleString('en')} rows`, async () => {
-      const response = await fetch(`${server.url}/api/connections/export?format=csv&snapshot=${snapshotId}`, { headers: server.authHeaders() });
-      if (!response.ok || !response.body) throw new Error(`export: ${response.status} ${await response.text()}`);
-      let lines = 0;
-      const reader = response.body.getReader();
-      for (let next = await reader.read(); !next.done; next = await reader.read()) for (const byte of next.value) if (byte === 10) lines++;
-      if (lines !== N + 1) throw new Error(`export: ${lines} lines, expected ${N + 1} (header and one per entry)`);
-    }),
-  );
-  return results;
+  const exported: { format: 'csv' | 'json'; bytes: number; ms: number }[] = [];
+  for (const format of ['csv', 'json'] as const) {
+    let bytes = 0;
+    const work = await whileWorking(server, `${format.toUpperCase()} export of all ${N.toLocaleString('en')} rows`, async () => {
+      const read = await readExport(server, `/api/connections/export?format=${format}&snapshot=${snapshotId}`);
+      // CSV: the header and one line per entry; JSON: "[", one line per entry, "]".
+      const expected = format === 'csv' ? N + 1 : N + 2;
+      if (read.lines !== expected) throw new Error(`${format} export: ${read.lines} lines, expected ${expected}`);
+      bytes = read.bytes;
+    });
+    results.push(work);
+    exported.push({ format, bytes, ms: work.ms });
+  }
+  // What conntrack-tools takes to write the same table as text, measured after (not alongside) the exports.
+  const conntrackListMs = await runTimed('ip', ['netns', 'exec', namespace, 'conntrack', '-L', '-o', 'extended']);
+  const exports = exported.map(({ format, bytes, ms }) => ({ format, ms, rows: N, bytes, rowsPerSecond: N / (ms / 1000), vsConntrack: ms / conntrackListMs, vsSnapshot: ms / snapshotMs }));
+  for (const e of exports) {
+    console.log(
+      `  ${e.format} export: ${fmt(e.ms)} ms, ${Math.round(e.rowsPerSecond).toLocaleString('en')} rows/s, ${(e.bytes / 1e6).toFixed(0)} MB; ` +
+        `${e.vsConntrack.toFixed(2)}x conntrack -L -o extended (${fmt(conntrackListMs)} ms), ${e.vsSnapshot.toFixed(2)}x the server's snapshot (${fmt(snapshotMs)} ms)`,
+    );
+  }
+  return { work: results, exports, conntrackListMs, snapshotMs };
 }
 
 const SECTIONS = ['a', 'b', 'c', 'd', 'e'] as const;
@@ -394,7 +457,7 @@ async function main(): Promise<void> {
       const refresh = sections.has('b')
         ? (console.log('(b) Refresh in Chromium:'), await measureRefresh(server, namespace.name, options.refreshes, ['/', '/?protocol=tcp&state=ESTABLISHED&sort=bytes&order=desc']))
         : undefined;
-      const responsiveness = sections.has('d') ? (console.log('(d) the server while it works:'), await measureResponsiveness(server, N)) : undefined;
+      const responsiveness = sections.has('d') ? (console.log('(d) the server while it works:'), await measureResponsiveness(server, namespace.name, N)) : undefined;
       const reverseDns = sections.has('e') ? (console.log('(e) reverse DNS against a resolver that never answers:'), await measureReverseDns(server, dns, options.reverse)) : undefined;
       return { serverSnapshotMs: snapshot.tookMs, pages, groupings, refresh, responsiveness, reverseDns };
     } finally {
@@ -438,7 +501,7 @@ async function main(): Promise<void> {
   if (responsiveness) {
     console.log(`(d) longest event-loop stall in the server (monitorEventLoopDelay) and /api/health asked every ${HEALTH_INTERVAL_MS} ms alongside`);
     console.log([pad('work', 46), lpad('ms', 8), lpad('stall ms', 10), lpad('<= 20', 7), lpad('health p95', 12), lpad('max', 8), lpad('<= 50', 7)].join(''));
-    for (const r of responsiveness) {
+    for (const r of responsiveness.work) {
       console.log(
         [
           pad(r.work, 46),
@@ -450,6 +513,12 @@ async function main(): Promise<void> {
           lpad(r.healthP95 <= HEALTH_P95_TARGET_MS ? 'PASS' : 'MISS', 7),
         ].join(''),
       );
+    }
+    console.log('');
+    console.log(`(d) exports of every row against \`conntrack -L -o extended\` of the same table (${fmt(responsiveness.conntrackListMs)} ms) and the server's snapshot (${fmt(responsiveness.snapshotMs)} ms)`);
+    console.log([pad('export', 10), lpad('ms', 10), lpad('rows/s', 12), lpad('MB', 8), lpad('vs conntrack', 14), lpad('vs snapshot', 13)].join(''));
+    for (const e of responsiveness.exports) {
+      console.log([pad(e.format, 10), lpad(fmt(e.ms), 10), lpad(Math.round(e.rowsPerSecond).toLocaleString('en'), 12), lpad((e.bytes / 1e6).toFixed(0), 8), lpad(`${e.vsConntrack.toFixed(2)}x`, 14), lpad(`${e.vsSnapshot.toFixed(2)}x`, 13)].join(''));
     }
     console.log('');
   }

@@ -3,7 +3,8 @@ import { IPS, toFilter, type Connection, type EntryRef, type Filter, type Snapsh
 import type { SnapshotSummary } from '@/lib/conntrack';
 import { rowToApi, snapshotSummary, toApiConnection, toApiEntryRef, type ApiConnection, type ApiEntryRef, type ApiSnapshot } from './connection';
 import { addressesNamed, namesFor, type PageNames } from './names';
-import { CONNECTION_COLUMNS, exportResponse, fileStamp } from './export';
+import { exportStream, fileStamp } from './export';
+import { connectionExportBody } from './connection-export';
 import { ConnectionGoneError } from './errors';
 import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery, type StatsQuery } from './schemas';
 import { toApiExpectation, type ApiExpectation } from './expectations';
@@ -18,9 +19,6 @@ import { tableAlarm, type AlarmLevel } from './alarm';
 import { statsRuntime } from './stats';
 import { config } from '@/lib/config';
 import { timedJson } from './server-timing';
-
-/** Rows per chunk of an export stream. */
-const EXPORT_CHUNK_ROWS = 500;
 
 export { PREVIEW_ROWS };
 
@@ -282,20 +280,13 @@ export async function exportConnections(query: ExportQuery): Promise<Response> {
   const [uplink, filter] = uplinkFilterOf(fields);
   const snapshot = await consoleService().snapshots.get(snapshotId);
   await snapshot.prepare({ text: q, sort });
-  const { where, row } = await uplinkWhere(snapshot, uplink);
-  const { rows } = snapshot.query({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset: 0, limit: Number.POSITIVE_INFINITY, where });
-  let next = 0;
-  return exportResponse({
+  const { where, uplink: rowUplink } = await uplinkWhere(snapshot, uplink);
+  const rows = snapshot.cursor({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, where });
+  return exportStream({
     format,
-    columns: CONNECTION_COLUMNS,
-    nextChunk: () => {
-      const end = Math.min(next + EXPORT_CHUNK_ROWS, rows.length);
-      const chunk = [];
-      for (; next < end; next++) chunk.push(row(rows[next]));
-      return chunk;
-    },
+    body: connectionExportBody({ snapshot, rows, format, uplink: rowUplink }),
     filename: `connections-${fileStamp(snapshot.info.takenAt)}`,
-    headers: { 'X-Snapshot-Id': snapshot.info.id, 'X-Matched': String(rows.length) },
+    headers: { 'X-Snapshot-Id': snapshot.info.id, 'X-Matched': String(rows.matched) },
   });
 }
 

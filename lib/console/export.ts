@@ -103,44 +103,28 @@ export const NAT_LOOKUP_COLUMNS: readonly ExportColumn<ApiNatMatch>[] = [
   column('key', (m) => m.key),
 ];
 
-export interface ExportOptions<T> {
+/** A download's body a piece at a time: each call gives the next bytes (header and end included), null once done. */
+export type ExportBody = () => Uint8Array | null;
+
+export interface ExportStreamOptions {
   format: ExportFormat;
-  columns: readonly ExportColumn<T>[];
-  /** The rows, a chunk at a time: each call returns the next chunk, an empty one at the end. */
-  nextChunk: () => readonly T[];
+  body: ExportBody;
   /** Download name without the extension. */
   filename: string;
   headers?: Record<string, string>;
 }
 
-/** The download: nothing is rendered before the client reads, one chunk per read. */
-export function exportResponse<T>(options: ExportOptions<T>): Response {
-  const { format, columns, nextChunk } = options;
-  const encoder = new TextEncoder();
-  let first = true;
+/** The download: nothing is rendered before the client reads, one piece of the body per read. */
+export function exportStream(options: ExportStreamOptions): Response {
+  const { format, body } = options;
   const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(encoder.encode(format === 'csv' ? csvHeader(columns) : '['));
-    },
-    // A reader that is always ready (a fast client, loopback) would otherwise pull every chunk in one run of
-    // microtasks and hold the event loop for the whole export: each chunk waits for the next turn.
+    // A reader that is always ready (a fast client, loopback) would otherwise pull every piece in one run of
+    // microtasks and hold the event loop for the whole export: each piece waits for the next turn.
     async pull(controller) {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      const rows = nextChunk();
-      let chunk = '';
-      for (const row of rows) {
-        if (format === 'csv') chunk += csvLine(columns, row);
-        else {
-          chunk += `${first ? '' : ','}\n${JSON.stringify(row)}`;
-          first = false;
-        }
-      }
-      if (rows.length) {
-        controller.enqueue(encoder.encode(chunk));
-        return;
-      }
-      if (format === 'json') controller.enqueue(encoder.encode('\n]\n'));
-      controller.close();
+      const piece = body();
+      if (piece) controller.enqueue(piece);
+      else controller.close();
     },
   });
   return new Response(stream, {
@@ -151,6 +135,48 @@ export function exportResponse<T>(options: ExportOptions<T>): Response {
       ...options.headers,
     },
   });
+}
+
+export interface ExportOptions<T> {
+  format: ExportFormat;
+  columns: readonly ExportColumn<T>[];
+  /** The rows, a chunk at a time: each call returns the next chunk, an empty one at the end. */
+  nextChunk: () => readonly T[];
+  /** Download name without the extension. */
+  filename: string;
+  headers?: Record<string, string>;
+}
+
+/** The body of rows as objects: CSV lines by the columns, or the JSON array of the rows as they are. */
+export function rowsBody<T>(format: ExportFormat, columns: readonly ExportColumn<T>[], nextChunk: () => readonly T[]): ExportBody {
+  const encoder = new TextEncoder();
+  let state: 'head' | 'rows' | 'done' = 'head';
+  let first = true;
+  return () => {
+    if (state === 'head') {
+      state = 'rows';
+      return encoder.encode(format === 'csv' ? csvHeader(columns) : '[');
+    }
+    if (state === 'done') return null;
+    const rows = nextChunk();
+    let chunk = '';
+    for (const row of rows) {
+      if (format === 'csv') chunk += csvLine(columns, row);
+      else {
+        chunk += `${first ? '' : ','}\n${JSON.stringify(row)}`;
+        first = false;
+      }
+    }
+    if (rows.length) return encoder.encode(chunk);
+    state = 'done';
+    return format === 'json' ? encoder.encode('\n]\n') : null;
+  };
+}
+
+/** The download of rows as objects (history, NAT lookups): rendered a chunk at a time as the client reads. */
+export function exportResponse<T>(options: ExportOptions<T>): Response {
+  const { format, columns, nextChunk, filename, headers } = options;
+  return exportStream({ format, body: rowsBody(format, columns, nextChunk), filename, headers });
 }
 
 /** A stamp for download names: the instant without characters file systems dislike. */

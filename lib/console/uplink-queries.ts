@@ -1,14 +1,14 @@
 // The uplink filters (wan=, stale=) wherever filters go: the list, the export and delete-matching; and the WAN,
 // stale and external-address fields of every connection the API returns from a snapshot.
-import { IPS, ValidationError, externalAddress, type Connection, type EntryRef, type Filter, type RowMask, type Snapshot } from '@/lib/conntrack';
+import { IPS, ValidationError, externalAddress, type Connection, type ExternalKind, type EntryRef, type Filter, type RowMask, type Snapshot } from '@/lib/conntrack';
 import { logger } from '@/lib/observability';
 import { deletionIntents } from '@/lib/history';
-import { rowToApi, toApiConnection, type ApiConnection } from './connection';
+import { rowToApi, toApiConnection, type ApiConnection, type ApiExternal } from './connection';
 import type { DeleteOutcome } from './connections';
 import { counted, failedKind, PREVIEW_ROWS, recordDeleted, reportFailures } from './delete-outcome';
 import type { MacLookup } from './names';
 import { consoleService } from './service';
-import { NO_WAN, UNKNOWN_WAN, connectionUplink, hasUplinkFilter, matchesUplink, uplinkColumnsInTurns, uplinkMask, uplinkService, wanName, type UplinkFilter, type UplinkService } from './uplinks';
+import { NO_WAN, UNKNOWN_WAN, connectionUplink, hasUplinkFilter, matchesUplink, uplinkColumnsInTurns, uplinkMask, uplinkService, wanName, type UplinkColumns, type UplinkFilter, type UplinkService } from './uplinks';
 import { parseAddress } from '@/lib/netlink/address';
 import { bytesKey } from '@/lib/router';
 
@@ -49,39 +49,66 @@ export async function neighbourMacs(): Promise<MacLookup> {
   };
 }
 
-function withExternal(service: UplinkService, api: ApiConnection): ApiConnection {
-  const status = (api.status.includes('SRC_NAT') ? IPS.SRC_NAT : 0) | (api.status.includes('DST_NAT') ? IPS.DST_NAT : 0);
-  const external = externalAddress({ status, original: api.original, reply: api.reply });
-  if (!external) return api;
-  const key = bytesKey(parseAddress(external.address)!.bytes);
+/** Who holds or held an external address, now. */
+function externalOf(service: UplinkService, address: string, kind: ExternalKind): ApiExternal {
+  const key = bytesKey(parseAddress(address)!.bytes);
   const owner = service.wans.ownerOfKey(key);
   const held = service.router.holderOfKey(key) !== undefined;
-  api.external = { address: external.address, kind: external.kind, wan: owner?.wan ?? null, held };
-  if (owner?.until && !owner.current) api.external.until = owner.until.toISOString();
+  const external: ApiExternal = { address, kind, wan: owner?.wan ?? null, held };
+  if (owner?.until && !owner.current) external.until = owner.until.toISOString();
+  return external;
+}
+
+/** What the router adds to a snapshot's rows: the WAN and stale columns, and who holds an external address. */
+export interface RowUplink {
+  columns: UplinkColumns;
+  external: (address: string, kind: ExternalKind) => ApiExternal;
+}
+
+function withExternal(external: RowUplink['external'], api: ApiConnection): ApiConnection {
+  const status = (api.status.includes('SRC_NAT') ? IPS.SRC_NAT : 0) | (api.status.includes('DST_NAT') ? IPS.DST_NAT : 0);
+  const found = externalAddress({ status, original: api.original, reply: api.reply });
+  if (found) api.external = external(found.address, found.kind);
   return api;
 }
+
+const externalFor =
+  (service: UplinkService): RowUplink['external'] =>
+  (address, kind) =>
+    externalOf(service, address, kind);
 
 /** One connection read live (the details), with its WAN, staleness and external address; as it is when the router view is unavailable. */
 export async function withUplink(connection: Connection, api: ApiConnection): Promise<ApiConnection> {
   const service = await optionalService();
-  return service ? withExternal(service, Object.assign(api, connectionUplink(connection, service))) : api;
+  return service ? withExternal(externalFor(service), Object.assign(api, connectionUplink(connection, service))) : api;
 }
 
-/** The row mask of the uplink filter (400 for an unknown WAN), and how a row becomes an annotated ApiConnection. */
-export async function uplinkWhere(snapshot: Snapshot, uplink: UplinkFilter | undefined): Promise<{ where: RowMask | undefined; row: (row: number) => ApiConnection }> {
+/** How a snapshot row becomes the API's ApiConnection: with its WAN, staleness and external address when the router view is there. */
+export function rowWithUplink(snapshot: Snapshot, uplink: RowUplink | undefined): (row: number) => ApiConnection {
+  if (!uplink) return (r) => rowToApi(snapshot, r);
+  const { columns, external } = uplink;
+  return (r) => {
+    const api = rowToApi(snapshot, r);
+    api.wan = wanName(columns, r);
+    api.stale = columns.stale[r] === 1;
+    return withExternal(external, api);
+  };
+}
+
+/**
+ * The row mask of the uplink filter (400 for an unknown WAN), how a row becomes an annotated ApiConnection, and
+ * the parts of that annotation (undefined while the router view is unavailable) for writers that skip the object.
+ */
+export async function uplinkWhere(
+  snapshot: Snapshot,
+  uplink: UplinkFilter | undefined,
+): Promise<{ where: RowMask | undefined; row: (row: number) => ApiConnection; uplink: RowUplink | undefined }> {
   const service = uplink ? await uplinkService() : await optionalService();
-  if (!service) return { where: undefined, row: (r) => rowToApi(snapshot, r) };
+  if (!service) return { where: undefined, row: rowWithUplink(snapshot, undefined), uplink: undefined };
   checkWan(service, uplink?.wan);
   const columns = await uplinkColumnsInTurns(snapshot, service);
-  return {
-    where: uplink ? uplinkMask(columns, uplink) : undefined,
-    row: (r) => {
-      const api = rowToApi(snapshot, r);
-      api.wan = wanName(columns, r);
-      api.stale = columns.stale[r] === 1;
-      return withExternal(service, api);
-    },
-  };
+  const rowUplink: RowUplink = { columns, external: externalFor(service) };
+  return { where: uplink ? uplinkMask(columns, uplink) : undefined, row: rowWithUplink(snapshot, rowUplink), uplink: rowUplink };
 }
 
 /** Delete-matching with an uplink filter: the kernel filters what it can, the console the WAN and staleness. */
@@ -96,7 +123,7 @@ export async function deleteByUplinkFilter(filter: Filter, uplink: UplinkFilter,
       const value = connectionUplink(connection, service);
       if (!matchesUplink(value, uplink)) continue;
       matched.push(connection);
-      if (dryRun && preview.length < PREVIEW_ROWS) preview.push(withExternal(service, { ...toApiConnection(connection), ...value }));
+      if (dryRun && preview.length < PREVIEW_ROWS) preview.push(withExternal(externalFor(service), { ...toApiConnection(connection), ...value }));
     }
   }
   if (dryRun) return { dryRun, basis: 'live', matched: matched.length, deleted: 0, alreadyGone: 0, failed: 0, preview };

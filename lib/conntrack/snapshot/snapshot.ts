@@ -45,6 +45,14 @@ export interface SnapshotQuery {
   where?: RowMask;
 }
 
+/** The rows of a query a chunk at a time (Snapshot.cursor). */
+export interface RowCursor {
+  /** Rows matching, in all. */
+  readonly matched: number;
+  /** Writes the next rows into `into` (as many as fit) and returns how many; 0 once every row was given. */
+  next(into: Uint32Array): number;
+}
+
 /** A row selection computed outside the snapshot: mask[row] is 1 for rows to keep; key names it for caching. */
 export interface RowMask {
   key: string;
@@ -462,6 +470,30 @@ export class Snapshot {
       seen++;
     }
     return { matched: count, rows };
+  }
+
+  /**
+   * Every matching row in the query's order (offset and limit aside), a chunk at a time: what an export walks,
+   * without a list of all rows. next() fills `into` with the next rows and says how many (0 at the end).
+   */
+  cursor(q: Omit<SnapshotQuery, 'offset' | 'limit'> = {}): RowCursor {
+    const { mask, count } = this.matches(q.filter, q.text, q.textAddresses, q.where);
+    const desc = q.order === 'desc';
+    const order = q.sort ? this.order(q.sort) : undefined;
+    const size = this.c.size;
+    let i = 0;
+    return {
+      matched: count,
+      next(into: Uint32Array): number {
+        let n = 0;
+        for (; i < size && n < into.length; i++) {
+          const position = desc ? size - 1 - i : i;
+          const row = order ? order[position] : position;
+          if (mask[row]) into[n++] = row;
+        }
+        return n;
+      },
+    };
   }
 
   /** Row indices sorted ascending by key (ties by table order), cached per key. */

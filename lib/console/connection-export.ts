@@ -1,0 +1,521 @@
+// The connections' export written straight from a snapshot's columns into bytes: the same bytes as the rows'
+// ApiConnection objects through CONNECTION_COLUMNS (CSV) or JSON.stringify (JSON) - tests/unit/connection-export
+// holds it to that - without a Connection, an ApiConnection or a string per row. Names, services, status words,
+// labels and external addresses are looked up once per distinct value, so a million rows take seconds, written a
+// chunk of rows at a time into one reused buffer.
+import {
+  FAMILY_V6 as FAMILY_V6_,
+  IP_CT_TCP_FLAG,
+  IPS as IPS_,
+  NO_STATE as NO_STATE_,
+  PROTOCOL_NAMES,
+  SHAPE as SHAPE_,
+  TCP_STATES,
+  externalSlot as externalSlot_,
+  statusNamesShown,
+  type Columns,
+  type ExternalKind,
+  type RowCursor,
+  type Snapshot,
+} from '@/lib/conntrack';
+import { formatIPv6 as formatIPv6_, writeDecimal as writeDecimal_, writeIPv4 as writeIPv4_, writeIPv6 as writeIPv6_ } from '@/lib/netlink/address';
+import type { Names } from '@/lib/names';
+import { CONNECTION_COLUMNS, csvField, csvHeader, type ExportBody, type ExportFormat } from './export';
+import { labelsOf } from './labels';
+import { consoleNames } from './names';
+import type { RowUplink } from './uplink-queries';
+import { wanName } from './uplinks';
+
+// Imported bindings can compile to getters (CommonJS interop), which cost more than the writing on the per-row
+// path: the hot code reads module-local copies (as the snapshot's text index does).
+const FAMILY_V6 = FAMILY_V6_;
+const IPS = { SRC_NAT: IPS_.SRC_NAT, DST_NAT: IPS_.DST_NAT } as const;
+const NO_STATE = NO_STATE_;
+const SHAPE = { ...SHAPE_ } as const;
+const CLOSE_INIT = IP_CT_TCP_FLAG.CLOSE_INIT;
+const externalSlot = externalSlot_;
+const formatIPv6 = formatIPv6_;
+const writeDecimal = writeDecimal_;
+const writeIPv4 = writeIPv4_;
+const writeIPv6 = writeIPv6_;
+
+/** Rows per piece of the body: a few milliseconds of writing, under a megabyte or two. */
+export const CONNECTION_EXPORT_ROWS = 1024;
+
+export interface ConnectionExportOptions {
+  snapshot: Snapshot;
+  /** The rows to write, in order. */
+  rows: RowCursor;
+  format: ExportFormat;
+  /** The WAN, stale and external fields (absent while the router view is unavailable, as in the API rows). */
+  uplink?: RowUplink;
+  /** Where the CSV's host and service names come from (default: the process's name files). */
+  names?: Pick<Names, 'nameOf' | 'serviceOf'>;
+}
+
+const utf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8');
+const EMPTY = new Uint8Array(0);
+
+/** Bytes a row can take besides its looked-up pieces (names, status, helper, labels...): every key and number, with room. */
+const ROW_FIXED_BYTES = 2048;
+
+/** A byte buffer written row by row and handed out a piece at a time (a copy: the buffer is written again). */
+class Pieces {
+  buf = new Uint8Array(1 << 20);
+  at = 0;
+
+  /** The buffer, with room for n more bytes at `at`. */
+  room(n: number): Uint8Array {
+    if (this.at + n > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
+      bigger.set(this.buf.subarray(0, this.at));
+      this.buf = bigger;
+    }
+    return this.buf;
+  }
+
+  take(): Uint8Array {
+    const piece = this.buf.slice(0, this.at);
+    this.at = 0;
+    return piece;
+  }
+}
+
+function put(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) out[at + i] = bytes[i];
+  return at + bytes.length;
+}
+
+/** A whole number as String() writes it: writeDecimal below 2^53, String's digits above (a u64 counter as a double). */
+function putNumber(out: Uint8Array, at: number, n: number): number {
+  if (n <= Number.MAX_SAFE_INTEGER) return writeDecimal(out, at, n);
+  return put(out, at, utf8(String(n)));
+}
+
+const twoDigits = (out: Uint8Array, at: number, n: number): number => {
+  out[at] = 48 + ((n / 10) | 0);
+  out[at + 1] = 48 + (n % 10);
+  return at + 2;
+};
+
+/** Milliseconds since the epoch as Date#toISOString writes them; the date part from toISOString, once per day. */
+function isoWriter(): (out: Uint8Array, at: number, ms: number) => number {
+  const days = new Map<number, Uint8Array>();
+  return (out, at, ms) => {
+    const day = Math.floor(ms / 86_400_000);
+    let date = days.get(day);
+    if (!date) {
+      date = utf8(new Date(day * 86_400_000).toISOString().slice(0, 11));
+      days.set(day, date);
+    }
+    let w = put(out, at, date);
+    let rest = ms - day * 86_400_000;
+    const hours = Math.floor(rest / 3_600_000);
+    rest -= hours * 3_600_000;
+    const minutes = Math.floor(rest / 60_000);
+    rest -= minutes * 60_000;
+    const seconds = Math.floor(rest / 1000);
+    const millis = rest - seconds * 1000;
+    w = twoDigits(out, w, hours);
+    out[w++] = 58; // :
+    w = twoDigits(out, w, minutes);
+    out[w++] = 58;
+    w = twoDigits(out, w, seconds);
+    out[w++] = 46; // .
+    out[w++] = 48 + Math.floor(millis / 100);
+    w = twoDigits(out, w, millis % 100);
+    out[w++] = 90; // Z
+    return w;
+  };
+}
+
+/**
+ * CTA_TIMESTAMP_START (ns, high and low 32 bits) in whole ms, exactly: 2^32 ns = 4294 ms + 967296 ns, and the rest
+ * stays below 2^53 (its quotient below 2^32, where doubles are far closer together than 1e-6: the floor is exact).
+ */
+function startMs(started: Columns['started'], k: number): number {
+  const high = started[k];
+  return high * 4294 + Math.floor((high * 967_296 + started[k + 1]) / 1_000_000);
+}
+
+/** A u64 column pair as a number, as Number(bigint) rounds it. */
+const u64 = (column: Columns['counters'], k: number): number => column[k] * 0x1_0000_0000 + column[k + 1];
+
+/** One value's bytes per key, computed on first use. */
+function cached<K, V>(make: (key: K) => V): (key: K) => V {
+  const map = new Map<K, V>();
+  return (key) => {
+    let value = map.get(key);
+    if (value === undefined) {
+      value = make(key);
+      map.set(key, value);
+    }
+    return value;
+  };
+}
+
+const ascii = (text: string): Uint8Array => Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+
+/** The parts both formats read from a row, with their per-export caches. */
+function rowReader(snapshot: Snapshot, uplink: RowUplink | undefined) {
+  const c = snapshot.columns;
+  /** Address slot k of a row: the IPv4 value, or for IPv6 its text (the key a cache of that address uses). */
+  const addressKey = (row: number, k: number): number | string => {
+    const value = c.addr[row * 4 + k];
+    return c.family[row] === FAMILY_V6 ? formatIPv6(c.v6, value * 16) : value;
+  };
+  const addressText = (key: number | string): string => (typeof key === 'number' ? `${key >>> 24}.${(key >> 16) & 255}.${(key >> 8) & 255}.${key & 255}` : key);
+  const labelText = cached((bits: string): string[] => labelsOf(Uint8Array.from(bits, (ch) => ch.charCodeAt(0))));
+  return {
+    c,
+    addressKey,
+    addressText,
+    /** The names of the row's labels (connlabel.conf), [] without any. */
+    labels(row: number): string[] {
+      const bitmap = c.labels.size ? c.labels.get(row) : undefined;
+      return bitmap ? labelText(String.fromCharCode(...bitmap)) : [];
+    },
+    /** Whether tuple slot base (0 original, 2 reply) has a source / destination port (not ICMP). */
+    hasPort(shape: number, base: number, dst: boolean): boolean {
+      if (shape & (base ? SHAPE.ICMP_REPLY : SHAPE.ICMP_ORIGINAL)) return false;
+      return (shape & (base ? (dst ? SHAPE.DPORT_REPLY : SHAPE.SPORT_REPLY) : dst ? SHAPE.DPORT_ORIGINAL : SHAPE.SPORT_ORIGINAL)) !== 0;
+    },
+    closedBy(row: number): 'client' | 'server' | undefined {
+      if (c.state[row] === NO_STATE) return undefined;
+      const shape = c.shape[row];
+      const flags = c.tcpFlags[row];
+      if (shape & SHAPE.FLAGS_ORIGINAL && (flags >>> 24) & CLOSE_INIT) return 'client';
+      if (shape & SHAPE.FLAGS_REPLY && (flags >> 8) & 0xff & CLOSE_INIT) return 'server';
+      return undefined;
+    },
+    /** The WAN column's name, when the router view is there. */
+    wan: (row: number): string | undefined => (uplink ? wanName(uplink.columns, row) : undefined),
+    stale: (row: number): boolean => uplink?.columns.stale[row] === 1,
+  };
+}
+
+const protocolName = (p: number): string => PROTOCOL_NAMES[p] ?? String(p);
+
+/** The body of a connections export: header, every row of the cursor, end. */
+export function connectionExportBody(options: ConnectionExportOptions): ExportBody {
+  const write = options.format === 'csv' ? csvRows(options) : jsonRows(options);
+  const pieces = new Pieces();
+  const rows = new Uint32Array(CONNECTION_EXPORT_ROWS);
+  let state: 'head' | 'rows' | 'done' = 'head';
+  return () => {
+    if (state === 'done') return null;
+    if (state === 'head') {
+      state = 'rows';
+      return utf8(options.format === 'csv' ? csvHeader(CONNECTION_COLUMNS) : '[');
+    }
+    const n = options.rows.next(rows);
+    for (let i = 0; i < n; i++) write(pieces, rows[i]);
+    if (n > 0) return pieces.take();
+    state = 'done';
+    return options.format === 'json' ? utf8('\n]\n') : null;
+  };
+}
+
+type RowWriter = (pieces: Pieces, row: number) => void;
+
+const COMMA = 44;
+
+/** CSV: the cells of CONNECTION_COLUMNS, in its order (the test compares the two on every kind of row). */
+function csvRows({ snapshot, uplink, names = consoleNames() }: ConnectionExportOptions): RowWriter {
+  const r = rowReader(snapshot, uplink);
+  const { c } = r;
+  const field = cached((text: string): Uint8Array => utf8(csvField(text)));
+  const protocol = Array.from({ length: 256 }, (_, p) => field(protocolName(p)));
+  const state = TCP_STATES.map((s) => field(s));
+  const status = cached((value: number) => field(statusNamesShown(value).join(' ')));
+  const nameOf = cached((key: number | string): Uint8Array => {
+    const name = names.nameOf(r.addressText(key))?.name;
+    return name === undefined ? EMPTY : field(name);
+  });
+  const service = cached((key: number): Uint8Array => {
+    const name = names.serviceOf(protocolName(key >>> 16), key & 0xffff);
+    return name === undefined ? EMPTY : field(name);
+  });
+  // A few WAN names for every row: a small cache of its own.
+  const wanField = cached((text: string): Uint8Array => field(text));
+  const iso = isoWriter();
+  const family = [ascii('ipv4'), ascii('ipv6')];
+  const closed = { client: ascii('client'), server: ascii('server') };
+  const staleText = [ascii('false'), ascii('true')];
+  const crlf = ascii('\r\n');
+
+  const address = (out: Uint8Array, w: number, row: number, k: number): number => {
+    const value = c.addr[row * 4 + k];
+    return c.family[row] === FAMILY_V6 ? writeIPv6(c.v6, value * 16, out, w) : writeIPv4(out, w, value);
+  };
+  /** sport, dst... of a tuple: the optional port cell, then a comma. */
+  const port = (out: Uint8Array, w: number, present: boolean, value: number): number => {
+    if (present) w = writeDecimal(out, w, value);
+    out[w] = COMMA;
+    return w + 1;
+  };
+  /** snat / dnat: address, or address:port, from a reply slot; then a comma. */
+  const nat = (out: Uint8Array, w: number, row: number, applied: boolean, slot: number, hasPort: boolean, portValue: number): number => {
+    if (applied) {
+      w = address(out, w, row, slot);
+      if (hasPort) {
+        out[w++] = 58; // :
+        w = writeDecimal(out, w, portValue);
+      }
+    }
+    out[w] = COMMA;
+    return w + 1;
+  };
+
+  return (pieces, row) => {
+    const shape = c.shape[row];
+    const p = c.protocol[row];
+    const k = row * 4;
+    const flags = c.status[row];
+    const statusText = status(flags);
+    const src = r.addressKey(row, 0);
+    const dst = r.addressKey(row, 1);
+    const replySrc = r.addressKey(row, 2);
+    const replyDst = r.addressKey(row, 3);
+    // Without NAT the reply direction has the same two addresses: one lookup each.
+    const srcName = nameOf(src);
+    const dstName = nameOf(dst);
+    const replySrcName = replySrc === dst ? dstName : nameOf(replySrc);
+    const replyDstName = replyDst === src ? srcName : nameOf(replyDst);
+    const hasDport = r.hasPort(shape, 0, true);
+    const serviceText = hasDport ? service((p << 16) | c.ports[k + 1]) : EMPTY;
+    const helperName = c.helpers.size ? c.helpers.get(row) : undefined;
+    const helper = helperName === undefined ? EMPTY : field(helperName);
+    const labelNames = r.labels(row);
+    const labels = labelNames.length ? field(labelNames.join(' ')) : EMPTY;
+    const wanText = r.wan(row);
+    const wan = wanText === undefined ? EMPTY : wanField(wanText);
+    const variable = statusText.length + srcName.length + dstName.length + replySrcName.length + replyDstName.length + serviceText.length + helper.length + labels.length + wan.length;
+    const out = pieces.room(ROW_FIXED_BYTES + variable);
+    let w = pieces.at;
+
+    w = writeDecimal(out, w, shape & SHAPE.ID ? c.id[row] : 0);
+    out[w++] = COMMA;
+    w = put(out, w, family[c.family[row] === FAMILY_V6 ? 1 : 0]);
+    out[w++] = COMMA;
+    w = put(out, w, protocol[p]);
+    out[w++] = COMMA;
+    if (c.state[row] !== NO_STATE) w = put(out, w, state[c.state[row]]);
+    out[w++] = COMMA;
+    w = put(out, w, statusText);
+    out[w++] = COMMA;
+    w = address(out, w, row, 0);
+    out[w++] = COMMA;
+    w = port(out, w, r.hasPort(shape, 0, false), c.ports[k]);
+    w = address(out, w, row, 1);
+    out[w++] = COMMA;
+    w = port(out, w, hasDport, c.ports[k + 1]);
+    if (shape & SHAPE.ICMP_ORIGINAL) {
+      const typeCode = c.ports[k + 1];
+      w = writeDecimal(out, w, typeCode >> 8);
+      out[w++] = 47; // /
+      w = writeDecimal(out, w, typeCode & 0xff);
+      out[w++] = 47;
+      w = writeDecimal(out, w, c.ports[k]);
+    }
+    out[w++] = COMMA;
+    w = address(out, w, row, 2);
+    out[w++] = COMMA;
+    const replySport = r.hasPort(shape, 2, false);
+    const replyDport = r.hasPort(shape, 2, true);
+    w = port(out, w, replySport, c.ports[k + 2]);
+    w = address(out, w, row, 3);
+    out[w++] = COMMA;
+    w = port(out, w, replyDport, c.ports[k + 3]);
+    // After SNAT the reply goes to the translated source (reply dst); after DNAT it comes from the real destination (reply src).
+    w = nat(out, w, row, (flags & IPS.SRC_NAT) !== 0, 3, replyDport, c.ports[k + 3]);
+    w = nat(out, w, row, (flags & IPS.DST_NAT) !== 0, 2, replySport, c.ports[k + 2]);
+    w = writeDecimal(out, w, shape & SHAPE.MARK ? c.mark[row] : 0);
+    out[w++] = COMMA;
+    w = writeDecimal(out, w, c.zone[row]);
+    out[w++] = COMMA;
+    const counted = (shape & SHAPE.COUNTERS) !== 0;
+    for (let i = 0; i < 4; i++) {
+      if (counted) w = putNumber(out, w, u64(c.counters, row * 8 + 2 * i));
+      out[w++] = COMMA;
+    }
+    if (shape & SHAPE.TIMESTAMP) w = iso(out, w, startMs(c.started, row * 2));
+    out[w++] = COMMA;
+    const closer = r.closedBy(row);
+    if (closer) w = put(out, w, closed[closer]);
+    out[w++] = COMMA;
+    w = put(out, w, srcName);
+    out[w++] = COMMA;
+    w = put(out, w, dstName);
+    out[w++] = COMMA;
+    w = put(out, w, replySrcName);
+    out[w++] = COMMA;
+    w = put(out, w, replyDstName);
+    out[w++] = COMMA;
+    w = put(out, w, serviceText);
+    out[w++] = COMMA;
+    w = writeDecimal(out, w, shape & SHAPE.TIMEOUT ? c.timeout[row] : 0);
+    out[w++] = COMMA;
+    w = writeDecimal(out, w, shape & SHAPE.USE ? c.use[row] : 0);
+    out[w++] = COMMA;
+    w = put(out, w, helper);
+    out[w++] = COMMA;
+    w = put(out, w, labels);
+    out[w++] = COMMA;
+    w = put(out, w, wan);
+    out[w++] = COMMA;
+    if (wanText !== undefined) w = put(out, w, staleText[r.stale(row) ? 1 : 0]);
+    pieces.at = put(out, w, crlf);
+  };
+}
+
+/** JSON: each row as JSON.stringify writes its ApiConnection, keys in the same order (connection.ts, uplink-queries.ts). */
+function jsonRows({ snapshot, uplink }: ConnectionExportOptions): RowWriter {
+  const r = rowReader(snapshot, uplink);
+  const { c } = r;
+  const json = cached((text: string): Uint8Array => utf8(JSON.stringify(text)));
+  const protocol = Array.from({ length: 256 }, (_, p) => json(protocolName(p)));
+  const state = TCP_STATES.map((s) => json(s));
+  const status = cached((value: number) => utf8(JSON.stringify(statusNamesShown(value))));
+  const labelsJson = cached((names: string[]) => utf8(JSON.stringify(names)));
+  /** By external slot (3 SNAT: reply dst, 1 DNAT: original dst), by address. */
+  const externalOf = (kind: ExternalKind) => cached((key: number | string): Uint8Array => (uplink ? utf8(JSON.stringify(uplink.external(r.addressText(key), kind))) : EMPTY));
+  const external = { 3: externalOf('snat'), 1: externalOf('dnat') };
+  const iso = isoWriter();
+  const K = {
+    id: ascii('{"id":'),
+    family: [ascii(',"family":"ipv4","protocol":'), ascii(',"family":"ipv6","protocol":')],
+    protocolNumber: ascii(',"protocolNumber":'),
+    status: ascii(',"status":'),
+    mark: ascii(',"mark":'),
+    zone: ascii(',"zone":'),
+    original: ascii(',"original":'),
+    reply: ascii(',"reply":'),
+    src: ascii('{"src":"'),
+    dst: ascii('","dst":"'),
+    sport: ascii(',"sport":'),
+    dport: ascii(',"dport":'),
+    icmpType: ascii(',"icmp":{"type":'),
+    icmpCode: ascii(',"code":'),
+    icmpId: ascii(',"id":'),
+    snat: ascii(',"nat":{"snat":'),
+    dnat: ascii(',"dnat":'),
+    address: ascii('{"address":"'),
+    port: ascii(',"port":'),
+    null: ascii('null'),
+    state: ascii(',"state":'),
+    counters: ascii(',"counters":{"original":{"packets":'),
+    bytes: ascii(',"bytes":'),
+    replyPackets: ascii('},"reply":{"packets":'),
+    startedAt: ascii(',"startedAt":"'),
+    closedBy: { client: ascii(',"closedBy":"client"'), server: ascii(',"closedBy":"server"') },
+    timeout: ascii(',"timeout":'),
+    use: ascii(',"use":'),
+    helper: ascii(',"helper":'),
+    labels: ascii(',"labels":'),
+    wan: ascii(',"wan":'),
+    stale: [ascii(',"stale":false'), ascii(',"stale":true')],
+    external: ascii(',"external":'),
+    first: ascii('\n'),
+    next: ascii(',\n'),
+  };
+  let first = true;
+
+  const address = (out: Uint8Array, w: number, row: number, k: number): number => {
+    const value = c.addr[row * 4 + k];
+    return c.family[row] === FAMILY_V6 ? writeIPv6(c.v6, value * 16, out, w) : writeIPv4(out, w, value);
+  };
+  const endpoint = (out: Uint8Array, w: number, row: number, shape: number, base: number): number => {
+    const k = row * 4 + base;
+    w = put(out, w, K.src);
+    w = address(out, w, row, base);
+    w = put(out, w, K.dst);
+    w = address(out, w, row, base + 1);
+    out[w++] = 34; // "
+    if (shape & (base ? SHAPE.ICMP_REPLY : SHAPE.ICMP_ORIGINAL)) {
+      const typeCode = c.ports[k + 1];
+      w = put(out, w, K.icmpType);
+      w = writeDecimal(out, w, typeCode >> 8);
+      w = put(out, w, K.icmpCode);
+      w = writeDecimal(out, w, typeCode & 0xff);
+      w = put(out, w, K.icmpId);
+      w = writeDecimal(out, w, c.ports[k]);
+      out[w++] = 125; // }
+    } else {
+      if (r.hasPort(shape, base, false)) w = writeDecimal(out, put(out, w, K.sport), c.ports[k]);
+      if (r.hasPort(shape, base, true)) w = writeDecimal(out, put(out, w, K.dport), c.ports[k + 1]);
+    }
+    out[w++] = 125; // }
+    return w;
+  };
+  const natTarget = (out: Uint8Array, w: number, row: number, applied: boolean, slot: number, hasPort: boolean, portValue: number): number => {
+    if (!applied) return put(out, w, K.null);
+    w = put(out, w, K.address);
+    w = address(out, w, row, slot);
+    out[w++] = 34; // "
+    if (hasPort) w = writeDecimal(out, put(out, w, K.port), portValue);
+    out[w++] = 125; // }
+    return w;
+  };
+
+  return (pieces, row) => {
+    const shape = c.shape[row];
+    const p = c.protocol[row];
+    const k = row * 4;
+    const flags = c.status[row];
+    const statusText = status(flags);
+    const helperName = c.helpers.size ? c.helpers.get(row) : undefined;
+    const helper = helperName === undefined ? EMPTY : json(helperName);
+    const labelNames = r.labels(row);
+    const labels = labelNames.length ? labelsJson(labelNames) : EMPTY;
+    const wanText = r.wan(row);
+    const wan = wanText === undefined ? EMPTY : json(wanText);
+    const slot = uplink ? externalSlot(flags) : -1;
+    const externalText = slot === -1 ? EMPTY : external[slot](r.addressKey(row, slot));
+    const out = pieces.room(ROW_FIXED_BYTES + statusText.length + helper.length + labels.length + wan.length + externalText.length);
+    let w = put(out, pieces.at, first ? K.first : K.next);
+    first = false;
+
+    w = writeDecimal(out, put(out, w, K.id), shape & SHAPE.ID ? c.id[row] : 0);
+    w = put(out, w, K.family[c.family[row] === FAMILY_V6 ? 1 : 0]);
+    w = put(out, w, protocol[p]);
+    w = writeDecimal(out, put(out, w, K.protocolNumber), p);
+    w = put(out, put(out, w, K.status), statusText);
+    w = writeDecimal(out, put(out, w, K.mark), shape & SHAPE.MARK ? c.mark[row] : 0);
+    w = writeDecimal(out, put(out, w, K.zone), c.zone[row]);
+    w = endpoint(out, put(out, w, K.original), row, shape, 0);
+    w = endpoint(out, put(out, w, K.reply), row, shape, 2);
+    const replySport = r.hasPort(shape, 2, false);
+    const replyDport = r.hasPort(shape, 2, true);
+    w = natTarget(out, put(out, w, K.snat), row, (flags & IPS.SRC_NAT) !== 0, 3, replyDport, c.ports[k + 3]);
+    w = natTarget(out, put(out, w, K.dnat), row, (flags & IPS.DST_NAT) !== 0, 2, replySport, c.ports[k + 2]);
+    out[w++] = 125; // } of nat
+    if (c.state[row] !== NO_STATE) w = put(out, put(out, w, K.state), state[c.state[row]]);
+    if (shape & SHAPE.COUNTERS) {
+      const n = row * 8;
+      w = putNumber(out, put(out, w, K.counters), u64(c.counters, n));
+      w = putNumber(out, put(out, w, K.bytes), u64(c.counters, n + 2));
+      w = putNumber(out, put(out, w, K.replyPackets), u64(c.counters, n + 4));
+      w = putNumber(out, put(out, w, K.bytes), u64(c.counters, n + 6));
+      out[w++] = 125;
+      out[w++] = 125;
+    }
+    if (shape & SHAPE.TIMESTAMP) {
+      w = iso(out, put(out, w, K.startedAt), startMs(c.started, row * 2));
+      out[w++] = 34; // "
+    }
+    const closer = r.closedBy(row);
+    if (closer) w = put(out, w, K.closedBy[closer]);
+    w = writeDecimal(out, put(out, w, K.timeout), shape & SHAPE.TIMEOUT ? c.timeout[row] : 0);
+    w = writeDecimal(out, put(out, w, K.use), shape & SHAPE.USE ? c.use[row] : 0);
+    if (helperName !== undefined) w = put(out, put(out, w, K.helper), helper);
+    if (labelNames.length) w = put(out, put(out, w, K.labels), labels);
+    if (wanText !== undefined) {
+      w = put(out, put(out, w, K.wan), wan);
+      w = put(out, w, K.stale[r.stale(row) ? 1 : 0]);
+    }
+    if (slot !== -1) w = put(out, put(out, w, K.external), externalText);
+    out[w++] = 125; // }
+    pieces.at = w;
+  };
+}
