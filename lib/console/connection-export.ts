@@ -170,6 +170,11 @@ function rowReader(snapshot: Snapshot, uplink: RowUplink | undefined) {
     c,
     addressKey,
     addressText,
+    /** Address slot k of a row as text, at out[w...); returns where it ends. */
+    writeAddress(out: Uint8Array, w: number, row: number, k: number): number {
+      const value = c.addr[row * 4 + k];
+      return c.family[row] === FAMILY_V6 ? writeIPv6(c.v6, value * 16, out, w) : writeIPv4(out, w, value);
+    },
     /** The names of the row's labels (connlabel.conf), [] without any. */
     labels(row: number): string[] {
       const bitmap = c.labels.size ? c.labels.get(row) : undefined;
@@ -220,6 +225,13 @@ type RowWriter = (pieces: Pieces, row: number) => void;
 
 const COMMA = 44;
 
+/** A looked-up cell and the comma after it. */
+function cell(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  const w = put(out, at, bytes);
+  out[w] = COMMA;
+  return w + 1;
+}
+
 /** CSV: the cells of CONNECTION_COLUMNS, in its order (the test compares the two on every kind of row). */
 function csvRows({ snapshot, uplink, names = consoleNames() }: ConnectionExportOptions): RowWriter {
   const r = rowReader(snapshot, uplink);
@@ -244,10 +256,7 @@ function csvRows({ snapshot, uplink, names = consoleNames() }: ConnectionExportO
   const staleText = [ascii('false'), ascii('true')];
   const crlf = ascii('\r\n');
 
-  const address = (out: Uint8Array, w: number, row: number, k: number): number => {
-    const value = c.addr[row * 4 + k];
-    return c.family[row] === FAMILY_V6 ? writeIPv6(c.v6, value * 16, out, w) : writeIPv4(out, w, value);
-  };
+  const address = r.writeAddress;
   /** sport, dst... of a tuple: the optional port cell, then a comma. */
   const port = (out: Uint8Array, w: number, present: boolean, value: number): number => {
     if (present) w = writeDecimal(out, w, value);
@@ -296,14 +305,11 @@ function csvRows({ snapshot, uplink, names = consoleNames() }: ConnectionExportO
 
     w = writeDecimal(out, w, shape & SHAPE.ID ? c.id[row] : 0);
     out[w++] = COMMA;
-    w = put(out, w, family[c.family[row] === FAMILY_V6 ? 1 : 0]);
-    out[w++] = COMMA;
-    w = put(out, w, protocol[p]);
-    out[w++] = COMMA;
+    w = cell(out, w, family[c.family[row] === FAMILY_V6 ? 1 : 0]);
+    w = cell(out, w, protocol[p]);
     if (c.state[row] !== NO_STATE) w = put(out, w, state[c.state[row]]);
     out[w++] = COMMA;
-    w = put(out, w, statusText);
-    out[w++] = COMMA;
+    w = cell(out, w, statusText);
     w = address(out, w, row, 0);
     out[w++] = COMMA;
     w = port(out, w, r.hasPort(shape, 0, false), c.ports[k]);
@@ -344,26 +350,18 @@ function csvRows({ snapshot, uplink, names = consoleNames() }: ConnectionExportO
     const closer = r.closedBy(row);
     if (closer) w = put(out, w, closed[closer]);
     out[w++] = COMMA;
-    w = put(out, w, srcName);
-    out[w++] = COMMA;
-    w = put(out, w, dstName);
-    out[w++] = COMMA;
-    w = put(out, w, replySrcName);
-    out[w++] = COMMA;
-    w = put(out, w, replyDstName);
-    out[w++] = COMMA;
-    w = put(out, w, serviceText);
-    out[w++] = COMMA;
+    w = cell(out, w, srcName);
+    w = cell(out, w, dstName);
+    w = cell(out, w, replySrcName);
+    w = cell(out, w, replyDstName);
+    w = cell(out, w, serviceText);
     w = writeDecimal(out, w, shape & SHAPE.TIMEOUT ? c.timeout[row] : 0);
     out[w++] = COMMA;
     w = writeDecimal(out, w, shape & SHAPE.USE ? c.use[row] : 0);
     out[w++] = COMMA;
-    w = put(out, w, helper);
-    out[w++] = COMMA;
-    w = put(out, w, labels);
-    out[w++] = COMMA;
-    w = put(out, w, wan);
-    out[w++] = COMMA;
+    w = cell(out, w, helper);
+    w = cell(out, w, labels);
+    w = cell(out, w, wan);
     if (wanText !== undefined) w = put(out, w, staleText[r.stale(row) ? 1 : 0]);
     pieces.at = put(out, w, crlf);
   };
@@ -421,10 +419,7 @@ function jsonRows({ snapshot, uplink }: ConnectionExportOptions): RowWriter {
   };
   let first = true;
 
-  const address = (out: Uint8Array, w: number, row: number, k: number): number => {
-    const value = c.addr[row * 4 + k];
-    return c.family[row] === FAMILY_V6 ? writeIPv6(c.v6, value * 16, out, w) : writeIPv4(out, w, value);
-  };
+  const address = r.writeAddress;
   const endpoint = (out: Uint8Array, w: number, row: number, shape: number, base: number): number => {
     const k = row * 4 + base;
     w = put(out, w, K.src);
