@@ -3,9 +3,11 @@
 //   page of 100 newest first plus its count, for each kind of query (scripts/bench-history-queries.ts).
 // - churn: a generator process inserts and deletes conntrack entries (our own Conntrack.create and a filtered flush by
 //   mark) in a fresh namespace at a steady rate, while this process runs the recorder alone, writing into the seeded
-//   table (every index in place), so process.cpuUsage() here is the recorder's cost (event decoding, cause,
-//   batching, SQLite). Per receive-buffer size: created / ended per second achieved, events received, rows recorded,
-//   events lost (the socket's exact drop count), recorder CPU (% of one core).
+//   table (every index in place) with the row limit at --rows (so at 5,000,000 the retention deletes the oldest as
+//   in a full history), so process.cpuUsage() here is the recorder's cost (event decoding, cause, batching, and the
+//   writer thread's SQLite). Per receive-buffer size: created / ended per second achieved, events received, rows
+//   recorded, events lost (the socket's exact drop count), recorder CPU (% of one core: the process, both threads),
+//   and the main thread's event-loop delay (p99, max): what keeps the event socket unread.
 // - reconcile: --open (default 1,000,000) entries open before the recorder starts; the CPU of its start dump and of
 //   each reconciliation dump, as a share of one core at CONNTRACK_HISTORY_RECONCILE_SECONDS (default 60), and as a
 //   ratio to a plain snapshot of the same table (the pass's floor: it reads one).
@@ -19,6 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Conntrack, parseFilter, type Connection } from '../lib/conntrack';
 import { eventSocketDrops } from '../lib/conntrack/event-support';
 import { HISTORY_DEFAULTS, HistoryRecorder, HistoryStore } from '../lib/history';
@@ -102,14 +105,16 @@ function runGenerator(netns: string, rate: number, seconds: number): Promise<Gen
   });
 }
 
-async function measure(db: Store, rate: number, seconds: number, receiveBufferBytes: number) {
+async function measure(db: Store, rate: number, seconds: number, receiveBufferBytes: number, maxRows: number) {
   const namespace = await createNamespace({ role: 'benchhist', sysctls: { 'net.netfilter.nf_conntrack_acct': '1', 'net.netfilter.nf_conntrack_timestamp': '1' } });
   try {
     const store = new HistoryStore(db);
     const rowsBefore = store.size;
-    // No retention: the seeded week of rows stays in the table the recorder writes into.
-    const recorder = new HistoryRecorder({ netns: namespace.name, store, config: { ...HISTORY_DEFAULTS, receiveBufferBytes, retentionDays: 0, maxRows: 0 }, log: () => undefined });
+    // No age limit (the seeded week stays); the row limit at the seeded size, as in a full history.
+    const recorder = new HistoryRecorder({ netns: namespace.name, store, config: { ...HISTORY_DEFAULTS, receiveBufferBytes, retentionDays: 0, maxRows }, log: () => undefined });
     await recorder.start();
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     const cpu = process.cpuUsage();
     const wallStart = performance.now();
     const generated = await runGenerator(namespace.name, rate, seconds);
@@ -117,7 +122,8 @@ async function measure(db: Store, rate: number, seconds: number, receiveBufferBy
     const until = Date.now() + 10_000;
     while (recorder.status().received < generated.created + generated.ended && Date.now() < until && !recorder.status().overflows) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1000));
-    recorder.flush();
+    await recorder.flushed();
+    loop.disable();
     const used = process.cpuUsage(cpu);
     const wall = (performance.now() - wallStart) / 1000;
     const status = recorder.status();
@@ -133,13 +139,16 @@ async function measure(db: Store, rate: number, seconds: number, receiveBufferBy
       ended: generated.ended,
       lateTicks: generated.lateTicks,
       eventsReceived: status.received,
-      rowsRecorded: store.size - rowsBefore,
+      rowsRecorded: status.recorded,
       rowsInTable: store.size,
+      rowsPruned: rowsBefore + status.recorded - store.size,
       overflows: status.overflows,
       eventsLost: lost,
       recorderCpuPercentOfOneCore: Math.round(((used.user + used.system) / 1e6 / wall) * 1000) / 10,
       recorderCpuSeconds: Math.round(((used.user + used.system) / 1e6) * 100) / 100,
       wallSeconds: Math.round(wall * 10) / 10,
+      eventLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
+      eventLoopDelayMaxMs: Math.round(loop.max / 1e4) / 100,
       rssMiB: Math.round(process.memoryUsage().rss / 1024 / 1024),
     };
   } finally {
@@ -228,7 +237,7 @@ async function main(): Promise<void> {
     if (phases.has('churn')) {
       const results = [];
       for (const buffer of args.buffers.split(',').map(Number)) {
-        const result = await measure(db, Number(args.rate), Number(args.seconds), buffer);
+        const result = await measure(db, Number(args.rate), Number(args.seconds), buffer, rows);
         console.log(JSON.stringify(result));
         results.push(result);
       }

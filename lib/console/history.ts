@@ -59,7 +59,7 @@ export async function listHistory(input: HistoryListQuery): Promise<ApiHistoryPa
   const { limit, offset, ...rest } = input;
   const runtime = historyRuntime();
   // Rows still in the recorder's buffer belong in the answer (a connection that just ended).
-  runtime.recorder?.flush();
+  await runtime.recorder?.flushed();
   const { matched, exact, rows } = runtime.store.query({ ...queryOf(rest), limit, offset });
   const items = rows.map(toApiHistory);
   return { matched, exact, items, status: historyStatus(), ...namesFor(items, { macOf: await neighbourMacs() }) };
@@ -67,13 +67,13 @@ export async function listHistory(input: HistoryListQuery): Promise<ApiHistoryPa
 
 export async function deleteHistory(body: HistoryDeleteBody): Promise<{ deleted: number }> {
   const runtime = historyRuntime();
-  runtime.recorder?.flush();
+  await runtime.recorder?.flushed();
   return { deleted: runtime.store.deleteKeys([...new Set(body.keys)]) };
 }
 
 export async function clearHistory(): Promise<{ deleted: number }> {
   const runtime = historyRuntime();
-  runtime.recorder?.flush();
+  await runtime.recorder?.flushed();
   return { deleted: runtime.store.clear() };
 }
 
@@ -94,7 +94,7 @@ export const historyClearAudit: AuditSpec<unknown, unknown, { deleted: number }>
 export async function exportHistory(input: HistoryExportQuery): Promise<Response> {
   const { format, ...rest } = input;
   const runtime = historyRuntime();
-  runtime.recorder?.flush();
+  await runtime.recorder?.flushed();
   const query = queryOf(rest);
   let offset = 0;
   return exportResponse({
@@ -127,7 +127,7 @@ export async function natLookup(input: NatLookupQuery): Promise<ApiNatLookup | R
   const from = at - window * 1000;
   const to = at + window * 1000;
   const runtime = historyRuntime();
-  runtime.recorder?.flush();
+  await runtime.recorder?.flushed();
   const ports = port === undefined ? undefined : { min: port, max: port };
   const filter: Filter = protocol === undefined ? {} : { protocol };
   const page = runtime.store.query({ filter, external: address, externalPort: ports, activeFrom: from, activeTo: to, limit: NAT_LOOKUP_MAX, offset: 0 });
@@ -193,7 +193,7 @@ export async function connectionStatus(id: number): Promise<ApiConnectionStatus>
   const live = known ? await conntrack.get({ family: known.family, original: known.original, zone: known.zone, id }) : await conntrack.findById(id);
   if (live) return { id, state: 'active', connection: toApiConnection(live) };
   const runtime = historyRuntime();
-  runtime.recorder?.flush();
+  await runtime.recorder?.flushed();
   const ended = runtime.store.latestById(id);
   return ended ? { id, state: 'ended', entry: toApiHistory(ended) } : { id, state: 'unknown' };
 }

@@ -20,7 +20,8 @@ import type { HistoryConfig } from './config';
 import { deletionIntents, type DeletionClaim } from './intents';
 import type { ConnectionLines } from './lines';
 import { OpenEntries, type OpenEntryEnd } from './open-entries';
-import type { HistoryRecord, HistoryStore } from './store';
+import { jobError, type HistoryRecord, type HistoryStore } from './store';
+import { HistoryWriter } from './writer';
 
 const PRUNE_EVERY_MS = 60_000;
 /** After an overflow, wait this long for the burst to pass before the resynchronising dump. */
@@ -33,6 +34,10 @@ export const WATCH_MS = 5000;
 /** Rows whose write failed are kept up to this many and retried; older ones beyond it are dropped and counted. */
 export const MAX_UNWRITTEN = 100_000;
 const RETRY_WRITE_MS = 1000;
+/** Rows handed to the writer at once (the rest wait for its answer): a few milliseconds of encoding. */
+const WRITE_BATCH_ROWS = 20_000;
+/** How long a shutdown waits for the writer to finish what it was given. */
+const STOP_DRAIN_MS = 10_000;
 
 /** What a value of net.netfilter.nf_conntrack_events means for the history. */
 export function eventsSettingMeaning(value: number | null): string {
@@ -139,6 +144,11 @@ export class HistoryRecorder {
   private readonly closers: ClosersMap;
   private events: ConntrackEvents | undefined;
   private pending: HistoryRecord[] = [];
+  /** Rows the writer has now, and the promise that settles when it answered. */
+  private writing: { rows: HistoryRecord[]; done?: Promise<void> } | undefined;
+  private stopping = false;
+  private writerInstance: HistoryWriter | undefined;
+  private pruning = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private pruneTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -190,6 +200,12 @@ export class HistoryRecorder {
     this.conntrack = new Conntrack({ netns: options.netns });
     this.closers = new ClosersMap(options.config.trackedMax);
     this.live.setMaxListeners(0);
+  }
+
+  /** The writer thread, started with the first write. */
+  private get writer(): HistoryWriter {
+    this.writerInstance ??= new HistoryWriter(this.options.store, (message) => this.log(message));
+    return this.writerInstance;
   }
 
   private log(message: string): void {
@@ -311,6 +327,7 @@ export class HistoryRecorder {
     this.storageError = `the history table is corrupt or unreadable: ${describeStoreError(error)}; recording has stopped (restore console.db from a backup, or clear the history)`;
     this.log(this.storageError);
     this.pending = [];
+    this.writing = undefined;
     this.events?.close();
     this.events = undefined;
   }
@@ -380,9 +397,21 @@ export class HistoryRecorder {
 
   private push(record: HistoryRecord): void {
     this.pending.push(record);
+    // While the writer is behind, the rows it has not been given are bounded too (the oldest go, counted).
+    if (this.pending.length > MAX_UNWRITTEN) this.dropOldest();
     // While writes fail, the retry timer decides when to try again (not every event).
     if (this.pending.length >= this.options.config.flushRows && !this.writeError) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), this.options.config.flushIntervalMs);
+  }
+
+  /** Keeps the newest MAX_UNWRITTEN rows waiting; the ones dropped are counted, and a gap once writes catch up. */
+  private dropOldest(): void {
+    const excess = this.pending.length - MAX_UNWRITTEN;
+    if (excess <= 0) return;
+    this.pending = this.pending.slice(excess);
+    this.droppedRows += excess;
+    this.droppedSinceGap += excess;
+    this.unwrittenSince ??= Date.now();
   }
 
   /**
@@ -536,46 +565,67 @@ export class HistoryRecorder {
   }
 
   /**
-   * Writes the buffered rows in one transaction, then applies the row limit. Rows whose write fails stay buffered
-   * (the newest MAX_UNWRITTEN) and are tried again; the ones dropped beyond that are a counted gap.
+   * Hands the buffered rows to the writer (its thread writes them; one batch at a time, the next when it answered),
+   * then applies the row limit. Rows whose write fails are kept (the newest MAX_UNWRITTEN) and tried again; the ones
+   * dropped beyond that are a counted gap. Returns at once: `flushed()` waits for the rows to be in the table.
    */
   flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (!this.pending.length || this.storageError) return;
-    const rows = this.pending;
+    if (!this.pending.length || this.storageError || this.writing) return;
+    const rows = this.pending.length > WRITE_BATCH_ROWS ? this.pending.slice(0, WRITE_BATCH_ROWS) : this.pending;
+    this.pending = rows === this.pending ? [] : this.pending.slice(rows.length);
     try {
       this.options.lines?.write(rows);
     } catch (error) {
       this.log(`could not write ${rows.length} connection lines: ${(error as Error).message}`);
     }
-    try {
-      this.options.store.insert(rows);
-    } catch (error) {
+    const batch: { rows: HistoryRecord[]; done?: Promise<void> } = { rows };
+    this.writing = batch;
+    batch.done = new Promise((resolve) =>
+      this.writer.insert(rows, (result) => {
+        this.written(batch, result.rows, result.error && jobError(result.error));
+        resolve();
+      }),
+    );
+  }
+
+  /** The writer answered for a batch: `count` of its rows are in the table, the rest failed with `error`. */
+  private written(batch: { rows: HistoryRecord[] }, count: number, error: Error | undefined): void {
+    if (this.writing !== batch) return;
+    this.writing = undefined;
+    this.recorded += count;
+    if (error) {
       const code = sqliteCode(error) ?? '';
       if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return this.stopRecording(error);
       this.writeError = describeStoreError(error);
       this.unwrittenSince ??= Date.now();
-      const excess = rows.length - MAX_UNWRITTEN;
-      if (excess > 0) {
-        this.pending = rows.slice(excess);
-        this.droppedRows += excess;
-        this.droppedSinceGap += excess;
-      }
-      this.log(`could not write ${rows.length} history rows (${this.writeError}): kept ${this.pending.length} to retry`);
-      this.flushTimer = setTimeout(() => this.flush(), RETRY_WRITE_MS);
+      this.pending = [...batch.rows.slice(count), ...this.pending];
+      this.dropOldest();
+      this.log(`could not write ${batch.rows.length - count} history rows (${this.writeError}): kept ${this.pending.length} to retry`);
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      if (!this.stopping) this.flushTimer = setTimeout(() => this.flush(), RETRY_WRITE_MS);
       return;
     }
-    this.pending = [];
-    this.recorded += rows.length;
     this.writeError = undefined;
     if (this.unwrittenSince !== undefined) this.recordUnwritten();
-    try {
-      const { maxRows } = this.options.config;
-      // Prune in steps of 1% so a full table does not delete a few rows on every flush.
-      if (maxRows > 0 && this.options.store.size > maxRows + Math.floor(maxRows / 100)) this.options.store.prune({ maxRows });
-    } catch (error) {
-      this.log(`pruning failed: ${describeStoreError(error)}`);
+    if (this.stopping) return;
+    const { maxRows } = this.options.config;
+    // Prune in steps of 1% so a full table does not delete a few rows on every flush.
+    if (maxRows > 0 && this.options.store.size > maxRows + Math.floor(maxRows / 100)) void this.pruneRows({ maxRows });
+    if (this.pending.length >= this.options.config.flushRows) this.flush();
+    else if (this.pending.length) this.flushTimer ??= setTimeout(() => this.flush(), this.options.config.flushIntervalMs);
+  }
+
+  /**
+   * Writes what is buffered and resolves once it is in the table (what a read of the history must see: a connection
+   * that just ended), or once a write failed (the rows are kept for the retry).
+   */
+  async flushed(): Promise<void> {
+    for (;;) {
+      this.flush();
+      if (this.writing) await this.writing.done;
+      if (this.writeError || this.storageError || (!this.pending.length && !this.writing)) return;
     }
   }
 
@@ -592,13 +642,20 @@ export class HistoryRecorder {
     }
   }
 
-  /** Applies the retention (age and rows). */
+  /** Applies the retention (age and rows), in the writer's thread. */
   prune(): void {
     const { retentionDays, maxRows } = this.options.config;
+    void this.pruneRows({ olderThan: retentionDays > 0 ? Date.now() - retentionDays * DAY_MS : undefined, maxRows });
+  }
+
+  private async pruneRows(options: { olderThan?: number; maxRows: number }): Promise<void> {
+    if (this.pruning) return;
+    this.pruning = true;
     try {
-      this.options.store.prune({ olderThan: retentionDays > 0 ? Date.now() - retentionDays * DAY_MS : undefined, maxRows });
-    } catch (error) {
-      this.log(`pruning failed: ${(error as Error).message}`);
+      const { error } = await this.writer.prune(options);
+      if (error) this.log(`pruning failed: ${describeStoreError(jobError(error))}`);
+    } finally {
+      this.pruning = false;
     }
   }
 
@@ -623,13 +680,13 @@ export class HistoryRecorder {
       receiveBufferBytes,
       received: events?.received ?? 0,
       recorded: this.recorded,
-      pending: this.pending.length,
+      pending: this.pending.length + (this.writing?.rows.length ?? 0),
       tracked: this.closers.size,
       overflows: events?.overflows ?? 0,
       resyncing: Boolean(this.resyncing) || Boolean(this.resyncTimer),
       eventsMeaning: eventsSettingMeaning(this.sysctl.value),
       namespace: { name: this.options.netns ?? null, identity: this.identity, resubscribed: this.resubscribed, ...(this.namespaceError ? { error: this.namespaceError } : {}) },
-      unwritten: this.writeError ? this.pending.length : 0,
+      unwritten: this.writeError ? this.pending.length + (this.writing?.rows.length ?? 0) : 0,
       droppedRows: this.droppedRows,
       ...(this.writeError ? { writeError: this.writeError } : {}),
       ...(this.storageError ? { storageError: this.storageError } : {}),
@@ -640,11 +697,18 @@ export class HistoryRecorder {
     };
   }
 
-  /** Flushes what is buffered and stops listening. Synchronous, so it can run in a process 'exit' handler. */
+  /** Writes what is buffered and stops listening. Synchronous, so it can run in a process 'exit' handler. */
   stop(): void {
-    // Entries known to have ended are written now rather than lost with the process.
+    // Entries known to have ended are written now rather than lost with the process: the writer is given them and
+    // waited for (it runs on its own thread; this one blocks, as a synchronous insert would).
+    this.stopping = true;
     this.recordEnded(true);
-    this.flush();
+    for (;;) {
+      this.flush();
+      if (this.writing && !this.writerInstance?.drain(STOP_DRAIN_MS)) break;
+      if (this.writeError || this.storageError || !this.pending.length) break;
+    }
+    this.writerInstance?.close();
     this.beat();
     for (const timer of [this.pruneTimer, this.resyncTimer, this.heartbeatTimer, this.watchTimer, this.flushTimer, this.endingTimer, this.reconcileTimer]) if (timer) clearTimeout(timer);
     this.events?.close();

@@ -7,6 +7,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Cause } from './causes';
 import type { HistorySortKey } from './cause-names';
 import { HISTORY_MIGRATIONS } from './schema';
+import { BLOB_SLOT, NULL_BLOB, runWriterJob, type ColumnKind, type JobResult, type RowBatch, type WriterJob, type WriterSql } from './writer-job';
 
 /** One ended connection, as the recorder hands it over. */
 export interface HistoryRecord {
@@ -160,12 +161,13 @@ export interface GapSummary {
   unwrittenRows: number;
 }
 
-const familyNumber = (family: Family): 4 | 6 => (family === 'ipv4' ? 4 : 6);
-
-function addressBytes(text: string): Buffer {
-  const parsed = parseAddress(text);
-  return parsed ? Buffer.from(parsed.bytes) : Buffer.alloc(0);
+/** The job that applies the retention to a table of `size` rows, `chunkRows` rows per transaction. */
+export function pruneJob(options: { olderThan?: number; maxRows: number }, size: number, chunkRows: number): WriterJob {
+  const excess = options.maxRows > 0 ? size - options.maxRows : 0;
+  return { op: 'prune', ...(options.olderThan !== undefined ? { olderThan: options.olderThan } : {}), excess, chunkRows };
 }
+
+const familyNumber = (family: Family): 4 | 6 => (family === 'ipv4' ? 4 : 6);
 
 /** The inclusive byte range of a prefix. */
 function prefixRange(prefix: Prefix): [Buffer, Buffer] {
@@ -288,18 +290,79 @@ export function historyWhere(query: Omit<HistoryQuery, 'sort' | 'order' | 'limit
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params, drivers, conditions: parts.length };
 }
 
+/** The columns a row is inserted with, in order, and how each travels in a batch (writer-job.ts). */
+const INSERT_COLUMNS: readonly (readonly [string, ColumnKind])[] = [
+  ['id', 'n'], ['family', 'n'], ['protocol', 'n'], ['src', 't'], ['dst', 't'], ['sport', 'n'], ['dport', 'n'],
+  ['reply_src', 't'], ['reply_dst', 't'], ['reply_sport', 'n'], ['reply_dport', 'n'],
+  ['src_b', 'b'], ['dst_b', 'b'], ['reply_src_b', 'b'], ['reply_dst_b', 'b'], ['icmp_type', 'n'], ['icmp_code', 'n'], ['icmp_id', 'n'],
+  ['zone', 'n'], ['mark', 'n'], ['status', 'n'], ['state', 't'], ['started_at', 'n'], ['ended_at', 'n'],
+  ['packets_orig', 'n'], ['bytes_orig', 'n'], ['packets_reply', 'n'], ['bytes_reply', 'n'], ['cause', 't'], ['closed_by', 't'],
+  ['ext_b', 'b'], ['ext_port', 'n'], ['ended_after', 'n'], ['ended_before', 'n'], ['deleted_by', 't'],
+];
+
+/** Every write of the history table (rows in, retention out), for the writer's worker and for this thread. */
+export const WRITER_SQL: WriterSql = {
+  insert: `INSERT INTO history (${INSERT_COLUMNS.map(([name]) => name).join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')})`,
+  columns: INSERT_COLUMNS.map(([, kind]) => kind),
+  pruneOlder: 'DELETE FROM history WHERE key IN (SELECT key FROM history INDEXED BY history_ended_at WHERE ended_at < ? ORDER BY ended_at LIMIT ?)',
+  pruneGaps: 'DELETE FROM history_gaps WHERE ended_at < ?',
+  cutKey: 'SELECT key FROM history ORDER BY key LIMIT 1 OFFSET ?',
+  pruneUpTo: 'DELETE FROM history WHERE key IN (SELECT key FROM history WHERE key <= ? ORDER BY key LIMIT ?)',
+};
+
+const NUMBERS_PER_ROW = WRITER_SQL.columns.filter((kind) => kind === 'n').length;
+const TEXTS_PER_ROW = WRITER_SQL.columns.filter((kind) => kind === 't').length;
+const BLOBS_PER_ROW = WRITER_SQL.columns.filter((kind) => kind === 'b').length;
+
+/** The records as one batch in INSERT_COLUMNS order: two buffers and an array of texts. */
+export function encodeRows(records: readonly HistoryRecord[]): RowBatch {
+  const count = records.length;
+  const numbers = new Float64Array(count * NUMBERS_PER_ROW);
+  const texts: (string | null)[] = new Array<string | null>(count * TEXTS_PER_ROW);
+  const blobs = new Uint8Array(count * BLOBS_PER_ROW * BLOB_SLOT);
+  let n = 0;
+  let t = 0;
+  let b = 0;
+  const num = (value: number | undefined | null) => (numbers[n++] = value ?? Number.NaN);
+  const text = (value: string | undefined | null) => (texts[t++] = value ?? null);
+  const blob = (address: string | undefined) => {
+    const bytes = address === undefined ? undefined : parseAddress(address)?.bytes;
+    blobs[b] = bytes ? bytes.length : address === undefined ? NULL_BLOB : 0;
+    if (bytes) blobs.set(bytes, b + 1);
+    b += BLOB_SLOT;
+  };
+  for (const r of records) {
+    const o = r.original;
+    const p = r.reply;
+    const external = externalEndpoint(r);
+    // In INSERT_COLUMNS order.
+    num(r.id); num(familyNumber(r.family)); num(o.protocol); text(o.src); text(o.dst); num(o.sport); num(o.dport);
+    text(p.src); text(p.dst); num(p.sport); num(p.dport);
+    blob(o.src); blob(o.dst); blob(p.src); blob(p.dst); num(o.icmp?.type); num(o.icmp?.code); num(o.icmp?.id);
+    num(r.zone); num(r.mark); num(r.status); text(r.state); num(r.startedAt); num(r.endedAt);
+    num(r.counters?.original.packets); num(r.counters?.original.bytes); num(r.counters?.reply.packets); num(r.counters?.reply.bytes); text(r.cause); text(r.closedBy);
+    blob(external?.address); num(external?.port); num(r.endedAfter); num(r.endedBefore); text(r.deletedBy);
+  }
+  return { count, numbers, texts, blobs };
+}
+
+/** The error of a failed job, as the store's statements throw it (so sqliteCode and describeStoreError read it). */
+export function jobError(error: NonNullable<JobResult['error']>): Error {
+  return Object.assign(new Error(error.message), error.code ? { code: error.code } : {});
+}
+
+/** Runs a writer job on this thread, in one transaction; throws its failure. */
+function runHere(db: Store, job: WriterJob): number {
+  const result = runWriterJob(db, WRITER_SQL, job, () => undefined, 0);
+  if (result.error) throw jobError(result.error);
+  return result.rows;
+}
+
 export class HistoryStore {
-  private readonly insertStatement;
   private rowCount: number;
 
   constructor(readonly db: Store) {
     migrate(db, 'history', HISTORY_MIGRATIONS);
-    this.insertStatement = db.prepare(`INSERT INTO history (
-      id, family, protocol, src, dst, sport, dport, reply_src, reply_dst, reply_sport, reply_dport,
-      src_b, dst_b, reply_src_b, reply_dst_b, icmp_type, icmp_code, icmp_id, zone, mark, status, state,
-      started_at, ended_at, packets_orig, bytes_orig, packets_reply, bytes_reply, cause, closed_by,
-      ext_b, ext_port, ended_after, ended_before, deleted_by
-    ) VALUES (${Array(35).fill('?').join(', ')})`);
     this.rowCount = (db.prepare('SELECT COUNT(*) AS n FROM history').get() as { n: number }).n;
   }
 
@@ -308,55 +371,15 @@ export class HistoryStore {
     return this.rowCount;
   }
 
-  /** Writes the records in one transaction. */
+  /** Rows another connection (the writer's worker) added (or, negative, deleted). */
+  counted(delta: number): void {
+    this.rowCount += delta;
+  }
+
+  /** Writes the records in one transaction, on this thread (the recorder writes through its HistoryWriter). */
   insert(records: readonly HistoryRecord[]): void {
     if (!records.length) return;
-    const statement = this.insertStatement;
-    this.db.transaction(() => {
-      for (const r of records) {
-        const o = r.original;
-        const p = r.reply;
-        const external = externalEndpoint(r);
-        statement.run(
-          r.id,
-          familyNumber(r.family),
-          o.protocol,
-          o.src,
-          o.dst,
-          o.sport ?? null,
-          o.dport ?? null,
-          p.src,
-          p.dst,
-          p.sport ?? null,
-          p.dport ?? null,
-          addressBytes(o.src),
-          addressBytes(o.dst),
-          addressBytes(p.src),
-          addressBytes(p.dst),
-          o.icmp?.type ?? null,
-          o.icmp?.code ?? null,
-          o.icmp?.id ?? null,
-          r.zone,
-          r.mark,
-          r.status,
-          r.state ?? null,
-          r.startedAt ?? null,
-          r.endedAt,
-          r.counters?.original.packets ?? null,
-          r.counters?.original.bytes ?? null,
-          r.counters?.reply.packets ?? null,
-          r.counters?.reply.bytes ?? null,
-          r.cause,
-          r.closedBy ?? null,
-          external ? addressBytes(external.address) : null,
-          external?.port ?? null,
-          r.endedAfter ?? null,
-          r.endedBefore ?? null,
-          r.deletedBy ?? null,
-        );
-      }
-    })();
-    this.rowCount += records.length;
+    this.rowCount += runHere(this.db, { op: 'insert', batch: encodeRows(records), chunkRows: records.length });
   }
 
   /**
@@ -450,22 +473,10 @@ export class HistoryStore {
     return deleted;
   }
 
-  /** Applies the retention: rows that ended before `olderThan` (ms), then all but the newest `maxRows` (0: no limit). */
+  /** Applies the retention on this thread: rows that ended before `olderThan` (ms), then all but the newest `maxRows` (0: no limit). */
   prune(options: { olderThan?: number; maxRows: number }): number {
-    let deleted = 0;
-    if (options.olderThan !== undefined) {
-      deleted += this.db.prepare('DELETE FROM history WHERE ended_at < ?').run(options.olderThan).changes;
-      this.db.prepare('DELETE FROM history_gaps WHERE ended_at < ?').run(options.olderThan);
-    }
+    const deleted = runHere(this.db, pruneJob(options, this.rowCount, Number.MAX_SAFE_INTEGER));
     this.rowCount -= deleted;
-    if (options.maxRows > 0 && this.rowCount > options.maxRows) {
-      const cut = this.db.prepare('SELECT key FROM history ORDER BY key DESC LIMIT 1 OFFSET ?').get(options.maxRows - 1) as { key: number } | undefined;
-      if (cut) {
-        const more = this.db.prepare('DELETE FROM history WHERE key < ?').run(cut.key).changes;
-        this.rowCount -= more;
-        deleted += more;
-      }
-    }
     return deleted;
   }
 

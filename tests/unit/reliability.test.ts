@@ -29,7 +29,7 @@ const ended = (i: number): Connection => ({
 });
 
 describe('rows whose write failed', () => {
-  it('are kept and retried; beyond MAX_UNWRITTEN the oldest are dropped and recorded as a gap', () => {
+  it('are kept and retried; beyond MAX_UNWRITTEN the oldest are dropped and recorded as a gap', async () => {
     dir = mkdtempSync(join(tmpdir(), 'ctc-rel-unit-'));
     const store = new HistoryStore(openStore(dir));
     const logs: string[] = [];
@@ -38,7 +38,7 @@ describe('rows whose write failed', () => {
     store.db.exec("CREATE TRIGGER history_full BEFORE INSERT ON history BEGIN SELECT RAISE(ABORT, 'disk full'); END");
     try {
       for (let i = 0; i < MAX_UNWRITTEN + 25; i++) feed({ kind: 'destroy', connection: ended(i) });
-      recorder.flush();
+      await recorder.flushed();
       const status = recorder.status();
       expect(status.unwritten).toBe(MAX_UNWRITTEN);
       expect(status.droppedRows).toBe(25);
@@ -48,7 +48,7 @@ describe('rows whose write failed', () => {
     } finally {
       store.db.exec('DROP TRIGGER history_full');
     }
-    recorder.flush();
+    await recorder.flushed();
     expect(store.size).toBe(MAX_UNWRITTEN);
     expect(recorder.status()).toMatchObject({ unwritten: 0, recorded: MAX_UNWRITTEN, droppedRows: 25 });
     expect(store.gaps()).toMatchObject({ gaps: 1, unwrittenRows: 25 });

@@ -1,0 +1,131 @@
+// What the history writer does to the database: insert a batch of rows, prune by age and by row count, each in
+// short transactions. `runWriterJob` runs in the writer's worker thread (writer.ts sends its source text there, so
+// it may use no import and no name from outside itself, only globals such as Buffer) and on the main thread for a
+// store without a worker (in memory) and for the synchronous HistoryStore.insert / prune.
+
+/** How a column's values travel in a batch: a number (NaN for NULL), a text, or a blob of at most 16 bytes. */
+export type ColumnKind = 'n' | 't' | 'b';
+
+/** Bytes per blob value in a batch: its length (NULL_BLOB for NULL), then up to 16 bytes (runWriterJob spells both out). */
+export const BLOB_SLOT = 17;
+export const NULL_BLOB = 255;
+
+/** Rows in columns: numbers and blobs in two buffers the worker receives without a copy, texts in one array. */
+export interface RowBatch {
+  count: number;
+  numbers: Float64Array;
+  texts: (string | null)[];
+  blobs: Uint8Array;
+}
+
+export interface WriterSql {
+  /** The INSERT of one row, its parameters in the order of `columns`. */
+  insert: string;
+  columns: readonly ColumnKind[];
+  /** DELETE of at most ? rows that ended before ?; of the gaps that ended before ?. */
+  pruneOlder: string;
+  pruneGaps: string;
+  /** The key of the (?+1)th oldest row; DELETE of at most ? rows with a key up to ?. */
+  cutKey: string;
+  pruneUpTo: string;
+}
+
+export type WriterJob =
+  | { op: 'insert'; batch: RowBatch; chunkRows: number }
+  /** Rows that ended before `olderThan`, then the oldest rows while more than `excess` were counted before. */
+  | { op: 'prune'; olderThan?: number; excess: number; chunkRows: number };
+
+/** Rows written (insert) or deleted (prune) - the ones before a failure are committed - and the failure. */
+export interface JobResult {
+  rows: number;
+  error?: { code?: string; message: string };
+}
+
+interface JobStatement {
+  run(...params: unknown[]): { changes: number };
+  get(...params: unknown[]): unknown;
+}
+export interface JobDatabase {
+  prepare(sql: string): JobStatement;
+  exec(sql: string): unknown;
+  readonly inTransaction: boolean;
+}
+
+/**
+ * Runs one job, `chunkRows` rows per transaction with `pause(pauseMs)` between two: another writer of the database
+ * (the server's own connection, whose statements wait only briefly for the lock) gets its turn between chunks.
+ */
+export function runWriterJob(db: JobDatabase, sql: WriterSql, job: WriterJob, pause: (ms: number) => void, pauseMs: number): JobResult {
+  let rows = 0;
+  try {
+    if (job.op === 'insert') {
+      const batch = job.batch;
+      const kinds = sql.columns;
+      let numbersPerRow = 0;
+      let textsPerRow = 0;
+      let blobsPerRow = 0;
+      for (const kind of kinds) {
+        if (kind === 'n') numbersPerRow++;
+        else if (kind === 't') textsPerRow++;
+        else blobsPerRow++;
+      }
+      const insert = db.prepare(sql.insert);
+      const params: unknown[] = new Array(kinds.length);
+      for (let from = 0; from < batch.count; from += job.chunkRows) {
+        if (from) pause(pauseMs);
+        const to = Math.min(batch.count, from + job.chunkRows);
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          for (let row = from; row < to; row++) {
+            let n = row * numbersPerRow;
+            let t = row * textsPerRow;
+            let b = row * blobsPerRow * 17;
+            for (let c = 0; c < kinds.length; c++) {
+              const kind = kinds[c];
+              if (kind === 'n') {
+                const value = batch.numbers[n++];
+                params[c] = Number.isNaN(value) ? null : value;
+              } else if (kind === 't') {
+                params[c] = batch.texts[t++];
+              } else {
+                const length = batch.blobs[b];
+                params[c] = length === 255 ? null : Buffer.from(batch.blobs.buffer, batch.blobs.byteOffset + b + 1, length);
+                b += 17;
+              }
+            }
+            insert.run(...params);
+          }
+          db.exec('COMMIT');
+        } finally {
+          if (db.inTransaction) db.exec('ROLLBACK');
+        }
+        rows = to;
+      }
+      return { rows };
+    }
+    if (job.olderThan !== undefined) {
+      const older = db.prepare(sql.pruneOlder);
+      for (let changes = job.chunkRows; changes >= job.chunkRows; rows += changes) {
+        if (rows) pause(pauseMs);
+        changes = older.run(job.olderThan, job.chunkRows).changes;
+      }
+      db.prepare(sql.pruneGaps).run(job.olderThan);
+    }
+    // The row limit counts what the age limit left.
+    const excess = job.excess - rows;
+    if (excess > 0) {
+      const cut = db.prepare(sql.cutKey).get(excess - 1) as { key: number } | undefined;
+      if (cut) {
+        const upTo = db.prepare(sql.pruneUpTo);
+        for (let changes = job.chunkRows; changes >= job.chunkRows; rows += changes) {
+          pause(pauseMs);
+          changes = upTo.run(cut.key, job.chunkRows).changes;
+        }
+      }
+    }
+    return { rows };
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return { rows, error: { ...(typeof code === 'string' ? { code } : {}), message: typeof message === 'string' ? message : String(error) } };
+  }
+}

@@ -1,0 +1,128 @@
+// The history writer: rows and the retention go through a worker thread with its own connection; what it wrote is
+// what this thread's store reads (row for row, the same as the synchronous insert), and a shutdown that cannot await
+// (stop() in a process 'exit' handler) still writes every buffered row, once.
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Connection, ConntrackEvent } from '@/lib/conntrack';
+import { HISTORY_DEFAULTS, HistoryRecorder, HistoryStore, type HistoryRecord } from '@/lib/history';
+import { HistoryWriter } from '@/lib/history/writer';
+import type { JobResult } from '@/lib/history/writer-job';
+import { openStore } from '@/lib/store';
+
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+function fileStore(): HistoryStore {
+  dir = mkdtempSync(join(tmpdir(), 'ctc-history-writer-'));
+  return new HistoryStore(openStore(dir));
+}
+
+const record = (i: number): HistoryRecord => ({
+  id: 5000 + i,
+  family: i % 2 ? 'ipv6' : 'ipv4',
+  original: i % 2 ? { src: `fd00::${i}`, dst: '2001:db8::1', protocol: 6, sport: 40000 + i, dport: 443 } : { src: `10.0.${i >> 8}.${i & 255}`, dst: '192.0.2.1', protocol: 1, icmp: { type: 8, code: 0, id: i } },
+  reply: i % 2 ? { src: '2001:db8::1', dst: `fd00::${i}`, protocol: 6, sport: 443, dport: 40000 + i } : { src: '192.0.2.1', dst: '203.0.113.5', protocol: 1, icmp: { type: 0, code: 0, id: i } },
+  status: i % 2 ? 0 : 0x10,
+  zone: i % 3,
+  mark: i,
+  ...(i % 4 ? { startedAt: 2_000_000 + i * 1000, state: 'TIME_WAIT' as const, closedBy: 'server' as const } : {}),
+  endedAt: 2_000_000 + i * 1000 + 7,
+  ...(i % 5 ? { counters: { original: { packets: i, bytes: i * 1500 }, reply: { packets: 2, bytes: 2 ** 40 + i } } } : {}),
+  cause: i % 5 ? 'timeout' : 'admin',
+  ...(i % 5 ? {} : { deletedBy: `user${i}`, endedAfter: 1_999_000 + i * 1000, endedBefore: 2_000_000 + i * 1000 + 7 }),
+});
+
+/** Every stored column of every row but the key, in id order, read by a connection of its own. */
+function storedRows(file: string): unknown[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare('SELECT * FROM history ORDER BY id').all() as Record<string, unknown>[]).map(({ key: _key, ...row }) => row);
+  } finally {
+    db.close();
+  }
+}
+
+const inserted = (writer: HistoryWriter, records: HistoryRecord[]) => new Promise<JobResult>((resolve) => writer.insert(records, resolve));
+
+describe('HistoryWriter', () => {
+  it('writes in its own thread exactly the rows the synchronous insert writes, and prunes there', async () => {
+    const threaded = fileStore();
+    const records = Array.from({ length: 1000 }, (_v, i) => record(i));
+    const writer = new HistoryWriter(threaded, () => undefined);
+    try {
+      expect(writer.threaded).toBe(true);
+      expect(await inserted(writer, records)).toEqual({ rows: 1000 });
+      expect(threaded.size).toBe(1000);
+      const here = new HistoryStore(openStore(mkdtempSync(join(tmpdir(), 'ctc-history-writer-here-'))));
+      try {
+        here.insert(records);
+        expect(storedRows(threaded.db.name)).toEqual(storedRows(here.db.name));
+      } finally {
+        here.db.close();
+        rmSync(join(here.db.name, '..'), { recursive: true, force: true });
+      }
+      // This thread's store reads them (another connection wrote them).
+      expect(threaded.query({ filter: {}, causes: ['admin'], limit: 500, offset: 0 }).matched).toBe(200);
+      // Age, then the row limit, in chunks of the writer's transactions: the oldest go.
+      expect(await writer.prune({ olderThan: 2_000_000 + 100 * 1000, maxRows: 600 })).toEqual({ rows: 400 });
+      expect(threaded.size).toBe(600);
+      const left = threaded.db.prepare('SELECT COUNT(*) AS n, MIN(id) AS first FROM history').get() as { n: number; first: number };
+      expect(left).toEqual({ n: 600, first: 5400 });
+    } finally {
+      writer.close();
+      threaded.db.close();
+    }
+  });
+
+  it('reports a failed write with its SQLite code; rows of chunks committed before it count', async () => {
+    const s = fileStore();
+    const writer = new HistoryWriter(s, () => undefined);
+    try {
+      s.db.exec("CREATE TRIGGER history_full BEFORE INSERT ON history WHEN NEW.id = 5450 BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+      const result = await inserted(writer, Array.from({ length: 1000 }, (_v, i) => record(i)));
+      expect(result.error).toMatchObject({ code: 'SQLITE_CONSTRAINT_TRIGGER', message: 'disk full' });
+      // The transactions before the failing row's are committed; that row's chunk is not.
+      expect(result.rows).toBeGreaterThan(0);
+      expect(result.rows).toBeLessThanOrEqual(450);
+      expect(s.size).toBe(result.rows);
+      expect((s.db.prepare('SELECT COUNT(*) AS n FROM history').get() as { n: number }).n).toBe(result.rows);
+    } finally {
+      writer.close();
+      s.db.close();
+    }
+  });
+});
+
+const ended = (i: number): Connection => ({
+  family: 'ipv4',
+  original: { src: '10.1.0.1', dst: '10.1.0.2', protocol: 17, sport: 1000 + (i % 60000), dport: 53 },
+  reply: { src: '10.1.0.2', dst: '10.1.0.1', protocol: 17, sport: 53, dport: 1000 + (i % 60000) },
+  id: i + 1,
+  status: 0,
+  zone: 0,
+  timeout: 0,
+});
+
+describe('the recorder through its writer', () => {
+  it('a read waits for the rows just ended; stop() without awaiting writes the rest, each once', async () => {
+    const s = fileStore();
+    const recorder = new HistoryRecorder({ store: s, config: { ...HISTORY_DEFAULTS, flushRows: 1000 }, log: () => undefined });
+    const feed = (recorder as unknown as { onEvent(event: ConntrackEvent): void }).onEvent.bind(recorder);
+    for (let i = 0; i < 2500; i++) feed({ kind: 'destroy', connection: ended(i) });
+    await recorder.flushed();
+    expect(s.query({ filter: {}, limit: 1, offset: 0 }).matched).toBe(2500);
+    // More than one batch of the writer, then a synchronous stop: nothing is awaited.
+    for (let i = 2500; i < 47_500; i++) feed({ kind: 'destroy', connection: ended(i) });
+    recorder.stop();
+    const counted = s.db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM history').get();
+    expect(counted).toEqual({ n: 47_500, ids: 47_500 });
+    expect(recorder.status()).toMatchObject({ recorded: 47_500, pending: 0 });
+    s.db.close();
+  }, 120_000);
+});
