@@ -10,6 +10,11 @@ export interface NativeAddon {
   /** A blocking netlink socket for reads on the thread pool (see native/netns.c). */
   openSocket(protocol: number, receiveBufferBytes: number, groups: number[], readTimeoutMs: number): number;
   receiveBufferSize(fd: number): number;
+  /**
+   * Reads dump datagrams back to back into `buffer` on the thread pool until less than 64 KiB of it is left, one
+   * holds NLMSG_DONE or NLMSG_ERROR for `seq` (ended), or recv fails (errno, 0 = none). `bytes` are whole datagrams.
+   */
+  readDump(fd: number, buffer: Uint8Array, seq: number, done: (errno: number, bytes: number, ended: boolean) => void): void;
 }
 
 let addon: NativeAddon | undefined;

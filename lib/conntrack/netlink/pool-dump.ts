@@ -1,14 +1,18 @@
 // Dumps read on the libuv thread pool. The kernel builds each dump chunk inside recvmsg(), so a read on a pool
-// thread moves that work off the main thread: while the main thread decodes one 32 KiB chunk, a pool thread is
-// already waiting for the kernel to fill the next, and two dumps (one per family) run on both cores at once.
-import { close, closeSync, read, writeSync } from 'node:fs';
+// thread moves that work off the main thread: while the main thread decodes one batch of chunks, a pool thread is
+// already reading the next batch (readDump in native/netns.c: recvmsg after recvmsg, as a C program would, so the
+// kernel never waits for the main thread between 32 KiB chunks), and two dumps (one per family) run side by side.
+import { close, closeSync, writeSync } from 'node:fs';
 import { NETLINK_NETFILTER, NLM_F, NLMSG, subjectOf } from '../constants';
 import { NetlinkError } from '../errors';
 import { buildMessage, errorOf, scanMessages, type ReceivedMessage, type RequestHeader } from './message';
 import { inNetns, loadAddon } from '@/lib/netlink/netns';
 
-/** The kernel fills at most 32 KiB per dump datagram (SKB_WITH_OVERHEAD(32768)); a little more never hurts. */
-const READ_BYTES = 64 * 1024;
+/**
+ * Bytes of datagrams per pool job (about 2,000 entries): few enough that decoding one batch is a short turn of the
+ * event loop, many enough that the round trips to the main thread cost nothing next to the kernel's work.
+ */
+const BATCH_BYTES = 512 * 1024;
 const RECEIVE_BUFFER = 4 * 1024 * 1024;
 let nextSeq = Math.floor(Math.random() * 0x3fffffff);
 
@@ -22,17 +26,10 @@ export interface PoolDumpOptions {
   onMessage: (msg: ReceivedMessage) => void;
 }
 
-const readChunk = (fd: number, buffer: Buffer): Promise<number> =>
-  new Promise((resolve, reject) => read(fd, buffer, 0, buffer.length, null, (error, bytes) => (error ? reject(error) : resolve(bytes))));
-
-/** Whether the datagram ends the dump (NLMSG_DONE or an error for our request), checked before decoding. */
-function endsDump(buf: Uint8Array, seq: number): boolean {
-  let ends = false;
-  scanMessages(buf, (msg) => {
-    if (msg.seq === seq && (msg.type === NLMSG.DONE || msg.type === NLMSG.ERROR)) ends = true;
-    return !ends;
-  });
-  return ends;
+interface Batch {
+  bytes: number;
+  /** The batch holds NLMSG_DONE or NLMSG_ERROR for the request: nothing more to read. */
+  ended: boolean;
 }
 
 export async function dumpOnThreadPool(options: PoolDumpOptions): Promise<void> {
@@ -48,9 +45,17 @@ export async function dumpOnThreadPool(options: PoolDumpOptions): Promise<void> 
   }
   nextSeq = (nextSeq + 1) >>> 0 || 1;
   const seq = nextSeq;
-  const buffers = [Buffer.allocUnsafe(READ_BYTES), Buffer.allocUnsafe(READ_BYTES)];
+  const buffers = [Buffer.allocUnsafe(BATCH_BYTES), Buffer.allocUnsafe(BATCH_BYTES)];
+  const readBatch = (buffer: Buffer): Promise<Batch> =>
+    new Promise((resolve, reject) =>
+      addon.readDump(fd, buffer, seq, (errno, bytes, ended) => {
+        if (errno === 11) reject(new NetlinkError({ errno: 110, operation, subject, detail: `no answer for ${options.timeoutMs} ms` }));
+        else if (errno) reject(new NetlinkError({ errno, operation, subject }));
+        else resolve({ bytes, ended });
+      }),
+    );
   // The read the kernel is serving now, if any (the fd may only be closed once it is back).
-  let inFlight: Promise<number> | undefined;
+  let inFlight: Promise<Batch> | undefined;
   try {
     try {
       writeSync(fd, buildMessage({ ...options.header, seq, flags: NLM_F.REQUEST | NLM_F.DUMP }, options.attrs));
@@ -58,27 +63,21 @@ export async function dumpOnThreadPool(options: PoolDumpOptions): Promise<void> 
       throw new NetlinkError({ errno: (error as NodeJS.ErrnoException).errno ?? 5, operation });
     }
     let which = 0;
-    let next = readChunk(fd, buffers[which]);
+    let next = readBatch(buffers[which]);
     inFlight = next;
     for (;;) {
-      let bytes: number;
+      let batch: Batch;
       try {
-        bytes = await next;
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
+        batch = await next;
+      } finally {
         inFlight = undefined;
-        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') {
-          throw new NetlinkError({ errno: 110, operation, detail: `no answer for ${options.timeoutMs} ms` });
-        }
-        throw new NetlinkError({ errno: (error as NodeJS.ErrnoException).errno ?? 5, operation });
       }
-      const chunk = buffers[which].subarray(0, bytes);
-      const last = endsDump(chunk, seq);
+      const chunk = buffers[which].subarray(0, batch.bytes);
+      const last = batch.ended;
       which ^= 1;
-      // Ask the kernel for the next chunk before decoding this one, unless this one ends the dump.
-      inFlight = undefined;
+      // Start reading the next batch before decoding this one, unless this one ends the dump.
       if (!last) {
-        next = readChunk(fd, buffers[which]);
+        next = readBatch(buffers[which]);
         inFlight = next;
       }
       let failure: NetlinkError | undefined;
