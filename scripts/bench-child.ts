@@ -25,7 +25,7 @@ export interface ChildReport {
 export interface WarmReport {
   warmMs: number;
   warmStallMs: number;
-  /** The first snapshot's first free-text query ("443": its text written and searched), its longest stall, and VmHWM after it. */
+  /** The first snapshot's first free-text query ("443": every row searched), its longest stall, and VmHWM after it. */
   textMs: number;
   textStallMs: number;
   rssWithText: number;

@@ -18,14 +18,14 @@ export function formatIPv4(buf: ArrayLike<number>, offset: number): string {
 }
 
 /** Whether the 16 bytes at buf[offset] are an IPv4-mapped address (::ffff:a.b.c.d). */
-function isMapped(buf: ArrayLike<number>, offset: number): boolean {
+export function isMapped(buf: ArrayLike<number>, offset: number): boolean {
   if (buf[offset + 10] !== 0xff || buf[offset + 11] !== 0xff) return false;
   for (let i = 0; i < 10; i++) if (buf[offset + i] !== 0) return false;
   return true;
 }
 
 /** The run of zero groups "::" stands for: start * 16 + length, or -1 (RFC 5952: the longest of two or more, the first on a tie). */
-function zeroRun(buf: ArrayLike<number>, offset: number): number {
+export function zeroRun(buf: ArrayLike<number>, offset: number): number {
   let bestStart = -1;
   let bestLength = 0;
   let runStart = -1;

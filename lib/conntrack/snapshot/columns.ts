@@ -43,7 +43,7 @@ type Writers = 'set' | 'fill' | 'copyWithin' | 'sort' | 'reverse' | 'subarray' |
 /** A typed array that can only be read (TypeScript has no readonly typed arrays). */
 export type ReadonlyColumn<T> = Readonly<Omit<T, Writers>>;
 
-/** A snapshot's table, read-only: what the evaluator, the orders, the text index and the summary read. */
+/** A snapshot's table, read-only: what the evaluator, the orders, the free-text search and the summary read. */
 export interface Columns {
   /** Rows in use (the arrays may be longer). */
   readonly size: number;

@@ -10,7 +10,7 @@ import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns
 import { evaluate } from './match';
 import { inTurns, orderBy, orderSteps, runAll, selectSteps, sortColumnsSteps, type SortColumns, type Steps } from './order';
 import { summarize, type SnapshotSummary } from './summary';
-import { addressText, searchChunk, textChunk, TEXT_CHUNK_ROWS, type TextChunk } from './text';
+import { addressText, TextSearch, TEXT_STEP_ROWS } from './text';
 
 export interface SnapshotInfo {
   id: string;
@@ -108,9 +108,6 @@ export class Snapshot {
   private readonly heads = new Map<string, Uint32Array>();
   /** Recent match masks by filter and text (least recently used first). */
   private readonly masks = new Map<string, Matches>();
-  /** The rows' text for free-text search, a chunk of rows each, written on first use (complete when it covers every row). */
-  private readonly textChunks: TextChunk[] = [];
-  private readonly textHelpers = new Map<string, Uint8Array>();
   /** Which rows contain a recent needle (least recently used first). */
   private readonly textHits = new Map<string, Uint8Array>();
 
@@ -255,18 +252,9 @@ export class Snapshot {
     return false;
   }
 
-  /** The text chunk at position i (row i * TEXT_CHUNK_ROWS on), written now if it is not yet. */
-  private chunkAt(i: number): TextChunk {
-    while (this.textChunks.length <= i) {
-      const from = this.textChunks.length * TEXT_CHUNK_ROWS;
-      this.textChunks.push(textChunk(this.c, from, Math.min(this.c.size, from + TEXT_CHUNK_ROWS), this.textHelpers));
-    }
-    return this.textChunks[i];
-  }
-
   /**
-   * The rows whose text contains the needle (lower-case), cached for the last few needles; a step per chunk of
-   * rows (written on first use, then searched), so prepare() can let the event loop run between them.
+   * The rows whose text contains the needle (lower-case), cached for the last few needles; a step per
+   * TEXT_STEP_ROWS rows, so prepare() can let the event loop run between them.
    */
   private *textSteps(needle: string): Generator<void, Uint8Array, void> {
     const cached = this.textHits.get(needle);
@@ -275,12 +263,11 @@ export class Snapshot {
       this.textHits.set(needle, cached);
       return cached;
     }
-    const bytes = Buffer.from(needle, 'utf8');
+    const search = new TextSearch(this.c, Buffer.from(needle, 'utf8'));
     const found = new Uint8Array(this.c.size);
-    const chunks = Math.ceil(this.c.size / TEXT_CHUNK_ROWS);
-    for (let i = 0; i < chunks; i++) {
-      if (i) yield;
-      searchChunk(this.chunkAt(i), bytes, found);
+    for (let from = 0; from < this.c.size; from += TEXT_STEP_ROWS) {
+      if (from) yield;
+      search.rows(from, Math.min(this.c.size, from + TEXT_STEP_ROWS), found);
     }
     this.textHits.set(needle, found);
     if (this.textHits.size > 4) this.textHits.delete(this.textHits.keys().next().value as string);
@@ -288,7 +275,7 @@ export class Snapshot {
   }
 
   /**
-   * Builds what a query needs (the text index for free text, the row order for a sort key) without blocking the
+   * Builds what a query needs (the rows matching free text, the row order for a sort key) without blocking the
    * event loop, so a server awaits this before query(); query() alone would build them in one go.
    */
   async prepare(q: Pick<SnapshotQuery, 'text' | 'sort'>): Promise<void> {

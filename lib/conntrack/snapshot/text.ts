@@ -1,8 +1,8 @@
-// Free text: each row as the console shows it, lower-case, searched with a substring match. The rows' text is
-// written straight from the columns as bytes (UTF-8, a newline after each row), a chunk of rows at a time, and
-// searched with Buffer#indexOf: no string per row, so a million rows are written in a fraction of a second,
-// searched in less, and both can pause for the event loop between chunks.
-import { formatIPv6, writeDecimal as writeDecimal_, writeIPv4 as writeIPv4_, writeIPv6 as writeIPv6_ } from '@/lib/netlink/address';
+// Free text: each row as the console shows it (rowText), lower-case, searched with a substring match. The text is
+// never written for the search: TextSearch reads the columns through the needle's automaton, a field at a time,
+// so a million rows take a fraction of a second, no memory beyond the answer, and a step per TEXT_STEP_ROWS rows
+// lets the event loop run between steps.
+import { formatIPv6, isMapped as isMapped_, writeDecimal as writeDecimal_, writeIPv4 as writeIPv4_, writeIPv6 as writeIPv6_, zeroRun as zeroRun_ } from '@/lib/netlink/address';
 import { IPS as IPS_, PROTOCOL_NAMES, TCP_STATES } from '../constants';
 import { FAMILY_V6 as FAMILY_V6_, NO_STATE as NO_STATE_, PORTED as PORTED_, type Columns } from './columns';
 
@@ -11,6 +11,8 @@ import { FAMILY_V6 as FAMILY_V6_, NO_STATE as NO_STATE_, PORTED as PORTED_, type
 const writeDecimal = writeDecimal_;
 const writeIPv4 = writeIPv4_;
 const writeIPv6 = writeIPv6_;
+const isMapped = isMapped_;
+const zeroRun = zeroRun_;
 const IPS = IPS_;
 const FAMILY_V6 = FAMILY_V6_;
 const NO_STATE = NO_STATE_;
@@ -102,73 +104,367 @@ function writeRow(c: Columns, row: number, out: Uint8Array, at: number, helper: 
   return helper ? put(out, w, helper) : w;
 }
 
-/** The text of rows [first, first + n): row first + i is bytes[starts[i], starts[i + 1] - 1), a newline after each. */
-export interface TextChunk {
-  first: number;
-  bytes: Buffer;
-  starts: Uint32Array;
-}
-
-/** Rows of text written per chunk: a few milliseconds of work, so a server can let the event loop run between chunks. */
-export const TEXT_CHUNK_ROWS = 8192;
-
-let scratch = new Uint8Array(0);
-
-/** The text of rows [from, to) as one chunk. */
-export function textChunk(c: Columns, from: number, to: number, helpers = new Map<string, Uint8Array>()): TextChunk {
-  // One scratch buffer for every chunk (then an exact copy): no garbage of a chunk's size per chunk.
-  if (scratch.length < (to - from) * 160 + ROW_BYTES) scratch = new Uint8Array((to - from) * 160 + ROW_BYTES);
-  let out = scratch;
-  const starts = new Uint32Array(to - from + 1);
-  let w = 0;
-  for (let row = from; row < to; row++) {
-    const name = c.helpers.get(row);
-    let helper: Uint8Array | undefined;
-    if (name !== undefined) {
-      helper = helpers.get(name);
-      if (!helper) helpers.set(name, (helper = ascii(name)));
-    }
-    const room = ROW_BYTES + (helper?.length ?? 0);
-    if (w + room > out.length) {
-      const grown = new Uint8Array(Math.max(out.length * 2, w + room));
-      grown.set(out.subarray(0, w));
-      out = scratch = grown;
-    }
-    starts[row - from] = w;
-    w = writeRow(c, row, out, w, helper);
-    out[w++] = 10;
-  }
-  starts[to - from] = w;
-  // An exact-size copy: the chunk is kept as long as the snapshot.
-  return { first: from, bytes: Buffer.from(out.subarray(0, w)), starts };
-}
-
-/** The text of one row, as the search sees it (for tests and for showing what matched). */
+/** The text of one row, as the search sees it: the reference the matcher is tested against. */
 export function rowText(c: Columns, row: number): string {
-  const chunk = textChunk(c, row, row + 1);
-  return chunk.bytes.toString('utf8', 0, chunk.starts[1] - 1);
+  const name = c.helpers.get(row);
+  const helper = name === undefined ? undefined : ascii(name);
+  const out = new Uint8Array(ROW_BYTES + (helper?.length ?? 0));
+  return Buffer.from(out.buffer, 0, writeRow(c, row, out, 0, helper)).toString('utf8');
+}
+
+/** Rows a search step covers: well under a millisecond of work, so a server lets the event loop run between steps. */
+export const TEXT_STEP_ROWS = 8192;
+
+const SPACE = 32;
+const COLON = 58;
+const DOT = 46;
+const OPEN = 91; // [
+const CLOSE = 93; // ]
+
+const asciiSet = (text: string): Uint8Array => {
+  const set = new Uint8Array(256);
+  for (let i = 0; i < text.length; i++) set[text.charCodeAt(i)] = 1;
+  return set;
+};
+const DIGITS = '0123456789';
+/** Every byte an endpoint can be spelt with: IPv4, IPv6 (hex, IPv4-mapped), brackets, the port's colon. */
+const ENDPOINT_BYTES = asciiSet(`${DIGITS}abcdef.:[]`);
+const ID_BYTES = asciiSet(DIGITS);
+const MARK_BYTES = asciiSet(`mark=${DIGITS}`);
+const ZONE_BYTES = asciiSet(`zone=${DIGITS}`);
+
+const FAMILY_TEXT = [IPV4_TEXT, IPV6_TEXT];
+const STATE_OR_NONE: readonly Uint8Array[] = Array.from({ length: 256 }, (_, s) => (s === NO_STATE ? new Uint8Array(0) : (STATE_TEXT[s] ?? new Uint8Array(0))));
+
+/** The automaton's state after bytes[0, to) from state s. */
+function walk(next: Uint32Array, s: number, bytes: ArrayLike<number>, to: number): number {
+  let state = s;
+  for (let i = 0; i < to; i++) state = next[state * 256 + bytes[i]];
+  return state;
 }
 
 /**
- * Marks in `found` (index = row) the rows of the chunk whose text contains the needle (UTF-8 of the lower-case
- * text): one native search per hit, a hit counting only when it ends inside its row.
+ * The automaton's state after each number below 1000 from every state, table[state * 1000 + n]: as written (group)
+ * and zero-padded to three digits (padded), built a digit at a time from the automaton's digit transitions.
  */
-export function searchChunk(chunk: TextChunk, needle: Uint8Array, found: Uint8Array): void {
-  const { bytes, starts, first } = chunk;
-  const rows = starts.length - 1;
-  let r = 0;
-  let from = 0;
-  for (;;) {
-    const hit = bytes.indexOf(needle, from);
-    if (hit < 0) return;
-    while (starts[r + 1] <= hit) r++;
-    if (r >= rows) return;
-    // The row ends with its newline at starts[r + 1] - 1.
-    if (hit + needle.length < starts[r + 1]) {
-      found[first + r] = 1;
-      from = starts[r + 1];
-    } else {
-      from = hit + 1;
+function decimalTables(next: Uint32Array, found: number): { group: Uint32Array; padded: Uint32Array } {
+  const states = found + 1;
+  const group = new Uint32Array(states * 1000);
+  const padded = new Uint32Array(states * 1000);
+  for (let s = 0; s < states; s++) {
+    const at = s * 1000;
+    for (let a = 0; a < 10; a++) {
+      const sa = next[s * 256 + 48 + a];
+      for (let b = 0; b < 10; b++) {
+        const sab = next[sa * 256 + 48 + b];
+        for (let c = 0; c < 10; c++) padded[at + a * 100 + b * 10 + c] = next[sab * 256 + 48 + c];
+      }
+    }
+    // n as written: one digit below 10, two below 100 (the padded state after "0" + those digits is not the same).
+    for (let n = 0; n < 10; n++) group[at + n] = next[s * 256 + 48 + n];
+    for (let n = 10; n < 100; n++) group[at + n] = next[next[s * 256 + 48 + ((n / 10) | 0)] * 256 + 48 + (n % 10)];
+    group.set(padded.subarray(at + 100, at + 1000), at + 100);
+  }
+  return { group, padded };
+}
+
+/** The automaton's state after n (below 10^12) in decimal from state s: three digits a step. */
+function walkDecimal(group: Uint32Array, padded: Uint32Array, s: number, n: number): number {
+  if (n < 1000) return group[s * 1000 + n];
+  if (n < 1_000_000) {
+    const high = (n / 1000) | 0;
+    return padded[group[s * 1000 + high] * 1000 + n - high * 1000];
+  }
+  let state: number;
+  if (n < 1_000_000_000) {
+    state = group[s * 1000 + ((n / 1_000_000) | 0)];
+  } else {
+    const top = Math.floor(n / 1_000_000_000);
+    state = padded[group[s * 1000 + top] * 1000 + Math.floor(n / 1_000_000) - top * 1000];
+  }
+  const rest = n % 1_000_000;
+  const middle = (rest / 1000) | 0;
+  return padded[padded[state * 1000 + middle] * 1000 + rest - middle * 1000];
+}
+
+/** The automaton's state after an IPv4 address (a column's uint32) as dotted quad. */
+function walkIPv4(group: Uint32Array, octetDot: Uint32Array, s: number, value: number): number {
+  let state = octetDot[s * 256 + (value >>> 24)];
+  state = octetDot[state * 256 + ((value >>> 16) & 255)];
+  state = octetDot[state * 256 + ((value >>> 8) & 255)];
+  return group[state * 1000 + (value & 255)];
+}
+
+const MAPPED = ascii('::ffff:');
+
+/** The automaton's tables for reading hex: a byte without leading zero (hex[state * 256 + byte]) and as two digits (hex2). */
+interface HexTables {
+  hex: Uint32Array;
+  hex2: Uint32Array;
+}
+
+/**
+ * The automaton's state after the IPv6 address at buf[offset...] as writeIPv6 spells it (RFC 5952: groups in hex
+ * without leading zeros, the longest zero run as "::", IPv4-mapped as ::ffff:a.b.c.d), a byte of a group a step.
+ */
+function walkIPv6(next: Uint32Array, h: HexTables, group: Uint32Array, octetDot: Uint32Array, s: number, buf: ArrayLike<number>, offset: number): number {
+  let state = s;
+  if (isMapped(buf, offset)) {
+    state = walk(next, state, MAPPED, MAPPED.length);
+    return walkIPv4(group, octetDot, state, ((buf[offset + 12] << 24) | (buf[offset + 13] << 16) | (buf[offset + 14] << 8) | buf[offset + 15]) >>> 0);
+  }
+  const run = zeroRun(buf, offset);
+  const bestStart = run < 0 ? -1 : run >> 4;
+  const bestLength = run & 15;
+  let needColon = false;
+  for (let g = 0; g < 8; g++) {
+    if (g === bestStart) {
+      state = next[next[state * 256 + COLON] * 256 + COLON];
+      g += bestLength - 1;
+      needColon = false;
+      continue;
+    }
+    if (needColon) state = next[state * 256 + COLON];
+    const high = buf[offset + 2 * g];
+    const low = buf[offset + 2 * g + 1];
+    state = high === 0 ? h.hex[state * 256 + low] : h.hex2[h.hex[state * 256 + high] * 256 + low];
+    needColon = true;
+  }
+  return state;
+}
+
+/** The hex tables from the automaton's transitions. */
+function hexTables(next: Uint32Array, found: number): HexTables {
+  const digit = (d: number): number => (d < 10 ? 48 + d : 87 + d);
+  const hex = new Uint32Array((found + 1) * 256);
+  const hex2 = new Uint32Array((found + 1) * 256);
+  for (let s = 0; s <= found; s++) {
+    for (let b = 0; b < 256; b++) {
+      const high = next[s * 256 + digit(b >> 4)];
+      hex2[s * 256 + b] = next[high * 256 + digit(b & 15)];
+      hex[s * 256 + b] = b < 16 ? next[s * 256 + digit(b)] : hex2[s * 256 + b];
     }
   }
+  return { hex, hex2 };
+}
+
+/**
+ * Which rows' text (rowText) contains a needle, without writing the text: the needle becomes a byte automaton (KMP;
+ * state = how many of the needle's bytes end the text read so far; its length = found, which it keeps), and each
+ * field of a row is read as a few precomputed steps of it (a protocol name, an octet, three digits of a number:
+ * the state after them from every state), a field at a time over a step's rows. When the needle has no space,
+ * every field starts afresh (the space between fields takes any state but found back to 0), so a field the needle
+ * cannot occur in (a "tcp" in an address, an "ipv6" in an id) is not read at all.
+ */
+export class TextSearch {
+  private readonly c: Columns;
+  /** The needle's length in bytes: the found state. */
+  private readonly hit: number;
+  /** next[state * 256 + byte]. */
+  private readonly next: Uint32Array;
+  /** Which fields to read: all when the needle has a space, else those it can occur in. */
+  private readonly read: { id: boolean; family: boolean; protocol: boolean; endpoints: boolean; state: boolean; status: boolean; mark: boolean; zone: boolean };
+  private readonly decimals: { group: Uint32Array; padded: Uint32Array };
+  /** An octet and the dot after it: octetDot[state * 256 + octet] (an octet alone is a decimal group). */
+  private readonly octetDot: Uint32Array;
+  private readonly hex: HexTables;
+  /** The state after "mark=" and "zone=" from every state. */
+  private readonly markPrefix: Uint32Array;
+  private readonly zonePrefix: Uint32Array;
+  /**
+   * With none of space, colon and brackets in the needle, an endpoint's address, its port and each IPv6 group are
+   * read apart (each starts afresh), as which of their values contain the needle: the ports, the IPv6 groups and,
+   * without a dot in the needle, the octets (else an IPv4 address is read whole).
+   */
+  private readonly tokens: { ports: Uint8Array; groups: Uint8Array; octets: Uint8Array | undefined } | undefined;
+  private readonly family: Uint32Array;
+  private readonly protocol: Uint32Array;
+  private readonly state: Uint32Array;
+  private readonly status: Uint32Array;
+  /** The rows with a helper (few), in order, and each name's bytes. */
+  private readonly helperRows: Uint32Array;
+  private readonly helperText = new Map<string, Uint8Array>();
+  private states = new Uint32Array(0);
+
+  constructor(c: Columns, needle: Uint8Array) {
+    this.c = c;
+    const n = needle.length;
+    this.hit = n;
+    const next = new Uint32Array((n + 1) * 256);
+    if (n) next[needle[0]] = 1;
+    // The usual KMP automaton: state s copies the transitions of its longest proper border x, then advances on its own byte.
+    for (let s = 1, x = 0; s < n; s++) {
+      next.copyWithin(s * 256, x * 256, x * 256 + 256);
+      next[s * 256 + needle[s]] = s + 1;
+      x = next[x * 256 + needle[s]];
+    }
+    next.fill(n, n * 256);
+    this.next = next;
+    const table = (values: readonly Uint8Array[]): Uint32Array => {
+      const t = new Uint32Array((n + 1) * values.length);
+      for (let s = 0; s <= n; s++) for (let v = 0; v < values.length; v++) t[s * values.length + v] = walk(next, s, values[v], values[v].length);
+      return t;
+    };
+    this.family = table(FAMILY_TEXT);
+    this.protocol = table(PROTOCOL_TEXT);
+    this.state = table(STATE_OR_NONE);
+    this.status = table(STATUS_TEXT);
+    const all = needle.includes(SPACE);
+    const within = (bytes: Uint8Array): boolean => all || needle.every((b) => bytes[b] === 1);
+    /** Whether one of the values, read from the start, contains the needle. */
+    const inAny = (t: Uint32Array, values: number): boolean => all || t.subarray(0, values).includes(n);
+    this.read = {
+      id: within(ID_BYTES),
+      family: inAny(this.family, FAMILY_TEXT.length),
+      protocol: inAny(this.protocol, PROTOCOL_TEXT.length),
+      endpoints: within(ENDPOINT_BYTES),
+      state: inAny(this.state, STATE_OR_NONE.length),
+      status: inAny(this.status, STATUS_TEXT.length),
+      mark: within(MARK_BYTES),
+      zone: within(ZONE_BYTES),
+    };
+    const numeric = this.read.id || this.read.endpoints || this.read.mark || this.read.zone;
+    this.decimals = numeric ? decimalTables(next, n) : { group: new Uint32Array(0), padded: new Uint32Array(0) };
+    const { group } = this.decimals;
+    this.octetDot = new Uint32Array(this.read.endpoints ? (n + 1) * 256 : 0);
+    if (this.read.endpoints) for (let s = 0; s <= n; s++) for (let o = 0; o < 256; o++) this.octetDot[s * 256 + o] = next[group[s * 1000 + o] * 256 + DOT];
+    this.hex = this.read.endpoints ? hexTables(next, n) : { hex: new Uint32Array(0), hex2: new Uint32Array(0) };
+    const prefix = (text: Uint8Array): Uint32Array => Uint32Array.from({ length: n + 1 }, (_, s) => walk(next, s, text, text.length));
+    this.markPrefix = prefix(MARK_TEXT);
+    this.zonePrefix = prefix(ZONE_TEXT);
+    const apart = (byte: number): boolean => !needle.includes(byte);
+    if (this.read.endpoints && !all && apart(COLON) && apart(OPEN) && apart(CLOSE)) {
+      const { hex, hex2 } = this.hex;
+      this.tokens = {
+        ports: Uint8Array.from({ length: 65536 }, (_, port) => (walkDecimal(group, this.decimals.padded, 0, port) === n ? 1 : 0)),
+        groups: Uint8Array.from({ length: 65536 }, (_, g) => ((g >> 8 ? hex2[hex[g >> 8] * 256 + (g & 255)] : hex[g]) === n ? 1 : 0)),
+        octets: apart(DOT) ? Uint8Array.from({ length: 256 }, (_, octet) => (group[octet] === n ? 1 : 0)) : undefined,
+      };
+    }
+    this.helperRows = Uint32Array.from(c.helpers.keys()).sort();
+    for (const name of c.helpers.values()) if (!this.helperText.has(name)) this.helperText.set(name, ascii(name));
+  }
+
+  /** Marks found[row] = 1 for the rows of [from, to) whose text contains the needle. */
+  rows(from: number, to: number, found: Uint8Array): void {
+    const c = this.c;
+    const count = to - from;
+    const hit = this.hit;
+    const next = this.next;
+    const read = this.read;
+    const { group, padded } = this.decimals;
+    if (this.states.length < count) this.states = new Uint32Array(count);
+    const states = this.states;
+    states.fill(0, 0, count);
+    // Each field in turn for the rows not yet found, then the space after it.
+    if (read.id) {
+      const id = c.id;
+      for (let i = 0; i < count; i++) states[i] = next[walkDecimal(group, padded, 0, id[from + i]) * 256 + SPACE];
+    }
+    if (read.family) {
+      const t = this.family;
+      const family = c.family;
+      for (let i = 0; i < count; i++) if (states[i] !== hit) states[i] = next[t[states[i] * 2 + (family[from + i] === FAMILY_V6 ? 1 : 0)] * 256 + SPACE];
+    }
+    if (read.protocol) {
+      const t = this.protocol;
+      const protocol = c.protocol;
+      for (let i = 0; i < count; i++) if (states[i] !== hit) states[i] = next[t[states[i] * 256 + protocol[from + i]] * 256 + SPACE];
+    }
+    if (read.endpoints && this.tokens) this.endpointTokens(from, count, states);
+    else if (read.endpoints) {
+      const { addr, ports, v6, protocol, family } = c;
+      const { octetDot, hex } = this;
+      for (let k = 0; k < 4; k++) {
+        for (let i = 0; i < count; i++) {
+          let s = states[i];
+          if (s === hit) continue;
+          const row = from + i;
+          const value = addr[row * 4 + k];
+          const ported = PORTED[protocol[row]];
+          if (family[row] === FAMILY_V6) {
+            if (ported) s = next[s * 256 + OPEN];
+            s = walkIPv6(next, hex, group, octetDot, s, v6, value * 16);
+            if (ported) s = next[s * 256 + CLOSE];
+          } else {
+            s = walkIPv4(group, octetDot, s, value);
+          }
+          if (ported) s = walkDecimal(group, padded, next[s * 256 + COLON], ports[row * 4 + k]);
+          states[i] = next[s * 256 + SPACE];
+        }
+      }
+    }
+    if (read.state) {
+      const t = this.state;
+      const state = c.state;
+      for (let i = 0; i < count; i++) if (states[i] !== hit) states[i] = next[t[states[i] * 256 + state[from + i]] * 256 + SPACE];
+    }
+    if (read.status) {
+      const t = this.status;
+      const status = c.status;
+      for (let i = 0; i < count; i++) if (states[i] !== hit) states[i] = next[t[states[i] * 32 + statusBits(status[from + i])] * 256 + SPACE];
+    }
+    if (read.mark) this.prefixed(c.mark, this.markPrefix, from, count, states);
+    if (read.zone) this.prefixed(c.zone, this.zonePrefix, from, count, states);
+    // The helper, last: only the few rows that have one.
+    const rows = this.helperRows;
+    for (let h = lowerBound(rows, from); h < rows.length && rows[h] < to; h++) {
+      const i = rows[h] - from;
+      const text = this.helperText.get(c.helpers.get(rows[h]) as string) as Uint8Array;
+      if (states[i] !== hit) states[i] = walk(next, states[i], text, text.length);
+    }
+    for (let i = 0; i < count; i++) if (states[i] === hit) found[from + i] = 1;
+  }
+
+  /** A "mark=" or "zone=" field: the prefix and the number when it is not 0, nothing when it is. */
+  private prefixed(column: Columns['mark'] | Columns['zone'], prefix: Uint32Array, from: number, count: number, states: Uint32Array): void {
+    const { hit, next } = this;
+    const { group, padded } = this.decimals;
+    for (let i = 0; i < count; i++) {
+      const s = states[i];
+      if (s === hit) continue;
+      const value = column[from + i];
+      states[i] = next[(value ? walkDecimal(group, padded, prefix[s], value) : s) * 256 + SPACE];
+    }
+  }
+
+  /** The endpoints read apart (see tokens): whether an address, its port or an IPv6 group of it contains the needle. */
+  private endpointTokens(from: number, count: number, states: Uint32Array): void {
+    const { addr, ports: portColumn, v6, protocol, family } = this.c;
+    const { ports, groups, octets } = this.tokens as NonNullable<TextSearch['tokens']>;
+    const { octetDot, hex, next } = this;
+    const { group } = this.decimals;
+    const hit = this.hit;
+    // A group "0" is the needle "0": only then do the zero groups "::" stands for matter (the address is walked).
+    const zeroGroup = groups[0] === 1;
+    const v4 = (value: number): boolean =>
+      octets ? (octets[value >>> 24] | octets[(value >>> 16) & 255] | octets[(value >>> 8) & 255] | octets[value & 255]) === 1 : walkIPv4(group, octetDot, 0, value) === hit;
+    for (let i = 0; i < count; i++) {
+      if (states[i] === hit) continue;
+      const row = from + i;
+      const ported = PORTED[protocol[row]] === 1;
+      let found = false;
+      for (let k = 0; k < 4 && !found; k++) {
+        const value = addr[row * 4 + k];
+        if (ported && ports[portColumn[row * 4 + k]]) found = true;
+        else if (family[row] !== FAMILY_V6) found = v4(value);
+        else if (zeroGroup) found = walkIPv6(next, hex, group, octetDot, 0, v6, value * 16) === hit;
+        else if (isMapped(v6, value * 16)) found = groups[0xffff] === 1 || v4(((v6[value * 16 + 12] << 24) | (v6[value * 16 + 13] << 16) | (v6[value * 16 + 14] << 8) | v6[value * 16 + 15]) >>> 0);
+        else for (let g = value * 16; g < value * 16 + 16 && !found; g += 2) found = groups[(v6[g] << 8) | v6[g + 1]] === 1;
+      }
+      if (found) states[i] = hit;
+    }
+  }
+}
+
+/** The first index of a sorted array whose value is >= value. */
+function lowerBound(sorted: Uint32Array, value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle] < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
