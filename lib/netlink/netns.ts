@@ -28,6 +28,9 @@ export function loadAddon(): NativeAddon {
   const loaded = { exports: {} as NativeAddon };
   // process.dlopen, not require: bundlers leave it alone and the path is decided at run time.
   process.dlopen(loaded, /* turbopackIgnore: true */ path);
+  if (typeof loaded.exports.readDump !== 'function') {
+    throw new Error(`the setns addon at ${path} is older than lib/netlink/native/netns.c: run "node scripts/build-native.mjs"`);
+  }
   addon = loaded.exports;
   return addon;
 }

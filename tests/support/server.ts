@@ -1,7 +1,7 @@
 // Starts the real server (production build, through scripts/serve.ts as `npm start` does) for API tests: `next
 // build` when the build is missing or older than the sources, then the server on a free loopback port, managing
 // the given network namespace, with a fresh data directory holding an administrator and an admin API token.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -59,8 +59,12 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
   });
 }
 
-/** `next build`, only when needed; waits (up to 5 min) while another build of this checkout is running. */
+/**
+ * The setns addon rebuilt when native/netns.c is newer (a checkout copied with an older build/native would fail
+ * every dump), then `next build`, only when needed; waits (up to 5 min) while another build of this checkout is running.
+ */
 export async function ensureBuild(): Promise<void> {
+  execFileSync(process.execPath, [join(repoRoot, 'scripts/build-native.mjs')], { stdio: 'inherit' });
   const deadline = Date.now() + 5 * 60_000;
   while (buildIsStale()) {
     const { code, output: raw } = await run(['build'], { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NO_COLOR: '1' });
