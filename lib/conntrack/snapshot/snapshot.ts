@@ -362,19 +362,22 @@ export class Snapshot {
     }
     const mask = new Uint8Array(this.c.size);
     let count = evaluate(this.c, filter, 0, this.c.size, mask);
-    if (needle) {
+    if (needle || where) {
       let keep: Uint8Array | undefined;
-      if (also.length) {
+      if (needle && also.length) {
         keep = new Uint8Array(this.c.size);
         evaluate(this.c, { host: { name: needle, addresses: [...also] } }, 0, this.c.size, keep);
       }
-      const hits = runAll(this.textSteps(needle));
-      for (let r = 0; r < mask.length; r++) if (mask[r] && !hits[r] && !(keep && keep[r])) mask[r] = 0;
-    }
-    if (where) for (let r = 0; r < mask.length; r++) mask[r] &= where.mask[r];
-    if (needle || where) {
+      const hits = needle ? runAll(this.textSteps(needle)) : undefined;
+      // One pass: the filter's rows that have the text (or a host named by it), within `where`, counted.
       count = 0;
-      for (let r = 0; r < mask.length; r++) count += mask[r];
+      for (let r = 0; r < mask.length; r++) {
+        let m = mask[r];
+        if (hits) m &= hits[r] | (keep ? keep[r] : 0);
+        if (where) m &= where.mask[r];
+        mask[r] = m;
+        count += m;
+      }
     }
     const answer = { mask, count, key };
     this.masks.set(key, answer);

@@ -276,7 +276,7 @@ export class TextSearch {
    * read apart (each starts afresh), as which of their values contain the needle: the ports, the IPv6 groups and,
    * without a dot in the needle, the octets (else an IPv4 address is read whole).
    */
-  private readonly tokens: { ports: Uint8Array; groups: Uint8Array; octets: Uint8Array | undefined } | undefined;
+  private readonly tokens: { ports: Uint8Array; groups: Uint8Array; someGroup: boolean; octets: Uint8Array | undefined; someOctet: boolean } | undefined;
   private readonly family: Uint32Array;
   private readonly protocol: Uint32Array;
   private readonly state: Uint32Array;
@@ -335,11 +335,18 @@ export class TextSearch {
     const apart = (byte: number): boolean => !needle.includes(byte);
     if (this.read.endpoints && !all && apart(COLON) && apart(OPEN) && apart(CLOSE)) {
       const { hex, hex2 } = this.hex;
-      this.tokens = {
-        ports: Uint8Array.from({ length: 65536 }, (_, port) => (walkDecimal(group, this.decimals.padded, 0, port) === n ? 1 : 0)),
-        groups: Uint8Array.from({ length: 65536 }, (_, g) => ((g >> 8 ? hex2[hex[g >> 8] * 256 + (g & 255)] : hex[g]) === n ? 1 : 0)),
-        octets: apart(DOT) ? Uint8Array.from({ length: 256 }, (_, octet) => (group[octet] === n ? 1 : 0)) : undefined,
-      };
+      const ports = new Uint8Array(65536);
+      const groups = new Uint8Array(65536);
+      for (let v = 0; v < 65536; v++) {
+        if (walkDecimal(group, this.decimals.padded, 0, v) === n) ports[v] = 1;
+        if ((v >> 8 ? hex2[hex[v >> 8] * 256 + (v & 255)] : hex[v]) === n) groups[v] = 1;
+      }
+      let octets: Uint8Array | undefined;
+      if (apart(DOT)) {
+        octets = new Uint8Array(256);
+        for (let v = 0; v < 256; v++) if (group[v] === n) octets[v] = 1;
+      }
+      this.tokens = { ports, groups, someGroup: groups.includes(1), octets, someOctet: octets === undefined || octets.includes(1) };
     }
     this.helperRows = Uint32Array.from(c.helpers.keys()).sort();
     for (const name of c.helpers.values()) if (!this.helperText.has(name)) this.helperText.set(name, ascii(name));
@@ -431,14 +438,14 @@ export class TextSearch {
   /** The endpoints read apart (see tokens): whether an address, its port or an IPv6 group of it contains the needle. */
   private endpointTokens(from: number, count: number, states: Uint32Array): void {
     const { addr, ports: portColumn, v6, protocol, family } = this.c;
-    const { ports, groups, octets } = this.tokens as NonNullable<TextSearch['tokens']>;
+    const { ports, groups, someGroup, octets, someOctet } = this.tokens as NonNullable<TextSearch['tokens']>;
     const { octetDot, hex, next } = this;
     const { group } = this.decimals;
     const hit = this.hit;
     // A group "0" is the needle "0": only then do the zero groups "::" stands for matter (the address is walked).
     const zeroGroup = groups[0] === 1;
     const v4 = (value: number): boolean =>
-      octets ? (octets[value >>> 24] | octets[(value >>> 16) & 255] | octets[(value >>> 8) & 255] | octets[value & 255]) === 1 : walkIPv4(group, octetDot, 0, value) === hit;
+      octets ? someOctet && (octets[value >>> 24] | octets[(value >>> 16) & 255] | octets[(value >>> 8) & 255] | octets[value & 255]) === 1 : walkIPv4(group, octetDot, 0, value) === hit;
     for (let i = 0; i < count; i++) {
       if (states[i] === hit) continue;
       const row = from + i;
@@ -450,7 +457,7 @@ export class TextSearch {
         else if (family[row] !== FAMILY_V6) found = v4(value);
         else if (zeroGroup) found = walkIPv6(next, hex, group, octetDot, 0, v6, value * 16) === hit;
         else if (isMapped(v6, value * 16)) found = groups[0xffff] === 1 || v4(((v6[value * 16 + 12] << 24) | (v6[value * 16 + 13] << 16) | (v6[value * 16 + 14] << 8) | v6[value * 16 + 15]) >>> 0);
-        else for (let g = value * 16; g < value * 16 + 16 && !found; g += 2) found = groups[(v6[g] << 8) | v6[g + 1]] === 1;
+        else if (someGroup) for (let g = value * 16; g < value * 16 + 16 && !found; g += 2) found = groups[(v6[g] << 8) | v6[g + 1]] === 1;
       }
       if (found) states[i] = hit;
     }
