@@ -50,23 +50,30 @@ function snapshotDifferences(snapshot: Snapshot, listed: Connection[]): string[]
   return out;
 }
 
+/**
+ * Timeouts count down between the oracle's read and ours (seconds apart on a loaded machine): the usual ±3 s,
+ * plus the whole seconds since the oracle began to read.
+ */
+const countedDownSince = (oracleReadAt: number) => ({ timeoutTolerance: 3 + Math.ceil((Date.now() - oracleReadAt) / 1000) });
+
 describe('dump of entries inserted with conntrack -I', () => {
   it('list(), dump() and snapshot() equal conntrack -L field by field, IPv4 and IPv6', async () => {
     await withTestNamespace(async (ns, ct) => {
       await insertVaried(ns.name);
+      const oracleReadAt = Date.now();
       const oracle = await listAll(ns.name);
       expect(oracle.length).toBe(VARIED_ENTRIES.length);
       expect(new Set(oracle.map((e) => e.family))).toEqual(new Set(['ipv4', 'ipv6']));
 
       const listed = await ct.list();
-      expect(compareConnections(listed, oracle)).toEqual([]);
+      expect(compareConnections(listed, oracle, countedDownSince(oracleReadAt))).toEqual([]);
 
       // Small batches: the batching must neither lose nor repeat an entry.
       const batches: Connection[][] = [];
       for await (const batch of ct.dump({}, { batchSize: 4 })) batches.push(batch);
       expect(batches.every((b) => b.length <= 4)).toBe(true);
       expect(batches.length).toBeGreaterThanOrEqual(Math.ceil(oracle.length / 4));
-      expect(compareConnections(batches.flat(), oracle)).toEqual([]);
+      expect(compareConnections(batches.flat(), oracle, countedDownSince(oracleReadAt))).toEqual([]);
 
       const snapshot = await ct.snapshot();
       expect(snapshot.size).toBe(oracle.length);
@@ -78,10 +85,11 @@ describe('dump of entries inserted with conntrack -I', () => {
     await withTestNamespace(async (ns, ct) => {
       const created = await loadBulk(ns.name, 300);
       expect(created).toBe(600);
+      const oracleReadAt = Date.now();
       const oracle = await listAll(ns.name);
       expect(oracle.length).toBe(created);
       const listed = await ct.list();
-      expect(compareConnections(listed, oracle)).toEqual([]);
+      expect(compareConnections(listed, oracle, countedDownSince(oracleReadAt))).toEqual([]);
       const snapshot = await ct.snapshot();
       expect(snapshotDifferences(snapshot, listed)).toEqual([]);
       expect(snapshot.info.total).toBe(created);
@@ -105,12 +113,13 @@ describe('dump of the lab router after real traffic', () => {
     if (!lab) throw new Error('no lab');
     const ct = new Conntrack({ netns: lab.namespaces.router });
     // Traffic may still be moving (open flows): the oracle listing comes first, ours after it.
+    const oracleReadAt = Date.now();
     const oracle: OracleEntry[] = await listAll(lab.namespaces.router);
     const listed = await ct.list();
     expect(oracle.length).toBeGreaterThanOrEqual(traffic.flows.length);
     expect(new Set(oracle.map((e) => e.family))).toEqual(new Set(['ipv4', 'ipv6']));
     expect(oracle.some((e) => e.counters && e.counters.original.packets > 0n)).toBe(true);
-    expect(compareConnections(listed, oracle, { counters: 'ours-later' })).toEqual([]);
+    expect(compareConnections(listed, oracle, { counters: 'ours-later', ...countedDownSince(oracleReadAt) })).toEqual([]);
   });
 
   it('snapshot() rows agree with list() on every field the snapshot keeps', async () => {
