@@ -75,7 +75,9 @@ class Pieces {
   }
 
   take(): Uint8Array {
-    const piece = this.buf.slice(0, this.at);
+    // allocUnsafe: the copy fills it, no need to zero it first.
+    const piece = Buffer.allocUnsafe(this.at);
+    piece.set(this.buf.subarray(0, this.at));
     this.at = 0;
     return piece;
   }
@@ -154,6 +156,33 @@ function cached<K, V>(make: (key: K) => V): (key: K) => V {
   };
 }
 
+const FRONT_BITS = 14;
+
+/**
+ * cached() for number keys (IPv4 addresses, status words, protocol and port) with a direct-mapped table in front:
+ * most lookups of a big table then read two typed-array slots instead of hashing into a Map of every value.
+ */
+function numberCached<V>(make: (key: number) => V): (key: number) => V {
+  const slow = cached(make);
+  const keys = new Float64Array(1 << FRONT_BITS).fill(Number.NaN);
+  const values = new Array<V>(1 << FRONT_BITS);
+  return (key) => {
+    const slot = Math.imul(key, 0x9e3779b1) >>> (32 - FRONT_BITS);
+    if (keys[slot] === key) return values[slot];
+    const value = slow(key);
+    keys[slot] = key;
+    values[slot] = value;
+    return value;
+  };
+}
+
+/** A cache by address key: IPv4 values through numberCached, IPv6 texts through cached. */
+function addressCached<V>(make: (key: number | string) => V): (key: number | string) => V {
+  const v4 = numberCached(make);
+  const v6 = cached(make);
+  return (key) => (typeof key === 'number' ? v4(key) : v6(key));
+}
+
 const ascii = (text: string): Uint8Array => Uint8Array.from(text, (ch) => ch.charCodeAt(0));
 
 /** The parts both formats read from a row, with their per-export caches. */
@@ -193,8 +222,13 @@ function rowReader(snapshot: Snapshot, uplink: RowUplink | undefined) {
       if (shape & SHAPE.FLAGS_REPLY && (flags >> 8) & 0xff & CLOSE_INIT) return 'server';
       return undefined;
     },
-    /** The WAN column's name, when the router view is there. */
-    wan: (row: number): string | undefined => (uplink ? wanName(uplink.columns, row) : undefined),
+    /** The WAN cell's bytes by a row's WAN index, each WAN encoded once; undefined without the router view. */
+    wanCell(encode: (name: string) => Uint8Array): (row: number) => Uint8Array | undefined {
+      if (!uplink) return () => undefined;
+      const { columns } = uplink;
+      const cells: Uint8Array[] = [];
+      return (row) => (cells[columns.wan[row] + 2] ??= encode(wanName(columns, row)));
+    },
     stale: (row: number): boolean => uplink?.columns.stale[row] === 1,
   };
 }
@@ -239,17 +273,16 @@ function csvRows({ snapshot, uplink, names = consoleNames() }: ConnectionExportO
   const field = cached((text: string): Uint8Array => utf8(csvField(text)));
   const protocol = Array.from({ length: 256 }, (_, p) => field(protocolName(p)));
   const state = TCP_STATES.map((s) => field(s));
-  const status = cached((value: number) => field(statusNamesShown(value).join(' ')));
-  const nameOf = cached((key: number | string): Uint8Array => {
+  const status = numberCached((value: number) => field(statusNamesShown(value).join(' ')));
+  const nameOf = addressCached((key: number | string): Uint8Array => {
     const name = names.nameOf(r.addressText(key))?.name;
     return name === undefined ? EMPTY : field(name);
   });
-  const service = cached((key: number): Uint8Array => {
+  const service = numberCached((key: number): Uint8Array => {
     const name = names.serviceOf(protocolName(key >>> 16), key & 0xffff);
     return name === undefined ? EMPTY : field(name);
   });
-  // A few WAN names for every row: a small cache of its own.
-  const wanField = cached((text: string): Uint8Array => field(text));
+  const wanCell = r.wanCell(field);
   const iso = isoWriter();
   const family = [ascii('ipv4'), ascii('ipv6')];
   const closed = { client: ascii('client'), server: ascii('server') };
@@ -297,9 +330,8 @@ function csvRows({ snapshot, uplink, names = consoleNames() }: ConnectionExportO
     const helper = helperName === undefined ? EMPTY : field(helperName);
     const labelNames = r.labels(row);
     const labels = labelNames.length ? field(labelNames.join(' ')) : EMPTY;
-    const wanText = r.wan(row);
-    const wan = wanText === undefined ? EMPTY : wanField(wanText);
-    const variable = statusText.length + srcName.length + dstName.length + replySrcName.length + replyDstName.length + serviceText.length + helper.length + labels.length + wan.length;
+    const wan = wanCell(row);
+    const variable = statusText.length + srcName.length + dstName.length + replySrcName.length + replyDstName.length + serviceText.length + helper.length + labels.length + (wan?.length ?? 0);
     const out = pieces.room(ROW_FIXED_BYTES + variable);
     let w = pieces.at;
 
@@ -361,8 +393,9 @@ function csvRows({ snapshot, uplink, names = consoleNames() }: ConnectionExportO
     out[w++] = COMMA;
     w = cell(out, w, helper);
     w = cell(out, w, labels);
-    w = cell(out, w, wan);
-    if (wanText !== undefined) w = put(out, w, staleText[r.stale(row) ? 1 : 0]);
+    if (wan) w = put(out, w, wan);
+    out[w++] = COMMA;
+    if (wan) w = put(out, w, staleText[r.stale(row) ? 1 : 0]);
     pieces.at = put(out, w, crlf);
   };
 }
@@ -374,10 +407,11 @@ function jsonRows({ snapshot, uplink }: ConnectionExportOptions): RowWriter {
   const json = cached((text: string): Uint8Array => utf8(JSON.stringify(text)));
   const protocol = Array.from({ length: 256 }, (_, p) => json(protocolName(p)));
   const state = TCP_STATES.map((s) => json(s));
-  const status = cached((value: number) => utf8(JSON.stringify(statusNamesShown(value))));
+  const status = numberCached((value: number) => utf8(JSON.stringify(statusNamesShown(value))));
+  const wanCell = r.wanCell(json);
   const labelsJson = cached((names: string[]) => utf8(JSON.stringify(names)));
   /** By external slot (3 SNAT: reply dst, 1 DNAT: original dst), by address. */
-  const externalOf = (kind: ExternalKind) => cached((key: number | string): Uint8Array => (uplink ? utf8(JSON.stringify(uplink.external(r.addressText(key), kind))) : EMPTY));
+  const externalOf = (kind: ExternalKind) => addressCached((key: number | string): Uint8Array => (uplink ? utf8(JSON.stringify(uplink.external(r.addressText(key), kind))) : EMPTY));
   const external = { 3: externalOf('snat'), 1: externalOf('dnat') };
   const iso = isoWriter();
   const K = {
@@ -463,11 +497,10 @@ function jsonRows({ snapshot, uplink }: ConnectionExportOptions): RowWriter {
     const helper = helperName === undefined ? EMPTY : json(helperName);
     const labelNames = r.labels(row);
     const labels = labelNames.length ? labelsJson(labelNames) : EMPTY;
-    const wanText = r.wan(row);
-    const wan = wanText === undefined ? EMPTY : json(wanText);
+    const wan = wanCell(row);
     const slot = uplink ? externalSlot(flags) : -1;
     const externalText = slot === -1 ? EMPTY : external[slot](r.addressKey(row, slot));
-    const out = pieces.room(ROW_FIXED_BYTES + statusText.length + helper.length + labels.length + wan.length + externalText.length);
+    const out = pieces.room(ROW_FIXED_BYTES + statusText.length + helper.length + labels.length + (wan?.length ?? 0) + externalText.length);
     let w = put(out, pieces.at, first ? K.first : K.next);
     first = false;
 
@@ -505,7 +538,7 @@ function jsonRows({ snapshot, uplink }: ConnectionExportOptions): RowWriter {
     w = writeDecimal(out, put(out, w, K.use), shape & SHAPE.USE ? c.use[row] : 0);
     if (helperName !== undefined) w = put(out, put(out, w, K.helper), helper);
     if (labelNames.length) w = put(out, put(out, w, K.labels), labels);
-    if (wanText !== undefined) {
+    if (wan) {
       w = put(out, put(out, w, K.wan), wan);
       w = put(out, w, K.stale[r.stale(row) ? 1 : 0]);
     }
