@@ -262,6 +262,8 @@ export class TextSearch {
   private readonly hit: number;
   /** next[state * 256 + byte]. */
   private readonly next: Uint32Array;
+  /** Whether the needle has no space: every field then starts afresh, in any order. */
+  private readonly apart: boolean;
   /** Which fields to read: all when the needle has a space, else those it can occur in. */
   private readonly read: { id: boolean; family: boolean; protocol: boolean; endpoints: boolean; state: boolean; status: boolean; mark: boolean; zone: boolean };
   private readonly decimals: { group: Uint32Array; padded: Uint32Array };
@@ -310,6 +312,7 @@ export class TextSearch {
     this.state = table(STATE_OR_NONE);
     this.status = table(STATUS_TEXT);
     const all = needle.includes(SPACE);
+    this.apart = !all;
     const within = (bytes: Uint8Array): boolean => all || needle.every((b) => bytes[b] === 1);
     /** Whether one of the values, read from the start, contains the needle. */
     const inAny = (t: Uint32Array, values: number): boolean => all || t.subarray(0, values).includes(n);
@@ -363,11 +366,10 @@ export class TextSearch {
     if (this.states.length < count) this.states = new Uint32Array(count);
     const states = this.states;
     states.fill(0, 0, count);
-    // Each field in turn for the rows not yet found, then the space after it.
-    if (read.id) {
-      const id = c.id;
-      for (let i = 0; i < count; i++) states[i] = next[walkDecimal(group, padded, 0, id[from + i]) * 256 + SPACE];
-    }
+    // Each field in turn for the rows not yet found, then the space after it. Fields read apart may come in any
+    // order: the id (every row's digits) then comes last, for the rows the others did not find.
+    const id = c.id;
+    if (read.id && !this.apart) for (let i = 0; i < count; i++) states[i] = next[walkDecimal(group, padded, 0, id[from + i]) * 256 + SPACE];
     if (read.family) {
       const t = this.family;
       const family = c.family;
@@ -413,6 +415,7 @@ export class TextSearch {
     }
     if (read.mark) this.prefixed(c.mark, this.markPrefix, from, count, states);
     if (read.zone) this.prefixed(c.zone, this.zonePrefix, from, count, states);
+    if (read.id && this.apart) for (let i = 0; i < count; i++) if (states[i] !== hit && walkDecimal(group, padded, 0, id[from + i]) === hit) states[i] = hit;
     // The helper, last: only the few rows that have one.
     const rows = this.helperRows;
     for (let h = lowerBound(rows, from); h < rows.length && rows[h] < to; h++) {
