@@ -95,6 +95,8 @@ export interface RecorderStatus {
   writeError?: string;
   /** The history table is corrupt: recording has stopped. */
   storageError?: string;
+  /** Where rows are written: a worker thread of its own, or this thread (an in-memory store, or the worker failed). */
+  writer: 'thread' | 'main thread';
   /** Entries open when the recorder started (its first dump), and how many of them are still open and watched. */
   openAtStart: number;
   openWatched: number;
@@ -202,7 +204,7 @@ export class HistoryRecorder {
     this.live.setMaxListeners(0);
   }
 
-  /** The writer thread, started with the first write. */
+  /** The writer thread, started with the recorder (or the first write). */
   private get writer(): HistoryWriter {
     this.writerInstance ??= new HistoryWriter(this.options.store, (message) => this.log(message));
     return this.writerInstance;
@@ -219,6 +221,7 @@ export class HistoryRecorder {
     this.heartbeatTimer = setInterval(() => this.beat(), HEARTBEAT_MS).unref();
     this.startedAt = new Date();
     this.recordDowntime(this.startedAt.getTime());
+    this.writerInstance ??= new HistoryWriter(this.options.store, (message) => this.log(message));
     try {
       this.subscribe();
     } catch (error) {
@@ -688,6 +691,7 @@ export class HistoryRecorder {
       namespace: { name: this.options.netns ?? null, identity: this.identity, resubscribed: this.resubscribed, ...(this.namespaceError ? { error: this.namespaceError } : {}) },
       unwritten: this.writeError ? this.pending.length + (this.writing?.rows.length ?? 0) : 0,
       droppedRows: this.droppedRows,
+      writer: (this.writerInstance ? this.writerInstance.threaded : !this.options.store.db.memory) ? 'thread' : 'main thread',
       ...(this.writeError ? { writeError: this.writeError } : {}),
       ...(this.storageError ? { storageError: this.storageError } : {}),
       openAtStart: this.openAtStart,

@@ -46,7 +46,7 @@ function create(): HistoryRuntime {
     if (!status.running) return { status: 'fail', detail: `${status.error ?? 'not running'}; ${events}` };
     if (status.writeError) return { status: 'fail', detail: `${status.unwritten} rows not written yet (${status.writeError}), ${status.droppedRows} dropped; ${events}` };
     const resubscribed = status.namespace.resubscribed ? `, subscribed again ${status.namespace.resubscribed} times (namespace replaced or socket failed)` : '';
-    return { status: 'ok', detail: `${status.recorded} rows recorded, ${status.overflows} overflows${resubscribed}; namespace ${status.namespace.name ?? '(own)'} ${status.namespace.identity ?? ''}; ${events}` };
+    return { status: 'ok', detail: `${status.recorded} rows recorded (written by the ${status.writer === 'thread' ? 'writer thread' : 'main thread'}), ${status.overflows} overflows${resubscribed}; namespace ${status.namespace.name ?? '(own)'} ${status.namespace.identity ?? ''}; ${events}` };
   });
   // Rows still buffered are written before the server exits (better-sqlite3 is synchronous, so 'exit' works too).
   onShutdown('history', () => recorder.stop());

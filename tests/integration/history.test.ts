@@ -83,6 +83,8 @@ describe('recording', () => {
     const page = await history('');
     expect(page.status.recorder?.running, JSON.stringify(page.status)).toBe(true);
     expect(page.status.recorder?.eventsSysctl.value).toBe(1);
+    // Rows go through the writer's worker thread in the built server too (not the main-thread fallback).
+    expect(page.status.recorder?.writer).toBe('thread');
     const sysctl = await lab!.exec('router', 'sysctl', ['-n', 'net.netfilter.nf_conntrack_events']);
     expect(sysctl.stdout.trim()).toBe('1');
   });
