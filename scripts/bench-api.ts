@@ -460,6 +460,10 @@ async function main(): Promise<void> {
       const responsiveness = sections.has('d') ? (console.log('(d) the server while it works:'), await measureResponsiveness(server, namespace.name, N)) : undefined;
       const reverseDns = sections.has('e') ? (console.log('(e) reverse DNS against a resolver that never answers:'), await measureReverseDns(server, dns, options.reverse)) : undefined;
       return { serverSnapshotMs: snapshot.tookMs, pages, groupings, refresh, responsiveness, reverseDns };
+    } catch (error) {
+      // What the server said last: a failed request or a dead server is explained there.
+      console.error(`the server's last output:\n${server.output().slice(-4000)}`);
+      throw error;
     } finally {
       await server.stop();
       await dns.close();

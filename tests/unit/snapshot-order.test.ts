@@ -191,6 +191,20 @@ describe('pages of a snapshot before and after its order is built', () => {
     }
   }, 120_000);
 
+  it('pages an empty table and a one-row table by every key', async () => {
+    const empty = new SnapshotBuilder(0).finish({ takenAt: new Date(), tookMs: 0 });
+    const one = new SnapshotBuilder(1);
+    one.addConnection({ family: 'ipv6', original: { src: '2001:db8::1', dst: '2001:db8::2', protocol: 17, sport: 1, dport: 2 }, reply: { src: '2001:db8::2', dst: '2001:db8::1', protocol: 17, sport: 2, dport: 1 }, status: 0, zone: 0 });
+    const single = one.finish({ takenAt: new Date(), tookMs: 0 });
+    for (const sort of SORT_KEYS) {
+      for (const order of ['asc', 'desc'] as const) {
+        expect(await empty.page({ sort, order })).toEqual({ matched: 0, rows: [] });
+        expect(await single.page({ sort, order })).toEqual({ matched: 1, rows: [0] });
+        expect(single.query({ sort, order, offset: 1 })).toEqual({ matched: 1, rows: [] });
+      }
+    }
+  });
+
   it('page() selects the first page in turns, builds the order in the background, and later pages agree', async () => {
     const snapshot = build(3);
     const reference = filtered(referenceOrder(snapshot, 'bytesReply'), () => true, true);

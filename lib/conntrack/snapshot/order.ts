@@ -169,40 +169,48 @@ function* addressColumnsSteps(c: Columns, k: number): Steps<SortColumns> {
   const family = new Uint32Array(n);
   const words = [0, 1, 2, 3].map(() => new Uint32Array(n));
   const bytes = c.v6;
+  // What differs: IPv4 rows have 0 in the last three words, and the families differ if both are there.
+  let v4 = 0;
+  const or = [0, 0, 0, 0];
+  const and = [-1, -1, -1, -1];
   for (let lo = 0; lo < n; lo += STEP_ROWS) {
     for (let row = lo, hi = Math.min(n, lo + STEP_ROWS); row < hi; row++) {
       const value = c.addr[row * 4 + k];
       if (c.family[row] !== FAMILY_V6) {
         words[0][row] = value;
+        or[0] |= value;
+        and[0] &= value;
+        v4++;
         continue;
       }
       family[row] = 1;
       for (let w = 0; w < 4; w++) {
         const at = value * 16 + w * 4;
-        words[w][row] = ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+        const word = (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
+        words[w][row] = word >>> 0;
+        or[w] |= word;
+        and[w] &= word;
       }
     }
     yield;
   }
-  return yield* wordColumns([family, ...words], n, true);
+  const both = v4 > 0 && v4 < n;
+  const varies = or.map((o, w) => (w && v4 ? o : (o ^ and[w]) >>> 0));
+  return { words: [family, ...words], varies: [both ? 1 : 0, ...varies], size: n, addresses: true };
 }
 
-/** The columns of words (their first n rows): the bits that differ between rows in each (OR ^ AND). */
-function* wordColumns(words: Word[], n: number, addresses: boolean): Steps<SortColumns> {
-  const varies: number[] = [];
-  for (const word of words) {
-    let or = 0;
-    let and = -1;
-    for (let lo = 0; lo < n; lo += STEP_ROWS) {
-      for (let i = lo, hi = Math.min(n, lo + STEP_ROWS); i < hi; i++) {
-        or |= word[i];
-        and &= word[i];
-      }
-      yield;
+/** A uint32 column as the one word of its sort columns (its first n rows), with the bits that differ (OR ^ AND). */
+function* columnAsWord(word: Word, n: number): Steps<SortColumns> {
+  let or = 0;
+  let and = -1;
+  for (let lo = 0; lo < n; lo += STEP_ROWS) {
+    for (let i = lo, hi = Math.min(n, lo + STEP_ROWS); i < hi; i++) {
+      or |= word[i];
+      and &= word[i];
     }
-    varies.push(n ? (or ^ and) >>> 0 : 0);
+    yield;
   }
-  return { words, varies, size: n, addresses };
+  return { words: [word], varies: [(or ^ and) >>> 0], size: n, addresses: false };
 }
 
 /** Whether this platform's typed arrays are little-endian (a double's low word first). */
@@ -219,7 +227,7 @@ export function* sortColumnsSteps(c: Columns, key: SortKey): Steps<SortColumns> 
   const fill = sortValues(c, key);
   if (typeof fill === 'number') return yield* addressColumnsSteps(c, fill);
   const n = c.size;
-  if (typeof fill !== 'function') return yield* wordColumns([fill], n, false);
+  if (typeof fill !== 'function') return yield* columnAsWord(fill, n);
   const values = new Float64Array(n);
   let whole = true;
   for (let lo = 0; lo < n; lo += STEP_ROWS) {
@@ -233,30 +241,36 @@ export function* sortColumnsSteps(c: Columns, key: SortKey): Steps<SortColumns> 
   }
   const low = new Uint32Array(n);
   const high = new Uint32Array(n);
-  if (whole) {
-    for (let lo = 0; lo < n; lo += STEP_ROWS) {
-      for (let row = lo, hi = Math.min(n, lo + STEP_ROWS); row < hi; row++) {
+  let orHigh = 0;
+  let andHigh = -1;
+  let orLow = 0;
+  let andLow = -1;
+  const bits = new Uint32Array(values.buffer);
+  const [l, h] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
+  for (let lo = 0; lo < n; lo += STEP_ROWS) {
+    for (let row = lo, hi = Math.min(n, lo + STEP_ROWS); row < hi; row++) {
+      let high32: number;
+      let low32: number;
+      if (whole) {
         const v = values[row] + 1;
-        const h = Math.floor(v / WORD);
-        high[row] = h;
-        low[row] = v - h * WORD;
-      }
-      yield;
-    }
-  } else {
-    const bits = new Uint32Array(values.buffer);
-    const [l, h] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
-    for (let lo = 0; lo < n; lo += STEP_ROWS) {
-      for (let row = lo, hi = Math.min(n, lo + STEP_ROWS); row < hi; row++) {
+        high32 = Math.floor(v / WORD);
+        low32 = v - high32 * WORD;
+      } else {
         const negative = bits[row * 2 + h] >>> 31;
-        high[row] = negative ? ~bits[row * 2 + h] : bits[row * 2 + h] | 0x80000000;
-        low[row] = negative ? ~bits[row * 2 + l] : bits[row * 2 + l];
+        high32 = negative ? ~bits[row * 2 + h] : bits[row * 2 + h] | 0x80000000;
+        low32 = negative ? ~bits[row * 2 + l] : bits[row * 2 + l];
       }
-      yield;
+      high[row] = high32;
+      low[row] = low32;
+      orHigh |= high32;
+      andHigh &= high32;
+      orLow |= low32;
+      andLow &= low32;
     }
+    yield;
   }
-  const columns = yield* wordColumns([high, low], n, false);
-  return columns.varies[0] ? columns : { words: [low], varies: [columns.varies[1]], size: n, addresses: false };
+  const varies = [(orHigh ^ andHigh) >>> 0, (orLow ^ andLow) >>> 0];
+  return varies[0] ? { words: [high, low], varies, size: n, addresses: false } : { words: [low], varies: [varies[1]], size: n, addresses: false };
 }
 
 /** Every row ordered by the columns: IPv4 rows (numerically) before IPv6 rows (bytewise) for the address keys. */
@@ -362,12 +376,16 @@ export function runAll<T>(steps: Steps<T>): T {
   }
 }
 
-/** Runs a generator's steps with the event loop let run between them (setImmediate); its result. */
-export async function inTurns<T>(steps: Steps<T>): Promise<T> {
+/**
+ * Runs a generator's steps with the event loop let run between them (setImmediate), and before each step for as
+ * long as `wait()` says so (a millisecond at a time: work in the background gives way); its result.
+ */
+export async function inTurns<T>(steps: Steps<T>, wait?: () => boolean): Promise<T> {
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
     await new Promise<void>((resolve) => setImmediate(resolve));
+    while (wait?.()) await new Promise<void>((resolve) => setTimeout(resolve, 1));
   }
 }
 

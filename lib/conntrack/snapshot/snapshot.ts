@@ -101,7 +101,9 @@ export class Snapshot {
   /** Row orders per sort key, computed once on first use. */
   private readonly orders = new Map<SortKey, Uint32Array>();
   /** Per sort key whose order is being built in turns: its columns (what first pages select from), then the order. */
-  private readonly building = new Map<SortKey, { columns: Promise<SortColumns>; order?: Promise<Uint32Array> }>();
+  private readonly building = new Map<SortKey, { columns: Promise<SortColumns>; order?: Promise<Uint32Array>; awaited?: boolean }>();
+  /** page() calls under way: an order built in the background, awaited by none of them, gives way to them. */
+  private answering = 0;
   /** The columns of the sort keys being built, once written (dropped when the order is done). */
   private readonly sortColumns = new Map<SortKey, SortColumns>();
   /** The first rows of recent filtered orders, by sort, direction and match key (least recently used first). */
@@ -301,12 +303,16 @@ export class Snapshot {
     return build.columns;
   }
 
-  /** A sort key's whole order, built in turns from its columns (started on first call). */
-  private ordered(key: SortKey): Promise<Uint32Array> {
+  /**
+   * A sort key's whole order, built in turns from its columns (started on first call). Built for later pages
+   * (`background`), it waits while a page is being answered, until someone awaits it.
+   */
+  private ordered(key: SortKey, background = false): Promise<Uint32Array> {
     const columns = this.columnsOf(key);
     const build = this.building.get(key)!;
+    if (!background) build.awaited = true;
     build.order ??= columns
-      .then((k) => inTurns(orderSteps(k)))
+      .then((k) => inTurns(orderSteps(k), () => !build.awaited && this.answering > 0))
       .then((order) => {
         this.orders.set(key, order);
         return order;
@@ -325,20 +331,24 @@ export class Snapshot {
    * deeper down waits for the order.
    */
   async page(q: SnapshotQuery = {}): Promise<Page> {
-    const needle = q.text?.trim().toLowerCase();
-    if (needle) await inTurns(this.textSteps(needle));
-    const sort = q.sort;
-    if (!sort || this.orders.has(sort)) return inTurns(this.pageSteps(q));
-    if (!this.selects(q, this.matches(q.filter, q.text, q.textAddresses, q.where).count)) {
-      await this.ordered(sort);
-      return inTurns(this.pageSteps(q));
+    this.answering++;
+    try {
+      const needle = q.text?.trim().toLowerCase();
+      if (needle) await inTurns(this.textSteps(needle));
+      const sort = q.sort;
+      if (!sort || this.orders.has(sort)) return await inTurns(this.pageSteps(q));
+      if (!this.selects(q, this.matches(q.filter, q.text, q.textAddresses, q.where).count)) {
+        await this.ordered(sort);
+        return await inTurns(this.pageSteps(q));
+      }
+      await this.columnsOf(sort);
+      const page = await inTurns(this.pageSteps(q));
+      // The order for later pages, started once this one is answered; a failure is seen by whoever awaits it next.
+      this.ordered(sort, true).catch(() => undefined);
+      return page;
+    } finally {
+      this.answering--;
     }
-    await this.columnsOf(sort);
-    const page = await inTurns(this.pageSteps(q));
-    // The order for later pages, started once this one is answered (its steps would slow this one down); a
-    // failure is seen by whoever awaits it next.
-    this.ordered(sort).catch(() => undefined);
-    return page;
   }
 
   /** Every row matching, in table order. */
