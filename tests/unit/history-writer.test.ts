@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Connection, ConntrackEvent } from '@/lib/conntrack';
 import { HISTORY_DEFAULTS, HistoryRecorder, HistoryStore, type HistoryRecord } from '@/lib/history';
 import { HistoryWriter } from '@/lib/history/writer';
 import type { JobResult } from '@/lib/history/writer-job';
 import { openStore } from '@/lib/store';
+import { endedUdp, eventFeed } from '../support/ended';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -99,26 +99,17 @@ describe('HistoryWriter', () => {
   });
 });
 
-const ended = (i: number): Connection => ({
-  family: 'ipv4',
-  original: { src: '10.1.0.1', dst: '10.1.0.2', protocol: 17, sport: 1000 + (i % 60000), dport: 53 },
-  reply: { src: '10.1.0.2', dst: '10.1.0.1', protocol: 17, sport: 53, dport: 1000 + (i % 60000) },
-  id: i + 1,
-  status: 0,
-  zone: 0,
-  timeout: 0,
-});
 
 describe('the recorder through its writer', () => {
   it('a read waits for the rows just ended; stop() without awaiting writes the rest, each once', async () => {
     const s = fileStore();
     const recorder = new HistoryRecorder({ store: s, config: { ...HISTORY_DEFAULTS, flushRows: 1000 }, log: () => undefined });
-    const feed = (recorder as unknown as { onEvent(event: ConntrackEvent): void }).onEvent.bind(recorder);
-    for (let i = 0; i < 2500; i++) feed({ kind: 'destroy', connection: ended(i) });
+    const feed = eventFeed(recorder);
+    for (let i = 0; i < 2500; i++) feed({ kind: 'destroy', connection: endedUdp(i) });
     await recorder.flushed();
     expect(s.query({ filter: {}, limit: 1, offset: 0 }).matched).toBe(2500);
     // More than one batch of the writer, then a synchronous stop: nothing is awaited.
-    for (let i = 2500; i < 47_500; i++) feed({ kind: 'destroy', connection: ended(i) });
+    for (let i = 2500; i < 47_500; i++) feed({ kind: 'destroy', connection: endedUdp(i) });
     recorder.stop();
     const counted = s.db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS ids FROM history').get();
     expect(counted).toEqual({ n: 47_500, ids: 47_500 });

@@ -5,12 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Connection, ConntrackEvent } from '@/lib/conntrack';
 import { namespaceProblem, processPrivileges } from '@/lib/netlink/errors';
 import { HistoryStore } from '@/lib/history';
 import { HISTORY_DEFAULTS } from '@/lib/history/config';
 import { eventsSettingMeaning, HistoryRecorder, MAX_UNWRITTEN } from '@/lib/history/recorder';
 import { openStore } from '@/lib/store';
+import { endedUdp, eventFeed } from '../support/ended';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -18,15 +18,6 @@ afterEach(() => {
   dir = undefined;
 });
 
-const ended = (i: number): Connection => ({
-  family: 'ipv4',
-  original: { src: '10.0.0.1', dst: '10.0.0.2', protocol: 17, sport: 1000 + (i % 60000), dport: 53 },
-  reply: { src: '10.0.0.2', dst: '10.0.0.1', protocol: 17, sport: 53, dport: 1000 + (i % 60000) },
-  id: i + 1,
-  status: 0,
-  zone: 0,
-  timeout: 0,
-});
 
 describe('rows whose write failed', () => {
   it('are kept and retried; beyond MAX_UNWRITTEN the oldest are dropped and recorded as a gap', async () => {
@@ -34,10 +25,10 @@ describe('rows whose write failed', () => {
     const store = new HistoryStore(openStore(dir));
     const logs: string[] = [];
     const recorder = new HistoryRecorder({ store, config: { ...HISTORY_DEFAULTS, flushRows: 50_000 }, log: (m) => logs.push(m) });
-    const feed = (recorder as unknown as { onEvent(event: ConntrackEvent): void }).onEvent.bind(recorder);
+    const feed = eventFeed(recorder);
     store.db.exec("CREATE TRIGGER history_full BEFORE INSERT ON history BEGIN SELECT RAISE(ABORT, 'disk full'); END");
     try {
-      for (let i = 0; i < MAX_UNWRITTEN + 25; i++) feed({ kind: 'destroy', connection: ended(i) });
+      for (let i = 0; i < MAX_UNWRITTEN + 25; i++) feed({ kind: 'destroy', connection: endedUdp(i) });
       await recorder.flushed();
       const status = recorder.status();
       expect(status.unwritten).toBe(MAX_UNWRITTEN);
