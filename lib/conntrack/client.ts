@@ -404,11 +404,7 @@ export class Conntrack {
       await this.rawDump(filter, true, (msg) => {
         if (matched++ < sampleSize) sample.push(refOf(decodeMessage(msg)));
       });
-      await this.withSocket(async (socket) => {
-        for (const request of plan.requests) {
-          await socket.request({ type: DELETE, family: request.family, version: 1 }, request.attrs, 'delete matching connections');
-        }
-      });
+      await this.kernelFlush(plan.requests, 'delete matching connections');
       return { matched, deleted: matched, alreadyGone: 0, failed: [], method: 'kernel-flush', sample };
     }
     return this.dumpDelete(filter, sampleSize);
@@ -464,21 +460,33 @@ export class Conntrack {
 
   /**
    * Deletes every entry (of one family when given). Returns how many entries went. The whole table goes as two
-   * flushes side by side, one per family (version 1 honours the family), each written on a pool thread: the kernel
-   * deletes inside the write, so the two share the cores and the main thread stays free.
+   * flushes side by side, one per family (version 1 honours the family).
    */
   async flush(family?: Family): Promise<{ deleted: number }> {
     let before = 0;
     if (family) await this.rawDump({ family }, true, () => before++);
     else before = await this.count();
     const families = family ? [familyNumber(family)] : [AF.INET, AF.INET6];
-    const operation = 'flush connections';
+    await this.kernelFlush(families.map((number) => ({ family: number })), 'flush connections');
+    return { deleted: before };
+  }
+
+  /**
+   * CT_DELETE requests without a tuple (whole or filtered flushes, version 1: the family honoured), side by side,
+   * each written on a pool thread: the kernel deletes inside the write, so they share the cores and the main
+   * thread stays free (the npm netlink socket writes on the main thread: a flush of a million entries stalled it).
+   */
+  private async kernelFlush(requests: readonly { family: number; attrs?: Uint8Array }[], operation: string): Promise<void> {
     const batches: PoolBatch[] = [];
     try {
-      for (const number of families) {
+      for (const { family, attrs } of requests) {
         const batch = new PoolBatch({ netns: this.netns, timeoutMs: this.timeoutMs ?? DEFAULT_TIMEOUT_MS, operation });
         batches.push(batch);
-        batch.add({ type: DELETE, family: number, version: 1 }, 0, (_out, at) => at);
+        batch.add({ type: DELETE, family, version: 1 }, attrs?.length ?? 0, (out, at) => {
+          if (!attrs) return at;
+          out.set(attrs, at);
+          return at + attrs.length;
+        });
       }
     } catch (error) {
       for (const batch of batches) batch.close();
@@ -487,7 +495,6 @@ export class Conntrack {
     const errnos = await Promise.all(batches.map((batch) => batch.finish()));
     const errno = errnos.find((e) => e[0] !== 0)?.[0];
     if (errno !== undefined) throw new NetlinkError({ errno, operation, subject: 'connection' });
-    return { deleted: before };
   }
 
   /**
