@@ -1,7 +1,7 @@
 // The router around the table, as the console uses it: one Router and WanTracker for the managed namespace, and
 // per snapshot the WAN and stale columns composed from router lookups (the snapshot itself knows no router).
 // Both columns are evaluated at query time: they follow the router's current state, not the snapshot's moment.
-import { FAMILY_V6, externalSlot, inTurns, runAll, type Columns, type Connection, type RowMask, type Snapshot } from '@/lib/conntrack';
+import { FAMILY_V6, IPS, externalSlot, inTurns, runAll, type Columns, type Connection, type RowMask, type Snapshot } from '@/lib/conntrack';
 import { parseAddress } from '@/lib/netlink/address';
 import { config } from '@/lib/config';
 import { bytesKey, Router, WanTracker, type FlowKey } from '@/lib/router';
@@ -50,96 +50,262 @@ const NONE = -1;
 const UNKNOWN = -2;
 const cache = new WeakMap<Snapshot, UplinkColumns>();
 
-function v6Key(v6: Columns['v6'], offset: number): string {
-  let key = '';
-  for (let i = 0; i < 16; i += 2) key += String.fromCharCode((v6[offset + i] << 8) | v6[offset + i + 1]);
-  return key;
+/**
+ * A memo from a key of `words` u32 words to a small integer, in typed arrays (no string or boxed number per
+ * row): a table has few distinct external addresses and routes, and many entries each. The caller writes the key
+ * into `key`, then get() (MISSING when absent) or set().
+ */
+class WordsMemo {
+  static readonly MISSING = -0x8000_0000;
+  readonly key: Uint32Array;
+  size = 0;
+  private keys: Uint32Array;
+  private values: Int32Array;
+  /** Entry + 1 per hash slot (0: free). */
+  private slots: Int32Array;
+  private mask: number;
+
+  constructor(readonly words: number, capacity = 64) {
+    this.key = new Uint32Array(words);
+    this.keys = new Uint32Array(capacity * words);
+    this.values = new Int32Array(capacity);
+    this.slots = new Int32Array(capacity * 2);
+    this.mask = capacity * 2 - 1;
+  }
+
+  private hash(keys: ArrayLike<number>, at: number): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < this.words; i++) h = Math.imul(h ^ keys[at + i], 0x01000193);
+    return (h ^ (h >>> 15)) & this.mask;
+  }
+
+  private same(e: number): boolean {
+    const at = e * this.words;
+    for (let i = 0; i < this.words; i++) if (this.keys[at + i] !== this.key[i]) return false;
+    return true;
+  }
+
+  get(): number {
+    for (let h = this.hash(this.key, 0); ; h = (h + 1) & this.mask) {
+      const s = this.slots[h];
+      if (s === 0) return WordsMemo.MISSING;
+      if (this.same(s - 1)) return this.values[s - 1];
+    }
+  }
+
+  /** get() of a one-word memo (IPv4 addresses, the most common key) without the scratch key and the loops. */
+  get1(key: number): number {
+    let h = Math.imul(0x811c9dc5 ^ key, 0x01000193);
+    const keys = this.keys;
+    for (h = (h ^ (h >>> 15)) & this.mask; ; h = (h + 1) & this.mask) {
+      const s = this.slots[h];
+      if (s === 0) return WordsMemo.MISSING;
+      if (keys[s - 1] === key) return this.values[s - 1];
+    }
+  }
+
+  /** Adds the key in `key` (not present: get() said MISSING) with its value. */
+  set(value: number): void {
+    if (this.size === this.values.length) this.grow();
+    const e = this.size++;
+    this.keys.set(this.key, e * this.words);
+    this.values[e] = value;
+    this.insert(e);
+  }
+
+  private insert(e: number): void {
+    let h = this.hash(this.keys, e * this.words);
+    while (this.slots[h] !== 0) h = (h + 1) & this.mask;
+    this.slots[h] = e + 1;
+  }
+
+  private grow(): void {
+    const capacity = this.values.length * 2;
+    const keys = new Uint32Array(capacity * this.words);
+    keys.set(this.keys);
+    this.keys = keys;
+    const values = new Int32Array(capacity);
+    values.set(this.values);
+    this.values = values;
+    this.slots = new Int32Array(capacity * 2);
+    this.mask = capacity * 2 - 1;
+    for (let e = 0; e < this.size; e++) this.insert(e);
+  }
 }
 
-/** Rows per step of uplinkSteps(): a few milliseconds of map lookups. */
-const STEP_ROWS = 32768;
+/** The router and WAN lookups the columns are composed from (a Router and WanTracker, or anything alike). */
+export interface UplinkLookups {
+  router: Pick<Router, 'version' | 'flowSelectors' | 'routeFor' | 'holderOfKey'>;
+  wans: Pick<WanTracker, 'version' | 'wans' | 'ownerOfKey' | 'wanOfInterface'>;
+}
+
+/** Rows per step of uplinkSteps(): a few milliseconds of typed-array lookups. */
+const STEP_ROWS = 65536;
 
 /** Computes (or reuses, while the router has not changed) the WAN and stale columns of a snapshot, in one go. */
-export const uplinkColumns = (snapshot: Snapshot, service: UplinkService): UplinkColumns => runAll(uplinkSteps(snapshot, service));
+export const uplinkColumns = (snapshot: Snapshot, service: UplinkLookups): UplinkColumns => runAll(uplinkSteps(snapshot, service));
 
 /** uplinkColumns with the event loop let run every STEP_ROWS rows, for a server's first query of a big snapshot. */
-export const uplinkColumnsInTurns = (snapshot: Snapshot, service: UplinkService): Promise<UplinkColumns> => inTurns(uplinkSteps(snapshot, service));
+export const uplinkColumnsInTurns = (snapshot: Snapshot, service: UplinkLookups): Promise<UplinkColumns> => inTurns(uplinkSteps(snapshot, service));
 
-function* uplinkSteps(snapshot: Snapshot, service: UplinkService): Generator<void, UplinkColumns, void> {
+// Imported constants as module locals: a bundler reads an imported binding through a getter, once per row here.
+const V6 = FAMILY_V6;
+const SRC_NAT = IPS.SRC_NAT;
+const DST_NAT = IPS.DST_NAT;
+
+/** Four u32 words of the IPv6 address at byte offset o of the v6 column, into out[at..at+3]. */
+function v6Words(v6: Columns['v6'], o: number, out: Uint32Array, at: number): void {
+  for (let i = 0; i < 4; i++, o += 4) out[at + i] = (v6[o] << 24) | (v6[o + 1] << 16) | (v6[o + 2] << 8) | v6[o + 3];
+}
+
+/** The bytes of address words (1 word: IPv4, 4: IPv6) from key[at..]. */
+function wordBytes(key: Uint32Array, at: number, words: number): Uint8Array {
+  const bytes = new Uint8Array(words * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < words; i++) view.setUint32(i * 4, key[at + i]);
+  return bytes;
+}
+
+/**
+ * What the slices of rows read and write while the WAN and stale columns are computed, and the decisions behind
+ * a memo miss (methods, not per-call closures: one call target, so the optimised loop stays optimised).
+ */
+class Fill {
+  readonly wan: Int16Array;
+  readonly stale: Uint8Array;
+  readonly staleByWan: number[];
+  staleCount = 0;
+  readonly source: boolean;
+  readonly markMask: number;
+  /** Per distinct key, decided once: external address -> WAN << 1 | stale (IPv4, IPv6). */
+  readonly external4 = new WordsMemo(1);
+  readonly external6 = new WordsMemo(4);
+  /** Routed: (destination, source when a rule reads it, the mark bits rules test) -> WAN (IPv4: one word when neither). */
+  readonly routed4 = new WordsMemo(1);
+  readonly routed4Words: WordsMemo;
+  readonly routed6: WordsMemo;
+  private readonly nameIndex: Map<string, number>;
+
+  constructor(
+    readonly c: Columns,
+    private readonly lookups: UplinkLookups,
+    names: readonly string[],
+  ) {
+    this.wan = new Int16Array(c.size);
+    this.stale = new Uint8Array(c.size);
+    this.staleByWan = names.map(() => 0);
+    this.nameIndex = new Map(names.map((name, i) => [name, i]));
+    const { source, markMask } = lookups.router.flowSelectors;
+    this.source = source;
+    this.markMask = markMask;
+    // Key words: the destination, then the source when a rule reads it, then the mark when a rule tests it.
+    this.routed4Words = new WordsMemo(1 + (source ? 1 : 0) + (markMask ? 1 : 0));
+    this.routed6 = new WordsMemo(4 + (source ? 4 : 0) + (markMask ? 1 : 0));
+  }
+
+  private indexOfWan(name: string | undefined): number {
+    return name === undefined ? NONE : (this.nameIndex.get(name) ?? NONE);
+  }
+
+  /** An external address (its words) -> WAN << 1 | stale. */
+  external(words: Uint32Array): number {
+    const { router, wans } = this.lookups;
+    const key = bytesKey(wordBytes(words, 0, words.length));
+    const owner = wans.ownerOfKey(key);
+    const holder = router.holderOfKey(key);
+    const index = owner ? this.indexOfWan(owner.wan) : holder === undefined ? NONE : this.indexOfWan(wans.wanOfInterface(holder));
+    return (index << 1) | (holder === undefined ? 1 : 0);
+  }
+
+  /** A routed key (destination, source?, mark?) -> WAN. */
+  routed(family: FlowKey['family'], words: Uint32Array): number {
+    const { router, wans } = this.lookups;
+    const n = family === 'ipv6' ? 4 : 1;
+    // What the key leaves out no rule reads: a zero source, a zero mark.
+    const src = this.source ? wordBytes(words, n, n) : new Uint8Array(n * 4);
+    const decision = router.routeFor({ family, dst: wordBytes(words, 0, n), src, mark: this.markMask ? words[words.length - 1] : 0 });
+    return decision.kind === 'unknown' ? UNKNOWN : decision.kind === 'interface' ? this.indexOfWan(wans.wanOfInterface(decision.index)) : NONE;
+  }
+}
+
+/** Rows from..to of the columns: a plain function, not the generator, so the loop is optimised as one. */
+function fillSlice(f: Fill, from: number, to: number): void {
+  const { family, status, addr, mark, v6 } = f.c;
+  const { wan, stale, staleByWan, source, markMask, external4, external6, routed4, routed4Words, routed6 } = f;
+  const MISSING = WordsMemo.MISSING;
+  const e6 = external6.key;
+  const r4 = routed4Words.key;
+  const r6 = routed6.key;
+  const simple4 = !source && markMask === 0;
+  let staleCount = 0;
+  for (let row = from; row < to; row++) {
+    const isV6 = family[row] === V6;
+    const s = status[row];
+    const slot = s & SRC_NAT ? 3 : s & DST_NAT ? 1 : -1;
+    if (slot >= 0) {
+      const value = addr[row * 4 + slot];
+      let packed: number;
+      if (isV6) {
+        v6Words(v6, value * 16, e6, 0);
+        packed = external6.get();
+        if (packed === MISSING) external6.set((packed = f.external(e6)));
+      } else {
+        packed = external4.get1(value);
+        if (packed === MISSING) {
+          external4.key[0] = value;
+          external4.set((packed = f.external(external4.key)));
+        }
+      }
+      const index = packed >> 1;
+      wan[row] = index;
+      if (packed & 1) {
+        stale[row] = 1;
+        staleCount++;
+        if (index >= 0) staleByWan[index]++;
+      }
+      continue;
+    }
+    // Routed: where the original direction's packets go.
+    if (isV6) {
+      v6Words(v6, addr[row * 4 + 1] * 16, r6, 0);
+      if (source) v6Words(v6, addr[row * 4] * 16, r6, 4);
+      if (markMask) r6[r6.length - 1] = mark[row] & markMask;
+      let index = routed6.get();
+      if (index === MISSING) routed6.set((index = f.routed('ipv6', r6)));
+      wan[row] = index;
+    } else if (simple4) {
+      const dst = addr[row * 4 + 1];
+      let index = routed4.get1(dst);
+      if (index === MISSING) {
+        routed4.key[0] = dst;
+        routed4.set((index = f.routed('ipv4', routed4.key)));
+      }
+      wan[row] = index;
+    } else {
+      r4[0] = addr[row * 4 + 1];
+      if (source) r4[1] = addr[row * 4];
+      if (markMask) r4[r4.length - 1] = mark[row] & markMask;
+      let index = routed4Words.get();
+      if (index === MISSING) routed4Words.set((index = f.routed('ipv4', r4)));
+      wan[row] = index;
+    }
+  }
+  f.staleCount += staleCount;
+}
+
+function* uplinkSteps(snapshot: Snapshot, service: UplinkLookups): Generator<void, UplinkColumns, void> {
   const { router, wans } = service;
   const version = `${router.version}/${wans.version}`;
   const cached = cache.get(snapshot);
   if (cached && cached.version === version) return cached;
   const names = wans.wans().map((w) => w.name);
-  const nameIndex = new Map(names.map((name, i) => [name, i]));
-  const c = snapshot.columns;
-  const size = c.size;
-  const wan = new Int16Array(size);
-  const stale = new Uint8Array(size);
-  let staleCount = 0;
-  const staleByWan = names.map(() => 0);
-  // One answer per external address: a table has few of them and many entries each.
-  const byExternal = new Map<number | string, number>();
-  const byDestination = new Map<number | string, number>();
-  const destinationOnly = !router.rulesSelectOnSourceOrMark;
-  const src4 = new Uint8Array(4);
-  const dst4 = new Uint8Array(4);
-  const wanOfDecision = (flow: FlowKey): number => {
-    const decision = router.routeFor(flow);
-    if (decision.kind === 'unknown') return UNKNOWN;
-    if (decision.kind !== 'interface') return NONE;
-    const name = wans.wanOfInterface(decision.index);
-    return name === undefined ? NONE : (nameIndex.get(name) ?? NONE);
-  };
-  for (let row = 0; row < size; row++) {
-    if (row && row % STEP_ROWS === 0) yield;
-    const v6 = c.family[row] === FAMILY_V6;
-    const slot = externalSlot(c.status[row]);
-    if (slot >= 0) {
-      const value = c.addr[row * 4 + slot];
-      const key = v6 ? v6Key(c.v6, value * 16) : value;
-      let packed = byExternal.get(key);
-      if (packed === undefined) {
-        const owner = wans.ownerOfKey(key);
-        const holder = router.holderOfKey(key);
-        let index = owner ? (nameIndex.get(owner.wan) ?? NONE) : NONE;
-        if (!owner && holder !== undefined) {
-          const name = wans.wanOfInterface(holder);
-          if (name !== undefined) index = nameIndex.get(name) ?? NONE;
-        }
-        packed = (index << 1) | (holder === undefined ? 1 : 0);
-        byExternal.set(key, packed);
-      }
-      wan[row] = packed >> 1;
-      if (packed & 1) {
-        stale[row] = 1;
-        staleCount++;
-        if (wan[row] >= 0) staleByWan[wan[row]]++;
-      }
-      continue;
-    }
-    // Routed: where the original direction's packets go.
-    const srcValue = c.addr[row * 4];
-    const dstValue = c.addr[row * 4 + 1];
-    const dKey = destinationOnly ? (v6 ? v6Key(c.v6, dstValue * 16) : dstValue) : undefined;
-    const known = dKey === undefined ? undefined : byDestination.get(dKey);
-    if (known !== undefined) {
-      wan[row] = known;
-      continue;
-    }
-    let flow: FlowKey;
-    if (v6) {
-      flow = { family: 'ipv6', src: c.v6.slice(srcValue * 16, srcValue * 16 + 16), dst: c.v6.slice(dstValue * 16, dstValue * 16 + 16), mark: c.mark[row] };
-    } else {
-      new DataView(src4.buffer).setUint32(0, srcValue);
-      new DataView(dst4.buffer).setUint32(0, dstValue);
-      flow = { family: 'ipv4', src: src4, dst: dst4, mark: c.mark[row] };
-    }
-    const index = wanOfDecision(flow);
-    wan[row] = index;
-    if (dKey !== undefined) byDestination.set(dKey, index);
+  const size = snapshot.columns.size;
+  const f = new Fill(snapshot.columns, service, names);
+  for (let from = 0; from < size; from += STEP_ROWS) {
+    if (from) yield;
+    fillSlice(f, from, Math.min(size, from + STEP_ROWS));
   }
-  const columns = { names, wan, stale, staleCount, staleByWan, version };
+  const columns = { names, wan: f.wan, stale: f.stale, staleCount: f.staleCount, staleByWan: f.staleByWan, version };
   cache.set(snapshot, columns);
   return columns;
 }
@@ -172,7 +338,7 @@ export function uplinkMask(columns: UplinkColumns, filter: UplinkFilter): RowMas
 }
 
 /** The same two values for one Connection (a live dump's entries, which have no snapshot row). */
-export function connectionUplink(connection: Connection, service: UplinkService): { wan: string; stale: boolean } {
+export function connectionUplink(connection: Connection, service: UplinkLookups): { wan: string; stale: boolean } {
   const { router, wans } = service;
   const slot = externalSlot(connection.status);
   if (slot >= 0) {

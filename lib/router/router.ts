@@ -184,10 +184,20 @@ export class Router extends EventEmitter<EventMap> {
     return this.built().macs.get(bytesKey(bytes));
   }
 
-  /** Whether any rule selects on the source or the mark (else a route depends on the destination alone). */
-  get rulesSelectOnSourceOrMark(): boolean {
+  /**
+   * What of a flow routeFor() reads besides its family and destination: the source when some rule selects on it,
+   * and the mark bits some rule's fwmark/mask tests (0: none). Flows equal in these get the same decision, so a
+   * caller can decide once per distinct (destination, source?, mark & markMask).
+   */
+  get flowSelectors(): { source: boolean; markMask: number } {
     const { rules } = this.built();
-    return [...rules.ipv4, ...rules.ipv6].some((r) => r.srcLength > 0 || r.fwmark !== undefined || r.otherSelectors.length > 0);
+    let source = false;
+    let markMask = 0;
+    for (const r of [...rules.ipv4, ...rules.ipv6]) {
+      if (r.srcLength > 0) source = true;
+      if (r.fwmark !== undefined) markMask |= r.fwmask ?? 0xffffffff;
+    }
+    return { source, markMask: markMask >>> 0 };
   }
 
   /** The route a packet of this flow would take: the rules in priority order, then the longest match in the table. */

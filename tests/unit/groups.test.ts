@@ -57,6 +57,21 @@ function build() {
   return builder.finish({ takenAt: new Date(), tookMs: 0 });
 }
 
+/** Entries and bytes both ways per group key, from the Connection objects. */
+function plainGrouping(of: readonly Connection[], by: Exclude<ColumnGroupKey, 'protocol' | 'state' | 'udp'>): Map<string, [number, number, number]> {
+  const expected = new Map<string, [number, number, number]>();
+  for (const c of of) {
+    const key = plainKey(c, by);
+    if (key === undefined) continue;
+    const sums = expected.get(key) ?? [0, 0, 0];
+    sums[0]++;
+    sums[1] += Number(c.counters!.original.bytes);
+    sums[2] += Number(c.counters!.reply.bytes);
+    expected.set(key, sums);
+  }
+  return expected;
+}
+
 const counted = (groups: Group[]) => Object.fromEntries(groups.map((g) => [g.key, [g.count, g.bytes.original, g.bytes.reply]]));
 
 describe('groupings of a large snapshot', () => {
@@ -64,16 +79,7 @@ describe('groupings of a large snapshot', () => {
   const KEYS = ['src', 'dst', 'dport', 'external', 'zone', 'mark'] as const;
 
   it.each(KEYS)('by=%s equals a plain grouping of the same connections', (by) => {
-    const expected = new Map<string, [number, number, number]>();
-    for (const c of connections) {
-      const key = plainKey(c, by);
-      if (key === undefined) continue;
-      const sums = expected.get(key) ?? [0, 0, 0];
-      sums[0]++;
-      sums[1] += Number(c.counters!.original.bytes);
-      sums[2] += Number(c.counters!.reply.bytes);
-      expected.set(key, sums);
-    }
+    const expected = plainGrouping(connections, by);
     const grouping = groupRows(snapshot.columns, by);
     expect(grouping.size).toBe(expected.size);
     const all = grouping.top(expected.size, 'count');
@@ -84,6 +90,22 @@ describe('groupings of a large snapshot', () => {
     const weights = [...expected.values()].map(([, o, r]) => o + r).sort((a, b) => b - a);
     expect(top.groups.map((g) => g.bytes.original + g.bytes.reply)).toEqual(weights.slice(0, 10));
     expect(top.others.count + top.groups.reduce((s, g) => s + g.count, 0)).toBe(grouping.grouped);
+  }, 60_000);
+
+  it('the whole snapshot\'s sums are kept per grouping: unfiltered answers stay those of a plain grouping, filtered ones add up only their rows', () => {
+    const fresh = build();
+    // Every third row, and rows 100..199: two filtered selections asked between the unfiltered ones.
+    const subsets = [connections.map((_, i) => i).filter((i) => i % 3 === 0), Array.from({ length: 100 }, (_, i) => 100 + i)];
+    for (const by of KEYS) {
+      const all = () => counted(groupRows(fresh.columns, by).top(100_000, 'count').groups);
+      const whole = Object.fromEntries(plainGrouping(connections, by));
+      expect(all(), by).toEqual(whole);
+      for (const rows of subsets) {
+        const grouping = groupRows(fresh.columns, by, Uint32Array.from(rows));
+        expect(counted(grouping.top(100_000, 'count').groups), by).toEqual(Object.fromEntries(plainGrouping(rows.map((i) => connections[i]), by)));
+        expect(all(), `${by} after a filtered grouping`).toEqual(whole);
+      }
+    }
   }, 60_000);
 
   it('the stepped grouping gives the same groups and lets the event loop run meanwhile', async () => {

@@ -3,7 +3,8 @@
 // column), entries and bytes both ways. Columnar, because a million rows must group in milliseconds: once per
 // snapshot and grouping, each row's key becomes two integers and an open-addressing table of typed arrays gives
 // it a group number (the group index, kept like the sort orders); each request then only adds up the matching
-// rows per group number and picks the top N with a bounded heap. Strings are made only for the groups shown.
+// rows per group number (an unfiltered one reuses the whole snapshot's sums, kept with the index) and picks the
+// top N with a bounded heap. Strings are made only for the groups shown.
 // Protocol and state come from the summary's tallies (summary.ts), so the overview and the header count them the
 // same way.
 import { IPS, TCP_STATES } from '../constants';
@@ -137,6 +138,8 @@ interface GroupIndex {
   keys: GroupKeys;
   of: Int32Array;
   describer: Describer;
+  /** The sums of every row, once asked for (a snapshot never changes): unfiltered requests add up nothing again. */
+  whole?: Sums;
 }
 
 const byHiLo = (t: GroupKeys, a: number, b: number): number => t.hi[a] - t.hi[b] || t.lo[a] - t.lo[b];
@@ -520,7 +523,11 @@ function* indexOfSteps(c: Columns, by: IndexedKey | KeyColumn): Steps<GroupIndex
 function* groupSteps(c: Columns, by: ColumnGroupKey | KeyColumn, rows: Uint32Array | undefined): Steps<Grouping> {
   if (by === 'protocol' || by === 'state' || by === 'udp') return yield* tallyGroupingSteps(c, by, rows);
   const index = yield* indexOfSteps(c, by);
-  const sums = yield* addUpSteps(c, index, rows);
+  let sums = rows ? undefined : index.whole;
+  if (!sums) {
+    sums = yield* addUpSteps(c, index, rows);
+    if (!rows) index.whole = sums;
+  }
   return new SummedGrouping(index.keys, sums, index.describer);
 }
 

@@ -409,8 +409,12 @@ export class Snapshot {
   }
 
   private groupedRows(filter: Filter | undefined, where: RowMask | undefined): Uint32Array | undefined {
-    const filtered = (filter !== undefined && Object.values(filter).some((v) => v !== undefined)) || where !== undefined;
-    return filtered ? this.select(filter, undefined, where) : undefined;
+    return this.filtered(filter, where) ? this.select(filter, undefined, where) : undefined;
+  }
+
+  /** Whether a filter or row mask may leave rows out (else every row matches). */
+  private filtered(filter: Filter | undefined, where: RowMask | undefined): boolean {
+    return (filter !== undefined && Object.values(filter).some((v) => v !== undefined)) || where !== undefined;
   }
 
   /** Entries per protocol name, TCP state and family: what the console's header shows for a snapshot. */
@@ -419,6 +423,8 @@ export class Snapshot {
   }
 
   count(filter?: Filter, text?: string, where?: RowMask): number {
+    // Every row: no mask to build or keep (the overview asks this on every request).
+    if (!this.filtered(filter, where) && !text?.trim()) return this.c.size;
     return this.matches(filter, text, [], where).count;
   }
 
