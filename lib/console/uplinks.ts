@@ -203,12 +203,24 @@ class Fill {
     this.routed6 = new WordsMemo(4 + (source ? 4 : 0) + (markMask ? 1 : 0));
   }
 
+  /** Decides the key fillSlice() stopped at `row` for (left in its memo's scratch key) and adds it. */
+  decideMiss(row: number): void {
+    const isV6 = this.c.family[row] === V6;
+    if (this.c.status[row] & (SRC_NAT | DST_NAT)) {
+      const memo = isV6 ? this.external6 : this.external4;
+      memo.set(this.external(memo.key));
+      return;
+    }
+    const memo = isV6 ? this.routed6 : !this.source && this.markMask === 0 ? this.routed4 : this.routed4Words;
+    memo.set(this.routed(isV6 ? 'ipv6' : 'ipv4', memo.key));
+  }
+
   private indexOfWan(name: string | undefined): number {
     return name === undefined ? NONE : (this.nameIndex.get(name) ?? NONE);
   }
 
   /** An external address (its words) -> WAN << 1 | stale. */
-  external(words: Uint32Array): number {
+  private external(words: Uint32Array): number {
     const { router, wans } = this.lookups;
     const key = bytesKey(wordBytes(words, 0, words.length));
     const owner = wans.ownerOfKey(key);
@@ -218,7 +230,7 @@ class Fill {
   }
 
   /** A routed key (destination, source?, mark?) -> WAN. */
-  routed(family: FlowKey['family'], words: Uint32Array): number {
+  private routed(family: FlowKey['family'], words: Uint32Array): number {
     const { router, wans } = this.lookups;
     const n = family === 'ipv6' ? 4 : 1;
     // What the key leaves out no rule reads: a zero source, a zero mark.
@@ -228,17 +240,24 @@ class Fill {
   }
 }
 
-/** Rows from..to of the columns: a plain function, not the generator, so the loop is optimised as one. */
-function fillSlice(f: Fill, from: number, to: number): void {
+/**
+ * Rows from..to of the columns, up to the first memo miss: the row it stops at (to when none), its key left in
+ * the memo's scratch key. A plain function, not the generator, with the decisions left to the caller: the
+ * optimised loop never meets code it has no type feedback for (the first misses run before V8 keeps any).
+ */
+function fillSlice(f: Fill, from: number, to: number): number {
   const { family, status, addr, mark, v6 } = f.c;
   const { wan, stale, staleByWan, source, markMask, external4, external6, routed4, routed4Words, routed6 } = f;
   const MISSING = WordsMemo.MISSING;
+  const e4 = external4.key;
   const e6 = external6.key;
-  const r4 = routed4Words.key;
+  const r4 = routed4.key;
+  const r4w = routed4Words.key;
   const r6 = routed6.key;
   const simple4 = !source && markMask === 0;
   let staleCount = 0;
-  for (let row = from; row < to; row++) {
+  let row = from;
+  for (; row < to; row++) {
     const isV6 = family[row] === V6;
     const s = status[row];
     const slot = s & SRC_NAT ? 3 : s & DST_NAT ? 1 : -1;
@@ -248,13 +267,11 @@ function fillSlice(f: Fill, from: number, to: number): void {
       if (isV6) {
         v6Words(v6, value * 16, e6, 0);
         packed = external6.get();
-        if (packed === MISSING) external6.set((packed = f.external(e6)));
+        if (packed === MISSING) break;
       } else {
+        e4[0] = value;
         packed = external4.get1(value);
-        if (packed === MISSING) {
-          external4.key[0] = value;
-          external4.set((packed = f.external(external4.key)));
-        }
+        if (packed === MISSING) break;
       }
       const index = packed >> 1;
       wan[row] = index;
@@ -266,31 +283,29 @@ function fillSlice(f: Fill, from: number, to: number): void {
       continue;
     }
     // Routed: where the original direction's packets go.
+    let index: number;
     if (isV6) {
       v6Words(v6, addr[row * 4 + 1] * 16, r6, 0);
       if (source) v6Words(v6, addr[row * 4] * 16, r6, 4);
       if (markMask) r6[r6.length - 1] = mark[row] & markMask;
-      let index = routed6.get();
-      if (index === MISSING) routed6.set((index = f.routed('ipv6', r6)));
-      wan[row] = index;
+      index = routed6.get();
+      if (index === MISSING) break;
     } else if (simple4) {
       const dst = addr[row * 4 + 1];
-      let index = routed4.get1(dst);
-      if (index === MISSING) {
-        routed4.key[0] = dst;
-        routed4.set((index = f.routed('ipv4', routed4.key)));
-      }
-      wan[row] = index;
+      r4[0] = dst;
+      index = routed4.get1(dst);
+      if (index === MISSING) break;
     } else {
-      r4[0] = addr[row * 4 + 1];
-      if (source) r4[1] = addr[row * 4];
-      if (markMask) r4[r4.length - 1] = mark[row] & markMask;
-      let index = routed4Words.get();
-      if (index === MISSING) routed4Words.set((index = f.routed('ipv4', r4)));
-      wan[row] = index;
+      r4w[0] = addr[row * 4 + 1];
+      if (source) r4w[1] = addr[row * 4];
+      if (markMask) r4w[r4w.length - 1] = mark[row] & markMask;
+      index = routed4Words.get();
+      if (index === MISSING) break;
     }
+    wan[row] = index;
   }
   f.staleCount += staleCount;
+  return row;
 }
 
 function* uplinkSteps(snapshot: Snapshot, service: UplinkLookups): Generator<void, UplinkColumns, void> {
@@ -303,7 +318,9 @@ function* uplinkSteps(snapshot: Snapshot, service: UplinkLookups): Generator<voi
   const f = new Fill(snapshot.columns, service, names);
   for (let from = 0; from < size; from += STEP_ROWS) {
     if (from) yield;
-    fillSlice(f, from, Math.min(size, from + STEP_ROWS));
+    const to = Math.min(size, from + STEP_ROWS);
+    // Each miss is decided and added to its memo; the slice goes on at that row, which now finds it.
+    for (let row = fillSlice(f, from, to); row < to; row = fillSlice(f, row, to)) f.decideMiss(row);
   }
   const columns = { names, wan: f.wan, stale: f.stale, staleCount: f.staleCount, staleByWan: f.staleByWan, version };
   cache.set(snapshot, columns);
