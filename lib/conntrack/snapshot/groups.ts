@@ -3,8 +3,8 @@
 // column), entries and bytes both ways. Columnar, because a million rows must group in milliseconds: once per
 // snapshot and grouping, each row's key becomes two integers and an open-addressing table of typed arrays gives
 // it a group number (the group index, kept like the sort orders); each request then only adds up the matching
-// rows per group number (an unfiltered one reuses the whole snapshot's sums, kept with the index) and picks the
-// top N with a bounded heap. Strings are made only for the groups shown.
+// rows per group number and picks the top N with a bounded heap (an unfiltered one reuses the whole snapshot's
+// grouping and top N, kept with the index). Strings are made only for the groups shown.
 // Protocol and state come from the summary's tallies (summary.ts), so the overview and the header count them the
 // same way.
 import { IPS, TCP_STATES } from '../constants';
@@ -138,8 +138,11 @@ interface GroupIndex {
   keys: GroupKeys;
   of: Int32Array;
   describer: Describer;
-  /** The sums of every row, once asked for (a snapshot never changes): unfiltered requests add up nothing again. */
-  whole?: Sums;
+  /**
+   * The grouping of every row, once asked for (a snapshot never changes), keeping its top groups by limit and
+   * metric: an unfiltered request adds up and picks nothing again.
+   */
+  whole?: SummedGrouping;
 }
 
 const byHiLo = (t: GroupKeys, a: number, b: number): number => t.hi[a] - t.hi[b] || t.lo[a] - t.lo[b];
@@ -425,12 +428,16 @@ class SummedGrouping implements Grouping {
   readonly grouped: number;
   readonly size: number;
   private readonly totals = { original: 0, reply: 0 };
+  private readonly tops: Map<string, { groups: Group[]; others: Others }> | undefined;
 
   constructor(
     private readonly t: GroupKeys,
     private readonly sums: Sums,
     private readonly describer: Describer,
+    /** Whether to keep top()'s answers by limit and metric (sums that never change: a whole snapshot's). */
+    keepTops = false,
   ) {
+    if (keepTops) this.tops = new Map();
     let grouped = 0;
     let size = 0;
     for (let g = 0; g < t.size; g++) {
@@ -445,6 +452,17 @@ class SummedGrouping implements Grouping {
   }
 
   top(limit: number, metric: GroupMetric): { groups: Group[]; others: Others } {
+    const key = `${limit} ${metric}`;
+    let answer = this.tops?.get(key);
+    if (!answer) {
+      answer = this.pick(limit, metric);
+      this.tops?.set(key, answer);
+    }
+    // Copies: the caller may change what it is given.
+    return structuredClone(answer);
+  }
+
+  private pick(limit: number, metric: GroupMetric): { groups: Group[]; others: Others } {
     const t = this.t;
     const { count, original, reply } = this.sums;
     const weight = metric === 'count' ? (g: number) => count[g] : (g: number) => original[g] + reply[g];
@@ -523,12 +541,11 @@ function* indexOfSteps(c: Columns, by: IndexedKey | KeyColumn): Steps<GroupIndex
 function* groupSteps(c: Columns, by: ColumnGroupKey | KeyColumn, rows: Uint32Array | undefined): Steps<Grouping> {
   if (by === 'protocol' || by === 'state' || by === 'udp') return yield* tallyGroupingSteps(c, by, rows);
   const index = yield* indexOfSteps(c, by);
-  let sums = rows ? undefined : index.whole;
-  if (!sums) {
-    sums = yield* addUpSteps(c, index, rows);
-    if (!rows) index.whole = sums;
-  }
-  return new SummedGrouping(index.keys, sums, index.describer);
+  if (!rows && index.whole) return index.whole;
+  const sums = yield* addUpSteps(c, index, rows);
+  const grouping = new SummedGrouping(index.keys, sums, index.describer, !rows);
+  if (!rows) index.whole = grouping;
+  return grouping;
 }
 
 /**
