@@ -130,7 +130,11 @@ export function conntrackDeleteCommand(c: ApiConnection): string {
     const prefix = c.protocol === 'icmpv6' ? '--icmpv6' : '--icmp';
     args.push(`${prefix}-type`, String(o.icmp.type), `${prefix}-code`, String(o.icmp.code), `${prefix}-id`, String(o.icmp.id));
   }
+  // A zone for both directions is -w; one bound to a direction (CTA_TUPLE_ZONE) is conntrack's --orig-zone or
+  // --reply-zone, which -D compares with that direction's zone (-w alone would not match such an entry).
   if (c.zone) args.push('-w', String(c.zone));
+  if (c.original.zone !== undefined) args.push('--orig-zone', String(c.original.zone));
+  if (c.reply.zone !== undefined) args.push('--reply-zone', String(c.reply.zone));
   return args.join(' ');
 }
 

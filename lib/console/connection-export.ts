@@ -474,6 +474,10 @@ function jsonRows({ snapshot, uplink }: ConnectionExportOptions): RowWriter {
       if (r.hasPort(shape, base, false)) w = writeDecimal(out, put(out, w, K.sport), c.ports[k]);
       if (r.hasPort(shape, base, true)) w = writeDecimal(out, put(out, w, K.dport), c.ports[k + 1]);
     }
+    // A zone bound to this direction (rare: most tables have none, so most rows never look).
+    const zones = c.tupleZones.size ? c.tupleZones.get(row) : undefined;
+    const zone = base ? zones?.reply : zones?.original;
+    if (zone !== undefined) w = writeDecimal(out, put(out, w, K.zone), zone);
     out[w++] = 125; // }
     return w;
   };

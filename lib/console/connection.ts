@@ -9,6 +9,8 @@ export interface ApiEndpoint {
   sport?: number;
   dport?: number;
   icmp?: IcmpFields;
+  /** CTA_TUPLE_ZONE: the entry's zone is bound to this direction (conntrack --orig-zone / --reply-zone). */
+  zone?: number;
 }
 
 export interface ApiNatTarget {
@@ -96,6 +98,7 @@ function endpoint(tuple: Tuple): ApiEndpoint {
   if (tuple.sport !== undefined) out.sport = tuple.sport;
   if (tuple.dport !== undefined) out.dport = tuple.dport;
   if (tuple.icmp) out.icmp = { type: tuple.icmp.type, code: tuple.icmp.code, id: tuple.icmp.id };
+  if (tuple.zone !== undefined) out.zone = tuple.zone;
   return out;
 }
 

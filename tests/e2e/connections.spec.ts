@@ -1,7 +1,7 @@
 // The Connections page in Chromium against the real server and kernel: every destructive result is checked
 // with conntrack-tools (the oracle), never with what the page itself says.
 import type { Page } from '@playwright/test';
-import { deleteWithConntrack } from '../support/oracle';
+import { deleteWithConntrack, insertWithConntrack } from '../support/oracle';
 import { expect, expectMatched, NEW_WAN, OLD_WAN, rows, screenshot, SEEDED, showColumn, TARGET, test, type Lab } from './fixtures';
 
 /** Runs a copied `conntrack -D ...` line in the lab namespace: it must delete exactly one entry (conntrack says so). */
@@ -253,6 +253,23 @@ test.describe('one connection', () => {
     expect(icmpCommand).toMatch(/^conntrack -D -p icmp -s 192\.168\.1\.30 -d 198\.51\.100\.60 --icmp-type 8 --icmp-code 0 --icmp-id 10[01]$/);
     await runCopiedDelete(lab, icmpCommand);
     expect(await lab.count(['-s', '192.168.1.30'])).toBe(1);
+    expect(await lab.count()).toBe(SEEDED - 3);
+
+    // A zone bound to one direction (CTA_TUPLE_ZONE): the command names it as conntrack does (--reply-zone), which
+    // -D compares (-w would not match the entry, no zone option would match the tuple in any zone).
+    await insertWithConntrack(lab.ns.name, ['-p', 'udp', '-s', '192.168.1.78', '-d', '198.51.100.78', '--sport', '7000', '--dport', '53', '-t', '300', '--reply-zone', '4']);
+    await page.goto('/?src=192.168.1.78');
+    const info = page.getByTestId('snapshot-info');
+    const held = await info.getAttribute('data-snapshot-id');
+    await page.getByTestId('refresh').click();
+    await expect(info).not.toHaveAttribute('data-snapshot-id', held ?? '');
+    await expectMatched(page, 1);
+    await rows(page).first().click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'Copy as conntrack -D command' }).click();
+    const zoneCommand = 'conntrack -D -p udp -s 192.168.1.78 -d 198.51.100.78 --sport 7000 --dport 53 --reply-zone 4';
+    await expect.poll(clipboard).toBe(zoneCommand);
+    await runCopiedDelete(lab, zoneCommand);
+    expect(await lab.count(['-s', '192.168.1.78'])).toBe(0);
     expect(await lab.count()).toBe(SEEDED - 3);
   });
 

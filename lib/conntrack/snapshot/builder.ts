@@ -12,7 +12,7 @@ import { decodeSecctx } from '../codec/help';
 import { decodeTuple } from '../codec/tuple';
 import { missing } from '../codec/nest';
 import type { Connection, Tuple } from '../types';
-import { FAMILY_V6 as FAMILY_V6_, NO_STATE as NO_STATE_, SHAPE as SHAPE_, type Columns } from './columns';
+import { FAMILY_V6 as FAMILY_V6_, NO_STATE as NO_STATE_, SHAPE as SHAPE_, type Columns, type TupleZones } from './columns';
 import { Snapshot } from './snapshot';
 
 // Imported bindings can compile to getters (CommonJS interop), which cost more than the decoding on the
@@ -97,6 +97,7 @@ export class SnapshotBuilder implements Columns {
   v6Size = 0;
   helpers = new Map<number, string>();
   labels = new Map<number, Uint8Array>();
+  tupleZones = new Map<number, TupleZones>();
 
   constructor(expected = 1024) {
     const n = Math.max(16, expected);
@@ -159,6 +160,8 @@ export class SnapshotBuilder implements Columns {
     let ip = 0;
     let sawIp = false;
     let protocol = -1;
+    // CTA_TUPLE_ZONE, when the zone is bound to this direction (-1: none).
+    let zone = -1;
     let at = start;
     while (end - at >= 4) {
       const len = b[at] | (b[at + 1] << 8);
@@ -189,6 +192,7 @@ export class SnapshotBuilder implements Columns {
         protocol = this.proto(row, base, b, p, pend, path);
       } else if (type === CTA_TUPLE.ZONE) {
         if (len - 4 !== 2) throw wrongLength([path, 'CTA_TUPLE_ZONE'], len - 4, 2);
+        zone = readU16(b, p);
       }
       at += (len + 3) & ~3;
     }
@@ -196,6 +200,8 @@ export class SnapshotBuilder implements Columns {
     if (protocol < 0) throw missing('CTA_TUPLE_PROTO').within(path);
     if (!(ip & 1)) throw missing(v6 ? 'CTA_IP_V6_SRC' : 'CTA_IP_V4_SRC').within('CTA_TUPLE_IP').within(path);
     if (!(ip & 2)) throw missing(v6 ? 'CTA_IP_V6_DST' : 'CTA_IP_V4_DST').within('CTA_TUPLE_IP').within(path);
+    // A repeated tuple replaces the one before it whole, its zone (or lack of one) too, as in decodeTuple.
+    this.setTupleZone(row, base, zone < 0 ? undefined : zone);
     return protocol;
   }
 
@@ -304,6 +310,7 @@ export class SnapshotBuilder implements Columns {
       this.v6Size = v6Before;
       this.helpers.delete(this.size);
       this.labels.delete(this.size);
+      this.tupleZones.delete(this.size);
       throw error;
     }
     this.size++;
@@ -611,7 +618,21 @@ export class SnapshotBuilder implements Columns {
     this.shape[row] = shape;
     if (connection.helper !== undefined) this.helpers.set(row, connection.helper);
     if (connection.labels) this.labels.set(row, connection.labels);
+    if (connection.original.zone !== undefined) this.setTupleZone(row, 0, connection.original.zone);
+    if (connection.reply.zone !== undefined) this.setTupleZone(row, 2, connection.reply.zone);
     this.size++;
+  }
+
+  private setTupleZone(row: number, base: number, zone: number | undefined): void {
+    // Zones bound to one direction are rare: most rows never touch the map.
+    if (zone === undefined && this.tupleZones.size === 0) return;
+    const zones = this.tupleZones.get(row);
+    if (zone === undefined && !zones) return;
+    const next: TupleZones = { ...zones, [base ? 'reply' : 'original']: zone };
+    if (next.original === undefined) delete next.original;
+    if (next.reply === undefined) delete next.reply;
+    if (next.original === undefined && next.reply === undefined) this.tupleZones.delete(row);
+    else this.tupleZones.set(row, next);
   }
 
   /** Where the next row goes: pass it to keep() after adding a chunk of rows. */
@@ -631,6 +652,7 @@ export class SnapshotBuilder implements Columns {
       if (!keep[r - from.row]) {
         this.helpers.delete(r);
         this.labels.delete(r);
+        this.tupleZones.delete(r);
         continue;
       }
       if (this.family[r] === FAMILY_V6) {
@@ -670,6 +692,9 @@ export class SnapshotBuilder implements Columns {
     const labels = this.labels.get(from);
     this.labels.delete(from);
     if (labels) this.labels.set(to, labels);
+    const zones = this.tupleZones.get(from);
+    this.tupleZones.delete(from);
+    if (zones) this.tupleZones.set(to, zones);
   }
 
   /** Empties the builder for reuse (a one-row scratch table). */
@@ -678,6 +703,7 @@ export class SnapshotBuilder implements Columns {
     this.v6Size = 0;
     this.helpers.clear();
     this.labels.clear();
+    this.tupleZones.clear();
   }
 
   /** The finished, read-only Snapshot; the builder cannot be used after this. */
@@ -707,6 +733,7 @@ export class SnapshotBuilder implements Columns {
       v6: this.v6,
       helpers: this.helpers,
       labels: this.labels,
+      tupleZones: this.tupleZones,
     });
     return new Snapshot(columns, { id: randomUUID(), takenAt: meta.takenAt, tookMs: meta.tookMs, total: this.size, skipped: this.skipped });
   }

@@ -77,6 +77,14 @@ export interface Columns {
   readonly helpers: ReadonlyMap<number, string>;
   /** Sparse: the CTA_LABELS bytes of the rows that have them. */
   readonly labels: ReadonlyMap<number, Uint8Array>;
+  /** Sparse: the CTA_TUPLE_ZONEs of the rows whose zone is bound to one direction (--orig-zone, --reply-zone). */
+  readonly tupleZones: ReadonlyMap<number, TupleZones>;
+}
+
+/** A row's per-direction zones (CTA_TUPLE_ZONE in its original and reply tuples). */
+export interface TupleZones {
+  original?: number;
+  reply?: number;
 }
 
 /** Bytes held by the columns' arrays (their full capacity; the sparse maps left out). */

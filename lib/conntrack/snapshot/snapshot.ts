@@ -148,6 +148,8 @@ export class Snapshot {
     const c = this.c;
     const shape = c.shape[row];
     const tuple: Tuple = { src: this.address(row, base), dst: this.address(row, base + 1), protocol: c.protocol[row] };
+    const zone = base ? c.tupleZones.get(row)?.reply : c.tupleZones.get(row)?.original;
+    if (zone !== undefined) tuple.zone = zone;
     const k = row * 4 + base;
     if (shape & (base ? SHAPE.ICMP_REPLY : SHAPE.ICMP_ORIGINAL)) {
       const typeCode = c.ports[k + 1];

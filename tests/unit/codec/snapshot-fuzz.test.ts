@@ -9,9 +9,10 @@ import type { Connection, Family, Tuple } from '@/lib/conntrack/types';
 import { attrsOf, connectionFixtures } from './fixtures';
 import { mutate, prng } from './mutate';
 
-/** What a snapshot keeps of a tuple: addresses, protocol, ports or ICMP fields (not the tuple zone, not unknowns). */
+/** What a snapshot keeps of a tuple: addresses, protocol, ports or ICMP fields, the tuple zone (not unknowns). */
 function keptTuple(t: Tuple): Tuple {
   const out: Tuple = { src: t.src, dst: t.dst, protocol: t.protocol };
+  if (t.zone !== undefined) out.zone = t.zone;
   if (t.sport !== undefined) out.sport = t.sport;
   if (t.dport !== undefined) out.dport = t.dport;
   if (t.icmp) out.icmp = { type: t.icmp.type, code: t.icmp.code, id: t.icmp.id };
