@@ -17,7 +17,8 @@ import { buttonClass } from '../components/ui/buttons';
 import { ErrorPanel } from '../components/ui/ErrorPanel';
 import { useToast } from '../components/ui/Toast';
 import { usePhoneFold } from '../components/ui/usePhoneFold';
-import { fromLocalInput, toLocalInput } from '../components/time-input';
+import { DateRange } from '../components/DateRange';
+import { rangeDraft, rangeInstants, rangeProblem } from '../components/time-input';
 import { LocalTime } from '../components/ui/LocalTime';
 import { PAGE_SIZES } from '../components/url-state';
 import { auditSearch, type AuditView } from './url';
@@ -38,7 +39,7 @@ export function AuditConsole({ view, actions, outcomes }: AuditConsoleProps) {
   const router = useRouter();
   const toast = useToast();
   const navigate = (next: AuditView) => router.push(`/audit${auditSearch.search(next)}`, { scroll: false });
-  const [draft, setDraft] = useState(() => ({ action: view.action ?? '', actor: view.actor ?? '', outcome: view.outcome ?? '', since: toLocalInput(view.since), until: toLocalInput(view.until) }));
+  const [draft, setDraft] = useState(() => ({ action: view.action ?? '', actor: view.actor ?? '', outcome: view.outcome ?? '', range: rangeDraft(view.since, view.until) }));
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
 
   const apiQuery = useMemo(() => {
@@ -52,14 +53,16 @@ export function AuditConsole({ view, actions, outcomes }: AuditConsoleProps) {
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    if (rangeProblem(draft.range)) return;
     setExpanded(new Set());
+    const { from, to } = rangeInstants(draft.range);
     navigate({
       ...view,
       action: draft.action || undefined,
       actor: draft.actor.trim() || undefined,
       outcome: draft.outcome || undefined,
-      since: fromLocalInput(draft.since),
-      until: fromLocalInput(draft.until),
+      since: from,
+      until: to,
       page: 1,
     });
   };
@@ -190,14 +193,14 @@ export function AuditConsole({ view, actions, outcomes }: AuditConsoleProps) {
             ))}
           </select>
         </label>
-        <label className="flex flex-col">
-          From
-          <input type="datetime-local" value={draft.since} onChange={(e) => setDraft({ ...draft, since: e.target.value })} className={field} data-testid="audit-since" />
-        </label>
-        <label className="flex flex-col">
-          Until
-          <input type="datetime-local" value={draft.until} onChange={(e) => setDraft({ ...draft, until: e.target.value })} className={field} data-testid="audit-until" />
-        </label>
+        <DateRange
+          value={draft.range}
+          onChange={(range) => setDraft({ ...draft, range })}
+          labels={{ from: 'From', to: 'Until' }}
+          testIds={{ from: 'audit-since', to: 'audit-until' }}
+          invalid={list.error?.field === 'since' ? 'from' : list.error?.field === 'until' ? 'to' : undefined}
+          className={field}
+        />
         <button type="submit" className={buttonClass.primary} data-testid="audit-apply">
           Filter
         </button>

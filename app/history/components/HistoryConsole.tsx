@@ -22,7 +22,8 @@ import { usePhoneFold } from '@/app/components/ui/usePhoneFold';
 import { TypeToConfirm } from '@/app/components/ui/TypeToConfirm';
 import { CAUSES, CAUSE_LABELS, type HistorySortKey } from '@/lib/history/cause-names';
 import type { ApiHistoryEntry, ApiHistoryPage, ApiHistoryStatus } from '@/lib/console/history-types';
-import { fromLocalInput, toLocalInput } from '@/app/components/time-input';
+import { DateRange } from '@/app/components/DateRange';
+import { rangeDraft, rangeInstants, rangeProblem, type DateRangeDraft } from '@/app/components/time-input';
 import { AddressName } from '@/app/components/names/AddressName';
 import { ReverseDnsToggle } from '@/app/components/names/ReverseDnsToggle';
 import { rowAddresses, useReverseNames } from '@/app/components/names/useReverseNames';
@@ -84,7 +85,7 @@ function StatusLine({ status }: { status: ApiHistoryStatus }) {
   );
 }
 
-type Draft = Record<'id' | 'ip' | 'host' | 'port' | 'external' | 'protocol' | 'cause' | 'from' | 'to', string>;
+type Draft = Record<'id' | 'ip' | 'host' | 'port' | 'external' | 'protocol' | 'cause', string> & { range: DateRangeDraft };
 
 const draftOf = (view: HistoryView): Draft => ({
   id: view.id ?? '',
@@ -94,8 +95,7 @@ const draftOf = (view: HistoryView): Draft => ({
   external: view.external ?? '',
   protocol: view.protocol ?? '',
   cause: view.cause ?? '',
-  from: toLocalInput(view.from),
-  to: toLocalInput(view.to),
+  range: rangeDraft(view.from, view.to),
 });
 
 export function HistoryConsole({ canClear, view }: { canClear: boolean; view: HistoryView }) {
@@ -134,6 +134,8 @@ export function HistoryConsole({ canClear, view }: { canClear: boolean; view: Hi
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    if (rangeProblem(draft.range)) return;
+    const { from, to } = rangeInstants(draft.range);
     navigate({
       ...view,
       id: draft.id.trim() || undefined,
@@ -143,8 +145,8 @@ export function HistoryConsole({ canClear, view }: { canClear: boolean; view: Hi
       external: draft.external.trim() || undefined,
       protocol: draft.protocol || undefined,
       cause: draft.cause || undefined,
-      from: fromLocalInput(draft.from),
-      to: fromLocalInput(draft.to),
+      from,
+      to,
       page: 1,
     });
   };
@@ -363,14 +365,14 @@ export function HistoryConsole({ canClear, view }: { canClear: boolean; view: Hi
             ))}
           </select>
         </label>
-        <label className="flex flex-col">
-          Ended from
-          <input type="datetime-local" value={draft.from} onChange={(e) => setDraft({ ...draft, from: e.target.value })} className={field} data-testid="history-filter-from" />
-        </label>
-        <label className="flex flex-col">
-          to
-          <input type="datetime-local" value={draft.to} onChange={(e) => setDraft({ ...draft, to: e.target.value })} className={field} data-testid="history-filter-to" />
-        </label>
+        <DateRange
+          value={draft.range}
+          onChange={(range) => setDraft({ ...draft, range })}
+          labels={{ from: 'Ended from', to: 'to' }}
+          testIds={{ from: 'history-filter-from', to: 'history-filter-to' }}
+          invalid={list.error?.field === 'from' ? 'from' : list.error?.field === 'to' ? 'to' : undefined}
+          className={field}
+        />
         <button type="submit" className={buttonClass.primary} data-testid="history-apply">
           Search
         </button>
