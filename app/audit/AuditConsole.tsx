@@ -6,7 +6,7 @@
 import { useRouter } from 'next/navigation';
 import { useMemo, useState, type FormEvent } from 'react';
 import type { ColumnDef } from '@tanstack/react-table';
-import type { ApiAuditEntry } from '@/lib/console/audit-text';
+import { auditActionLabel, type ApiAuditEntry } from '@/lib/console/audit-text';
 import { apiRequest } from '../components/api/http';
 import { useApi } from '../components/api/useApi';
 import { formatCount, formatTime, writeClipboard } from '../components/format';
@@ -92,7 +92,17 @@ export function AuditConsole({ view, actions, outcomes }: AuditConsoleProps) {
         ),
       },
       { id: 'source', header: 'From', size: 110, enableSorting: false, meta: { hiddenByDefault: true }, cell: ({ row }) => <span className="font-mono text-xs">{row.original.source}</span> },
-      { id: 'action', header: 'Action', size: 180, enableSorting: false, cell: ({ row }) => <span className="font-mono text-xs">{row.original.action}</span> },
+      {
+        id: 'action',
+        header: 'Action',
+        size: 180,
+        enableSorting: false,
+        cell: ({ row }) => (
+          <span className="font-mono text-xs" title={auditActionLabel(row.original.action)}>
+            {row.original.action}
+          </span>
+        ),
+      },
       { id: 'target', header: 'Target', size: 140, enableSorting: false, cell: ({ row }) => <span className="block truncate" title={row.original.target ?? ''}>{row.original.target ?? '—'}</span> },
       {
         id: 'counts',
@@ -173,7 +183,7 @@ export function AuditConsole({ view, actions, outcomes }: AuditConsoleProps) {
             <option value="">any</option>
             {actions.map((a) => (
               <option key={a} value={a}>
-                {a}
+                {auditActionLabel(a)}
               </option>
             ))}
           </select>

@@ -2,7 +2,38 @@
 // setting), what came of it (counts, which ids went and which were already gone, the first entries a filter
 // delete removed) and how it ended. Read from the stored details only, so older entries read too; a detail this
 // does not know is listed as "name: value" rather than dropped.
-import type { AuditEntry } from '@/lib/auth';
+//
+// Client-safe (it imports types only): the Audit page's action filter reads its labels from here.
+import type { AuditAction, AuditEntry } from '@/lib/auth';
+
+/** Each action in the words the pages use, for the action filter (the URL and the API keep the code). */
+export const AUDIT_ACTION_LABELS: Readonly<Record<AuditAction, string>> = {
+  'connection.delete': 'Delete one connection',
+  'connections.delete': 'Delete selected connections',
+  'connections.delete-matching': 'Delete the connections matching a filter',
+  'connections.flush': 'Flush the connection table',
+  'connections.cleanup': 'Clean up an old external address (MultiWAN)',
+  'policy.run': 'Cleanup policy run',
+  'expectation.delete': 'Delete one expectation',
+  'expectations.delete-master': "Delete a connection's expectations",
+  'expectations.flush': 'Flush the expectations',
+  'history.clear': 'Clear connection history',
+  'settings.change': 'Change a conntrack setting',
+  'demo.uplink': 'Demo: switch the uplink',
+  login: 'Log in',
+  'login.failed': 'Failed login',
+  logout: 'Log out',
+  'user.add': 'Add a user',
+  'user.passwd': 'Change a password',
+  'user.role': "Change a user's role",
+  'user.del': 'Delete a user',
+  'token.create': 'Create an API token',
+  'token.revoke': 'Revoke an API token',
+  'audit.prune': 'Prune the audit log',
+};
+
+/** The label of an action code; an older code the list no longer has reads as itself. */
+export const auditActionLabel = (action: string): string => (AUDIT_ACTION_LABELS as Record<string, string | undefined>)[action] ?? action;
 
 /** An audit entry as GET /api/audit returns it. */
 export interface ApiAuditEntry extends AuditEntry {

@@ -40,7 +40,25 @@ test('lists a delete with its details as text, expands it, filters by action and
   await expect(page.getByTestId('date-range-problem')).toHaveText(/^The range ends before it starts/);
   await expect(page.getByTestId('audit-until')).toHaveAttribute('aria-invalid', 'true');
   await expectAccessible(page, 'the audit filters with an inverted date range');
+  await screenshot(page, 'audit-inverted-range');
   await page.getByTestId('audit-apply').click();
   await expect(page).not.toHaveURL(/until=/);
+  await expect(page.getByTestId('audit-row').first()).toContainText('connections.delete-matching');
+  await page.getByTestId('audit-until').fill('');
+
+  // The action filter speaks the pages' words, never a code; the URL keeps the code.
+  const action = page.getByTestId('audit-action');
+  await expect(action.locator('option:checked')).toHaveText('Delete the connections matching a filter');
+  const labels = await action.locator('option').allTextContents();
+  expect(labels.length).toBeGreaterThan(10);
+  expect(labels.filter((label) => /^[a-z]+([.-][a-z]+)+$/.test(label))).toEqual([]);
+  await action.selectOption({ label: 'Clean up an old external address (MultiWAN)' });
+  await page.getByTestId('audit-apply').click();
+  await expect(page).toHaveURL(/[?&]action=connections\.cleanup(&|$)/);
+  await expect(page.getByRole('table', { name: 'Audit log' })).toHaveAttribute('aria-busy', 'false');
+  await expect(page.getByTestId('audit-row').filter({ hasNotText: 'connections.cleanup' })).toHaveCount(0);
+  await action.selectOption({ label: 'Delete the connections matching a filter' });
+  await page.getByTestId('audit-apply').click();
+  await expect(page).toHaveURL(/[?&]action=connections\.delete-matching(&|$)/);
   await expect(page.getByTestId('audit-row').first()).toContainText('connections.delete-matching');
 });

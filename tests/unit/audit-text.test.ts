@@ -1,7 +1,9 @@
 // Audit entries in words: what was asked, what came of it, for the entries the console writes (and older ones).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { AuditEntry } from '@/lib/auth';
-import { describeAudit, filterWords } from '@/lib/console/audit-text';
+import { AUDIT_ACTIONS, type AuditEntry } from '@/lib/auth';
+import { auditActionLabel, describeAudit, filterWords } from '@/lib/console/audit-text';
 
 const entry = (fields: Partial<AuditEntry>): AuditEntry => ({
   id: 1,
@@ -78,5 +80,25 @@ describe('describeAudit', () => {
   it('filterWords joins lists with commas and says when there is no filter', () => {
     expect(filterWords({ state: ['ESTABLISHED', 'SYN_SENT'], dport: '443' })).toBe('state=ESTABLISHED,SYN_SENT, dport=443');
     expect(filterWords(undefined)).toBe('no filter');
+  });
+});
+
+describe('action labels', () => {
+  it('name every action the log records in words, each its own, never its code', () => {
+    const labels = AUDIT_ACTIONS.map((action) => auditActionLabel(action));
+    expect(new Set(labels).size).toBe(AUDIT_ACTIONS.length);
+    for (const [i, action] of AUDIT_ACTIONS.entries()) {
+      expect(labels[i]).not.toBe(action);
+      expect(labels[i]).toMatch(/^[A-Z]/);
+    }
+    // An older code the vocabulary no longer has reads as itself.
+    expect(auditActionLabel('connections.purge')).toBe('connections.purge');
+  });
+
+  it('come from a module a browser bundle can load (its imports are types only)', () => {
+    const source = readFileSync(join(process.cwd(), 'lib/console/audit-text.ts'), 'utf8');
+    const imports = source.split('\n').filter((line) => /^import\s/.test(line));
+    expect(imports.length).toBeGreaterThan(0);
+    expect(imports.filter((line) => !/^import type\s/.test(line))).toEqual([]);
   });
 });
