@@ -1,7 +1,7 @@
 // The console's shell in Chromium against the real server: every signed-in page has the same frame (navigation
-// from the one page list, a distinct title, a skip link, the notice area), passes axe in both themes, and the
-// notice area shows what the server raises without a reload. Screenshots of every page in both themes go to
-// test-results/screenshots.
+// from the one page list, a distinct title, a skip link, the notice area), passes axe in both themes, logs no
+// console error and meets no 404, and the notice area shows what the server raises without a reload. Screenshots
+// of every page in both themes go to test-results/screenshots.
 import { createUser, loginViaApi } from '../support/auth';
 import { runCommand } from '../support/oracle';
 import { CONSOLE_PAGES } from '../../app/components/shell/pages';
@@ -16,6 +16,15 @@ for (const theme of THEMES) {
     // Eight pages, each loaded, axe-checked and photographed: on two busy cores that outlasts the default 120 s.
     test.setTimeout(300_000);
     await useSystemTheme(page, theme);
+    // No page logs an error or asks for something the server does not have (the favicon's 404 was one).
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`${page.url()}: console error: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`${page.url()}: uncaught ${error.message}`));
+    page.on('response', (response) => {
+      if (response.status() === 404) problems.push(`${page.url()}: 404 for ${response.url()}`);
+    });
     const titles = new Set<string>();
     for (const entry of CONSOLE_PAGES) {
       await page.goto(entry.href);
@@ -45,6 +54,7 @@ for (const theme of THEMES) {
       await screenshot(page, `page-${slug(entry.href)}-${theme}`);
     }
     expect(titles.size, 'every page has its own title').toBe(CONSOLE_PAGES.length);
+    expect(problems, 'console errors and 404s while the pages loaded').toEqual([]);
   });
 }
 
