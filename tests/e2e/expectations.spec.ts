@@ -11,7 +11,7 @@ import type { HelperLabInfo } from '../support/helper-lab';
 import { listExpectationsWithConntrack } from '../support/oracle-extra';
 import { startServer, type TestServer } from '../support/server';
 import { expectDialogAccessible } from './a11y';
-import { screenshot, showColumn } from './fixtures';
+import { expectCardsWhole, screenshot, showColumn } from './fixtures';
 
 interface World {
   lab: HelperLabInfo;
@@ -83,6 +83,9 @@ test('the Expectations tab lists what conntrack -L expect lists, with the master
   expect(shown.every((text) => text.includes(':* →'))).toBe(true);
   await screenshot(page, 'expectations');
   await page.setViewportSize({ width: 390, height: 800 });
+  // On a phone's cards the master tuple and the expected one read whole, not cut at the card's edge.
+  await expect(page.getByTestId('expect-master').first()).toBeVisible();
+  expect(await expectCardsWhole(page, 'expectations at 390 px')).toBeGreaterThan(3);
   await screenshot(page, 'expectations-narrow');
   await page.setViewportSize({ width: 1280, height: 720 });
   // The master link opens that connection on the Connections page.

@@ -201,3 +201,29 @@ export async function showColumn(page: Page, id: string): Promise<void> {
   await chooser.click();
   await expect(page.locator(`th[data-column="${id}"]`)).toBeVisible();
 }
+
+/**
+ * At phone width the grids' rows are stacked cards, which must show every value whole: no element in a card is
+ * wider than its box (scrollWidth <= clientWidth: nothing cut short, with or without an ellipsis) and no cell
+ * reaches past its card. Returns how many cells it looked at, so a caller can tell it saw the rows it meant.
+ */
+export async function expectCardsWhole(page: Page, what: string): Promise<number> {
+  const { cells, clipped } = await page.evaluate(() => {
+    const found: string[] = [];
+    let seen = 0;
+    for (const row of document.querySelectorAll<HTMLElement>('[data-testid="grid"] tbody tr')) {
+      const card = row.getBoundingClientRect();
+      for (const cell of row.querySelectorAll<HTMLElement>(':scope > td')) {
+        seen++;
+        const name = cell.dataset.column ?? '?';
+        if (cell.getBoundingClientRect().right > card.right + 0.5) found.push(`${name}: the cell reaches past its card`);
+        for (const el of [cell, ...cell.querySelectorAll<HTMLElement>('*')]) {
+          if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth) found.push(`${name}: <${el.tagName.toLowerCase()}> "${(el.textContent ?? '').trim().slice(0, 60)}" needs ${el.scrollWidth} px, has ${el.clientWidth}`);
+        }
+      }
+    }
+    return { cells: seen, clipped: found };
+  });
+  expect(clipped, `${what}: values cut short in the cards`).toEqual([]);
+  return cells;
+}
