@@ -10,7 +10,7 @@ import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns
 import { evaluate } from './match';
 import { inTurns, orderBy, orderSteps, runAll, selectSteps, sortColumnsSteps, type SortColumns, type Steps } from './order';
 import { summarize, type SnapshotSummary } from './summary';
-import { addressText, TextSearch, TEXT_STEP_ROWS } from './text';
+import { addressText, TextSearch, TEXT_BLOCK_ROWS, TEXT_STEP_MS, TEXT_STEP_ROWS } from './text';
 
 export interface SnapshotInfo {
   id: string;
@@ -257,8 +257,8 @@ export class Snapshot {
   }
 
   /**
-   * The rows whose text contains the needle (lower-case), cached for the last few needles; a step per
-   * TEXT_STEP_ROWS rows, so prepare() can let the event loop run between them.
+   * The rows whose text contains the needle (lower-case), cached for the last few needles: the search's tables,
+   * then a step per TEXT_STEP_ROWS rows or TEXT_STEP_MS, so prepare() can let the event loop run between them.
    */
   private *textSteps(needle: string): Generator<void, Uint8Array, void> {
     const cached = this.textHits.get(needle);
@@ -267,11 +267,18 @@ export class Snapshot {
       this.textHits.set(needle, cached);
       return cached;
     }
+    const size = this.c.size;
     const search = new TextSearch(this.c, Buffer.from(needle, 'utf8'));
-    const found = new Uint8Array(this.c.size);
-    for (let from = 0; from < this.c.size; from += TEXT_STEP_ROWS) {
-      if (from) yield;
-      search.rows(from, Math.min(this.c.size, from + TEXT_STEP_ROWS), found);
+    const found = new Uint8Array(size);
+    for (let from = 0; from < size; ) {
+      yield;
+      const end = Math.min(size, from + TEXT_STEP_ROWS);
+      const started = performance.now();
+      while (from < end && performance.now() - started < TEXT_STEP_MS) {
+        const to = Math.min(end, from + TEXT_BLOCK_ROWS);
+        search.rows(from, to, found);
+        from = to;
+      }
     }
     this.textHits.set(needle, found);
     if (this.textHits.size > 4) this.textHits.delete(this.textHits.keys().next().value as string);

@@ -112,8 +112,11 @@ export function rowText(c: Columns, row: number): string {
   return Buffer.from(out.buffer, 0, writeRow(c, row, out, 0, helper)).toString('utf8');
 }
 
-/** Rows a search step covers: well under a millisecond of work, so a server lets the event loop run between steps. */
+/** Rows a search step covers at most: about a millisecond of work, so a server lets the event loop run between steps. */
 export const TEXT_STEP_ROWS = 8192;
+/** Rows searched at a time within a step, and the time after which a step stops early (the first search of a process runs unoptimised code). */
+export const TEXT_BLOCK_ROWS = 1024;
+export const TEXT_STEP_MS = 4;
 
 const SPACE = 32;
 const COLON = 58;
@@ -338,11 +341,19 @@ export class TextSearch {
     const apart = (byte: number): boolean => !needle.includes(byte);
     if (this.read.endpoints && !all && apart(COLON) && apart(OPEN) && apart(CLOSE)) {
       const { hex, hex2 } = this.hex;
+      const { padded } = this.decimals;
+      // A port is its thousands then three padded digits; a group its high byte then two hex digits.
       const ports = new Uint8Array(65536);
+      for (let v = 0; v < 1000; v++) ports[v] = group[v] === n ? 1 : 0;
+      for (let high = 1; high < 66; high++) {
+        const at = group[high] * 1000;
+        for (let low = 0; low < 1000 && high * 1000 + low < 65536; low++) ports[high * 1000 + low] = padded[at + low] === n ? 1 : 0;
+      }
       const groups = new Uint8Array(65536);
-      for (let v = 0; v < 65536; v++) {
-        if (walkDecimal(group, this.decimals.padded, 0, v) === n) ports[v] = 1;
-        if ((v >> 8 ? hex2[hex[v >> 8] * 256 + (v & 255)] : hex[v]) === n) groups[v] = 1;
+      for (let v = 0; v < 256; v++) groups[v] = hex[v] === n ? 1 : 0;
+      for (let high = 1; high < 256; high++) {
+        const at = hex[high] * 256;
+        for (let low = 0; low < 256; low++) groups[high * 256 + low] = hex2[at + low] === n ? 1 : 0;
       }
       let octets: Uint8Array | undefined;
       if (apart(DOT)) {
