@@ -432,8 +432,6 @@ export class Snapshot {
   }
 
   count(filter?: Filter, text?: string, where?: RowMask): number {
-    // Every row: no mask to build or keep (the overview asks this on every request).
-    if (!this.filtered(filter, where) && !text?.trim()) return this.c.size;
     return this.matches(filter, text, [], where).count;
   }
 
