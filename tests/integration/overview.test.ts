@@ -158,12 +158,13 @@ beforeAll(async () => {
   }
   await insertVaried(ns.name);
   await seed({ netns: ns.name, count: 2000, seed: 7 });
-  // Tracked traffic, so some groups have bytes both ways.
+  writeFileSync(join(namesDir, 'hosts'), Object.entries(HOST_NAMES).map(([address, name]) => `${address} ${name}\n`).join(''));
+  server = await startServer({ netns: ns.name, env: { CONNTRACK_NAME_FILES: `hosts:${join(namesDir, 'hosts')}` } });
+  // Tracked traffic, so some groups have bytes both ways. After the server's start, which can take longer than the
+  // echo entries' 30 s on a loaded machine: one of them expiring between the snapshot and the oracle was seen.
   for (const target of ['127.0.0.1', '::1']) {
     await ns.exec('ping', ['-c', '3', '-i', '0.2', '-W', '1', target]);
   }
-  writeFileSync(join(namesDir, 'hosts'), Object.entries(HOST_NAMES).map(([address, name]) => `${address} ${name}\n`).join(''));
-  server = await startServer({ netns: ns.name, env: { CONNTRACK_NAME_FILES: `hosts:${join(namesDir, 'hosts')}` } });
   // One snapshot, and the oracle read right after it: the table holds still (long timeouts, no traffic).
   const refresh = await fetch(`${server.url}/api/connections/refresh`, { method: 'POST', headers: server.authHeaders() });
   expect(refresh.status).toBe(200);
