@@ -6,7 +6,9 @@ export default defineConfig({
   test: {
     // Integration tests share the kernel's global conntrack limits; run files one at a time there.
     projects: [
-      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'lib/**/*.test.ts'] } },
+      // Unit tests build snapshots of tens of thousands of rows and hash passwords: vitest's 5 s default is too
+      // short on a loaded 2-core machine (a full run beside a `next build` timed several out).
+      { extends: true, test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'lib/**/*.test.ts'], testTimeout: 30_000 } },
       {
         extends: true,
         test: {

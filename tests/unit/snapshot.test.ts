@@ -41,7 +41,7 @@ describe('a dump with a malformed entry', () => {
 });
 
 describe('free text on a large snapshot', () => {
-  it('prepare() builds the text index over several event-loop turns; the answers are the same as without it', async () => {
+  it('prepare() runs the free-text search over several event-loop turns; the answers are the same as without it', async () => {
     const build = () => {
       const builder = new SnapshotBuilder(20_000);
       for (let i = 0; i < 20_000; i++) {
