@@ -15,6 +15,8 @@ const REPLY_TIMEOUT_MS = 3000;
 const handles = new Map();
 const servers = new Set();
 const serverConnections = new Set();
+/** Ftp sessions started without their data connection, by handle: how to open it. */
+const ftpSessions = new Map();
 let nextHandle = 1;
 
 function keep(close) {
@@ -140,23 +142,32 @@ async function ftp({ local, remote, port, data, refreshMs }) {
   const dataPort = passivePort(await readLine(socket));
   const result = { localAddress: local, localPort: socket.localPort, dataPort };
   let dataSocket;
-  if (data) {
+  const openData = async () => {
     dataSocket = net.connect({ host: remote, port: dataPort, localAddress: local });
     dataSocket.on('error', () => dataSocket.destroy());
     await withTimeout(once(dataSocket, 'connect'), 'ftp data connect');
-    result.dataLocalPort = dataSocket.localPort;
-  }
+    return { localAddress: local, dataPort, dataLocalPort: dataSocket.localPort };
+  };
+  if (data) result.dataLocalPort = (await openData()).dataLocalPort;
   socket.on('data', () => {});
   const timer = refreshMs ? setInterval(() => socket.write(`${verb}\r\n`), refreshMs) : undefined;
   socket.once('close', () => clearInterval(timer));
-  return {
-    ...result,
-    handle: keep(() => {
-      clearInterval(timer);
-      dataSocket?.destroy();
-      socket.destroy();
-    }),
-  };
+  const handle = keep(() => {
+    clearInterval(timer);
+    ftpSessions.delete(handle);
+    dataSocket?.destroy();
+    socket.destroy();
+  });
+  if (!data) ftpSessions.set(handle, openData);
+  return { ...result, handle };
+}
+
+/** The data connection of a session started without one: its own step, so a test can look at the table between. */
+async function ftpData({ handle }) {
+  const openData = ftpSessions.get(handle);
+  if (!openData) throw new Error(`no ftp session ${handle} waiting for its data connection`);
+  ftpSessions.delete(handle);
+  return openData();
 }
 
 function readLine(socket) {
@@ -265,6 +276,8 @@ async function handle(command) {
       return listenFtp(command);
     case 'ftp':
       return ftp(command);
+    case 'ftp-data':
+      return ftpData(command);
     case 'tcp':
       return tcp(command);
     case 'udp':

@@ -11,7 +11,7 @@ const COMMAND_TIMEOUT_MS = 15_000;
 
 type Result<C extends AgentCommand> = C extends { op: 'stats' }
   ? AgentStats
-  : C extends { op: 'tcp' | 'udp' | 'ping' | 'ftp' }
+  : C extends { op: 'tcp' | 'udp' | 'ping' | 'ftp' | 'ftp-data' }
     ? FlowResult
     : Record<string, never>;
 

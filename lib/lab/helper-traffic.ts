@@ -11,6 +11,8 @@ export interface FtpSession {
   dataPort: number;
   /** When the data connection was opened (it consumed the expectation and is RELATED to the control connection). */
   data?: { src: string; dst: string; sport: number; dport: number };
+  /** Opens the data connection of a session started without it, and sets `data`. */
+  openData(): Promise<{ src: string; dst: string; sport: number; dport: number }>;
   /** Closes the control (and data) connection. */
   close(): Promise<void>;
 }
@@ -44,6 +46,12 @@ export async function startFtpSession(lab: Lab, options: FtpSessionOptions = {})
     family,
     control: { src, dst, sport: result.localPort ?? 0, dport: a.ports.ftp },
     dataPort: result.dataPort ?? 0,
+    openData: async () => {
+      if (handle === undefined) throw new Error('the ftp session has no handle');
+      const opened = await agent.send({ op: 'ftp-data', handle });
+      session.data = { src, dst, sport: opened.dataLocalPort ?? 0, dport: session.dataPort };
+      return session.data;
+    },
     close,
   };
   if (result.dataLocalPort !== undefined) session.data = { src, dst, sport: result.dataLocalPort, dport: session.dataPort };

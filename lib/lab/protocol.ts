@@ -22,6 +22,8 @@ export type AgentCommand =
   | { op: 'listen-ftp'; address: string; port: number }
   /** An FTP-like control connection asking for passive mode; `data` also opens the data connection. */
   | { op: 'ftp'; local: string; remote: string; port: number; data: boolean; refreshMs?: number }
+  /** Opens the data connection of an ftp session started without it (`handle` from the ftp command). */
+  | { op: 'ftp-data'; handle: number }
   /** Pings `count` times and waits; without `count`, pings every `intervalSeconds` until closed. */
   | { op: 'ping'; family: Family; local: string; remote: string; identifier: number; count?: number; intervalSeconds: number }
   | { op: 'close'; handle: number }
