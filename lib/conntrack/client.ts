@@ -459,15 +459,15 @@ export class Conntrack {
   }
 
   /**
-   * Deletes every entry (of one family when given). Returns how many entries went. The whole table goes as two
-   * flushes side by side, one per family (version 1 honours the family).
+   * Deletes every entry (of one family when given). Returns how many entries went. The whole table goes as one
+   * CT_DELETE for AF_UNSPEC, as `conntrack -F` sends it: the kernel's flush walks its whole hash table whatever the
+   * family, so one flush per family (side by side or in turn) walks it twice.
    */
   async flush(family?: Family): Promise<{ deleted: number }> {
     let before = 0;
     if (family) await this.rawDump({ family }, true, () => before++);
     else before = await this.count();
-    const families = family ? [familyNumber(family)] : [AF.INET, AF.INET6];
-    await this.kernelFlush(families.map((number) => ({ family: number })), 'flush connections');
+    await this.kernelFlush([{ family: family ? familyNumber(family) : AF.UNSPEC }], 'flush connections');
     return { deleted: before };
   }
 
