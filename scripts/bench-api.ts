@@ -36,7 +36,7 @@ import { Conntrack, GROUP_KEYS } from '../lib/conntrack';
 import { startLabDns, type LabDns } from '../lib/lab/dns';
 import { withSeededNamespace, type SeedResult } from '../lib/lab/seeder';
 import { startServer, type TestServer } from '../tests/support/server';
-import { wholeNumberOptions } from './args';
+import { runCli, UsageError, wholeNumberOptions } from './args';
 
 const repoRoot = resolve(__dirname, '..');
 const P95_TARGET_MS = 30;
@@ -424,7 +424,7 @@ function sectionsOption(argv: readonly string[]): { sections: ReadonlySet<string
   const text = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : rest.splice(at, 1)[0];
   const sections = new Set((text ?? '').split(',').filter(Boolean));
   const unknown = [...sections].filter((s) => !(SECTIONS as readonly string[]).includes(s));
-  if (sections.size === 0 || unknown.length > 0) throw new Error(`--only needs sections among ${SECTIONS.join(',')} (got ${String(text)})`);
+  if (sections.size === 0 || unknown.length > 0) throw new UsageError(`--only needs sections among ${SECTIONS.join(',')} (got ${String(text)})`);
   return { sections, rest };
 }
 
@@ -546,7 +546,4 @@ async function main(): Promise<void> {
   console.log(`\nwritten to ${file}`);
 }
 
-main().catch((error: unknown) => {
-  console.error('bench:api:', error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exit(1);
-});
+runCli('npm run bench:api [-- --entries 1000000 --requests 200 --refreshes 5 --seed 1 --reverse 20 --only a,b,c,d,e]', main);

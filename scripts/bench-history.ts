@@ -20,7 +20,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Conntrack, parseFilter, type Connection } from '../lib/conntrack';
 import { eventSocketDrops } from '../lib/conntrack/event-support';
@@ -28,6 +27,7 @@ import { HISTORY_DEFAULTS, HistoryRecorder, HistoryStore } from '../lib/history'
 import { createNamespace } from '../lib/lab';
 import { withSeededNamespace } from '../lib/lab/seeder';
 import { openStore, type Store } from '../lib/store';
+import { parseOptions, runCli, UsageError, wholeNumber } from './args';
 import { seedHistory, timeQueries } from './bench-history-queries';
 
 const TICK_MS = 100;
@@ -41,9 +41,12 @@ interface GeneratorReport {
   lateTicks: number;
 }
 
-const { values: args } = parseArgs({
-  options: {
-    phases: { type: 'string', default: 'queries,churn,reconcile' },
+const USAGE = 'npm run bench:history [-- --phases queries,churn,reconcile --rows 5000000 --samples 40 --rate 5000 --seconds 20 --buffers 33554432,8388608 --open 1000000 --rounds 3 --dir DIR]';
+const PHASES = ['queries', 'churn', 'reconcile'];
+
+function options(argv: readonly string[]) {
+  const values = parseOptions(argv, {
+    phases: { type: 'string', default: PHASES.join(',') },
     rows: { type: 'string', default: '5000000' },
     samples: { type: 'string', default: '40' },
     rate: { type: 'string', default: '5000' },
@@ -54,9 +57,23 @@ const { values: args } = parseArgs({
     dir: { type: 'string' },
     // Internal: the generator child, given the namespace to churn.
     generate: { type: 'string' },
-  },
-  strict: true,
-});
+  });
+  const phases = new Set(values.phases.split(','));
+  const unknown = [...phases].filter((phase) => !PHASES.includes(phase));
+  if (unknown.length) throw new UsageError(`--phases needs phases among ${PHASES.join(',')} (got ${values.phases})`);
+  return {
+    phases,
+    rows: wholeNumber('rows', values.rows),
+    samples: wholeNumber('samples', values.samples),
+    rate: wholeNumber('rate', values.rate),
+    seconds: wholeNumber('seconds', values.seconds),
+    buffers: values.buffers.split(',').map((text) => wholeNumber('buffers', text, 1024)),
+    open: wholeNumber('open', values.open),
+    rounds: wholeNumber('rounds', values.rounds),
+    dir: values.dir,
+    generate: values.generate,
+  };
+}
 
 function entry(tick: number, i: number): Connection {
   const src = `10.${(tick >> 8) & 255}.${tick & 255}.${1 + (i >> 8)}`;
@@ -208,12 +225,12 @@ async function reconcileCost(open: number, rounds: number) {
 }
 
 async function main(): Promise<void> {
+  const args = options(process.argv.slice(2));
   if (args.generate) {
-    await generate(args.generate, Number(args.rate), Number(args.seconds));
+    await generate(args.generate, args.rate, args.seconds);
     return;
   }
-  const phases = new Set(args.phases.split(','));
-  const rows = Number(args.rows);
+  const { phases, rows } = args;
   const dir = args.dir ?? mkdtempSync(join(tmpdir(), 'ctc-bench-history-'));
   const seeded = existsSync(join(dir, 'console.db'));
   const db = openStore(dir);
@@ -229,22 +246,22 @@ async function main(): Promise<void> {
         writeFileSync(join(dir, 'seeded-at'), String(now));
       }
       const seededAt = existsSync(join(dir, 'seeded-at')) ? Number(readFileSync(join(dir, 'seeded-at'), 'utf8')) : now;
-      const timings = timeQueries(store, rows, Number(args.samples), seededAt);
+      const timings = timeQueries(store, rows, args.samples, seededAt);
       console.log(`queries on ${store.size.toLocaleString('en-US')} rows (a page of 100 and its count; CPU time is this process's, the machine may be busy):`);
       console.table(timings);
       report.queries = { rows: store.size, timings };
     }
     if (phases.has('churn')) {
       const results = [];
-      for (const buffer of args.buffers.split(',').map(Number)) {
-        const result = await measure(db, Number(args.rate), Number(args.seconds), buffer, rows);
+      for (const buffer of args.buffers) {
+        const result = await measure(db, args.rate, args.seconds, buffer, rows);
         console.log(JSON.stringify(result));
         results.push(result);
       }
-      report.churn = { rate: Number(args.rate), seconds: Number(args.seconds), results };
+      report.churn = { rate: args.rate, seconds: args.seconds, results };
     }
     if (phases.has('reconcile')) {
-      const result = await reconcileCost(Number(args.open), Number(args.rounds));
+      const result = await reconcileCost(args.open, args.rounds);
       console.log(JSON.stringify(result));
       report.reconcile = result;
     }
@@ -259,7 +276,4 @@ async function main(): Promise<void> {
   console.log(`written to ${file}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runCli(USAGE, main);

@@ -1,6 +1,6 @@
 // The stats sampler's cost and the size of its 30 days of series.
 //
-//   npm run bench:stats [-- --entries 100000 --samples 300]
+//   npm run bench:stats [-- --entries 100000 --samples 300 --days 31]
 //
 // 1. Cost: in a fresh namespace seeded with --entries entries, --samples samples back to back (CT_GET_STATS,
 //    CT_GET_STATS_CPU, one SQLite transaction each, on disk); their CPU time per sample over the sample interval
@@ -11,19 +11,16 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Conntrack } from '../lib/conntrack';
 import { createNamespace } from '../lib/lab';
 import { seed } from '../lib/lab/seeder';
 import { StatsSampler, StatsStore, type StatsPoint } from '../lib/stats';
 import { DATABASE_FILE, openStore } from '../lib/store';
+import { parseOptions, runCli, wholeNumber } from './args';
 
 const SAMPLE_SECONDS = 10;
 
-const { values: args } = parseArgs({
-  options: { entries: { type: 'string', default: '100000' }, samples: { type: 'string', default: '300' }, days: { type: 'string', default: '31' } },
-  strict: true,
-});
+const USAGE = 'npm run bench:stats [-- --entries 100000 --samples 300 --days 31]';
 
 async function cost(entries: number, samples: number) {
   const namespace = await createNamespace({ role: 'benchstats' });
@@ -80,9 +77,12 @@ function size(days: number) {
 }
 
 async function main(): Promise<void> {
-  const costResult = await cost(Number(args.entries), Number(args.samples));
+  const given = parseOptions(process.argv.slice(2), { entries: { type: 'string', default: '100000' }, samples: { type: 'string', default: '300' }, days: { type: 'string', default: '31' } });
+  // --entries 0: the sampler's cost on an empty table.
+  const args = { entries: wholeNumber('entries', given.entries, 0), samples: wholeNumber('samples', given.samples), days: wholeNumber('days', given.days) };
+  const costResult = await cost(args.entries, args.samples);
   console.log(`sampler: ${costResult.cpuMsPerSample} ms CPU per sample (${costResult.wallMsPerSample} ms wall) at ${costResult.entries} entries = ${costResult.cpuPercentOfOneCoreAt10s}% of one core at one sample per ${SAMPLE_SECONDS} s (goal < 1%)`);
-  const sizeResult = size(Number(args.days));
+  const sizeResult = size(args.days);
   console.log(`series: ${sizeResult.days} days of samples -> ${sizeResult.points} samples + ${sizeResult.rollups} 5-minute rollups kept, ${sizeResult.fileMiB} MiB on disk (goal < 20 MB); ${sizeResult.insertMicrosecondsPerSample} µs per stored sample`);
   const out = resolve(__dirname, '../bench-results');
   mkdirSync(out, { recursive: true });
@@ -91,7 +91,4 @@ async function main(): Promise<void> {
   console.log(`written to ${file}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runCli(USAGE, main);

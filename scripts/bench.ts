@@ -19,7 +19,7 @@ import { Conntrack, parseFilter, type FilterInput } from '../lib/conntrack';
 import { createNamespace, type Namespace } from '../lib/lab';
 import { raiseConntrackLimits, seed, type SeedResult } from '../lib/lab/seeder';
 import type { ChildReport, WarmReport } from './bench-child';
-import { wholeNumberOptions } from './args';
+import { runCli, wholeNumberOptions } from './args';
 import { uplinkColumns, type UplinkService } from '../lib/console/uplinks';
 import { Router, WanTracker } from '../lib/router';
 
@@ -432,7 +432,4 @@ async function main(): Promise<void> {
   console.log(`written ${file}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runCli('npm run bench [-- --entries 1000000 --runs 3 --seed 1]', main);

@@ -1,13 +1,16 @@
 // Conntrack events (NEW / UPDATE / DESTROY) from the ctnetlink multicast groups.
 //
 // The event socket is not the npm package's RawNetlinkSocket: that one aborts the whole process when the kernel
-// reports an overflow (ENOBUFS) on an idle socket. Here a blocking socket from our addon is read with read(2) on
-// the libuv thread pool, where ENOBUFS is an ordinary error: counted, reported, and the socket reads on.
+// reports an overflow (ENOBUFS) on an idle socket. Here a blocking socket from our addon is read on the libuv thread
+// pool (readEvents in native/netns.c), where ENOBUFS is an ordinary error: counted, reported, and the socket reads on.
+// One pool job takes every datagram already queued (one event each), into one of two buffers: the next read runs
+// while this thread decodes the other. A job per datagram (10,000 a second under churn) cost more than the decoding,
+// and the socket's queue grew until the kernel dropped events.
 import { EventEmitter } from 'node:events';
-import { close, read } from 'node:fs';
+import { close } from 'node:fs';
 import { AF, IPCTNL_MSG, NETLINK_NETFILTER, NLM_F, ctnlMsgType } from './constants';
 import { NetlinkError } from './errors';
-import { attrsOf, forEachMessage, nfgenOf } from './netlink/message';
+import { attrsOf, nfgenOf, scanMessages } from './netlink/message';
 import { inNetns, loadAddon } from '@/lib/netlink/netns';
 import { decodeConnection } from './codec/connection';
 import type { ConntrackEvent } from './types';
@@ -31,11 +34,19 @@ const NEW_OR_UPDATE = ctnlMsgType(IPCTNL_MSG.CT_NEW);
 const DESTROY = ctnlMsgType(IPCTNL_MSG.CT_DELETE);
 /** How often a blocked read wakes up to notice close(). */
 const READ_TIMEOUT_MS = 200;
+/**
+ * One read's buffer: up to ~800 events of ~300 bytes, a few milliseconds of decoding on this thread (an event loop
+ * turn kept short), while 64 MiB of socket buffer holds seconds of churn.
+ */
 const READ_BYTES = 256 * 1024;
+const EAGAIN = 11;
+const ENOBUFS = 105;
 
 export class ConntrackEvents extends EventEmitter<EventMap> {
   private readonly fd: number;
-  private readonly buffer = Buffer.allocUnsafe(READ_BYTES);
+  /** Two buffers: the pool reads into one while this thread decodes the other. */
+  private readonly buffers = [Buffer.allocUnsafe(READ_BYTES), Buffer.allocUnsafe(READ_BYTES)];
+  private which = 0;
   private closed = false;
   /** How many times the kernel reported lost events (ENOBUFS) since the subscription began. */
   overflows = 0;
@@ -57,41 +68,52 @@ export class ConntrackEvents extends EventEmitter<EventMap> {
   }
 
   private readNext(): void {
-    read(this.fd, this.buffer, 0, READ_BYTES, null, (error, bytes) => {
+    const buffer = this.buffers[this.which];
+    loadAddon().readEvents(this.fd, buffer, (errno, bytes) => {
       if (this.closed) {
         close(this.fd, () => undefined);
         return;
       }
-      if (error) this.onReadError(error);
-      else if (bytes > 0) this.onDatagram(this.buffer.subarray(0, bytes));
+      // The next read fills the other buffer while this one is decoded.
+      this.which ^= 1;
       this.readNext();
+      if (bytes > 0) this.onDatagrams(buffer.subarray(0, bytes));
+      if (errno) this.onReadError(errno);
     });
   }
 
-  private onReadError(error: NodeJS.ErrnoException): void {
-    if (error.code === 'EAGAIN' || error.code === 'EWOULDBLOCK' || error.code === 'EINTR') return;
-    if (error.code === 'ENOBUFS') {
+  private onReadError(errno: number): void {
+    if (errno === EAGAIN) return;
+    if (errno === ENOBUFS) {
       this.overflows++;
       const at = new Date();
       this.lostSince ??= at;
       this.emit('overflow', { overflows: this.overflows, at });
       return;
     }
-    if (this.listenerCount('error')) this.emit('error', new NetlinkError({ errno: error.errno ?? 5, operation: 'read conntrack events' }));
+    if (this.listenerCount('error')) this.emit('error', new NetlinkError({ errno, operation: 'read conntrack events' }));
   }
 
-  private onDatagram(buf: Buffer): void {
+  /** Whole datagrams back to back (each one event message); a message that does not decode is reported and skipped. */
+  private onDatagrams(buf: Buffer): void {
     try {
-      forEachMessage(buf, (msg) => {
+      scanMessages(buf, (msg) => {
         if (msg.type !== NEW_OR_UPDATE && msg.type !== DESTROY) return;
-        const { start, end } = attrsOf(msg);
-        const family = nfgenOf(msg).family === AF.INET6 ? 'ipv6' : 'ipv4';
-        const connection = decodeConnection(msg.buf, start, end, family);
-        const kind = msg.type === DESTROY ? 'destroy' : msg.flags & (NLM_F.CREATE | NLM_F.EXCL) ? 'new' : 'update';
+        let event: ConntrackEvent;
+        try {
+          const { start, end } = attrsOf(msg);
+          const family = nfgenOf(msg).family === AF.INET6 ? 'ipv6' : 'ipv4';
+          const connection = decodeConnection(msg.buf, start, end, family);
+          event = { kind: msg.type === DESTROY ? 'destroy' : msg.flags & (NLM_F.CREATE | NLM_F.EXCL) ? 'new' : 'update', connection };
+        } catch (error) {
+          if (this.listenerCount('error')) this.emit('error', error as Error);
+          return;
+        }
         this.received++;
-        this.emit('event', { kind, connection });
+        this.emit('event', event);
       });
     } catch (error) {
+      // The lengths do not add up: the rest of this read cannot be framed.
       if (this.listenerCount('error')) this.emit('error', error as Error);
     }
   }

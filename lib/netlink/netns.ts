@@ -15,6 +15,12 @@ export interface NativeAddon {
    * holds NLMSG_DONE or NLMSG_ERROR for `seq` (ended), or recv fails (errno, 0 = none). `bytes` are whole datagrams.
    */
   readDump(fd: number, buffer: Uint8Array, seq: number, done: (errno: number, bytes: number, ended: boolean) => void): void;
+  /**
+   * Reads multicast datagrams into `buffer` on the thread pool: the first waits (up to the socket's read timeout),
+   * then every one already queued, until less than 16 KiB is left. `bytes`: whole datagrams, each padded to 4 bytes;
+   * `errno` (0 = none) what stopped it (ENOBUFS: events were dropped, the bytes before are good; EAGAIN: timeout).
+   */
+  readEvents(fd: number, buffer: Uint8Array, done: (errno: number, bytes: number) => void): void;
 }
 
 let addon: NativeAddon | undefined;
@@ -28,7 +34,7 @@ export function loadAddon(): NativeAddon {
   const loaded = { exports: {} as NativeAddon };
   // process.dlopen, not require: bundlers leave it alone and the path is decided at run time.
   process.dlopen(loaded, /* turbopackIgnore: true */ path);
-  if (typeof loaded.exports.readDump !== 'function') {
+  if (typeof loaded.exports.readEvents !== 'function') {
     throw new Error(`the setns addon at ${path} is older than lib/netlink/native/netns.c: run "node scripts/build-native.mjs"`);
   }
   addon = loaded.exports;

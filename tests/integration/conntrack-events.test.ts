@@ -1,5 +1,7 @@
-// Events: NEW / UPDATE / DESTROY for entries created, updated and deleted with conntrack(8), and overflow: a tiny
-// receive buffer under a burst reports lost events and the subscription keeps delivering afterwards.
+// Events: NEW / UPDATE / DESTROY for entries created, updated and deleted with conntrack(8); a burst (read many
+// datagrams per thread-pool job) delivers every entry once, as conntrack -L lists it; and overflow: a tiny receive
+// buffer under a burst reports lost events, counts exactly how many (received + dropped = sent), and the
+// subscription keeps delivering afterwards.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ConntrackEvent, ConntrackEvents } from '@/lib/conntrack';
 import { deleteWithConntrack, insertWithConntrack, listAll, runConntrack } from '../support/oracle';
-import { loadBulk, withTestNamespace } from './conntrack-setup';
+import { loadBulk, tupleKey, withTestNamespace } from './conntrack-setup';
 
 // Auto mode (2) only reports entries created while a listener existed; 1 reports everything.
 const SYSCTLS = { 'net.netfilter.nf_conntrack_acct': '1', 'net.netfilter.nf_conntrack_timestamp': '1', 'net.netfilter.nf_conntrack_events': '1' };
@@ -25,19 +27,22 @@ interface ChildReport {
   overflows: number;
   overflowEvents: number;
   received: number;
+  /** The socket's drop counter (/proc/net/netlink). */
+  drops: number | null;
   sawAfter: boolean;
 }
 
 /** Subscribes with a 4 KiB buffer in the namespace given as argv[2]; reports as JSON lines until stdin ends. */
 const OVERFLOW_CHILD = `
 import { Conntrack } from ${JSON.stringify(join(repoRoot, 'lib/conntrack/index.ts'))};
+import { eventSocketDrops } from ${JSON.stringify(join(repoRoot, 'lib/conntrack/event-support.ts'))};
 const events = new Conntrack({ netns: process.argv[2] }).events({ receiveBufferBytes: 4096 });
 let overflowEvents = 0;
 let sawAfter = false;
 events.on('overflow', () => overflowEvents++);
 events.on('error', () => {});
 events.on('event', (e) => { if (e.kind === 'new' && e.connection.original.src === '10.8.0.1') sawAfter = true; });
-const report = (extra = {}) => console.log(JSON.stringify({ receiveBufferBytes: events.receiveBufferBytes, overflows: events.overflows, overflowEvents, received: events.received, sawAfter, ...extra }));
+const report = (extra = {}) => console.log(JSON.stringify({ receiveBufferBytes: events.receiveBufferBytes, overflows: events.overflows, overflowEvents, received: events.received, drops: eventSocketDrops(process.argv[2]), sawAfter, ...extra }));
 report({ ready: true });
 process.stdin.on('data', () => {});
 process.stdin.on('end', async () => {
@@ -106,6 +111,35 @@ describe('events', () => {
     });
   }
 
+  it('a burst arrives whole: one NEW and one DESTROY per entry, with the ids and tuples conntrack -L lists', async () => {
+    await withTestNamespace(async (ns, ct) => {
+      const events = ct.events();
+      const seen = collect(events);
+      const errors: Error[] = [];
+      events.on('error', (error) => errors.push(error));
+      try {
+        // Inserted by conntrack(8) in one go: the reads take many queued datagrams at a time.
+        const created = await loadBulk(ns.name, 1500);
+        const listed = await listAll(ns.name);
+        expect(listed).toHaveLength(created);
+        await waitFor(`${created} NEW events`, () => seen.filter((e) => e.kind === 'new').length >= created, 30_000);
+        await ct.flush();
+        await waitFor(`${created} DESTROY events`, () => seen.filter((e) => e.kind === 'destroy').length >= created, 30_000);
+        const byKind = (kind: string) => new Map(seen.filter((e) => e.kind === kind).map((e) => [e.connection.id, tupleKey(e.connection)]));
+        const expected = new Map(listed.map((c) => [c.id, tupleKey(c)]));
+        expect(seen.filter((e) => e.kind === 'new')).toHaveLength(created);
+        expect(byKind('new')).toEqual(expected);
+        expect(seen.filter((e) => e.kind === 'destroy')).toHaveLength(created);
+        expect(byKind('destroy')).toEqual(expected);
+        expect(errors).toEqual([]);
+        expect(events.overflows).toBe(0);
+        expect(events.received).toBe(seen.length);
+      } finally {
+        events.close();
+      }
+    }, SYSCTLS);
+  });
+
   // The subscriber runs in a child process: an overflow that reaches the native socket as POLLERR aborts the
   // process (see OVERFLOW_CHILD), and that must fail this test, not kill the test worker.
   it('with a tiny receive buffer a burst overflows, is reported, and events keep arriving afterwards', async () => {
@@ -140,6 +174,8 @@ describe('events', () => {
         expect(last.overflows).toBeGreaterThan(0);
         expect(last.overflowEvents).toBe(last.overflows);
         expect(last.received).toBeLessThan(2 * created);
+        // Every event sent is either received or counted as dropped: a NEW and a DESTROY per entry, and the NEW after.
+        expect(last.received + (last.drops ?? Number.NaN)).toBe(2 * created + 1);
         expect(last.sawAfter, 'the NEW event of the entry inserted after the overflow').toBe(true);
       } finally {
         child.kill('SIGKILL');

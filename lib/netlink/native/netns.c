@@ -9,7 +9,8 @@
  * - readDump: many dump datagrams read back to back by one pool job. The kernel fills the next 32 KiB chunk of a
  *   dump only inside the recvmsg that takes the previous one, so a round trip to the main thread per chunk
  *   (~8,000 of them for a million entries) leaves the kernel idle between chunks; one job reads until its
- *   buffer is nearly full or the dump has ended, as a plain C loop would.
+ *   buffer is nearly full or the dump has ended, as a plain C loop would;
+ * - readEvents: the same for event datagrams, every one already queued taken by one pool job.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -225,6 +226,104 @@ static napi_value js_read_dump(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * Event datagrams are one message each (a few hundred bytes); a read is offered EVENT_READ_BYTES, more than the
+ * largest (an event skb is at most NLMSG_GOODSIZE, one page).
+ */
+#define EVENT_READ_BYTES (16 * 1024)
+
+typedef struct {
+  napi_async_work work;
+  napi_ref buffer_ref;
+  napi_ref callback_ref;
+  int fd;
+  uint8_t *data;
+  size_t capacity;
+  size_t used;
+  uint32_t datagrams;
+  int err;
+} event_read;
+
+/*
+ * On a pool thread: the first recv blocks (until an event or the socket's read timeout), the following ones take
+ * what is already queued (MSG_DONTWAIT) until the buffer is nearly full, the queue is empty, or recv fails. One
+ * job per burst instead of one per event: a round trip to the main thread per datagram (10,000 a second under
+ * churn) cost more than decoding them, and the socket's queue grew until the kernel dropped events.
+ */
+static void event_read_execute(napi_env env, void *data) {
+  event_read *r = data;
+  (void)env;
+  while (r->capacity - r->used >= EVENT_READ_BYTES) {
+    ssize_t n = recv(r->fd, r->data + r->used, EVENT_READ_BYTES, MSG_TRUNC | (r->datagrams ? MSG_DONTWAIT : 0));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      /* An empty queue after some datagrams is the end of this burst, not an error. */
+      if (r->datagrams && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      r->err = errno;
+      return;
+    }
+    if (n > EVENT_READ_BYTES) {
+      /* Truncated: skipped (its bytes are not whole messages), reported once the burst is delivered. */
+      r->err = EMSGSIZE;
+      return;
+    }
+    if (n == 0) continue;
+    r->used += NLMSG_ALIGN((size_t)n);
+    r->datagrams++;
+  }
+}
+
+static void event_read_complete(napi_env env, napi_status status, void *data) {
+  event_read *r = data;
+  napi_value callback, global, argv[2];
+  napi_get_reference_value(env, r->callback_ref, &callback);
+  napi_get_global(env, &global);
+  napi_create_int32(env, status == napi_cancelled ? ECANCELED : r->err, &argv[0]);
+  napi_create_uint32(env, (uint32_t)r->used, &argv[1]);
+  napi_delete_reference(env, r->buffer_ref);
+  napi_delete_reference(env, r->callback_ref);
+  napi_delete_async_work(env, r->work);
+  free(r);
+  napi_call_function(env, global, callback, 2, argv, NULL);
+}
+
+/*
+ * readEvents(fd, buffer, callback(errno, bytes)): multicast datagrams read into buffer (a Uint8Array) on the
+ * thread pool: the first waits, then every one already queued, until less than 16 KiB of it is left. bytes: whole
+ * datagrams, each padded to 4 bytes. errno (0 = none) is what stopped the reading: ENOBUFS (the kernel dropped
+ * events; the bytes before it are good), EAGAIN (the read timeout passed with nothing queued), or a failure.
+ * The buffer must not be touched until the callback.
+ */
+static napi_value js_read_events(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], name;
+  int32_t fd;
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *base;
+  napi_value arraybuffer;
+  napi_valuetype callback_type;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  bool is_typedarray = false;
+  if (argc < 3 || !get_int_arg(env, argv[0], &fd) || napi_is_typedarray(env, argv[1], &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, argv[1], &type, &length, &base, &arraybuffer, &offset) != napi_ok || type != napi_uint8_array ||
+      napi_typeof(env, argv[2], &callback_type) != napi_ok || callback_type != napi_function) {
+    napi_throw_type_error(env, NULL, "readEvents(fd, Uint8Array, callback)");
+    return NULL;
+  }
+  event_read *r = calloc(1, sizeof(*r));
+  if (!r) return throw_errno(env, ENOMEM);
+  r->fd = fd;
+  r->data = base;
+  r->capacity = length;
+  napi_create_reference(env, argv[1], 1, &r->buffer_ref);
+  napi_create_reference(env, argv[2], 1, &r->callback_ref);
+  napi_create_string_utf8(env, "readEvents", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, event_read_execute, event_read_complete, r, &r->work);
+  napi_queue_async_work(env, r->work);
+  return NULL;
+}
+
 static void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -236,6 +335,7 @@ static napi_value init(napi_env env, napi_value exports) {
   export_function(env, exports, "openSocket", js_open_socket);
   export_function(env, exports, "receiveBufferSize", js_receive_buffer_size);
   export_function(env, exports, "readDump", js_read_dump);
+  export_function(env, exports, "readEvents", js_read_events);
   return exports;
 }
 
