@@ -122,6 +122,48 @@ const KINDS: Record<string, (row: HistoryRecord, now: number, random: () => numb
   }),
 };
 
+/**
+ * Adds `rows` rows newer than the seed that look like bench:history's churn (UDP from 10.x to 198.18.0.1:53, no NAT,
+ * flushed by the console, 10,000 a second), times the queries again, and deletes them: the after-churn figures, where
+ * the newest rows match none of the broad filters, so a walk newest first by end time meets no match for a while.
+ */
+export function timeQueriesAfterChurn(store: HistoryStore, rows: number, samples: number, seededAt: number, churnRows: number): QueryTiming[] {
+  const before = (store.db.prepare('SELECT COALESCE(MAX(key), 0) AS key FROM history').get() as { key: number }).key;
+  const started = performance.now();
+  for (let done = 0; done < churnRows; ) {
+    const records: HistoryRecord[] = [];
+    for (let i = done; i < Math.min(churnRows, done + 20_000); i++) {
+      const tick = Math.floor(i / 500);
+      const src = `10.${(tick >> 8) & 255}.${tick & 255}.${1 + ((i % 500) >> 8)}`;
+      const sport = 1024 + (i & 255);
+      const endedAt = seededAt + 1 + Math.floor(i / 10);
+      records.push({
+        id: 0x7000_0000 + i,
+        family: 'ipv4',
+        original: { src, dst: '198.18.0.1', protocol: 17, sport, dport: 53 },
+        reply: { src: '198.18.0.1', dst: src, protocol: 17, sport: 53, dport: sport },
+        status: 0x8,
+        zone: 0,
+        mark: tick + 1,
+        startedAt: endedAt - 1000,
+        endedAt,
+        counters: { original: { packets: 1, bytes: 60 }, reply: { packets: 0, bytes: 0 } },
+        cause: 'flush',
+      });
+    }
+    store.insert(records);
+    done += records.length;
+  }
+  const perRowUs = ((performance.now() - started) * 1000) / churnRows;
+  console.log(`added ${churnRows.toLocaleString('en-US')} churn rows (${perRowUs.toFixed(1)} µs a row with every index)`);
+  try {
+    return timeQueries(store, rows, samples, seededAt);
+  } finally {
+    store.db.prepare('DELETE FROM history WHERE key > ?').run(before);
+    store.counted(-churnRows);
+  }
+}
+
 export interface QueryTiming {
   kind: string;
   samples: number;

@@ -1,6 +1,7 @@
 // The history at scale, in three phases (JSON of all in bench-results/):
 // - queries: seeds a history of --rows (default 5,000,000) ended connections and prints p50/p95 (wall and CPU) of a
-//   page of 100 newest first plus its count, for each kind of query (scripts/bench-history-queries.ts).
+//   page of 100 newest first plus its count, for each kind of query (scripts/bench-history-queries.ts); then the same
+//   after --churn-rows (100,000) newer rows of churn traffic, which broad filters do not match.
 // - churn: a generator process inserts and deletes conntrack entries (our own Conntrack.create and a filtered flush by
 //   mark) in a fresh namespace at a steady rate, while this process runs the recorder alone, writing into the seeded
 //   table (every index in place) with the row limit at --rows (so at 5,000,000 the retention deletes the oldest as
@@ -28,7 +29,7 @@ import { createNamespace } from '../lib/lab';
 import { withSeededNamespace } from '../lib/lab/seeder';
 import { openStore, type Store } from '../lib/store';
 import { parseOptions, runCli, UsageError, wholeNumber } from './args';
-import { seedHistory, timeQueries } from './bench-history-queries';
+import { seedHistory, timeQueries, timeQueriesAfterChurn } from './bench-history-queries';
 
 const TICK_MS = 100;
 /** Each batch lives this many ticks before its flush. */
@@ -41,7 +42,7 @@ interface GeneratorReport {
   lateTicks: number;
 }
 
-const USAGE = 'npm run bench:history [-- --phases queries,churn,reconcile --rows 5000000 --samples 40 --rate 5000 --seconds 20 --buffers 33554432,8388608 --open 1000000 --rounds 3 --dir DIR]';
+const USAGE = 'npm run bench:history [-- --phases queries,churn,reconcile --rows 5000000 --samples 40 --churn-rows 100000 --rate 5000 --seconds 20 --buffers 33554432,8388608 --open 1000000 --rounds 3 --dir DIR]';
 const PHASES = ['queries', 'churn', 'reconcile'];
 
 function options(argv: readonly string[]) {
@@ -49,6 +50,8 @@ function options(argv: readonly string[]) {
     phases: { type: 'string', default: PHASES.join(',') },
     rows: { type: 'string', default: '5000000' },
     samples: { type: 'string', default: '40' },
+    // Queries again after this many newer rows of churn traffic (bench-history-queries.ts), then those rows go.
+    'churn-rows': { type: 'string', default: '100000' },
     rate: { type: 'string', default: '5000' },
     seconds: { type: 'string', default: '20' },
     buffers: { type: 'string', default: String(HISTORY_DEFAULTS.receiveBufferBytes) },
@@ -65,6 +68,7 @@ function options(argv: readonly string[]) {
     phases,
     rows: wholeNumber('rows', values.rows),
     samples: wholeNumber('samples', values.samples),
+    churnRows: wholeNumber('churn-rows', values['churn-rows'], 0),
     rate: wholeNumber('rate', values.rate),
     seconds: wholeNumber('seconds', values.seconds),
     buffers: values.buffers.split(',').map((text) => wholeNumber('buffers', text, 1024)),
@@ -250,6 +254,12 @@ async function main(): Promise<void> {
       console.log(`queries on ${store.size.toLocaleString('en-US')} rows (a page of 100 and its count; CPU time is this process's, the machine may be busy):`);
       console.table(timings);
       report.queries = { rows: store.size, timings };
+      if (args.churnRows > 0) {
+        const after = timeQueriesAfterChurn(store, rows, args.samples, seededAt, args.churnRows);
+        console.log(`the same after ${args.churnRows.toLocaleString('en-US')} newer rows of churn traffic (which broad filters do not match):`);
+        console.table(after);
+        report.queriesAfterChurn = { churnRows: args.churnRows, timings: after };
+      }
     }
     if (phases.has('churn')) {
       const results = [];

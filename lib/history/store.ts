@@ -114,6 +114,12 @@ const ORDER_BY: Record<HistorySortKey, readonly string[]> = {
 /** A sort key whose order an index gives (walking it needs no sort). */
 const SORT_INDEX: Partial<Record<HistorySortKey, string>> = { ended: 'history_ended_at', id: 'history_id' };
 
+/** A key and an end time, as a walk in end order reads them. */
+type Pair = [number, number];
+
+/** At most this many runs merged for one page (a /24 of LAN hosts is 256); a wider span walks the end-time index. */
+const MAX_RUNS = 512;
+
 /** An exact count is given up to this; beyond, the answer is "more than COUNT_CAP" (counting costs more than the page). */
 export const COUNT_CAP = 10_000;
 
@@ -189,14 +195,54 @@ interface Probe {
   params: Param[];
 }
 
-/** A query's WHERE, and for each condition an index can answer, the probes whose union holds every row it matches. */
+/**
+ * One run of rows in end order: `index` begins with the columns `sql` sets equal and goes on with ended_at (and the
+ * row key), so `WHERE sql ORDER BY ended_at, key` walks it with no sort; the ended_at index with a range of it too.
+ */
+interface Run {
+  index: string;
+  sql: string;
+  params: Param[];
+}
+
+/** The values of `column` in [lo, hi] (of `bytes` bytes for an address), each a run of its index; found by seeking. */
+interface Span {
+  index: string;
+  column: string;
+  lo: Buffer | number;
+  hi: Buffer | number;
+  bytes?: number;
+}
+
+/** A condition an index can answer. */
+interface Driver {
+  /** Their union holds every row the condition matches (counted on their indexes alone). */
+  probes: Probe[];
+  /** Runs (or spans of runs) whose union holds every row it matches, in end order: absent when no index gives it. */
+  walks?: (Run | Span)[];
+  /** The walks list exactly the condition's rows (no check of the row needed for a query of this one condition). */
+  exact: boolean;
+}
+
+/** A query's WHERE, and the conditions an index can answer. */
 export interface HistoryWhere {
   sql: string;
   params: Param[];
-  drivers: Probe[][];
+  drivers: Driver[];
   /** How many conditions the WHERE joins. */
   conditions: number;
 }
+
+const INDEX_OF: Record<string, string> = {
+  src_b: 'history_src',
+  dst_b: 'history_dst',
+  reply_src_b: 'history_reply_src',
+  reply_dst_b: 'history_reply_dst',
+  sport: 'history_sport',
+  dport: 'history_dport',
+  reply_sport: 'history_reply_sport',
+  reply_dport: 'history_reply_dport',
+};
 
 /**
  * The WHERE clause of a query: every condition of the filter, the time range, the causes, the external address and
@@ -206,45 +252,44 @@ export interface HistoryWhere {
 export function historyWhere(query: Omit<HistoryQuery, 'sort' | 'order' | 'limit' | 'offset'>): HistoryWhere {
   const parts: string[] = [];
   const params: Param[] = [];
-  const drivers: Probe[][] = [];
+  const drivers: Driver[] = [];
   const f = query.filter;
-  const add = (sql: string, values: Param[], driver?: Probe[]) => {
+  const add = (sql: string, values: Param[], driver?: Driver) => {
     parts.push(sql);
     params.push(...values);
     if (driver) drivers.push(driver);
   };
-  const INDEX_OF: Record<string, string> = {
-    src_b: 'history_src',
-    dst_b: 'history_dst',
-    reply_src_b: 'history_reply_src',
-    reply_dst_b: 'history_reply_dst',
-    sport: 'history_sport',
-    dport: 'history_dport',
-    reply_sport: 'history_reply_sport',
-    reply_dport: 'history_reply_dport',
-  };
-  const range = (column: string, lo: Param, hi: Param): Probe => ({ index: INDEX_OF[column], sql: `${column} BETWEEN ? AND ?`, params: [lo, hi] });
-  const prefixIn = (columns: string[], prefix: Prefix) => {
+  const run = (index: string, sql: string, values: Param[]): Run => ({ index, sql, params: values });
+  /** The probe and the walk of `column` within an address prefix (an equality for a whole address). */
+  const addressIn = (column: string, prefix: Prefix): { probe: Probe; walk: Run | Span } => {
     const [lo, hi] = prefixRange(prefix);
-    // A whole address is an equality, so each index walks its rows newest first; a shorter prefix is a byte range,
-    // of this family's address length (an IPv6 address can sort between two IPv4 bounds).
-    const probe = (c: string): Probe =>
-      prefix.length === lo.length * 8 ? { index: INDEX_OF[c], sql: `${c} = ?`, params: [lo] } : { index: INDEX_OF[c], sql: `${c} BETWEEN ? AND ? AND length(${c}) = ${lo.length}`, params: [lo, hi] };
-    const probes = columns.map(probe);
-    add(`(family = ? AND (${probes.map((p) => p.sql).join(' OR ')}))`, [familyNumber(prefix.family), ...probes.flatMap((p) => p.params)], probes);
+    const index = INDEX_OF[column];
+    if (prefix.length === lo.length * 8) return { probe: { index, sql: `${column} = ?`, params: [lo] }, walk: run(index, `${column} = ?`, [lo]) };
+    // A byte range of this family's address length (an IPv6 address can sort between two IPv4 bounds).
+    return { probe: { index, sql: `${column} BETWEEN ? AND ? AND length(${column}) = ${lo.length}`, params: [lo, hi] }, walk: { index, column, lo, hi, bytes: lo.length } };
+  };
+  const prefixIn = (columns: string[], prefix: Prefix) => {
+    // An address of 4 bytes is an IPv4 one and of 16 an IPv6 one: the byte length says the family.
+    const each = columns.map((c) => addressIn(c, prefix));
+    const probes = each.map((e) => e.probe);
+    add(`(${probes.map((p) => p.sql).join(' OR ')})`, probes.flatMap((p) => p.params), { probes, walks: each.map((e) => e.walk), exact: true });
   };
   const portIn = (columns: string[], ports: PortRange) => {
-    const probes = columns.map((c) => (ports.min === ports.max ? { index: INDEX_OF[c], sql: `${c} = ?`, params: [ports.min] } : range(c, ports.min, ports.max)));
+    const probes = columns.map((c): Probe => (ports.min === ports.max ? { index: INDEX_OF[c], sql: `${c} = ?`, params: [ports.min] } : { index: INDEX_OF[c], sql: `${c} BETWEEN ? AND ?`, params: [ports.min, ports.max] }));
+    const walks = columns.map((c): Run | Span => (ports.min === ports.max ? run(INDEX_OF[c], `${c} = ?`, [ports.min]) : { index: INDEX_OF[c], column: c, lo: ports.min, hi: ports.max }));
     // As the evaluator: only protocols with ports have ports (a GRE entry's keys are stored in the port columns).
-    add(`(protocol IN (${PORTED_PROTOCOLS.join(', ')}) AND (${probes.map((p) => p.sql).join(' OR ')}))`, probes.flatMap((p) => p.params), probes);
+    add(`(protocol IN (${PORTED_PROTOCOLS.join(', ')}) AND (${probes.map((p) => p.sql).join(' OR ')}))`, probes.flatMap((p) => p.params), { probes, walks, exact: false });
   };
   if (f.family) add('family = ?', [familyNumber(f.family)]);
-  if (f.protocol !== undefined) add('protocol = ?', [f.protocol], [{ index: 'history_protocol', sql: 'protocol = ?', params: [f.protocol] }]);
+  if (f.protocol !== undefined) {
+    const probe = run('history_protocol', 'protocol = ?', [f.protocol]);
+    add('protocol = ?', [f.protocol], { probes: [probe], walks: [probe], exact: true });
+  }
   if (f.states) add(`state IN (${f.states.map(() => '?').join(', ')})`, [...f.states]);
   if (f.status) add('(status & ?) = ?', [f.status.mask, f.status.value]);
   if (f.mark) add('(mark & ?) = ?', [f.mark.mask, f.mark.value]);
   if (f.zone !== undefined) add('zone = ?', [f.zone]);
-  if (f.id !== undefined) add('id = ?', [f.id], [{ index: 'history_id', sql: 'id = ?', params: [f.id] }]);
+  if (f.id !== undefined) add('id = ?', [f.id], { probes: [{ index: 'history_id', sql: 'id = ?', params: [f.id] }], exact: true });
   if (f.ip) prefixIn([...ADDRESS_COLUMNS], f.ip);
   if (f.src) prefixIn(['src_b'], f.src);
   if (f.dst) prefixIn(['dst_b'], f.dst);
@@ -256,36 +301,44 @@ export function historyWhere(query: Omit<HistoryQuery, 'sort' | 'order' | 'limit
     const addresses = f.host.addresses.map((prefix) => Buffer.from(prefix.bytes));
     const list = addresses.map(() => '?').join(', ');
     const probes = ADDRESS_COLUMNS.map((c): Probe => ({ index: INDEX_OF[c], sql: `${c} IN (${list})`, params: addresses }));
-    if (addresses.length) add(`(${probes.map((p) => p.sql).join(' OR ')})`, probes.flatMap((p) => p.params), probes);
+    const walks = ADDRESS_COLUMNS.flatMap((c) => addresses.map((a) => run(INDEX_OF[c], `${c} = ?`, [a])));
+    if (addresses.length) add(`(${probes.map((p) => p.sql).join(' OR ')})`, probes.flatMap((p) => p.params), { probes, walks, exact: true });
     else add('0', []);
   }
   if (f.port) portIn(['sport', 'dport', 'reply_sport', 'reply_dport'], f.port);
   if (f.sport) portIn(['sport'], f.sport);
   if (f.dport) portIn(['dport'], f.dport);
   if (query.from !== undefined || query.to !== undefined) {
-    const lo = query.from ?? Number.MIN_SAFE_INTEGER;
-    const hi = query.to ?? Number.MAX_SAFE_INTEGER;
-    add('ended_at BETWEEN ? AND ?', [lo, hi], [{ index: 'history_ended_at', sql: 'ended_at BETWEEN ? AND ?', params: [lo, hi] }]);
+    const probe = run('history_ended_at', 'ended_at BETWEEN ? AND ?', [query.from ?? Number.MIN_SAFE_INTEGER, query.to ?? Number.MAX_SAFE_INTEGER]);
+    add(probe.sql, probe.params, { probes: [probe], walks: [probe], exact: true });
   }
   if (query.causes?.length) {
     const marks = query.causes.map(() => '?').join(', ');
-    add(`cause IN (${marks})`, [...query.causes], [{ index: 'history_cause', sql: `cause IN (${marks})`, params: [...query.causes] }]);
+    const walks = query.causes.map((c) => run('history_cause', 'cause = ?', [c]));
+    add(`cause IN (${marks})`, [...query.causes], { probes: [{ index: 'history_cause', sql: `cause IN (${marks})`, params: [...query.causes] }], walks, exact: true });
   }
   if (query.external) {
     const [lo, hi] = prefixRange(query.external);
     const ports = query.externalPort;
-    const address = query.external.length === lo.length * 8 ? { sql: 'ext_b = ?', params: [lo] } : { sql: `ext_b BETWEEN ? AND ? AND length(ext_b) = ${lo.length}`, params: [lo, hi] };
+    const whole = query.external.length === lo.length * 8;
+    const address = whole ? { sql: 'ext_b = ?', params: [lo] } : { sql: `ext_b BETWEEN ? AND ? AND length(ext_b) = ${lo.length}`, params: [lo, hi] };
     const port = !ports ? undefined : ports.min === ports.max ? { sql: 'ext_port = ?', params: [ports.min] } : { sql: 'ext_port BETWEEN ? AND ?', params: [ports.min, ports.max] };
     const sql = port ? `${address.sql} AND ${port.sql}` : address.sql;
     const values = [...address.params, ...(port?.params ?? [])];
     // With an address, a port and an instant, the index reads exactly that pair's rows that ended after the start.
     const since = query.activeFrom;
     const probe: Probe = { index: 'history_external', sql: since === undefined ? sql : `${sql} AND ended_at >= ?`, params: since === undefined ? values : [...values, since] };
-    add(`(${sql})`, values, [probe]);
+    // In end order: one address and port is a run of the external index; otherwise the external address is the reply
+    // destination (SNAT) or the original destination (DNAT), whose indexes list a superset in end order.
+    const walks = whole && ports && ports.min === ports.max ? [run('history_external', sql, values)] : [addressIn('reply_dst_b', query.external).walk, addressIn('dst_b', query.external).walk];
+    add(`(${sql})`, values, { probes: [probe], walks, exact: walks.length === 1 });
   } else if (query.externalPort) {
     add('ext_port BETWEEN ? AND ?', [query.externalPort.min, query.externalPort.max]);
   }
-  if (query.activeFrom !== undefined) add('ended_at >= ?', [query.activeFrom], [{ index: 'history_ended_at', sql: 'ended_at >= ?', params: [query.activeFrom] }]);
+  if (query.activeFrom !== undefined) {
+    const probe = run('history_ended_at', 'ended_at >= ?', [query.activeFrom]);
+    add(probe.sql, probe.params, { probes: [probe], walks: [probe], exact: true });
+  }
   if (query.activeTo !== undefined) add('(started_at IS NULL OR started_at <= ?)', [query.activeTo]);
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params, drivers, conditions: parts.length };
 }
@@ -385,47 +438,119 @@ export class HistoryStore {
   /**
    * A page of rows and how many match. Each condition an index can answer is first counted on its index alone, at
    * most COUNT_CAP entries each (cheap: the index only). When one lists fewer than COUNT_CAP rows the page is read
-   * from those rows and the count is exact; otherwise every condition is broad, so walking the sort order's index
-   * meets matches early, and the count says "more than COUNT_CAP" rather than reading the whole table.
+   * from those rows and the count is exact. Otherwise every condition is broad: sorted by end time, the page is
+   * merged from runs of one condition's indexes in end order (`walkPage`), so rows that match nothing (the newest
+   * after a burst of other traffic) are never read; other sorts walk their index, or the table. The count then says
+   * "more than COUNT_CAP" rather than reading the whole table.
    */
   query(query: HistoryQuery): HistoryPage {
     const where = historyWhere(query);
-    const direction = (query.order ?? 'desc').toUpperCase();
+    const direction = (query.order ?? 'desc').toUpperCase() as 'ASC' | 'DESC';
     const sortKey = query.sort ?? 'ended';
     const orderBy = [...ORDER_BY[sortKey], 'key'].map((e) => `${e} ${direction}`).join(', ');
     const page = [query.limit, query.offset];
-    let best: { probes: Probe[]; count: number; widest: number } | undefined;
-    for (const probes of where.drivers) {
-      const counts = probes.map((probe) => this.cappedCount(probe));
-      const count = counts.reduce((a, b) => a + b, 0);
-      if (!best || count < best.count) best = { probes, count, widest: Math.max(...counts) };
-    }
-    // The one condition of the query is the driver's: its index count is the query's count.
+    const counted = where.drivers.map((driver) => {
+      const counts = driver.probes.map((probe) => this.cappedCount(probe));
+      return { driver, count: counts.reduce((a, b) => a + b, 0), widest: Math.max(...counts) };
+    });
+    counted.sort((a, b) => a.count - b.count);
+    const best = counted[0] as (typeof counted)[number] | undefined;
+    // The one condition of the query is the driver's.
     const alone = where.conditions === 1 && where.drivers.length === 1;
     if (best && best.count < COUNT_CAP) {
-      const [first] = best.probes;
-      if (best.probes.length === 1) {
+      const { probes } = best.driver;
+      const [first] = probes;
+      if (probes.length === 1) {
         // One index lists the rows: the planner is told which, and walks it in order when its column is an equality.
         const from = `history INDEXED BY ${first.index} ${where.sql}`;
-        const matched = alone ? best.count : (this.statement(`SELECT COUNT(*) AS n FROM ${from}`).get(...where.params) as { n: number }).n;
+        // Its index count is the query's count when the index lists exactly the condition's rows.
+        const matched = alone && best.driver.exact ? best.count : (this.statement(`SELECT COUNT(*) AS n FROM ${from}`).get(...where.params) as { n: number }).n;
         const rows = this.statement(`SELECT * FROM ${from} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...where.params, ...page) as HistoryRow[];
         return { matched, exact: true, rows };
       }
       // Several indexes (a condition on any side): the union of their keys, then the rows by key.
-      const keys = best.probes.map((p) => `SELECT key FROM history INDEXED BY ${p.index} WHERE ${p.sql}`).join(' UNION ');
+      const keys = probes.map((p) => `SELECT key FROM history INDEXED BY ${p.index} WHERE ${p.sql}`).join(' UNION ');
       const from = `history NOT INDEXED WHERE key IN (${keys})${where.sql ? ` AND ${where.sql.slice('WHERE '.length)}` : ''}`;
-      const params = [...best.probes.flatMap((p) => p.params), ...where.params];
+      const params = [...probes.flatMap((p) => p.params), ...where.params];
       const matched = (this.statement(`SELECT COUNT(*) AS n FROM ${from}`).get(...params) as { n: number }).n;
       const rows = this.statement(`SELECT * FROM ${from} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...params, ...page) as HistoryRow[];
       return { matched, exact: true, rows };
     }
+    const walked = sortKey === 'ended' ? this.walkPage(counted.map((c) => c.driver), where, alone, direction, query.limit, query.offset) : undefined;
     const walk = SORT_INDEX[sortKey] ? `INDEXED BY ${SORT_INDEX[sortKey]}` : '';
-    const rows = this.statement(`SELECT * FROM history ${walk} ${where.sql} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...where.params, ...page) as HistoryRow[];
+    const rows = walked ?? (this.statement(`SELECT * FROM history ${walk} ${where.sql} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...where.params, ...page) as HistoryRow[]);
     if (!where.sql) return { matched: this.rowCount, exact: true, rows };
-    // A lone condition one of whose indexes alone lists more than the cap: more than the cap match.
-    if (alone && best && best.widest >= COUNT_CAP) return { matched: COUNT_CAP, exact: false, rows };
+    // A lone exact condition one of whose indexes alone lists more than the cap: more than the cap match.
+    if (alone && best && best.driver.exact && best.widest >= COUNT_CAP) return { matched: COUNT_CAP, exact: false, rows };
     const matched = (this.statement(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM history ${where.sql} LIMIT ${COUNT_CAP + 1})`).get(...where.params) as { n: number }).n;
     return matched > COUNT_CAP ? { matched: COUNT_CAP, exact: false, rows } : { matched, exact: true, rows };
+  }
+
+  /**
+   * The page in end order merged from the runs of the first driver (narrowest first) whose walks are runs or spans
+   * of at most MAX_RUNS values; undefined when none has. Each run reads its first rows in order (its index entries
+   * only, when the query is this one exact condition; else the rows are checked against the whole WHERE), a share of
+   * the page at first, more from a run whose last row read still ranks within the page, until none does.
+   */
+  private walkPage(drivers: Driver[], where: HistoryWhere, alone: boolean, direction: 'ASC' | 'DESC', limit: number, offset: number): HistoryRow[] | undefined {
+    let runs: Run[] | undefined;
+    let driver: Driver | undefined;
+    for (const candidate of drivers) {
+      runs = candidate.walks && this.runsOf(candidate.walks);
+      driver = candidate;
+      if (runs) break;
+    }
+    if (!runs || !driver) return undefined;
+    const check = alone && driver.exact ? undefined : where;
+    const want = limit + offset;
+    const desc = direction === 'DESC';
+    // a ranks before b in the page's order ([key, ended_at]).
+    const before = (a: Pair, b: Pair) => (a[1] !== b[1] ? (a[1] > b[1]) === desc : a[0] !== b[0] && (a[0] > b[0]) === desc);
+    const read: Pair[][] = runs.map(() => []);
+    const limits = runs.map(() => 0);
+    let pending = runs.map((_run, i) => i);
+    let share = Math.min(want, Math.max(16, Math.ceil((2 * want) / runs.length)));
+    let top: Pair[] = [];
+    while (pending.length) {
+      for (const i of pending) {
+        const r = runs[i];
+        limits[i] = Math.min(want, Math.max(share, limits[i] * 4));
+        const sql = `SELECT key, ended_at FROM history INDEXED BY ${r.index} WHERE ${r.sql}${check?.sql ? ` AND ${check.sql.slice('WHERE '.length)}` : ''} ORDER BY ended_at ${direction}, key ${direction} LIMIT ?`;
+        read[i] = this.statement(sql, true).all(...r.params, ...(check?.params ?? []), limits[i]) as Pair[];
+      }
+      share = 0;
+      const all = read.flat().sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+      top = all.filter((p, i) => i === 0 || p[0] !== all[i - 1][0]).slice(0, want);
+      const last = top.length === want ? top[want - 1] : undefined;
+      // A run that gave all it was asked for may hold more rows ranking within the page when its last one does.
+      pending = runs.map((_run, i) => i).filter((i) => read[i].length === limits[i] && limits[i] < want && (!last || before(read[i][limits[i] - 1], last)));
+    }
+    const keys = top.slice(offset).map((p) => p[0]);
+    if (!keys.length) return [];
+    const rows = this.statement('SELECT * FROM history WHERE key IN (SELECT value FROM json_each(?))').all(JSON.stringify(keys)) as HistoryRow[];
+    const position = new Map(keys.map((key, i) => [key, i]));
+    return rows.sort((a, b) => (position.get(a.key) ?? 0) - (position.get(b.key) ?? 0));
+  }
+
+  /** The runs of some walks: a span becomes a run per value of it in its index (seeking value to value), at most MAX_RUNS. */
+  private runsOf(walks: readonly (Run | Span)[]): Run[] | undefined {
+    const runs: Run[] = [];
+    for (const walk of walks) {
+      if (!('column' in walk)) {
+        runs.push(walk);
+        continue;
+      }
+      const next = this.statement(`SELECT ${walk.column} AS v FROM history INDEXED BY ${walk.index} WHERE ${walk.column} > ? AND ${walk.column} <= ? ORDER BY ${walk.column} LIMIT 1`);
+      const first = this.statement(`SELECT ${walk.column} AS v FROM history INDEXED BY ${walk.index} WHERE ${walk.column} >= ? AND ${walk.column} <= ? ORDER BY ${walk.column} LIMIT 1`);
+      // Addresses of the other family's length can sort within the range: skipped.
+      const fits = walk.bytes === undefined ? () => true : (v: Param) => Buffer.isBuffer(v) && v.length === walk.bytes;
+      for (let value = (first.get(walk.lo, walk.hi) as { v: Param } | undefined)?.v; value !== undefined && value !== null; value = (next.get(value, walk.hi) as { v: Param } | undefined)?.v) {
+        if (!fits(value)) continue;
+        if (runs.length >= MAX_RUNS) return undefined;
+        runs.push({ index: walk.index, sql: `${walk.column} = ?`, params: [value] });
+      }
+    }
+    return runs;
   }
 
   /** Entries of one index matching a probe, counting at most COUNT_CAP. */
@@ -436,12 +561,14 @@ export class HistoryStore {
   private readonly statements = new Map<string, Statement>();
 
   /** Prepared once per distinct SQL text (queries differ only in their conditions' shapes). */
-  private statement(sql: string): Statement {
-    let statement = this.statements.get(sql);
+  private statement(sql: string, raw = false): Statement {
+    const name = raw ? `raw ${sql}` : sql;
+    let statement = this.statements.get(name);
     if (!statement) {
       statement = this.db.prepare(sql);
+      if (raw) statement.raw(true);
       if (this.statements.size > 500) this.statements.clear();
-      this.statements.set(sql, statement);
+      this.statements.set(name, statement);
     }
     return statement;
   }
