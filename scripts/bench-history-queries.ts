@@ -113,6 +113,10 @@ const KINDS: Record<string, (row: HistoryRecord, now: number, random: () => numb
   protocol: (_r, _n, random) => ({ filter: parseFilter({ protocol: random() < 0.5 ? 'udp' : 'icmp' }) }),
   cause: (_r, _n, random) => ({ filter: {}, causes: [random() < 0.5 ? 'admin' : 'reset'] }),
   'time range (1 h)': (r) => ({ filter: {}, from: r.endedAt - 3_600_000, to: r.endedAt }),
+  // Other orders and sort keys (no target; the page must stay usable).
+  'protocol, oldest first': () => ({ filter: parseFilter({ protocol: 'udp' }), order: 'asc' }),
+  'source host by bytes': (r) => ({ filter: parseFilter({ src: r.original.src }), sort: 'bytes' }),
+  'cause by duration': () => ({ filter: {}, causes: ['reset'], sort: 'duration' }),
   'external address + port + instant': (r) => ({
     filter: {},
     external: prefix(r.reply.dst),

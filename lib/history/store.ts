@@ -458,24 +458,30 @@ export class HistoryStore {
     // The one condition of the query is the driver's.
     const alone = where.conditions === 1 && where.drivers.length === 1;
     if (best && best.count < COUNT_CAP) {
-      const { probes } = best.driver;
+      const { probes, exact } = best.driver;
       const [first] = probes;
+      // Walked in end order by a narrowest condition (a broader one would read rows the narrowest rejects).
+      const narrowest = counted.filter((c) => c.count === best.count).map((c) => c.driver);
+      const walked = sortKey === 'ended' ? this.walkPage(narrowest, where, alone, direction, query.limit, query.offset) : undefined;
       if (probes.length === 1) {
         // One index lists the rows: the planner is told which, and walks it in order when its column is an equality.
         const from = `history INDEXED BY ${first.index} ${where.sql}`;
         // Its index count is the query's count when the index lists exactly the condition's rows.
-        const matched = alone && best.driver.exact ? best.count : (this.statement(`SELECT COUNT(*) AS n FROM ${from}`).get(...where.params) as { n: number }).n;
-        const rows = this.statement(`SELECT * FROM ${from} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...where.params, ...page) as HistoryRow[];
+        const matched = alone && exact ? best.count : (this.statement(`SELECT COUNT(*) AS n FROM ${from}`).get(...where.params) as { n: number }).n;
+        const rows = walked ?? (this.statement(`SELECT * FROM ${from} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...where.params, ...page) as HistoryRow[]);
         return { matched, exact: true, rows };
       }
       // Several indexes (a condition on any side): the union of their keys, then the rows by key.
       const keys = probes.map((p) => `SELECT key FROM history INDEXED BY ${p.index} WHERE ${p.sql}`).join(' UNION ');
+      const keyParams = probes.flatMap((p) => p.params);
       const from = `history NOT INDEXED WHERE key IN (${keys})${where.sql ? ` AND ${where.sql.slice('WHERE '.length)}` : ''}`;
-      const params = [...probes.flatMap((p) => p.params), ...where.params];
-      const matched = (this.statement(`SELECT COUNT(*) AS n FROM ${from}`).get(...params) as { n: number }).n;
-      const rows = this.statement(`SELECT * FROM ${from} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...params, ...page) as HistoryRow[];
+      const params = [...keyParams, ...where.params];
+      // The union of the indexes' keys is the match of a lone exact condition: counted on the indexes alone.
+      const matched = alone && exact ? (this.statement(`SELECT COUNT(*) AS n FROM (${keys})`).get(...keyParams) as { n: number }).n : (this.statement(`SELECT COUNT(*) AS n FROM ${from}`).get(...params) as { n: number }).n;
+      const rows = walked ?? (this.statement(`SELECT * FROM ${from} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...params, ...page) as HistoryRow[]);
       return { matched, exact: true, rows };
     }
+    // Every condition is broad: the first, narrowest first, with runs in end order.
     const walked = sortKey === 'ended' ? this.walkPage(counted.map((c) => c.driver), where, alone, direction, query.limit, query.offset) : undefined;
     const walk = SORT_INDEX[sortKey] ? `INDEXED BY ${SORT_INDEX[sortKey]}` : '';
     const rows = walked ?? (this.statement(`SELECT * FROM history ${walk} ${where.sql} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...where.params, ...page) as HistoryRow[]);
@@ -487,7 +493,7 @@ export class HistoryStore {
   }
 
   /**
-   * The page in end order merged from the runs of the first driver (narrowest first) whose walks are runs or spans
+   * The page in end order merged from the runs of the first of these drivers whose walks are runs or spans
    * of at most MAX_RUNS values; undefined when none has. Each run reads its first rows in order (its index entries
    * only, when the query is this one exact condition; else the rows are checked against the whole WHERE), a share of
    * the page at first, more from a run whose last row read still ranks within the page, until none does.

@@ -95,6 +95,7 @@ const QUERIES: [string, Query][] = [
   ['external address + port + instant', { filter: {}, external: prefix('203.0.113.2'), externalPort: { min: 20_011, max: 20_011 }, activeFrom: 1_050_000, activeTo: 1_060_000 }],
   ['a /24 and a protocol', { filter: parseFilter({ ip: '10.0.1.0/24', protocol: 'udp' }) }],
   ['a /16 source and a cause', { filter: parseFilter({ src: '10.0.0.0/16' }), causes: ['timeout'] }],
+  ['an id (narrow, no runs) and a protocol (broad)', { filter: parseFilter({ id: 1234, protocol: 'tcp' }) }],
   ['protocol and a state', { filter: parseFilter({ protocol: 'tcp', state: 'CLOSE' }) }],
 ];
 
