@@ -300,5 +300,5 @@ export interface ConnectionSummary extends SnapshotSummary {
 /** The header's counts (by protocol, TCP state, family) of one snapshot, in one pass over it. */
 export async function connectionSummary(query: { snapshot?: string }): Promise<ConnectionSummary> {
   const snapshot = await consoleService().snapshots.get(query.snapshot);
-  return { snapshot: snapshotSummary(snapshot), ...snapshot.summary() };
+  return { snapshot: snapshotSummary(snapshot), ...(await snapshot.summary()) };
 }

@@ -3,15 +3,13 @@
 // background count every N seconds (a columnar snapshot, counted and dropped), never a dump per scrape; and the
 // table alarm (alarm.ts) as conntrack_console_table_alarm.
 import { config } from '@/lib/config';
-import { FAMILY_V6, inTurns, IPPROTO, PROTOCOL_NAMES, TCP_STATES, type Columns, type CpuStats, type Family, type Steps } from '@/lib/conntrack';
+import { PROTOCOL_NAMES, TCP_STATES, type CpuStats, type Family } from '@/lib/conntrack';
 import { onShutdown } from '@/lib/lifecycle';
 import { counter, gauge, logger, metricsRegistry } from '@/lib/observability';
 import { publishAlarmGauge } from './alarm';
 import { consoleService } from './service';
 import { statsRuntime } from './stats';
 import { peekProcessValue, processValue } from '@/lib/process';
-
-const TCP = IPPROTO.TCP;
 
 type CpuCounter = Exclude<keyof CpuStats, 'cpu'>;
 
@@ -84,36 +82,21 @@ export async function metricsText(): Promise<string> {
 }
 
 const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
-/** Rows counted between the points where the count lets the event loop run (a few ms each at most). */
-const COUNT_STEP_ROWS = 65536;
-
-/** Entries per protocol number of each family (v4 at p, v6 at 256 + p) and per TCP state, one pass over the columns. */
-function* protocolAndStateSteps(c: Columns): Steps<{ protocols: Uint32Array; states: Uint32Array }> {
-  const protocols = new Uint32Array(512);
-  const states = new Uint32Array(256);
-  for (let row = 0; row < c.size; row++) {
-    if (row && row % COUNT_STEP_ROWS === 0) yield;
-    const protocol = c.protocol[row];
-    protocols[(c.family[row] === FAMILY_V6 ? 256 : 0) + protocol]++;
-    if (protocol === TCP) states[c.state[row]]++;
-  }
-  return { protocols, states };
-}
 
 /**
- * One background count: a snapshot, counted per protocol and TCP state in one pass in steps (a count per label
- * would be some forty passes over a million rows in one turn: a stall of a second), then dropped.
+ * One background count: a snapshot, its entries per family, protocol and TCP state read off the snapshot's tallies
+ * (one pass over the rows, in steps: a count per label would be some forty passes over a million rows), then dropped.
  */
 export async function countTable(): Promise<void> {
   const started = performance.now();
   const snapshot = await consoleService().conntrack.snapshot();
-  const { protocols, states } = await inTurns(protocolAndStateSteps(snapshot.columns));
+  const tallies = await snapshot.tallies();
   const g = tableGauges();
   g.byProtocol.reset();
   FAMILIES.forEach((family, f) => {
     let other = 0;
     for (let p = 0; p < 256; p++) {
-      const n = protocols[f * 256 + p];
+      const n = f ? tallies.v6Protocols[p] : tallies.protocols[p] - tallies.v6Protocols[p];
       if (!n) continue;
       const name = PROTOCOL_NAMES[p];
       if (name) g.byProtocol.set({ family, protocol: name }, n);
@@ -123,7 +106,7 @@ export async function countTable(): Promise<void> {
   });
   g.byState.reset();
   TCP_STATES.forEach((state, s) => {
-    if (states[s]) g.byState.set({ state }, states[s]);
+    if (tallies.states[s]) g.byState.set({ state }, tallies.states[s]);
   });
   g.countedAt.set(Date.now() / 1000);
   g.countSeconds.set((performance.now() - started) / 1000);

@@ -218,11 +218,12 @@ export class OpenEntries {
     return slot === undefined ? undefined : this.floats[slot * FLOATS + 5];
   }
 
-  /** Ids noted here that dump `generation` did not see. */
-  unseenBy(generation: number): number[] {
-    const out: number[] = [];
-    for (const [id, slot] of this.slotOf) if (this.seen[slot] !== generation) out.push(id);
-    return out;
+  /**
+   * Ids noted here that dump `generation` did not see, one at a time (a caller may let the event loop run between
+   * them; entries taken meanwhile are passed over, entries noted meanwhile may be visited).
+   */
+  *unseenBy(generation: number): Generator<number, void, void> {
+    for (const [id, slot] of this.slotOf) if (this.seen[slot] !== generation) yield id;
   }
 
   /** The history row of an entry that ended, forgetting it. */

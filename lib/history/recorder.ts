@@ -61,8 +61,14 @@ export function namespaceIdentity(netns: string | undefined): string | null {
  * from what was noted: an entry that does have an event cache reports its end itself, and it must not be recorded twice.
  */
 const END_GRACE_MS = 3000;
-/** Snapshot rows reconciled per event-loop turn: a few milliseconds of lookups. */
-const RECONCILE_STEP_ROWS = 32768;
+/**
+ * A reconcile lets the event loop run once a step has taken this long (checked every RECONCILE_BLOCK_ROWS rows or
+ * open entries): a lookup in the open entries' map costs from 0.1 to over 1 us depending on the machine's load, so
+ * a fixed number of rows per step stalled a loaded server for 30-100 ms per step at a million entries.
+ */
+const RECONCILE_STEP_MS = 4;
+const RECONCILE_BLOCK_ROWS = 2048;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** What live subscribers (the SSE route) are told. */
 export type LiveChange =
@@ -454,12 +460,29 @@ export class HistoryRecorder {
   /** Open entries the dump of `generation` (which ran from `started` to `finished`) did not see: they ended unobserved. */
   private endUnseen(generation: number, started: number, finished: number): void {
     this.lastReconciledAt = finished;
+    for (const id of this.open.unseenBy(generation)) this.endUnseenOne(id, started, finished);
+    this.scheduleEnding();
+  }
+
+  /** endUnseen() in steps of about RECONCILE_STEP_MS (a million open entries are a million map entries to visit). */
+  private async endUnseenInTurns(generation: number, started: number, finished: number): Promise<void> {
+    this.lastReconciledAt = finished;
+    let stepStarted = performance.now();
+    let visited = 0;
     for (const id of this.open.unseenBy(generation)) {
-      // Seen by a dump that started later than this one: still open.
-      if (this.ending.has(id) || (this.open.lastSeen(id) ?? 0) > started) continue;
-      this.ending.set(id, { cause: 'unobserved', endedAfter: this.open.lastSeen(id) ?? started, endedBefore: finished, due: Date.now() + END_GRACE_MS });
+      this.endUnseenOne(id, started, finished);
+      if (++visited % RECONCILE_BLOCK_ROWS === 0 && performance.now() - stepStarted >= RECONCILE_STEP_MS) {
+        await nextTurn();
+        stepStarted = performance.now();
+      }
     }
     this.scheduleEnding();
+  }
+
+  private endUnseenOne(id: number, started: number, finished: number): void {
+    // Seen by a dump that started later than this one (or noted from an event meanwhile): still open.
+    if (this.ending.has(id) || (this.open.lastSeen(id) ?? 0) > started) return;
+    this.ending.set(id, { cause: 'unobserved', endedAfter: this.open.lastSeen(id) ?? started, endedBefore: finished, due: Date.now() + END_GRACE_MS });
   }
 
   /** Reconciles the open entries with a snapshot the console took (a refresh): cheaper than a dump of our own. */
@@ -476,23 +499,27 @@ export class HistoryRecorder {
 
   /**
    * Refreshes the open entries a snapshot holds and ends the ones it does not. One pass over the rows reading
-   * columns (no id order to sort, no Connection or address text per entry), letting the event loop run every
-   * RECONCILE_STEP_ROWS rows: a refresh of a million entries must not stall the server.
+   * columns (no id order to sort, no Connection or address text per entry), then one over the open entries, letting
+   * the event loop run every RECONCILE_STEP_MS: a refresh of a million entries must not stall the server.
    */
   private async reconcileAgainst(snapshot: Snapshot): Promise<void> {
     const started = snapshot.info.takenAt.getTime();
     if (!this.open.size || started < this.openNotedAt) return;
     const generation = ++this.generation;
     const progress = emptyProgress();
-    for (let from = 0; from < snapshot.size; from += RECONCILE_STEP_ROWS) {
-      if (from) await new Promise<void>((resolve) => setImmediate(resolve));
-      const to = Math.min(snapshot.size, from + RECONCILE_STEP_ROWS);
+    let stepStarted = performance.now();
+    for (let from = 0; from < snapshot.size; from += RECONCILE_BLOCK_ROWS) {
+      if (from && performance.now() - stepStarted >= RECONCILE_STEP_MS) {
+        await nextTurn();
+        stepStarted = performance.now();
+      }
+      const to = Math.min(snapshot.size, from + RECONCILE_BLOCK_ROWS);
       for (let row = from; row < to; row++) {
         const id = snapshot.idAt(row);
         if (id >= 0 && this.open.has(id)) this.open.refreshSeen(id, snapshot.progressAt(row, progress), started, generation);
       }
     }
-    this.endUnseen(generation, started, started + Math.ceil(snapshot.info.tookMs));
+    await this.endUnseenInTurns(generation, started, started + Math.ceil(snapshot.info.tookMs));
   }
 
   /**

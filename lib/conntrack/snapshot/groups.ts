@@ -12,7 +12,7 @@ import type { GroupKey, GroupMetric } from '../vocabulary';
 import { FAMILY_V6, PORTED, SHAPE, type Columns } from './columns';
 import { addressText } from './text';
 import { inTurns, runAll, type Steps } from './order';
-import { protocolName, tallySteps, UDP_REPLIED, UDP_UNREPLIED, type Tallies } from './summary';
+import { protocolName, tallySteps, UDP_REPLIED, UDP_UNREPLIED, wholeTallySteps, type Tallies } from './summary';
 
 // Imported constants as module locals: a bundler reads an imported binding through a getter, which costs more
 // than the rest of the work when it is read once per row.
@@ -372,17 +372,7 @@ interface Sums {
   reply: Float64Array;
 }
 
-/** The tallies of a whole snapshot (its Columns), kept while it lives: a snapshot never changes. */
-const wholeTallies = new WeakMap<Columns, Tallies>();
-
-function* talliesOfSteps(c: Columns, rows: Uint32Array | undefined): Steps<Tallies> {
-  if (rows) return yield* tallySteps(c, rows);
-  const cached = wholeTallies.get(c);
-  if (cached) return cached;
-  const tallies = yield* tallySteps(c);
-  wholeTallies.set(c, tallies);
-  return tallies;
-}
+const talliesOfSteps = (c: Columns, rows: Uint32Array | undefined): Steps<Tallies> => (rows ? tallySteps(c, rows) : wholeTallySteps(c));
 
 /** Protocol, state and UDP replied/unreplied groups from the summary's one-pass tallies. */
 function* tallyGroupingSteps(c: Columns, by: 'protocol' | 'state' | 'udp', rows: Uint32Array | undefined): Steps<Grouping> {

@@ -9,7 +9,7 @@ import { groupRows, groupRowsInTurns, type ColumnGroupKey, type Grouping, type K
 import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
 import { evaluate } from './match';
 import { inTurns, orderBy, orderSteps, runAll, selectSteps, sortColumnsSteps, type SortColumns, type Steps } from './order';
-import { summarize, type SnapshotSummary } from './summary';
+import { summaryOf, wholeTallySteps, type SnapshotSummary, type Tallies } from './summary';
 import { addressText, TextSearch, TEXT_BLOCK_ROWS, TEXT_STEP_MS, TEXT_STEP_ROWS } from './text';
 
 export interface SnapshotInfo {
@@ -427,8 +427,13 @@ export class Snapshot {
   }
 
   /** Entries per protocol name, TCP state and family: what the console's header shows for a snapshot. */
-  summary(): SnapshotSummary {
-    return summarize(this.c);
+  async summary(): Promise<SnapshotSummary> {
+    return summaryOf(this.c, await this.tallies());
+  }
+
+  /** Entries and bytes per protocol (and family) and per state slot, counted once in turns. */
+  tallies(): Promise<Tallies> {
+    return inTurns(wholeTallySteps(this.c));
   }
 
   count(filter?: Filter, text?: string, where?: RowMask): number {
