@@ -120,6 +120,12 @@ type Pair = [number, number];
 /** At most this many runs merged for one page (a /24 of LAN hosts is 256); a wider span walks the end-time index. */
 const MAX_RUNS = 512;
 
+/**
+ * A page ending deeper than this is read with OFFSET as before: merging would read and sort this many pairs per run
+ * (an export pages through everything, deeper each chunk).
+ */
+const WALK_MAX_ROWS = 20_000;
+
 /** An exact count is given up to this; beyond, the answer is "more than COUNT_CAP" (counting costs more than the page). */
 export const COUNT_CAP = 10_000;
 
@@ -493,12 +499,14 @@ export class HistoryStore {
   }
 
   /**
-   * The page in end order merged from the runs of the first of these drivers whose walks are runs or spans
-   * of at most MAX_RUNS values; undefined when none has. Each run reads its first rows in order (its index entries
-   * only, when the query is this one exact condition; else the rows are checked against the whole WHERE), a share of
-   * the page at first, more from a run whose last row read still ranks within the page, until none does.
+   * The page in end order merged from the runs of the first of these drivers whose walks are runs or spans of at
+   * most MAX_RUNS values; undefined when none has, or when the page ends deeper than WALK_MAX_ROWS. Each run reads
+   * its first rows in order (its index entries only, when the query is this one exact condition; else the rows are
+   * checked against the whole WHERE), a share of the page at first, more from a run whose last row read still ranks
+   * within the page, until none does.
    */
   private walkPage(drivers: Driver[], where: HistoryWhere, alone: boolean, direction: 'ASC' | 'DESC', limit: number, offset: number): HistoryRow[] | undefined {
+    if (limit + offset > WALK_MAX_ROWS) return undefined;
     let runs: Run[] | undefined;
     let driver: Driver | undefined;
     for (const candidate of drivers) {

@@ -104,8 +104,8 @@ describe('HistoryStore pages against the plain query', () => {
     it(what, () => {
       for (const order of ['desc', 'asc'] as const) {
         const all = plain(query, order);
-        // Page boundaries at the start, inside, and past the end of the match.
-        for (const [limit, offset] of [[100, 0], [100, 100], [37, 1234], [100, Math.max(0, all.length - 50)], [10, all.length + 5]]) {
+        // Page boundaries at the start, inside, deeper than a merge goes (read with OFFSET), and past the end of the match.
+        for (const [limit, offset] of [[100, 0], [100, 100], [37, 1234], [100, Math.max(0, all.length - 50)], [50, 20_000], [10, all.length + 5]]) {
           const page = store.query({ ...query, sort: 'ended', order, limit, offset });
           expect(page.rows.map((r) => r.key), `${order} ${limit}@${offset}`).toEqual(all.slice(offset, offset + limit));
           if (page.exact) expect(page.matched).toBe(all.length);
