@@ -494,25 +494,27 @@ export class HistoryStore {
     if (!where.sql) return { matched: this.rowCount, exact: true, rows };
     // A lone exact condition one of whose indexes alone lists more than the cap: more than the cap match.
     if (alone && best && best.driver.exact && best.widest >= COUNT_CAP) return { matched: COUNT_CAP, exact: false, rows };
-    const matched = (this.statement(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM history ${where.sql} LIMIT ${COUNT_CAP + 1})`).get(...where.params) as { n: number }).n;
+    // Counted along one index (the planner would gather every key of an OR of indexes first, millions for a /24).
+    const along = counted.find((c) => c.driver.probes.length === 1)?.driver.probes[0];
+    const matched = (this.statement(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM history ${along ? `INDEXED BY ${along.index}` : ''} ${where.sql} LIMIT ${COUNT_CAP + 1})`).get(...where.params) as { n: number }).n;
     return matched > COUNT_CAP ? { matched: COUNT_CAP, exact: false, rows } : { matched, exact: true, rows };
   }
 
   /**
-   * The page in end order merged from the runs of the first of these drivers whose walks are runs or spans of at
-   * most MAX_RUNS values; undefined when none has, or when the page ends deeper than WALK_MAX_ROWS. Each run reads
+   * The page in end order merged from the runs of the one of these drivers whose walks are the fewest runs (spans of
+   * at most MAX_RUNS values); undefined when none has, or when the page ends deeper than WALK_MAX_ROWS. Each run reads
    * its first rows in order (its index entries only, when the query is this one exact condition; else the rows are
    * checked against the whole WHERE), a share of the page at first, more from a run whose last row read still ranks
    * within the page, until none does.
    */
   private walkPage(drivers: Driver[], where: HistoryWhere, alone: boolean, direction: 'ASC' | 'DESC', limit: number, offset: number): HistoryRow[] | undefined {
     if (limit + offset > WALK_MAX_ROWS) return undefined;
+    // The fewest runs: each reads at least its share of the page (and with other conditions, the rows they reject).
     let runs: Run[] | undefined;
     let driver: Driver | undefined;
     for (const candidate of drivers) {
-      runs = candidate.walks && this.runsOf(candidate.walks);
-      driver = candidate;
-      if (runs) break;
+      const these = candidate.walks && this.runsOf(candidate.walks);
+      if (these && (!runs || these.length < runs.length)) [runs, driver] = [these, candidate];
     }
     if (!runs || !driver) return undefined;
     const check = alone && driver.exact ? undefined : where;
