@@ -1,9 +1,12 @@
 // Logging in and out. A failed login answers the same whether or not the user exists (and takes as long:
 // Users.verify hashes against a dummy), counts against the attempted name, the client address and the pair of
-// them (throttle.ts), and is audited.
+// them (throttle.ts), and is audited. Its writes (each one statement or one transaction) are tried again while the
+// database is locked (retryWhileBusy): the server's statements wait only 20 ms for the lock, and the history
+// writer's thread takes it for a few milliseconds at a time under churn; a login must not fail for that.
 import { z } from 'zod';
-import type { Actor, AuditAction } from './audit';
-import { AuthenticationError, ThrottledError } from './errors';
+import { isBusy, retryWhileBusy } from '@/lib/store';
+import type { Actor, AuditAction, AuditRecord } from './audit';
+import { AuditWriteError, AuthenticationError, ThrottledError } from './errors';
 import { actorOf, checkOrigin, clearedCookies, clientAddress, isHttps, sessionCookies, type Principal } from './http';
 import { NAME_MAX, PASSWORD_MAX, PERMISSIONS, roleAllows, type Permission, type Role } from './roles';
 import { requireSetup, type AuthService } from './service';
@@ -45,7 +48,7 @@ export function describePrincipal(principal: Principal): Me {
  * every password check a client can trigger: logging in, and changing one's own password.
  */
 export async function throttledCheck<T>(service: AuthService, options: { attempt: Attempt; actor: Actor; action: AuditAction }, check: () => Promise<T | undefined>): Promise<{ value: T | undefined; lockedMs: number }> {
-  const reservation = service.throttle.reserve(options.attempt);
+  const reservation = await retryWhileBusy(() => service.throttle.reserve(options.attempt));
   if (reservation.kind === 'locked') {
     const retryAfterSeconds = Math.ceil(reservation.waitMs / 1000);
     const window = { lock: reservation.key.slice(0, reservation.key.indexOf(':')), lockedUntil: new Date(reservation.until).toISOString() };
@@ -60,7 +63,7 @@ export async function throttledCheck<T>(service: AuthService, options: { attempt
     if (reservation.delayMs > 0) await new Promise((r) => setTimeout(r, reservation.delayMs));
     const value = await check();
     if (value === undefined) reservation.failed();
-    else reservation.succeeded();
+    else await retryWhileBusy(() => reservation.succeeded());
     return { value, lockedMs: reservation.lockedMs };
   } catch (error) {
     // The check itself broke (not a wrong password): the attempt still counts, so errors cannot be used to guess.
@@ -79,13 +82,26 @@ export async function login(service: AuthService, request: Request, body: LoginB
     service.users.verify(body.name, body.password),
   );
   if (!user) {
-    service.audit.record({ actor: anonymous, action: 'login.failed', details: { reason: 'wrong name or password', lockedForSeconds: Math.ceil(lockedMs / 1000) }, outcome: 'failed' });
+    await recordRetried(service, { actor: anonymous, action: 'login.failed', details: { reason: 'wrong name or password', lockedForSeconds: Math.ceil(lockedMs / 1000) }, outcome: 'failed' });
     throw new AuthenticationError(WRONG_CREDENTIALS);
   }
-  const session = service.sessions.create(user.id, source);
+  const session = await retryWhileBusy(() => service.sessions.create(user.id, source));
   const principal: Principal = { kind: 'session', name: user.name, role: user.role, session: service.sessions.resolve(session.id) ?? never() };
-  service.audit.record({ actor: actorOf(principal, request), action: 'login', target: `user ${user.name}`, outcome: 'ok' });
+  await recordRetried(service, { actor: actorOf(principal, request), action: 'login', target: `user ${user.name}`, outcome: 'ok' });
   return { me: describePrincipal(principal), cookies: sessionCookies(session, isHttps(request, service), service) };
+}
+
+/** An audit entry written while the database is locked only briefly; a lock held longer is StoreBusyError (503). */
+function recordRetried(service: AuthService, record: AuditRecord): Promise<void> {
+  return retryWhileBusy(() => {
+    try {
+      service.audit.record(record);
+    } catch (error) {
+      // The store's error, so retryWhileBusy sees a busy database.
+      if (error instanceof AuditWriteError && isBusy(error.cause)) throw error.cause;
+      throw error;
+    }
+  });
 }
 
 function never(): never {

@@ -106,10 +106,11 @@ export class LoginThrottle {
       }
       this.db.prepare('DELETE FROM login_failures WHERE last_failure_at < ? AND locked_until < ?').run(at - this.config.loginFailureMemoryMs, at);
       let settled = false;
+      // Settled once its action succeeded: one that failed (a locked database) may be tried again.
       const settle = (action: () => void) => {
         if (settled) return;
-        settled = true;
         action();
+        settled = true;
       };
       return {
         kind: 'reserved',

@@ -14,7 +14,7 @@ import { statSync } from 'node:fs';
 import { Conntrack, emptyProgress, matches, type Connection, type ConntrackEvent, type ConntrackEvents, type Filter, type Snapshot } from '@/lib/conntrack';
 import { eventSocketDrops, setEventsSysctl, type EventsSysctl } from '@/lib/conntrack/event-support';
 import { netnsPath } from '@/lib/netlink/netns';
-import { describeStoreError, sqliteCode } from '@/lib/store';
+import { describeStoreError, retryWhileBusy, sqliteCode } from '@/lib/store';
 import { causeOf, closerOf, ClosersMap, type Cause } from './causes';
 import type { HistoryConfig } from './config';
 import { deletionIntents, type DeletionClaim } from './intents';
@@ -395,7 +395,9 @@ export class HistoryRecorder {
     if (lostEvents) this.options.onLost?.(lostEvents);
     this.flush();
     try {
-      this.options.store.recordGap({ startedAt: episode.startedAt, endedAt: Date.now(), overflows: episode.overflows, lostEvents });
+      // The count of lost events must not be lost to a lock the writer's thread holds for a moment.
+      const endedAt = Date.now();
+      await retryWhileBusy(() => this.options.store.recordGap({ startedAt: episode.startedAt, endedAt, overflows: episode.overflows, lostEvents }));
     } catch (error) {
       this.log(`could not record an event-loss gap: ${(error as Error).message}`);
     }

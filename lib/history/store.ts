@@ -174,7 +174,7 @@ export interface GapSummary {
 }
 
 /** The job that applies the retention to a table of `size` rows, `chunkRows` rows per transaction. */
-export function pruneJob(options: { olderThan?: number; maxRows: number }, size: number, chunkRows: number): WriterJob {
+export function pruneJob(options: { olderThan?: number; maxRows: number }, size: number, chunkRows: number): Extract<WriterJob, { op: 'prune' }> {
   const excess = options.maxRows > 0 ? size - options.maxRows : 0;
   return { op: 'prune', ...(options.olderThan !== undefined ? { olderThan: options.olderThan } : {}), excess, chunkRows };
 }

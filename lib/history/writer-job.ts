@@ -30,15 +30,25 @@ export interface WriterSql {
   pruneUpTo: string;
 }
 
+/**
+ * `chunkRows` rows at most per transaction, and with `chunkMs` a transaction commits once it has worked that long
+ * (insert) or its DELETEs are sized to take about that long (prune): the writer thread holds the lock for a bounded
+ * time whatever a row costs. Without it (this thread's synchronous writes) only chunkRows counts.
+ */
 export type WriterJob =
-  | { op: 'insert'; batch: RowBatch; chunkRows: number }
-  /** Rows that ended before `olderThan`, then the oldest rows while more than `excess` were counted before. */
-  | { op: 'prune'; olderThan?: number; excess: number; chunkRows: number };
+  | { op: 'insert'; batch: RowBatch; chunkRows: number; chunkMs?: number }
+  /**
+   * Rows that ended before `olderThan`, then the oldest rows while more than `excess` were counted before; with
+   * `checkpoint` the WAL is copied back to the database file after (writer.ts: the server's connection does not).
+   */
+  | { op: 'prune'; olderThan?: number; excess: number; chunkRows: number; chunkMs?: number; checkpoint?: boolean };
 
 /** Rows written (insert) or deleted (prune) - the ones before a failure are committed - and the failure. */
 export interface JobResult {
   rows: number;
   error?: { code?: string; message: string };
+  /** The longest time one of its transactions held the write lock, ms. */
+  longestHoldMs?: number;
 }
 
 interface JobStatement {
@@ -57,6 +67,20 @@ export interface JobDatabase {
  */
 export function runWriterJob(db: JobDatabase, sql: WriterSql, job: WriterJob, pause: (ms: number) => void, pauseMs: number): JobResult {
   let rows = 0;
+  let longestHoldMs = 0;
+  const held = (since: number) => {
+    const ms = performance.now() - since;
+    if (ms > longestHoldMs) longestHoldMs = ms;
+    return ms;
+  };
+  // A DELETE's row count follows what the last one cost, so one statement takes about chunkMs (a delete at 5
+  // million rows touches every index: hundreds of microseconds a row on a busy machine).
+  const chunkMs = job.chunkMs ?? Number.POSITIVE_INFINITY;
+  let limit = job.chunkMs === undefined ? job.chunkRows : Math.min(job.chunkRows, 50);
+  const sized = (ms: number, changes: number) => {
+    if (changes < limit || job.chunkMs === undefined) return;
+    limit = Math.max(1, Math.min(job.chunkRows, Math.round((limit * chunkMs) / Math.max(ms, 0.01))));
+  };
   try {
     if (job.op === 'insert') {
       const batch = job.batch;
@@ -71,12 +95,14 @@ export function runWriterJob(db: JobDatabase, sql: WriterSql, job: WriterJob, pa
       }
       const insert = db.prepare(sql.insert);
       const params: unknown[] = new Array(kinds.length);
-      for (let from = 0; from < batch.count; from += job.chunkRows) {
+      for (let from = 0; from < batch.count; ) {
         if (from) pause(pauseMs);
-        const to = Math.min(batch.count, from + job.chunkRows);
+        const last = Math.min(batch.count, from + job.chunkRows);
+        let to = from;
+        const began = performance.now();
         db.exec('BEGIN IMMEDIATE');
         try {
-          for (let row = from; row < to; row++) {
+          for (let row = from; row < last && (row === from || performance.now() - began < chunkMs); row++, to = row) {
             let n = row * numbersPerRow;
             let t = row * textsPerRow;
             let b = row * blobsPerRow * 17;
@@ -99,15 +125,21 @@ export function runWriterJob(db: JobDatabase, sql: WriterSql, job: WriterJob, pa
         } finally {
           if (db.inTransaction) db.exec('ROLLBACK');
         }
-        rows = to;
+        held(began);
+        rows = from = to;
       }
-      return { rows };
+      return { rows, longestHoldMs };
     }
     if (job.olderThan !== undefined) {
       const older = db.prepare(sql.pruneOlder);
-      for (let changes = job.chunkRows; changes >= job.chunkRows; rows += changes) {
-        if (rows) pause(pauseMs);
-        changes = older.run(job.olderThan, job.chunkRows).changes;
+      for (let first = true; ; first = false) {
+        if (!first) pause(pauseMs);
+        const began = performance.now();
+        const asked = limit;
+        const changes = older.run(job.olderThan, asked).changes;
+        rows += changes;
+        sized(held(began), changes);
+        if (changes < asked) break;
       }
       db.prepare(sql.pruneGaps).run(job.olderThan);
     }
@@ -117,15 +149,21 @@ export function runWriterJob(db: JobDatabase, sql: WriterSql, job: WriterJob, pa
       const cut = db.prepare(sql.cutKey).get(excess - 1) as { key: number } | undefined;
       if (cut) {
         const upTo = db.prepare(sql.pruneUpTo);
-        for (let changes = job.chunkRows; changes >= job.chunkRows; rows += changes) {
+        for (;;) {
           pause(pauseMs);
-          changes = upTo.run(cut.key, job.chunkRows).changes;
+          const began = performance.now();
+          const asked = limit;
+          const changes = upTo.run(cut.key, asked).changes;
+          rows += changes;
+          sized(held(began), changes);
+          if (changes < asked) break;
         }
       }
     }
-    return { rows };
+    if (job.checkpoint) db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    return { rows, longestHoldMs };
   } catch (error) {
     const { code, message } = error as { code?: unknown; message?: unknown };
-    return { rows, error: { ...(typeof code === 'string' ? { code } : {}), message: typeof message === 'string' ? message : String(error) } };
+    return { rows, longestHoldMs, error: { ...(typeof code === 'string' ? { code } : {}), message: typeof message === 'string' ? message : String(error) } };
   }
 }

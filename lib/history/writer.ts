@@ -2,20 +2,48 @@
 // database file inserts the batches and applies the retention (with 13 indexes at 5 million rows an insert costs
 // tens of microseconds and a commit's page writes and checkpoints more; on the event loop they kept the event socket
 // unread until the kernel dropped events). The main thread only encodes each batch into two buffers (handed over,
-// not copied) and an array of texts. Short transactions (CHUNK_ROWS) with a pause between them leave the write lock
-// to the server's own connection, whose statements wait only SERVER_BUSY_TIMEOUT_MS for it. The worker's source
+// not copied) and an array of texts. Transactions bounded in time (CHUNK_MS) with a pause between them leave the
+// write lock to the server's own connection, whose statements wait only SERVER_BUSY_TIMEOUT_MS for it; the worker
+// also does the checkpoints (the server's connection does none while it runs). The worker's source
 // is text (its job function's source, writer-job.ts): nothing is bundled or resolved at run time but better-sqlite3.
 // Without a file (an in-memory store), or when the worker cannot run, the jobs run on this thread.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { BUSY_BUDGET_MS, busyWaiters } from '@/lib/store';
 import { pruneJob, encodeRows, WRITER_SQL, type HistoryRecord, type HistoryStore } from './store';
 import { runWriterJob, type JobResult, type WriterJob } from './writer-job';
 
-/** Rows per transaction: a few milliseconds of the lock at 5 million rows. */
+/** Rows per transaction at most. */
 export const CHUNK_ROWS = 200;
-/** Between two transactions of one job, so another connection's statement gets the lock. */
+/**
+ * A transaction commits after this much work (a DELETE is sized to take about as long): at 5 million rows with 13
+ * indexes a row costs 100-500 us on a busy machine, so 200 rows held the lock for 15-80 ms (measured), the whole
+ * of the server's wait for it (SERVER_BUSY_TIMEOUT_MS, 20) and more.
+ */
+export const CHUNK_MS = 8;
+/**
+ * Between two transactions of one job, so the server's own connection gets the lock: SQLite's busy handler tries
+ * again after 1, 2, 5, 10 and 2 ms, and most of its 20 ms waits meet a pause between holds of at most ~10 ms. Not
+ * all: the server's writes that must not fail (login, stats, the loss count) try again (retryWhileBusy), and while
+ * one waits the worker starts no transaction (busyWaiters), so its next try gets the lock. Longer pauses would
+ * make most waits succeed at once but cost the writer a third of its time (a profile of bench:history's churn: 50
+ * of 140 s in 5 ms pauses), where it is the bottleneck at 5 million rows.
+ */
 const PAUSE_MS = 2;
+/**
+ * The worker's page cache (negative: KiB): the upper levels of 13 indexes at 5 million rows and their hot leaves
+ * stay in memory across transactions instead of being read again from the file each time (SQLite's default: 2 MiB).
+ */
+const WORKER_CACHE_KIB = 64 * 1024;
+/**
+ * Pages in the WAL before the worker checkpoints (SQLite's default: 1000). Pages written again and again (the
+ * newest leaves of the ended_at index, the table's end) are copied back once per checkpoint, not after every few
+ * transactions: a third less work a row in a measurement at 5 million rows.
+ */
+const WORKER_CHECKPOINT_PAGES = 10_000;
 /** The worker waits this long for a lock another process holds, then the batch fails (and is retried). */
 const WORKER_BUSY_TIMEOUT_MS = 1000;
+/** SQLite's default wal_autocheckpoint, the server's connection's again once no worker checkpoints for it. */
+const SQLITE_CHECKPOINT_PAGES = 1000;
 
 const WORKER_SOURCE = `
 'use strict';
@@ -23,7 +51,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 // A bundler's helper the job function's text may name.
 var __name = (target) => target;
 const runWriterJob = (${runWriterJob.toString()});
-const { file, sql, busyTimeoutMs, pauseMs, done, results } = workerData;
+const { file, sql, busyTimeoutMs, pauseMs, cacheKib, checkpointPages, waiters, yieldMs, done, results } = workerData;
 let db;
 let openError;
 try {
@@ -32,12 +60,23 @@ try {
   db.pragma('busy_timeout = ' + busyTimeoutMs);
   // WAL: a commit that is not synced is lost only with the machine, never corrupts; the rows were in memory anyway.
   db.pragma('synchronous = NORMAL');
+  db.pragma('cache_size = -' + cacheKib);
+  db.pragma('wal_autocheckpoint = ' + checkpointPages);
 } catch (error) {
   openError = { code: typeof error.code === 'string' ? error.code : undefined, message: String(error.message ?? error) };
 }
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-const pause = (ms) => Atomics.wait(sleeper, 0, 0, ms);
+// Between two transactions; and while a write of the server's is waiting for the lock (busyWaiters, counted by
+// retryWhileBusy), no next transaction starts: that write gets the lock when the current one ends.
+const yieldToWaiters = () => {
+  for (let waited = 0; Atomics.load(waiters, 0) > 0 && waited < yieldMs; waited += 2) Atomics.wait(sleeper, 0, 0, 2);
+};
+const pause = (ms) => {
+  Atomics.wait(sleeper, 0, 0, ms);
+  yieldToWaiters();
+};
 parentPort.on('message', ({ seq, job }) => {
+  yieldToWaiters();
   const result = openError ? { rows: 0, error: openError } : runWriterJob(db, sql, job, pause, pauseMs);
   results.postMessage({ seq, result });
   Atomics.store(done, 0, seq);
@@ -62,15 +101,30 @@ export class HistoryWriter {
   ) {
     if (store.db.memory) return;
     const { port1, port2 } = new MessageChannel();
-    const workerData = { file: store.db.name, sql: WRITER_SQL, busyTimeoutMs: WORKER_BUSY_TIMEOUT_MS, pauseMs: PAUSE_MS, done: this.done, results: port2 };
+    const workerData = {
+      file: store.db.name,
+      sql: WRITER_SQL,
+      busyTimeoutMs: WORKER_BUSY_TIMEOUT_MS,
+      pauseMs: PAUSE_MS,
+      cacheKib: WORKER_CACHE_KIB,
+      checkpointPages: WORKER_CHECKPOINT_PAGES,
+      waiters: busyWaiters(),
+      yieldMs: BUSY_BUDGET_MS,
+      done: this.done,
+      results: port2,
+    };
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData, transferList: [port2] });
     worker.unref();
     port1.on('message', (message: { seq: number; result: JobResult }) => this.deliver(message));
     port1.unref();
     this.results = port1;
+    // The worker checkpoints (after its commits, and every prune): one on the event loop, after any of the server's
+    // small commits once the worker's rows filled the WAL, copied thousands of pages there (a stall of 100s of ms).
+    store.db.pragma('wal_autocheckpoint = 0');
     const failed = (why: string) => {
       if (this.worker !== worker) return;
       this.worker = undefined;
+      store.db.pragma(`wal_autocheckpoint = ${SQLITE_CHECKPOINT_PAGES}`);
       this.log(`the history writer thread stopped (${why}): rows are written on the main thread`);
       // Jobs it had not finished: their rows were not written (the recorder retries them).
       const waiting = [...this.waiting.values()];
@@ -108,7 +162,7 @@ export class HistoryWriter {
     const batch = encodeRows(records);
     const transfer = [batch.numbers.buffer as ArrayBuffer, batch.blobs.buffer as ArrayBuffer];
     this.run(
-      { op: 'insert', batch, chunkRows: CHUNK_ROWS },
+      { op: 'insert', batch, chunkRows: CHUNK_ROWS, chunkMs: CHUNK_MS },
       (result) => {
         this.store.counted(result.rows);
         settle(result);
@@ -120,7 +174,9 @@ export class HistoryWriter {
   /** Applies the retention (HistoryStore.prune's meaning) in chunks; resolves with the rows deleted. */
   prune(options: { olderThan?: number; maxRows: number }): Promise<JobResult> {
     return new Promise((resolve) =>
-      this.run(pruneJob(options, this.store.size, CHUNK_ROWS), (result) => {
+      // The checkpoint: the server's small commits fill the WAL too, and only this thread copies it back, at least
+      // once a prune (every minute) even when no rows come.
+      this.run({ ...pruneJob(options, this.store.size, CHUNK_ROWS), chunkMs: CHUNK_MS, checkpoint: this.worker !== undefined }, (result) => {
         this.store.counted(-result.rows);
         resolve(result);
       }),
@@ -147,6 +203,7 @@ export class HistoryWriter {
   close(): void {
     const worker = this.worker;
     this.worker = undefined;
+    if (worker && this.store.db.open) this.store.db.pragma(`wal_autocheckpoint = ${SQLITE_CHECKPOINT_PAGES}`);
     this.results?.close();
     void worker?.terminate();
   }

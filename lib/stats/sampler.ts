@@ -2,6 +2,7 @@
 // history recorder's event counters become one point - entries and the maximum, and per second since the point
 // before: new and ended connections, drop, early_drop, invalid, insert_failed.
 import type { Stats } from '@/lib/conntrack';
+import { retryWhileBusy } from '@/lib/store';
 import type { StatsPoint, StatsStore } from './store';
 
 /** NEW and DESTROY events seen since the recorder started (undefined: no recorder, so no rates of them). */
@@ -81,7 +82,9 @@ export class StatsSampler {
       insertFailed: rate(totals.insertFailed, p?.insertFailed, seconds),
     };
     this.previous = totals;
-    this.options.store.insert(point);
+    // Tried again while the database is locked: the history writer's thread holds it a few milliseconds at a time
+    // under churn, longer than the server's statements wait (20 ms) only when the machine is starved.
+    await retryWhileBusy(() => this.options.store.insert(point));
     this.last = point;
     this.options.onSample?.(point);
     return point;

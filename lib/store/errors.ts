@@ -1,4 +1,4 @@
-import { shareErrorClass } from '@/lib/process';
+import { processValue, shareErrorClass } from '@/lib/process';
 // What a failed SQLite statement means for the console. better-sqlite3 throws SqliteError with the extended result
 // code as text (SQLITE_BUSY, SQLITE_FULL, SQLITE_READONLY_DIRECTORY, ...): these helpers turn it into a sentence an
 // operator can act on, and give the one asynchronous retry for a database another process has locked.
@@ -61,21 +61,39 @@ export function unlessBusy(work: () => void): boolean {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Runs `work` (synchronous statements) and, while another process holds the lock, tries again without blocking the
- * event loop: each attempt waits at most the connection's busy_timeout, and the attempts stop after `budgetMs`
- * with StoreBusyError. Only for work that is safe to repeat (a single statement, or one transaction).
+ * How many of this process's writes are waiting for the lock now (retryWhileBusy after a busy attempt), shared with
+ * threads that write the same database (the history writer): they let those writes have the lock first, so a write
+ * this thread retries cannot keep meeting another thread's transactions.
+ */
+export function busyWaiters(): Int32Array {
+  return processValue('store-busy-waiters', () => new Int32Array(new SharedArrayBuffer(4)));
+}
+
+/**
+ * Runs `work` (synchronous statements) and, while another connection holds the lock, tries again without blocking
+ * the event loop: each attempt waits at most the connection's busy_timeout, and the attempts stop after `budgetMs`
+ * with StoreBusyError. Only for work that is safe to repeat (a single statement, or one transaction). While it
+ * waits it counts in busyWaiters().
  */
 export async function retryWhileBusy<T>(work: () => T, budgetMs: number = BUSY_BUDGET_MS): Promise<T> {
   const deadline = performance.now() + budgetMs;
-  for (let pause = 10; ; pause = Math.min(pause * 2, 80)) {
-    try {
-      return work();
-    } catch (error) {
-      if (!isBusy(error)) throw error;
-      const left = deadline - performance.now();
-      if (left <= 0) throw new StoreBusyError({ cause: error });
-      await sleep(Math.min(pause, left));
+  const waiters = busyWaiters();
+  let waiting = false;
+  try {
+    for (let pause = 10; ; pause = Math.min(pause * 2, 80)) {
+      try {
+        return work();
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        const left = deadline - performance.now();
+        if (left <= 0) throw new StoreBusyError({ cause: error });
+        if (!waiting) Atomics.add(waiters, 0, 1);
+        waiting = true;
+        await sleep(Math.min(pause, left));
+      }
     }
+  } finally {
+    if (waiting) Atomics.sub(waiters, 0, 1);
   }
 }
 

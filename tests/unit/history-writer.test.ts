@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HISTORY_DEFAULTS, HistoryRecorder, HistoryStore, type HistoryRecord } from '@/lib/history';
 import { HistoryWriter } from '@/lib/history/writer';
-import type { JobResult } from '@/lib/history/writer-job';
+import { encodeRows, pruneJob, WRITER_SQL } from '@/lib/history/store';
+import { runWriterJob, type JobDatabase, type JobResult } from '@/lib/history/writer-job';
 import { openStore } from '@/lib/store';
 import { endedUdp, eventFeed } from '../support/ended';
 
@@ -57,7 +58,7 @@ describe('HistoryWriter', () => {
     const writer = new HistoryWriter(threaded, () => undefined);
     try {
       expect(writer.threaded).toBe(true);
-      expect(await inserted(writer, records)).toEqual({ rows: 1000 });
+      expect(await inserted(writer, records)).toEqual({ rows: 1000, longestHoldMs: expect.any(Number) });
       expect(threaded.size).toBe(1000);
       const here = new HistoryStore(openStore(mkdtempSync(join(tmpdir(), 'ctc-history-writer-here-'))));
       try {
@@ -70,7 +71,7 @@ describe('HistoryWriter', () => {
       // This thread's store reads them (another connection wrote them).
       expect(threaded.query({ filter: {}, causes: ['admin'], limit: 500, offset: 0 }).matched).toBe(200);
       // Age, then the row limit, in chunks of the writer's transactions: the oldest go.
-      expect(await writer.prune({ olderThan: 2_000_000 + 100 * 1000, maxRows: 600 })).toEqual({ rows: 400 });
+      expect(await writer.prune({ olderThan: 2_000_000 + 100 * 1000, maxRows: 600 })).toEqual({ rows: 400, longestHoldMs: expect.any(Number) });
       expect(threaded.size).toBe(600);
       const left = threaded.db.prepare('SELECT COUNT(*) AS n, MIN(id) AS first FROM history').get() as { n: number; first: number };
       expect(left).toEqual({ n: 600, first: 5400 });
@@ -99,6 +100,51 @@ describe('HistoryWriter', () => {
   });
 });
 
+/** The store's connection, counting the transactions begun and the pauses taken between them. */
+function counting(db: Database.Database): { db: JobDatabase; begun: () => number } {
+  let begun = 0;
+  return {
+    db: {
+      prepare: (sql) => db.prepare(sql),
+      exec: (sql) => {
+        if (sql === 'BEGIN IMMEDIATE') begun++;
+        return db.exec(sql);
+      },
+      get inTransaction() {
+        return db.inTransaction;
+      },
+    },
+    begun: () => begun,
+  };
+}
+
+describe('the writer job holds the lock for a bounded time', () => {
+  it('a transaction commits once its time budget is spent (after one row at 0 ms); without a budget, chunkRows rows each', () => {
+    const s = fileStore();
+    try {
+      const records = Array.from({ length: 300 }, (_v, i) => record(i));
+      // A budget of 0 ms: every transaction commits after its first row, whatever a row costs.
+      const bounded = counting(s.db);
+      let pauses = 0;
+      const result = runWriterJob(bounded.db, WRITER_SQL, { op: 'insert', batch: encodeRows(records.slice(0, 100)), chunkRows: 200, chunkMs: 0 }, () => pauses++, 5);
+      expect(result).toEqual({ rows: 100, longestHoldMs: expect.any(Number) });
+      expect(bounded.begun()).toBe(100);
+      expect(pauses).toBe(99);
+      const plain = counting(s.db);
+      expect(runWriterJob(plain.db, WRITER_SQL, { op: 'insert', batch: encodeRows(records.slice(100)), chunkRows: 64 }, () => undefined, 0).rows).toBe(200);
+      expect(plain.begun()).toBe(Math.ceil(200 / 64));
+      expect(storedRows(s.db.name)).toHaveLength(300);
+      // The retention with a 0 ms budget: one-row DELETEs after the first, and exactly the oldest go.
+      let prunePauses = 0;
+      const pruned = runWriterJob(s.db, WRITER_SQL, { ...pruneJob({ maxRows: 120 }, 300, 200), chunkMs: 0 }, () => prunePauses++, 5);
+      expect(pruned).toEqual({ rows: 180, longestHoldMs: expect.any(Number) });
+      expect(prunePauses).toBeGreaterThan(100);
+      expect(s.db.prepare('SELECT COUNT(*) AS n, MIN(id) AS first FROM history').get()).toEqual({ n: 120, first: 5180 });
+    } finally {
+      s.db.close();
+    }
+  });
+});
 
 describe('the recorder through its writer', () => {
   it('a read waits for the rows just ended; stop() without awaiting writes the rest, each once', async () => {
