@@ -11,6 +11,7 @@ import { DEFAULT_TIMEOUT_MS, NfnetlinkSocket, type BatchItem } from './netlink/s
 import { dumpOnThreadPool } from './netlink/pool-dump';
 import { PoolBatch } from './netlink/pool-batch';
 import { evaluate, SnapshotBuilder, type Snapshot } from './snapshot';
+import { inTurns } from './snapshot/order';
 import { SHAPE } from './snapshot/columns';
 import { copyIdentity, decodeConnection, decodeIdentity, encodeIdentity, familyFromNumber } from './codec/connection';
 import { encodeNewConnection, type NewConnection } from './create';
@@ -250,6 +251,7 @@ export class Conntrack {
       if (builder.addMessage(msg.buf, msg.offset, msg.length) && filtered && builder.size - chunk.row === FILTER_CHUNK) narrow();
     });
     if (filtered) narrow();
+    await inTurns(builder.trimSteps());
     return builder.finish({ takenAt, tookMs: performance.now() - started });
   }
 
