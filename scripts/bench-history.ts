@@ -19,7 +19,7 @@
 // --dir keeps the seeded database between runs (seeding 5M rows takes minutes); without it a temporary one is used.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir } from 'node:os';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Conntrack, parseFilter, type Connection } from '../lib/conntrack';
@@ -39,6 +39,9 @@ interface GeneratorReport {
   created: number;
   ended: number;
   seconds: number;
+  /** How long the creations and the deletions each took: `seconds` of ticks, or more when ticks ran late. */
+  createSeconds: number;
+  endSeconds: number;
   lateTicks: number;
 }
 
@@ -98,8 +101,10 @@ async function generate(netns: string, rate: number, seconds: number): Promise<v
   const ct = new Conntrack({ netns });
   const perTick = Math.round((rate * TICK_MS) / 1000);
   const ticks = Math.round((seconds * 1000) / TICK_MS);
-  const report: GeneratorReport = { created: 0, ended: 0, seconds: 0, lateTicks: 0 };
+  const report: GeneratorReport = { created: 0, ended: 0, seconds: 0, createSeconds: 0, endSeconds: 0, lateTicks: 0 };
   const started = performance.now();
+  // Each phase lasts `ticks` ticks (the deletions start LIFETIME_TICKS later), or until its last batch is done.
+  const phase = (from: number) => Math.max(ticks * TICK_MS, performance.now() - from) / 1000;
   for (let tick = 0; tick < ticks + LIFETIME_TICKS; tick++) {
     const due = started + tick * TICK_MS;
     const wait = due - performance.now();
@@ -108,9 +113,11 @@ async function generate(netns: string, rate: number, seconds: number): Promise<v
     if (tick < ticks) {
       const errors = await ct.create(Array.from({ length: perTick }, (_v, i) => entry(tick, i)));
       report.created += errors.filter((e) => e === 0).length;
+      if (tick === ticks - 1) report.createSeconds = phase(started);
     }
     const old = tick - LIFETIME_TICKS;
     if (old >= 0) report.ended += (await ct.deleteMatching(parseFilter({ mark: String(old + 1) }), { method: 'kernel-flush' })).deleted;
+    if (old === ticks - 1) report.endSeconds = phase(started + LIFETIME_TICKS * TICK_MS);
   }
   report.seconds = (performance.now() - started) / 1000;
   process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -138,13 +145,18 @@ async function measure(db: Store, rate: number, seconds: number, receiveBufferBy
     loop.enable();
     const cpu = process.cpuUsage();
     const wallStart = performance.now();
+    // The rows waiting for the writer at most: beyond MAX_UNWRITTEN the oldest would be dropped (counted).
+    let pendingMax = 0;
+    const watch = setInterval(() => (pendingMax = Math.max(pendingMax, recorder.status().pending)), 100);
     const generated = await runGenerator(namespace.name, rate, seconds);
+    const generatorSeconds = (performance.now() - wallStart) / 1000;
     // Let the last events in, then write what is buffered.
     const until = Date.now() + 10_000;
     while (recorder.status().received < generated.created + generated.ended && Date.now() < until && !recorder.status().overflows) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1000));
     await recorder.flushed();
     loop.disable();
+    clearInterval(watch);
     const used = process.cpuUsage(cpu);
     const wall = (performance.now() - wallStart) / 1000;
     const status = recorder.status();
@@ -154,8 +166,9 @@ async function measure(db: Store, rate: number, seconds: number, receiveBufferBy
       receiveBufferBytes,
       grantedBufferBytes: status.receiveBufferBytes,
       targetPerSecond: rate,
-      createdPerSecond: Math.round(generated.created / generated.seconds),
-      endedPerSecond: Math.round(generated.ended / generated.seconds),
+      // Over each phase (the deletions run LIFETIME_TICKS behind the creations), not the whole run.
+      createdPerSecond: Math.round(generated.created / generated.createSeconds),
+      endedPerSecond: Math.round(generated.ended / generated.endSeconds),
       created: generated.created,
       ended: generated.ended,
       lateTicks: generated.lateTicks,
@@ -163,6 +176,10 @@ async function measure(db: Store, rate: number, seconds: number, receiveBufferBy
       rowsRecorded: status.recorded,
       rowsInTable: store.size,
       rowsPruned: rowsBefore + status.recorded - store.size,
+      pendingMax,
+      droppedRows: status.droppedRows,
+      // How long the writer needed after the generator stopped to have every row in the table.
+      writerBehindSeconds: Math.round((wall - generatorSeconds) * 10) / 10,
       overflows: status.overflows,
       eventsLost: lost,
       recorderCpuPercentOfOneCore: Math.round(((used.user + used.system) / 1e6 / wall) * 1000) / 10,
@@ -171,6 +188,8 @@ async function measure(db: Store, rate: number, seconds: number, receiveBufferBy
       eventLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e4) / 100,
       eventLoopDelayMaxMs: Math.round(loop.max / 1e4) / 100,
       rssMiB: Math.round(process.memoryUsage().rss / 1024 / 1024),
+      // The machine's 1-minute load at the end: the generator and the recorder share it with everything else.
+      loadAverage: Math.round(loadavg()[0] * 10) / 10,
     };
   } finally {
     await namespace.destroy();

@@ -130,17 +130,20 @@ export function runWriterJob(db: JobDatabase, sql: WriterSql, job: WriterJob, pa
       }
       return { rows, longestHoldMs };
     }
-    if (job.olderThan !== undefined) {
-      const older = db.prepare(sql.pruneOlder);
+    // DELETEs of `limit` rows (the statement's second parameter) until one deletes fewer than it was asked to.
+    const deleteAll = (statement: JobStatement, bound: number, pauseFirst: boolean) => {
       for (let first = true; ; first = false) {
-        if (!first) pause(pauseMs);
+        if (!first || pauseFirst) pause(pauseMs);
         const began = performance.now();
         const asked = limit;
-        const changes = older.run(job.olderThan, asked).changes;
+        const changes = statement.run(bound, asked).changes;
         rows += changes;
         sized(held(began), changes);
-        if (changes < asked) break;
+        if (changes < asked) return;
       }
+    };
+    if (job.olderThan !== undefined) {
+      deleteAll(db.prepare(sql.pruneOlder), job.olderThan, false);
       db.prepare(sql.pruneGaps).run(job.olderThan);
     }
     // The row limit counts what the age limit left.
@@ -148,16 +151,7 @@ export function runWriterJob(db: JobDatabase, sql: WriterSql, job: WriterJob, pa
     if (excess > 0) {
       const cut = db.prepare(sql.cutKey).get(excess - 1) as { key: number } | undefined;
       if (cut) {
-        const upTo = db.prepare(sql.pruneUpTo);
-        for (;;) {
-          pause(pauseMs);
-          const began = performance.now();
-          const asked = limit;
-          const changes = upTo.run(cut.key, asked).changes;
-          rows += changes;
-          sized(held(began), changes);
-          if (changes < asked) break;
-        }
+        deleteAll(db.prepare(sql.pruneUpTo), cut.key, true);
       }
     }
     if (job.checkpoint) db.exec('PRAGMA wal_checkpoint(PASSIVE)');
