@@ -45,8 +45,12 @@ export async function refreshSnapshot(): Promise<{ snapshot: ApiSnapshot }> {
   return { snapshot: snapshotSummary(await consoleService().snapshots.refresh()) };
 }
 
+/** Ids looked up one by one (a scan each); more, and the snapshot's id order is built first, in turns. */
+const SCANNED_IDS = 8;
+
 /** Row of each id in the snapshot. */
-function rowsById(snapshot: Snapshot, ids: readonly number[]): Map<number, number> {
+async function rowsById(snapshot: Snapshot, ids: readonly number[]): Promise<Map<number, number>> {
+  if (ids.length > SCANNED_IDS) await snapshot.prepare({ sort: 'id' });
   const found = new Map<number, number>();
   for (const id of ids) {
     const row = snapshot.rowOfId(id);
@@ -94,7 +98,7 @@ export async function getConnection(id: number): Promise<ConnectionDetails> {
 async function entryOf(id: number): Promise<Connection> {
   const { conntrack, snapshots } = consoleService();
   const snapshot = snapshots.peek();
-  const row = snapshot ? rowsById(snapshot, [id]).get(id) : undefined;
+  const row = snapshot ? (await rowsById(snapshot, [id])).get(id) : undefined;
   const connection = snapshot && row !== undefined ? snapshot.connection(row) : await conntrack.findById(id);
   if (!connection) throw new ConnectionGoneError(id);
   return connection;
@@ -139,7 +143,7 @@ async function deleteByIds(ids: readonly number[], snapshotId: string | undefine
   const { conntrack, snapshots } = consoleService();
   const snapshot = await snapshots.get(snapshotId);
   const unique = [...new Set(ids)];
-  const found = rowsById(snapshot, unique);
+  const found = await rowsById(snapshot, unique);
   const notInSnapshot = unique.filter((id) => !found.has(id));
   const rows = [...found.values()];
   const connections = rows.map((row) => snapshot.connection(row));

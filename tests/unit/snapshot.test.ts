@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeConnection } from '@/lib/conntrack/codec/connection';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
-import { inTurns } from '@/lib/conntrack/snapshot/order';
+import { inTurns, stepLimit } from '@/lib/conntrack/snapshot/order';
 import { rowText } from '@/lib/conntrack/snapshot/text';
 import { parseAddress } from '@/lib/netlink/address';
 import { IPS, PROTOCOL_NAMES } from '@/lib/conntrack/constants';
@@ -69,7 +69,7 @@ describe('free text on a large snapshot', () => {
 });
 
 describe('sorting a large snapshot', () => {
-  // More rows than one sorting step (65,536), so the runs are merged; pseudo-random keys with many ties.
+  // Many blocks of rows (4,096) per pass; pseudo-random keys with many ties.
   const ROWS = 150_000;
   const build = () => {
     const builder = new SnapshotBuilder(ROWS);
@@ -96,7 +96,14 @@ describe('sorting a large snapshot', () => {
     const prepared = build();
     const direct = build();
     for (const sort of ['timeout', 'sport', 'id', 'src'] as const) {
-      expect(await turnsDuring(() => prepared.prepare({ sort })), sort).toBeGreaterThan(1);
+      // Steps end by time: with no time at all, every block of rows is a step of its own.
+      const ms = stepLimit.ms;
+      stepLimit.ms = 0;
+      try {
+        expect(await turnsDuring(() => prepared.prepare({ sort })), sort).toBeGreaterThan(1);
+      } finally {
+        stepLimit.ms = ms;
+      }
       const order = prepared.order(sort);
       expect(Array.from(order), sort).toEqual(Array.from(direct.order(sort)));
       // Against a plain stable sort of the rows by the value the console shows.
@@ -122,6 +129,21 @@ describe('sorting a large snapshot', () => {
       }
     }
   }, 120_000);
+
+  it('finds the row of an id the same by scanning the ids as by searching the id order', async () => {
+    const snapshot = build();
+    const direct = build();
+    // Ids of rows spread over the table (the generator never repeats one), asked twice, and ids no row has.
+    const ids = [0, 1, 777, 74_999, 149_999, 777].map((row) => direct.connection(row).id!);
+    const absent = [1, 2, 3].map((k) => (ids[0] + k * 0x9e3779b9) >>> 0).filter((id) => direct.count({ id }) === 0);
+    expect(absent.length).toBeGreaterThan(0);
+    const scanned = [...ids, ...absent].map((id) => snapshot.rowOfId(id));
+    await direct.prepare({ sort: 'id' });
+    const searched = [...ids, ...absent].map((id) => direct.rowOfId(id));
+    expect(scanned).toEqual(searched);
+    expect(scanned.slice(0, ids.length).map((row) => snapshot.connection(row).id)).toEqual(ids);
+    expect(scanned.slice(ids.length)).toEqual(absent.map(() => -1));
+  }, 60_000);
 });
 
 describe('the free-text rows', () => {

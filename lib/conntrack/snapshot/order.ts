@@ -2,20 +2,41 @@
 // A sort key's values are first written as 32-bit words per row (sortColumnsSteps); from them, a full order by
 // LSD radix sort (16-bit digits, a counting pass each: orderSteps), or only the first rows of a filtered order by
 // MSD radix selection (selectSteps: a histogram pass or two over the matching rows, then a sort of about as many
-// rows as the page needs), which is what a first page asks for. All of it in steps of a millisecond or two (a
-// generator): runAll() runs them in one go, inTurns() lets the event loop run between them, so a server's first
-// sort of a million rows stalls no other request.
+// rows as the page needs), which is what a first page asks for. All of it in steps of a few milliseconds (a
+// generator whose passes go a block of rows at a time and end the step once the turn has run a few ms): runAll()
+// runs them in one go, inTurns() lets the event loop run between them, so a server's first sort of a million rows
+// stalls no other request. The loops over rows are plain functions called per block, not loops in the generators:
+// V8 optimises a generator's own loops poorly (no on-stack replacement), and a first sort runs each pass once.
 import type { SortKey } from '../vocabulary';
 import { FAMILY_V6, NO_STATE, SHAPE, type Columns, type ReadonlyColumn } from './columns';
 
-/** Rows of work per step: one counting or scattering pass over this many rows takes a millisecond or two. */
-const STEP_ROWS = 65536;
+/** A module-local copy: an imported binding can compile to a getter, called per row otherwise. */
+const V6 = FAMILY_V6;
+
+/** Rows per block: the clock is read between blocks (a block takes well under a millisecond once optimised). */
+const BLOCK_ROWS = 4096;
+/** A step ends once the turn it runs in has lasted `ms` (a test sets 0 to see every block as a step of its own). */
+export const stepLimit = { ms: 4 };
 const DIGITS = 65536;
 const WORD = 4294967296;
 /** A selection stops narrowing the boundary digit once this few rows share it: sorting them costs less than a pass. */
 const SMALL_BUCKET = 2048;
 
 export type Steps<T> = Generator<void, T, void>;
+
+/** When inTurns() resumed the steps it runs: the start of the turn that blocks() measures. */
+let turnStarted = 0;
+
+/**
+ * work(lo, hi) over rows [0, n) a block at a time, the step ended (a yield) whenever the turn has run stepLimit.ms:
+ * steps of a fixed size took 10-40 ms each while the code was still unoptimised, a millisecond once it was.
+ */
+export function* blocks(n: number, work: (lo: number, hi: number) => void): Steps<void> {
+  for (let lo = 0; lo < n; lo += BLOCK_ROWS) {
+    work(lo, Math.min(n, lo + BLOCK_ROWS));
+    if (performance.now() - turnStarted >= stepLimit.ms) yield;
+  }
+}
 
 /**
  * A sort key's values, ready to order by: per row, unsigned 32-bit words, the most significant first (rows compare
@@ -53,11 +74,7 @@ function digitsOf(words: readonly Word[], varies: readonly number[]): Digit[] {
 function* radixPass(order: Uint32Array, out: Uint32Array, keys: Word, shift: number, counts: Uint32Array): Steps<boolean> {
   const n = order.length;
   counts.fill(0);
-  for (let lo = 0; lo < n; lo += STEP_ROWS) {
-    const hi = Math.min(n, lo + STEP_ROWS);
-    for (let i = lo; i < hi; i++) counts[(keys[order[i]] >>> shift) & 0xffff]++;
-    yield;
-  }
+  yield* blocks(n, (lo, hi) => countDigits(order, keys, shift, counts, lo, hi));
   let sum = 0;
   for (let d = 0; d < DIGITS; d++) {
     const count = counts[d];
@@ -65,15 +82,21 @@ function* radixPass(order: Uint32Array, out: Uint32Array, keys: Word, shift: num
     counts[d] = sum;
     sum += count;
   }
-  for (let lo = 0; lo < n; lo += STEP_ROWS) {
-    const hi = Math.min(n, lo + STEP_ROWS);
-    for (let i = lo; i < hi; i++) {
-      const row = order[i];
-      out[counts[(keys[row] >>> shift) & 0xffff]++] = row;
-    }
-    yield;
-  }
+  yield* blocks(n, (lo, hi) => scatter(order, out, keys, shift, counts, lo, hi));
   return true;
+}
+
+/** counts[digit]++ for the rows order[lo..hi). */
+function countDigits(order: Uint32Array, keys: Word, shift: number, counts: Uint32Array, lo: number, hi: number): void {
+  for (let i = lo; i < hi; i++) counts[(keys[order[i]] >>> shift) & 0xffff]++;
+}
+
+/** The rows order[lo..hi) to their places in out (counts: each digit's next place). */
+function scatter(order: Uint32Array, out: Uint32Array, keys: Word, shift: number, counts: Uint32Array, lo: number, hi: number): void {
+  for (let i = lo; i < hi; i++) {
+    const row = order[i];
+    out[counts[(keys[row] >>> shift) & 0xffff]++] = row;
+  }
 }
 
 /** `rows` ordered by the digits (the most significant first; LSD radix sort: stable, so ties keep the order of `rows`). */
@@ -168,49 +191,75 @@ function* addressColumnsSteps(c: Columns, k: number): Steps<SortColumns> {
   const n = c.size;
   const family = new Uint32Array(n);
   const words = [0, 1, 2, 3].map(() => new Uint32Array(n));
-  const bytes = c.v6;
   // What differs: IPv4 rows have 0 in the last three words, and the families differ if both are there.
-  let v4 = 0;
-  const or = [0, 0, 0, 0];
-  const and = [-1, -1, -1, -1];
-  for (let lo = 0; lo < n; lo += STEP_ROWS) {
-    for (let row = lo, hi = Math.min(n, lo + STEP_ROWS); row < hi; row++) {
-      const value = c.addr[row * 4 + k];
-      if (c.family[row] !== FAMILY_V6) {
-        words[0][row] = value;
-        or[0] |= value;
-        and[0] &= value;
-        v4++;
-        continue;
-      }
-      family[row] = 1;
-      for (let w = 0; w < 4; w++) {
-        const at = value * 16 + w * 4;
-        const word = (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
-        words[w][row] = word >>> 0;
-        or[w] |= word;
-        and[w] &= word;
-      }
-    }
-    yield;
-  }
+  // seen: the OR of each word (0-3), their AND (4-7), the IPv4 rows (8).
+  const seen = new Int32Array([0, 0, 0, 0, -1, -1, -1, -1, 0]);
+  yield* blocks(n, (lo, hi) => addressWords(c, k, family, words, seen, lo, hi));
+  const v4 = seen[8];
   const both = v4 > 0 && v4 < n;
-  const varies = or.map((o, w) => (w && v4 ? o : (o ^ and[w]) >>> 0));
+  const varies = [0, 1, 2, 3].map((w) => (w && v4 ? seen[w] : (seen[w] ^ seen[4 + w]) >>> 0));
   return { words: [family, ...words], varies: [both ? 1 : 0, ...varies], size: n, addresses: true };
+}
+
+/** Rows [lo, hi) of addressColumnsSteps: the family word and the four address words, and what they have seen. */
+function addressWords(c: Columns, k: number, family: Uint32Array, words: readonly Uint32Array[], seen: Int32Array, lo: number, hi: number): void {
+  const bytes = c.v6;
+  const addr = c.addr;
+  const families = c.family;
+  const [w0, w1, w2, w3] = words;
+  let v4 = seen[8];
+  let or0 = seen[0];
+  let and0 = seen[4];
+  for (let row = lo; row < hi; row++) {
+    const value = addr[row * 4 + k];
+    if (families[row] !== V6) {
+      w0[row] = value;
+      or0 |= value;
+      and0 &= value;
+      v4++;
+      continue;
+    }
+    family[row] = 1;
+    const at = value * 16;
+    const a = (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
+    const b = (bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7];
+    const d = (bytes[at + 8] << 24) | (bytes[at + 9] << 16) | (bytes[at + 10] << 8) | bytes[at + 11];
+    const e = (bytes[at + 12] << 24) | (bytes[at + 13] << 16) | (bytes[at + 14] << 8) | bytes[at + 15];
+    w0[row] = a;
+    w1[row] = b;
+    w2[row] = d;
+    w3[row] = e;
+    or0 |= a;
+    and0 &= a;
+    seen[1] |= b;
+    seen[5] &= b;
+    seen[2] |= d;
+    seen[6] &= d;
+    seen[3] |= e;
+    seen[7] &= e;
+  }
+  seen[0] = or0;
+  seen[4] = and0;
+  seen[8] = v4;
 }
 
 /** A uint32 column as the one word of its sort columns (its first n rows), with the bits that differ (OR ^ AND). */
 function* columnAsWord(word: Word, n: number): Steps<SortColumns> {
-  let or = 0;
-  let and = -1;
-  for (let lo = 0; lo < n; lo += STEP_ROWS) {
-    for (let i = lo, hi = Math.min(n, lo + STEP_ROWS); i < hi; i++) {
-      or |= word[i];
-      and &= word[i];
-    }
-    yield;
+  const seen = new Int32Array([0, -1]);
+  yield* blocks(n, (lo, hi) => orAnd(word, seen, lo, hi));
+  return { words: [word], varies: [(seen[0] ^ seen[1]) >>> 0], size: n, addresses: false };
+}
+
+/** seen[0] |= and seen[1] &= each of word[lo..hi). */
+function orAnd(word: Word, seen: Int32Array, lo: number, hi: number): void {
+  let or = seen[0];
+  let and = seen[1];
+  for (let i = lo; i < hi; i++) {
+    or |= word[i];
+    and &= word[i];
   }
-  return { words: [word], varies: [(or ^ and) >>> 0], size: n, addresses: false };
+  seen[0] = or;
+  seen[1] = and;
 }
 
 /** Whether this platform's typed arrays are little-endian (a double's low word first). */
@@ -230,47 +279,77 @@ export function* sortColumnsSteps(c: Columns, key: SortKey): Steps<SortColumns> 
   if (typeof fill !== 'function') return yield* columnAsWord(fill, n);
   const values = new Float64Array(n);
   let whole = true;
-  for (let lo = 0; lo < n; lo += STEP_ROWS) {
-    const hi = Math.min(n, lo + STEP_ROWS);
+  yield* blocks(n, (lo, hi) => {
     fill(values, lo, hi);
-    for (let row = lo; whole && row < hi; row++) {
-      const v = values[row] + 1;
-      whole = v >= 0 && v <= Number.MAX_SAFE_INTEGER && v === Math.floor(v);
-    }
-    yield;
-  }
+    whole &&= allWhole(values, lo, hi);
+  });
   const low = new Uint32Array(n);
   const high = new Uint32Array(n);
-  let orHigh = 0;
-  let andHigh = -1;
-  let orLow = 0;
-  let andLow = -1;
+  // seen: the OR and the AND of the high words, then of the low words.
+  const seen = new Int32Array([0, -1, 0, -1]);
   const bits = new Uint32Array(values.buffer);
-  const [l, h] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
-  for (let lo = 0; lo < n; lo += STEP_ROWS) {
-    for (let row = lo, hi = Math.min(n, lo + STEP_ROWS); row < hi; row++) {
-      let high32: number;
-      let low32: number;
-      if (whole) {
-        const v = values[row] + 1;
-        high32 = Math.floor(v / WORD);
-        low32 = v - high32 * WORD;
-      } else {
-        const negative = bits[row * 2 + h] >>> 31;
-        high32 = negative ? ~bits[row * 2 + h] : bits[row * 2 + h] | 0x80000000;
-        low32 = negative ? ~bits[row * 2 + l] : bits[row * 2 + l];
-      }
-      high[row] = high32;
-      low[row] = low32;
-      orHigh |= high32;
-      andHigh &= high32;
-      orLow |= low32;
-      andLow &= low32;
-    }
-    yield;
-  }
-  const varies = [(orHigh ^ andHigh) >>> 0, (orLow ^ andLow) >>> 0];
+  yield* blocks(n, (lo, hi) => (whole ? wholeWords(values, high, low, seen, lo, hi) : doubleWords(bits, high, low, seen, lo, hi)));
+  const varies = [(seen[0] ^ seen[1]) >>> 0, (seen[2] ^ seen[3]) >>> 0];
   return varies[0] ? { words: [high, low], varies, size: n, addresses: false } : { words: [low], varies: [varies[1]], size: n, addresses: false };
+}
+
+/** Whether every value + 1 of rows [lo, hi) is a whole number from 0 to 2^53 - 1. */
+function allWhole(values: Float64Array, lo: number, hi: number): boolean {
+  for (let row = lo; row < hi; row++) {
+    const v = values[row] + 1;
+    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && v === Math.floor(v))) return false;
+  }
+  return true;
+}
+
+/** Rows [lo, hi): value + 1 as its high and low 32 bits, with the OR and AND of each (seen). */
+function wholeWords(values: Float64Array, high: Uint32Array, low: Uint32Array, seen: Int32Array, lo: number, hi: number): void {
+  let orHigh = seen[0];
+  let andHigh = seen[1];
+  let orLow = seen[2];
+  let andLow = seen[3];
+  for (let row = lo; row < hi; row++) {
+    const v = values[row] + 1;
+    const high32 = Math.floor(v / WORD);
+    const low32 = v - high32 * WORD;
+    high[row] = high32;
+    low[row] = low32;
+    orHigh |= high32;
+    andHigh &= high32;
+    orLow |= low32;
+    andLow &= low32;
+  }
+  seen[0] = orHigh;
+  seen[1] = andHigh;
+  seen[2] = orLow;
+  seen[3] = andLow;
+}
+
+const [LOW_HALF, HIGH_HALF] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
+
+/** Rows [lo, hi): the bits of the double, sign-flipped to compare as unsigned words, with the OR and AND (seen). */
+function doubleWords(bits: Uint32Array, high: Uint32Array, low: Uint32Array, seen: Int32Array, lo: number, hi: number): void {
+  let orHigh = seen[0];
+  let andHigh = seen[1];
+  let orLow = seen[2];
+  let andLow = seen[3];
+  for (let row = lo; row < hi; row++) {
+    const h = bits[row * 2 + HIGH_HALF];
+    const l = bits[row * 2 + LOW_HALF];
+    const negative = h >>> 31;
+    const high32 = negative ? ~h : h | 0x80000000;
+    const low32 = negative ? ~l : l;
+    high[row] = high32;
+    low[row] = low32;
+    orHigh |= high32;
+    andHigh &= high32;
+    orLow |= low32;
+    andLow &= low32;
+  }
+  seen[0] = orHigh;
+  seen[1] = andHigh;
+  seen[2] = orLow;
+  seen[3] = andLow;
 }
 
 /** Every row ordered by the columns: IPv4 rows (numerically) before IPv6 rows (bytewise) for the address keys. */
@@ -278,15 +357,13 @@ export function* orderSteps(k: SortColumns): Steps<Uint32Array> {
   if (!k.addresses) return yield* radixSteps(identity(k.size), digitsOf(k.words, k.varies));
   const [family, ...words] = k.words;
   const n = k.size;
-  let n4 = 0;
-  for (let row = 0; row < n; row++) n4 += family[row] ^ 1;
+  const v6count = new Uint32Array(1);
+  yield* blocks(n, (lo, hi) => countV6(family, v6count, lo, hi));
+  const n4 = n - v6count[0];
   const v4rows = new Uint32Array(n4);
   const v6rows = new Uint32Array(n - n4);
-  for (let row = 0, i = 0, j = 0; row < n; row++) {
-    if (family[row]) v6rows[j++] = row;
-    else v4rows[i++] = row;
-  }
-  yield;
+  const placed = new Uint32Array(2);
+  yield* blocks(n, (lo, hi) => splitFamilies(family, v4rows, v6rows, placed, lo, hi));
   const varies = k.varies.slice(1);
   const v4 = yield* radixSteps(v4rows, digitsOf(words.slice(0, 1), varies));
   const v6 = yield* radixSteps(v6rows, digitsOf(words, varies));
@@ -294,6 +371,25 @@ export function* orderSteps(k: SortColumns): Steps<Uint32Array> {
   order.set(v4, 0);
   order.set(v6, n4);
   return order;
+}
+
+/** counted[0] += the IPv6 rows of [lo, hi) (the family word is 1). */
+function countV6(family: Word, counted: Uint32Array, lo: number, hi: number): void {
+  let v6 = 0;
+  for (let row = lo; row < hi; row++) v6 += family[row];
+  counted[0] += v6;
+}
+
+/** The rows of [lo, hi) appended to v4rows or v6rows (placed: how many each holds so far). */
+function splitFamilies(family: Word, v4rows: Uint32Array, v6rows: Uint32Array, placed: Uint32Array, lo: number, hi: number): void {
+  let i = placed[0];
+  let j = placed[1];
+  for (let row = lo; row < hi; row++) {
+    if (family[row]) v6rows[j++] = row;
+    else v4rows[i++] = row;
+  }
+  placed[0] = i;
+  placed[1] = j;
 }
 
 /** `want` of the candidate rows (undefined: the rows whose mask is set), in table order: the first, or the last ones. */
@@ -330,34 +426,22 @@ export function* selectSteps(k: SortColumns, mask: Uint8Array, count: number, ta
   for (; d < digits.length && left > SMALL_BUCKET && left > 2 * (take - nSure); d++) {
     const [keys, shift] = digits[d];
     counts.fill(0);
-    const n = candidates ? candidates.length : mask.length;
-    for (let lo = 0; lo < n; lo += STEP_ROWS) {
-      const hi = Math.min(n, lo + STEP_ROWS);
-      if (candidates) for (let i = lo; i < hi; i++) counts[(keys[candidates[i]] >>> shift) & 0xffff]++;
-      else for (let row = lo; row < hi; row++) if (mask[row]) counts[(keys[row] >>> shift) & 0xffff]++;
-      yield;
-    }
+    const from = candidates;
+    const n = from ? from.length : mask.length;
+    yield* blocks(n, (lo, hi) => (from ? countDigits(from, keys, shift, counts, lo, hi) : countMasked(mask, keys, shift, counts, lo, hi)));
     // The boundary digit: where the rows before it (in the order's direction) stop being fewer than needed.
     const need = take - nSure;
     let boundary = desc ? DIGITS - 1 : 0;
     for (let before = 0; before + counts[boundary] < need; boundary += desc ? -1 : 1) before += counts[boundary];
     if (counts[boundary] === left) continue;
     const next = new Uint32Array(counts[boundary]);
-    let nNext = 0;
-    for (let lo = 0; lo < n; lo += STEP_ROWS) {
-      const hi = Math.min(n, lo + STEP_ROWS);
-      for (let i = lo; i < hi; i++) {
-        const row = candidates ? candidates[i] : i;
-        if (candidates || mask[row]) {
-          const digit = (keys[row] >>> shift) & 0xffff;
-          if (digit === boundary) next[nNext++] = row;
-          else if (desc ? digit > boundary : digit < boundary) sure[nSure++] = row;
-        }
-      }
-      yield;
-    }
+    // placed: the rows in next, the rows in sure.
+    const placed = new Uint32Array([0, nSure]);
+    const at = boundary;
+    yield* blocks(n, (lo, hi) => (from ? partition(from, keys, shift, at, desc, next, sure, placed, lo, hi) : partitionMasked(mask, keys, shift, at, desc, next, sure, placed, lo, hi)));
+    nSure = placed[1];
     candidates = next;
-    left = nNext;
+    left = placed[0];
   }
   // Candidates that tie on every digit are in table order: the first needed ones come first (the last for desc).
   const tail = d === digits.length ? maskRows(mask, candidates, take - nSure, desc) : maskRows(mask, candidates, left, false);
@@ -366,6 +450,39 @@ export function* selectSteps(k: SortColumns, mask: Uint8Array, count: number, ta
   rows.set(tail, nSure);
   const sorted = yield* radixSteps(rows, digits);
   return desc ? sorted.reverse() : sorted;
+}
+
+/** counts[digit]++ for the rows of [lo, hi) whose mask is set. */
+function countMasked(mask: Uint8Array, keys: Word, shift: number, counts: Uint32Array, lo: number, hi: number): void {
+  for (let row = lo; row < hi; row++) if (mask[row]) counts[(keys[row] >>> shift) & 0xffff]++;
+}
+
+/** The rows rows[lo..hi): those with the boundary digit to next, those before it (in the order's direction) to sure. */
+function partition(rows: Uint32Array, keys: Word, shift: number, boundary: number, desc: boolean, next: Uint32Array, sure: Uint32Array, placed: Uint32Array, lo: number, hi: number): void {
+  let nNext = placed[0];
+  let nSure = placed[1];
+  for (let i = lo; i < hi; i++) {
+    const row = rows[i];
+    const digit = (keys[row] >>> shift) & 0xffff;
+    if (digit === boundary) next[nNext++] = row;
+    else if (desc ? digit > boundary : digit < boundary) sure[nSure++] = row;
+  }
+  placed[0] = nNext;
+  placed[1] = nSure;
+}
+
+/** partition() of the rows of [lo, hi) whose mask is set. */
+function partitionMasked(mask: Uint8Array, keys: Word, shift: number, boundary: number, desc: boolean, next: Uint32Array, sure: Uint32Array, placed: Uint32Array, lo: number, hi: number): void {
+  let nNext = placed[0];
+  let nSure = placed[1];
+  for (let row = lo; row < hi; row++) {
+    if (!mask[row]) continue;
+    const digit = (keys[row] >>> shift) & 0xffff;
+    if (digit === boundary) next[nNext++] = row;
+    else if (desc ? digit > boundary : digit < boundary) sure[nSure++] = row;
+  }
+  placed[0] = nNext;
+  placed[1] = nSure;
 }
 
 /** Runs every step of a generator at once; its result. */
@@ -382,6 +499,7 @@ export function runAll<T>(steps: Steps<T>): T {
  */
 export async function inTurns<T>(steps: Steps<T>, wait?: () => boolean): Promise<T> {
   for (;;) {
+    turnStarted = performance.now();
     const step = steps.next();
     if (step.done) return step.value;
     await new Promise<void>((resolve) => setImmediate(resolve));

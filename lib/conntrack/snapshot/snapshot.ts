@@ -8,7 +8,7 @@ import type { SortKey } from '../vocabulary';
 import { groupRows, groupRowsInTurns, type ColumnGroupKey, type Grouping, type KeyColumn } from './groups';
 import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
 import { evaluate } from './match';
-import { inTurns, orderBy, orderSteps, runAll, selectSteps, sortColumnsSteps, type SortColumns, type Steps } from './order';
+import { blocks, inTurns, orderBy, orderSteps, runAll, selectSteps, sortColumnsSteps, type SortColumns, type Steps } from './order';
 import { summaryOf, wholeTallySteps, type SnapshotSummary, type Tallies } from './summary';
 import { addressText, TextSearch, TEXT_BLOCK_ROWS, TEXT_STEP_MS, TEXT_STEP_ROWS } from './text';
 
@@ -66,6 +66,9 @@ interface Matches {
   key: string;
 }
 
+/** rowOfId() scans the id column this often at most; then it builds the id order and searches that. */
+const ID_SCANS = 16;
+
 /** Rows a first page's selection takes at least (ten pages of 100): the next pages are read off it. */
 const HEAD_ROWS = 1000;
 
@@ -95,6 +98,37 @@ export interface EntryProgress {
 
 export const emptyProgress = (): EntryProgress => ({ protocol: 0, sport: -1, dport: -1, status: 0, mark: 0, state: -1, packetsOriginal: Number.NaN, bytesOriginal: Number.NaN, packetsReply: Number.NaN, bytesReply: Number.NaN });
 
+/**
+ * mask[r] &= (hits[r] | keep[r]) & where[r] for rows [lo, hi) (each when given); how many of them stay set.
+ * A plain function: a generator's own loops are optimised poorly, and a fresh text runs this once.
+ */
+function overlay(mask: Uint8Array, hits: Uint8Array | undefined, keep: Uint8Array | undefined, where: Uint8Array | undefined, lo: number, hi: number): number {
+  let count = 0;
+  for (let r = lo; r < hi; r++) {
+    let m = mask[r];
+    if (hits) m &= hits[r] | (keep ? keep[r] : 0);
+    if (where) m &= where[r];
+    mask[r] = m;
+    count += m;
+  }
+  return count;
+}
+
+/** The page [offset, offset + limit) of the matching rows walked along the order (table order without one). */
+function readPage(mask: Uint8Array, count: number, order: Uint32Array | undefined, desc: boolean, offset: number, limit: number): number[] {
+  const size = mask.length;
+  const rows: number[] = [];
+  let seen = 0;
+  for (let i = 0; i < size && rows.length < limit && seen < count; i++) {
+    const position = desc ? size - 1 - i : i;
+    const row = order ? order[position] : position;
+    if (!mask[row]) continue;
+    if (seen >= offset) rows.push(row);
+    seen++;
+  }
+  return rows;
+}
+
 export class Snapshot {
   readonly info: SnapshotInfo;
   private readonly c: Columns;
@@ -108,6 +142,8 @@ export class Snapshot {
   private readonly sortColumns = new Map<SortKey, SortColumns>();
   /** The first rows of recent filtered orders, by sort, direction and match key (least recently used first). */
   private readonly heads = new Map<string, Uint32Array>();
+  /** rowOfId() calls answered by a scan (the id order not built). */
+  private idScans = 0;
   /** Recent match masks by filter and text (least recently used first). */
   private readonly masks = new Map<string, Matches>();
   /** Which rows contain a recent needle (least recently used first). */
@@ -226,10 +262,19 @@ export class Snapshot {
     return out;
   }
 
-  /** The row holding the entry with this id, or -1 (a binary search over the cached id order). */
+  /**
+   * The row holding the entry with this id, or -1: a binary search over the id order once it is built (prepare()
+   * with sort 'id', for many ids), else a scan of the id column (a millisecond at a million rows, where building
+   * the order would hold the event loop for a hundred); past ID_SCANS scans the order is built.
+   */
   rowOfId(id: number): number {
-    const order = this.order('id');
     const ids = this.c.id;
+    if (!this.orders.has('id') && this.idScans < ID_SCANS) {
+      this.idScans++;
+      const row = ids.indexOf(id);
+      return row >= 0 && row < this.c.size ? row : -1;
+    }
+    const order = this.order('id');
     let low = 0;
     let high = order.length - 1;
     while (low <= high) {
@@ -289,11 +334,10 @@ export class Snapshot {
    * Builds what a query needs (the rows matching free text, the row order for a sort key) without blocking the
    * event loop, so a server awaits this before query(); query() alone would build them in one go.
    */
-  async prepare(q: Pick<SnapshotQuery, 'text' | 'sort'>): Promise<void> {
+  async prepare(q: Omit<SnapshotQuery, 'offset' | 'limit'>): Promise<void> {
     const sort = q.sort;
     if (sort && !this.orders.has(sort)) await this.ordered(sort);
-    const needle = q.text?.trim().toLowerCase();
-    if (needle) await inTurns(this.textSteps(needle));
+    await inTurns(this.matchSteps(q.filter, q.text, q.textAddresses, q.where));
   }
 
   /** A sort key's columns written in turns (started on first call), kept while its order is built. */
@@ -344,9 +388,10 @@ export class Snapshot {
     try {
       const needle = q.text?.trim().toLowerCase();
       if (needle) await inTurns(this.textSteps(needle));
+      const { count } = await inTurns(this.matchSteps(q.filter, q.text, q.textAddresses, q.where));
       const sort = q.sort;
       if (!sort || this.orders.has(sort)) return await inTurns(this.pageSteps(q));
-      if (!this.selects(q, this.matches(q.filter, q.text, q.textAddresses, q.where).count)) {
+      if (!this.selects(q, count)) {
         await this.ordered(sort);
         return await inTurns(this.pageSteps(q));
       }
@@ -369,7 +414,12 @@ export class Snapshot {
   }
 
   /** Which rows match (1) and how many. The last few answers are cached: paging through one view reuses them. */
-  private matches(filter: Filter = {}, text?: string, textAddresses: readonly Prefix[] = [], where?: RowMask): Matches {
+  private matches(filter?: Filter, text?: string, textAddresses?: readonly Prefix[], where?: RowMask): Matches {
+    return runAll(this.matchSteps(filter, text, textAddresses, where));
+  }
+
+  /** matches() in steps: the filter evaluated a block of rows at a time, then the text and `where` laid over it. */
+  private *matchSteps(filter: Filter = {}, text?: string, textAddresses: readonly Prefix[] = [], where?: RowMask): Steps<Matches> {
     const needle = text?.trim().toLowerCase() ?? '';
     const also = needle ? textAddresses : [];
     const key = JSON.stringify(filter, (_k, v: unknown) => (v instanceof Uint8Array ? undefined : v)) + '\u0000' + needle + '\u0000' + also.map((p) => p.text).join(',') + '\u0000' + (where?.key ?? '');
@@ -379,24 +429,21 @@ export class Snapshot {
       this.masks.set(key, cached);
       return cached;
     }
-    const mask = new Uint8Array(this.c.size);
-    let count = evaluate(this.c, filter, 0, this.c.size, mask);
+    const c = this.c;
+    const mask = new Uint8Array(c.size);
+    let count = 0;
+    yield* blocks(c.size, (lo, hi) => (count += evaluate(c, filter, lo, hi, mask.subarray(lo, hi))));
     if (needle || where) {
       let keep: Uint8Array | undefined;
       if (needle && also.length) {
-        keep = new Uint8Array(this.c.size);
-        evaluate(this.c, { host: { name: needle, addresses: [...also] } }, 0, this.c.size, keep);
+        const named: Filter = { host: { name: needle, addresses: [...also] } };
+        const rows = (keep = new Uint8Array(c.size));
+        yield* blocks(c.size, (lo, hi) => evaluate(c, named, lo, hi, rows.subarray(lo, hi)));
       }
-      const hits = needle ? runAll(this.textSteps(needle)) : undefined;
+      const hits = needle ? yield* this.textSteps(needle) : undefined;
       // One pass: the filter's rows that have the text (or a host named by it), within `where`, counted.
       count = 0;
-      for (let r = 0; r < mask.length; r++) {
-        let m = mask[r];
-        if (hits) m &= hits[r] | (keep ? keep[r] : 0);
-        if (where) m &= where.mask[r];
-        mask[r] = m;
-        count += m;
-      }
+      yield* blocks(c.size, (lo, hi) => (count += overlay(mask, hits, keep, where?.mask, lo, hi)));
     }
     const answer = { mask, count, key };
     this.masks.set(key, answer);
@@ -477,17 +524,7 @@ export class Snapshot {
       if (head) return { matched: count, rows: Array.from(head.subarray(offset, end)) };
     }
     const order = sort ? this.order(sort) : undefined;
-    const size = this.c.size;
-    const rows: number[] = [];
-    let seen = 0;
-    for (let i = 0; i < size && rows.length < limit && seen < count; i++) {
-      const position = desc ? size - 1 - i : i;
-      const row = order ? order[position] : position;
-      if (!mask[row]) continue;
-      if (seen >= offset) rows.push(row);
-      seen++;
-    }
-    return { matched: count, rows };
+    return { matched: count, rows: readPage(mask, count, order, desc, offset, limit) };
   }
 
   /**
