@@ -283,9 +283,11 @@ export async function exportConnections(query: ExportQuery): Promise<Response> {
   const { snapshot: snapshotId, q, sort, order, format, ...fields } = query;
   const [uplink, filter] = uplinkFilterOf(fields);
   const snapshot = await consoleService().snapshots.get(snapshotId);
-  await snapshot.prepare({ text: q, sort });
   const { where, uplink: rowUplink } = await uplinkWhere(snapshot, uplink);
-  const rows = snapshot.cursor({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, where });
+  const rowQuery = { filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, where };
+  // The order, the text's rows and the mask built in turns: cursor() would build what is missing at once.
+  await snapshot.prepare(rowQuery);
+  const rows = snapshot.cursor(rowQuery);
   return exportStream({
     format,
     body: connectionExportBody({ snapshot, rows, format, uplink: rowUplink }),
