@@ -525,7 +525,7 @@ export class HistoryStore {
     const read: Pair[][] = runs.map(() => []);
     const limits = runs.map(() => 0);
     let pending = runs.map((_run, i) => i);
-    let share = Math.min(want, Math.max(16, Math.ceil((2 * want) / runs.length)));
+    let share = Math.min(want, Math.max(4, Math.ceil((2 * want) / runs.length)));
     let top: Pair[] = [];
     while (pending.length) {
       for (const i of pending) {
