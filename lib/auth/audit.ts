@@ -3,7 +3,7 @@
 // afterwards (complete: ok, failed, or interrupted when the process died in between); a one-step event (a login)
 // is written whole (record). Every write that fails throws AuditWriteError.
 import { z } from 'zod';
-import type { Store } from '@/lib/store';
+import { assertRoomToWrite, type Store } from '@/lib/store';
 import { AuditWriteError } from './errors';
 import type { Role } from './roles';
 
@@ -231,6 +231,11 @@ export class AuditLog {
 
   /** Writes the intent of an action about to start (outcome "pending") and returns its id for complete(). */
   begin(intent: AuditIntentRecord): number {
+    try {
+      assertRoomToWrite(this.db);
+    } catch (error) {
+      throw new AuditWriteError(intent.action, { cause: error });
+    }
     return this.insert({ ...intent, outcome: 'pending' });
   }
 

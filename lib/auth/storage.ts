@@ -2,7 +2,7 @@
 // each table and a committed write to the audit log that leaves no row); checkAuthStorage is the start-up check
 // (PRAGMA quick_check of each table, then the same probe); checkStartupStorage runs it before the server listens.
 import { join } from 'node:path';
-import { CLI_BUSY_TIMEOUT_MS, DATABASE_FILE, describeStoreError, isBusy, migrate, openStore, quickCheck, sqliteCode, type Store } from '@/lib/store';
+import { assertRoomToWrite, CLI_BUSY_TIMEOUT_MS, DATABASE_FILE, describeStoreError, isBusy, migrate, openStore, quickCheck, sqliteCode, type Store } from '@/lib/store';
 import { AUTH_MIGRATIONS } from './schema';
 
 /** The tables every authenticated and every destructive request uses. */
@@ -13,6 +13,7 @@ export const AUTH_TABLES = ['users', 'sessions', 'api_tokens', 'login_failures',
  * audit row: the pages an audit intent would write. Throws the store's error (SQLITE_BUSY, _FULL, _READONLY, ...).
  */
 export function probeAuthStorage(db: Store, now: number = Date.now()): void {
+  assertRoomToWrite(db);
   db.transaction(() => {
     for (const table of AUTH_TABLES) db.prepare(`SELECT rowid FROM ${table} ORDER BY rowid DESC LIMIT 1`).get();
     const probe = db

@@ -2,9 +2,10 @@
 // numbered schema migrations per module (auth now, connection history later) applied in a transaction each and
 // recorded in schema_migrations, so a module adds its own list without touching anyone else's.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, statfsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { processValue } from '@/lib/process';
+import { MIN_FREE_BYTES, StoreFullError } from './errors';
 
 export type Store = Database.Database;
 
@@ -95,6 +96,14 @@ export function migrate(db: Store, module: string, migrations: readonly Migratio
 
 // Next bundles each route separately, so module state is not shared between routes: one connection per data
 // directory per process, kept on globalThis.
+/** Throws StoreFullError when the file system holding this database has less than MIN_FREE_BYTES free. */
+export function assertRoomToWrite(db: Store): void {
+  if (db.memory) return;
+  const { bavail, bsize } = statfsSync(dirname(db.name));
+  const free = bavail * bsize;
+  if (free < MIN_FREE_BYTES) throw new StoreFullError(free);
+}
+
 /** The process-wide connection to the database in `dir` (default: dataDir()). */
 export function sharedStore(dir: string = dataDir(), options: StoreOptions = {}): Store {
   const stores = processValue('store', () => new Map<string, Store>());

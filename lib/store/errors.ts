@@ -29,10 +29,26 @@ export class StoreBusyError extends Error {
   }
 }
 
+/**
+ * Below this much free space on the data directory's file system the writes that must not be lost (an audit intent,
+ * the health probe) are refused. SQLite alone does not say so reliably: once a checkpoint has reset the WAL (the
+ * history writer checkpoints after its pruning), new transactions overwrite the WAL's old frames and succeed on a
+ * full disk, until the next one that needs a fresh page fails.
+ */
+export const MIN_FREE_BYTES = 1024 * 1024;
+
+/** The data directory's file system has less than MIN_FREE_BYTES free. */
+export class StoreFullError extends Error {
+  override readonly name = 'StoreFullError';
+  constructor(readonly freeBytes: number) {
+    super(`the disk holding the data directory is full (${freeBytes} bytes free, at least ${MIN_FREE_BYTES} needed)`);
+  }
+}
+
 /** What is wrong with the store, in words (never the SQL): for error bodies, health and the start-up check. */
 export function describeStoreError(error: unknown): string {
   const code = sqliteCode(error);
-  if (error instanceof StoreBusyError) return error.message;
+  if (error instanceof StoreBusyError || error instanceof StoreFullError) return error.message;
   if (!code) return error instanceof Error ? error.message : String(error);
   if (isBusy(error)) return 'the database is locked by another process (the CLI, a backup or sqlite3)';
   if (code === 'SQLITE_FULL') return 'the disk holding the data directory is full (SQLITE_FULL)';
@@ -99,3 +115,4 @@ export async function retryWhileBusy<T>(work: () => T, budgetMs: number = BUSY_B
 
 // Recognised whichever bundle threw them (see shareErrorClass).
 shareErrorClass(StoreBusyError, 'StoreBusyError');
+shareErrorClass(StoreFullError, 'StoreFullError');

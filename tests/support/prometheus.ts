@@ -62,7 +62,16 @@ export function parsePrometheus(text: string): Map<string, Family> {
       if (pair[1] in labels) throw new Error(`${where}: label ${pair[1]} twice`);
       labels[pair[1]] = pair[2];
     }
-    const familyName = current && SUFFIXES[current.type].some((s) => name === current?.name + s) ? current.name : [...pending.keys()].find((f) => name === f || name.startsWith(f));
+    // A sample's family: the current one, else the declared family of exactly its name, else the longest declared
+    // name it starts with (nodejs_active_requests_total is its own gauge, not a sample of nodejs_active_requests,
+    // which prom-client declares without samples when no request is active).
+    const declaredNames = [...pending.keys()];
+    const familyName =
+      current && SUFFIXES[current.type].some((s) => name === current?.name + s)
+        ? current.name
+        : declaredNames.includes(name)
+          ? name
+          : declaredNames.filter((f) => name.startsWith(f)).sort((a, b) => b.length - a.length)[0];
     if (!current || familyName !== current.name) {
       if (!familyName) throw new Error(`${where}: sample without a HELP and TYPE before it`);
       const declared = pending.get(familyName);
