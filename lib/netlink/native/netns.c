@@ -122,18 +122,27 @@ static napi_value js_receive_buffer_size(napi_env env, napi_callback_info info) 
 /* The kernel's dump datagrams are at most 32 KiB (SKB_WITH_OVERHEAD(32768)); a read is offered twice that. */
 #define DUMP_READ_BYTES (64 * 1024)
 
+/*
+ * Event datagrams are one message each (a few hundred bytes); a read is offered EVENT_READ_BYTES, more than the
+ * largest (an event skb is at most NLMSG_GOODSIZE, one page).
+ */
+#define EVENT_READ_BYTES (16 * 1024)
+
+/* One readDump or readEvents job: the caller's buffer filled on a pool thread, then its callback called. */
 typedef struct {
   napi_async_work work;
   napi_ref buffer_ref;
   napi_ref callback_ref;
   int fd;
+  int is_dump;
   uint32_t seq;
   uint8_t *data;
   size_t capacity;
   size_t used;
+  uint32_t datagrams;
   int err;
   int ended;
-} dump_read;
+} socket_read;
 
 /* Whether the datagram at p (n bytes, whole netlink messages) holds NLMSG_DONE or NLMSG_ERROR for seq. */
 static int ends_dump(const uint8_t *p, size_t n, uint32_t seq) {
@@ -149,7 +158,7 @@ static int ends_dump(const uint8_t *p, size_t n, uint32_t seq) {
 
 /* On a pool thread: datagrams appended to the buffer until less than one read fits, the dump ends, or an error. */
 static void dump_read_execute(napi_env env, void *data) {
-  dump_read *r = data;
+  socket_read *r = data;
   (void)env;
   while (r->capacity - r->used >= DUMP_READ_BYTES) {
     ssize_t n = recv(r->fd, r->data + r->used, DUMP_READ_BYTES, MSG_TRUNC);
@@ -172,78 +181,6 @@ static void dump_read_execute(napi_env env, void *data) {
   }
 }
 
-static void dump_read_complete(napi_env env, napi_status status, void *data) {
-  dump_read *r = data;
-  napi_value callback, global, argv[3];
-  napi_get_reference_value(env, r->callback_ref, &callback);
-  napi_get_global(env, &global);
-  napi_create_int32(env, status == napi_cancelled ? ECANCELED : r->err, &argv[0]);
-  napi_create_uint32(env, (uint32_t)r->used, &argv[1]);
-  napi_get_boolean(env, r->ended, &argv[2]);
-  napi_delete_reference(env, r->buffer_ref);
-  napi_delete_reference(env, r->callback_ref);
-  napi_delete_async_work(env, r->work);
-  free(r);
-  napi_call_function(env, global, callback, 3, argv, NULL);
-}
-
-/*
- * readDump(fd, buffer, seq, callback(errno, bytes, ended)): reads dump datagrams into buffer (a Uint8Array) on the
- * thread pool, back to back, until less than 64 KiB of it is left, a datagram holds NLMSG_DONE or NLMSG_ERROR for
- * seq (ended), or recv fails (errno; EAGAIN after the socket's read timeout). bytes: how much of buffer is filled,
- * whole datagrams only. The buffer must not be touched until the callback.
- */
-static napi_value js_read_dump(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], name;
-  int32_t fd;
-  uint32_t seq;
-  napi_typedarray_type type;
-  size_t length, offset;
-  void *base;
-  napi_value arraybuffer;
-  napi_valuetype callback_type;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  bool is_typedarray = false;
-  if (argc < 4 || !get_int_arg(env, argv[0], &fd) || napi_is_typedarray(env, argv[1], &is_typedarray) != napi_ok || !is_typedarray ||
-      napi_get_typedarray_info(env, argv[1], &type, &length, &base, &arraybuffer, &offset) != napi_ok || type != napi_uint8_array ||
-      napi_get_value_uint32(env, argv[2], &seq) != napi_ok || napi_typeof(env, argv[3], &callback_type) != napi_ok ||
-      callback_type != napi_function) {
-    napi_throw_type_error(env, NULL, "readDump(fd, Uint8Array, seq, callback)");
-    return NULL;
-  }
-  dump_read *r = calloc(1, sizeof(*r));
-  if (!r) return throw_errno(env, ENOMEM);
-  r->fd = fd;
-  r->seq = seq;
-  r->data = base;
-  r->capacity = length;
-  napi_create_reference(env, argv[1], 1, &r->buffer_ref);
-  napi_create_reference(env, argv[3], 1, &r->callback_ref);
-  napi_create_string_utf8(env, "readDump", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, dump_read_execute, dump_read_complete, r, &r->work);
-  napi_queue_async_work(env, r->work);
-  return NULL;
-}
-
-/*
- * Event datagrams are one message each (a few hundred bytes); a read is offered EVENT_READ_BYTES, more than the
- * largest (an event skb is at most NLMSG_GOODSIZE, one page).
- */
-#define EVENT_READ_BYTES (16 * 1024)
-
-typedef struct {
-  napi_async_work work;
-  napi_ref buffer_ref;
-  napi_ref callback_ref;
-  int fd;
-  uint8_t *data;
-  size_t capacity;
-  size_t used;
-  uint32_t datagrams;
-  int err;
-} event_read;
-
 /*
  * On a pool thread: the first recv blocks (until an event or the socket's read timeout), the following ones take
  * what is already queued (MSG_DONTWAIT) until the buffer is nearly full, the queue is empty, or recv fails. One
@@ -251,7 +188,7 @@ typedef struct {
  * churn) cost more than decoding them, and the socket's queue grew until the kernel dropped events.
  */
 static void event_read_execute(napi_env env, void *data) {
-  event_read *r = data;
+  socket_read *r = data;
   (void)env;
   while (r->capacity - r->used >= EVENT_READ_BYTES) {
     ssize_t n = recv(r->fd, r->data + r->used, EVENT_READ_BYTES, MSG_TRUNC | (r->datagrams ? MSG_DONTWAIT : 0));
@@ -273,18 +210,71 @@ static void event_read_execute(napi_env env, void *data) {
   }
 }
 
-static void event_read_complete(napi_env env, napi_status status, void *data) {
-  event_read *r = data;
-  napi_value callback, global, argv[2];
+/* On the main thread: callback(errno, bytes) for events, callback(errno, bytes, ended) for a dump. */
+static void socket_read_complete(napi_env env, napi_status status, void *data) {
+  socket_read *r = data;
+  napi_value callback, global, argv[3];
   napi_get_reference_value(env, r->callback_ref, &callback);
   napi_get_global(env, &global);
   napi_create_int32(env, status == napi_cancelled ? ECANCELED : r->err, &argv[0]);
   napi_create_uint32(env, (uint32_t)r->used, &argv[1]);
+  napi_get_boolean(env, r->ended, &argv[2]);
+  size_t argc = r->is_dump ? 3 : 2;
   napi_delete_reference(env, r->buffer_ref);
   napi_delete_reference(env, r->callback_ref);
   napi_delete_async_work(env, r->work);
   free(r);
-  napi_call_function(env, global, callback, 2, argv, NULL);
+  napi_call_function(env, global, callback, argc, argv, NULL);
+}
+
+/*
+ * The arguments (fd, Uint8Array, [seq,] callback) checked and one job queued: the dump's form has seq, the events'
+ * form does not. Throws a TypeError naming the call's usage when they do not fit.
+ */
+static napi_value queue_socket_read(napi_env env, napi_callback_info info, int is_dump, const char *name,
+                                    const char *usage, napi_async_execute_callback execute) {
+  size_t expected = is_dump ? 4 : 3, argc = 4;
+  napi_value argv[4], resource_name;
+  int32_t fd;
+  uint32_t seq = 0;
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *base;
+  napi_value arraybuffer;
+  napi_valuetype callback_type;
+  bool is_typedarray = false;
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_value callback = argv[expected - 1];
+  if (argc < expected || !get_int_arg(env, argv[0], &fd) || napi_is_typedarray(env, argv[1], &is_typedarray) != napi_ok || !is_typedarray ||
+      napi_get_typedarray_info(env, argv[1], &type, &length, &base, &arraybuffer, &offset) != napi_ok || type != napi_uint8_array ||
+      (is_dump && napi_get_value_uint32(env, argv[2], &seq) != napi_ok) || napi_typeof(env, callback, &callback_type) != napi_ok ||
+      callback_type != napi_function) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  socket_read *r = calloc(1, sizeof(*r));
+  if (!r) return throw_errno(env, ENOMEM);
+  r->fd = fd;
+  r->is_dump = is_dump;
+  r->seq = seq;
+  r->data = base;
+  r->capacity = length;
+  napi_create_reference(env, argv[1], 1, &r->buffer_ref);
+  napi_create_reference(env, callback, 1, &r->callback_ref);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name);
+  napi_create_async_work(env, NULL, resource_name, execute, socket_read_complete, r, &r->work);
+  napi_queue_async_work(env, r->work);
+  return NULL;
+}
+
+/*
+ * readDump(fd, buffer, seq, callback(errno, bytes, ended)): reads dump datagrams into buffer (a Uint8Array) on the
+ * thread pool, back to back, until less than 64 KiB of it is left, a datagram holds NLMSG_DONE or NLMSG_ERROR for
+ * seq (ended), or recv fails (errno; EAGAIN after the socket's read timeout). bytes: how much of buffer is filled,
+ * whole datagrams only. The buffer must not be touched until the callback.
+ */
+static napi_value js_read_dump(napi_env env, napi_callback_info info) {
+  return queue_socket_read(env, info, 1, "readDump", "readDump(fd, Uint8Array, seq, callback)", dump_read_execute);
 }
 
 /*
@@ -295,33 +285,7 @@ static void event_read_complete(napi_env env, napi_status status, void *data) {
  * The buffer must not be touched until the callback.
  */
 static napi_value js_read_events(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], name;
-  int32_t fd;
-  napi_typedarray_type type;
-  size_t length, offset;
-  void *base;
-  napi_value arraybuffer;
-  napi_valuetype callback_type;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  bool is_typedarray = false;
-  if (argc < 3 || !get_int_arg(env, argv[0], &fd) || napi_is_typedarray(env, argv[1], &is_typedarray) != napi_ok || !is_typedarray ||
-      napi_get_typedarray_info(env, argv[1], &type, &length, &base, &arraybuffer, &offset) != napi_ok || type != napi_uint8_array ||
-      napi_typeof(env, argv[2], &callback_type) != napi_ok || callback_type != napi_function) {
-    napi_throw_type_error(env, NULL, "readEvents(fd, Uint8Array, callback)");
-    return NULL;
-  }
-  event_read *r = calloc(1, sizeof(*r));
-  if (!r) return throw_errno(env, ENOMEM);
-  r->fd = fd;
-  r->data = base;
-  r->capacity = length;
-  napi_create_reference(env, argv[1], 1, &r->buffer_ref);
-  napi_create_reference(env, argv[2], 1, &r->callback_ref);
-  napi_create_string_utf8(env, "readEvents", NAPI_AUTO_LENGTH, &name);
-  napi_create_async_work(env, NULL, name, event_read_execute, event_read_complete, r, &r->work);
-  napi_queue_async_work(env, r->work);
-  return NULL;
+  return queue_socket_read(env, info, 0, "readEvents", "readEvents(fd, Uint8Array, callback)", event_read_execute);
 }
 
 static void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
