@@ -3,7 +3,8 @@
 // spells differently and needles cut from those rows (across fields, with spaces, in capitals) or made up.
 import { describe, expect, it } from 'vitest';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
-import { rowText, TEXT_STEP_ROWS } from '@/lib/conntrack/snapshot/text';
+import { rowText, TextSearch, TEXT_STEP_ROWS } from '@/lib/conntrack/snapshot/text';
+import { stepLimit } from '@/lib/conntrack/snapshot/order';
 import { IPS, TCP_STATES } from '@/lib/conntrack/constants';
 import type { Connection, Tuple } from '@/lib/conntrack/types';
 
@@ -100,6 +101,27 @@ describe('free text over the columns', () => {
     expect(matchedSome).toBeGreaterThan(needles.length / 2);
     expect(matchedSome).toBeLessThan(needles.length);
   }, 120_000);
+
+  it('builds a needle\'s tables in steps: the port and IPv6 group tables are not one turn', () => {
+    const ms = stepLimit.ms;
+    // With no time at all, every block of a table is a step of its own.
+    stepLimit.ms = 0;
+    try {
+      for (const needle of ['443', '2001:db8', 'tcp 1']) {
+        const steps = TextSearch.steps(snapshot.columns, Buffer.from(needle));
+        let yields = 0;
+        let step = steps.next();
+        for (; !step.done; step = steps.next()) yields++;
+        // A state of the automaton a step (the needle's length + 1), and for "443" the two 65,536-entry tables in blocks.
+        expect(yields, needle).toBeGreaterThan(needle === '443' ? 32 : needle.length);
+        const found = new Uint8Array(ROWS);
+        step.value.rows(0, ROWS, found);
+        expect(disagreement(needle, [...found.keys()].filter((row) => found[row])), needle).toBeUndefined();
+      }
+    } finally {
+      stepLimit.ms = ms;
+    }
+  });
 
   it('gives the same rows when prepare() searched in turns first', async () => {
     const prepared = build();

@@ -28,12 +28,13 @@ export type Steps<T> = Generator<void, T, void>;
 let turnStarted = 0;
 
 /**
- * work(lo, hi) over rows [0, n) a block at a time, the step ended (a yield) whenever the turn has run stepLimit.ms:
- * steps of a fixed size took 10-40 ms each while the code was still unoptimised, a millisecond once it was.
+ * work(lo, hi) over rows [0, n) a block (`rows`) at a time, the step ended (a yield) whenever the turn has run
+ * stepLimit.ms: steps of a fixed size took 10-40 ms each while the code was still unoptimised, a millisecond once
+ * it was.
  */
-export function* blocks(n: number, work: (lo: number, hi: number) => void): Steps<void> {
-  for (let lo = 0; lo < n; lo += BLOCK_ROWS) {
-    work(lo, Math.min(n, lo + BLOCK_ROWS));
+export function* blocks(n: number, work: (lo: number, hi: number) => void, rows = BLOCK_ROWS): Steps<void> {
+  for (let lo = 0; lo < n; lo += rows) {
+    work(lo, Math.min(n, lo + rows));
     if (performance.now() - turnStarted >= stepLimit.ms) yield;
   }
 }

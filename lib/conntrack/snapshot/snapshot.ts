@@ -313,7 +313,7 @@ export class Snapshot {
       return cached;
     }
     const size = this.c.size;
-    const search = new TextSearch(this.c, Buffer.from(needle, 'utf8'));
+    const search = yield* TextSearch.steps(this.c, Buffer.from(needle, 'utf8'));
     const found = new Uint8Array(size);
     for (let from = 0; from < size; ) {
       yield;

@@ -5,6 +5,7 @@
 import { formatIPv6, isMapped as isMapped_, writeDecimal as writeDecimal_, writeIPv4 as writeIPv4_, writeIPv6 as writeIPv6_, zeroRun as zeroRun_ } from '@/lib/netlink/address';
 import { IPS as IPS_, PROTOCOL_NAMES, TCP_STATES } from '../constants';
 import { FAMILY_V6 as FAMILY_V6_, NO_STATE as NO_STATE_, PORTED as PORTED_, type Columns } from './columns';
+import { blocks, type Steps } from './order';
 
 // Imported bindings can compile to getters (CommonJS interop), which cost more than the writing on the per-row
 // path; the hot code reads these module-local copies (as the builder does).
@@ -148,13 +149,20 @@ function walk(next: Uint32Array, s: number, bytes: ArrayLike<number>, to: number
 
 /**
  * The automaton's state after each number below 1000 from every state, table[state * 1000 + n]: as written (group)
- * and zero-padded to three digits (padded), built a digit at a time from the automaton's digit transitions.
+ * and zero-padded to three digits (padded), built a digit at a time from the automaton's digit transitions, a
+ * state at a time between looks at the clock.
  */
-function decimalTables(next: Uint32Array, found: number): { group: Uint32Array; padded: Uint32Array } {
+function* decimalTables(next: Uint32Array, found: number): Steps<{ group: Uint32Array; padded: Uint32Array }> {
   const states = found + 1;
   const group = new Uint32Array(states * 1000);
   const padded = new Uint32Array(states * 1000);
-  for (let s = 0; s < states; s++) {
+  yield* blocks(states, (lo, hi) => decimalStates(next, group, padded, lo, hi), 1);
+  return { group, padded };
+}
+
+/** decimalTables() for the states [lo, hi). */
+function decimalStates(next: Uint32Array, group: Uint32Array, padded: Uint32Array, lo: number, hi: number): void {
+  for (let s = lo; s < hi; s++) {
     const at = s * 1000;
     for (let a = 0; a < 10; a++) {
       const sa = next[s * 256 + 48 + a];
@@ -168,7 +176,6 @@ function decimalTables(next: Uint32Array, found: number): { group: Uint32Array; 
     for (let n = 10; n < 100; n++) group[at + n] = next[next[s * 256 + 48 + ((n / 10) | 0)] * 256 + 48 + (n % 10)];
     group.set(padded.subarray(at + 100, at + 1000), at + 100);
   }
-  return { group, padded };
 }
 
 /** The automaton's state after n (below 10^12) in decimal from state s: three digits a step. */
@@ -236,19 +243,82 @@ function walkIPv6(next: Uint32Array, h: HexTables, group: Uint32Array, octetDot:
   return state;
 }
 
-/** The hex tables from the automaton's transitions. */
-function hexTables(next: Uint32Array, found: number): HexTables {
-  const digit = (d: number): number => (d < 10 ? 48 + d : 87 + d);
+/** The hex tables from the automaton's transitions, a state at a time between looks at the clock. */
+function* hexTables(next: Uint32Array, found: number): Steps<HexTables> {
   const hex = new Uint32Array((found + 1) * 256);
   const hex2 = new Uint32Array((found + 1) * 256);
-  for (let s = 0; s <= found; s++) {
+  yield* blocks(found + 1, (lo, hi) => hexStates(next, hex, hex2, lo, hi), 1);
+  return { hex, hex2 };
+}
+
+/** hexTables() for the states [lo, hi). */
+function hexStates(next: Uint32Array, hex: Uint32Array, hex2: Uint32Array, lo: number, hi: number): void {
+  const digit = (d: number): number => (d < 10 ? 48 + d : 87 + d);
+  for (let s = lo; s < hi; s++) {
     for (let b = 0; b < 256; b++) {
       const high = next[s * 256 + digit(b >> 4)];
       hex2[s * 256 + b] = next[high * 256 + digit(b & 15)];
       hex[s * 256 + b] = b < 16 ? next[s * 256 + digit(b)] : hex2[s * 256 + b];
     }
   }
-  return { hex, hex2 };
+}
+
+/** t[state * values.length + v]: the state after values[v] from each state of [lo, hi). */
+function valueTable(next: Uint32Array, t: Uint32Array, values: readonly Uint8Array[], lo: number, hi: number): void {
+  for (let s = lo; s < hi; s++) for (let v = 0; v < values.length; v++) t[s * values.length + v] = walk(next, s, values[v], values[v].length);
+}
+
+/** ports[v] for v of [lo, hi): whether port v as written (its thousands, then three padded digits) is the needle's end. */
+function portTable(group: Uint32Array, padded: Uint32Array, found: number, ports: Uint8Array, lo: number, hi: number): void {
+  for (let v = lo; v < hi; v++) {
+    const high = (v / 1000) | 0;
+    ports[v] = (high ? padded[group[high] * 1000 + v - high * 1000] : group[v]) === found ? 1 : 0;
+  }
+}
+
+/** groups[v] for v of [lo, hi): whether IPv6 group v in hex without leading zeros (its high byte, then two digits) is. */
+function groupTable(h: HexTables, found: number, groups: Uint8Array, lo: number, hi: number): void {
+  const { hex, hex2 } = h;
+  for (let v = lo; v < hi; v++) groups[v] = (v < 256 ? hex[v] : hex2[hex[v >> 8] * 256 + (v & 255)]) === found ? 1 : 0;
+}
+
+/** Which fields of a row a needle can occur in (all of them when it has a space). */
+interface Fields {
+  id: boolean;
+  family: boolean;
+  protocol: boolean;
+  endpoints: boolean;
+  state: boolean;
+  status: boolean;
+  mark: boolean;
+  zone: boolean;
+}
+
+/** Which ports, IPv6 groups and octets contain the needle (see TextSearch's tokens). */
+interface Tokens {
+  ports: Uint8Array;
+  groups: Uint8Array;
+  someGroup: boolean;
+  octets: Uint8Array | undefined;
+  someOctet: boolean;
+}
+
+/** What TextSearch.steps() builds for the search. */
+interface Parts {
+  hit: number;
+  next: Uint32Array;
+  apart: boolean;
+  read: Fields;
+  decimals: { group: Uint32Array; padded: Uint32Array };
+  octetDot: Uint32Array;
+  hex: HexTables;
+  markPrefix: Uint32Array;
+  zonePrefix: Uint32Array;
+  tokens: Tokens | undefined;
+  family: Uint32Array;
+  protocol: Uint32Array;
+  state: Uint32Array;
+  status: Uint32Array;
 }
 
 /**
@@ -268,7 +338,7 @@ export class TextSearch {
   /** Whether the needle has no space: every field then starts afresh, in any order. */
   private readonly apart: boolean;
   /** Which fields to read: all when the needle has a space, else those it can occur in. */
-  private readonly read: { id: boolean; family: boolean; protocol: boolean; endpoints: boolean; state: boolean; status: boolean; mark: boolean; zone: boolean };
+  private readonly read: Fields;
   private readonly decimals: { group: Uint32Array; padded: Uint32Array };
   /** An octet and the dot after it: octetDot[state * 256 + octet] (an octet alone is a decimal group). */
   private readonly octetDot: Uint32Array;
@@ -281,7 +351,7 @@ export class TextSearch {
    * read apart (each starts afresh), as which of their values contain the needle: the ports, the IPv6 groups and,
    * without a dot in the needle, the octets (else an IPv4 address is read whole).
    */
-  private readonly tokens: { ports: Uint8Array; groups: Uint8Array; someGroup: boolean; octets: Uint8Array | undefined; someOctet: boolean } | undefined;
+  private readonly tokens: Tokens | undefined;
   private readonly family: Uint32Array;
   private readonly protocol: Uint32Array;
   private readonly state: Uint32Array;
@@ -291,11 +361,35 @@ export class TextSearch {
   private readonly helperText = new Map<string, Uint8Array>();
   private states = new Uint32Array(0);
 
-  constructor(c: Columns, needle: Uint8Array) {
+  private constructor(c: Columns, parts: Parts) {
     this.c = c;
+    this.hit = parts.hit;
+    this.next = parts.next;
+    this.apart = parts.apart;
+    this.read = parts.read;
+    this.decimals = parts.decimals;
+    this.octetDot = parts.octetDot;
+    this.hex = parts.hex;
+    this.markPrefix = parts.markPrefix;
+    this.zonePrefix = parts.zonePrefix;
+    this.tokens = parts.tokens;
+    this.family = parts.family;
+    this.protocol = parts.protocol;
+    this.state = parts.state;
+    this.status = parts.status;
+    this.helperRows = Uint32Array.from(c.helpers.keys()).sort();
+    for (const name of c.helpers.values()) if (!this.helperText.has(name)) this.helperText.set(name, ascii(name));
+  }
+
+  /**
+   * The search for a needle, its tables built in steps (blocks(): a step ends once the turn has run a few ms): a
+   * process's first search runs them unoptimised, and the port and IPv6 group tables alone are 65,536 entries each
+   * (22 ms in one turn for "443" on a cold server).
+   */
+  static *steps(c: Columns, needle: Uint8Array): Steps<TextSearch> {
     const n = needle.length;
-    this.hit = n;
-    const next = new Uint32Array((n + 1) * 256);
+    const states = n + 1;
+    const next = new Uint32Array(states * 256);
     if (n) next[needle[0]] = 1;
     // The usual KMP automaton: state s copies the transitions of its longest proper border x, then advances on its own byte.
     for (let s = 1, x = 0; s < n; s++) {
@@ -304,66 +398,55 @@ export class TextSearch {
       x = next[x * 256 + needle[s]];
     }
     next.fill(n, n * 256);
-    this.next = next;
-    const table = (values: readonly Uint8Array[]): Uint32Array => {
-      const t = new Uint32Array((n + 1) * values.length);
-      for (let s = 0; s <= n; s++) for (let v = 0; v < values.length; v++) t[s * values.length + v] = walk(next, s, values[v], values[v].length);
-      return t;
-    };
-    this.family = table(FAMILY_TEXT);
-    this.protocol = table(PROTOCOL_TEXT);
-    this.state = table(STATE_OR_NONE);
-    this.status = table(STATUS_TEXT);
+    const family = new Uint32Array(states * FAMILY_TEXT.length);
+    const protocol = new Uint32Array(states * PROTOCOL_TEXT.length);
+    const state = new Uint32Array(states * STATE_OR_NONE.length);
+    const status = new Uint32Array(states * STATUS_TEXT.length);
+    yield* blocks(
+      states,
+      (lo, hi) => {
+        for (const [t, values] of [[family, FAMILY_TEXT], [protocol, PROTOCOL_TEXT], [state, STATE_OR_NONE], [status, STATUS_TEXT]] as const) valueTable(next, t, values, lo, hi);
+      },
+      1,
+    );
     const all = needle.includes(SPACE);
-    this.apart = !all;
     const within = (bytes: Uint8Array): boolean => all || needle.every((b) => bytes[b] === 1);
     /** Whether one of the values, read from the start, contains the needle. */
     const inAny = (t: Uint32Array, values: number): boolean => all || t.subarray(0, values).includes(n);
-    this.read = {
+    const read = {
       id: within(ID_BYTES),
-      family: inAny(this.family, FAMILY_TEXT.length),
-      protocol: inAny(this.protocol, PROTOCOL_TEXT.length),
+      family: inAny(family, FAMILY_TEXT.length),
+      protocol: inAny(protocol, PROTOCOL_TEXT.length),
       endpoints: within(ENDPOINT_BYTES),
-      state: inAny(this.state, STATE_OR_NONE.length),
-      status: inAny(this.status, STATUS_TEXT.length),
+      state: inAny(state, STATE_OR_NONE.length),
+      status: inAny(status, STATUS_TEXT.length),
       mark: within(MARK_BYTES),
       zone: within(ZONE_BYTES),
     };
-    const numeric = this.read.id || this.read.endpoints || this.read.mark || this.read.zone;
-    this.decimals = numeric ? decimalTables(next, n) : { group: new Uint32Array(0), padded: new Uint32Array(0) };
-    const { group } = this.decimals;
-    this.octetDot = new Uint32Array(this.read.endpoints ? (n + 1) * 256 : 0);
-    if (this.read.endpoints) for (let s = 0; s <= n; s++) for (let o = 0; o < 256; o++) this.octetDot[s * 256 + o] = next[group[s * 1000 + o] * 256 + DOT];
-    this.hex = this.read.endpoints ? hexTables(next, n) : { hex: new Uint32Array(0), hex2: new Uint32Array(0) };
-    const prefix = (text: Uint8Array): Uint32Array => Uint32Array.from({ length: n + 1 }, (_, s) => walk(next, s, text, text.length));
-    this.markPrefix = prefix(MARK_TEXT);
-    this.zonePrefix = prefix(ZONE_TEXT);
+    const numeric = read.id || read.endpoints || read.mark || read.zone;
+    const decimals = numeric ? yield* decimalTables(next, n) : { group: new Uint32Array(0), padded: new Uint32Array(0) };
+    const { group, padded } = decimals;
+    const octetDot = new Uint32Array(read.endpoints ? states * 256 : 0);
+    if (read.endpoints) for (let s = 0; s <= n; s++) for (let o = 0; o < 256; o++) octetDot[s * 256 + o] = next[group[s * 1000 + o] * 256 + DOT];
+    const hex = read.endpoints ? yield* hexTables(next, n) : { hex: new Uint32Array(0), hex2: new Uint32Array(0) };
+    const prefix = (text: Uint8Array): Uint32Array => Uint32Array.from({ length: states }, (_, s) => walk(next, s, text, text.length));
     const apart = (byte: number): boolean => !needle.includes(byte);
-    if (this.read.endpoints && !all && apart(COLON) && apart(OPEN) && apart(CLOSE)) {
-      const { hex, hex2 } = this.hex;
-      const { padded } = this.decimals;
+    let tokens: Tokens | undefined;
+    if (read.endpoints && !all && apart(COLON) && apart(OPEN) && apart(CLOSE)) {
       // A port is its thousands then three padded digits; a group its high byte then two hex digits.
       const ports = new Uint8Array(65536);
-      for (let v = 0; v < 1000; v++) ports[v] = group[v] === n ? 1 : 0;
-      for (let high = 1; high < 66; high++) {
-        const at = group[high] * 1000;
-        for (let low = 0; low < 1000 && high * 1000 + low < 65536; low++) ports[high * 1000 + low] = padded[at + low] === n ? 1 : 0;
-      }
+      yield* blocks(65536, (lo, hi) => portTable(group, padded, n, ports, lo, hi));
       const groups = new Uint8Array(65536);
-      for (let v = 0; v < 256; v++) groups[v] = hex[v] === n ? 1 : 0;
-      for (let high = 1; high < 256; high++) {
-        const at = hex[high] * 256;
-        for (let low = 0; low < 256; low++) groups[high * 256 + low] = hex2[at + low] === n ? 1 : 0;
-      }
+      yield* blocks(65536, (lo, hi) => groupTable(hex, n, groups, lo, hi));
       let octets: Uint8Array | undefined;
       if (apart(DOT)) {
         octets = new Uint8Array(256);
         for (let v = 0; v < 256; v++) if (group[v] === n) octets[v] = 1;
       }
-      this.tokens = { ports, groups, someGroup: groups.includes(1), octets, someOctet: octets === undefined || octets.includes(1) };
+      tokens = { ports, groups, someGroup: groups.includes(1), octets, someOctet: octets === undefined || octets.includes(1) };
     }
-    this.helperRows = Uint32Array.from(c.helpers.keys()).sort();
-    for (const name of c.helpers.values()) if (!this.helperText.has(name)) this.helperText.set(name, ascii(name));
+    const parts: Parts = { hit: n, next, apart: !all, read, decimals, octetDot, hex, markPrefix: prefix(MARK_TEXT), zonePrefix: prefix(ZONE_TEXT), tokens, family, protocol, state, status };
+    return new TextSearch(c, parts);
   }
 
   /** Marks found[row] = 1 for the rows of [from, to) whose text contains the needle. */
@@ -452,7 +535,7 @@ export class TextSearch {
   /** The endpoints read apart (see tokens): whether an address, its port or an IPv6 group of it contains the needle. */
   private endpointTokens(from: number, count: number, states: Uint32Array): void {
     const { addr, ports: portColumn, v6, protocol, family } = this.c;
-    const { ports, groups, someGroup, octets, someOctet } = this.tokens as NonNullable<TextSearch['tokens']>;
+    const { ports, groups, someGroup, octets, someOctet } = this.tokens as Tokens;
     const { octetDot, hex, next } = this;
     const { group } = this.decimals;
     const hit = this.hit;
