@@ -74,17 +74,27 @@ function record(random: () => number, i: number, end: number): HistoryRecord {
   };
 }
 
-/** Inserts `rows` rows ending over the week before `now`, oldest first, in transactions of `batch`. */
+/** Inserts `rows` rows ending over the week before `now`, oldest first, in transactions of `batch`, into the store's partitions. */
 export function seedHistory(store: HistoryStore, rows: number, now = Date.now(), batch = 20_000): { seconds: number } {
   const random = prng(7);
   const started = performance.now();
-  // Indexes are built once after the bulk insert (a sorted build), not row by row: same result, much sooner.
-  const indexes = store.db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'history' AND sql IS NOT NULL").all() as { name: string; sql: string }[];
-  for (const index of indexes) store.db.exec(`DROP INDEX ${index.name}`);
+  // A partition's indexes are built once its rows are in (a sorted build), not row by row: same result, much sooner.
+  const stripped = new Map<string, string[]>();
+  const strip = (table: string) => {
+    if (stripped.has(table)) return;
+    const indexes = store.db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL").all(table) as { name: string; sql: string }[];
+    for (const index of indexes) store.db.exec(`DROP INDEX ${index.name}`);
+    stripped.set(table, indexes.map((index) => index.sql));
+  };
   const step = (7 * DAY_MS) / rows;
   const first = now - 7 * DAY_MS;
+  const size = store.partitioning.rows;
   for (let done = 0; done < rows; ) {
-    const n = Math.min(batch, rows - done);
+    const [newest] = store.catalog();
+    // A full partition: the insert begins the next (its first batch with the indexes, the rest without).
+    const room = newest.rows >= size ? batch : size - newest.rows;
+    if (newest.rows < size) strip(newest.table);
+    const n = Math.min(batch, rows - done, room);
     const records: HistoryRecord[] = [];
     for (let i = 0; i < n; i++) records.push(record(random, done + i, Math.floor(first + (done + i) * step)));
     store.insert(records);
@@ -92,7 +102,7 @@ export function seedHistory(store: HistoryStore, rows: number, now = Date.now(),
     if (process.stdout.isTTY) process.stdout.write(`\rseeded ${done.toLocaleString('en-US')} rows`);
   }
   if (process.stdout.isTTY) process.stdout.write('\n');
-  for (const index of indexes) store.db.exec(index.sql);
+  for (const sqls of stripped.values()) for (const sql of sqls) store.db.exec(sql);
   store.db.exec('ANALYZE');
   return { seconds: (performance.now() - started) / 1000 };
 }
@@ -132,7 +142,7 @@ const KINDS: Record<string, (row: HistoryRecord, now: number, random: () => numb
  * the newest rows match none of the broad filters, so a walk newest first by end time meets no match for a while.
  */
 export function timeQueriesAfterChurn(store: HistoryStore, rows: number, samples: number, seededAt: number, churnRows: number): QueryTiming[] {
-  const before = (store.db.prepare('SELECT COALESCE(MAX(key), 0) AS key FROM history').get() as { key: number }).key;
+  const before = store.catalog()[0].first_key + store.catalog()[0].rows - 1;
   const started = performance.now();
   for (let done = 0; done < churnRows; ) {
     const records: HistoryRecord[] = [];
@@ -163,8 +173,7 @@ export function timeQueriesAfterChurn(store: HistoryStore, rows: number, samples
   try {
     return timeQueries(store, rows, samples, seededAt);
   } finally {
-    store.db.prepare('DELETE FROM history WHERE key > ?').run(before);
-    store.counted(-churnRows);
+    store.deleteKeys(Array.from({ length: churnRows }, (_v, i) => before + 1 + i));
   }
 }
 

@@ -136,7 +136,7 @@ function runGenerator(netns: string, rate: number, seconds: number): Promise<Gen
 async function measure(db: Store, rate: number, seconds: number, receiveBufferBytes: number, maxRows: number) {
   const namespace = await createNamespace({ role: 'benchhist', sysctls: { 'net.netfilter.nf_conntrack_acct': '1', 'net.netfilter.nf_conntrack_timestamp': '1' } });
   try {
-    const store = new HistoryStore(db);
+    const store = new HistoryStore(db, { maxRows, retentionDays: 0 });
     const rowsBefore = store.size;
     // No age limit (the seeded week stays); the row limit at the seeded size, as in a full history.
     const recorder = new HistoryRecorder({ netns: namespace.name, store, config: { ...HISTORY_DEFAULTS, receiveBufferBytes, retentionDays: 0, maxRows }, log: () => undefined });
@@ -260,7 +260,7 @@ async function main(): Promise<void> {
   const report: Record<string, unknown> = { machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release() } };
   try {
     if (phases.has('queries')) {
-      const store = new HistoryStore(db);
+      const store = new HistoryStore(db, { maxRows: rows });
       const now = Date.now();
       if (!seeded || store.size < rows) {
         store.clear();

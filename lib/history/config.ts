@@ -2,9 +2,15 @@
 export interface HistoryConfig {
   /** CONNTRACK_HISTORY: "off" disables the recorder (the history pages still read what was stored). */
   enabled: boolean;
-  /** CONNTRACK_HISTORY_RETENTION_DAYS: ended connections older than this are pruned (0: no age limit). */
+  /**
+   * CONNTRACK_HISTORY_RETENTION_DAYS: ended connections older than this are pruned (0: no age limit), a whole
+   * partition at a time (a row stays at most a 16th longer: store.ts HISTORY_PARTITIONS).
+   */
   retentionDays: number;
-  /** CONNTRACK_HISTORY_MAX_ROWS: at most this many rows are kept, the oldest go first (0: no row limit). */
+  /**
+   * CONNTRACK_HISTORY_MAX_ROWS: at most this many rows are kept, the oldest partition going whole, so between this
+   * less a 16th and this many (0: no row limit).
+   */
   maxRows: number;
   /** CONNTRACK_HISTORY_FLUSH_MS: buffered rows are written at least this often. */
   flushIntervalMs: number;

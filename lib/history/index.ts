@@ -7,4 +7,4 @@ export { CONNECTION_LINE_VERSION, ConnectionLines, connectionLine, type Connecti
 export { HistoryRecorder, recordOf, type LiveChange, type RecorderStatus } from './recorder';
 export { historyRuntime, type HistoryRuntime } from './runtime';
 export { HISTORY_SORT_KEYS, type HistorySortKey } from './cause-names';
-export { connectionOf, COUNT_CAP, historyWhere, HistoryStore, type HistoryPage, type HistoryQuery, type HistoryRecord, type HistoryRow, type HistoryWhere, type GapSummary } from './store';
+export { connectionOf, COUNT_CAP, historyWhere, HistoryStore, type HistoryPage, type HistoryPartition, type HistoryQuery, type HistoryRecord, type HistoryRow, type HistoryWhere, type GapSummary } from './store';

@@ -643,8 +643,8 @@ export class HistoryRecorder {
     if (this.unwrittenSince !== undefined) this.recordUnwritten();
     if (this.stopping) return;
     const { maxRows } = this.options.config;
-    // Prune in steps of 1% so a full table does not delete a few rows on every flush.
-    if (maxRows > 0 && this.options.store.size > maxRows + Math.floor(maxRows / 100)) void this.pruneRows({ maxRows });
+    // Past the cap the oldest partition goes (writer-job.ts): a few ms of work once a partition's rows came in.
+    if (maxRows > 0 && this.options.store.size > maxRows) void this.pruneRows({ maxRows });
     if (this.pending.length >= this.options.config.flushRows) this.flush();
     else if (this.pending.length) this.flushTimer ??= setTimeout(() => this.flush(), this.options.config.flushIntervalMs);
   }

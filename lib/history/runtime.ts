@@ -21,7 +21,7 @@ export interface HistoryRuntime {
 
 function create(): HistoryRuntime {
   const config = historyConfig();
-  const store = new HistoryStore(sharedStore());
+  const store = new HistoryStore(sharedStore(), config);
   if (!config.enabled) return { config, store, recorder: undefined, ready: Promise.resolve() };
   const netns = process.env.CONNTRACK_NETNS || undefined;
   const lines = config.linesPath ? new ConnectionLines({ path: config.linesPath, maxBytes: config.linesMaxBytes, keep: config.linesKeep, netns }) : undefined;

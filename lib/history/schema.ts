@@ -77,4 +77,23 @@ export const HISTORY_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX history_cause ON history (cause, ended_at);
     `,
   },
+  {
+    version: 4,
+    description: 'time-ordered partitions: the catalog, with the history table as the oldest partition',
+    sql: `
+      -- The partitions of the history: n 0 is the table history itself (the rows of earlier versions stay where they
+      -- are), n > 0 is history_<n> (store.ts partitionDdl: the same columns and indexes). New rows go into the
+      -- newest; the retention removes the oldest whole (writer-job.ts). A key belongs to the partition whose
+      -- first_key is the greatest not above it.
+      CREATE TABLE history_partitions (
+        n INTEGER PRIMARY KEY,
+        rows INTEGER NOT NULL,              -- exact: every insert and delete updates it in its transaction
+        first_key INTEGER NOT NULL,
+        min_ended INTEGER, max_ended INTEGER, -- bounds of ended_at (a delete may leave them wider); NULL when empty
+        retired INTEGER NOT NULL DEFAULT 0  -- 1: being emptied by the retention, read by no query
+      );
+      INSERT INTO history_partitions (n, rows, first_key, min_ended, max_ended)
+        SELECT 0, COUNT(*), 1, MIN(ended_at), MAX(ended_at) FROM history;
+    `,
+  },
 ];

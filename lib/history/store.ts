@@ -6,6 +6,7 @@ import { migrate, type Store } from '@/lib/store';
 import type { Statement } from 'better-sqlite3';
 import type { Cause } from './causes';
 import type { HistorySortKey } from './cause-names';
+import { HISTORY_DEFAULTS } from './config';
 import { HISTORY_MIGRATIONS } from './schema';
 import { BLOB_SLOT, NULL_BLOB, runWriterJob, type ColumnKind, type JobResult, type RowBatch, type WriterJob, type WriterSql } from './writer-job';
 
@@ -173,10 +174,9 @@ export interface GapSummary {
   unwrittenRows: number;
 }
 
-/** The job that applies the retention to a table of `size` rows, `chunkRows` rows per transaction. */
-export function pruneJob(options: { olderThan?: number; maxRows: number }, size: number, chunkRows: number): Extract<WriterJob, { op: 'prune' }> {
-  const excess = options.maxRows > 0 ? size - options.maxRows : 0;
-  return { op: 'prune', ...(options.olderThan !== undefined ? { olderThan: options.olderThan } : {}), excess, chunkRows };
+/** The job that applies the retention, `chunkRows` rows per transaction. */
+export function pruneJob(options: { olderThan?: number; maxRows: number }, partitionRows: number, chunkRows: number): Extract<WriterJob, { op: 'prune' }> {
+  return { op: 'prune', ...(options.olderThan !== undefined ? { olderThan: options.olderThan } : {}), maxRows: options.maxRows, partitionRows, chunkRows };
 }
 
 const familyNumber = (family: Family): 4 | 6 => (family === 'ipv4' ? 4 : 6);
@@ -359,15 +359,96 @@ const INSERT_COLUMNS: readonly (readonly [string, ColumnKind])[] = [
   ['ext_b', 'b'], ['ext_port', 'n'], ['ended_after', 'n'], ['ended_before', 'n'], ['deleted_by', 't'],
 ];
 
-/** Every write of the history table (rows in, retention out), for the writer's worker and for this thread. */
+/** The indexes of every partition: the name's end (history_<end>, history_<n>_<end>) and its columns. */
+const PARTITION_INDEXES: readonly (readonly [string, string])[] = [
+  ['ended_at', 'ended_at'], ['id', 'id'],
+  ['src', 'src_b, ended_at'], ['dst', 'dst_b, ended_at'], ['reply_src', 'reply_src_b, ended_at'], ['reply_dst', 'reply_dst_b, ended_at'],
+  ['sport', 'sport, ended_at'], ['dport', 'dport, ended_at'], ['reply_sport', 'reply_sport, ended_at'], ['reply_dport', 'reply_dport, ended_at'],
+  ['external', 'ext_b, ext_port, ended_at'], ['protocol', 'protocol, ended_at'], ['cause', 'cause, ended_at'],
+];
+
+/**
+ * A partition table $T as the history table is after migrations 1 to 3: the same columns in the same order (a query
+ * across partitions is a UNION ALL of SELECT *), and the same indexes (schema.ts).
+ */
+export const PARTITION_DDL = `
+  CREATE TABLE $T (
+    key INTEGER PRIMARY KEY, id INTEGER NOT NULL, family INTEGER NOT NULL, protocol INTEGER NOT NULL,
+    src TEXT NOT NULL, dst TEXT NOT NULL, sport INTEGER, dport INTEGER,
+    reply_src TEXT NOT NULL, reply_dst TEXT NOT NULL, reply_sport INTEGER, reply_dport INTEGER,
+    src_b BLOB NOT NULL, dst_b BLOB NOT NULL, reply_src_b BLOB NOT NULL, reply_dst_b BLOB NOT NULL,
+    icmp_type INTEGER, icmp_code INTEGER, icmp_id INTEGER, zone INTEGER NOT NULL, mark INTEGER NOT NULL, status INTEGER NOT NULL,
+    state TEXT, started_at INTEGER, ended_at INTEGER NOT NULL,
+    packets_orig INTEGER, bytes_orig INTEGER, packets_reply INTEGER, bytes_reply INTEGER, cause TEXT NOT NULL, closed_by TEXT,
+    ext_b BLOB, ext_port INTEGER, ended_after INTEGER, ended_before INTEGER, deleted_by TEXT
+  );
+  ${PARTITION_INDEXES.map(([end, columns]) => `CREATE INDEX $T_${end} ON $T (${columns});`).join('\n  ')}
+`;
+
+/** Every write of the history (rows in, retention out), for the writer's worker and for this thread; $T is a partition's table. */
 export const WRITER_SQL: WriterSql = {
-  insert: `INSERT INTO history (${INSERT_COLUMNS.map(([name]) => name).join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(', ')})`,
+  insert: `INSERT INTO $T (key, ${INSERT_COLUMNS.map(([name]) => name).join(', ')}) VALUES (?, ${INSERT_COLUMNS.map(() => '?').join(', ')})`,
   columns: INSERT_COLUMNS.map(([, kind]) => kind),
-  pruneOlder: 'DELETE FROM history WHERE key IN (SELECT key FROM history INDEXED BY history_ended_at WHERE ended_at < ? ORDER BY ended_at LIMIT ?)',
+  endedAtNumber: INSERT_COLUMNS.filter(([, kind]) => kind === 'n').findIndex(([name]) => name === 'ended_at'),
+  newest: 'SELECT n, rows, first_key, min_ended FROM history_partitions WHERE retired = 0 ORDER BY n DESC LIMIT 1',
+  createPartition: PARTITION_DDL,
+  addPartition: 'INSERT INTO history_partitions (n, rows, first_key) VALUES (?, 0, ?)',
+  countRows: `UPDATE history_partitions SET rows = rows + @rows,
+    min_ended = CASE WHEN @min IS NULL THEN min_ended WHEN min_ended IS NULL OR @min < min_ended THEN @min ELSE min_ended END,
+    max_ended = CASE WHEN @max IS NULL THEN max_ended WHEN max_ended IS NULL OR @max > max_ended THEN @max ELSE max_ended END
+    WHERE n = @n`,
+  maxKey: 'SELECT MAX(key) AS key FROM $T',
+  partitions: 'SELECT n, rows, min_ended, max_ended, retired FROM history_partitions ORDER BY n',
+  retire: 'UPDATE history_partitions SET retired = 1 WHERE n = ?',
+  indexesOf: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+  forget: 'DELETE FROM history_partitions WHERE n = ?',
+  pruneOlder: 'DELETE FROM $T WHERE key IN (SELECT key FROM $T INDEXED BY $T_ended_at WHERE ended_at < ? ORDER BY ended_at LIMIT ?)',
+  cutKey: 'SELECT key FROM $T ORDER BY key LIMIT 1 OFFSET ?',
+  pruneUpTo: 'DELETE FROM $T WHERE key IN (SELECT key FROM $T WHERE key <= ? ORDER BY key LIMIT ?)',
+  emptyOldest: 'DELETE FROM $T WHERE key IN (SELECT key FROM $T ORDER BY key LIMIT ?)',
   pruneGaps: 'DELETE FROM history_gaps WHERE ended_at < ?',
-  cutKey: 'SELECT key FROM history ORDER BY key LIMIT 1 OFFSET ?',
-  pruneUpTo: 'DELETE FROM history WHERE key IN (SELECT key FROM history WHERE key <= ? ORDER BY key LIMIT ?)',
 };
+
+/**
+ * Partitions the retention keeps (about): a partition holds the row cap's 1/16th (a DROP INDEX of a partition of
+ * 625,000 rows, 1/8th, held the lock 12-33 ms on the benchmark machine; the server's statements wait 20 ms) and
+ * spans at most 1/16th of the retention time.
+ */
+export const HISTORY_PARTITIONS = 16;
+
+/** Rows a partition holds and the time its rows' ends span at most (0: no limit), for a row cap and a retention. */
+export interface Partitioning {
+  rows: number;
+  ms: number;
+}
+
+export function partitioning(maxRows: number, retentionDays: number): Partitioning {
+  return { rows: Math.max(1, Math.ceil((maxRows > 0 ? maxRows : HISTORY_DEFAULTS.maxRows) / HISTORY_PARTITIONS)), ms: retentionDays > 0 ? (retentionDays * 86_400_000) / HISTORY_PARTITIONS : 0 };
+}
+
+/** A partition a query reads: its table, rows, the first key it gives and the bounds of its end times. */
+export interface HistoryPartition {
+  n: number;
+  table: string;
+  rows: number;
+  first_key: number;
+  min_ended: number | null;
+  max_ended: number | null;
+}
+
+/** The partitions holding rows, those with the newest end times first (ascending: the oldest first). */
+function byEnd(parts: readonly HistoryPartition[], desc: boolean): HistoryPartition[] {
+  const filled = parts.filter((p) => p.rows > 0 && p.min_ended !== null && p.max_ended !== null);
+  return desc ? filled.sort((a, b) => (b.max_ended ?? 0) - (a.max_ended ?? 0)) : filled.sort((a, b) => (a.min_ended ?? 0) - (b.min_ended ?? 0));
+}
+
+/** Whether a row of the partition can rank before a row that ended at `ended` (its bounds may be wider than its rows). */
+function canRank(p: HistoryPartition, ended: number, desc: boolean): boolean {
+  return desc ? (p.max_ended ?? Number.NEGATIVE_INFINITY) >= ended : (p.min_ended ?? Number.POSITIVE_INFINITY) <= ended;
+}
+
+/** The name of a partition's index named `index` (history_<end>) in the history table's naming. */
+const indexIn = (partition: HistoryPartition, index: string) => partition.table + index.slice('history'.length);
 
 const NUMBERS_PER_ROW = WRITER_SQL.columns.filter((kind) => kind === 'n').length;
 const TEXTS_PER_ROW = WRITER_SQL.columns.filter((kind) => kind === 't').length;
@@ -418,146 +499,218 @@ function runHere(db: Store, job: WriterJob): number {
 }
 
 export class HistoryStore {
-  private rowCount: number;
+  /** Rows a partition holds and the time it spans, for the writer's inserts (the recorder's row cap and retention). */
+  readonly partitioning: Partitioning;
 
-  constructor(readonly db: Store) {
+  constructor(
+    readonly db: Store,
+    options: { maxRows?: number; retentionDays?: number } = {},
+  ) {
     migrate(db, 'history', HISTORY_MIGRATIONS);
-    this.rowCount = (db.prepare('SELECT COUNT(*) AS n FROM history').get() as { n: number }).n;
+    this.partitioning = partitioning(options.maxRows ?? HISTORY_DEFAULTS.maxRows, options.retentionDays ?? HISTORY_DEFAULTS.retentionDays);
+  }
+
+  /**
+   * The partitions a query reads, newest first, from the catalog (a few rows: read for every query, so this
+   * connection sees at once what the writer's connection created or retired).
+   */
+  catalog(): HistoryPartition[] {
+    const rows = this.statement('SELECT n, rows, first_key, min_ended, max_ended FROM history_partitions WHERE retired = 0 ORDER BY n DESC').all() as Omit<HistoryPartition, 'table'>[];
+    return rows.map((p) => ({ ...p, table: p.n === 0 ? 'history' : `history_${p.n}` }));
   }
 
   /** Rows stored now. */
   get size(): number {
-    return this.rowCount;
-  }
-
-  /** Rows another connection (the writer's worker) added (or, negative, deleted). */
-  counted(delta: number): void {
-    this.rowCount += delta;
+    return (this.statement('SELECT COALESCE(SUM(rows), 0) AS n FROM history_partitions WHERE retired = 0').get() as { n: number }).n;
   }
 
   /** Writes the records in one transaction, on this thread (the recorder writes through its HistoryWriter). */
   insert(records: readonly HistoryRecord[]): void {
     if (!records.length) return;
-    this.rowCount += runHere(this.db, { op: 'insert', batch: encodeRows(records), chunkRows: records.length });
+    runHere(this.db, { op: 'insert', batch: encodeRows(records), chunkRows: records.length, partitionRows: this.partitioning.rows, partitionMs: this.partitioning.ms });
   }
 
   /**
-   * A page of rows and how many match. Each condition an index can answer is first counted on its index alone, at
-   * most COUNT_CAP entries each (cheap: the index only). When one lists fewer than COUNT_CAP rows the page is read
-   * from those rows and the count is exact. Otherwise every condition is broad: sorted by end time, the page is
-   * merged from runs of one condition's indexes in end order (`walkPage`), so rows that match nothing (the newest
-   * after a burst of other traffic) are never read; other sorts walk their index, or the table. The count then says
-   * "more than COUNT_CAP" rather than reading the whole table.
+   * A page of rows and how many match, over every partition as of one moment (a read transaction: the writer may
+   * create or retire one meanwhile). Each condition an index can answer is first counted on its index alone, at
+   * most COUNT_CAP entries each, summed over the partitions (cheap: the index only). When one lists fewer than
+   * COUNT_CAP rows the page is read from those rows and the count is exact. Otherwise every condition is broad:
+   * sorted by end time, the page is merged from runs of one condition's indexes in end order (`walkPage`), so rows
+   * that match nothing (the newest after a burst of other traffic) are never read; other sorts walk their index, or
+   * the table, of every partition. The count then says "more than COUNT_CAP" rather than reading every row.
    */
   query(query: HistoryQuery): HistoryPage {
+    return this.db.transaction(() => this.queryNow(query))();
+  }
+
+  private queryNow(query: HistoryQuery): HistoryPage {
+    const parts = this.catalog();
     const where = historyWhere(query);
     const direction = (query.order ?? 'desc').toUpperCase() as 'ASC' | 'DESC';
     const sortKey = query.sort ?? 'ended';
     const orderBy = [...ORDER_BY[sortKey], 'key'].map((e) => `${e} ${direction}`).join(', ');
-    const page = [query.limit, query.offset];
     const counted = where.drivers.map((driver) => {
-      const counts = driver.probes.map((probe) => this.cappedCount(probe));
+      const counts = driver.probes.map((probe) => this.cappedCount(parts, probe));
       return { driver, count: counts.reduce((a, b) => a + b, 0), widest: Math.max(...counts) };
     });
     counted.sort((a, b) => a.count - b.count);
     const best = counted[0] as (typeof counted)[number] | undefined;
     // The one condition of the query is the driver's.
     const alone = where.conditions === 1 && where.drivers.length === 1;
+    const countOf = (from: (p: HistoryPartition) => string, params: Param[]) => parts.reduce((n, p) => n + (this.statement(`SELECT COUNT(*) AS n FROM ${from(p)}`).get(...params) as { n: number }).n, 0);
     if (best && best.count < COUNT_CAP) {
       const { probes, exact } = best.driver;
       const [first] = probes;
       // Walked in end order by a narrowest condition (a broader one would read rows the narrowest rejects).
       const narrowest = counted.filter((c) => c.count === best.count).map((c) => c.driver);
-      const walked = sortKey === 'ended' ? this.walkPage(narrowest, where, alone, direction, query.limit, query.offset) : undefined;
+      const walked = sortKey === 'ended' ? this.walkPage(parts, narrowest, where, alone, direction, query.limit, query.offset) : undefined;
       if (probes.length === 1) {
         // One index lists the rows: the planner is told which, and walks it in order when its column is an equality.
-        const from = `history INDEXED BY ${first.index} ${where.sql}`;
+        const from = (p: HistoryPartition) => `${p.table} INDEXED BY ${indexIn(p, first.index)} ${where.sql}`;
         // Its index count is the query's count when the index lists exactly the condition's rows.
-        const matched = alone && exact ? best.count : (this.statement(`SELECT COUNT(*) AS n FROM ${from}`).get(...where.params) as { n: number }).n;
-        const rows = walked ?? (this.statement(`SELECT * FROM ${from} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...where.params, ...page) as HistoryRow[]);
+        const matched = alone && exact ? best.count : countOf(from, where.params);
+        const rows = walked ?? this.pageOf(parts, (p) => `SELECT * FROM ${from(p)}`, where.params, orderBy, query);
         return { matched, exact: true, rows };
       }
       // Several indexes (a condition on any side): the union of their keys, then the rows by key.
-      const keys = probes.map((p) => `SELECT key FROM history INDEXED BY ${p.index} WHERE ${p.sql}`).join(' UNION ');
+      const keys = (p: HistoryPartition) => probes.map((probe) => `SELECT key FROM ${p.table} INDEXED BY ${indexIn(p, probe.index)} WHERE ${probe.sql}`).join(' UNION ');
       const keyParams = probes.flatMap((p) => p.params);
-      const from = `history NOT INDEXED WHERE key IN (${keys})${where.sql ? ` AND ${where.sql.slice('WHERE '.length)}` : ''}`;
+      const from = (p: HistoryPartition) => `${p.table} NOT INDEXED WHERE key IN (${keys(p)})${where.sql ? ` AND ${where.sql.slice('WHERE '.length)}` : ''}`;
       const params = [...keyParams, ...where.params];
       // The union of the indexes' keys is the match of a lone exact condition: counted on the indexes alone.
-      const matched = alone && exact ? (this.statement(`SELECT COUNT(*) AS n FROM (${keys})`).get(...keyParams) as { n: number }).n : (this.statement(`SELECT COUNT(*) AS n FROM ${from}`).get(...params) as { n: number }).n;
-      const rows = walked ?? (this.statement(`SELECT * FROM ${from} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...params, ...page) as HistoryRow[]);
+      const matched = alone && exact ? countOf((p) => `(${keys(p)})`, keyParams) : countOf(from, params);
+      const rows = walked ?? this.pageOf(parts, (p) => `SELECT * FROM ${from(p)}`, params, orderBy, query);
       return { matched, exact: true, rows };
     }
     // Every condition is broad: the first, narrowest first, with runs in end order.
-    const walked = sortKey === 'ended' ? this.walkPage(counted.map((c) => c.driver), where, alone, direction, query.limit, query.offset) : undefined;
-    const walk = SORT_INDEX[sortKey] ? `INDEXED BY ${SORT_INDEX[sortKey]}` : '';
-    const rows = walked ?? (this.statement(`SELECT * FROM history ${walk} ${where.sql} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...where.params, ...page) as HistoryRow[]);
-    if (!where.sql) return { matched: this.rowCount, exact: true, rows };
+    const walked = sortKey === 'ended' ? this.walkPage(parts, counted.map((c) => c.driver), where, alone, direction, query.limit, query.offset) : undefined;
+    const sortIndex = SORT_INDEX[sortKey];
+    const rows = walked ?? this.pageOf(parts, (p) => `SELECT * FROM ${p.table} ${sortIndex ? `INDEXED BY ${indexIn(p, sortIndex)}` : ''} ${where.sql}`, where.params, orderBy, query);
+    if (!where.sql) return { matched: parts.reduce((n, p) => n + p.rows, 0), exact: true, rows };
     // A lone exact condition one of whose indexes alone lists more than the cap: more than the cap match.
     if (alone && best && best.driver.exact && best.widest >= COUNT_CAP) return { matched: COUNT_CAP, exact: false, rows };
     // Counted along one index (the planner would gather every key of an OR of indexes first, millions for a /24).
     const along = counted.find((c) => c.driver.probes.length === 1)?.driver.probes[0];
-    const matched = (this.statement(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM history ${along ? `INDEXED BY ${along.index}` : ''} ${where.sql} LIMIT ${COUNT_CAP + 1})`).get(...where.params) as { n: number }).n;
+    let matched = 0;
+    for (const p of parts) {
+      if (matched > COUNT_CAP) break;
+      const sql = `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${p.table} ${along ? `INDEXED BY ${indexIn(p, along.index)}` : ''} ${where.sql} LIMIT ${COUNT_CAP + 1 - matched})`;
+      matched += (this.statement(sql).get(...where.params) as { n: number }).n;
+    }
     return matched > COUNT_CAP ? { matched: COUNT_CAP, exact: false, rows } : { matched, exact: true, rows };
   }
 
   /**
-   * The page in end order merged from the runs of the one of these drivers whose walks are the fewest runs (spans of
-   * at most MAX_RUNS values); undefined when none has, or when the page ends deeper than WALK_MAX_ROWS. Each run reads
-   * its first rows in order (its index entries only, when the query is this one exact condition; else the rows are
-   * checked against the whole WHERE), a share of the page at first, more from a run whose last row read still ranks
-   * within the page, until none does.
+   * A page in `orderBy` of the rows `select` gives in each partition: the first limit + offset of each (in its
+   * own order, by its index where one gives it), merged. In end order the partitions are read one after another
+   * from the newest end (ascending: the oldest), and one whose end times cannot rank within the page is not read.
    */
-  private walkPage(drivers: Driver[], where: HistoryWhere, alone: boolean, direction: 'ASC' | 'DESC', limit: number, offset: number): HistoryRow[] | undefined {
-    if (limit + offset > WALK_MAX_ROWS) return undefined;
-    // The fewest runs: each reads at least its share of the page (and with other conditions, the rows they reject).
-    let runs: Run[] | undefined;
-    let driver: Driver | undefined;
-    for (const candidate of drivers) {
-      const these = candidate.walks && this.runsOf(candidate.walks);
-      if (these && (!runs || these.length < runs.length)) [runs, driver] = [these, candidate];
+  private pageOf(parts: HistoryPartition[], select: (p: HistoryPartition) => string, params: Param[], orderBy: string, query: HistoryQuery): HistoryRow[] {
+    const page = [query.limit, query.offset];
+    if (parts.length === 1) return this.statement(`${select(parts[0])} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...params, ...page) as HistoryRow[];
+    const want = query.limit + query.offset;
+    if ((query.sort ?? 'ended') === 'ended') {
+      const desc = (query.order ?? 'desc') === 'desc';
+      const before = (a: HistoryRow, b: HistoryRow) => (a.ended_at !== b.ended_at ? (a.ended_at > b.ended_at) === desc : (a.key > b.key) === desc);
+      let top: HistoryRow[] = [];
+      for (const p of byEnd(parts, desc)) {
+        const last = top.length === want ? top[want - 1] : undefined;
+        if (last && !canRank(p, last.ended_at, desc)) continue;
+        const rows = this.statement(`${select(p)} ORDER BY ${orderBy} LIMIT ?`).all(...params, want) as HistoryRow[];
+        top = [...top, ...rows].sort((a, b) => (before(a, b) ? -1 : 1)).slice(0, want);
+      }
+      return top.slice(query.offset);
     }
-    if (!runs || !driver) return undefined;
-    const check = alone && driver.exact ? undefined : where;
+    const each = parts.map((p) => `SELECT * FROM (${select(p)} ORDER BY ${orderBy} LIMIT ?)`).join(' UNION ALL ');
+    const eachParams = parts.flatMap(() => [...params, want]);
+    return this.statement(`SELECT * FROM (${each}) ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...eachParams, ...page) as HistoryRow[];
+  }
+
+  /**
+   * The page in end order merged from the runs of the one of these drivers whose walks are the fewest runs (spans of
+   * at most MAX_RUNS values) in each partition; undefined when none has, or when the page ends deeper than
+   * WALK_MAX_ROWS. The partitions are read from the newest end (descending; the oldest ascending), and one whose
+   * end times cannot rank within the page any more is not read at all. Within one, each run reads its first rows in
+   * order (its index entries only, when the query is this one exact condition; else the rows are checked against
+   * the whole WHERE), a share of the page at first, more from a run whose last row read still ranks within the page,
+   * until none does.
+   */
+  private walkPage(parts: HistoryPartition[], drivers: Driver[], where: HistoryWhere, alone: boolean, direction: 'ASC' | 'DESC', limit: number, offset: number): HistoryRow[] | undefined {
+    if (limit + offset > WALK_MAX_ROWS) return undefined;
     const want = limit + offset;
     const desc = direction === 'DESC';
     // a ranks before b in the page's order ([key, ended_at]).
     const before = (a: Pair, b: Pair) => (a[1] !== b[1] ? (a[1] > b[1]) === desc : a[0] !== b[0] && (a[0] > b[0]) === desc);
-    const read: Pair[][] = runs.map(() => []);
-    const limits = runs.map(() => 0);
-    let pending = runs.map((_run, i) => i);
-    let share = Math.min(want, Math.max(4, Math.ceil((2 * want) / runs.length)));
+    let driver: Driver | undefined;
     let top: Pair[] = [];
-    while (pending.length) {
-      for (const i of pending) {
-        const r = runs[i];
-        limits[i] = Math.min(want, Math.max(share, limits[i] * 4));
-        const sql = `SELECT key, ended_at FROM history INDEXED BY ${r.index} WHERE ${r.sql}${check?.sql ? ` AND ${check.sql.slice('WHERE '.length)}` : ''} ORDER BY ended_at ${direction}, key ${direction} LIMIT ?`;
-        read[i] = this.statement(sql, true).all(...r.params, ...(check?.params ?? []), limits[i]) as Pair[];
-      }
-      share = 0;
-      const all = read.flat().sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-      top = all.filter((p, i) => i === 0 || p[0] !== all[i - 1][0]).slice(0, want);
+    for (const p of byEnd(parts, desc)) {
       const last = top.length === want ? top[want - 1] : undefined;
-      // A run that gave all it was asked for may hold more rows ranking within the page when its last one does.
-      pending = runs.map((_run, i) => i).filter((i) => read[i].length === limits[i] && limits[i] < want && (!last || before(read[i][limits[i] - 1], last)));
+      if (last && !canRank(p, last[1], desc)) continue;
+      let runs: Run[] | undefined;
+      if (!driver) {
+        // The fewest runs (in the first partition read): each reads at least its share of the page (and with other
+        // conditions, the rows they reject).
+        for (const candidate of drivers) {
+          const these = candidate.walks && this.runsOf(p, candidate.walks);
+          if (these && (!runs || these.length < runs.length)) [runs, driver] = [these, candidate];
+        }
+      } else runs = driver.walks && this.runsOf(p, driver.walks);
+      if (!runs || !driver) return undefined;
+      top = this.walkRuns(p, runs, alone && driver.exact ? undefined : where, direction, want, top, before);
     }
     const keys = top.slice(offset).map((p) => p[0]);
     if (!keys.length) return [];
-    const rows = this.statement('SELECT * FROM history WHERE key IN (SELECT value FROM json_each(?))').all(JSON.stringify(keys)) as HistoryRow[];
+    const rows: HistoryRow[] = [];
+    for (const p of parts) {
+      const mine = keys.filter((key) => this.owner(parts, key) === p);
+      if (mine.length) rows.push(...(this.statement(`SELECT * FROM ${p.table} WHERE key IN (SELECT value FROM json_each(?))`).all(JSON.stringify(mine)) as HistoryRow[]));
+    }
     const position = new Map(keys.map((key, i) => [key, i]));
     return rows.sort((a, b) => (position.get(a.key) ?? 0) - (position.get(b.key) ?? 0));
   }
 
-  /** The runs of some walks: a span becomes a run per value of it in its index (seeking value to value), at most MAX_RUNS. */
-  private runsOf(walks: readonly (Run | Span)[]): Run[] | undefined {
+  /** The first `want` pairs in the page's order of `prior` and of the rows of these runs of one partition. */
+  private walkRuns(p: HistoryPartition, runs: Run[], check: HistoryWhere | undefined, direction: 'ASC' | 'DESC', want: number, prior: Pair[], before: (a: Pair, b: Pair) => boolean): Pair[] {
+    const read: Pair[][] = runs.map(() => []);
+    const limits = runs.map(() => 0);
+    let pending = runs.map((_run, i) => i);
+    let share = Math.min(want, Math.max(4, Math.ceil((2 * want) / runs.length)));
+    let top = prior;
+    while (pending.length) {
+      for (const i of pending) {
+        const r = runs[i];
+        limits[i] = Math.min(want, Math.max(share, limits[i] * 4));
+        const sql = `SELECT key, ended_at FROM ${p.table} INDEXED BY ${indexIn(p, r.index)} WHERE ${r.sql}${check?.sql ? ` AND ${check.sql.slice('WHERE '.length)}` : ''} ORDER BY ended_at ${direction}, key ${direction} LIMIT ?`;
+        read[i] = this.statement(sql, true).all(...r.params, ...(check?.params ?? []), limits[i]) as Pair[];
+      }
+      share = 0;
+      const all = [...prior, ...read.flat()].sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+      top = all.filter((pair, i) => i === 0 || pair[0] !== all[i - 1][0]).slice(0, want);
+      const last = top.length === want ? top[want - 1] : undefined;
+      // A run that gave all it was asked for may hold more rows ranking within the page when its last one does.
+      pending = runs.map((_run, i) => i).filter((i) => read[i].length === limits[i] && limits[i] < want && (!last || before(read[i][limits[i] - 1], last)));
+    }
+    return top;
+  }
+
+  /** The partition a key belongs to: the one with the greatest first key not above it. */
+  private owner(parts: HistoryPartition[], key: number): HistoryPartition | undefined {
+    let found: HistoryPartition | undefined;
+    for (const p of parts) if (p.first_key <= key && (!found || p.first_key > found.first_key)) found = p;
+    return found;
+  }
+
+  /** The runs of some walks in one partition: a span becomes a run per value of it in its index (seeking value to value), at most MAX_RUNS. */
+  private runsOf(p: HistoryPartition, walks: readonly (Run | Span)[]): Run[] | undefined {
     const runs: Run[] = [];
     for (const walk of walks) {
       if (!('column' in walk)) {
         runs.push(walk);
         continue;
       }
-      const next = this.statement(`SELECT ${walk.column} AS v FROM history INDEXED BY ${walk.index} WHERE ${walk.column} > ? AND ${walk.column} <= ? ORDER BY ${walk.column} LIMIT 1`);
-      const first = this.statement(`SELECT ${walk.column} AS v FROM history INDEXED BY ${walk.index} WHERE ${walk.column} >= ? AND ${walk.column} <= ? ORDER BY ${walk.column} LIMIT 1`);
+      const index = indexIn(p, walk.index);
+      const next = this.statement(`SELECT ${walk.column} AS v FROM ${p.table} INDEXED BY ${index} WHERE ${walk.column} > ? AND ${walk.column} <= ? ORDER BY ${walk.column} LIMIT 1`);
+      const first = this.statement(`SELECT ${walk.column} AS v FROM ${p.table} INDEXED BY ${index} WHERE ${walk.column} >= ? AND ${walk.column} <= ? ORDER BY ${walk.column} LIMIT 1`);
       // Addresses of the other family's length can sort within the range: skipped.
       const fits = walk.bytes === undefined ? () => true : (v: Param) => Buffer.isBuffer(v) && v.length === walk.bytes;
       for (let value = (first.get(walk.lo, walk.hi) as { v: Param } | undefined)?.v; value !== undefined && value !== null; value = (next.get(value, walk.hi) as { v: Param } | undefined)?.v) {
@@ -569,9 +722,14 @@ export class HistoryStore {
     return runs;
   }
 
-  /** Entries of one index matching a probe, counting at most COUNT_CAP. */
-  private cappedCount(probe: Probe): number {
-    return (this.statement(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM history INDEXED BY ${probe.index} WHERE ${probe.sql} LIMIT ${COUNT_CAP})`).get(...probe.params) as { n: number }).n;
+  /** Entries of one index matching a probe in every partition, counting at most COUNT_CAP. */
+  private cappedCount(parts: HistoryPartition[], probe: Probe): number {
+    let n = 0;
+    for (const p of parts) {
+      if (n >= COUNT_CAP) break;
+      n += (this.statement(`SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${p.table} INDEXED BY ${indexIn(p, probe.index)} WHERE ${probe.sql} LIMIT ${COUNT_CAP - n})`).get(...probe.params) as { n: number }).n;
+    }
+    return n;
   }
 
   private readonly statements = new Map<string, Statement>();
@@ -583,44 +741,59 @@ export class HistoryStore {
     if (!statement) {
       statement = this.db.prepare(sql);
       if (raw) statement.raw(true);
-      if (this.statements.size > 500) this.statements.clear();
+      // Partitions multiply the texts (a statement per partition table).
+      if (this.statements.size > 2000) this.statements.clear();
       this.statements.set(name, statement);
     }
     return statement;
   }
 
-  /** The most recent row of a kernel id. */
+  /** The most recent row of a kernel id, in any partition. */
   latestById(id: number): HistoryRow | undefined {
-    return this.db.prepare('SELECT * FROM history WHERE id = ? ORDER BY ended_at DESC, key DESC LIMIT 1').get(id) as HistoryRow | undefined;
+    return this.db.transaction(() => {
+      let latest: HistoryRow | undefined;
+      for (const p of this.catalog()) {
+        const row = this.statement(`SELECT * FROM ${p.table} INDEXED BY ${indexIn(p, 'history_id')} WHERE id = ? ORDER BY ended_at DESC, key DESC LIMIT 1`).get(id) as HistoryRow | undefined;
+        if (row && (!latest || row.ended_at > latest.ended_at || (row.ended_at === latest.ended_at && row.key > latest.key))) latest = row;
+      }
+      return latest;
+    })();
   }
 
-  /** Deletes the rows with these keys; returns how many there were. */
+  /** Deletes the rows with these keys (in their partitions); returns how many there were. */
   deleteKeys(keys: readonly number[]): number {
-    const statement = this.db.prepare('DELETE FROM history WHERE key = ?');
     let deleted = 0;
     this.db.transaction(() => {
-      for (const key of keys) deleted += statement.run(key).changes;
+      const parts = this.catalog();
+      const counted = this.db.prepare(WRITER_SQL.countRows);
+      for (const p of parts) {
+        const mine = keys.filter((key) => this.owner(parts, key) === p);
+        if (!mine.length) continue;
+        const changes = this.db.prepare(`DELETE FROM ${p.table} WHERE key IN (SELECT value FROM json_each(?))`).run(JSON.stringify(mine)).changes;
+        counted.run({ rows: -changes, min: null, max: null, n: p.n });
+        deleted += changes;
+      }
     })();
-    this.rowCount -= deleted;
     return deleted;
   }
 
-  /** Deletes every row and the record of gaps; returns how many rows went. */
+  /** Deletes every row and the record of gaps; returns how many rows went (the emptied partitions but the newest go with the next retention). */
   clear(): number {
     let deleted = 0;
     this.db.transaction(() => {
-      deleted = this.db.prepare('DELETE FROM history').run().changes;
+      for (const p of this.catalog()) deleted += this.db.prepare(`DELETE FROM ${p.table}`).run().changes;
+      this.db.prepare('UPDATE history_partitions SET rows = 0, min_ended = NULL, max_ended = NULL WHERE retired = 0').run();
       this.db.prepare('DELETE FROM history_gaps').run();
     })();
-    this.rowCount = 0;
     return deleted;
   }
 
-  /** Applies the retention on this thread: rows that ended before `olderThan` (ms), then all but the newest `maxRows` (0: no limit). */
+  /**
+   * Applies the retention on this thread: partitions whose rows all ended before `olderThan` (ms), then the oldest
+   * partitions while more than `maxRows` rows are kept (0: no limit). Returns the rows removed.
+   */
   prune(options: { olderThan?: number; maxRows: number }): number {
-    const deleted = runHere(this.db, pruneJob(options, this.rowCount, Number.MAX_SAFE_INTEGER));
-    this.rowCount -= deleted;
-    return deleted;
+    return runHere(this.db, pruneJob(options, this.partitioning.rows, Number.MAX_SAFE_INTEGER));
   }
 
   recordGap(gap: { startedAt: number; endedAt: number; overflows: number; lostEvents: number | null; reason?: GapReason; lostRows?: number }): void {
@@ -640,18 +813,28 @@ export class HistoryStore {
   }
 
   /**
-   * Reads every row of the history table, `chunkRows` at a time, yielding to the event loop between chunks: a
-   * corrupt page throws the store's error (SQLITE_CORRUPT). Resolves with the rows read.
+   * Reads every row of every partition in key order, `chunkRows` at a time, yielding to the event loop between
+   * chunks (the writer may retire a partition meanwhile: each chunk reads the catalog again): a corrupt page throws
+   * the store's error (SQLITE_CORRUPT). Resolves with the rows read.
    */
   async scan(chunkRows = 20_000): Promise<number> {
-    const statement = this.db.prepare('SELECT * FROM history WHERE key > ? ORDER BY key LIMIT ?');
     let after = -1;
     let read = 0;
     for (;;) {
-      const rows = statement.all(after, chunkRows) as { key: number }[];
-      if (!rows.length) return read;
-      read += rows.length;
-      after = rows[rows.length - 1].key;
+      const chunk = this.db.transaction(() => {
+        const parts = this.catalog().reverse();
+        for (let i = 0; i < parts.length; i++) {
+          const next = parts[i + 1] as HistoryPartition | undefined;
+          if (next && next.first_key <= after + 1) continue;
+          const rows = this.statement(`SELECT * FROM ${parts[i].table} WHERE key > ? ORDER BY key LIMIT ?`).all(after, chunkRows) as { key: number }[];
+          if (rows.length) return { rows: rows.length, last: rows[rows.length - 1].key };
+          if (next) after = next.first_key - 1;
+        }
+        return undefined;
+      })();
+      if (!chunk) return read;
+      read += chunk.rows;
+      after = chunk.last;
       await new Promise((resolve) => setImmediate(resolve));
     }
   }

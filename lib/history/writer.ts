@@ -162,11 +162,8 @@ export class HistoryWriter {
     const batch = encodeRows(records);
     const transfer = [batch.numbers.buffer as ArrayBuffer, batch.blobs.buffer as ArrayBuffer];
     this.run(
-      { op: 'insert', batch, chunkRows: CHUNK_ROWS, chunkMs: CHUNK_MS },
-      (result) => {
-        this.store.counted(result.rows);
-        settle(result);
-      },
+      { op: 'insert', batch, chunkRows: CHUNK_ROWS, chunkMs: CHUNK_MS, partitionRows: this.store.partitioning.rows, partitionMs: this.store.partitioning.ms },
+      settle,
       transfer,
     );
   }
@@ -176,10 +173,7 @@ export class HistoryWriter {
     return new Promise((resolve) =>
       // The checkpoint: the server's small commits fill the WAL too, and only this thread copies it back, at least
       // once a prune (every minute) even when no rows come.
-      this.run({ ...pruneJob(options, this.store.size, CHUNK_ROWS), chunkMs: CHUNK_MS, checkpoint: this.worker !== undefined }, (result) => {
-        this.store.counted(-result.rows);
-        resolve(result);
-      }),
+      this.run({ ...pruneJob(options, this.store.partitioning.rows, CHUNK_ROWS), chunkMs: CHUNK_MS, checkpoint: this.worker !== undefined }, resolve),
     );
   }
 

@@ -93,7 +93,8 @@ describe('writes while another connection holds the lock', () => {
   });
 
   it('logins while the history writer thread inserts and prunes thousands of rows all succeed', async () => {
-    const history = new HistoryStore(db);
+    // Partitions of 1,000 rows: the retention below retires 15 of them and empties them.
+    const history = new HistoryStore(db, { maxRows: 16_000 });
     const writer = new HistoryWriter(history, () => undefined);
     const rows: HistoryRecord[] = Array.from({ length: 20_000 }, (_v, i) => ({
       id: i,
@@ -124,6 +125,7 @@ describe('writes while another connection holds the lock', () => {
       await inserting;
       expect(written).toBe(true);
       const pruned = await writer.prune({ maxRows: 5000 });
+      expect(pruned).toMatchObject({ rows: 15_000 });
       expect(pruned.error).toBeUndefined();
       expect(sessions()).toBe(logins);
     } finally {

@@ -1,6 +1,8 @@
 // The history store's fast paths (a page merged from runs of a condition's indexes in end order, the capped count)
 // give exactly the rows of the plain query: the same WHERE read by a scan of the table and sorted, page by page, in
-// both orders, over a table where the broad conditions match more than COUNT_CAP rows and the newest rows match none.
+// both orders, over a table where the broad conditions match more than COUNT_CAP rows and the newest rows match none;
+// once in one partition and once in partitions of 3,000 rows (14 of them: a page's runs span several, and the
+// oldest are read only when their end times still rank within the page).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,29 +50,46 @@ function row(i: number): HistoryRecord {
   };
 }
 
-let dir: string;
-let db: Store;
-let store: HistoryStore;
+/** A store of the ROWS rows in partitions of `partitionRows` (a cap of 16 partitions). */
+function filled(partitionRows: number): { dir: string; db: Store; store: HistoryStore } {
+  const dir = mkdtempSync(join(tmpdir(), 'ctc-history-walk-'));
+  const db = openStore(dir);
+  const store = new HistoryStore(db, { maxRows: partitionRows * 16 });
+  for (let i = 0; i < ROWS; i += 5000) store.insert(Array.from({ length: Math.min(5000, ROWS - i) }, (_v, j) => row(i + j)));
+  return { dir, db, store };
+}
+
+const LAYOUTS = [
+  ['one partition', 1_000_000],
+  ['partitions of 3,000 rows', 3_000],
+] as const;
+const stores = new Map<string, ReturnType<typeof filled>>();
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ctc-history-walk-'));
-  db = openStore(dir);
-  store = new HistoryStore(db);
-  for (let i = 0; i < ROWS; i += 5000) store.insert(Array.from({ length: Math.min(5000, ROWS - i) }, (_v, j) => row(i + j)));
-}, 120_000);
+  for (const [name, rows] of LAYOUTS) stores.set(name, filled(rows));
+}, 240_000);
 
 afterAll(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  for (const { db, dir } of stores.values()) {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 type Query = Omit<HistoryQuery, 'limit' | 'offset' | 'order' | 'sort'>;
 
-/** The plain query: the same WHERE, no index, the whole match sorted by end time then row key. */
-function plain(query: Query, order: 'asc' | 'desc'): number[] {
+/** Every row of every partition, as one table (a UNION ALL of the partitions' tables, read by name from the schema). */
+function everyRow(db: Store): string {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'history' OR name GLOB 'history_[0-9]*')").all() as { name: string }[];
+  return `(${tables.map((t) => `SELECT * FROM ${t.name} NOT INDEXED`).join(' UNION ALL ')})`;
+}
+
+/** The plain query: the same WHERE over every row, no index, the whole match sorted by `orderBy` then row key. */
+function plain(db: Store, query: Query, order: 'asc' | 'desc', orderBy = ['ended_at']): number[] {
   const where = historyWhere(query);
   const direction = order.toUpperCase();
-  return (db.prepare(`SELECT key FROM history NOT INDEXED ${where.sql} ORDER BY ended_at ${direction}, key ${direction}`).all(...where.params) as { key: number }[]).map((r) => r.key);
+  const sql = `SELECT key FROM ${everyRow(db)} ${where.sql} ORDER BY ${[...orderBy, 'key'].map((e) => `${e} ${direction}`).join(', ')}`;
+  return (db.prepare(sql).all(...where.params) as { key: number }[]).map((r) => r.key);
 }
 
 const prefix = (text: string) => parsePrefix(text) as Prefix;
@@ -99,11 +118,25 @@ const QUERIES: [string, Query][] = [
   ['protocol and a state', { filter: parseFilter({ protocol: 'tcp', state: 'CLOSE' }) }],
 ];
 
-describe('HistoryStore pages against the plain query', () => {
+describe.each(LAYOUTS)('HistoryStore pages against the plain query (%s)', (layout) => {
+  const the = () => stores.get(layout) as ReturnType<typeof filled>;
+
+  it('has the partitions it says', () => {
+    const { store, db } = the();
+    const catalog = store.catalog();
+    expect(catalog.reduce((n, p) => n + p.rows, 0)).toBe(ROWS);
+    expect(catalog).toHaveLength(layout === 'one partition' ? 1 : Math.ceil(ROWS / 3000));
+    // Keys run on across partitions: the newest partition's first key follows every key of the older ones.
+    const keys = plain(db, { filter: {} }, 'asc', ['key']);
+    expect(new Set(keys).size).toBe(ROWS);
+    for (const p of catalog.slice(1)) expect(catalog.find((q) => q.n === p.n + 1)?.first_key).toBe(p.first_key + p.rows);
+  });
+
   for (const [what, query] of QUERIES) {
     it(what, () => {
+      const { store, db } = the();
       for (const order of ['desc', 'asc'] as const) {
-        const all = plain(query, order);
+        const all = plain(db, query, order);
         // Page boundaries at the start, inside, deeper than a merge goes (read with OFFSET), and past the end of the match.
         for (const [limit, offset] of [[100, 0], [100, 100], [37, 1234], [100, Math.max(0, all.length - 50)], [50, 20_000], [10, all.length + 5]]) {
           const page = store.query({ ...query, sort: 'ended', order, limit, offset });
@@ -115,11 +148,35 @@ describe('HistoryStore pages against the plain query', () => {
     });
   }
 
+  it('other sort keys, both orders, narrow and broad, across partitions', () => {
+    const { store, db } = the();
+    const sorts = [
+      ['id', ['id']],
+      ['bytes', ['(COALESCE(bytes_orig, 0) + COALESCE(bytes_reply, 0))']],
+      ['duration', ['(ended_at - started_at)']],
+      ['src', ['family', 'src_b']],
+      ['started', ['started_at']],
+    ] as const;
+    const queries: Query[] = [{ filter: {} }, { filter: parseFilter({ ip: '10.0.1.7' }) }, { filter: parseFilter({ protocol: 'udp' }) }];
+    for (const [sort, orderBy] of sorts) {
+      for (const query of queries) {
+        for (const order of ['desc', 'asc'] as const) {
+          const all = plain(db, query, order, [...orderBy]);
+          for (const [limit, offset] of [[100, 0], [50, 333]]) {
+            const page = store.query({ ...query, sort, order, limit, offset });
+            expect(page.rows.map((r) => r.key), `${sort} ${order} ${JSON.stringify(query)} ${limit}@${offset}`).toEqual(all.slice(offset, offset + limit));
+          }
+        }
+      }
+    }
+  });
+
   it('the broad filters are broad, and the newest rows match none of them (so the walk newest first meets no match for a while)', () => {
-    const newest = new Set(plain({ filter: {} }, 'desc').slice(0, CHURN));
+    const { db } = the();
+    const newest = new Set(plain(db, { filter: {} }, 'desc').slice(0, CHURN));
     const broad: string[] = [];
     for (const [what, query] of QUERIES) {
-      const all = plain(query, 'desc');
+      const all = plain(db, query, 'desc');
       if (all.length > COUNT_CAP) broad.push(what);
       expect(all.some((key) => newest.has(key)), JSON.stringify(query)).toBe(false);
     }

@@ -19,9 +19,9 @@ afterEach(() => {
   dir = undefined;
 });
 
-function fileStore(): HistoryStore {
+function fileStore(options: { maxRows?: number } = {}): HistoryStore {
   dir = mkdtempSync(join(tmpdir(), 'ctc-history-writer-'));
-  return new HistoryStore(openStore(dir));
+  return new HistoryStore(openStore(dir), options);
 }
 
 const record = (i: number): HistoryRecord => ({
@@ -39,11 +39,12 @@ const record = (i: number): HistoryRecord => ({
   ...(i % 5 ? {} : { deletedBy: `user${i}`, endedAfter: 1_999_000 + i * 1000, endedBefore: 2_000_000 + i * 1000 + 7 }),
 });
 
-/** Every stored column of every row but the key, in id order, read by a connection of its own. */
+/** Every stored column of every row of every partition but the key, in id order, read by a connection of its own. */
 function storedRows(file: string): unknown[] {
   const db = new Database(file, { readonly: true });
   try {
-    return (db.prepare('SELECT * FROM history ORDER BY id').all() as Record<string, unknown>[]).map(({ key: _key, ...row }) => row);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND (name = 'history' OR name GLOB 'history_[0-9]*')").all() as { name: string }[]).map((t) => `SELECT * FROM ${t.name}`);
+    return (db.prepare(`SELECT * FROM (${tables.join(' UNION ALL ')}) ORDER BY id`).all() as Record<string, unknown>[]).map(({ key: _key, ...row }) => row);
   } finally {
     db.close();
   }
@@ -53,14 +54,15 @@ const inserted = (writer: HistoryWriter, records: HistoryRecord[]) => new Promis
 
 describe('HistoryWriter', () => {
   it('writes in its own thread exactly the rows the synchronous insert writes, and prunes there', async () => {
-    const threaded = fileStore();
+    // Partitions of 100 rows (a cap of 1,600 is 16 of them).
+    const threaded = fileStore({ maxRows: 1600 });
     const records = Array.from({ length: 1000 }, (_v, i) => record(i));
     const writer = new HistoryWriter(threaded, () => undefined);
     try {
       expect(writer.threaded).toBe(true);
       expect(await inserted(writer, records)).toEqual({ rows: 1000, longestHoldMs: expect.any(Number) });
       expect(threaded.size).toBe(1000);
-      const here = new HistoryStore(openStore(mkdtempSync(join(tmpdir(), 'ctc-history-writer-here-'))));
+      const here = new HistoryStore(openStore(mkdtempSync(join(tmpdir(), 'ctc-history-writer-here-'))), { maxRows: 1600 });
       try {
         here.insert(records);
         expect(storedRows(threaded.db.name)).toEqual(storedRows(here.db.name));
@@ -70,11 +72,13 @@ describe('HistoryWriter', () => {
       }
       // This thread's store reads them (another connection wrote them).
       expect(threaded.query({ filter: {}, causes: ['admin'], limit: 500, offset: 0 }).matched).toBe(200);
-      // Age, then the row limit, in chunks of the writer's transactions: the oldest go.
+      // Age (the first partition's rows all ended before it), then the row limit: the oldest partitions go whole.
       expect(await writer.prune({ olderThan: 2_000_000 + 100 * 1000, maxRows: 600 })).toEqual({ rows: 400, longestHoldMs: expect.any(Number) });
       expect(threaded.size).toBe(600);
-      const left = threaded.db.prepare('SELECT COUNT(*) AS n, MIN(id) AS first FROM history').get() as { n: number; first: number };
-      expect(left).toEqual({ n: 600, first: 5400 });
+      const ids = (storedRows(threaded.db.name) as { id: number }[]).map((r) => r.id);
+      expect([ids.length, ids[0]]).toEqual([600, 5400]);
+      // The partitions removed are gone from the file, tables and indexes.
+      expect(threaded.db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE tbl_name IN ('history', 'history_1', 'history_2', 'history_3')").get()).toEqual({ n: 0 });
     } finally {
       writer.close();
       threaded.db.close();
@@ -126,20 +130,23 @@ describe('the writer job holds the lock for a bounded time', () => {
       // A budget of 0 ms: every transaction commits after its first row, whatever a row costs.
       const bounded = counting(s.db);
       let pauses = 0;
-      const result = runWriterJob(bounded.db, WRITER_SQL, { op: 'insert', batch: encodeRows(records.slice(0, 100)), chunkRows: 200, chunkMs: 0 }, () => pauses++, 5);
+      const partitions = { partitionRows: 30, partitionMs: 0 };
+      const result = runWriterJob(bounded.db, WRITER_SQL, { op: 'insert', batch: encodeRows(records.slice(0, 100)), chunkRows: 200, chunkMs: 0, ...partitions }, () => pauses++, 5);
       expect(result).toEqual({ rows: 100, longestHoldMs: expect.any(Number) });
       expect(bounded.begun()).toBe(100);
       expect(pauses).toBe(99);
       const plain = counting(s.db);
-      expect(runWriterJob(plain.db, WRITER_SQL, { op: 'insert', batch: encodeRows(records.slice(100)), chunkRows: 64 }, () => undefined, 0).rows).toBe(200);
-      expect(plain.begun()).toBe(Math.ceil(200 / 64));
+      expect(runWriterJob(plain.db, WRITER_SQL, { op: 'insert', batch: encodeRows(records.slice(100)), chunkRows: 64, ...partitions }, () => undefined, 0).rows).toBe(200);
+      // A transaction ends at a partition's end too: 20 rows fill the 4th partition, then 30 a partition.
+      expect(plain.begun()).toBe(1 + Math.ceil(180 / 30));
       expect(storedRows(s.db.name)).toHaveLength(300);
-      // The retention with a 0 ms budget: one-row DELETEs after the first, and exactly the oldest go.
+      // The retention: six partitions retired, then each emptied in transactions of one index drop each (and more).
       let prunePauses = 0;
-      const pruned = runWriterJob(s.db, WRITER_SQL, { ...pruneJob({ maxRows: 120 }, 300, 200), chunkMs: 0 }, () => prunePauses++, 5);
+      const pruned = runWriterJob(s.db, WRITER_SQL, { ...pruneJob({ maxRows: 120 }, 30, 200), chunkMs: 0 }, () => prunePauses++, 5);
       expect(pruned).toEqual({ rows: 180, longestHoldMs: expect.any(Number) });
-      expect(prunePauses).toBeGreaterThan(100);
-      expect(s.db.prepare('SELECT COUNT(*) AS n, MIN(id) AS first FROM history').get()).toEqual({ n: 120, first: 5180 });
+      expect(prunePauses).toBeGreaterThanOrEqual(6 * 13);
+      const ids = (storedRows(s.db.name) as { id: number }[]).map((r) => r.id);
+      expect([ids.length, ids[0]]).toEqual([120, 5180]);
     } finally {
       s.db.close();
     }

@@ -63,9 +63,9 @@ afterEach(() => {
   dir = undefined;
 });
 
-function store(): HistoryStore {
+function store(options: { maxRows?: number } = {}): HistoryStore {
   dir = mkdtempSync(join(tmpdir(), 'ctc-history-unit-'));
-  return new HistoryStore(openStore(dir));
+  return new HistoryStore(openStore(dir), options);
 }
 
 const record = (i: number, extra: Partial<HistoryRecord> = {}): HistoryRecord => ({
@@ -106,7 +106,8 @@ describe('HistoryStore', () => {
   });
 
   it('prunes by age and by rows (the newest stay), deletes selected keys and clears everything', () => {
-    const s = store();
+    // Partitions of 5 rows (a cap of 80 is 16 of them): the retention removes whole partitions.
+    const s = store({ maxRows: 80 });
     s.insert(Array.from({ length: 30 }, (_v, i) => record(i)));
     expect(s.prune({ olderThan: 1_000_000 + 5 * 1000, maxRows: 0 })).toBe(5);
     expect(s.prune({ maxRows: 10 })).toBe(15);
