@@ -10,8 +10,9 @@
 import type { SortKey } from '../vocabulary';
 import { FAMILY_V6, NO_STATE, SHAPE, type Columns, type ReadonlyColumn } from './columns';
 
-/** A module-local copy: an imported binding can compile to a getter, called per row otherwise. */
+/** Module-local copies: an imported binding can compile to a getter, called per row otherwise. */
 const V6 = FAMILY_V6;
+const NONE = NO_STATE;
 
 /** Rows per block: the clock is read between blocks (a block takes well under a millisecond once optimised). */
 const BLOCK_ROWS = 4096;
@@ -100,25 +101,50 @@ function scatter(order: Uint32Array, out: Uint32Array, keys: Word, shift: number
   }
 }
 
-/** `rows` ordered by the digits (the most significant first; LSD radix sort: stable, so ties keep the order of `rows`). */
+/**
+ * Arrays a sort wrote and no longer needs, kept for the next sort of as many rows (a few): a first sort of a
+ * million rows allocates megabytes of them, and V8 answers that much external memory with full collections,
+ * pauses of tens of milliseconds on a server's heap.
+ */
+const spare: Uint32Array[] = [];
+const SPARE_ARRAYS = 4;
+
+/** A Uint32Array of n entries, of any content: a spare one when there is one. */
+function scratch(n: number): Uint32Array {
+  const at = spare.findIndex((a) => a.length === n);
+  return at < 0 ? new Uint32Array(n) : spare.splice(at, 1)[0];
+}
+
+/** An array no one reads any more, kept as a spare (the oldest spare dropped past SPARE_ARRAYS). */
+function giveBack(array: Uint32Array): void {
+  if (array.length < 2 * BLOCK_ROWS) return;
+  spare.push(array);
+  if (spare.length > SPARE_ARRAYS) spare.shift();
+}
+
+/**
+ * `rows` ordered by the digits (the most significant first; LSD radix sort: stable, so ties keep the order of
+ * `rows`). `rows` is the caller's no more: the answer is written over it or over a scratch array (the other given back).
+ */
 function* radixSteps(rows: Uint32Array, digits: readonly Digit[]): Steps<Uint32Array> {
   let order: Uint32Array = rows;
   if (rows.length < 2) return order;
-  let out: Uint32Array = new Uint32Array(rows.length);
+  let out: Uint32Array = scratch(rows.length);
   const counts = new Uint32Array(DIGITS);
   for (let d = digits.length - 1; d >= 0; d--) {
     if (yield* radixPass(order, out, digits[d][0], digits[d][1], counts)) [order, out] = [out, order];
   }
+  giveBack(out);
   return order;
 }
 
 const identity = (n: number): Uint32Array => {
-  const rows = new Uint32Array(n);
+  const rows = scratch(n);
   for (let row = 0; row < n; row++) rows[row] = row;
   return rows;
 };
 
-/** Writes the sort values of rows [lo, hi) into out (indexed by row). */
+/** Writes the sort values of rows [lo, hi) into out[0, hi - lo) (a block's scratch). */
 type Fill = (out: Float64Array, lo: number, hi: number) => void;
 
 /**
@@ -126,17 +152,20 @@ type Fill = (out: Float64Array, lo: number, hi: number) => void;
  * address keys, or a Fill (one loop per kind of column: no call per row).
  */
 function sortValues(c: Columns, key: SortKey): ReadonlyColumn<Uint32Array> | number | Fill {
+  // The columns read once, not per row: the loops below run once per first sort, often before V8 optimises them.
+  const shape = c.shape;
   // A u64 column pair at row * stride + at (high, low) as a number; -1 when the row lacks it (`bit` clear).
   const u64 = (column: Columns['counters'], stride: number, at: number, bit: number): Fill => (out, lo, hi) => {
-    for (let r = lo; r < hi; r++) out[r] = c.shape[r] & bit ? column[r * stride + at] * WORD + column[r * stride + at + 1] : -1;
+    for (let r = lo; r < hi; r++) out[r - lo] = shape[r] & bit ? column[r * stride + at] * WORD + column[r * stride + at + 1] : -1;
   };
   // The sum of two counters (original and reply); -1 without counters.
+  const counted = SHAPE.COUNTERS;
   const both = (at: number): Fill => (out, lo, hi) => {
     const k = c.counters;
-    for (let r = lo; r < hi; r++) out[r] = c.shape[r] & SHAPE.COUNTERS ? k[r * 8 + at] * WORD + k[r * 8 + at + 1] + (k[r * 8 + at + 4] * WORD + k[r * 8 + at + 5]) : -1;
+    for (let r = lo; r < hi; r++) out[r - lo] = shape[r] & counted ? k[r * 8 + at] * WORD + k[r * 8 + at + 1] + (k[r * 8 + at + 4] * WORD + k[r * 8 + at + 5]) : -1;
   };
   const small = (column: ReadonlyColumn<Uint8Array> | ReadonlyColumn<Uint16Array>, stride: number, at: number): Fill => (out, lo, hi) => {
-    for (let r = lo; r < hi; r++) out[r] = column[r * stride + at];
+    for (let r = lo; r < hi; r++) out[r - lo] = column[r * stride + at];
   };
   switch (key) {
     case 'id':
@@ -168,7 +197,8 @@ function sortValues(c: Columns, key: SortKey): ReadonlyColumn<Uint32Array> | num
       return small(c.ports, 4, 3);
     case 'state':
       return (out, lo, hi) => {
-        for (let r = lo; r < hi; r++) out[r] = c.state[r] === NO_STATE ? -1 : c.state[r];
+        const state = c.state;
+        for (let r = lo; r < hi; r++) out[r - lo] = state[r] === NONE ? -1 : state[r];
       };
     case 'packetsOriginal':
       return u64(c.counters, 8, 0, SHAPE.COUNTERS);
@@ -278,39 +308,43 @@ export function* sortColumnsSteps(c: Columns, key: SortKey): Steps<SortColumns> 
   if (typeof fill === 'number') return yield* addressColumnsSteps(c, fill);
   const n = c.size;
   if (typeof fill !== 'function') return yield* columnAsWord(fill, n);
-  const values = new Float64Array(n);
-  let whole = true;
-  yield* blocks(n, (lo, hi) => {
-    fill(values, lo, hi);
-    whole &&= allWhole(values, lo, hi);
-  });
   const low = new Uint32Array(n);
   const high = new Uint32Array(n);
   // seen: the OR and the AND of the high words, then of the low words.
   const seen = new Int32Array([0, -1, 0, -1]);
-  const bits = new Uint32Array(values.buffer);
-  yield* blocks(n, (lo, hi) => (whole ? wholeWords(values, high, low, seen, lo, hi) : doubleWords(bits, high, low, seen, lo, hi)));
+  // A block's values at a time, written straight into words (no array of every row's value, no pass to check them
+  // first): as whole numbers until one is not (start times in ns), then every row again as the double's bits.
+  const values = new Float64Array(BLOCK_ROWS);
+  let whole = true;
+  yield* blocks(n, (lo, hi) => {
+    if (!whole) return;
+    fill(values, lo, hi);
+    whole = wholeWords(values, high, low, seen, lo, hi);
+  });
+  if (!whole) {
+    seen.set([0, -1, 0, -1]);
+    const bits = new Uint32Array(values.buffer);
+    yield* blocks(n, (lo, hi) => {
+      fill(values, lo, hi);
+      doubleWords(bits, high, low, seen, lo, hi);
+    });
+  }
   const varies = [(seen[0] ^ seen[1]) >>> 0, (seen[2] ^ seen[3]) >>> 0];
   return varies[0] ? { words: [high, low], varies, size: n, addresses: false } : { words: [low], varies: [varies[1]], size: n, addresses: false };
 }
 
-/** Whether every value + 1 of rows [lo, hi) is a whole number from 0 to 2^53 - 1. */
-function allWhole(values: Float64Array, lo: number, hi: number): boolean {
-  for (let row = lo; row < hi; row++) {
-    const v = values[row] + 1;
-    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && v === Math.floor(v))) return false;
-  }
-  return true;
-}
-
-/** Rows [lo, hi): value + 1 as its high and low 32 bits, with the OR and AND of each (seen). */
-function wholeWords(values: Float64Array, high: Uint32Array, low: Uint32Array, seen: Int32Array, lo: number, hi: number): void {
+/**
+ * Rows [lo, hi) (their values from values[0]): value + 1 as its high and low 32 bits, with the OR and AND of each
+ * (seen); false, with the rest left, at the first that is not a whole number from 0 to 2^53 - 1.
+ */
+function wholeWords(values: Float64Array, high: Uint32Array, low: Uint32Array, seen: Int32Array, lo: number, hi: number): boolean {
   let orHigh = seen[0];
   let andHigh = seen[1];
   let orLow = seen[2];
   let andLow = seen[3];
   for (let row = lo; row < hi; row++) {
-    const v = values[row] + 1;
+    const v = values[row - lo] + 1;
+    if (!(v >= 0 && v <= Number.MAX_SAFE_INTEGER && v === Math.floor(v))) return false;
     const high32 = Math.floor(v / WORD);
     const low32 = v - high32 * WORD;
     high[row] = high32;
@@ -324,19 +358,20 @@ function wholeWords(values: Float64Array, high: Uint32Array, low: Uint32Array, s
   seen[1] = andHigh;
   seen[2] = orLow;
   seen[3] = andLow;
+  return true;
 }
 
 const [LOW_HALF, HIGH_HALF] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
 
-/** Rows [lo, hi): the bits of the double, sign-flipped to compare as unsigned words, with the OR and AND (seen). */
+/** Rows [lo, hi) (their values' bits from bits[0]): the bits of the double, sign-flipped to compare as unsigned words, with the OR and AND (seen). */
 function doubleWords(bits: Uint32Array, high: Uint32Array, low: Uint32Array, seen: Int32Array, lo: number, hi: number): void {
   let orHigh = seen[0];
   let andHigh = seen[1];
   let orLow = seen[2];
   let andLow = seen[3];
   for (let row = lo; row < hi; row++) {
-    const h = bits[row * 2 + HIGH_HALF];
-    const l = bits[row * 2 + LOW_HALF];
+    const h = bits[(row - lo) * 2 + HIGH_HALF];
+    const l = bits[(row - lo) * 2 + LOW_HALF];
     const negative = h >>> 31;
     const high32 = negative ? ~h : h | 0x80000000;
     const low32 = negative ? ~l : l;
@@ -361,16 +396,18 @@ export function* orderSteps(k: SortColumns): Steps<Uint32Array> {
   const v6count = new Uint32Array(1);
   yield* blocks(n, (lo, hi) => countV6(family, v6count, lo, hi));
   const n4 = n - v6count[0];
-  const v4rows = new Uint32Array(n4);
-  const v6rows = new Uint32Array(n - n4);
+  const v4rows = scratch(n4);
+  const v6rows = scratch(n - n4);
   const placed = new Uint32Array(2);
   yield* blocks(n, (lo, hi) => splitFamilies(family, v4rows, v6rows, placed, lo, hi));
   const varies = k.varies.slice(1);
   const v4 = yield* radixSteps(v4rows, digitsOf(words.slice(0, 1), varies));
   const v6 = yield* radixSteps(v6rows, digitsOf(words, varies));
-  const order = new Uint32Array(n);
+  const order = scratch(n);
   order.set(v4, 0);
   order.set(v6, n4);
+  giveBack(v4);
+  giveBack(v6);
   return order;
 }
 
