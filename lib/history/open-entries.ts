@@ -2,11 +2,13 @@
 // entry created while nobody listened has no event cache and never reports its end, so the recorder keeps, for each
 // of them, what its history row needs (tuples, flags, the last counters seen) until a later dump finds it gone or
 // its DESTROY does arrive. Columnar typed arrays, not one object per entry: about 150 bytes an entry, a million
-// entries in 150 MB, and nothing else of the table is copied.
+// entries in 150 MB, and nothing else of the table is copied. The ids find their slots through IdSlots (typed
+// arrays too): nothing here grows the heap the garbage collector marks with the number of entries.
 import { TCP_STATES, type Connection, type EntryProgress, type Family, type TcpState, type Tuple } from '@/lib/conntrack';
 import { parseAddress } from '@/lib/netlink/address';
 import { decodeAddress } from '@/lib/conntrack/codec/address';
 import type { Cause } from './causes';
+import { IdSlots } from './id-slots';
 import type { HistoryRecord } from './store';
 
 const ADDRESS_BYTES = 16;
@@ -29,11 +31,13 @@ export interface OpenEntryEnd {
 }
 
 export class OpenEntries {
-  private readonly slotOf = new Map<number, number>();
-  private free: number[] = [];
+  private readonly slotOf = new IdSlots();
+  /** Slots given back, a stack: free[0 ... freeCount - 1]. */
+  private free = new Int32Array(0);
+  private freeCount = 0;
   private capacity = 0;
   private used = 0;
-  private meta = new Uint8Array(0); // family (4/6), protocol, TCP state index + 1, closer (0, 1, 2)
+  private meta = new Uint8Array(0); // family (4/6; 0: a free slot), protocol, TCP state index + 1, closer (0, 1, 2)
   private addresses = new Uint8Array(0);
   private ints = new Int32Array(0);
   private floats = new Float64Array(0);
@@ -49,8 +53,9 @@ export class OpenEntries {
     return this.slotOf.has(id);
   }
 
-  ids(): IterableIterator<number> {
-    return this.slotOf.keys();
+  /** The ids noted here, in slot order (ids noted meanwhile may be visited, ids forgotten meanwhile are not). */
+  *ids(): Generator<number, void, void> {
+    for (let slot = 0; slot < this.used; slot++) if (this.meta[slot * 4] !== 0) yield this.u32[slot * U32S];
   }
 
   private grow(): void {
@@ -66,6 +71,7 @@ export class OpenEntries {
     this.floats = grown(this.floats, FLOATS, (n) => new Float64Array(n));
     this.u32 = grown(this.u32, U32S, (n) => new Uint32Array(n));
     this.seen = grown(this.seen, 1, (n) => new Uint32Array(n));
+    this.free = grown(this.free, 1, (n) => new Int32Array(n));
     this.capacity = capacity;
   }
 
@@ -74,9 +80,9 @@ export class OpenEntries {
     const id = connection.id;
     if (id === undefined) return;
     let slot = this.slotOf.get(id);
-    if (slot === undefined) {
-      slot = this.free.pop();
-      if (slot === undefined) {
+    if (slot < 0) {
+      if (this.freeCount) slot = this.free[--this.freeCount];
+      else {
         if (this.used === this.capacity) this.grow();
         slot = this.used++;
       }
@@ -100,7 +106,7 @@ export class OpenEntries {
    */
   refreshSeen(id: number, p: EntryProgress, at: number, generation: number): void {
     const slot = this.slotOf.get(id);
-    if (slot === undefined) return;
+    if (slot < 0) return;
     const i = slot * INTS;
     if (this.meta[slot * 4 + 1] !== p.protocol || this.ints[i] !== p.sport || this.ints[i + 1] !== p.dport) return;
     this.progress(slot, p);
@@ -122,8 +128,8 @@ export class OpenEntries {
 
   /** Whether the entry with this id noted here is this connection (same protocol and original ports), not a reuse. */
   matches(connection: Connection): boolean {
-    const slot = connection.id === undefined ? undefined : this.slotOf.get(connection.id);
-    return slot !== undefined && this.sameEntry(slot, connection);
+    const slot = connection.id === undefined ? -1 : this.slotOf.get(connection.id);
+    return slot >= 0 && this.sameEntry(slot, connection);
   }
 
   private sameEntry(slot: number, c: Connection): boolean {
@@ -170,7 +176,7 @@ export class OpenEntries {
   /** The connection noted under this id, as last seen (for matching a filter against it). */
   connection(id: number): Connection | undefined {
     const slot = this.slotOf.get(id);
-    return slot === undefined ? undefined : this.connectionAt(slot);
+    return slot < 0 ? undefined : this.connectionAt(slot);
   }
 
   private connectionAt(slot: number): Connection {
@@ -215,7 +221,7 @@ export class OpenEntries {
   /** When the entry was last seen open (ms). */
   lastSeen(id: number): number | undefined {
     const slot = this.slotOf.get(id);
-    return slot === undefined ? undefined : this.floats[slot * FLOATS + 5];
+    return slot < 0 ? undefined : this.floats[slot * FLOATS + 5];
   }
 
   /**
@@ -223,13 +229,13 @@ export class OpenEntries {
    * them; entries taken meanwhile are passed over, entries noted meanwhile may be visited).
    */
   *unseenBy(generation: number): Generator<number, void, void> {
-    for (const [id, slot] of this.slotOf) if (this.seen[slot] !== generation) yield id;
+    for (let slot = 0; slot < this.used; slot++) if (this.meta[slot * 4] !== 0 && this.seen[slot] !== generation) yield this.u32[slot * U32S];
   }
 
   /** The history row of an entry that ended, forgetting it. */
   take(id: number, end: OpenEntryEnd): HistoryRecord | undefined {
     const slot = this.slotOf.get(id);
-    if (slot === undefined) return undefined;
+    if (slot < 0) return undefined;
     const c = this.connectionAt(slot);
     const closer = this.meta[slot * 4 + 3];
     this.forget(id);
@@ -265,16 +271,19 @@ export class OpenEntries {
   /** Forgets an entry (its DESTROY arrived and was recorded from the event). */
   forget(id: number): boolean {
     const slot = this.slotOf.get(id);
-    if (slot === undefined) return false;
+    if (slot < 0) return false;
     this.slotOf.delete(id);
-    this.free.push(slot);
+    this.meta[slot * 4] = 0;
+    this.free[this.freeCount++] = slot;
     if (!this.slotOf.size) this.clear();
     return true;
   }
 
   /** Frees the columns once nothing is noted any more. */
   private clear(): void {
-    this.free = [];
+    this.slotOf.clear();
+    this.free = new Int32Array(0);
+    this.freeCount = 0;
     this.used = 0;
     this.capacity = 0;
     this.meta = new Uint8Array(0);

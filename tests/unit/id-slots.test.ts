@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { OpenEntries } from '@/lib/history';
+import { IdSlots } from '@/lib/history/id-slots';
+import type { Connection } from '@/lib/conntrack';
+
+/** A small deterministic generator (mulberry32): the same sequence every run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** Checks every id of the reference (and some absent ones) against the map. */
+function expectSame(slots: IdSlots, reference: Map<number, number>, absent: readonly number[]): void {
+  expect(slots.size).toBe(reference.size);
+  const wrong: string[] = [];
+  for (const [id, slot] of reference) if (slots.get(id) !== slot) wrong.push(`${id}: ${slots.get(id)}, not ${slot}`);
+  for (const id of absent) if (!reference.has(id) && slots.has(id)) wrong.push(`${id}: present`);
+  expect(wrong.slice(0, 10)).toEqual([]);
+}
+
+describe('IdSlots', () => {
+  it('answers as a Map over random inserts, replacements and deletes, through growth', () => {
+    for (const [seed, range] of [
+      [1, 64], // few ids: long probe runs, deletes shifting entries back across the table's end
+      [2, 5_000],
+      [3, 2 ** 32], // ids anywhere in the unsigned 32-bit range, 2^31 and above included
+    ] as const) {
+      const next = random(seed);
+      const id = () => Math.floor(next() * range);
+      const slots = new IdSlots();
+      const reference = new Map<number, number>();
+      const probes: number[] = [];
+      for (let step = 0; step < 20_000; step++) {
+        const key = id();
+        probes.push(key);
+        const roll = next();
+        if (roll < 0.55) {
+          const slot = Math.floor(next() * 2 ** 31);
+          slots.set(key, slot);
+          reference.set(key, slot);
+        } else if (roll < 0.85) {
+          // Deleting an id that was set (when it still is: most often) as often as any id.
+          const victim = next() < 0.5 ? probes[Math.floor(next() * probes.length)] : key;
+          expect(slots.delete(victim)).toBe(reference.delete(victim));
+        } else {
+          expect(slots.get(key)).toBe(reference.get(key) ?? -1);
+        }
+        if (step % 2_000 === 0) expectSame(slots, reference, probes.slice(-200));
+      }
+      expectSame(slots, reference, probes);
+    }
+  });
+
+  it('keeps id 0 and the largest ids apart from empty places, and grows past a million ids', () => {
+    const slots = new IdSlots();
+    slots.set(0, 0);
+    slots.set(2 ** 32 - 1, 1);
+    slots.set(2 ** 31, 2);
+    expect([slots.get(0), slots.get(2 ** 32 - 1), slots.get(2 ** 31), slots.get(1)]).toEqual([0, 1, 2, -1]);
+    const reference = new Map<number, number>([
+      [0, 0],
+      [2 ** 32 - 1, 1],
+      [2 ** 31, 2],
+    ]);
+    // Consecutive ids, as the kernel hands them out, from just below 2^31 upwards.
+    for (let k = 0; k < 1_100_000; k++) {
+      slots.set(2 ** 31 - 500_000 + k, k + 3);
+      reference.set(2 ** 31 - 500_000 + k, k + 3);
+    }
+    for (let k = 0; k < 1_100_000; k += 3) {
+      slots.delete(2 ** 31 - 500_000 + k);
+      reference.delete(2 ** 31 - 500_000 + k);
+    }
+    expectSame(slots, reference, [1, 2 ** 31 - 500_001, 2 ** 31 + 600_000]);
+    expect(slots.delete(0)).toBe(true);
+    expect(slots.has(0)).toBe(false);
+    slots.clear();
+    expect([slots.size, slots.get(2 ** 32 - 1)]).toEqual([0, -1]);
+  });
+});
+
+describe('OpenEntries with ids of the whole unsigned range', () => {
+  const entry = (id: number, sport: number): Connection => ({
+    family: 'ipv4',
+    original: { src: '10.0.0.5', dst: '198.51.100.3', protocol: 6, sport, dport: 443 },
+    reply: { src: '198.51.100.3', dst: '203.0.113.1', protocol: 6, sport: 443, dport: sport },
+    status: 0x0e,
+    zone: 0,
+    id,
+  });
+
+  it('notes, forgets and reuses slots, and lists what a dump did not see', () => {
+    const open = new OpenEntries();
+    const ids = [0, 7, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 3_000_000_000];
+    ids.forEach((id, k) => open.note(entry(id, 1000 + k), 100, 1));
+    expect(open.size).toBe(ids.length);
+    expect(ids.every((id) => open.has(id))).toBe(true);
+    expect(open.forget(2 ** 31)).toBe(true);
+    expect(open.forget(2 ** 31)).toBe(false);
+    // The freed slot goes to a new id; the others keep theirs.
+    open.note(entry(4_000_000_000, 2000), 100, 1);
+    expect(open.connection(4_000_000_000)?.original.sport).toBe(2000);
+    expect(open.connection(2 ** 32 - 1)?.original.sport).toBe(1004);
+    for (const id of [0, 2 ** 32 - 1, 4_000_000_000]) open.note(entry(id, open.connection(id)?.original.sport ?? 0), 200, 2);
+    expect([...open.unseenBy(2)].sort((a, b) => a - b)).toEqual([7, 2 ** 31 - 1, 3_000_000_000]);
+    expect([...open.ids()].sort((a, b) => a - b)).toEqual([0, 7, 2 ** 31 - 1, 3_000_000_000, 4_000_000_000, 2 ** 32 - 1]);
+    // Taking every entry while walking the unseen ones: each is visited once, and the columns are freed at the end.
+    for (const id of open.unseenBy(3)) expect(open.take(id, { cause: 'unobserved', endedAfter: 200, endedBefore: 300 })?.id).toBe(id);
+    expect(open.size).toBe(0);
+    expect([...open.ids()]).toEqual([]);
+  });
+});
