@@ -100,13 +100,22 @@ export class OpenEntries {
     this.seen[slot] = generation;
   }
 
+  /** The slot of the entry noted under this id (-1: none), for refreshSlot(): one lookup per snapshot row. */
+  slotFor(id: number): number {
+    return this.slotOf.get(id);
+  }
+
   /**
    * Refreshes a noted entry from a snapshot row (EntryProgress: no Connection built) as seen at `at` by dump
    * `generation`. An id the kernel reused for another connection is left unseen: the noted one ended.
    */
   refreshSeen(id: number, p: EntryProgress, at: number, generation: number): void {
     const slot = this.slotOf.get(id);
-    if (slot < 0) return;
+    if (slot >= 0) this.refreshSlot(slot, p, at, generation);
+  }
+
+  /** refreshSeen() of the entry in `slot` (from slotFor(), with nothing noted or forgotten since). */
+  refreshSlot(slot: number, p: EntryProgress, at: number, generation: number): void {
     const i = slot * INTS;
     if (this.meta[slot * 4 + 1] !== p.protocol || this.ints[i] !== p.sport || this.ints[i + 1] !== p.dport) return;
     this.progress(slot, p);
@@ -230,6 +239,20 @@ export class OpenEntries {
    */
   *unseenBy(generation: number): Generator<number, void, void> {
     for (let slot = 0; slot < this.used; slot++) if (this.meta[slot * 4] !== 0 && this.seen[slot] !== generation) yield this.u32[slot * U32S];
+  }
+
+  /** Slots in use or freed: unseenIn() ranges run from 0 to this (it shrinks to 0 once nothing is noted). */
+  get slotCount(): number {
+    return this.used;
+  }
+
+  /**
+   * The ids in slots [from, to) that dump `generation` did not see, pushed onto `out`: unseenBy() a block of slots
+   * at a time, so a walk over a million entries of which few ended can let the event loop run between blocks.
+   */
+  unseenIn(generation: number, from: number, to: number, out: number[]): void {
+    const end = Math.min(to, this.used);
+    for (let slot = from; slot < end; slot++) if (this.meta[slot * 4] !== 0 && this.seen[slot] !== generation) out.push(this.u32[slot * U32S]);
   }
 
   /** The history row of an entry that ended, forgetting it. */

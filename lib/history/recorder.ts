@@ -63,8 +63,9 @@ export function namespaceIdentity(netns: string | undefined): string | null {
 const END_GRACE_MS = 3000;
 /**
  * A reconcile lets the event loop run once a step has taken this long (checked every RECONCILE_BLOCK_ROWS rows or
- * open entries): a lookup in the open entries' map costs from 0.1 to over 1 us depending on the machine's load, so
- * a fixed number of rows per step stalled a loaded server for 30-100 ms per step at a million entries.
+ * slots of open entries, and per batch of a dump): a lookup of an open entry costs from 0.1 to over 1 us depending
+ * on the machine's load, so a fixed number of rows per step stalled a loaded server for 30-100 ms per step at a
+ * million entries.
  */
 const RECONCILE_STEP_MS = 4;
 const RECONCILE_BLOCK_ROWS = 2048;
@@ -439,7 +440,14 @@ export class HistoryRecorder {
       const started = Date.now();
       if (options.noteOpen) this.openNotedAt = started;
       const watch = options.noteOpen || this.open.size > 0;
+      let stepStarted = performance.now();
       for await (const batch of this.conntrack.dump(watch ? {} : { protocol: 6 })) {
+        // Batches already decoded follow one another without a turn of the event loop in between: the first dump
+        // of a million entries held the server for seconds at a time.
+        if (performance.now() - stepStarted >= RECONCILE_STEP_MS) {
+          await nextTurn();
+          stepStarted = performance.now();
+        }
         for (const connection of batch) {
           const id = connection.id;
           if (id === undefined || state.destroyed.has(id)) continue;
@@ -466,17 +474,21 @@ export class HistoryRecorder {
     this.scheduleEnding();
   }
 
-  /** endUnseen() in steps of about RECONCILE_STEP_MS (a million open entries are a million map entries to visit). */
+  /** endUnseen() in steps of about RECONCILE_STEP_MS (a million open entries are a million slots to visit). */
   private async endUnseenInTurns(generation: number, started: number, finished: number): Promise<void> {
     this.lastReconciledAt = finished;
     let stepStarted = performance.now();
-    let visited = 0;
-    for (const id of this.open.unseenBy(generation)) {
-      this.endUnseenOne(id, started, finished);
-      if (++visited % RECONCILE_BLOCK_ROWS === 0 && performance.now() - stepStarted >= RECONCILE_STEP_MS) {
+    // A block of slots at a time, the clock read between blocks: when few entries ended, walking a million slots
+    // finds few ids, and a walk that only checked the clock per id found went through all of them in one turn.
+    const unseen: number[] = [];
+    for (let from = 0; from < this.open.slotCount; from += RECONCILE_BLOCK_ROWS) {
+      if (from && performance.now() - stepStarted >= RECONCILE_STEP_MS) {
         await nextTurn();
         stepStarted = performance.now();
       }
+      unseen.length = 0;
+      this.open.unseenIn(generation, from, from + RECONCILE_BLOCK_ROWS, unseen);
+      for (const id of unseen) this.endUnseenOne(id, started, finished);
     }
     this.scheduleEnding();
   }
@@ -518,7 +530,8 @@ export class HistoryRecorder {
       const to = Math.min(snapshot.size, from + RECONCILE_BLOCK_ROWS);
       for (let row = from; row < to; row++) {
         const id = snapshot.idAt(row);
-        if (id >= 0 && this.open.has(id)) this.open.refreshSeen(id, snapshot.progressAt(row, progress), started, generation);
+        const slot = id >= 0 ? this.open.slotFor(id) : -1;
+        if (slot >= 0) this.open.refreshSlot(slot, snapshot.progressAt(row, progress), started, generation);
       }
     }
     await this.endUnseenInTurns(generation, started, started + Math.ceil(snapshot.info.tookMs));
