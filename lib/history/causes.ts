@@ -4,6 +4,7 @@
 import { IPPROTO, type Connection } from '@/lib/conntrack';
 import { IP_CT_TCP_FLAG } from '@/lib/conntrack/constants';
 import type { Cause } from './cause-names';
+import { IdSlots } from './id-slots';
 
 export { CAUSES, CAUSE_LABELS, type Cause } from './cause-names';
 
@@ -34,35 +35,44 @@ export function causeOf(destroy: Connection, closer: Closer | undefined, request
 
 /**
  * Remembers, for live TCP connections, which side sent the first FIN, until the DESTROY. Bounded: beyond `max`
- * entries the oldest are forgotten (their cause then falls back to the final state).
+ * entries the oldest are forgotten (their cause then falls back to the final state). Typed arrays, not a Map: up to
+ * CONNTRACK_HISTORY_TRACKED_MAX (500,000) ids, which as Map entries (half of them heap numbers) every major GC
+ * would mark. The entries lie in insertion order in ids/closers[head, tail); a forgotten one leaves a hole
+ * (closer 0), squeezed out when the arrays are full and at least half holes.
  */
 export class ClosersMap {
-  private readonly map = new Map<number, Closer>();
+  private readonly positions = new IdSlots();
+  private ids = new Uint32Array(0);
+  private closers = new Uint8Array(0);
+  private head = 0;
+  private tail = 0;
   constructor(private readonly max: number) {}
 
   /** Records the first closer seen for an id (later events do not change it). */
   note(id: number, closer: Closer): void {
-    if (this.map.has(id)) return;
-    if (this.map.size >= this.max) {
-      const oldest = this.map.keys().next();
-      if (!oldest.done) this.map.delete(oldest.value);
-    }
-    this.map.set(id, closer);
+    if (this.positions.has(id)) return;
+    if (this.positions.size >= this.max) this.forgetAt(this.head);
+    if (this.tail === this.ids.length) this.makeRoom();
+    this.ids[this.tail] = id;
+    this.closers[this.tail] = closer;
+    this.positions.set(id, this.tail++);
   }
 
   /** The closer of an id, forgetting it (the connection has ended). */
   take(id: number): Closer | undefined {
-    const closer = this.map.get(id);
-    if (closer !== undefined) this.map.delete(id);
+    const at = this.positions.get(id);
+    if (at < 0) return undefined;
+    const closer = this.closers[at] as Closer;
+    this.forgetAt(at);
     return closer;
   }
 
   /** Forgets every id not in `live` (their DESTROY was lost). */
   retain(live: ReadonlySet<number>): number {
     let dropped = 0;
-    for (const id of this.map.keys()) {
-      if (!live.has(id)) {
-        this.map.delete(id);
+    for (let at = this.head; at < this.tail; at++) {
+      if (this.closers[at] && !live.has(this.ids[at])) {
+        this.forgetAt(at);
         dropped++;
       }
     }
@@ -70,6 +80,39 @@ export class ClosersMap {
   }
 
   get size(): number {
-    return this.map.size;
+    return this.positions.size;
+  }
+
+  /** Forgets the entry at `at` (the oldest live one is always at head). */
+  private forgetAt(at: number): void {
+    this.positions.delete(this.ids[at]);
+    this.closers[at] = 0;
+    while (this.head < this.tail && !this.closers[this.head]) this.head++;
+    if (this.head === this.tail) this.head = this.tail = 0;
+  }
+
+  /** Squeezes the holes out when at least half the arrays are holes, or doubles them. */
+  private makeRoom(): void {
+    const live = this.positions.size;
+    if (this.ids.length && live * 2 <= this.ids.length) {
+      let to = 0;
+      for (let at = this.head; at < this.tail; at++) {
+        if (!this.closers[at]) continue;
+        this.ids[to] = this.ids[at];
+        this.closers[to] = this.closers[at];
+        this.positions.set(this.ids[to], to);
+        to++;
+      }
+      this.head = 0;
+      this.tail = to;
+      return;
+    }
+    const capacity = Math.max(1024, this.ids.length * 2);
+    const ids = new Uint32Array(capacity);
+    const closers = new Uint8Array(capacity);
+    ids.set(this.ids);
+    closers.set(this.closers);
+    this.ids = ids;
+    this.closers = closers;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OpenEntries } from '@/lib/history';
+import { ClosersMap, OpenEntries } from '@/lib/history';
 import { IdSlots } from '@/lib/history/id-slots';
 import type { Connection } from '@/lib/conntrack';
 
@@ -122,5 +122,71 @@ describe('OpenEntries with ids of the whole unsigned range', () => {
     for (const id of open.unseenBy(3)) expect(open.take(id, { cause: 'unobserved', endedAfter: 200, endedBefore: 300 })?.id).toBe(id);
     expect(open.size).toBe(0);
     expect([...open.ids()]).toEqual([]);
+  });
+});
+
+describe('ClosersMap in typed arrays', () => {
+  /** The Map it replaced: insertion order, the oldest forgotten beyond the bound. */
+  class Reference {
+    readonly map = new Map<number, 1 | 2>();
+    constructor(private readonly max: number) {}
+    note(id: number, closer: 1 | 2): void {
+      if (this.map.has(id)) return;
+      if (this.map.size >= this.max) this.map.delete(this.map.keys().next().value as number);
+      this.map.set(id, closer);
+    }
+    take(id: number): 1 | 2 | undefined {
+      const closer = this.map.get(id);
+      this.map.delete(id);
+      return closer;
+    }
+  }
+
+  it('answers as the Map it replaced over random notes, takes and retains, through growth and squeezing', () => {
+    for (const [seed, max, range] of [
+      [4, 50, 200],
+      [5, 3_000, 2 ** 32],
+      [6, 100_000, 150_000],
+    ] as const) {
+      const next = random(seed);
+      const closers = new ClosersMap(max);
+      const reference = new Reference(max);
+      const wrong: string[] = [];
+      for (let step = 0; step < 60_000; step++) {
+        const id = Math.floor(next() * range);
+        const roll = next();
+        if (roll < 0.6) {
+          const closer = next() < 0.5 ? 1 : 2;
+          closers.note(id, closer);
+          reference.note(id, closer);
+        } else if (roll < 0.9995) {
+          const [a, b] = [closers.take(id), reference.take(id)];
+          if (a !== b) wrong.push(`step ${step}: take(${id}) ${a}, not ${b}`);
+        } else {
+          const live = new Set([...reference.map.keys()].filter(() => next() < 0.7));
+          const dropped = reference.map.size - live.size;
+          for (const key of [...reference.map.keys()]) if (!live.has(key)) reference.map.delete(key);
+          if (closers.retain(live) !== dropped) wrong.push(`step ${step}: retain`);
+        }
+        if (closers.size !== reference.map.size) wrong.push(`step ${step}: size ${closers.size}, not ${reference.map.size}`);
+        if (wrong.length) break;
+      }
+      // What is left, and in which order it would be forgotten: note max new ids and every old one is gone.
+      for (const [id, closer] of [...reference.map]) {
+        const got = closers.take(id);
+        if (got !== closer) wrong.push(`left ${id}: ${got}, not ${closer}`);
+      }
+      expect(wrong.slice(0, 5)).toEqual([]);
+      expect(closers.size).toBe(0);
+    }
+  });
+
+  it('forgets the oldest first', () => {
+    const closers = new ClosersMap(3);
+    for (const id of [10, 2 ** 32 - 1, 0]) closers.note(id, 1);
+    expect(closers.take(2 ** 32 - 1)).toBe(1);
+    closers.note(7, 2);
+    closers.note(8, 2);
+    expect([closers.take(10), closers.take(0), closers.take(7), closers.take(8)]).toEqual([undefined, 1, 2, 2]);
   });
 });
