@@ -611,9 +611,31 @@ export class HistoryStore {
     const want = query.limit + query.offset;
     if ((query.sort ?? 'ended') === 'ended') {
       const desc = (query.order ?? 'desc') === 'desc';
+      const ordered = byEnd(parts, desc);
+      // Partitions whose end times do not overlap (the usual case: rows come in end order) are the page's order one
+      // after another: the rows an offset skips are counted in SQLite, partition by partition, never read here (an
+      // export pages through millions of rows).
+      const disjoint = ordered.every((p, i) => i === 0 || (desc ? (p.max_ended ?? 0) < (ordered[i - 1].min_ended ?? 0) : (p.min_ended ?? 0) > (ordered[i - 1].max_ended ?? 0)));
+      if (disjoint) {
+        const rows: HistoryRow[] = [];
+        let skip = query.offset;
+        for (const p of ordered) {
+          if (rows.length >= query.limit) break;
+          if (skip > 0) {
+            const n = (this.statement(`SELECT COUNT(*) AS n FROM (${select(p)} LIMIT ?)`).get(...params, skip) as { n: number }).n;
+            if (n < skip) {
+              skip -= n;
+              continue;
+            }
+          }
+          rows.push(...(this.statement(`${select(p)} ORDER BY ${orderBy} LIMIT ? OFFSET ?`).all(...params, query.limit - rows.length, skip) as HistoryRow[]));
+          skip = 0;
+        }
+        return rows;
+      }
       const before = (a: HistoryRow, b: HistoryRow) => (a.ended_at !== b.ended_at ? (a.ended_at > b.ended_at) === desc : (a.key > b.key) === desc);
       let top: HistoryRow[] = [];
-      for (const p of byEnd(parts, desc)) {
+      for (const p of ordered) {
         const last = top.length === want ? top[want - 1] : undefined;
         if (last && !canRank(p, last.ended_at, desc)) continue;
         const rows = this.statement(`${select(p)} ORDER BY ${orderBy} LIMIT ?`).all(...params, want) as HistoryRow[];

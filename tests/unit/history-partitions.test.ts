@@ -68,6 +68,21 @@ describe('partitions', () => {
     expect(store.size).toBe(25);
   });
 
+  it('pages in end order are the same when the partitions\' end times overlap (rows that came out of order)', () => {
+    const store = new HistoryStore(database(), { maxRows: 160, retentionDays: 0 });
+    // 60 rows whose end times are a permutation: each partition of 10 spans much of the whole range.
+    const ended = (i: number) => 1_000_000 + ((i * 37) % 60) * MINUTE;
+    store.insert(Array.from({ length: 60 }, (_v, i) => record(i, ended(i))));
+    const all = Array.from({ length: 60 }, (_v, i) => i).sort((a, b) => ended(a) - ended(b));
+    for (const order of ['asc', 'desc'] as const) {
+      const expected = order === 'asc' ? all : [...all].reverse();
+      for (const [limit, offset] of [[10, 0], [7, 13], [25, 40], [10, 55]]) {
+        const page = store.query({ filter: {}, sort: 'ended', order, limit, offset });
+        expect(page.rows.map((r) => r.id), `${order} ${limit}@${offset}`).toEqual(expected.slice(offset, offset + limit));
+      }
+    }
+  });
+
   it('a partition is sealed once its rows span a 16th of the retention time', () => {
     // 16 days of retention: a partition spans less than a day of end times.
     const store = new HistoryStore(database(), { maxRows: 1_000_000, retentionDays: 16 });
