@@ -2,7 +2,7 @@
 // for every sort key, both directions, ties, filters and offsets around and beyond what it selected.
 import { describe, expect, it } from 'vitest';
 import { SnapshotBuilder, type Snapshot } from '@/lib/conntrack/snapshot';
-import { orderSteps, runAll, selectSteps, sortColumnsSteps, stepLimit } from '@/lib/conntrack/snapshot/order';
+import { orderSteps, runAll, selectSteps, sortColumnsSteps, stepLimit, warmSteps } from '@/lib/conntrack/snapshot/order';
 import { TCP_STATES } from '@/lib/conntrack/constants';
 import { parseAddress } from '@/lib/netlink/address';
 import { SORT_KEYS, type SortKey } from '@/lib/conntrack/vocabulary';
@@ -207,6 +207,21 @@ describe('pages of a snapshot before and after its order is built', () => {
       expect(order.length).toBe(ROWS);
     }
   }, 120_000);
+
+  it('warms every sort key on the first rows of a table without writing the table or changing an answer', () => {
+    const snapshot = build(21);
+    const c = snapshot.columns;
+    const entries = () => Array.from({ length: snapshot.size }, (_, row) => snapshot.connection(row));
+    const before = entries();
+    let steps = 0;
+    for (const generator = warmSteps(c); !generator.next().done; ) steps++;
+    expect(steps).toBeGreaterThan(0);
+    expect(entries()).toEqual(before);
+    for (const sort of ['src', 'bytes', 'startedAt', 'dport'] as const) {
+      expect(firstDifference(snapshot.order(sort), referenceOrder(snapshot, sort)), sort).toBe(-1);
+      expect(snapshot.query({ sort, order: 'desc', filter: { protocol: 17 } }).rows).toEqual(filtered(referenceOrder(snapshot, sort), (row) => c.protocol[row] === 17, true).slice(0, 100));
+    }
+  }, 60_000);
 
   it('pages an empty table and a one-row table by every key', async () => {
     const empty = new SnapshotBuilder(0).finish({ takenAt: new Date(), tookMs: 0 });

@@ -8,7 +8,7 @@ import type { SortKey } from '../vocabulary';
 import { groupRows, groupRowsInTurns, type ColumnGroupKey, type Grouping, type KeyColumn } from './groups';
 import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
 import { evaluate } from './match';
-import { blocks, inTurns, orderBy, orderSteps, runAll, selectSteps, sortColumnsSteps, type SortColumns, type Steps } from './order';
+import { blocks, inTurns, orderBy, orderSteps, runAll, selectSteps, sortColumnsSteps, warmSteps, type SortColumns, type Steps } from './order';
 import { summaryOf, wholeTallySteps, type SnapshotSummary, type Tallies } from './summary';
 import { addressText, TextSearch, TEXT_BLOCK_ROWS, TEXT_STEP_MS, TEXT_STEP_ROWS } from './text';
 
@@ -68,6 +68,14 @@ interface Matches {
 
 /** rowOfId() scans the id column this often at most; then it builds the id order and searches that. */
 const ID_SCANS = 16;
+
+/**
+ * A table this big is the first of a process to have its sort and filter passes warmed (warmSteps() in the
+ * background): a smaller table's first sort is quick even in unoptimised code.
+ */
+const WARM_TABLE_ROWS = 100_000;
+/** Whether this process has warmed them (once is enough: V8 keeps the optimised code). */
+let warmed = false;
 
 /** Rows a first page's selection takes at least (ten pages of 100): the next pages are read off it. */
 const HEAD_ROWS = 1000;
@@ -152,6 +160,21 @@ export class Snapshot {
   constructor(columns: Columns, info: SnapshotInfo) {
     this.c = columns;
     this.info = info;
+    if (!warmed && columns.size >= WARM_TABLE_ROWS) {
+      warmed = true;
+      // In turns, giving way to every page being answered; it writes nothing a query reads, so a failure (none is
+      // expected) changes no answer: it only leaves the first sort as slow as it was.
+      inTurns(this.warmSteps(), () => this.answering > 0).catch(() => undefined);
+    }
+  }
+
+  /** A filter of common conditions over the first rows, then warmSteps() of every sort key (see order.ts). */
+  private *warmSteps(): Steps<void> {
+    const n = Math.min(this.c.size, TEXT_STEP_ROWS);
+    const filter: Filter = { family: 'ipv4', protocol: 6, states: ['ESTABLISHED'], status: { names: [], value: 0, mask: 0 }, dport: { min: 0, max: 65535 } };
+    evaluate(this.c, filter, 0, n, new Uint8Array(n));
+    yield;
+    yield* warmSteps(this.c);
   }
 
   get size(): number {
