@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ClosersMap, OpenEntries } from '@/lib/history';
 import { IdSlots } from '@/lib/history/id-slots';
 import type { Connection } from '@/lib/conntrack';
-
-/** A small deterministic generator (mulberry32): the same sequence every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { prng as random } from '@/lib/lab/seeder';
 
 /** Checks every id of the reference (and some absent ones) against the map. */
 function expectSame(slots: IdSlots, reference: Map<number, number>, absent: readonly number[]): void {
