@@ -45,6 +45,24 @@ const ids = (store: HistoryStore) => store.query({ filter: {}, sort: 'ended', or
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_v, j) => from + j);
 
 describe('partitions', () => {
+  it("a new partition has the history table's columns, in order, and an index for each of its indexes", () => {
+    // PARTITION_DDL restates what migrations 1 to 3 made of the history table: a query across partitions is a
+    // UNION ALL of SELECT *, and walkPage names a partition's index after the history table's.
+    const db = database();
+    const store = new HistoryStore(db, { maxRows: 160, retentionDays: 0 });
+    store.insert(records(0, 11));
+    const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string; type: string; notnull: number; pk: number }[]).map((c) => [c.name, c.type, c.notnull, c.pk]);
+    const indexes = (table: string) =>
+      (db.prepare(`PRAGMA index_list(${table})`).all() as { name: string; origin: string }[])
+        .filter((i) => i.origin === 'c')
+        .map((i) => [i.name.slice(table.length), (db.prepare(`PRAGMA index_info(${i.name})`).all() as { name: string }[]).map((c) => c.name).join(',')])
+        .sort();
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'history_1'").get()).toBeTruthy();
+    expect(columns('history_1')).toEqual(columns('history'));
+    expect(indexes('history_1')).toEqual(indexes('history'));
+    expect(indexes('history').length).toBe(13);
+  });
+
   it('a partition is sealed at its row count: the next begins, keys running on', () => {
     // A cap of 160 rows: partitions of 10.
     const store = new HistoryStore(database(), { maxRows: 160, retentionDays: 0 });
