@@ -9,7 +9,7 @@ import { ConnectionGoneError } from './errors';
 import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery, type StatsQuery } from './schemas';
 import { toApiExpectation, type ApiExpectation } from './expectations';
 import { consoleFilterOptions } from './filter-options';
-import { deleteByUplinkFilter, neighbourMacs, uplinkFilterOf, uplinkWhere, withUplink } from './uplink-queries';
+import { deleteByUplinkFilter, neighbourMacs, pageUplink, uplinkFilterOf, uplinkWhere, withUplink } from './uplink-queries';
 import type { UplinkFilter } from './uplinks';
 import { counted, failedKind, PREVIEW_ROWS, recordDeleted, reportFailures } from './delete-outcome';
 import { consoleService } from './service';
@@ -32,9 +32,9 @@ export async function listConnections(query: ListQuery): Promise<ConnectionPage>
   const { snapshot: snapshotId, q, sort, order, limit, offset, ...fields } = query;
   const [uplink, filter] = uplinkFilterOf(fields);
   const snapshot = await consoleService().snapshots.get(snapshotId);
-  const { where, row } = await uplinkWhere(snapshot, uplink);
+  const { where, rows } = await pageUplink(snapshot, uplink);
   const page = await snapshot.page({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset, limit, where });
-  const items = page.rows.map((r) => row(r));
+  const items = rows(page.rows);
   return { snapshot: snapshotSummary(snapshot), matched: page.matched, items, ...namesFor(items, { macOf: await neighbourMacs() }) };
 }
 

@@ -1,6 +1,8 @@
 // The router around the table, as the console uses it: one Router and WanTracker for the managed namespace, and
 // per snapshot the WAN and stale columns composed from router lookups (the snapshot itself knows no router).
 // Both columns are evaluated at query time: they follow the router's current state, not the snapshot's moment.
+// A page without a WAN or stale filter has them decided for its own rows only (uplinkOfRows), with the same
+// decisions the whole columns are made of: only a filter, the WAN grouping or an export pays for every row.
 import { FAMILY_V6, IPS, externalSlot, inTurns, runAll, type Columns, type Connection, type RowMask, type Snapshot } from '@/lib/conntrack';
 import { parseAddress } from '@/lib/netlink/address';
 import { config } from '@/lib/config';
@@ -167,14 +169,11 @@ function wordBytes(key: Uint32Array, at: number, words: number): Uint8Array {
 }
 
 /**
- * What the slices of rows read and write while the WAN and stale columns are computed, and the decisions behind
- * a memo miss (methods, not per-call closures: one call target, so the optimised loop stays optimised).
+ * The decisions behind the WAN and stale values at one router and WAN version: per distinct key, decided once
+ * (methods, not per-call closures: one call target, so the optimised loop stays optimised). Kept per snapshot
+ * while the versions hold, shared by its page rows and its whole columns.
  */
-class Fill {
-  readonly wan: Int16Array;
-  readonly stale: Uint8Array;
-  readonly staleByWan: number[];
-  staleCount = 0;
+class Decisions {
   readonly source: boolean;
   readonly markMask: number;
   /** Per distinct key, decided once: external address -> WAN << 1 | stale (IPv4, IPv6). */
@@ -189,11 +188,9 @@ class Fill {
   constructor(
     readonly c: Columns,
     private readonly lookups: UplinkLookups,
-    names: readonly string[],
+    readonly names: readonly string[],
+    readonly version: string,
   ) {
-    this.wan = new Int16Array(c.size);
-    this.stale = new Uint8Array(c.size);
-    this.staleByWan = names.map(() => 0);
     this.nameIndex = new Map(names.map((name, i) => [name, i]));
     const { source, markMask } = lookups.router.flowSelectors;
     this.source = source;
@@ -240,14 +237,47 @@ class Fill {
   }
 }
 
+const decisionsBySnapshot = new WeakMap<Snapshot, Decisions>();
+
+const versionOf = (service: UplinkLookups): string => `${service.router.version}/${service.wans.version}`;
+
+/** The snapshot's decisions at this version of the lookups (new ones once the router or the WANs changed). */
+function decisionsOf(snapshot: Snapshot, service: UplinkLookups, version: string): Decisions {
+  let decisions = decisionsBySnapshot.get(snapshot);
+  if (!decisions || decisions.version !== version) {
+    decisions = new Decisions(snapshot.columns, service, service.wans.wans().map((w) => w.name), version);
+    decisionsBySnapshot.set(snapshot, decisions);
+  }
+  return decisions;
+}
+
+/** What the slices of rows write: the values at positions (rows, or the given rows' places), the stale counts. */
+class Fill {
+  readonly wan: Int16Array;
+  readonly stale: Uint8Array;
+  readonly staleByWan: number[];
+  staleCount = 0;
+
+  constructor(
+    readonly d: Decisions,
+    size: number,
+  ) {
+    this.wan = new Int16Array(size);
+    this.stale = new Uint8Array(size);
+    this.staleByWan = d.names.map(() => 0);
+  }
+}
+
 /**
- * Rows from..to of the columns, up to the first memo miss: the row it stops at (to when none), its key left in
- * the memo's scratch key. A plain function, not the generator, with the decisions left to the caller: the
- * optimised loop never meets code it has no type feedback for (the first misses run before V8 keeps any).
+ * Positions from..to, each the row itself or `rows[position]`, up to the first memo miss: the position it stops
+ * at (to when none), its key left in the memo's scratch key. A plain function, not the generator, with the
+ * decisions left to the caller: the optimised loop never meets code it has no type feedback for (the first misses
+ * run before V8 keeps any).
  */
-function fillSlice(f: Fill, from: number, to: number): number {
-  const { family, status, addr, mark, v6 } = f.c;
-  const { wan, stale, staleByWan, source, markMask, external4, external6, routed4, routed4Words, routed6 } = f;
+function fillSlice(f: Fill, from: number, to: number, rows: ArrayLike<number> | undefined): number {
+  const { family, status, addr, mark, v6 } = f.d.c;
+  const { source, markMask, external4, external6, routed4, routed4Words, routed6 } = f.d;
+  const { wan, stale, staleByWan } = f;
   const MISSING = WordsMemo.MISSING;
   const e4 = external4.key;
   const e6 = external6.key;
@@ -256,8 +286,9 @@ function fillSlice(f: Fill, from: number, to: number): number {
   const r6 = routed6.key;
   const simple4 = !source && markMask === 0;
   let staleCount = 0;
-  let row = from;
-  for (; row < to; row++) {
+  let at = from;
+  for (; at < to; at++) {
+    const row = rows === undefined ? at : rows[at];
     const isV6 = family[row] === V6;
     const s = status[row];
     const slot = s & SRC_NAT ? 3 : s & DST_NAT ? 1 : -1;
@@ -274,9 +305,9 @@ function fillSlice(f: Fill, from: number, to: number): number {
         if (packed === MISSING) break;
       }
       const index = packed >> 1;
-      wan[row] = index;
+      wan[at] = index;
       if (packed & 1) {
-        stale[row] = 1;
+        stale[at] = 1;
         staleCount++;
         if (index >= 0) staleByWan[index]++;
       }
@@ -302,29 +333,44 @@ function fillSlice(f: Fill, from: number, to: number): number {
       index = routed4Words.get();
       if (index === MISSING) break;
     }
-    wan[row] = index;
+    wan[at] = index;
   }
   f.staleCount += staleCount;
-  return row;
+  return at;
+}
+
+/** Positions from..to of f filled, each miss decided and added to its memo (the slice goes on there, which now finds it). */
+function fillRange(f: Fill, from: number, to: number, rows: ArrayLike<number> | undefined): void {
+  for (let at = fillSlice(f, from, to, rows); at < to; at = fillSlice(f, at, to, rows)) f.d.decideMiss(rows === undefined ? at : rows[at]);
 }
 
 function* uplinkSteps(snapshot: Snapshot, service: UplinkLookups): Generator<void, UplinkColumns, void> {
-  const { router, wans } = service;
-  const version = `${router.version}/${wans.version}`;
+  const version = versionOf(service);
   const cached = cache.get(snapshot);
   if (cached && cached.version === version) return cached;
-  const names = wans.wans().map((w) => w.name);
+  const d = decisionsOf(snapshot, service, version);
   const size = snapshot.columns.size;
-  const f = new Fill(snapshot.columns, service, names);
+  const f = new Fill(d, size);
   for (let from = 0; from < size; from += STEP_ROWS) {
     if (from) yield;
-    const to = Math.min(size, from + STEP_ROWS);
-    // Each miss is decided and added to its memo; the slice goes on at that row, which now finds it.
-    for (let row = fillSlice(f, from, to); row < to; row = fillSlice(f, row, to)) f.decideMiss(row);
+    fillRange(f, from, Math.min(size, from + STEP_ROWS), undefined);
   }
-  const columns = { names, wan: f.wan, stale: f.stale, staleCount: f.staleCount, staleByWan: f.staleByWan, version };
+  const columns = { names: [...d.names], wan: f.wan, stale: f.stale, staleCount: f.staleCount, staleByWan: f.staleByWan, version: d.version };
   cache.set(snapshot, columns);
+  // The columns answer from now on: the memos (up to a key per row) are not kept beside them.
+  decisionsBySnapshot.delete(snapshot);
   return columns;
+}
+
+/** The WAN and staleness of a few rows (a page's), in their order: read off the columns when they are current, else decided for these rows alone. */
+export function uplinkOfRows(snapshot: Snapshot, service: UplinkLookups, rows: readonly number[]): { wan: string; stale: boolean }[] {
+  const version = versionOf(service);
+  const cached = cache.get(snapshot);
+  if (cached && cached.version === version) return rows.map((row) => ({ wan: wanName(cached, row), stale: cached.stale[row] === 1 }));
+  const d = decisionsOf(snapshot, service, version);
+  const f = new Fill(d, rows.length);
+  fillRange(f, 0, rows.length, rows);
+  return rows.map((_, at) => ({ wan: nameOfIndex(d.names, f.wan[at]), stale: f.stale[at] === 1 }));
 }
 
 /** The console's own filter fields (not the kernel's vocabulary): wan=NAME|none|unknown, stale=true|false. */
@@ -336,10 +382,9 @@ export interface UplinkFilter {
 export const hasUplinkFilter = (f: UplinkFilter): boolean => f.wan !== undefined || f.stale !== undefined;
 
 /** The value of a WAN cell: a name, 'none' or 'unknown'. */
-export function wanName(columns: UplinkColumns, row: number): string {
-  const index = columns.wan[row];
-  return index === UNKNOWN ? UNKNOWN_WAN : index === NONE ? NO_WAN : columns.names[index];
-}
+export const wanName = (columns: UplinkColumns, row: number): string => nameOfIndex(columns.names, columns.wan[row]);
+
+const nameOfIndex = (names: readonly string[], index: number): string => (index === UNKNOWN ? UNKNOWN_WAN : index === NONE ? NO_WAN : names[index]);
 
 /** The row mask of an uplink filter, for Snapshot.query's `where`. */
 export function uplinkMask(columns: UplinkColumns, filter: UplinkFilter): RowMask {

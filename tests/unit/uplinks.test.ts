@@ -2,11 +2,11 @@
 // key (destination, the source when a rule reads it, the mark bits rules test), not per row: on a generated table
 // (IPv4 and IPv6, source NAT, port forwards, routed entries with marks and sources that rules select on) every
 // row must equal connectionUplink(), the per-Connection computation without any memo, and a change of the router
-// must be followed.
+// must be followed. A page's rows decided alone (no columns yet) must be what the columns say of them.
 import { describe, expect, it } from 'vitest';
 import type { Connection } from '@/lib/conntrack';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
-import { connectionUplink, uplinkColumns, uplinkColumnsInTurns, wanName, type UplinkLookups } from '@/lib/console/uplinks';
+import { connectionUplink, uplinkColumns, uplinkColumnsInTurns, uplinkOfRows, wanName, type UplinkLookups } from '@/lib/console/uplinks';
 import { parseAddress } from '@/lib/netlink/address';
 import { bytesKey, type FlowKey, type RouteDecision } from '@/lib/router';
 import type { AddressOwner, WanState } from '@/lib/router';
@@ -146,5 +146,37 @@ describe('WAN and stale columns, decided per distinct key', () => {
     expect(bytes(stepped!.wan).equals(bytes(whole.wan))).toBe(true);
     expect(bytes(stepped!.stale).equals(bytes(whole.stale))).toBe(true);
     expect(stepped!.staleCount).toBe(whole.staleCount);
+  }, 60_000);
+
+  /** Rows of a page: unsorted, with repeats, from every part of the table (the first and last rows too). */
+  const pageRows = [ROWS - 1, 0, ...Array.from({ length: 300 }, (_, i) => (i * 7919 + 13) % ROWS), 5, 5, 10, 11, 55, 66];
+
+  for (const [name, routes, selectors] of [
+    ['rules on the mark and the source', markAndSourceRoutes, { source: true, markMask: 0x3f00 }],
+    ['routes on the destination alone', destinationRoutes, { source: false, markMask: 0 }],
+  ] as const) {
+    it(`${name}: a page's rows decided alone are what the columns say of them, before and after the columns exist`, () => {
+      const { service } = lookups(routes, selectors);
+      const alone = uplinkOfRows(snapshot, service, pageRows);
+      // A second page on the same decisions (its memos now hold the first page's keys).
+      const again = uplinkOfRows(snapshot, service, pageRows.slice().reverse());
+      const columns = expectRowsEqualPerConnection(snapshot, service);
+      const ofColumns = pageRows.map((row) => ({ wan: wanName(columns, row), stale: columns.stale[row] === 1 }));
+      expect(alone).toEqual(ofColumns);
+      expect(again).toEqual(ofColumns.slice().reverse());
+      expect(uplinkOfRows(snapshot, service, pageRows)).toEqual(ofColumns);
+      expect(new Set(alone.map((v) => v.wan)).size).toBeGreaterThan(1);
+      expect(alone.some((v) => v.stale)).toBe(true);
+    }, 60_000);
+  }
+
+  it("a page's rows follow the router: decided again once its version changed", () => {
+    const { service, held } = lookups(markAndSourceRoutes, { source: true, markMask: 0x3f00 });
+    const before = uplinkOfRows(snapshot, service, pageRows);
+    held.delete(keyOf('203.0.113.1'));
+    service.router.version++;
+    const after = uplinkOfRows(snapshot, service, pageRows);
+    expect(after).toEqual(pageRows.map((row) => connectionUplink(snapshot.connection(row), service)));
+    expect(after.filter((v) => v.stale).length).toBeGreaterThan(before.filter((v) => v.stale).length);
   }, 60_000);
 });
