@@ -11,7 +11,7 @@
 // (cause unobserved), and those this console deletes are recorded with the user who asked.
 import { EventEmitter } from 'node:events';
 import { statSync } from 'node:fs';
-import { Conntrack, emptyProgress, matches, type Connection, type ConntrackEvent, type ConntrackEvents, type Filter, type Snapshot } from '@/lib/conntrack';
+import { backgroundTurn, Conntrack, emptyProgress, matches, type Connection, type ConntrackEvent, type ConntrackEvents, type Filter, type Snapshot } from '@/lib/conntrack';
 import { eventSocketDrops, setEventsSysctl, type EventsSysctl } from '@/lib/conntrack/event-support';
 import { netnsPath } from '@/lib/netlink/netns';
 import { describeStoreError, retryWhileBusy, sqliteCode } from '@/lib/store';
@@ -69,7 +69,13 @@ const END_GRACE_MS = 3000;
  */
 const RECONCILE_STEP_MS = 4;
 const RECONCILE_BLOCK_ROWS = 2048;
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/**
+ * Between its steps, a dump or reconcile waits while a page of a snapshot is being answered, up to this long per
+ * step: the first dump of a million entries at start held every first page of the console at half speed (its
+ * steps took turns with the page's), and a reconcile competes with a new snapshot's first page the same way.
+ */
+const GIVE_WAY_MS = 250;
+const nextTurn = () => backgroundTurn(GIVE_WAY_MS);
 
 /** What live subscribers (the SSE route) are told. */
 export type LiveChange =

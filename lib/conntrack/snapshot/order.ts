@@ -545,6 +545,33 @@ export function* warmSteps(c: Columns): Steps<void> {
   }
 }
 
+/** Pages being answered in this process (Snapshot.page(), of any snapshot): work in the background gives way to them. */
+let pagesAnswering = 0;
+
+/** Whether a page is being answered now. */
+export const answeringPage = (): boolean => pagesAnswering > 0;
+
+/** Runs a page's answer, background work waiting (backgroundTurn(), inTurns()' wait) while it runs. */
+export async function answerPage<T>(work: () => Promise<T>): Promise<T> {
+  pagesAnswering++;
+  try {
+    return await work();
+  } finally {
+    pagesAnswering--;
+  }
+}
+
+/**
+ * A turn of the event loop for work in the background (the history's dumps and reconciles): setImmediate, then a
+ * millisecond at a time while a page is being answered, for up to `maxWaitMs` (the work still moves on under a
+ * steady stream of pages).
+ */
+export async function backgroundTurn(maxWaitMs: number): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const started = performance.now();
+  while (pagesAnswering > 0 && performance.now() - started < maxWaitMs) await new Promise<void>((resolve) => setTimeout(resolve, 1));
+}
+
 /** Runs every step of a generator at once; its result. */
 export function runAll<T>(steps: Steps<T>): T {
   for (;;) {

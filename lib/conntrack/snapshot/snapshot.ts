@@ -8,7 +8,7 @@ import type { SortKey } from '../vocabulary';
 import { groupRows, groupRowsInTurns, type ColumnGroupKey, type Grouping, type KeyColumn } from './groups';
 import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
 import { evaluate } from './match';
-import { blocks, inTurns, orderBy, orderSteps, runAll, selectSteps, sortColumnsSteps, warmSteps, type SortColumns, type Steps } from './order';
+import { answeringPage, answerPage, blocks, inTurns, orderBy, orderSteps, runAll, selectSteps, sortColumnsSteps, warmSteps, type SortColumns, type Steps } from './order';
 import { summaryOf, wholeTallySteps, type SnapshotSummary, type Tallies } from './summary';
 import { addressText, TextSearch, TEXT_BLOCK_ROWS, TEXT_STEP_MS, TEXT_STEP_ROWS } from './text';
 
@@ -144,8 +144,6 @@ export class Snapshot {
   private readonly orders = new Map<SortKey, Uint32Array>();
   /** Per sort key whose order is being built in turns: its columns (what first pages select from), then the order. */
   private readonly building = new Map<SortKey, { columns: Promise<SortColumns>; order?: Promise<Uint32Array>; awaited?: boolean }>();
-  /** page() calls under way: an order built in the background, awaited by none of them, gives way to them. */
-  private answering = 0;
   /** The columns of the sort keys being built, once written (dropped when the order is done). */
   private readonly sortColumns = new Map<SortKey, SortColumns>();
   /** The first rows of recent filtered orders, by sort, direction and match key (least recently used first). */
@@ -164,7 +162,7 @@ export class Snapshot {
       warmed = true;
       // In turns, giving way to every page being answered; it writes nothing a query reads, so a failure (none is
       // expected) changes no answer: it only leaves the first sort as slow as it was.
-      inTurns(this.warmSteps(), () => this.answering > 0).catch(() => undefined);
+      inTurns(this.warmSteps(), answeringPage).catch(() => undefined);
     }
   }
 
@@ -388,7 +386,7 @@ export class Snapshot {
     const build = this.building.get(key)!;
     if (!background) build.awaited = true;
     build.order ??= columns
-      .then((k) => inTurns(orderSteps(k), () => !build.awaited && this.answering > 0))
+      .then((k) => inTurns(orderSteps(k), () => !build.awaited && answeringPage()))
       .then((order) => {
         this.orders.set(key, order);
         return order;
@@ -406,9 +404,9 @@ export class Snapshot {
    * the rows) is selected from its columns while the order is built in the background for later pages; a page
    * deeper down waits for the order.
    */
-  async page(q: SnapshotQuery = {}): Promise<Page> {
-    this.answering++;
-    try {
+  page(q: SnapshotQuery = {}): Promise<Page> {
+    // While it runs, work in the background (an order for later pages, the warm-up, the history's) gives way.
+    return answerPage(async () => {
       const needle = q.text?.trim().toLowerCase();
       if (needle) await inTurns(this.textSteps(needle));
       const { count } = await inTurns(this.matchSteps(q.filter, q.text, q.textAddresses, q.where));
@@ -423,9 +421,7 @@ export class Snapshot {
       // The order for later pages, started once this one is answered; a failure is seen by whoever awaits it next.
       this.ordered(sort, true).catch(() => undefined);
       return page;
-    } finally {
-      this.answering--;
-    }
+    });
   }
 
   /** Every row matching, in table order. */
