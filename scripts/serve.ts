@@ -27,6 +27,8 @@ import { checkStartupStorage } from '../lib/auth/storage';
 // A one-shot dump (plain data back): the policies' WANs are checked against the managed namespace's interfaces.
 import { interfaceNames } from '../lib/router/netlink';
 import { createLogger, requestId, REQUEST_ID_HEADER, setProcessLogger, type Logger } from '../lib/observability';
+// Chunks that ask to hear when they are written (the export's ring of buffers) hear it from Node's write callback.
+import { reportWrites } from '../lib/process/written';
 
 /** Exit status of a start refused for bad configuration, usage or storage (systemd: RestartPreventExitStatus=2). */
 const EXIT_CONFIG = 2;
@@ -204,6 +206,7 @@ async function main(): Promise<void> {
     const started = performance.now();
     const id = clientHeaders(req, trusted);
     requests.start(res);
+    reportWrites(res);
     res.setHeader(REQUEST_ID_HEADER, id);
     if (isShuttingDown()) res.setHeader('Connection', 'close');
     const bad = badRequest(req, config, Boolean((req.socket as TLSSocket).encrypted));

@@ -2,7 +2,7 @@
 // ApiConnection objects through CONNECTION_COLUMNS (CSV) or JSON.stringify (JSON) - tests/unit/connection-export
 // holds it to that - without a Connection, an ApiConnection or a string per row. Names, services, status words,
 // labels and external addresses are looked up once per distinct value, so a million rows take seconds, written a
-// chunk of rows at a time into one reused buffer.
+// chunk of rows at a time into one reused buffer (which exportStream copies into its ring of written-back chunks).
 import {
   FAMILY_V6 as FAMILY_V6_,
   IP_CT_TCP_FLAG,
@@ -66,7 +66,7 @@ const EMPTY = new Uint8Array(0);
 /** Bytes a row can take besides its looked-up pieces (names, status, helper, labels...): every key and number, with room. */
 const ROW_FIXED_BYTES = 2048;
 
-/** A byte buffer written row by row and handed out a piece at a time (a copy: the buffer is written again). */
+/** A byte buffer written row by row and handed out a piece at a time (valid until the next: exportStream copies it). */
 class Pieces {
   buf = new Uint8Array(1 << 20);
   at = 0;
@@ -82,9 +82,7 @@ class Pieces {
   }
 
   take(): Uint8Array {
-    // allocUnsafe: the copy fills it, no need to zero it first.
-    const piece = Buffer.allocUnsafe(this.at);
-    piece.set(this.buf.subarray(0, this.at));
+    const piece = this.buf.subarray(0, this.at);
     this.at = 0;
     return piece;
   }

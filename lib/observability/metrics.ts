@@ -68,3 +68,11 @@ export const EVENTS_LOST_METRIC = 'conntrack_console_events_lost_total';
 /** Lost conntrack events (ENOBUFS on the event socket): for the history recorder. */
 export const eventsLost = () =>
   counter({ name: EVENTS_LOST_METRIC, help: 'Conntrack events the kernel could not deliver (event socket overrun), as counted by the history recorder.' });
+
+/** Export chunks sent, by whether the chunk's buffer was one written before (the export's ring) or a new one. */
+export const exportChunks = () =>
+  counter({
+    name: 'conntrack_console_export_chunks_total',
+    help: 'Chunks of export bodies sent, by buffer: reused (written already, back in the ring) or new (the first few of an export, one too big for the ring, or none back because nothing reports writes, e.g. a compressed response).',
+    labelNames: ['buffer'] as const,
+  });

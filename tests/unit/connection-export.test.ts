@@ -135,7 +135,8 @@ function awkwardUplink(snapshot: Snapshot): RowUplink {
 
 function drain(body: ExportBody): Buffer {
   const pieces: Uint8Array[] = [];
-  for (let piece = body(); piece; piece = body()) pieces.push(piece);
+  // A piece is good until the next call (the body writes its next rows over it): each is copied.
+  for (let piece = body(); piece; piece = body()) pieces.push(Buffer.from(piece));
   return Buffer.concat(pieces);
 }
 
