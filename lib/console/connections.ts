@@ -1,5 +1,5 @@
 // What the connections API does, one function per route: the routes only parse, authorize and call these.
-import { IPS, toFilter, type Connection, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
+import { answerPage, IPS, toFilter, type Connection, type EntryRef, type Filter, type Snapshot, type Stats } from '@/lib/conntrack';
 import type { SnapshotSummary } from '@/lib/conntrack';
 import { rowToApi, snapshotSummary, toApiConnection, toApiEntryRef, type ApiConnection, type ApiEntryRef, type ApiSnapshot } from './connection';
 import { addressesNamed, namesFor, type PageNames } from './names';
@@ -28,14 +28,20 @@ export interface ConnectionPage extends PageNames {
   items: ApiConnection[];
 }
 
+/**
+ * A page of connections. Once the snapshot is there (taking the first one is not a page: its history reconcile
+ * must not wait for it), work in the background - the history's, a snapshot's warm-up - waits until it is answered.
+ */
 export async function listConnections(query: ListQuery): Promise<ConnectionPage> {
   const { snapshot: snapshotId, q, sort, order, limit, offset, ...fields } = query;
   const [uplink, filter] = uplinkFilterOf(fields);
   const snapshot = await consoleService().snapshots.get(snapshotId);
-  const { where, rows } = await pageUplink(snapshot, uplink);
-  const page = await snapshot.page({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset, limit, where });
-  const items = rows(page.rows);
-  return { snapshot: snapshotSummary(snapshot), matched: page.matched, items, ...namesFor(items, { macOf: await neighbourMacs() }) };
+  return answerPage(async () => {
+    const { where, rows } = await pageUplink(snapshot, uplink);
+    const page = await snapshot.page({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset, limit, where });
+    const items = rows(page.rows);
+    return { snapshot: snapshotSummary(snapshot), matched: page.matched, items, ...namesFor(items, { macOf: await neighbourMacs() }) };
+  });
 }
 
 /** GET /api/connections' answer, with the time the page took as Server-Timing (what bench:api reports). */
