@@ -10,7 +10,7 @@ import { inNetns } from '@/lib/netlink/netns';
 import { DEFAULT_TIMEOUT_MS, NfnetlinkSocket, type BatchItem } from './netlink/socket';
 import { dumpOnThreadPool } from './netlink/pool-dump';
 import { PoolBatch } from './netlink/pool-batch';
-import { evaluate, SnapshotBuilder, type Snapshot } from './snapshot';
+import { evaluate, SnapshotBuilder, type ColumnBuffers, type Snapshot } from './snapshot';
 import { inTurns } from './snapshot/order';
 import { SHAPE } from './snapshot/columns';
 import { copyIdentity, decodeConnection, decodeIdentity, encodeIdentity, familyFromNumber } from './codec/connection';
@@ -32,6 +32,11 @@ export interface DumpOptions {
   kernelFilter?: boolean;
   /** Entries per yielded batch (default 1024). */
   batchSize?: number;
+}
+
+export interface SnapshotOptions extends DumpOptions {
+  /** Where a free column buffer may be found (a retired snapshot's) instead of allocating one. */
+  buffers?: ColumnBuffers;
 }
 
 /** What names one entry exactly: the original tuple, the zone and the kernel's id. */
@@ -232,13 +237,13 @@ export class Conntrack {
    * thread decodes the previous one, one 32 KiB chunk per event-loop turn, so the server stays responsive.
    * An entry that does not decode is left out and counted (info.skipped); the rest of the snapshot stands.
    */
-  async snapshot(filter: Filter = {}, options: DumpOptions = {}): Promise<Snapshot> {
+  async snapshot(filter: Filter = {}, options: SnapshotOptions = {}): Promise<Snapshot> {
     const started = performance.now();
     const takenAt = new Date();
     const filtered = !isEmptyFilter(filter);
     const expected = await this.count().catch(() => 1024);
     // 2% headroom for entries created between the count and the dump (more grows the columns once, by half).
-    const builder = new SnapshotBuilder(filtered ? 1024 : Math.ceil(expected * 1.02) + 64);
+    const builder = new SnapshotBuilder(filtered ? 1024 : Math.ceil(expected * 1.02) + 64, filtered ? undefined : options.buffers);
     const mask = new Uint8Array(FILTER_CHUNK);
     let chunk = builder.checkpoint();
     // What the kernel could not filter is evaluated a chunk of rows at a time, and the rejected rows taken back.

@@ -78,6 +78,7 @@ export async function metricsText(): Promise<string> {
   await readTable();
   statsRuntime();
   publishAlarmGauge();
+  consoleService().snapshots.publishLeases();
   return metricsRegistry().metrics();
 }
 

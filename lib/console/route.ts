@@ -14,6 +14,7 @@ import { errorResponse } from './errors';
 import { checkQueryKeys, parseStrictJson } from './json';
 import { acquire, holdWhileStreaming, type LimitedKind } from './limits';
 import { routePattern } from './routes';
+import { readingSnapshots, SnapshotReads } from './snapshots';
 
 type Issue = z.core.$ZodIssue;
 
@@ -132,7 +133,9 @@ export function route<S extends z.ZodType, R extends Response | object, A extend
   const handle = inner(options);
   return async (request: Request, context: RouteContext): Promise<Response> => {
     const started = performance.now();
-    const response = noStore(await handle(request, context));
+    // The snapshots the handler reads stay its own rows until its answer is complete (see snapshots.ts).
+    const reads = new SnapshotReads();
+    const response = noStore(await readingSnapshots(reads, () => handle(request, context, reads)));
     const labels = { route: routePattern(new URL(request.url).pathname), method: request.method, status: String(response.status) };
     apiLatency().observe(labels, (performance.now() - started) / 1000);
     return response;
@@ -140,15 +143,21 @@ export function route<S extends z.ZodType, R extends Response | object, A extend
 }
 
 function inner<S extends z.ZodType, R extends Response | object, A extends Access, P extends z.ZodType>(options: RouteOptions<S, P, R, A>) {
-  return async (request: Request, context: RouteContext): Promise<Response> => {
+  return async (request: Request, context: RouteContext, reads: SnapshotReads): Promise<Response> => {
     const requestId = request.headers.get(REQUEST_ID_HEADER) ?? undefined;
+    // A long response releases the snapshots it reads when its body ends; any other answer is complete here.
+    let streaming = false;
     try {
       const principal = (options.permission === 'anyone' ? null : authorize(request, options.permission)) as PrincipalFor<A>;
       const raw = options.source === 'query' ? queryObject(new URL(request.url)) : await bodyObject(request, options.maxBodyBytes ?? MAX_BODY_BYTES);
       const input = parse(options.schema, raw, options.source);
       const params = (options.params ? parse(options.params, await context.params, 'path') : {}) as z.output<P>;
       const intent = (await options.audit?.intent({ input, params, raw })) ?? null;
-      if (options.limit && principal) return await limited(options.limit, principal, request, () => options.handler({ input, params, request, principal }));
+      if (options.limit && principal) {
+        const response = await limited(options.limit, principal, request, () => options.handler({ input, params, request, principal }), () => reads.release());
+        streaming = true;
+        return response;
+      }
       if (!intent || !options.audit || !principal) {
         const result = await options.handler({ input, params, request, principal });
         return result instanceof Response ? result : Response.json(result);
@@ -157,13 +166,19 @@ function inner<S extends z.ZodType, R extends Response | object, A extends Acces
       return auditedResponse(value, audit);
     } catch (error) {
       return errorResponse(error, requestId);
+    } finally {
+      if (!streaming) reads.release();
     }
   };
 }
 
-/** Runs a long read under the principal's limit of `kind`: the slot is held until the response body ends. */
-async function limited(kind: LimitedKind, principal: Principal, request: Request, run: () => Promise<Response | object>): Promise<Response> {
-  const release = acquire(kind, principal);
+/** Runs a long read under the principal's limit of `kind`: the slot is held (and `ended` called) when the response body ends. */
+async function limited(kind: LimitedKind, principal: Principal, request: Request, run: () => Promise<Response | object>, ended: () => void): Promise<Response> {
+  const slot = acquire(kind, principal);
+  const release = () => {
+    slot();
+    ended();
+  };
   let result: Response | object;
   try {
     result = await run();

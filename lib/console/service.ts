@@ -1,7 +1,7 @@
 // The process-wide console service: one Conntrack client for the managed namespace, its snapshot registry and the
 // kernel counters read with each snapshot.
 import { config } from '@/lib/config';
-import { Conntrack } from '@/lib/conntrack';
+import { Conntrack, type ColumnBuffers } from '@/lib/conntrack';
 import { historyRuntime } from '@/lib/history';
 import { CounterReadings } from './counters';
 import { SnapshotRegistry } from './snapshots';
@@ -17,8 +17,8 @@ export interface ConsoleService {
 export function createConsoleService(options: { netns?: string } = {}): ConsoleService {
   const conntrack = new Conntrack({ netns: options.netns });
   const counters = new CounterReadings();
-  const take = async () => {
-    const snapshot = await conntrack.snapshot();
+  const take = async (buffers: ColumnBuffers) => {
+    const snapshot = await conntrack.snapshot({}, { buffers });
     // Each refresh also tells the history which entries open at its start have ended meanwhile.
     await historyRuntime().recorder?.reconcileWith(snapshot);
     await counters.record(snapshot.info.id, () => conntrack.stats());

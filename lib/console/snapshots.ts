@@ -1,33 +1,112 @@
 // The snapshots the console answers from. The page reads one snapshot many times (filter, sort, page, export)
 // and asks for a new one explicitly; the table itself changes all the time, so rows never come from a live dump.
-import type { Snapshot } from '@/lib/conntrack';
+// A retired snapshot's column buffer is written over by a later refresh, once nothing reads it any more: every
+// snapshot a request gets from here is leased until the request's answer is complete (an export: until its body
+// ends, fails or is cancelled), so what a request reads is always its snapshot's rows.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ColumnBuffers, Snapshot } from '@/lib/conntrack';
+import { counter, gauge } from '@/lib/observability';
+import { processValue } from '@/lib/process';
 import { SnapshotNotFoundError } from './errors';
 
 /** How many replaced snapshot ids are remembered, to answer 410 (instead of 404) for them. */
 const RETIRED_IDS = 256;
+/**
+ * Retired snapshots kept for their column buffers until their readers are done; an older one is let go (the
+ * collector frees it after its last reader), so a reader that never ends cannot pin more than this many.
+ */
+const RETIRED_BUFFERS = 2;
+
+/** The snapshots one request reads: each one the registry hands out during the request is leased until release(). */
+export class SnapshotReads {
+  private readonly held = new Map<Snapshot, () => void>();
+  private closed = false;
+
+  hold(snapshot: Snapshot): void {
+    // After release() (work the request left running), a lease would never be released: none is taken.
+    if (this.closed || this.held.has(snapshot)) return;
+    this.held.set(snapshot, snapshot.lease());
+  }
+
+  /** Releases every lease (idempotent). */
+  release(): void {
+    this.closed = true;
+    for (const release of this.held.values()) release();
+    this.held.clear();
+  }
+}
+
+// Next bundles each route separately: one store for the process, so every route's registry calls see the scope.
+const scopes = (): AsyncLocalStorage<SnapshotReads> => processValue('snapshot-reads', () => new AsyncLocalStorage<SnapshotReads>());
+
+/** Runs a request's work with `reads` as its scope: the snapshots it gets from a registry are leased into it. */
+export function readingSnapshots<T>(reads: SnapshotReads, run: () => Promise<T>): Promise<T> {
+  return scopes().run(reads, run);
+}
+
+const columnBuffers = () =>
+  counter({
+    name: 'conntrack_console_snapshot_column_buffers_total',
+    help: "Snapshots taken for the console, by where their column buffer came from: 'reused' (a retired snapshot's that no reader held) or 'new'.",
+    labelNames: ['source'] as const,
+  });
+const leaseGauge = () =>
+  gauge({ name: 'conntrack_console_snapshot_leases', help: 'Readers (requests, exports, background sorts) holding a snapshot the console keeps or has retired.' });
 
 /**
  * Keeps the latest snapshot and the one before it (so a page still showing the previous one can finish paging
  * or resolve ids while another tab refreshes). The first read takes a snapshot; concurrent takes share one dump.
+ * The one before previous is retired: its column buffer goes to the next take once no reader holds it.
  */
 export class SnapshotRegistry {
   private latest: Snapshot | undefined;
   private previous: Snapshot | undefined;
   private taking: Promise<Snapshot> | undefined;
   private readonly retired: string[] = [];
+  /** Retired snapshots whose column buffers have not been handed on yet, oldest first. */
+  private readonly spent: Snapshot[] = [];
+  private readonly buffers: ColumnBuffers = { take: (min, max) => this.freeBuffer(min, max) };
 
-  constructor(private readonly take: () => Promise<Snapshot>) {}
+  /** `take` dumps a new snapshot, writing its columns into a buffer from `buffers` when one is free. */
+  constructor(private readonly take: (buffers: ColumnBuffers) => Promise<Snapshot>) {}
 
   /** The latest snapshot, taking the first one when there is none. */
   async current(): Promise<Snapshot> {
-    return this.latest ?? this.refresh();
+    return this.held(this.latest ?? (await this.taken()));
   }
 
   /** Takes a new snapshot and makes it the latest. A refresh while one is being taken joins that one. */
-  refresh(): Promise<Snapshot> {
-    this.taking ??= this.take()
+  async refresh(): Promise<Snapshot> {
+    return this.held(await this.taken());
+  }
+
+  /** The snapshot with this id (404 unknown, 410 replaced), or the current one when no id is given. */
+  async get(id?: string): Promise<Snapshot> {
+    if (id === undefined) return this.current();
+    for (const snapshot of [this.latest, this.previous]) if (snapshot?.info.id === id) return this.held(snapshot);
+    throw new SnapshotNotFoundError(id, this.retired.includes(id));
+  }
+
+  /** The latest snapshot without taking one. */
+  peek(): Snapshot | undefined {
+    return this.latest && this.held(this.latest);
+  }
+
+  /** Leases held on the snapshots kept and on the retired ones not handed on yet. */
+  leases(): number {
+    return [this.latest, this.previous, ...this.spent].reduce((sum, snapshot) => sum + (snapshot?.readers ?? 0), 0);
+  }
+
+  /** Sets the lease gauge (on each /metrics scrape). */
+  publishLeases(): void {
+    leaseGauge().set(this.leases());
+  }
+
+  private taken(): Promise<Snapshot> {
+    this.taking ??= this.take(this.buffers)
       .then((snapshot) => {
-        if (this.previous) this.retire(this.previous.info.id);
+        columnBuffers().inc({ source: snapshot.reusedBuffer ? 'reused' : 'new' });
+        if (this.previous) this.retire(this.previous);
         this.previous = this.latest;
         this.latest = snapshot;
         return snapshot;
@@ -38,20 +117,29 @@ export class SnapshotRegistry {
     return this.taking;
   }
 
-  /** The snapshot with this id (404 unknown, 410 replaced), or the current one when no id is given. */
-  async get(id?: string): Promise<Snapshot> {
-    if (id === undefined) return this.current();
-    for (const snapshot of [this.latest, this.previous]) if (snapshot?.info.id === id) return snapshot;
-    throw new SnapshotNotFoundError(id, this.retired.includes(id));
+  /** The snapshot, leased for the request being answered (if any). */
+  private held(snapshot: Snapshot): Snapshot {
+    scopes().getStore()?.hold(snapshot);
+    return snapshot;
   }
 
-  /** The latest snapshot without taking one. */
-  peek(): Snapshot | undefined {
-    return this.latest;
-  }
-
-  private retire(id: string): void {
-    this.retired.push(id);
+  private retire(snapshot: Snapshot): void {
+    this.retired.push(snapshot.info.id);
     if (this.retired.length > RETIRED_IDS) this.retired.shift();
+    this.spent.push(snapshot);
+    if (this.spent.length > RETIRED_BUFFERS) this.spent.shift();
+  }
+
+  /** The column buffer of a retired snapshot no reader holds, of between min and max bytes. */
+  private freeBuffer(min: number, max: number): ArrayBuffer | undefined {
+    for (let i = 0; i < this.spent.length; i++) {
+      const bytes = this.spent[i].bufferBytes;
+      if (bytes < min || bytes > max) continue;
+      const buffer = this.spent[i].handOver();
+      if (!buffer) continue;
+      this.spent.splice(i, 1);
+      return buffer;
+    }
+    return undefined;
   }
 }

@@ -69,7 +69,53 @@ function plainSynproxy(b: Uint8Array, start: number, end: number): boolean {
 const TRIM_STEP_BYTES = 1 << 20;
 
 /** Bytes per row of the columns (counters 32, addr 16, ports 8, started 8, six of 4, two of 2, three of 1). */
-const ROW_BYTES = 95;
+export const ROW_BYTES = 95;
+
+/**
+ * Where a builder may find a column buffer to reuse instead of allocating one: a retired snapshot's, that no
+ * reader holds any more (the console's SnapshotRegistry). Allocating ~95 MB for a million rows makes V8 run a
+ * full collection for external memory pressure in that turn; a reused buffer does not.
+ */
+export interface ColumnBuffers {
+  /** A free buffer of between `min` and `max` bytes, which the caller then owns; undefined when there is none. */
+  take(min: number, max: number): ArrayBuffer | undefined;
+}
+
+/**
+ * A reused buffer may hold this much less than the rows asked for (callers ask with headroom for entries created
+ * during the dump: a table a little larger than last time still fits), or this much more (a table much smaller
+ * than last time gets a new one: no snapshot keeps far more bytes than its rows need).
+ */
+const REUSE_SHORTER = 1.01;
+const REUSE_LONGER = 1.1;
+
+/** The fifteen fixed-width columns as views of one buffer of `rows` rows, widest first so every view is aligned. */
+function columnViews(buffer: ArrayBuffer, rows: number) {
+  let at = 0;
+  const take = <T>(make: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number }, bytesPerRow: number): T => {
+    const view = new make(buffer, at, (bytesPerRow * rows) / make.BYTES_PER_ELEMENT);
+    at += bytesPerRow * rows;
+    return view;
+  };
+  return {
+    counters: take(Uint32Array, 32),
+    addr: take(Uint32Array, 16),
+    ports: take(Uint16Array, 8),
+    started: take(Uint32Array, 8),
+    id: take(Uint32Array, 4),
+    tcpFlags: take(Uint32Array, 4),
+    status: take(Uint32Array, 4),
+    timeout: take(Uint32Array, 4),
+    mark: take(Uint32Array, 4),
+    use: take(Uint32Array, 4),
+    shape: take(Uint16Array, 2),
+    zone: take(Uint16Array, 2),
+    family: take(Uint8Array, 1),
+    protocol: take(Uint8Array, 1),
+    state: take(Uint8Array, 1),
+  };
+}
+type ColumnViews = ReturnType<typeof columnViews>;
 
 /** Where the rows of a chunk start, so keep() can take back the rows of that chunk a filter rejects. */
 export interface BuilderMark {
@@ -82,83 +128,97 @@ export class SnapshotBuilder implements Columns {
   size = 0;
   private capacity: number;
   private finished = false;
-  id: Uint32Array;
-  family: Uint8Array;
-  protocol: Uint8Array;
-  state: Uint8Array;
+  id!: Uint32Array;
+  family!: Uint8Array;
+  protocol!: Uint8Array;
+  state!: Uint8Array;
   /** Original flags << 24 | original mask << 16 | reply flags << 8 | reply mask. */
-  tcpFlags: Uint32Array;
-  shape: Uint16Array;
-  status: Uint32Array;
-  addr: Uint32Array;
-  ports: Uint16Array;
-  timeout: Uint32Array;
-  mark: Uint32Array;
-  zone: Uint16Array;
-  use: Uint32Array;
+  tcpFlags!: Uint32Array;
+  shape!: Uint16Array;
+  status!: Uint32Array;
+  addr!: Uint32Array;
+  ports!: Uint16Array;
+  timeout!: Uint32Array;
+  mark!: Uint32Array;
+  zone!: Uint16Array;
+  use!: Uint32Array;
   /** Eight per row: packets and bytes original, packets and bytes reply, each as high, low 32 bits. */
-  counters: Uint32Array;
+  counters!: Uint32Array;
   /** Two per row: the start time in ns, high, low 32 bits. */
-  started: Uint32Array;
+  started!: Uint32Array;
   v6: Uint8Array;
   v6Size = 0;
   helpers = new Map<number, string>();
   labels = new Map<number, Uint8Array>();
   tupleZones = new Map<number, TupleZones>();
 
-  constructor(expected = 1024) {
+  /** The one buffer the fixed-width columns are views of (the Snapshot hands it back for reuse when retired). */
+  private buffer: ArrayBuffer;
+  /** Whether the buffer came from `buffers` (a retired snapshot's) rather than a new allocation. */
+  readonly reused: boolean;
+
+  /**
+   * Columns for `expected` rows. With `buffers`, a free buffer that fits (about `expected` rows, not much fewer or
+   * more) is reused; its old contents need no clearing, as every row added writes all its slots.
+   */
+  constructor(expected = 1024, buffers?: ColumnBuffers) {
     const n = Math.max(16, expected);
-    this.capacity = n;
     // Every column a view of one buffer: one allocation instead of fifteen. V8 runs a young-generation collection
     // when a new buffer arrives while those made since the last one already hold 32 MB, so separate columns of a
     // million rows (95 MB) cost three collections in the turn that makes them (24-55 ms in that turn on a loaded
     // machine, against 1-8 ms for the one buffer).
-    // Widest first, so every view is aligned.
-    const buffer = new ArrayBuffer(ROW_BYTES * n);
-    let at = 0;
-    const take = <T>(make: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number }, bytesPerRow: number): T => {
-      const view = new make(buffer, at, (bytesPerRow * n) / make.BYTES_PER_ELEMENT);
-      at += bytesPerRow * n;
-      return view;
-    };
-    this.counters = take(Uint32Array, 32);
-    this.addr = take(Uint32Array, 16);
-    this.ports = take(Uint16Array, 8);
-    this.started = take(Uint32Array, 8);
-    this.id = take(Uint32Array, 4);
-    this.tcpFlags = take(Uint32Array, 4);
-    this.status = take(Uint32Array, 4);
-    this.timeout = take(Uint32Array, 4);
-    this.mark = take(Uint32Array, 4);
-    this.use = take(Uint32Array, 4);
-    this.shape = take(Uint16Array, 2);
-    this.zone = take(Uint16Array, 2);
-    this.family = take(Uint8Array, 1);
-    this.protocol = take(Uint8Array, 1);
-    this.state = take(Uint8Array, 1);
+    const free = buffers?.take(ROW_BYTES * Math.ceil(n / REUSE_SHORTER), ROW_BYTES * Math.ceil(n * REUSE_LONGER));
+    this.reused = free !== undefined;
+    this.buffer = free ?? new ArrayBuffer(ROW_BYTES * n);
+    this.capacity = Math.floor(this.buffer.byteLength / ROW_BYTES);
+    this.adopt(columnViews(this.buffer, this.capacity));
     this.v6 = new Uint8Array(16 * 64);
+  }
+
+  private adopt(views: ColumnViews): void {
+    this.counters = views.counters;
+    this.addr = views.addr;
+    this.ports = views.ports;
+    this.started = views.started;
+    this.id = views.id;
+    this.tcpFlags = views.tcpFlags;
+    this.status = views.status;
+    this.timeout = views.timeout;
+    this.mark = views.mark;
+    this.use = views.use;
+    this.shape = views.shape;
+    this.zone = views.zone;
+    this.family = views.family;
+    this.protocol = views.protocol;
+    this.state = views.state;
   }
 
   private ensure(): void {
     if (this.finished) throw new Error('SnapshotBuilder: already finished');
     if (this.size < this.capacity) return;
+    // Still one buffer, so that the snapshot's columns can be handed on whole.
     const n = Math.ceil(this.capacity * 1.5);
+    const buffer = new ArrayBuffer(ROW_BYTES * n);
+    const views: ColumnViews = columnViews(buffer, n);
+    const size = this.size;
+    views.counters.set(this.counters.subarray(0, size * 8));
+    views.addr.set(this.addr.subarray(0, size * 4));
+    views.ports.set(this.ports.subarray(0, size * 4));
+    views.started.set(this.started.subarray(0, size * 2));
+    views.id.set(this.id.subarray(0, size));
+    views.tcpFlags.set(this.tcpFlags.subarray(0, size));
+    views.status.set(this.status.subarray(0, size));
+    views.timeout.set(this.timeout.subarray(0, size));
+    views.mark.set(this.mark.subarray(0, size));
+    views.use.set(this.use.subarray(0, size));
+    views.shape.set(this.shape.subarray(0, size));
+    views.zone.set(this.zone.subarray(0, size));
+    views.family.set(this.family.subarray(0, size));
+    views.protocol.set(this.protocol.subarray(0, size));
+    views.state.set(this.state.subarray(0, size));
+    this.buffer = buffer;
     this.capacity = n;
-    this.id = grow(this.id, n);
-    this.family = grow(this.family, n);
-    this.protocol = grow(this.protocol, n);
-    this.state = grow(this.state, n);
-    this.tcpFlags = grow(this.tcpFlags, n);
-    this.shape = grow(this.shape, n);
-    this.status = grow(this.status, n);
-    this.addr = grow(this.addr, n * 4);
-    this.ports = grow(this.ports, n * 4);
-    this.timeout = grow(this.timeout, n);
-    this.mark = grow(this.mark, n);
-    this.zone = grow(this.zone, n);
-    this.use = grow(this.use, n);
-    this.counters = grow(this.counters, n * 8);
-    this.started = grow(this.started, n * 2);
+    this.adopt(views);
   }
 
   private v6Slot(b: Uint8Array, at: number): number {
@@ -452,6 +512,21 @@ export class SnapshotBuilder implements Columns {
     if (((seen >> 3) & 3) === 1) throw missing('CTA_COUNTERS_REPLY');
     if (((seen >> 3) & 3) === 2) throw missing('CTA_COUNTERS_ORIG');
     if (seen & 8) this.shape[row] |= SHAPE.COUNTERS;
+    else this.noCounters(row);
+    if (!(this.shape[row] & SHAPE.TIMESTAMP)) this.noStart(row);
+  }
+
+  // A reused buffer holds an older table's rows: the slots an entry may lack are zeroed, as in a new buffer (the
+  // orders read them whatever the shape says).
+  private noCounters(row: number): void {
+    const c = this.counters;
+    const k = row * 8;
+    c[k] = c[k + 1] = c[k + 2] = c[k + 3] = c[k + 4] = c[k + 5] = c[k + 6] = c[k + 7] = 0;
+  }
+
+  private noStart(row: number): void {
+    this.started[row * 2] = 0;
+    this.started[row * 2 + 1] = 0;
   }
 
   private check(segment: string, decode: () => unknown): void {
@@ -629,10 +704,14 @@ export class SnapshotBuilder implements Columns {
       u64(this.counters, row * 8 + 2, connection.counters.original.bytes);
       u64(this.counters, row * 8 + 4, connection.counters.reply.packets);
       u64(this.counters, row * 8 + 6, connection.counters.reply.bytes);
+    } else {
+      this.noCounters(row);
     }
     if (connection.timestamp) {
       shape |= SHAPE.TIMESTAMP;
       u64(this.started, row * 2, connection.timestamp.start);
+    } else {
+      this.noStart(row);
     }
     this.shape[row] = shape;
     if (connection.helper !== undefined) this.helpers.set(row, connection.helper);
@@ -768,6 +847,6 @@ export class SnapshotBuilder implements Columns {
       labels: this.labels,
       tupleZones: this.tupleZones,
     });
-    return new Snapshot(columns, { id: randomUUID(), takenAt: meta.takenAt, tookMs: meta.tookMs, total: this.size, skipped: this.skipped });
+    return new Snapshot(columns, { id: randomUUID(), takenAt: meta.takenAt, tookMs: meta.tookMs, total: this.size, skipped: this.skipped }, { buffer: this.buffer, reused: this.reused });
   }
 }

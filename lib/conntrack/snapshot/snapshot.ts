@@ -59,6 +59,14 @@ export interface RowMask {
   mask: Uint8Array;
 }
 
+/** Where a snapshot's fixed-width columns live (SnapshotBuilder.finish). */
+export interface SnapshotStorage {
+  /** The one buffer they are views of: handed on for reuse once the snapshot is retired and no reader holds it. */
+  buffer?: ArrayBuffer;
+  /** Whether that buffer was a retired snapshot's (reused) rather than a new allocation. */
+  reused?: boolean;
+}
+
 /** Which rows match (mask[row] 1) and how many, under the key the masks are cached by. */
 interface Matches {
   mask: Uint8Array;
@@ -155,14 +163,75 @@ export class Snapshot {
   /** Which rows contain a recent needle (least recently used first). */
   private readonly textHits = new Map<string, Uint8Array>();
 
-  constructor(columns: Columns, info: SnapshotInfo) {
+  /** The buffer the columns are views of, until handed on (handOver()). */
+  private buffer: ArrayBuffer | undefined;
+  /** Whether the columns were written into a retired snapshot's buffer rather than a new one. */
+  readonly reusedBuffer: boolean;
+  /** Readers holding the snapshot (lease()), its own work in turns included. */
+  private leases = 0;
+  /** The buffer was handed on: the columns now hold another snapshot's rows. */
+  private handedOver = false;
+
+  constructor(columns: Columns, info: SnapshotInfo, storage: SnapshotStorage = {}) {
     this.c = columns;
     this.info = info;
+    this.buffer = storage.buffer;
+    this.reusedBuffer = storage.reused ?? false;
     if (!warmed && columns.size >= WARM_TABLE_ROWS) {
       warmed = true;
       // In turns, giving way to every page being answered; it writes nothing a query reads, so a failure (none is
       // expected) changes no answer: it only leaves the first sort as slow as it was.
-      inTurns(this.warmSteps(), answeringPage).catch(() => undefined);
+      this.held(() => inTurns(this.warmSteps(), answeringPage)).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Holds the snapshot for a reader until the returned release (idempotent) is called: while any reader holds it,
+   * its column buffer is never handed on, so whatever it reads stays this snapshot's rows. Everything the snapshot
+   * does in turns (pages, sorts, text, tallies, groups) holds it for itself; a caller that reads it across awaits
+   * of its own (an export stream, a request's later steps) takes a lease. Throws once the buffer was handed on.
+   */
+  lease(): () => void {
+    if (this.handedOver) throw new Error(`snapshot ${this.info.id}: its columns were handed on to a newer snapshot`);
+    this.leases++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.leases--;
+    };
+  }
+
+  /** Leases held now. */
+  get readers(): number {
+    return this.leases;
+  }
+
+  /** Bytes of the column buffer this snapshot could hand on (0 when it has none, or has handed it on). */
+  get bufferBytes(): number {
+    return this.buffer?.byteLength ?? 0;
+  }
+
+  /**
+   * Gives up the column buffer for a new snapshot's columns, when no reader holds this one (else undefined). Only
+   * the owner of a retired snapshot calls this: the snapshot must never be read again, and lease() now throws.
+   */
+  handOver(): ArrayBuffer | undefined {
+    if (this.leases > 0 || !this.buffer) return undefined;
+    const buffer = this.buffer;
+    this.buffer = undefined;
+    this.handedOver = true;
+    return buffer;
+  }
+
+  /** run() under a lease of its own, released when its promise settles. */
+  private held<T>(run: () => Promise<T>): Promise<T> {
+    const release = this.lease();
+    try {
+      return run().finally(release);
+    } catch (error) {
+      release();
+      throw error;
     }
   }
 
@@ -355,17 +424,19 @@ export class Snapshot {
    * Builds what a query needs (the rows matching free text, the row order for a sort key) without blocking the
    * event loop, so a server awaits this before query(); query() alone would build them in one go.
    */
-  async prepare(q: Omit<SnapshotQuery, 'offset' | 'limit'>): Promise<void> {
-    const sort = q.sort;
-    if (sort && !this.orders.has(sort)) await this.ordered(sort);
-    await inTurns(this.matchSteps(q.filter, q.text, q.textAddresses, q.where));
+  prepare(q: Omit<SnapshotQuery, 'offset' | 'limit'>): Promise<void> {
+    return this.held(async () => {
+      const sort = q.sort;
+      if (sort && !this.orders.has(sort)) await this.ordered(sort);
+      await inTurns(this.matchSteps(q.filter, q.text, q.textAddresses, q.where));
+    });
   }
 
   /** A sort key's columns written in turns (started on first call), kept while its order is built. */
   private columnsOf(key: SortKey): Promise<SortColumns> {
     let build = this.building.get(key);
     if (!build) {
-      const columns = inTurns(sortColumnsSteps(this.c, key)).then((k) => {
+      const columns = this.held(() => inTurns(sortColumnsSteps(this.c, key))).then((k) => {
         this.sortColumns.set(key, k);
         return k;
       });
@@ -385,8 +456,7 @@ export class Snapshot {
     const columns = this.columnsOf(key);
     const build = this.building.get(key)!;
     if (!background) build.awaited = true;
-    build.order ??= columns
-      .then((k) => inTurns(orderSteps(k), () => !build.awaited && answeringPage()))
+    build.order ??= this.held(() => columns.then((k) => inTurns(orderSteps(k), () => !build.awaited && answeringPage())))
       .then((order) => {
         this.orders.set(key, order);
         return order;
@@ -406,7 +476,7 @@ export class Snapshot {
    */
   page(q: SnapshotQuery = {}): Promise<Page> {
     // While it runs, work in the background (an order for later pages, the warm-up, the history's) gives way.
-    return answerPage(async () => {
+    return this.held(() => answerPage(async () => {
       const needle = q.text?.trim().toLowerCase();
       if (needle) await inTurns(this.textSteps(needle));
       const { count } = await inTurns(this.matchSteps(q.filter, q.text, q.textAddresses, q.where));
@@ -421,7 +491,7 @@ export class Snapshot {
       // The order for later pages, started once this one is answered; a failure is seen by whoever awaits it next.
       this.ordered(sort, true).catch(() => undefined);
       return page;
-    });
+    }));
   }
 
   /** Every row matching, in table order. */
@@ -480,7 +550,7 @@ export class Snapshot {
 
   /** groups() with the event loop let run between steps (a server's answer): the same groups. */
   groupsInTurns(by: ColumnGroupKey | KeyColumn, filter?: Filter, where?: RowMask): Promise<Grouping> {
-    return groupRowsInTurns(this.c, by, this.groupedRows(filter, where));
+    return this.held(() => groupRowsInTurns(this.c, by, this.groupedRows(filter, where)));
   }
 
   private groupedRows(filter: Filter | undefined, where: RowMask | undefined): Uint32Array | undefined {
@@ -499,7 +569,7 @@ export class Snapshot {
 
   /** Entries and bytes per protocol (and family) and per state slot, counted once in turns. */
   tallies(): Promise<Tallies> {
-    return inTurns(wholeTallySteps(this.c));
+    return this.held(() => inTurns(wholeTallySteps(this.c)));
   }
 
   count(filter?: Filter, text?: string, where?: RowMask): number {

@@ -122,3 +122,52 @@ describe('the snapshot builder against decodeConnection', () => {
     expect(stricter).toBeLessThan(same / 10);
   }, 120_000);
 });
+
+describe('the snapshot builder in a reused buffer', () => {
+  const COLUMNS = ['id', 'family', 'protocol', 'state', 'tcpFlags', 'shape', 'status', 'addr', 'ports', 'timeout', 'mark', 'zone', 'use', 'counters', 'started'] as const;
+  const PER_ROW: Record<(typeof COLUMNS)[number], number> = { id: 1, family: 1, protocol: 1, state: 1, tcpFlags: 1, shape: 1, status: 1, addr: 4, ports: 4, timeout: 1, mark: 1, zone: 1, use: 1, counters: 8, started: 2 };
+
+  it("writes every slot of every row it adds: an older table's bytes in the buffer change nothing", () => {
+    const fixtures = connectionFixtures();
+    const random = prng(0x5eed);
+    // The captures, then mutated ones the builder accepts (entries without counters, timestamps, ports, ...).
+    const entries = fixtures.map((f) => ({ bytes: attrsOf(f), family: f.family }));
+    for (let i = 0; i < 4000; i++) {
+      const f = fixtures[Math.floor(random() * fixtures.length)];
+      entries.push({ bytes: mutate(attrsOf(f), random), family: f.family });
+    }
+    const fill = (builder: SnapshotBuilder) => {
+      for (const e of entries) {
+        try {
+          builder.add(e.bytes, 0, e.bytes.length, e.family);
+        } catch (error) {
+          if (!(error instanceof CodecError)) throw error;
+        }
+      }
+      return builder;
+    };
+    const fresh = fill(new SnapshotBuilder(entries.length));
+    // A buffer of the right size holding garbage, as a retired snapshot's would.
+    let given: ArrayBuffer | undefined;
+    const reused = fill(
+      new SnapshotBuilder(entries.length, {
+        take: (min) => {
+          given = new ArrayBuffer(min);
+          new Uint8Array(given).fill(0xa5);
+          return given;
+        },
+      }),
+    );
+    expect(reused.reused).toBe(true);
+    expect(reused.id.buffer).toBe(given);
+    expect(reused.size).toBe(fresh.size);
+    expect(fresh.size).toBeGreaterThan(fixtures.length);
+    for (const name of COLUMNS) {
+      const n = fresh.size * PER_ROW[name];
+      expect(Array.from(reused[name].subarray(0, n)), name).toEqual(Array.from(fresh[name].subarray(0, n)));
+    }
+    const a = fresh.finish({ takenAt: new Date(), tookMs: 0 });
+    const b = reused.finish({ takenAt: new Date(), tookMs: 0 });
+    for (let row = 0; row < a.size; row++) expect(b.connection(row)).toEqual(a.connection(row));
+  });
+});

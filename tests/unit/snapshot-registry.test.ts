@@ -1,0 +1,123 @@
+// The console's snapshot registry hands a retired snapshot's column buffer to the next refresh, but never while a
+// reader holds that snapshot: a request's snapshots are leased until its answer is complete.
+import { describe, expect, it } from 'vitest';
+import { SnapshotBuilder, type ColumnBuffers, type Snapshot } from '@/lib/conntrack/snapshot';
+import { stepLimit } from '@/lib/conntrack/snapshot/order';
+import { readingSnapshots, SnapshotReads, SnapshotRegistry } from '@/lib/console/snapshots';
+
+const ROWS = 3000;
+
+/** A table that differs with every take (addresses, ports, counters), so a row written over shows. */
+function table(generation: number, buffers: ColumnBuffers, rows = ROWS): Snapshot {
+  const builder = new SnapshotBuilder(rows, buffers);
+  for (let i = 0; i < rows; i++) {
+    const host = `10.${generation & 255}.${(i >> 8) & 255}.${i & 255}`;
+    const sport = 1024 + ((i * 7 + generation * 131) % 60000);
+    builder.addConnection({
+      family: 'ipv4',
+      original: { src: host, dst: '198.51.100.7', protocol: 6, sport, dport: 443 },
+      reply: { src: '198.51.100.7', dst: host, protocol: 6, sport: 443, dport: sport },
+      status: 8,
+      zone: 0,
+      id: generation * 100_000 + i + 1,
+      // Every other row with counters, every third with a start time: the slots a row may leave unset.
+      ...(i % 2 ? { counters: { original: { packets: BigInt(i), bytes: BigInt(i * generation) }, reply: { packets: 1n, bytes: 2n } } } : {}),
+      ...(i % 3 ? {} : { timestamp: { start: BigInt(generation) * 1_000_000n + BigInt(i) } }),
+    });
+  }
+  return builder.finish({ takenAt: new Date(), tookMs: 0 });
+}
+
+/** A registry over tables of `rows()` rows, each take a new generation. */
+function registry(rows: () => number = () => ROWS) {
+  let generation = 0;
+  return new SnapshotRegistry(async (buffers) => table(++generation, buffers, rows()));
+}
+
+/** The buffer under a snapshot's columns (the read-only column type hides it). */
+const bufferOf = (s: Snapshot): ArrayBufferLike => (s.columns.id as unknown as Uint32Array).buffer;
+const rowsOf = (s: Snapshot) => Array.from({ length: s.size }, (_, row) => s.connection(row));
+/** The rows of a query sorted by bytes, as a page or an export walks them. */
+const sortedRows = (s: Snapshot) => s.query({ sort: 'bytes', order: 'desc', limit: s.size }).rows.map((row) => s.connection(row));
+
+describe('column buffers of retired snapshots', () => {
+  it('a snapshot held by a request across refreshes keeps its rows: its buffer is not reused while held', async () => {
+    const snapshots = registry();
+    const reads = new SnapshotReads();
+    const a = await readingSnapshots(reads, () => snapshots.refresh());
+    const before = { rows: rowsOf(a), sorted: sortedRows(a) };
+    // b, c (a is retired: neither latest nor previous), d: the first take that could have reused a's buffer.
+    const [b, c, d] = [await snapshots.refresh(), await snapshots.refresh(), await snapshots.refresh()];
+    expect(rowsOf(a)).toEqual(before.rows);
+    expect(sortedRows(a)).toEqual(before.sorted);
+    expect([b, c, d].map((s) => s.reusedBuffer)).toEqual([false, false, false]);
+    expect(snapshots.leases()).toBe(1);
+
+    reads.release();
+    expect(snapshots.leases()).toBe(0);
+    const e = await snapshots.refresh();
+    expect(e.reusedBuffer).toBe(true);
+    expect(bufferOf(e)).toBe(bufferOf(a));
+    // a's columns are e's rows now: a can no longer be leased (it was retired; nothing may read it).
+    expect(() => a.lease()).toThrow(/handed on/);
+    expect(e.connection(0).original.src).not.toBe(before.rows[0].original.src);
+  });
+
+  it('a snapshot read in the background (its own sort in turns) is held until that work ends', async () => {
+    // A step per block of rows: the sort below takes several turns whatever the machine's speed.
+    const limit = stepLimit.ms;
+    stepLimit.ms = 0;
+    try {
+      const snapshots = registry();
+      const a = await snapshots.refresh();
+      // A page sorted by a key not built yet: the page, then the whole order in the background.
+      const page = a.page({ sort: 'bytesReply', order: 'desc', limit: 10 });
+      expect(a.readers).toBeGreaterThan(0);
+      await snapshots.refresh();
+      await snapshots.refresh();
+      const whileSorting = await snapshots.refresh();
+      await page;
+      // The whole order, which the page left building in the background: once it is done, nothing holds a.
+      await a.prepare({ sort: 'bytesReply' });
+      expect(a.readers).toBe(0);
+      expect(whileSorting.reusedBuffer).toBe(false);
+      const next = await snapshots.refresh();
+      expect(next.reusedBuffer).toBe(true);
+    } finally {
+      stepLimit.ms = limit;
+    }
+  });
+
+  it('refreshes reuse the retired buffers in turn once nobody reads them', async () => {
+    const snapshots = registry();
+    const taken: Snapshot[] = [];
+    for (let i = 0; i < 6; i++) taken.push(await snapshots.refresh());
+    // The first three are new (latest, previous and the one being taken); from then on the retired one's buffer.
+    expect(taken.map((s) => s.reusedBuffer)).toEqual([false, false, false, true, true, true]);
+    expect(bufferOf(taken[3])).toBe(bufferOf(taken[0]));
+    expect(snapshots.leases()).toBe(0);
+  });
+
+  it('a retired buffer much larger or smaller than the table needs is not reused', async () => {
+    let rows = ROWS;
+    const snapshots = registry(() => rows);
+    for (let i = 0; i < 3; i++) await snapshots.refresh();
+    rows = ROWS / 2;
+    expect((await snapshots.refresh()).reusedBuffer).toBe(false);
+    rows = ROWS * 2;
+    expect((await snapshots.refresh()).reusedBuffer).toBe(false);
+  });
+
+  it('a request scope released takes no more leases (work it left running cannot leak one)', async () => {
+    const snapshots = registry();
+    await snapshots.refresh();
+    const reads = new SnapshotReads();
+    await readingSnapshots(reads, async () => {
+      snapshots.peek();
+      reads.release();
+      snapshots.peek();
+      await snapshots.get();
+    });
+    expect(snapshots.leases()).toBe(0);
+  });
+});
