@@ -46,12 +46,9 @@ async function backgroundDuring(maxWaitMs: number, during: () => Promise<unknown
 describe('background work gives way to pages', () => {
   const snapshot = build();
 
-  it('no background turn completes while a first sort is answered, and the page still runs in steps', async () => {
-    let turns = 0;
-    const seen = await backgroundDuring(60_000, async () => {
-      turns = await turnsDuring(() => snapshot.page({ sort: 'timeout', order: 'desc', limit: 100 }));
-    });
-    expect(turns).toBeGreaterThan(1);
+  it('no background turn completes while a first sort is answered', async () => {
+    // How many turns the page itself takes depends on the machine's speed (one 4 ms step can be enough): not asserted here.
+    const seen = await backgroundDuring(60_000, () => turnsDuring(() => snapshot.page({ sort: 'timeout', order: 'desc', limit: 100 })));
     expect(seen.completedDuring).toBe(0);
     expect(seen.completedAfter).toBeGreaterThan(0);
     expect(answeringPage()).toBe(false);
