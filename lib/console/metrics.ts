@@ -1,6 +1,6 @@
 // What GET /metrics says about the table: usage and the kernel's per-CPU problem counters, read on each scrape
 // (two cheap requests: CT_GET_STATS and CT_GET_STATS_CPU), and entries by protocol and TCP state from a
-// background count every N seconds (a columnar snapshot, counted and dropped), never a dump per scrape; and the
+// background count every N seconds (a columnar snapshot, counted and retired), never a dump per scrape; and the
 // table alarm (alarm.ts) as conntrack_console_table_alarm.
 import { config } from '@/lib/config';
 import { PROTOCOL_NAMES, TCP_STATES, type CpuStats, type Family } from '@/lib/conntrack';
@@ -86,12 +86,17 @@ const FAMILIES: readonly Family[] = ['ipv4', 'ipv6'];
 
 /**
  * One background count: a snapshot, its entries per family, protocol and TCP state read off the snapshot's tallies
- * (one pass over the rows, in steps: a count per label would be some forty passes over a million rows), then dropped.
+ * (one pass over the rows, in steps: a count per label would be some forty passes over a million rows), then retired
+ * (its column buffer reused by the next snapshot taken).
  */
 export async function countTable(): Promise<void> {
   const started = performance.now();
-  const snapshot = await consoleService().conntrack.snapshot();
-  const tallies = await snapshot.tallies();
+  const { conntrack, snapshots } = consoleService();
+  // Through the registry: the count's snapshot takes a retired buffer and leaves its own for the next refresh.
+  const tallies = await snapshots.transient(
+    (buffers) => conntrack.snapshot({}, { buffers }),
+    (snapshot) => snapshot.tallies(),
+  );
   const g = tableGauges();
   g.byProtocol.reset();
   FAMILIES.forEach((family, f) => {

@@ -56,7 +56,8 @@ const leaseGauge = () =>
 /**
  * Keeps the latest snapshot and the one before it (so a page still showing the previous one can finish paging
  * or resolve ids while another tab refreshes). The first read takes a snapshot; concurrent takes share one dump.
- * The one before previous is retired: its column buffer goes to the next take once no reader holds it.
+ * The one before previous is retired: its column buffer goes to the next take once no reader holds it (as does a
+ * transient snapshot's, the /metrics count's, once counted).
  */
 export class SnapshotRegistry {
   private latest: Snapshot | undefined;
@@ -90,6 +91,21 @@ export class SnapshotRegistry {
   /** The latest snapshot without taking one. */
   peek(): Snapshot | undefined {
     return this.latest && this.held(this.latest);
+  }
+
+  /**
+   * A snapshot only `read` reads (the /metrics background count): taken into a free column buffer when there is
+   * one, and retired as soon as `read` is done, so its buffer goes to the next take (a refresh or the next count)
+   * instead of to the collector. Never a request's snapshot: nothing else may hold it.
+   */
+  async transient<T>(take: (buffers: ColumnBuffers) => Promise<Snapshot>, read: (snapshot: Snapshot) => Promise<T>): Promise<T> {
+    const snapshot = await take(this.buffers);
+    columnBuffers().inc({ source: snapshot.reusedBuffer ? 'reused' : 'new' });
+    try {
+      return await read(snapshot);
+    } finally {
+      this.keepBuffer(snapshot);
+    }
   }
 
   /** Leases held on the snapshots kept and on the retired ones not handed on yet. */
@@ -126,6 +142,10 @@ export class SnapshotRegistry {
   private retire(snapshot: Snapshot): void {
     this.retired.push(snapshot.info.id);
     if (this.retired.length > RETIRED_IDS) this.retired.shift();
+    this.keepBuffer(snapshot);
+  }
+
+  private keepBuffer(snapshot: Snapshot): void {
     this.spent.push(snapshot);
     if (this.spent.length > RETIRED_BUFFERS) this.spent.shift();
   }

@@ -134,6 +134,18 @@ describe('metrics, health and logs', () => {
     expect(families.has('process_resident_memory_bytes')).toBe(true);
   });
 
+  it('writes each background count into the column buffer the count before left (reused, not a new one per count)', async () => {
+    const reused = (text: string) => sampleValue(parsePrometheus(text), 'conntrack_console_snapshot_column_buffers_total', { source: 'reused' }) ?? 0;
+    // A count every second and no refresh meanwhile: only the counts can reuse a buffer here.
+    const before = reused(await (await scrape()).text());
+    let now = before;
+    for (let i = 0; i < 50 && now < before + 2; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      now = reused(await (await scrape()).text());
+    }
+    expect(now).toBeGreaterThanOrEqual(before + 2);
+  });
+
   it('counts deletes by kind and times API requests by route pattern', async () => {
     if (!ns) throw new Error('no namespace');
     const headers = { ...server?.authHeaders(), 'Content-Type': 'application/json' };

@@ -98,6 +98,29 @@ describe('column buffers of retired snapshots', () => {
     expect(snapshots.leases()).toBe(0);
   });
 
+  it('a transient snapshot (the /metrics count) takes a retired buffer and leaves its own to the next refresh', async () => {
+    const snapshots = registry();
+    let generation = 1000;
+    const count = (buffers: ColumnBuffers) => Promise.resolve(table(++generation, buffers));
+    const a = await snapshots.refresh();
+    const aRows = rowsOf(a);
+    // The first count: nothing retired yet, so a new buffer, kept by the registry once counted.
+    const first = await snapshots.transient(count, async (s) => ({ reused: s.reusedBuffer, buffer: bufferOf(s), tcp: (await s.tallies()).protocols[6] }));
+    expect(first).toMatchObject({ reused: false, tcp: ROWS });
+    // The server's second snapshot (bench:api's measured refresh) is written into the count's buffer.
+    const b = await snapshots.refresh();
+    expect(b.reusedBuffer).toBe(true);
+    expect(bufferOf(b)).toBe(first.buffer);
+    expect(rowsOf(a)).toEqual(aRows);
+    // The third retires a; the next count takes a's buffer, and neither snapshot kept loses its rows.
+    const c = await snapshots.refresh();
+    const kept = { b: rowsOf(b), c: rowsOf(c) };
+    const aBuffer = bufferOf(a);
+    expect(await snapshots.transient(count, (s) => Promise.resolve(bufferOf(s)))).toBe(aBuffer);
+    expect({ b: rowsOf(b), c: rowsOf(c) }).toEqual(kept);
+    expect(snapshots.leases()).toBe(0);
+  });
+
   it('a retired buffer much larger or smaller than the table needs is not reused', async () => {
     let rows = ROWS;
     const snapshots = registry(() => rows);
