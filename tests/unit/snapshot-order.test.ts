@@ -256,3 +256,47 @@ describe('pages of a snapshot before and after its order is built', () => {
     expect((await snapshot.page({ sort: 'bytesReply', order: 'desc', offset: 2_000 })).rows).toEqual(reference.slice(2_000, 2_100));
   }, 60_000);
 });
+
+/** Random IPv4 words and IPv6 groups drawn from a few values each, edge values among them (0, all ones, the top bit). */
+function buildAddresses(seed: number, v6Share: number): Snapshot {
+  let x = seed;
+  const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+  const pick = <T>(values: readonly T[]): T => values[(next() >>> 8) % values.length];
+  const octets = [0, 1, 127, 128, 254, 255];
+  const groups = ['0', '1', 'ff', '100', '7fff', '8000', 'fffe', 'ffff'];
+  const v4 = () => (next() % 7 === 0 ? pick(['0.0.0.0', '255.255.255.255', '128.0.0.0', '127.255.255.255']) : [0, 1, 2, 3].map(() => pick(octets)).join('.'));
+  const v6 = () =>
+    next() % 7 === 0 ? pick(['::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '::ffff:10.0.0.1', '8000::', '::1']) : Array.from({ length: 8 }, (_, g) => (g % 3 === 1 ? '0' : pick(groups))).join(':');
+  const builder = new SnapshotBuilder(ROWS);
+  for (let i = 0; i < ROWS; i++) {
+    const family = next() % 1000 < v6Share * 1000 ? 'ipv6' : 'ipv4';
+    const address = family === 'ipv6' ? v6 : v4;
+    const [a, b, c, d] = [address(), address(), address(), address()];
+    builder.addConnection({ family, original: { src: a, dst: b, protocol: 17, sport: 1, dport: 2 }, reply: { src: c, dst: d, protocol: 17, sport: 2, dport: 1 }, status: 0, zone: 0 });
+  }
+  return builder.finish({ takenAt: new Date(), tookMs: 0 });
+}
+
+describe('address keys on IPv4-only, mixed and IPv6-only tables', () => {
+  const ADDRESS_KEYS = ['src', 'dst', 'replySrc', 'replyDst'] as const;
+  it.each([0, 0.15, 0.5, 1])('orders and selects as the bytewise reference does, IPv6 share %s', (share) => {
+    const snapshot = buildAddresses(5 + share * 100, share);
+    const c = snapshot.columns;
+    const mask = new Uint8Array(c.size);
+    let count = 0;
+    for (let row = 0; row < c.size; row++) if (row % 3) count += mask[row] = 1;
+    for (const key of ADDRESS_KEYS) {
+      const reference = referenceOrder(snapshot, key);
+      const columns = runAll(sortColumnsSteps(c, key));
+      expect(Array.from(runAll(orderSteps(columns))), key).toEqual(reference);
+      for (const desc of [false, true]) {
+        const expected = filtered(reference, (row) => mask[row] === 1, desc);
+        for (const take of [1, 100, 3000]) {
+          const head = runAll(selectSteps(columns, mask, count, take, desc));
+          expect(head.length).toBeGreaterThanOrEqual(take);
+          expect(firstDifference(head, expected), `${key} desc=${desc} take=${take}`).toBe(-1);
+        }
+      }
+    }
+  });
+});

@@ -43,8 +43,9 @@ export function* blocks(n: number, work: (lo: number, hi: number) => void, rows 
 /**
  * A sort key's values, ready to order by: per row, unsigned 32-bit words, the most significant first (rows compare
  * by them in turn, then by row), and per word the bits that differ between rows (OR ^ AND of every row's word):
- * a digit where no row differs tells nothing and is skipped. For the address keys the first word is the family
- * (0 IPv4, 1 IPv6) and an IPv4 row's address is its only other word (the rest are 0).
+ * a digit where no row differs tells nothing and is skipped. An address key has no words of its own: its values
+ * are the family (0 IPv4, 1 IPv6), then the address as four words (an IPv4 row's in the first, the rest 0), read
+ * from the address column and the IPv6 slots a word at a time (addressDigits); varies has those five words.
  */
 export interface SortColumns {
   /** Indexed by row (a word may be a snapshot column itself, longer than size: never written). */
@@ -52,18 +53,45 @@ export interface SortColumns {
   readonly varies: readonly number[];
   /** Rows. */
   readonly size: number;
-  readonly addresses: boolean;
+  /** An address key: the columns and the address slot (0-3) its digits are read from. */
+  readonly address?: { readonly c: Columns; readonly k: number };
 }
 
 type Word = ReadonlyColumn<Uint32Array>;
-/** A 16-bit digit: the word and the shift (16 for the high half, 0 for the low). */
-type Digit = readonly [word: Word, shift: number];
 
-/** The digits of words where rows differ, the most significant first. */
-function digitsOf(words: readonly Word[], varies: readonly number[]): Digit[] {
+/**
+ * A 16-bit digit of each row: (keys[row] >>> shift) & 0xffff. An address key's words are written into keys (an
+ * array of the sort's own) by fill before a pass reads them, one word at a time (its two digits in a row): a first
+ * sort of a million rows kept 20 MB of address words otherwise.
+ */
+interface Digit {
+  readonly keys: Word;
+  readonly shift: number;
+  readonly fill?: WordFill;
+}
+
+/** Writes keys[row] for the rows rows[lo..hi) (rows lo..hi when rows is undefined). */
+type WordFill = (rows: Uint32Array | undefined, lo: number, hi: number) => void;
+
+/**
+ * The fill a digit needs before a pass over `rows` (if not `filled` already: the rows a sort or a selection reads
+ * only ever shrink, so a word written for them still holds), run in steps: over the whole table in row order when
+ * the rows are a good part of it (no random reads), else over the rows. Returns what is filled now.
+ */
+function* fillFor(digit: Digit, rows: Uint32Array | undefined, filled: WordFill | undefined): Steps<WordFill | undefined> {
+  const fill = digit.fill;
+  if (!fill || fill === filled) return filled;
+  const all = !rows || rows.length * 8 >= digit.keys.length;
+  yield* blocks(all ? digit.keys.length : rows.length, (lo, hi) => fill(all ? undefined : rows, lo, hi));
+  return fill;
+}
+
+/** The digits of a key where rows differ, the most significant first; an address key's written into keys. */
+function digitsOf(k: SortColumns, keys?: Uint32Array): Digit[] {
+  if (k.address) return addressDigits(k, keys!, 0, 4);
   const digits: Digit[] = [];
-  words.forEach((word, w) => {
-    for (const shift of [16, 0]) if ((varies[w] >>> shift) & 0xffff) digits.push([word, shift]);
+  k.words.forEach((word, w) => {
+    for (const shift of [16, 0]) if ((k.varies[w] >>> shift) & 0xffff) digits.push({ keys: word, shift });
   });
   return digits;
 }
@@ -131,8 +159,10 @@ function* radixSteps(rows: Uint32Array, digits: readonly Digit[]): Steps<Uint32A
   if (rows.length < 2) return order;
   let out: Uint32Array = scratch(rows.length);
   const counts = new Uint32Array(DIGITS);
+  let filled: WordFill | undefined;
   for (let d = digits.length - 1; d >= 0; d--) {
-    if (yield* radixPass(order, out, digits[d][0], digits[d][1], counts)) [order, out] = [out, order];
+    filled = yield* fillFor(digits[d], order, filled);
+    if (yield* radixPass(order, out, digits[d].keys, digits[d].shift, counts)) [order, out] = [out, order];
   }
   giveBack(out);
   return order;
@@ -217,48 +247,42 @@ function sortValues(c: Columns, key: SortKey): ReadonlyColumn<Uint32Array> | num
   }
 }
 
-/** The family word, then the address of slot k as four words (an IPv4 address in the first, most significant first). */
+/**
+ * An address key's columns: no words, only what differs (the family word, then the four address words; an IPv4
+ * row's address in the first), seen in one pass over the address column and the IPv6 slots.
+ */
 function* addressColumnsSteps(c: Columns, k: number, n: number): Steps<SortColumns> {
-  const family = new Uint32Array(n);
-  const words = [0, 1, 2, 3].map(() => new Uint32Array(n));
   // What differs: IPv4 rows have 0 in the last three words, and the families differ if both are there.
   // seen: the OR of each word (0-3), their AND (4-7), the IPv4 rows (8).
   const seen = new Int32Array([0, 0, 0, 0, -1, -1, -1, -1, 0]);
-  yield* blocks(n, (lo, hi) => addressWords(c, k, family, words, seen, lo, hi));
+  yield* blocks(n, (lo, hi) => addressSeen(c, k, seen, lo, hi));
   const v4 = seen[8];
   const both = v4 > 0 && v4 < n;
   const varies = [0, 1, 2, 3].map((w) => (w && v4 ? seen[w] : (seen[w] ^ seen[4 + w]) >>> 0));
-  return { words: [family, ...words], varies: [both ? 1 : 0, ...varies], size: n, addresses: true };
+  return { words: [], varies: [both ? 1 : 0, ...varies], size: n, address: { c, k } };
 }
 
-/** Rows [lo, hi) of addressColumnsSteps: the family word and the four address words, and what they have seen. */
-function addressWords(c: Columns, k: number, family: Uint32Array, words: readonly Uint32Array[], seen: Int32Array, lo: number, hi: number): void {
+/** Rows [lo, hi) of addressColumnsSteps: what the four address words have seen. */
+function addressSeen(c: Columns, k: number, seen: Int32Array, lo: number, hi: number): void {
   const bytes = c.v6;
   const addr = c.addr;
   const families = c.family;
-  const [w0, w1, w2, w3] = words;
   let v4 = seen[8];
   let or0 = seen[0];
   let and0 = seen[4];
   for (let row = lo; row < hi; row++) {
     const value = addr[row * 4 + k];
     if (families[row] !== V6) {
-      w0[row] = value;
       or0 |= value;
       and0 &= value;
       v4++;
       continue;
     }
-    family[row] = 1;
     const at = value * 16;
     const a = (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
     const b = (bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7];
     const d = (bytes[at + 8] << 24) | (bytes[at + 9] << 16) | (bytes[at + 10] << 8) | bytes[at + 11];
     const e = (bytes[at + 12] << 24) | (bytes[at + 13] << 16) | (bytes[at + 14] << 8) | bytes[at + 15];
-    w0[row] = a;
-    w1[row] = b;
-    w2[row] = d;
-    w3[row] = e;
     or0 |= a;
     and0 &= a;
     seen[1] |= b;
@@ -273,11 +297,52 @@ function addressWords(c: Columns, k: number, family: Uint32Array, words: readonl
   seen[8] = v4;
 }
 
+/**
+ * The digits of an address key's words `first` to `last` where rows differ, written into keys: word 0 is the
+ * family, words 1-4 the address, the most significant first (an IPv4 row's address in word 1, the rest 0).
+ */
+function addressDigits(k: SortColumns, keys: Uint32Array, first: number, last: number): Digit[] {
+  const { c, k: slot } = k.address!;
+  const digits: Digit[] = [];
+  for (let word = first; word <= last; word++) {
+    const fill: WordFill = word === 0 ? (rows, lo, hi) => familyWord(c, keys, rows, lo, hi) : (rows, lo, hi) => addressWord(c, slot, word - 1, keys, rows, lo, hi);
+    for (const shift of [16, 0]) if ((k.varies[word] >>> shift) & 0xffff) digits.push({ keys, shift, fill });
+  }
+  return digits;
+}
+
+/** keys[row] = the family (1 IPv6) of the rows rows[lo..hi) (rows lo..hi without rows). */
+function familyWord(c: Columns, keys: Uint32Array, rows: Uint32Array | undefined, lo: number, hi: number): void {
+  const families = c.family;
+  for (let i = lo; i < hi; i++) {
+    const row = rows ? rows[i] : i;
+    keys[row] = families[row] === V6 ? 1 : 0;
+  }
+}
+
+/** keys[row] = word w (0-3) of address slot k of the rows rows[lo..hi) (rows lo..hi without rows): an IPv4 address is word 0. */
+function addressWord(c: Columns, k: number, w: number, keys: Uint32Array, rows: Uint32Array | undefined, lo: number, hi: number): void {
+  const addr = c.addr;
+  const families = c.family;
+  const bytes = c.v6;
+  const v4 = w === 0 ? -1 : 0;
+  const at = 4 * w;
+  for (let i = lo; i < hi; i++) {
+    const row = rows ? rows[i] : i;
+    const value = addr[row * 4 + k];
+    if (families[row] !== V6) keys[row] = value & v4;
+    else {
+      const b = value * 16 + at;
+      keys[row] = (bytes[b] << 24) | (bytes[b + 1] << 16) | (bytes[b + 2] << 8) | bytes[b + 3];
+    }
+  }
+}
+
 /** A uint32 column as the one word of its sort columns (its first n rows), with the bits that differ (OR ^ AND). */
 function* columnAsWord(word: Word, n: number): Steps<SortColumns> {
   const seen = new Int32Array([0, -1]);
   yield* blocks(n, (lo, hi) => orAnd(word, seen, lo, hi));
-  return { words: [word], varies: [(seen[0] ^ seen[1]) >>> 0], size: n, addresses: false };
+  return { words: [word], varies: [(seen[0] ^ seen[1]) >>> 0], size: n };
 }
 
 /** seen[0] |= and seen[1] &= each of word[lo..hi). */
@@ -328,7 +393,7 @@ export function* sortColumnsSteps(c: Columns, key: SortKey, n = c.size): Steps<S
     });
   }
   const varies = [(seen[0] ^ seen[1]) >>> 0, (seen[2] ^ seen[3]) >>> 0];
-  return varies[0] ? { words: [high, low], varies, size: n, addresses: false } : { words: [low], varies: [varies[1]], size: n, addresses: false };
+  return varies[0] ? { words: [high, low], varies, size: n } : { words: [low], varies: [varies[1]], size: n };
 }
 
 /**
@@ -388,19 +453,27 @@ function doubleWords(bits: Uint32Array, high: Uint32Array, low: Uint32Array, see
 
 /** Every row ordered by the columns: IPv4 rows (numerically) before IPv6 rows (bytewise) for the address keys. */
 export function* orderSteps(k: SortColumns): Steps<Uint32Array> {
-  if (!k.addresses) return yield* radixSteps(identity(k.size), digitsOf(k.words, k.varies));
-  const [family, ...words] = k.words;
+  if (!k.address) return yield* radixSteps(identity(k.size), digitsOf(k));
   const n = k.size;
+  const keys = scratch(n);
+  // One family (IPv4 rows: only word 1 differs): one sort of every row.
+  if (!k.varies[0]) {
+    const order = yield* radixSteps(identity(n), addressDigits(k, keys, 1, 4));
+    giveBack(keys);
+    return order;
+  }
+  const families = k.address.c.family;
   const v6count = new Uint32Array(1);
-  yield* blocks(n, (lo, hi) => countV6(family, v6count, lo, hi));
+  yield* blocks(n, (lo, hi) => countV6(families, v6count, lo, hi));
   const n4 = n - v6count[0];
   const v4rows = scratch(n4);
   const v6rows = scratch(n - n4);
   const placed = new Uint32Array(2);
-  yield* blocks(n, (lo, hi) => splitFamilies(family, v4rows, v6rows, placed, lo, hi));
-  const varies = k.varies.slice(1);
-  const v4 = yield* radixSteps(v4rows, digitsOf(words.slice(0, 1), varies));
-  const v6 = yield* radixSteps(v6rows, digitsOf(words, varies));
+  yield* blocks(n, (lo, hi) => splitFamilies(families, v4rows, v6rows, placed, lo, hi));
+  // The families apart: an IPv4 row's address is its first word.
+  const v4 = yield* radixSteps(v4rows, addressDigits(k, keys, 1, 1));
+  const v6 = yield* radixSteps(v6rows, addressDigits(k, keys, 1, 4));
+  giveBack(keys);
   const order = scratch(n);
   order.set(v4, 0);
   order.set(v6, n4);
@@ -409,19 +482,19 @@ export function* orderSteps(k: SortColumns): Steps<Uint32Array> {
   return order;
 }
 
-/** counted[0] += the IPv6 rows of [lo, hi) (the family word is 1). */
-function countV6(family: Word, counted: Uint32Array, lo: number, hi: number): void {
+/** counted[0] += the IPv6 rows of [lo, hi). */
+function countV6(families: ReadonlyColumn<Uint8Array>, counted: Uint32Array, lo: number, hi: number): void {
   let v6 = 0;
-  for (let row = lo; row < hi; row++) v6 += family[row];
+  for (let row = lo; row < hi; row++) if (families[row] === V6) v6++;
   counted[0] += v6;
 }
 
 /** The rows of [lo, hi) appended to v4rows or v6rows (placed: how many each holds so far). */
-function splitFamilies(family: Word, v4rows: Uint32Array, v6rows: Uint32Array, placed: Uint32Array, lo: number, hi: number): void {
+function splitFamilies(families: ReadonlyColumn<Uint8Array>, v4rows: Uint32Array, v6rows: Uint32Array, placed: Uint32Array, lo: number, hi: number): void {
   let i = placed[0];
   let j = placed[1];
   for (let row = lo; row < hi; row++) {
-    if (family[row]) v6rows[j++] = row;
+    if (families[row] === V6) v6rows[j++] = row;
     else v4rows[i++] = row;
   }
   placed[0] = i;
@@ -450,7 +523,8 @@ function maskRows(mask: Uint8Array, rows: Uint32Array | undefined, want: number,
 export function* selectSteps(k: SortColumns, mask: Uint8Array, count: number, take: number, desc: boolean): Steps<Uint32Array> {
   take = Math.min(take, count);
   if (take === 0) return new Uint32Array(0);
-  const digits = digitsOf(k.words, k.varies);
+  const keys = k.address ? scratch(k.size) : undefined;
+  const digits = digitsOf(k, keys);
   const counts = new Uint32Array(DIGITS);
   /** Rows known to be in (before the candidates' digits), fewer than take. */
   const sure = new Uint32Array(take);
@@ -458,13 +532,15 @@ export function* selectSteps(k: SortColumns, mask: Uint8Array, count: number, ta
   /** The rows still undecided (undefined: every row whose mask is set), in table order. */
   let candidates: Uint32Array | undefined;
   let left = count;
+  let filled: WordFill | undefined;
   let d = 0;
   for (; d < digits.length && left > SMALL_BUCKET && left > 2 * (take - nSure); d++) {
-    const [keys, shift] = digits[d];
+    const { keys: digit, shift } = digits[d];
     counts.fill(0);
     const from = candidates;
     const n = from ? from.length : mask.length;
-    yield* blocks(n, (lo, hi) => (from ? countDigits(from, keys, shift, counts, lo, hi) : countMasked(mask, keys, shift, counts, lo, hi)));
+    filled = yield* fillFor(digits[d], from, filled);
+    yield* blocks(n, (lo, hi) => (from ? countDigits(from, digit, shift, counts, lo, hi) : countMasked(mask, digit, shift, counts, lo, hi)));
     // The boundary digit: where the rows before it (in the order's direction) stop being fewer than needed.
     const need = take - nSure;
     let boundary = desc ? DIGITS - 1 : 0;
@@ -474,7 +550,7 @@ export function* selectSteps(k: SortColumns, mask: Uint8Array, count: number, ta
     // placed: the rows in next, the rows in sure.
     const placed = new Uint32Array([0, nSure]);
     const at = boundary;
-    yield* blocks(n, (lo, hi) => (from ? partition(from, keys, shift, at, desc, next, sure, placed, lo, hi) : partitionMasked(mask, keys, shift, at, desc, next, sure, placed, lo, hi)));
+    yield* blocks(n, (lo, hi) => (from ? partition(from, digit, shift, at, desc, next, sure, placed, lo, hi) : partitionMasked(mask, digit, shift, at, desc, next, sure, placed, lo, hi)));
     nSure = placed[1];
     candidates = next;
     left = placed[0];
@@ -485,6 +561,7 @@ export function* selectSteps(k: SortColumns, mask: Uint8Array, count: number, ta
   rows.set(sure.subarray(0, nSure), 0);
   rows.set(tail, nSure);
   const sorted = yield* radixSteps(rows, digits);
+  if (keys) giveBack(keys);
   return desc ? sorted.reverse() : sorted;
 }
 
