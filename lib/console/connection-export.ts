@@ -10,6 +10,7 @@ import {
   NO_STATE as NO_STATE_,
   PROTOCOL_NAMES,
   SHAPE as SHAPE_,
+  startedMs,
   TCP_STATES,
   externalSlot as externalSlot_,
   statusNamesShown,
@@ -134,15 +135,6 @@ function isoWriter(): (out: Uint8Array, at: number, ms: number) => number {
     out[w++] = 90; // Z
     return w;
   };
-}
-
-/**
- * CTA_TIMESTAMP_START (ns, high and low 32 bits) in whole ms, exactly: 2^32 ns = 4294 ms + 967296 ns, and the rest
- * stays below 2^53 (its quotient below 2^32, where doubles are far closer together than 1e-6: the floor is exact).
- */
-function startMs(started: Columns['started'], k: number): number {
-  const high = started[k];
-  return high * 4294 + Math.floor((high * 967_296 + started[k + 1]) / 1_000_000);
 }
 
 /** A u64 column pair as a number, as Number(bigint) rounds it. */
@@ -386,7 +378,7 @@ function csvRows({ snapshot, uplink, names = consoleNames() }: ConnectionExportO
       if (counted) w = putNumber(out, w, u64(c.counters, row * 8 + 2 * i));
       out[w++] = COMMA;
     }
-    if (shape & SHAPE.TIMESTAMP) w = iso(out, w, startMs(c.started, row * 2));
+    if (shape & SHAPE.TIMESTAMP) w = iso(out, w, startedMs(c.started, row * 2));
     out[w++] = COMMA;
     const closer = r.closedBy(row);
     if (closer) w = put(out, w, closed[closer]);
@@ -542,7 +534,7 @@ function jsonRows({ snapshot, uplink }: ConnectionExportOptions): RowWriter {
       out[w++] = 125;
     }
     if (shape & SHAPE.TIMESTAMP) {
-      w = iso(out, put(out, w, K.startedAt), startMs(c.started, row * 2));
+      w = iso(out, put(out, w, K.startedAt), startedMs(c.started, row * 2));
       out[w++] = 34; // "
     }
     const closer = r.closedBy(row);

@@ -14,9 +14,13 @@ export type Closer = 1 | 2;
 /** The closer an event shows, from CLOSE_INIT in the TCP flags (the original direction wins when both are set). */
 export function closerOf(connection: Connection): Closer | undefined {
   const tcp = connection.protoinfo?.tcp;
-  if (!tcp) return undefined;
-  if ((tcp.flagsOriginal?.flags ?? 0) & IP_CT_TCP_FLAG.CLOSE_INIT) return 1;
-  if ((tcp.flagsReply?.flags ?? 0) & IP_CT_TCP_FLAG.CLOSE_INIT) return 2;
+  return tcp ? closerOfFlags(tcp.flagsOriginal?.flags ?? 0, tcp.flagsReply?.flags ?? 0) : undefined;
+}
+
+/** closerOf() from the TCP flags bytes each way (a snapshot row's EntryFields). */
+export function closerOfFlags(original: number, reply: number): Closer | undefined {
+  if (original & IP_CT_TCP_FLAG.CLOSE_INIT) return 1;
+  if (reply & IP_CT_TCP_FLAG.CLOSE_INIT) return 2;
   return undefined;
 }
 
@@ -56,6 +60,10 @@ export class ClosersMap {
     this.ids[this.tail] = id;
     this.closers[this.tail] = closer;
     this.positions.set(id, this.tail++);
+  }
+
+  has(id: number): boolean {
+    return this.positions.has(id);
   }
 
   /** The closer of an id, forgetting it (the connection has ended). */

@@ -1,5 +1,5 @@
 // Connection history: the recorder of ended connections and its SQLite store (the HTTP side is in lib/console).
-export { CAUSES, CAUSE_LABELS, causeOf, closerOf, ClosersMap, type Cause, type Closer } from './causes';
+export { CAUSES, CAUSE_LABELS, causeOf, closerOf, closerOfFlags, ClosersMap, type Cause, type Closer } from './causes';
 export { historyConfig, HISTORY_DEFAULTS, type HistoryConfig } from './config';
 export { deletionIntents, type DeletionClaim } from './intents';
 export { OpenEntries, type OpenEntryEnd } from './open-entries';

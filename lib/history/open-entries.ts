@@ -4,7 +4,7 @@
 // its DESTROY does arrive. Columnar typed arrays, not one object per entry: about 150 bytes an entry, a million
 // entries in 150 MB, and nothing else of the table is copied. The ids find their slots through IdSlots (typed
 // arrays too): nothing here grows the heap the garbage collector marks with the number of entries.
-import { TCP_STATES, type Connection, type EntryProgress, type Family, type TcpState, type Tuple } from '@/lib/conntrack';
+import { TCP_STATES, type Connection, type EntryFields, type EntryProgress, type Family, type Snapshot, type TcpState, type Tuple } from '@/lib/conntrack';
 import { parseAddress } from '@/lib/netlink/address';
 import { decodeAddress } from '@/lib/conntrack/codec/address';
 import type { Cause } from './causes';
@@ -81,12 +81,7 @@ export class OpenEntries {
     if (id === undefined) return;
     let slot = this.slotOf.get(id);
     if (slot < 0) {
-      if (this.freeCount) slot = this.free[--this.freeCount];
-      else {
-        if (this.used === this.capacity) this.grow();
-        slot = this.used++;
-      }
-      this.slotOf.set(id, slot);
+      slot = this.claim(id);
       this.write(slot, connection);
       this.meta[slot * 4 + 3] = closer;
     } else if (!this.sameEntry(slot, connection)) {
@@ -98,6 +93,35 @@ export class OpenEntries {
     }
     this.floats[slot * FLOATS + 5] = at;
     this.seen[slot] = generation;
+  }
+
+  /**
+   * note() of a snapshot row, read from its columns (`fields`: the row's fieldsAt()), with no Connection and no
+   * address text: the first dump of a million entries decoded a million objects and parsed four million addresses.
+   */
+  noteRow(snapshot: Snapshot, row: number, fields: EntryFields, at: number, generation: number, closer: 0 | 1 | 2 = 0): void {
+    let slot = this.slotOf.get(fields.id);
+    if (slot < 0) {
+      slot = this.claim(fields.id);
+      this.writeFields(slot, snapshot, row, fields);
+      this.meta[slot * 4 + 3] = closer;
+      this.floats[slot * FLOATS + 5] = at;
+      this.seen[slot] = generation;
+    } else if (this.refreshSlot(slot, fields, at, generation) && closer && !this.meta[slot * 4 + 3]) {
+      this.meta[slot * 4 + 3] = closer;
+    }
+  }
+
+  /** A slot for a new id: a freed one, else the next (growing the columns). */
+  private claim(id: number): number {
+    let slot: number;
+    if (this.freeCount) slot = this.free[--this.freeCount];
+    else {
+      if (this.used === this.capacity) this.grow();
+      slot = this.used++;
+    }
+    this.slotOf.set(id, slot);
+    return slot;
   }
 
   /** The slot of the entry noted under this id (-1: none), for refreshSlot(): one lookup per snapshot row. */
@@ -115,12 +139,13 @@ export class OpenEntries {
   }
 
   /** refreshSeen() of the entry in `slot` (from slotFor(), with nothing noted or forgotten since). */
-  refreshSlot(slot: number, p: EntryProgress, at: number, generation: number): void {
+  refreshSlot(slot: number, p: EntryProgress, at: number, generation: number): boolean {
     const i = slot * INTS;
-    if (this.meta[slot * 4 + 1] !== p.protocol || this.ints[i] !== p.sport || this.ints[i + 1] !== p.dport) return;
+    if (this.meta[slot * 4 + 1] !== p.protocol || this.ints[i] !== p.sport || this.ints[i + 1] !== p.dport) return false;
     this.progress(slot, p);
     this.floats[slot * FLOATS + 5] = at;
     this.seen[slot] = generation;
+    return true;
   }
 
   private progress(slot: number, p: Omit<EntryProgress, 'protocol' | 'sport' | 'dport'>): void {
@@ -165,6 +190,28 @@ export class OpenEntries {
     this.u32[u + 3] = c.zone;
     this.floats[slot * FLOATS] = c.timestamp?.start ? Number(c.timestamp.start / 1_000_000n) : Number.NaN;
     this.refresh(slot, c);
+  }
+
+  /** write() from a snapshot row. */
+  private writeFields(slot: number, snapshot: Snapshot, row: number, f: EntryFields): void {
+    const m = slot * 4;
+    this.meta[m] = f.family === 'ipv4' ? 4 : 6;
+    this.meta[m + 1] = f.protocol;
+    const base = slot * 4 * ADDRESS_BYTES;
+    for (let k = 0; k < 4; k++) snapshot.addressBytesAt(row, k, this.addresses, base + k * ADDRESS_BYTES);
+    const i = slot * INTS;
+    this.ints[i] = f.sport;
+    this.ints[i + 1] = f.dport;
+    this.ints[i + 2] = f.replySport;
+    this.ints[i + 3] = f.replyDport;
+    this.ints[i + 4] = f.icmpType;
+    this.ints[i + 5] = f.icmpCode;
+    this.ints[i + 6] = f.icmpId;
+    const u = slot * U32S;
+    this.u32[u] = f.id;
+    this.u32[u + 3] = f.zone;
+    this.floats[slot * FLOATS] = f.startedMs;
+    this.progress(slot, f);
   }
 
   /** What changes while an entry lives: state, flags, mark, counters. */

@@ -4,11 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { emptyProgress, externalEndpoint, parseFilter, type Connection } from '@/lib/conntrack';
+import { emptyFields, emptyProgress, externalEndpoint, parseFilter, type Connection } from '@/lib/conntrack';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
 import { parseAddress, parsePrefix, type Prefix } from '@/lib/netlink/address';
-import { causeOf, closerOf, ClosersMap, COUNT_CAP, HISTORY_SORT_KEYS, HistoryStore, OpenEntries, type HistoryRecord, type HistorySortKey } from '@/lib/history';
+import { causeOf, closerOf, closerOfFlags, ClosersMap, COUNT_CAP, HISTORY_SORT_KEYS, HistoryStore, OpenEntries, type HistoryRecord, type HistorySortKey } from '@/lib/history';
 import { openStore } from '@/lib/store';
+import { awkwardSnapshot } from '../support/awkward-snapshot';
 
 const tcp = (state: string | undefined, extra: Partial<Connection> = {}): Connection => ({
   family: 'ipv4',
@@ -253,6 +254,37 @@ describe('OpenEntries', () => {
     expect(v6?.endedAfter).toBeUndefined();
     expect(entries.size).toBe(0);
     expect(entries.take(1, { cause: 'unobserved', endedAfter: 0, endedBefore: 0 })).toBeUndefined();
+  });
+
+  it('a snapshot row is noted from its columns exactly as its decoded connection is, reused ids included', () => {
+    const snapshot = awkwardSnapshot(4000);
+    const byRow = new OpenEntries();
+    const byConnection = new OpenEntries();
+    const fields = emptyFields();
+    const ids = new Set<number>();
+    let closers = 0;
+    // Twice: the second pass refreshes what the first noted (and meets the reused ids again).
+    for (const generation of [1, 2]) {
+      for (let row = 0; row < snapshot.size; row++) {
+        const f = snapshot.fieldsAt(row, fields);
+        const connection = snapshot.connection(row);
+        expect(f.id).toBe(connection.id ?? -1);
+        if (f.id < 0) continue;
+        const closer = closerOf(connection) ?? 0;
+        expect(closerOfFlags(f.flagsOriginal, f.flagsReply) ?? 0).toBe(closer);
+        if (closer) closers++;
+        byRow.noteRow(snapshot, row, f, generation * 1000 + row, generation, closer);
+        byConnection.note(connection, generation * 1000 + row, generation, closer);
+        ids.add(f.id);
+      }
+    }
+    expect(closers).toBeGreaterThan(0);
+    expect(ids.size).toBeLessThan(snapshot.size - 100);
+    expect(byRow.size).toBe(ids.size);
+    expect([...byRow.unseenBy(2)]).toEqual([...byConnection.unseenBy(2)]);
+    const end = { cause: 'unobserved', endedAfter: 5000, endedBefore: 6000 } as const;
+    for (const id of ids) expect(byRow.take(id, end), `id ${id}`).toEqual(byConnection.take(id, end));
+    expect(byRow.size).toBe(0);
   });
 
   it('a snapshot row refreshes an entry the same as its decoded connection, without building one', () => {

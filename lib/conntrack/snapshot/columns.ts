@@ -87,6 +87,16 @@ export interface TupleZones {
   reply?: number;
 }
 
+/**
+ * CTA_TIMESTAMP_START (ns, high and low 32 bits at started[k], started[k + 1]) in whole ms, exactly: 2^32 ns = 4294 ms
+ * + 967296 ns, and the rest stays below 2^53 (its quotient below 2^32, where doubles are far closer together than
+ * 1e-6: the floor is exact).
+ */
+export function startedMs(started: Columns['started'], k: number): number {
+  const high = started[k];
+  return high * 4294 + Math.floor((high * 967_296 + started[k + 1]) / 1_000_000);
+}
+
 /** Bytes held by the columns' arrays (their full capacity; the sparse maps left out). */
 export function columnBytes(c: Columns): number {
   const arrays = [c.id, c.family, c.protocol, c.state, c.tcpFlags, c.shape, c.status, c.addr, c.ports, c.timeout, c.mark, c.zone, c.use, c.counters, c.started, c.v6];

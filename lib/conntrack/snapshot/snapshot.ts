@@ -6,7 +6,7 @@ import type { Filter } from '../filter';
 import type { Connection, Family, Tuple } from '../types';
 import type { SortKey } from '../vocabulary';
 import { groupRows, groupRowsInTurns, type ColumnGroupKey, type Grouping, type KeyColumn } from './groups';
-import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, type Columns } from './columns';
+import { columnBytes, FAMILY_V6, NO_STATE, SHAPE, startedMs, type Columns } from './columns';
 import { evaluate } from './match';
 import { answeringPage, answerPage, blocks, inTurns, orderBy, orderSteps, runAll, selectSteps, sortColumnsSteps, warmSteps, type SortColumns, type Steps } from './order';
 import { summaryOf, wholeTallySteps, type SnapshotSummary, type Tallies } from './summary';
@@ -113,6 +113,44 @@ export interface EntryProgress {
 }
 
 export const emptyProgress = (): EntryProgress => ({ protocol: 0, sport: -1, dport: -1, status: 0, mark: 0, state: -1, packetsOriginal: Number.NaN, bytesOriginal: Number.NaN, packetsReply: Number.NaN, bytesReply: Number.NaN });
+
+/**
+ * Everything of a row but its addresses and sparse parts (helper, labels, per-direction zones): EntryProgress plus
+ * what a record of the entry keeps, for callers that note every row (the history's first dump of a million entries).
+ */
+export interface EntryFields extends EntryProgress {
+  family: Family;
+  /** -1 when the kernel sent none. */
+  id: number;
+  zone: number;
+  /** Reply direction ports; -1 when absent. */
+  replySport: number;
+  replyDport: number;
+  /** The original direction's ICMP type, code and id; -1 when not ICMP. */
+  icmpType: number;
+  icmpCode: number;
+  icmpId: number;
+  /** CTA_TIMESTAMP_START in whole ms; NaN when timestamps were off. */
+  startedMs: number;
+  /** The TCP flags each way (CTA_PROTOINFO_TCP_FLAGS_*, the flags byte); 0 when absent. */
+  flagsOriginal: number;
+  flagsReply: number;
+}
+
+export const emptyFields = (): EntryFields => ({
+  ...emptyProgress(),
+  family: 'ipv4',
+  id: -1,
+  zone: 0,
+  replySport: -1,
+  replyDport: -1,
+  icmpType: -1,
+  icmpCode: -1,
+  icmpId: -1,
+  startedMs: Number.NaN,
+  flagsOriginal: 0,
+  flagsReply: 0,
+});
 
 /**
  * mask[r] &= (hits[r] | keep[r]) & where[r] for rows [lo, hi) (each when given); how many of them stay set.
@@ -350,6 +388,45 @@ export class Snapshot {
       out.packetsOriginal = out.bytesOriginal = out.packetsReply = out.bytesReply = Number.NaN;
     }
     return out;
+  }
+
+  /** The row's EntryFields, written into `out` (which is returned). */
+  fieldsAt(row: number, out: EntryFields): EntryFields {
+    this.progressAt(row, out);
+    const c = this.c;
+    const shape = c.shape[row];
+    const k = row * 4;
+    out.family = this.familyOf(row);
+    out.id = shape & SHAPE.ID ? c.id[row] : -1;
+    out.zone = c.zone[row];
+    out.replySport = shape & SHAPE.SPORT_REPLY ? c.ports[k + 2] : -1;
+    out.replyDport = shape & SHAPE.DPORT_REPLY ? c.ports[k + 3] : -1;
+    const icmp = (shape & SHAPE.ICMP_ORIGINAL) !== 0;
+    out.icmpType = icmp ? c.ports[k + 1] >> 8 : -1;
+    out.icmpCode = icmp ? c.ports[k + 1] & 0xff : -1;
+    out.icmpId = icmp ? c.ports[k] : -1;
+    out.startedMs = shape & SHAPE.TIMESTAMP ? startedMs(c.started, row * 2) : Number.NaN;
+    const flags = c.tcpFlags[row];
+    out.flagsOriginal = c.state[row] !== NO_STATE && shape & SHAPE.FLAGS_ORIGINAL ? flags >>> 24 : 0;
+    out.flagsReply = c.state[row] !== NO_STATE && shape & SHAPE.FLAGS_REPLY ? (flags >> 8) & 0xff : 0;
+    return out;
+  }
+
+  /**
+   * Address slot k (0 orig src, 1 orig dst, 2 reply src, 3 reply dst) as bytes written at out[offset]: 4 for IPv4
+   * (network order), 16 for IPv6.
+   */
+  addressBytesAt(row: number, k: number, out: Uint8Array, offset: number): void {
+    const c = this.c;
+    const value = c.addr[row * 4 + k];
+    if (c.family[row] === FAMILY_V6) {
+      for (let i = 0; i < 16; i++) out[offset + i] = c.v6[value * 16 + i];
+      return;
+    }
+    out[offset] = value >>> 24;
+    out[offset + 1] = (value >> 16) & 255;
+    out[offset + 2] = (value >> 8) & 255;
+    out[offset + 3] = value & 255;
   }
 
   /**
