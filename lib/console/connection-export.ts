@@ -173,11 +173,43 @@ function numberCached<V>(make: (key: number) => V): (key: number) => V {
   };
 }
 
-/** A cache by address key: IPv4 values through numberCached, IPv6 texts through cached. */
-function addressCached<V>(make: (key: number | string) => V): (key: number | string) => V {
-  const v4 = numberCached(make);
-  const v6 = cached(make);
-  return (key) => (typeof key === 'number' ? v4(key) : v6(key));
+const ipv4Text = (value: number): string => `${value >>> 24}.${(value >> 16) & 255}.${(value >> 8) & 255}.${value & 255}`;
+
+/**
+ * A value per address (by its text), looked up by a row's address slot k: IPv4 addresses through numberCached, IPv6
+ * ones through a direct-mapped table of their 16 bytes in front of a cache by text. A million-row export has
+ * ~600k IPv6 addresses, each formatted into a string only to find it in the Map before.
+ */
+function addressCached<V>(c: Columns, make: (text: string) => V): (row: number, k: number) => V {
+  const v4 = numberCached((value: number) => make(ipv4Text(value)));
+  const byText = cached(make);
+  const bytes = c.v6;
+  const addr = c.addr;
+  const families = c.family;
+  /** Per table slot: the address's 16 bytes, whether it holds one, its value. */
+  const keys = new Uint8Array(16 << FRONT_BITS);
+  const held = new Uint8Array(1 << FRONT_BITS);
+  const values = new Array<V>(1 << FRONT_BITS);
+  const v6 = (at: number): V => {
+    let h = 0;
+    for (let i = 0; i < 16; i += 4) h = Math.imul(h ^ ((bytes[at + i] << 24) | (bytes[at + i + 1] << 16) | (bytes[at + i + 2] << 8) | bytes[at + i + 3]), 0x9e3779b1);
+    const slot = (h ^ (h >>> 15)) >>> (32 - FRONT_BITS);
+    const from = slot * 16;
+    if (held[slot]) {
+      let i = 0;
+      while (i < 16 && keys[from + i] === bytes[at + i]) i++;
+      if (i === 16) return values[slot];
+    }
+    const value = byText(formatIPv6(bytes, at));
+    for (let i = 0; i < 16; i++) keys[from + i] = bytes[at + i];
+    held[slot] = 1;
+    values[slot] = value;
+    return value;
+  };
+  return (row, k) => {
+    const value = addr[row * 4 + k];
+    return families[row] === FAMILY_V6 ? v6(value * 16) : v4(value);
+  };
 }
 
 const ascii = (text: string): Uint8Array => Uint8Array.from(text, (ch) => ch.charCodeAt(0));
@@ -185,17 +217,9 @@ const ascii = (text: string): Uint8Array => Uint8Array.from(text, (ch) => ch.cha
 /** The parts both formats read from a row, with their per-export caches. */
 function rowReader(snapshot: Snapshot, uplink: RowUplink | undefined) {
   const c = snapshot.columns;
-  /** Address slot k of a row: the IPv4 value, or for IPv6 its text (the key a cache of that address uses). */
-  const addressKey = (row: number, k: number): number | string => {
-    const value = c.addr[row * 4 + k];
-    return c.family[row] === FAMILY_V6 ? formatIPv6(c.v6, value * 16) : value;
-  };
-  const addressText = (key: number | string): string => (typeof key === 'number' ? `${key >>> 24}.${(key >> 16) & 255}.${(key >> 8) & 255}.${key & 255}` : key);
   const labelText = cached((bits: string): string[] => labelsOf(Uint8Array.from(bits, (ch) => ch.charCodeAt(0))));
   return {
     c,
-    addressKey,
-    addressText,
     /** Address slot k of a row as text, at out[w...); returns where it ends. */
     writeAddress(out: Uint8Array, w: number, row: number, k: number): number {
       const value = c.addr[row * 4 + k];
@@ -275,8 +299,8 @@ function csvRows({ snapshot, uplink, names = consoleNames() }: ConnectionExportO
   const protocol = Array.from({ length: 256 }, (_, p) => field(protocolName(p)));
   const state = TCP_STATES.map((s) => field(s));
   const status = numberCached((value: number) => field(statusNamesShown(value).join(' ')));
-  const nameOf = addressCached((key: number | string): Uint8Array => {
-    const name = names.nameOf(r.addressText(key))?.name;
+  const nameOf = addressCached(c, (text: string): Uint8Array => {
+    const name = names.nameOf(text)?.name;
     return name === undefined ? EMPTY : field(name);
   });
   const service = numberCached((key: number): Uint8Array => {
@@ -316,15 +340,10 @@ function csvRows({ snapshot, uplink, names = consoleNames() }: ConnectionExportO
     const k = row * 4;
     const flags = c.status[row];
     const statusText = status(flags);
-    const src = r.addressKey(row, 0);
-    const dst = r.addressKey(row, 1);
-    const replySrc = r.addressKey(row, 2);
-    const replyDst = r.addressKey(row, 3);
-    // Without NAT the reply direction has the same two addresses: one lookup each.
-    const srcName = nameOf(src);
-    const dstName = nameOf(dst);
-    const replySrcName = replySrc === dst ? dstName : nameOf(replySrc);
-    const replyDstName = replyDst === src ? srcName : nameOf(replyDst);
+    const srcName = nameOf(row, 0);
+    const dstName = nameOf(row, 1);
+    const replySrcName = nameOf(row, 2);
+    const replyDstName = nameOf(row, 3);
     const hasDport = r.hasPort(shape, 0, true);
     const serviceText = hasDport ? service((p << 16) | c.ports[k + 1]) : EMPTY;
     const helperName = c.helpers.size ? c.helpers.get(row) : undefined;
@@ -412,7 +431,7 @@ function jsonRows({ snapshot, uplink }: ConnectionExportOptions): RowWriter {
   const wanCell = r.wanCell(json);
   const labelsJson = cached((names: string[]) => utf8(JSON.stringify(names)));
   /** By external slot (3 SNAT: reply dst, 1 DNAT: original dst), by address. */
-  const externalOf = (kind: ExternalKind) => addressCached((key: number | string): Uint8Array => (uplink ? utf8(JSON.stringify(uplink.external(r.addressText(key), kind))) : EMPTY));
+  const externalOf = (kind: ExternalKind) => addressCached(c, (text: string): Uint8Array => (uplink ? utf8(JSON.stringify(uplink.external(text, kind))) : EMPTY));
   const external = { 3: externalOf('snat'), 1: externalOf('dnat') };
   const iso = isoWriter();
   const K = {
@@ -504,7 +523,7 @@ function jsonRows({ snapshot, uplink }: ConnectionExportOptions): RowWriter {
     const labels = labelNames.length ? labelsJson(labelNames) : EMPTY;
     const wan = wanCell(row);
     const slot = uplink ? externalSlot(flags) : -1;
-    const externalText = slot === -1 ? EMPTY : external[slot](r.addressKey(row, slot));
+    const externalText = slot === -1 ? EMPTY : external[slot](row, slot);
     const out = pieces.room(ROW_FIXED_BYTES + statusText.length + helper.length + labels.length + (wan?.length ?? 0) + externalText.length);
     let w = put(out, pieces.at, first ? K.first : K.next);
     first = false;
