@@ -130,15 +130,10 @@ export class OpenEntries {
   }
 
   /**
-   * Refreshes a noted entry from a snapshot row (EntryProgress: no Connection built) as seen at `at` by dump
-   * `generation`. An id the kernel reused for another connection is left unseen: the noted one ended.
+   * Refreshes the entry in `slot` (from slotFor(), with nothing noted or forgotten since) from a snapshot row
+   * (EntryProgress: no Connection built) as seen at `at` by dump `generation`. An id the kernel reused for another
+   * connection is left unseen (false): the noted one ended.
    */
-  refreshSeen(id: number, p: EntryProgress, at: number, generation: number): void {
-    const slot = this.slotOf.get(id);
-    if (slot >= 0) this.refreshSlot(slot, p, at, generation);
-  }
-
-  /** refreshSeen() of the entry in `slot` (from slotFor(), with nothing noted or forgotten since). */
   refreshSlot(slot: number, p: EntryProgress, at: number, generation: number): boolean {
     const i = slot * INTS;
     if (this.meta[slot * 4 + 1] !== p.protocol || this.ints[i] !== p.sport || this.ints[i + 1] !== p.dport) return false;
@@ -280,12 +275,11 @@ export class OpenEntries {
     return slot < 0 ? undefined : this.floats[slot * FLOATS + 5];
   }
 
-  /**
-   * Ids noted here that dump `generation` did not see, one at a time (a caller may let the event loop run between
-   * them; entries taken meanwhile are passed over, entries noted meanwhile may be visited).
-   */
-  *unseenBy(generation: number): Generator<number, void, void> {
-    for (let slot = 0; slot < this.used; slot++) if (this.meta[slot * 4] !== 0 && this.seen[slot] !== generation) yield this.u32[slot * U32S];
+  /** The ids noted here that dump `generation` did not see (unseenIn() of every slot). */
+  unseenBy(generation: number): number[] {
+    const out: number[] = [];
+    this.unseenIn(generation, 0, this.used, out);
+    return out;
   }
 
   /** Slots in use or freed: unseenIn() ranges run from 0 to this (it shrinks to 0 once nothing is noted). */
@@ -294,8 +288,8 @@ export class OpenEntries {
   }
 
   /**
-   * The ids in slots [from, to) that dump `generation` did not see, pushed onto `out`: unseenBy() a block of slots
-   * at a time, so a walk over a million entries of which few ended can let the event loop run between blocks.
+   * The ids in slots [from, to) that dump `generation` did not see, pushed onto `out`: a block of slots at a time,
+   * so a walk over a million entries of which few ended can let the event loop run between blocks.
    */
   unseenIn(generation: number, from: number, to: number, out: number[]): void {
     const end = Math.min(to, this.used);

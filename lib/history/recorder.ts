@@ -471,20 +471,16 @@ export class HistoryRecorder {
       }
       for (const id of state.noted) if (!state.destroyed.has(id)) live.add(id);
       this.closers.retain(live);
-      if (watch && !options.noteOpen) this.endUnseen(generation, started, Date.now());
+      if (watch && !options.noteOpen) await this.endUnseenInTurns(generation, started, Date.now());
     } finally {
       this.resyncing = undefined;
     }
   }
 
-  /** Open entries the dump of `generation` (which ran from `started` to `finished`) did not see: they ended unobserved. */
-  private endUnseen(generation: number, started: number, finished: number): void {
-    this.lastReconciledAt = finished;
-    for (const id of this.open.unseenBy(generation)) this.endUnseenOne(id, started, finished);
-    this.scheduleEnding();
-  }
-
-  /** endUnseen() in steps of about RECONCILE_STEP_MS (a million open entries are a million slots to visit). */
+  /**
+   * Open entries the dump of `generation` (which ran from `started` to `finished`) did not see: they ended
+   * unobserved. In steps of about RECONCILE_STEP_MS (a million open entries are a million slots to visit).
+   */
   private async endUnseenInTurns(generation: number, started: number, finished: number): Promise<void> {
     this.lastReconciledAt = finished;
     let stepStarted = performance.now();

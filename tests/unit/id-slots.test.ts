@@ -97,15 +97,15 @@ describe('OpenEntries with ids of the whole unsigned range', () => {
     expect(open.connection(4_000_000_000)?.original.sport).toBe(2000);
     expect(open.connection(2 ** 32 - 1)?.original.sport).toBe(1004);
     for (const id of [0, 2 ** 32 - 1, 4_000_000_000]) open.note(entry(id, open.connection(id)?.original.sport ?? 0), 200, 2);
-    expect([...open.unseenBy(2)].sort((a, b) => a - b)).toEqual([7, 2 ** 31 - 1, 3_000_000_000]);
+    expect(open.unseenBy(2).sort((a, b) => a - b)).toEqual([7, 2 ** 31 - 1, 3_000_000_000]);
     expect([...open.ids()].sort((a, b) => a - b)).toEqual([0, 7, 2 ** 31 - 1, 3_000_000_000, 4_000_000_000, 2 ** 32 - 1]);
-    // The same unseen ids block by block (blocks of 2 slots here), and refreshSlot() of slotFor() as refreshSeen().
+    // The same unseen ids block by block (blocks of 2 slots here), and refreshSlot() of slotFor().
     const blocks: number[] = [];
     for (let from = 0; from < open.slotCount; from += 2) open.unseenIn(2, from, from + 2, blocks);
-    expect(blocks).toEqual([...open.unseenBy(2)]);
+    expect(blocks.sort((a, b) => a - b)).toEqual([7, 2 ** 31 - 1, 3_000_000_000]);
     expect(open.slotFor(5)).toBe(-1);
     open.refreshSlot(open.slotFor(7), { protocol: 6, sport: 1001, dport: 443, state: 3, status: 0x0e, mark: 9, packetsOriginal: 1, bytesOriginal: 2, packetsReply: 3, bytesReply: 4 }, 250, 2);
-    expect([...open.unseenBy(2)].sort((a, b) => a - b)).toEqual([2 ** 31 - 1, 3_000_000_000]);
+    expect(open.unseenBy(2).sort((a, b) => a - b)).toEqual([2 ** 31 - 1, 3_000_000_000]);
     expect([open.lastSeen(7), open.connection(7)?.mark]).toEqual([250, 9]);
     // Taking every entry while walking the unseen ones: each is visited once, and the columns are freed at the end.
     for (const id of open.unseenBy(3)) expect(open.take(id, { cause: 'unobserved', endedAfter: 200, endedBefore: 300 })?.id).toBe(id);
