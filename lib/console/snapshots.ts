@@ -4,7 +4,7 @@
 // snapshot a request gets from here is leased until the request's answer is complete (an export: until its body
 // ends, fails or is cancelled), so what a request reads is always its snapshot's rows.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { ColumnBuffers, Snapshot } from '@/lib/conntrack';
+import type { ColumnBuffers, Snapshot, SpareBuffers } from '@/lib/conntrack';
 import { counter, gauge } from '@/lib/observability';
 import { processValue } from '@/lib/process';
 import { SnapshotNotFoundError } from './errors';
@@ -150,15 +150,15 @@ export class SnapshotRegistry {
     if (this.spent.length > RETIRED_BUFFERS) this.spent.shift();
   }
 
-  /** The column buffer of a retired snapshot no reader holds, of between min and max bytes. */
-  private freeBuffer(min: number, max: number): ArrayBuffer | undefined {
+  /** The buffers of a retired snapshot no reader holds, whose column buffer has between min and max bytes. */
+  private freeBuffer(min: number, max: number): SpareBuffers | undefined {
     for (let i = 0; i < this.spent.length; i++) {
       const bytes = this.spent[i].bufferBytes;
       if (bytes < min || bytes > max) continue;
-      const buffer = this.spent[i].handOver();
-      if (!buffer) continue;
+      const spare = this.spent[i].handOver();
+      if (!spare) continue;
       this.spent.splice(i, 1);
-      return buffer;
+      return spare;
     }
     return undefined;
   }

@@ -7,16 +7,21 @@ import { readingSnapshots, SnapshotReads, SnapshotRegistry } from '@/lib/console
 
 const ROWS = 3000;
 
-/** A table that differs with every take (addresses, ports, counters), so a row written over shows. */
+/**
+ * A table that differs with every take (addresses, ports, counters), so a row written over shows; every other
+ * row IPv6 (more slots than a builder starts with, so they grow and are trimmed).
+ */
 function table(generation: number, buffers: ColumnBuffers, rows = ROWS): Snapshot {
   const builder = new SnapshotBuilder(rows, buffers);
   for (let i = 0; i < rows; i++) {
-    const host = `10.${generation & 255}.${(i >> 8) & 255}.${i & 255}`;
+    const v6 = i % 2 === 1;
+    const host = v6 ? `2001:db8:${generation.toString(16)}::${i.toString(16)}` : `10.${generation & 255}.${(i >> 8) & 255}.${i & 255}`;
+    const server = v6 ? '2001:db8:ffff::7' : '198.51.100.7';
     const sport = 1024 + ((i * 7 + generation * 131) % 60000);
     builder.addConnection({
-      family: 'ipv4',
-      original: { src: host, dst: '198.51.100.7', protocol: 6, sport, dport: 443 },
-      reply: { src: '198.51.100.7', dst: host, protocol: 6, sport: 443, dport: sport },
+      family: v6 ? 'ipv6' : 'ipv4',
+      original: { src: host, dst: server, protocol: 6, sport, dport: 443 },
+      reply: { src: server, dst: host, protocol: 6, sport: 443, dport: sport },
       status: 8,
       zone: 0,
       id: generation * 100_000 + i + 1,
@@ -36,6 +41,7 @@ function registry(rows: () => number = () => ROWS) {
 
 /** The buffer under a snapshot's columns (the read-only column type hides it). */
 const bufferOf = (s: Snapshot): ArrayBufferLike => (s.columns.id as unknown as Uint32Array).buffer;
+const v6BufferOf = (s: Snapshot): ArrayBufferLike => (s.columns.v6 as unknown as Uint8Array).buffer;
 const rowsOf = (s: Snapshot) => Array.from({ length: s.size }, (_, row) => s.connection(row));
 /** The rows of a query sorted by bytes, as a page or an export walks them. */
 const sortedRows = (s: Snapshot) => s.query({ sort: 'bytes', order: 'desc', limit: s.size }).rows.map((row) => s.connection(row));
@@ -96,6 +102,20 @@ describe('column buffers of retired snapshots', () => {
     expect(taken.map((s) => s.reusedBuffer)).toEqual([false, false, false, true, true, true]);
     expect(bufferOf(taken[3])).toBe(bufferOf(taken[0]));
     expect(snapshots.leases()).toBe(0);
+  });
+
+  it("the IPv6 slots go with the column buffer, and fit a table a little larger than the retired one", async () => {
+    let rows = ROWS;
+    const snapshots = registry(() => rows);
+    const taken: Snapshot[] = [];
+    for (let i = 0; i < 3; i++) taken.push(await snapshots.refresh());
+    // 1 % more rows (and IPv6 slots) than the retired snapshot had: within the headroom its slots were kept with.
+    rows = ROWS + ROWS / 100;
+    const next = await snapshots.refresh();
+    expect(next.reusedBuffer).toBe(true);
+    expect(v6BufferOf(next)).toBe(v6BufferOf(taken[0]));
+    // Its rows are those of the same table built in new buffers (the fourth take: generation 4).
+    expect(rowsOf(next)).toEqual(rowsOf(table(4, { take: () => undefined }, rows)));
   });
 
   it('a transient snapshot (the /metrics count) takes a retired buffer and leaves its own to the next refresh', async () => {

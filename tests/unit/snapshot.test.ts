@@ -204,7 +204,7 @@ describe('the free-text rows', () => {
 });
 
 describe('the IPv6 slots given back in steps', () => {
-  it('trimSteps() in turns leaves the same snapshot as finish() alone, with no unused slot', async () => {
+  it('trimSteps() in turns leaves the same snapshot as finish() alone, with room for 2 % more slots and no more', async () => {
     // 20,000 IPv6 rows: 80,000 slots (1.25 MB) in room for 131,072 (the slots grow by doubling).
     const v6 = (i: number): Connection => {
       const a = `2001:db8:${(i >> 8).toString(16)}::${(i & 255).toString(16)}`;
@@ -222,7 +222,10 @@ describe('the IPv6 slots given back in steps', () => {
     const a = stepped.finish({ takenAt: new Date(), tookMs: 0 });
     const whole = built();
     const b = whole.finish({ takenAt: new Date(), tookMs: 0 });
-    expect(a.columns.v6.length).toBe(rows.length * 4 * 16);
+    // Room for a later refresh of a table a little larger to reuse them without growing (builder.ts V6_HEADROOM).
+    const used = rows.length * 4 * 16;
+    expect(a.columns.v6.length).toBeGreaterThanOrEqual(used * 1.02);
+    expect(a.columns.v6.length).toBeLessThan(used * 1.02 + 16);
     // Buffer.compare: a deep equality of a megabyte, element by element, would take the test's whole budget.
     const bytes = (x: Uint8Array | Uint32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
     expect(Buffer.compare(bytes(stepped.v6), bytes(whole.v6))).toBe(0);

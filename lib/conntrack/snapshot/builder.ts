@@ -13,7 +13,7 @@ import { decodeTuple } from '../codec/tuple';
 import { missing } from '../codec/nest';
 import type { Connection, Tuple } from '../types';
 import { FAMILY_V6 as FAMILY_V6_, NO_STATE as NO_STATE_, SHAPE as SHAPE_, type Columns, type TupleZones } from './columns';
-import { Snapshot } from './snapshot';
+import { Snapshot, type SpareBuffers } from './snapshot';
 import { runAll, type Steps } from './order';
 
 // Imported bindings can compile to getters (CommonJS interop), which cost more than the decoding on the
@@ -67,6 +67,13 @@ function plainSynproxy(b: Uint8Array, start: number, end: number): boolean {
 
 /** Bytes of IPv6 slots copied per step of trimSteps(). */
 const TRIM_STEP_BYTES = 1 << 20;
+/** The IPv6 slots a builder starts with (they grow by doubling), in bytes. */
+const V6_START_BYTES = 16 * 64;
+/**
+ * The IPv6 slots a trim keeps, per slot used: the same 2 % headroom the columns get, so a later refresh of about
+ * the same table reuses them without growing.
+ */
+const V6_HEADROOM = 1.02;
 
 /** Bytes per row of the columns (counters 32, addr 16, ports 8, started 8, six of 4, two of 2, three of 1). */
 export const ROW_BYTES = 95;
@@ -77,8 +84,11 @@ export const ROW_BYTES = 95;
  * full collection for external memory pressure in that turn; a reused buffer does not.
  */
 export interface ColumnBuffers {
-  /** A free buffer of between `min` and `max` bytes, which the caller then owns; undefined when there is none. */
-  take(min: number, max: number): ArrayBuffer | undefined;
+  /**
+   * A free column buffer of between `min` and `max` bytes, with the same snapshot's IPv6 slots' buffer (any size),
+   * which the caller then owns; undefined when there is none.
+   */
+  take(min: number, max: number): SpareBuffers | undefined;
 }
 
 /**
@@ -169,10 +179,13 @@ export class SnapshotBuilder implements Columns {
     // machine, against 1-8 ms for the one buffer).
     const free = buffers?.take(ROW_BYTES * Math.ceil(n / REUSE_SHORTER), ROW_BYTES * Math.ceil(n * REUSE_LONGER));
     this.reused = free !== undefined;
-    this.buffer = free ?? new ArrayBuffer(ROW_BYTES * n);
+    this.buffer = free?.columns ?? new ArrayBuffer(ROW_BYTES * n);
     this.capacity = Math.floor(this.buffer.byteLength / ROW_BYTES);
     this.adopt(columnViews(this.buffer, this.capacity));
-    this.v6 = new Uint8Array(16 * 64);
+    // The retired snapshot's IPv6 slots as well: a table like the last one needs about as many, where new ones
+    // would double their way up (some 40 MB of garbage per refresh of a mixed million-entry table). Each slot
+    // added writes all its 16 bytes, and none past v6Size is read, so its old contents need no clearing either.
+    this.v6 = free?.v6 && free.v6.byteLength >= V6_START_BYTES ? new Uint8Array(free.v6) : new Uint8Array(V6_START_BYTES);
   }
 
   private adopt(views: ColumnViews): void {
@@ -806,13 +819,14 @@ export class SnapshotBuilder implements Columns {
 
   /**
    * Gives back the unused part of the IPv6 slots when it is large (they grow by doubling; the other columns are
-   * sized from the table's count up front): a copy of the used part, a step per TRIM_STEP_BYTES (ten megabytes at a
-   * million rows, several milliseconds in one turn). finish() does what is left in one go.
+   * sized from the table's count up front): a copy of the used part and V6_HEADROOM, a step per TRIM_STEP_BYTES
+   * (ten megabytes at a million rows, several milliseconds in one turn). finish() does what is left in one go.
    */
   *trimSteps(): Steps<void> {
     const used = this.v6Size * 16;
-    if (this.v6.length <= 65536 || used >= this.v6.length * 0.75) return;
-    const trimmed = new Uint8Array(used);
+    const kept = Math.ceil(this.v6Size * V6_HEADROOM) * 16;
+    if (this.v6.length <= 65536 || kept >= this.v6.length * 0.75) return;
+    const trimmed = new Uint8Array(kept);
     for (let at = 0; at < used; at += TRIM_STEP_BYTES) {
       if (at) yield;
       trimmed.set(this.v6.subarray(at, Math.min(used, at + TRIM_STEP_BYTES)), at);
@@ -847,6 +861,6 @@ export class SnapshotBuilder implements Columns {
       labels: this.labels,
       tupleZones: this.tupleZones,
     });
-    return new Snapshot(columns, { id: randomUUID(), takenAt: meta.takenAt, tookMs: meta.tookMs, total: this.size, skipped: this.skipped }, { buffer: this.buffer, reused: this.reused });
+    return new Snapshot(columns, { id: randomUUID(), takenAt: meta.takenAt, tookMs: meta.tookMs, total: this.size, skipped: this.skipped }, { buffer: this.buffer, v6: this.v6.buffer as ArrayBuffer, reused: this.reused });
   }
 }

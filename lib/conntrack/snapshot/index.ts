@@ -1,7 +1,7 @@
 // The columnar snapshot: builder (wire -> columns), match (the one filter evaluator), order, text, summary, groups and
 // the read-only Snapshot that answers queries.
 export { SnapshotBuilder, type BuilderMark, type ColumnBuffers } from './builder';
-export { emptyFields, emptyProgress, Snapshot, type EntryFields, type EntryProgress, type SnapshotInfo, type SnapshotQuery, type Page, type RowMask, type RowCursor, type SnapshotStorage } from './snapshot';
+export { emptyFields, emptyProgress, Snapshot, type EntryFields, type EntryProgress, type SnapshotInfo, type SnapshotQuery, type Page, type RowMask, type RowCursor, type SnapshotStorage, type SpareBuffers } from './snapshot';
 export { evaluate } from './match';
 export { matches } from './matches';
 export { FAMILY_V6, NO_STATE, SHAPE, startedMs, type Columns } from './columns';

@@ -63,8 +63,16 @@ export interface RowMask {
 export interface SnapshotStorage {
   /** The one buffer they are views of: handed on for reuse once the snapshot is retired and no reader holds it. */
   buffer?: ArrayBuffer;
+  /** The buffer of the IPv6 slots (columns.v6), handed on with it. */
+  v6?: ArrayBuffer;
   /** Whether that buffer was a retired snapshot's (reused) rather than a new allocation. */
   reused?: boolean;
+}
+
+/** What a retired snapshot hands on (handOver()): its column buffer and the buffer of its IPv6 slots. */
+export interface SpareBuffers {
+  columns: ArrayBuffer;
+  v6?: ArrayBuffer;
 }
 
 /** Which rows match (mask[row] 1) and how many, under the key the masks are cached by. */
@@ -201,8 +209,9 @@ export class Snapshot {
   /** Which rows contain a recent needle (least recently used first). */
   private readonly textHits = new Map<string, Uint8Array>();
 
-  /** The buffer the columns are views of, until handed on (handOver()). */
+  /** The buffers the columns are views of, until handed on (handOver()). */
   private buffer: ArrayBuffer | undefined;
+  private v6Buffer: ArrayBuffer | undefined;
   /** Whether the columns were written into a retired snapshot's buffer rather than a new one. */
   readonly reusedBuffer: boolean;
   /** Readers holding the snapshot (lease()), its own work in turns included. */
@@ -214,6 +223,7 @@ export class Snapshot {
     this.c = columns;
     this.info = info;
     this.buffer = storage.buffer;
+    this.v6Buffer = storage.v6;
     this.reusedBuffer = storage.reused ?? false;
     if (!warmed && columns.size >= WARM_TABLE_ROWS) {
       warmed = true;
@@ -251,15 +261,16 @@ export class Snapshot {
   }
 
   /**
-   * Gives up the column buffer for a new snapshot's columns, when no reader holds this one (else undefined). Only
-   * the owner of a retired snapshot calls this: the snapshot must never be read again, and lease() now throws.
+   * Gives up the column buffer and the IPv6 slots' for a new snapshot's columns, when no reader holds this one
+   * (else undefined). Only the owner of a retired snapshot calls this: the snapshot must never be read again, and
+   * lease() now throws.
    */
-  handOver(): ArrayBuffer | undefined {
+  handOver(): SpareBuffers | undefined {
     if (this.leases > 0 || !this.buffer) return undefined;
-    const buffer = this.buffer;
-    this.buffer = undefined;
+    const spare = { columns: this.buffer, v6: this.v6Buffer };
+    this.buffer = this.v6Buffer = undefined;
     this.handedOver = true;
-    return buffer;
+    return spare;
   }
 
   /** run() under a lease of its own, released when its promise settles. */

@@ -127,7 +127,7 @@ describe('the snapshot builder in a reused buffer', () => {
   const COLUMNS = ['id', 'family', 'protocol', 'state', 'tcpFlags', 'shape', 'status', 'addr', 'ports', 'timeout', 'mark', 'zone', 'use', 'counters', 'started'] as const;
   const PER_ROW: Record<(typeof COLUMNS)[number], number> = { id: 1, family: 1, protocol: 1, state: 1, tcpFlags: 1, shape: 1, status: 1, addr: 4, ports: 4, timeout: 1, mark: 1, zone: 1, use: 1, counters: 8, started: 2 };
 
-  it("writes every slot of every row it adds: an older table's bytes in the buffer change nothing", () => {
+  it("writes every slot of every row it adds: an older table's bytes in the buffers change nothing", () => {
     const fixtures = connectionFixtures();
     const random = prng(0x5eed);
     // The captures, then mutated ones the builder accepts (entries without counters, timestamps, ports, ...).
@@ -146,28 +146,42 @@ describe('the snapshot builder in a reused buffer', () => {
       }
       return builder;
     };
+    const garbage = (bytes: number) => {
+      const buffer = new ArrayBuffer(bytes);
+      new Uint8Array(buffer).fill(0xa5);
+      return buffer;
+    };
     const fresh = fill(new SnapshotBuilder(entries.length));
-    // A buffer of the right size holding garbage, as a retired snapshot's would.
-    let given: ArrayBuffer | undefined;
-    const reused = fill(
-      new SnapshotBuilder(entries.length, {
-        take: (min) => {
-          given = new ArrayBuffer(min);
-          new Uint8Array(given).fill(0xa5);
-          return given;
-        },
-      }),
-    );
-    expect(reused.reused).toBe(true);
-    expect(reused.id.buffer).toBe(given);
-    expect(reused.size).toBe(fresh.size);
-    expect(fresh.size).toBeGreaterThan(fixtures.length);
-    for (const name of COLUMNS) {
-      const n = fresh.size * PER_ROW[name];
-      expect(Array.from(reused[name].subarray(0, n)), name).toEqual(Array.from(fresh[name].subarray(0, n)));
-    }
     const a = fresh.finish({ takenAt: new Date(), tookMs: 0 });
-    const b = reused.finish({ takenAt: new Date(), tookMs: 0 });
-    for (let row = 0; row < a.size; row++) expect(b.connection(row)).toEqual(a.connection(row));
+    const v6Used = fresh.v6Size * 16;
+    // More IPv6 slots than the smallest start, so a retired snapshot's that small has to grow (from garbage).
+    expect(v6Used).toBeGreaterThan(4096);
+    // A column buffer of the right size and IPv6 slots with room to spare, or too few, all holding garbage, as a
+    // retired snapshot's would.
+    for (const v6Bytes of [v6Used + 4096, 1024]) {
+      const given = { columns: garbage(0), v6: garbage(v6Bytes) };
+      const reused = fill(
+        new SnapshotBuilder(entries.length, {
+          take: (min) => {
+            given.columns = garbage(min);
+            return given;
+          },
+        }),
+      );
+      expect(reused.reused).toBe(true);
+      expect(reused.id.buffer).toBe(given.columns);
+      // The IPv6 slots are written into the given buffer whenever they fit in it.
+      expect(reused.v6.buffer === given.v6, `${v6Bytes} bytes of IPv6 slots`).toBe(v6Bytes >= v6Used);
+      expect(reused.size).toBe(fresh.size);
+      expect(fresh.size).toBeGreaterThan(fixtures.length);
+      for (const name of COLUMNS) {
+        const n = fresh.size * PER_ROW[name];
+        expect(Array.from(reused[name].subarray(0, n)), name).toEqual(Array.from(fresh[name].subarray(0, n)));
+      }
+      expect(reused.v6Size).toBe(fresh.v6Size);
+      expect(Buffer.from(reused.v6.subarray(0, v6Used)).equals(Buffer.from(fresh.v6.subarray(0, v6Used)))).toBe(true);
+      const b = reused.finish({ takenAt: new Date(), tookMs: 0 });
+      for (let row = 0; row < a.size; row++) expect(b.connection(row)).toEqual(a.connection(row));
+    }
   });
 });
