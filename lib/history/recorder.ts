@@ -77,6 +77,12 @@ const RECONCILE_BLOCK_ROWS = 2048;
 const GIVE_WAY_MS = 250;
 const nextTurn = () => backgroundTurn(GIVE_WAY_MS);
 
+/**
+ * A snapshot of the managed table (of the entries matching `filter`) that only `read` reads: once read settles the
+ * source may write a later snapshot over it.
+ */
+export type SnapshotSource = <T>(filter: Filter, read: (snapshot: Snapshot) => Promise<T>) => Promise<T>;
+
 /** What live subscribers (the SSE route) are told. */
 export type LiveChange =
   | { kind: 'new' | 'update'; connection: Connection }
@@ -199,6 +205,12 @@ export class HistoryRecorder {
   private lastReconciledAt: number | null = null;
   /** When the first dump (that noted the open entries) began: older snapshots cannot tell what ended. */
   private openNotedAt = Number.POSITIVE_INFINITY;
+  /**
+   * Where the recorder's own snapshots come from: the console's snapshot registry once the console says so
+   * (readSnapshotsWith: the snapshot takes a spare column buffer and leaves its own to the next snapshot, instead of
+   * a new ~100 MB at a million entries every reconcile), else a new one of its own.
+   */
+  private snapshots: SnapshotSource | undefined;
 
   constructor(
     private readonly options: {
@@ -449,32 +461,49 @@ export class HistoryRecorder {
       // A columnar snapshot, read a block of rows at a time: a dump decoded into Connections made the first one at a
       // million entries allocate a million objects and parse four million addresses, alongside the console's first
       // pages and refresh.
-      const snapshot = await this.conntrack.snapshot(watch ? {} : { protocol: 6 });
-      const fields = emptyFields();
-      let stepStarted = performance.now();
-      for (let from = 0; from < snapshot.size; from += RECONCILE_BLOCK_ROWS) {
-        if (from && performance.now() - stepStarted >= RECONCILE_STEP_MS) {
-          await nextTurn();
-          stepStarted = performance.now();
-        }
-        const to = Math.min(snapshot.size, from + RECONCILE_BLOCK_ROWS);
-        for (let row = from; row < to; row++) {
-          const f = snapshot.fieldsAt(row, fields);
-          const id = f.id;
-          if (id < 0 || state.destroyed.has(id)) continue;
-          const closer = f.protocol === 6 ? closerOfFlags(f.flagsOriginal, f.flagsReply) : undefined;
-          if (closer) this.closers.note(id, closer);
-          // Only ids with a closer noted matter to retain(): a set of every live id was a million more entries.
-          if (f.protocol === 6 && this.closers.has(id)) live.add(id);
-          if (options.noteOpen || this.open.has(id)) this.open.noteRow(snapshot, row, f, started, generation, closer ?? 0);
-        }
-      }
+      await this.readSnapshot(watch ? {} : { protocol: 6 }, (snapshot) => this.noteRows(snapshot, state.destroyed, live, options.noteOpen === true, started, generation));
       for (const id of state.noted) if (!state.destroyed.has(id)) live.add(id);
       this.closers.retain(live);
       if (watch && !options.noteOpen) await this.endUnseenInTurns(generation, started, Date.now());
     } finally {
       this.resyncing = undefined;
     }
+  }
+
+  /** resync()'s pass over a snapshot's rows, a block at a time. */
+  private async noteRows(snapshot: Snapshot, destroyed: ReadonlySet<number>, live: Set<number>, noteOpen: boolean, started: number, generation: number): Promise<void> {
+    const fields = emptyFields();
+    let stepStarted = performance.now();
+    for (let from = 0; from < snapshot.size; from += RECONCILE_BLOCK_ROWS) {
+      if (from && performance.now() - stepStarted >= RECONCILE_STEP_MS) {
+        await nextTurn();
+        stepStarted = performance.now();
+      }
+      const to = Math.min(snapshot.size, from + RECONCILE_BLOCK_ROWS);
+      for (let row = from; row < to; row++) {
+        const f = snapshot.fieldsAt(row, fields);
+        const id = f.id;
+        if (id < 0 || destroyed.has(id)) continue;
+        const closer = f.protocol === 6 ? closerOfFlags(f.flagsOriginal, f.flagsReply) : undefined;
+        if (closer) this.closers.note(id, closer);
+        // Only ids with a closer noted matter to retain(): a set of every live id was a million more entries.
+        if (f.protocol === 6 && this.closers.has(id)) live.add(id);
+        if (noteOpen || this.open.has(id)) this.open.noteRow(snapshot, row, f, started, generation, closer ?? 0);
+      }
+    }
+  }
+
+  /**
+   * Takes the recorder's snapshots (start-up dump, resyncs, background reconciles) from `source` from now on, when
+   * `netns` (the source's namespace) is the one the recorder watches.
+   */
+  readSnapshotsWith(netns: string | undefined, source: SnapshotSource): void {
+    if ((netns || undefined) === (this.options.netns || undefined)) this.snapshots = source;
+  }
+
+  private async readSnapshot<T>(filter: Filter, read: (snapshot: Snapshot) => Promise<T>): Promise<T> {
+    if (this.snapshots) return this.snapshots(filter, read);
+    return read(await this.conntrack.snapshot(filter));
   }
 
   /**
@@ -606,7 +635,7 @@ export class HistoryRecorder {
     this.reconciling = true;
     try {
       // A columnar snapshot, not a decoded dump: the same table read at a fraction of the cost.
-      await this.reconcileAgainst(await this.conntrack.snapshot());
+      await this.readSnapshot({}, (snapshot) => this.reconcileAgainst(snapshot));
     } catch (error) {
       this.log(`reconciliation dump failed: ${(error as Error).message}`);
     } finally {

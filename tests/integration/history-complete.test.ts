@@ -17,6 +17,7 @@ import { createLab, generateTraffic, type GeneratedFlow, type GeneratedTraffic, 
 import { createToken, createUser } from '../support/auth';
 import { connectionLineErrors, parseLines } from '../support/connection-lines';
 import { deleteWithConntrack, insertWithConntrack, listWithConntrack } from '../support/oracle';
+import { parsePrometheus, sampleValue } from '../support/prometheus';
 import { startServer, type TestServer } from '../support/server';
 import { SHORT_TIMEOUTS } from '../support/short-timeouts';
 
@@ -82,7 +83,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'ctc-history-complete-'));
   await createUser(dataDir, { name: 'admin', role: 'admin' });
   token = await createToken(dataDir, { name: TOKEN_NAME, role: 'admin' });
-  server = await startServer({ netns: router(), env: { CONNTRACK_DATA_DIR: dataDir, CONNTRACK_HISTORY_RECONCILE_SECONDS: String(RECONCILE_SECONDS), CONNTRACK_HISTORY_JSONL: linesPath(), CONNTRACK_NAME_FILES: `dnsmasq:${leasesPath()}` } });
+  server = await startServer({ netns: router(), env: { CONNTRACK_DATA_DIR: dataDir, CONNTRACK_HISTORY_RECONCILE_SECONDS: String(RECONCILE_SECONDS), CONNTRACK_METRICS_COUNT_INTERVAL_SECONDS: '0', CONNTRACK_HISTORY_JSONL: linesPath(), CONNTRACK_NAME_FILES: `dnsmasq:${leasesPath()}` } });
   // A stale build is rebuilt first, which takes minutes on a busy machine.
 }, 900_000);
 
@@ -102,6 +103,24 @@ describe('a history with no blind spots', () => {
     expect(recorder?.openAtStart).toBeGreaterThanOrEqual(6);
     expect(recorder?.eventsSysctl.value).toBe(1);
     expect(Date.parse(recorder?.startedAt ?? '')).toBeLessThanOrEqual(Date.now());
+  });
+
+  it("the background reconciles take their snapshots through the console's registry, each writing into the spare column buffer the one before left", async () => {
+    const reused = async () => {
+      const reply = await call<unknown>('/metrics');
+      expect(reply.status, reply.text).toBe(200);
+      return sampleValue(parsePrometheus(reply.text), 'conntrack_console_snapshot_column_buffers_total', { source: 'reused' }) ?? 0;
+    };
+    // The console's service exists once a page was asked for; no refresh (and no background count) after it.
+    expect((await call('/api/connections?limit=1')).status).toBe(200);
+    const before = await reused();
+    let now = before;
+    for (let i = 0; i < 60 && now < before + 2; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      now = await reused();
+    }
+    expect(now).toBeGreaterThanOrEqual(before + 2);
+    expect((await history('')).status.recorder?.lastReconciledAt).toBeTruthy();
   });
 
   it('records entries open before the start: closed by the client and conntrack -D as unobserved, a console delete as admin with the user; each once', async () => {
