@@ -78,6 +78,21 @@ const GIVE_WAY_MS = 250;
 const nextTurn = () => backgroundTurn(GIVE_WAY_MS);
 
 /**
+ * visit(from, to) over [0, size()) a block of RECONCILE_BLOCK_ROWS at a time, the event loop let run (nextTurn)
+ * once a step has taken RECONCILE_STEP_MS; size() is read again per block (what is walked may shrink meanwhile).
+ */
+async function inBlocks(size: () => number, visit: (from: number, to: number) => void): Promise<void> {
+  let stepStarted = performance.now();
+  for (let from = 0; from < size(); from += RECONCILE_BLOCK_ROWS) {
+    if (from && performance.now() - stepStarted >= RECONCILE_STEP_MS) {
+      await nextTurn();
+      stepStarted = performance.now();
+    }
+    visit(from, Math.min(size(), from + RECONCILE_BLOCK_ROWS));
+  }
+}
+
+/**
  * A snapshot of the managed table (of the entries matching `filter`) that only `read` reads: once read settles the
  * source may write a later snapshot over it.
  */
@@ -473,24 +488,21 @@ export class HistoryRecorder {
   /** resync()'s pass over a snapshot's rows, a block at a time. */
   private async noteRows(snapshot: Snapshot, destroyed: ReadonlySet<number>, live: Set<number>, noteOpen: boolean, started: number, generation: number): Promise<void> {
     const fields = emptyFields();
-    let stepStarted = performance.now();
-    for (let from = 0; from < snapshot.size; from += RECONCILE_BLOCK_ROWS) {
-      if (from && performance.now() - stepStarted >= RECONCILE_STEP_MS) {
-        await nextTurn();
-        stepStarted = performance.now();
-      }
-      const to = Math.min(snapshot.size, from + RECONCILE_BLOCK_ROWS);
-      for (let row = from; row < to; row++) {
-        const f = snapshot.fieldsAt(row, fields);
-        const id = f.id;
-        if (id < 0 || destroyed.has(id)) continue;
-        const closer = f.protocol === 6 ? closerOfFlags(f.flagsOriginal, f.flagsReply) : undefined;
-        if (closer) this.closers.note(id, closer);
-        // Only ids with a closer noted matter to retain(): a set of every live id was a million more entries.
-        if (f.protocol === 6 && this.closers.has(id)) live.add(id);
-        if (noteOpen || this.open.has(id)) this.open.noteRow(snapshot, row, f, started, generation, closer ?? 0);
-      }
-    }
+    await inBlocks(
+      () => snapshot.size,
+      (from, to) => {
+        for (let row = from; row < to; row++) {
+          const f = snapshot.fieldsAt(row, fields);
+          const id = f.id;
+          if (id < 0 || destroyed.has(id)) continue;
+          const closer = f.protocol === 6 ? closerOfFlags(f.flagsOriginal, f.flagsReply) : undefined;
+          if (closer) this.closers.note(id, closer);
+          // Only ids with a closer noted matter to retain(): a set of every live id was a million more entries.
+          if (f.protocol === 6 && this.closers.has(id)) live.add(id);
+          if (noteOpen || this.open.has(id)) this.open.noteRow(snapshot, row, f, started, generation, closer ?? 0);
+        }
+      },
+    );
   }
 
   /**
@@ -512,19 +524,17 @@ export class HistoryRecorder {
    */
   private async endUnseenInTurns(generation: number, started: number, finished: number): Promise<void> {
     this.lastReconciledAt = finished;
-    let stepStarted = performance.now();
     // A block of slots at a time, the clock read between blocks: when few entries ended, walking a million slots
     // finds few ids, and a walk that only checked the clock per id found went through all of them in one turn.
     const unseen: number[] = [];
-    for (let from = 0; from < this.open.slotCount; from += RECONCILE_BLOCK_ROWS) {
-      if (from && performance.now() - stepStarted >= RECONCILE_STEP_MS) {
-        await nextTurn();
-        stepStarted = performance.now();
-      }
-      unseen.length = 0;
-      this.open.unseenIn(generation, from, from + RECONCILE_BLOCK_ROWS, unseen);
-      for (const id of unseen) this.endUnseenOne(id, started, finished);
-    }
+    await inBlocks(
+      () => this.open.slotCount,
+      (from, to) => {
+        unseen.length = 0;
+        this.open.unseenIn(generation, from, to, unseen);
+        for (const id of unseen) this.endUnseenOne(id, started, finished);
+      },
+    );
     this.scheduleEnding();
   }
 
@@ -556,19 +566,16 @@ export class HistoryRecorder {
     if (!this.open.size || started < this.openNotedAt) return;
     const generation = ++this.generation;
     const progress = emptyProgress();
-    let stepStarted = performance.now();
-    for (let from = 0; from < snapshot.size; from += RECONCILE_BLOCK_ROWS) {
-      if (from && performance.now() - stepStarted >= RECONCILE_STEP_MS) {
-        await nextTurn();
-        stepStarted = performance.now();
-      }
-      const to = Math.min(snapshot.size, from + RECONCILE_BLOCK_ROWS);
-      for (let row = from; row < to; row++) {
-        const id = snapshot.idAt(row);
-        const slot = id >= 0 ? this.open.slotFor(id) : -1;
-        if (slot >= 0) this.open.refreshSlot(slot, snapshot.progressAt(row, progress), started, generation);
-      }
-    }
+    await inBlocks(
+      () => snapshot.size,
+      (from, to) => {
+        for (let row = from; row < to; row++) {
+          const id = snapshot.idAt(row);
+          const slot = id >= 0 ? this.open.slotFor(id) : -1;
+          if (slot >= 0) this.open.refreshSlot(slot, snapshot.progressAt(row, progress), started, generation);
+        }
+      },
+    );
     await this.endUnseenInTurns(generation, started, started + Math.ceil(snapshot.info.tookMs));
   }
 
