@@ -33,6 +33,9 @@ export const HEARTBEAT_MS = 10_000;
 export const WATCH_MS = 5000;
 /** Rows whose write failed are kept up to this many and retried; older ones beyond it are dropped and counted. */
 export const MAX_UNWRITTEN = 100_000;
+const DROP_SLACK = MAX_UNWRITTEN / 10;
+/** Open entries recorded as ended per turn of the event loop (each builds its history row). */
+const ENDED_PER_TURN = 2000;
 const RETRY_WRITE_MS = 1000;
 /** Rows handed to the writer at once (the rest wait for its answer): a few milliseconds of encoding. */
 const WRITE_BATCH_ROWS = 20_000;
@@ -442,8 +445,10 @@ export class HistoryRecorder {
 
   private push(record: HistoryRecord): void {
     this.pending.push(record);
-    // While the writer is behind, the rows it has not been given are bounded too (the oldest go, counted).
-    if (this.pending.length > MAX_UNWRITTEN) this.dropOldest();
+    // While the writer is behind, the rows it has not been given are bounded too (the oldest go, counted): a slice
+    // once DROP_SLACK rows past the bound, not one per row (a hundred thousand rows copied for each one pushed held
+    // the server for minutes when a million open entries ended at once). status() and flush() trim to the bound.
+    if (this.pending.length > MAX_UNWRITTEN + DROP_SLACK) this.dropOldest();
     // While writes fail, the retry timer decides when to try again (not every event).
     if (this.pending.length >= this.options.config.flushRows && !this.writeError) this.flush();
     else this.flushTimer ??= setTimeout(() => this.flush(), this.options.config.flushIntervalMs);
@@ -546,7 +551,8 @@ export class HistoryRecorder {
 
   /** Reconciles the open entries with a snapshot the console took (a refresh): cheaper than a dump of our own. */
   async reconcileWith(snapshot: Snapshot): Promise<void> {
-    if (this.reconciling) return;
+    // Not while a dump is noting entries: the ones it notes after this pass went by would look unseen (ended).
+    if (this.reconciling || this.resyncing) return;
     this.reconciling = true;
     try {
       await this.reconcileAgainst(snapshot);
@@ -589,6 +595,8 @@ export class HistoryRecorder {
       const id = connection.id;
       if (id === undefined || !this.open.matches(connection)) continue;
       this.open.note(connection, now, this.generation);
+      // Set again at the end of the map: recordEnded() takes entries in the order they fall due.
+      this.ending.delete(id);
       this.ending.set(id, { cause: claim.cause, endedAfter: now, endedBefore: now, endedAt: now, deletedBy: claim.user, due: now + END_GRACE_MS });
     }
     this.scheduleEnding();
@@ -607,22 +615,32 @@ export class HistoryRecorder {
 
   private scheduleEnding(): void {
     if (this.endingTimer || !this.ending.size) return;
-    this.endingTimer = setTimeout(() => {
-      this.endingTimer = undefined;
-      this.recordEnded(false);
-      this.scheduleEnding();
-    }, END_GRACE_MS).unref();
+    this.endingTimer = setTimeout(() => this.recordEndedDue(), END_GRACE_MS).unref();
   }
 
-  /** Records the open entries whose grace has passed (all of them on `all`, at shutdown). */
-  private recordEnded(all: boolean): void {
+  /** Records the open entries whose grace has passed, ENDED_PER_TURN at a time (a million may end at once). */
+  private recordEndedDue(): void {
+    this.endingTimer = undefined;
+    if (this.recordEnded(false, ENDED_PER_TURN)) this.endingTimer = setTimeout(() => this.recordEndedDue(), 0).unref();
+    else this.scheduleEnding();
+  }
+
+  /**
+   * Records the open entries whose grace has passed (all of them on `all`, at shutdown), at most `limit`; whether
+   * more are due. Entries are due in the order they were set (each END_GRACE_MS after), so the walk stops at the
+   * first one not due yet.
+   */
+  private recordEnded(all: boolean, limit = Number.POSITIVE_INFINITY): boolean {
     const now = Date.now();
+    let recorded = 0;
     for (const [id, end] of this.ending) {
-      if (!all && end.due > now) continue;
+      if (!all && end.due > now) return false;
+      if (recorded++ === limit) return true;
       this.ending.delete(id);
       const record = this.open.take(id, end);
       if (record) this.push(record);
     }
+    return false;
   }
 
   /** The background reconciliation: a dump every reconcileSeconds, only while entries open at the start remain. */
@@ -659,6 +677,7 @@ export class HistoryRecorder {
   flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    this.dropOldest();
     if (!this.pending.length || this.storageError || this.writing) return;
     const rows = this.pending.length > WRITE_BATCH_ROWS ? this.pending.slice(0, WRITE_BATCH_ROWS) : this.pending;
     this.pending = rows === this.pending ? [] : this.pending.slice(rows.length);
@@ -752,6 +771,7 @@ export class HistoryRecorder {
   }
 
   status(): RecorderStatus {
+    this.dropOldest();
     const events = this.events;
     let receiveBufferBytes: number | null = null;
     try {

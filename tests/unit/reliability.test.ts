@@ -10,6 +10,7 @@ import { HistoryStore } from '@/lib/history';
 import { HISTORY_DEFAULTS } from '@/lib/history/config';
 import { eventsSettingMeaning, HistoryRecorder, MAX_UNWRITTEN } from '@/lib/history/recorder';
 import { openStore } from '@/lib/store';
+import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
 import { endedUdp, eventFeed } from '../support/ended';
 
 let dir: string | undefined;
@@ -46,6 +47,38 @@ describe('rows whose write failed', () => {
     // The oldest were dropped: the first kept row is number 25.
     expect((store.db.prepare('SELECT MIN(id) AS id FROM history').get() as { id: number }).id).toBe(26);
     recorder.stop();
+    store.db.close();
+  }, 120_000);
+});
+
+describe('entries open at the start', () => {
+  it('a refresh reconciled while the start-up dump is still noting them ends none of them', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ctc-rel-unit-'));
+    const store = new HistoryStore(openStore(dir));
+    const recorder = new HistoryRecorder({ store, config: HISTORY_DEFAULTS, log: () => undefined });
+    const rows = 500_000;
+    const table = (takenAt: Date) => {
+      const builder = new SnapshotBuilder(rows);
+      for (let i = 0; i < rows; i++) builder.addConnection({ ...endedUdp(i), original: { ...endedUdp(i).original, sport: 1000 + (i % 60000), dport: 53 + Math.floor(i / 60000) }, timeout: 30 });
+      return builder.finish({ takenAt, tookMs: 1 });
+    };
+    const atStart = table(new Date());
+    const refresh = table(new Date(Date.now() + 1000));
+    let reconciled: Promise<void> | undefined;
+    recorder.readSnapshotsWith(undefined, async (_filter, read) => {
+      const noting = read(atStart);
+      // The dump's walk lets the event loop run between its blocks: the console's refresh reconciles meanwhile.
+      await new Promise((resolve) => setImmediate(resolve));
+      reconciled = recorder.reconcileWith(refresh);
+      return noting;
+    });
+    await (recorder as unknown as { resync(options: { noteOpen: boolean }): Promise<void> }).resync({ noteOpen: true });
+    await reconciled;
+    // Every entry is in both snapshots: none was found ended, and all are still watched.
+    expect((recorder as unknown as { ending: Map<number, unknown> }).ending.size).toBe(0);
+    expect(recorder.status().openWatched).toBe(rows);
+    recorder.stop();
+    expect(store.size).toBe(0);
     store.db.close();
   }, 120_000);
 });
