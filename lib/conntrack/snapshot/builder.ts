@@ -166,6 +166,13 @@ export class SnapshotBuilder implements Columns {
   private buffer: ArrayBuffer;
   /** Whether the buffer came from `buffers` (a retired snapshot's) rather than a new allocation. */
   readonly reused: boolean;
+  /**
+   * Rows below this may hold an older row's bytes (a reused buffer, rows taken back by keep(), a row whose decoding
+   * failed), so the slots an entry lacks are zeroed there; above it the buffer is as new (zero). Zeroing every row's
+   * absent counters and start time in a new buffer touched 40 MB of pages nothing else writes at a million entries
+   * without accounting: 38 MB more resident, and the snapshot 5-15 % slower.
+   */
+  private dirtyRows: number;
 
   /**
    * Columns for `expected` rows. With `buffers`, a free buffer that fits (about `expected` rows, not much fewer or
@@ -181,6 +188,7 @@ export class SnapshotBuilder implements Columns {
     this.reused = free !== undefined;
     this.buffer = free?.columns ?? new ArrayBuffer(ROW_BYTES * n);
     this.capacity = Math.floor(this.buffer.byteLength / ROW_BYTES);
+    this.dirtyRows = this.reused ? this.capacity : 0;
     this.adopt(columnViews(this.buffer, this.capacity));
     // The retired snapshot's IPv6 slots as well: a table like the last one needs about as many, where new ones
     // would double their way up (some 40 MB of garbage per refresh of a mixed million-entry table). Each slot
@@ -231,6 +239,8 @@ export class SnapshotBuilder implements Columns {
     views.state.set(this.state.subarray(0, size));
     this.buffer = buffer;
     this.capacity = n;
+    // The rows copied are whole; the rest of a new buffer is zero.
+    this.dirtyRows = size;
     this.adopt(views);
   }
 
@@ -399,6 +409,8 @@ export class SnapshotBuilder implements Columns {
     try {
       this.decode(this.size, b, start, end, family);
     } catch (error) {
+      // The row's slots written before the failure stay in the buffer for the next entry to write over.
+      this.dirtyRows = Math.max(this.dirtyRows, this.size + 1);
       this.v6Size = v6Before;
       this.helpers.delete(this.size);
       this.labels.delete(this.size);
@@ -525,11 +537,11 @@ export class SnapshotBuilder implements Columns {
     if (((seen >> 3) & 3) === 1) throw missing('CTA_COUNTERS_REPLY');
     if (((seen >> 3) & 3) === 2) throw missing('CTA_COUNTERS_ORIG');
     if (seen & 8) this.shape[row] |= SHAPE.COUNTERS;
-    else this.noCounters(row);
-    if (!(this.shape[row] & SHAPE.TIMESTAMP)) this.noStart(row);
+    else if (row < this.dirtyRows) this.noCounters(row);
+    if (!(this.shape[row] & SHAPE.TIMESTAMP) && row < this.dirtyRows) this.noStart(row);
   }
 
-  // A reused buffer holds an older table's rows: the slots an entry may lack are zeroed, as in a new buffer (the
+  // Below dirtyRows the buffer holds older rows: the slots an entry may lack are zeroed, as in a new buffer (the
   // orders read them whatever the shape says).
   private noCounters(row: number): void {
     const c = this.counters;
@@ -717,13 +729,13 @@ export class SnapshotBuilder implements Columns {
       u64(this.counters, row * 8 + 2, connection.counters.original.bytes);
       u64(this.counters, row * 8 + 4, connection.counters.reply.packets);
       u64(this.counters, row * 8 + 6, connection.counters.reply.bytes);
-    } else {
+    } else if (row < this.dirtyRows) {
       this.noCounters(row);
     }
     if (connection.timestamp) {
       shape |= SHAPE.TIMESTAMP;
       u64(this.started, row * 2, connection.timestamp.start);
-    } else {
+    } else if (row < this.dirtyRows) {
       this.noStart(row);
     }
     this.shape[row] = shape;
@@ -777,6 +789,8 @@ export class SnapshotBuilder implements Columns {
       if (w !== r) this.moveRow(r, w);
       w++;
     }
+    // Rows [w, size) were taken back: later entries write over their bytes.
+    this.dirtyRows = Math.max(this.dirtyRows, this.size);
     this.size = w;
     this.v6Size = v6;
   }
