@@ -18,8 +18,9 @@ const srv = (): TestServer => server ?? (() => { throw new Error('no server'); }
 beforeAll(async () => {
   ns = await createTestNamespace('ctc-buffers');
   await seed({ netns: ns.name, count: ENTRIES, seed: 1 });
-  // No background count: its snapshots would take buffers of their own between the refreshes counted here.
-  server = await startServer({ netns: ns.name, env: { CONNTRACK_METRICS_COUNT_INTERVAL_SECONDS: '0' } });
+  // No background count and no background reconcile of the history (every 60 s while entries open at its start
+  // remain): their snapshots take buffers of their own between the refreshes counted here.
+  server = await startServer({ netns: ns.name, env: { CONNTRACK_METRICS_COUNT_INTERVAL_SECONDS: '0', CONNTRACK_HISTORY_RECONCILE_SECONDS: '86400' } });
 }, 180_000);
 
 afterAll(async () => {
