@@ -53,6 +53,29 @@ function printErrorContexts(dir) {
   }
 }
 
+printFailedTests(readJson('test-results/vitest.json'));
+
+/**
+ * Each failed vitest test by file and name with the first lines of its error, printed again just above the summary:
+ * a CI record keeps only the end of the output, and the default reporter's account of a failure is far above it.
+ */
+function printFailedTests(report) {
+  const failed = (report?.testResults ?? []).flatMap((file) =>
+    (file.assertionResults ?? [])
+      .filter((t) => t.status === 'failed')
+      .map((t) => ({ file: file.name.replace(`${process.cwd()}/`, ''), name: t.fullName, error: t.failureMessages?.[0] ?? '' })),
+  );
+  const brokenFiles = (report?.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((t) => t.status === 'failed'));
+  if (failed.length === 0 && brokenFiles.length === 0) return;
+  console.log('\n=== failed unit + integration tests');
+  for (const t of failed) console.log(`FAIL ${t.file} > ${t.name}\n${indent(t.error)}`);
+  for (const f of brokenFiles) console.log(`FAIL ${f.name.replace(`${process.cwd()}/`, '')} (outside any test)\n${indent(f.message ?? '')}`);
+}
+
+function indent(text) {
+  return text.split('\n').slice(0, 12).map((line) => `    ${line}`).join('\n');
+}
+
 console.log('\n=== summary');
 for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.passed} passed, ${r.failed} failed`);
 const passed = results.reduce((n, r) => n + r.passed, 0);
