@@ -46,7 +46,7 @@ export interface Config {
   trustedProxies: string[];
   allowedOrigins: string[];
   secureCookies: boolean;
-  metrics: { enabled: boolean; token: string | undefined; countIntervalSeconds: number };
+  metrics: { enabled: boolean; token: string | undefined; countIntervalSeconds: number; eventLoopResolutionMs: number };
   /** The sampler behind the Overview charts and the alarm (lib/stats); 0: off. */
   stats: { sampleSeconds: number };
   /** When the table alarm warns / turns critical (percent of nf_conntrack_max), and the drop rate that is critical. */
@@ -172,7 +172,7 @@ export function loadConfig(options: { env?: Env; file?: string | null; checkFile
     trustedProxies: v.trustedProxies,
     allowedOrigins: v.allowedOrigins,
     secureCookies: v.secureCookies,
-    metrics: { enabled: v.metricsEnabled, token: v.metricsToken, countIntervalSeconds: v.metricsCountIntervalSeconds },
+    metrics: { enabled: v.metricsEnabled, token: v.metricsToken, countIntervalSeconds: v.metricsCountIntervalSeconds, eventLoopResolutionMs: v.metricsEventLoopResolutionMs },
     stats: { sampleSeconds: v.statsSampleSeconds },
     alarm: { warnPercent: v.alarmWarnPercent, critPercent: v.alarmCritPercent, dropsPerSecond: v.alarmDropsPerSecond },
     log: { level: v.logLevel },

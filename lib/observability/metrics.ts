@@ -2,6 +2,7 @@
 // and scripts/serve.ts loads its own copy of these modules), with get-or-create helpers so another module (the
 // history recorder's events-lost counter, say) registers its metrics once, whoever asks first.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { config } from '@/lib/config';
 import { processValue } from '@/lib/process';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -10,11 +11,11 @@ interface Holder {
   registry: Registry;
 }
 
-/** The process's registry (with the process_* / nodejs_* default metrics). */
+/** The process's registry (with the process_* / nodejs_* default metrics, the event-loop delay sampled as configured). */
 export function metricsRegistry(): Registry {
   return processValue<Holder>('metrics', () => {
     const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: config().metrics.eventLoopResolutionMs });
     return { registry };
   }).registry;
 }

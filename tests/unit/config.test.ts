@@ -75,7 +75,7 @@ describe('loadConfig', () => {
       trustedProxies: [],
       allowedOrigins: [],
       secureCookies: false,
-      metrics: { enabled: true, token: undefined, countIntervalSeconds: 60 },
+      metrics: { enabled: true, token: undefined, countIntervalSeconds: 60, eventLoopResolutionMs: 10 },
       stats: { sampleSeconds: 10 },
       alarm: { warnPercent: 90, critPercent: 95, dropsPerSecond: 1 },
       log: { level: 'info' },
@@ -125,6 +125,13 @@ describe('loadConfig', () => {
     expect(errorOf({ CONNTRACK_REVERSE_DNS: 'sometimes' })).toMatch(/^config: CONNTRACK_REVERSE_DNS: must be 1\/true\/yes\/on/);
     for (const bad of ['dns.example.net', '127.0.0.1:99999', '[192.0.2.1]:53', '2001:db8::53:53:53:53:53:53:53'])
       expect(errorOf({ CONNTRACK_DNS_SERVERS: bad }), bad).toMatch(/^config: CONNTRACK_DNS_SERVERS: each entry must be a resolver address/);
+  });
+
+  it('samples the event-loop delay every 10 ms unless told a step of 1..1000 ms', () => {
+    expect(loadConfig({ env: {} }).metrics.eventLoopResolutionMs).toBe(10);
+    expect(loadConfig({ env: { CONNTRACK_METRICS_EVENT_LOOP_RESOLUTION_MS: '1' } }).metrics.eventLoopResolutionMs).toBe(1);
+    for (const bad of ['0', '1.5', '1001', 'fast'])
+      expect(errorOf({ CONNTRACK_METRICS_EVENT_LOOP_RESOLUTION_MS: bad }), bad).toMatch(/^config: CONNTRACK_METRICS_EVENT_LOOP_RESOLUTION_MS: must be a whole number 1\.\.1000/);
   });
 
   it('is what the auth layer uses', () => {
