@@ -58,7 +58,7 @@ export interface DeleteManyResult {
 
 export interface DeleteMatchingResult extends Omit<DeleteManyResult, 'errnos'> {
   matched: number;
-  /** 'kernel-flush': one filtered flush in the kernel; 'dump-delete': a dump, then pipelined deletes by id. */
+  /** 'dump-delete': a dump with pipelined deletes by id (the default); 'kernel-flush': a counting dump, then one filtered flush in the kernel. */
   method: 'kernel-flush' | 'dump-delete';
   /** The first `sample` entries that went (options.sample; none by default), for the record of what a delete did. */
   sample: EntryRef[];
@@ -393,17 +393,22 @@ export class Conntrack {
   }
 
   /**
-   * Deletes every entry matching the filter. Uses the kernel's filtered flush (one pass, no per-entry
-   * messages) when the kernel can express the whole filter, else a dump and pipelined deletes by id.
+   * Deletes every entry matching the filter: by default (`auto`, as `dump-delete`) one dump - filtered in the kernel
+   * where it can - with the matches' deletes by id written side by side on another pool thread. `kernel-flush`
+   * counts the matches with the same dump, then has the kernel delete them in a filtered flush: two walks of the
+   * whole table. Measured on 1M entries (2 cores, kernel 6.18): 10% matched, dump-delete 393 ms against 817;
+   * 29%, 1,109 against 1,329; only past about 40% of the table does the flush's cheaper delete per entry win (65%:
+   * 1,927 against 2,300 ms). What the console deletes by filter is an address, a port, a WAN: a small share, and
+   * dump-delete's count is exact by construction (each delete acknowledged by id, a newer entry on the same tuple
+   * never hit), where the flush's is the count of a dump taken just before it.
    */
   async deleteMatching(filter: Filter, options: { method?: 'auto' | 'kernel-flush' | 'dump-delete'; sample?: number } = {}): Promise<DeleteMatchingResult> {
     if (isEmptyFilter(filter)) throw new ValidationError('filter', 'an empty filter would delete everything: use flush() for that');
-    const method = options.method ?? 'auto';
     const sampleSize = options.sample ?? 0;
-    const plan = planKernelFilter(filter, this.support, 'flush');
-    const canFlush = plan.complete && plan.requests.every((r) => r.attrs || r.family !== AF.UNSPEC);
-    if (method === 'kernel-flush' && !canFlush) throw new ValidationError('filter', 'the kernel cannot apply this whole filter in a flush');
-    if (method !== 'dump-delete' && canFlush) {
+    if (options.method === 'kernel-flush') {
+      const plan = planKernelFilter(filter, this.support, 'flush');
+      const canFlush = plan.complete && plan.requests.every((r) => r.attrs || r.family !== AF.UNSPEC);
+      if (!canFlush) throw new ValidationError('filter', 'the kernel cannot apply this whole filter in a flush');
       // Count exactly what the flush will remove (the same kernel filter, as a dump), then flush. The flush does not
       // say which entries it removed: the sample is the first ones the count saw.
       let matched = 0;

@@ -28,5 +28,5 @@ export function recordDeleted(what: { connections: readonly Connection[] } | { f
   const recorder = historyRuntime().recorder;
   if (!recorder) return;
   if ('connections' in what) recorder.deletedByConsole(what.connections, claim);
-  else recorder.deletedMatchingByConsole(what.filter, claim);
+  else void recorder.deletedMatchingByConsole(what.filter, claim);
 }

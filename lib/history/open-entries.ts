@@ -296,6 +296,12 @@ export class OpenEntries {
     for (let slot = from; slot < end; slot++) if (this.meta[slot * 4] !== 0 && this.seen[slot] !== generation) out.push(this.u32[slot * U32S]);
   }
 
+  /** The ids in slots [from, to) whose entry, as last seen, passes `test` (a block at a time, like unseenIn()). */
+  matchingIn(from: number, to: number, test: (connection: Connection) => boolean, out: number[]): void {
+    const end = Math.min(to, this.used);
+    for (let slot = from; slot < end; slot++) if (this.meta[slot * 4] !== 0 && test(this.connectionAt(slot))) out.push(this.u32[slot * U32S]);
+  }
+
   /** The history row of an entry that ended, forgetting it. */
   take(id: number, end: OpenEntryEnd): HistoryRecord | undefined {
     const slot = this.slotOf.get(id);

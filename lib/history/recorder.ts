@@ -193,6 +193,8 @@ export class HistoryRecorder {
   private resyncTimer: NodeJS.Timeout | undefined;
   private episode: Episode | undefined;
   private resyncing: { destroyed: Set<number>; noted: Set<number> } | undefined;
+  /** deletedMatchingByConsole() walks under way. */
+  private markingDeleted = 0;
   private dropsBaseline = 0;
   private sysctl: EventsSysctl = { value: null };
   private startedAt: Date | null = null;
@@ -551,8 +553,9 @@ export class HistoryRecorder {
 
   /** Reconciles the open entries with a snapshot the console took (a refresh): cheaper than a dump of our own. */
   async reconcileWith(snapshot: Snapshot): Promise<void> {
-    // Not while a dump is noting entries: the ones it notes after this pass went by would look unseen (ended).
-    if (this.reconciling || this.resyncing) return;
+    // Not while a dump is noting entries: the ones it notes after this pass went by would look unseen (ended); nor
+    // while a console delete's entries are being found (deletedMatchingByConsole).
+    if (this.reconciling || this.resyncing || this.markingDeleted) return;
     this.reconciling = true;
     try {
       await this.reconcileAgainst(snapshot);
@@ -602,15 +605,32 @@ export class HistoryRecorder {
     this.scheduleEnding();
   }
 
-  /** The console deleted every entry matching `filter` without a dump of its own (a kernel-filtered flush). */
-  deletedMatchingByConsole(filter: Filter, claim: DeletionClaim): void {
+  /**
+   * The console deleted every entry matching `filter` (a delete by filter, a flush) without a list of them: the open
+   * entries it covers are found a block of slots at a time (a million may be open; each is matched as a Connection).
+   * Meanwhile no reconcile runs: it would take the ones this walk has not reached yet for unobserved ends.
+   */
+  async deletedMatchingByConsole(filter: Filter, claim: DeletionClaim): Promise<void> {
     const now = Date.now();
-    for (const id of [...this.open.ids()]) {
-      const connection = this.open.connection(id);
-      if (!connection || !matches(filter, connection) || this.ending.has(id)) continue;
-      this.ending.set(id, { cause: claim.cause, endedAfter: now, endedBefore: now, endedAt: now, deletedBy: claim.user, due: now + END_GRACE_MS });
+    const test = (connection: Connection) => matches(filter, connection);
+    const found: number[] = [];
+    this.markingDeleted++;
+    try {
+      await inBlocks(
+        () => this.open.slotCount,
+        (from, to) => {
+          found.length = 0;
+          this.open.matchingIn(from, to, test, found);
+          for (const id of found) {
+            if (this.ending.has(id)) continue;
+            this.ending.set(id, { cause: claim.cause, endedAfter: now, endedBefore: now, endedAt: now, deletedBy: claim.user, due: now + END_GRACE_MS });
+          }
+        },
+      );
+    } finally {
+      this.markingDeleted--;
+      this.scheduleEnding();
     }
-    this.scheduleEnding();
   }
 
   private scheduleEnding(): void {
@@ -656,7 +676,7 @@ export class HistoryRecorder {
 
   /** Reconciles the open entries with a dump now (also what the background timer runs). */
   async reconcileNow(): Promise<void> {
-    if (this.reconciling || this.resyncing || !this.open.size) return this.scheduleReconcile();
+    if (this.reconciling || this.resyncing || this.markingDeleted || !this.open.size) return this.scheduleReconcile();
     this.reconciling = true;
     try {
       // A columnar snapshot, not a decoded dump: the same table read at a fraction of the cost.

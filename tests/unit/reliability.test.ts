@@ -10,6 +10,7 @@ import { HistoryStore } from '@/lib/history';
 import { HISTORY_DEFAULTS } from '@/lib/history/config';
 import { eventsSettingMeaning, HistoryRecorder, MAX_UNWRITTEN } from '@/lib/history/recorder';
 import { openStore } from '@/lib/store';
+import { parseFilter } from '@/lib/conntrack';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
 import { endedUdp, eventFeed } from '../support/ended';
 
@@ -51,19 +52,29 @@ describe('rows whose write failed', () => {
   }, 120_000);
 });
 
+/** A recorder with the default settings on a store in a new temporary directory, its log discarded. */
+function quietRecorder() {
+  dir = mkdtempSync(join(tmpdir(), 'ctc-rel-unit-'));
+  const store = new HistoryStore(openStore(dir));
+  return { store, recorder: new HistoryRecorder({ store, config: HISTORY_DEFAULTS, log: () => undefined }) };
+}
+
+/** UDP entry i of a big table: distinct tuples (60,000 source ports per destination port from 53 up), id i + 1. */
+const udpEntry = (i: number) => ({ ...endedUdp(i), original: { ...endedUdp(i).original, sport: 1000 + (i % 60000), dport: 53 + Math.floor(i / 60000) }, timeout: 30 });
+
+/** A snapshot of the entries 0 .. rows - 1 that `keep` keeps. */
+function udpTable(rows: number, takenAt: Date, keep: (i: number) => boolean = () => true) {
+  const builder = new SnapshotBuilder(rows);
+  for (let i = 0; i < rows; i++) if (keep(i)) builder.addConnection(udpEntry(i));
+  return builder.finish({ takenAt, tookMs: 1 });
+}
+
 describe('entries open at the start', () => {
   it('a refresh reconciled while the start-up dump is still noting them ends none of them', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'ctc-rel-unit-'));
-    const store = new HistoryStore(openStore(dir));
-    const recorder = new HistoryRecorder({ store, config: HISTORY_DEFAULTS, log: () => undefined });
+    const { store, recorder } = quietRecorder();
     const rows = 500_000;
-    const table = (takenAt: Date) => {
-      const builder = new SnapshotBuilder(rows);
-      for (let i = 0; i < rows; i++) builder.addConnection({ ...endedUdp(i), original: { ...endedUdp(i).original, sport: 1000 + (i % 60000), dport: 53 + Math.floor(i / 60000) }, timeout: 30 });
-      return builder.finish({ takenAt, tookMs: 1 });
-    };
-    const atStart = table(new Date());
-    const refresh = table(new Date(Date.now() + 1000));
+    const atStart = udpTable(rows, new Date());
+    const refresh = udpTable(rows, new Date(Date.now() + 1000));
     let reconciled: Promise<void> | undefined;
     recorder.readSnapshotsWith(undefined, async (_filter, read) => {
       const noting = read(atStart);
@@ -79,6 +90,34 @@ describe('entries open at the start', () => {
     expect(recorder.status().openWatched).toBe(rows);
     recorder.stop();
     expect(store.size).toBe(0);
+    store.db.close();
+  }, 120_000);
+});
+
+describe('a console delete by filter with many entries open', () => {
+  it('finds its open entries a block at a time, every one as deleted by whom, while a refresh meanwhile ends none as unobserved', async () => {
+    const { store, recorder } = quietRecorder();
+    const rows = 300_000;
+    const atStart = udpTable(rows, new Date());
+    recorder.readSnapshotsWith(undefined, (_filter, read) => read(atStart));
+    await (recorder as unknown as { resync(options: { noteOpen: boolean }): Promise<void> }).resync({ noteOpen: true });
+    expect(recorder.status().openWatched).toBe(rows);
+    const deleted = (i: number) => udpEntry(i).original.dport === 53;
+    const expected = Array.from({ length: rows }, (_, i) => i).filter(deleted).length;
+    expect(expected).toBeGreaterThan(0);
+    const ending = (recorder as unknown as { ending: Map<number, { cause: string; deletedBy?: string }> }).ending;
+
+    const marked = recorder.deletedMatchingByConsole(parseFilter({ dport: '53' }), { cause: 'admin', user: 'alice' });
+    await new Promise((resolve) => setImmediate(resolve));
+    // It let the event loop run before it was through the open entries...
+    expect(ending.size).toBeLessThan(expected);
+    // ...and a refresh taken after the delete (without the deleted entries) is not reconciled meanwhile.
+    await recorder.reconcileWith(udpTable(rows, new Date(Date.now() + 1000), (i) => !deleted(i)));
+    await marked;
+    expect(ending.size).toBe(expected);
+    expect([...ending.values()].every((end) => end.cause === 'admin' && end.deletedBy === 'alice')).toBe(true);
+    expect([...ending.keys()].every((id) => deleted(id - 1))).toBe(true); // ids are i + 1
+    recorder.stop();
     store.db.close();
   }, 120_000);
 });
