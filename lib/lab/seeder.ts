@@ -54,7 +54,8 @@ export interface SeedResult {
   externals: { address: string; entries: number }[];
   /** Port-forwarded (destination-NATed) entries. */
   dnat: number;
-  /** TCP entries with original destination port 443 in ESTABLISHED. */
+  /** TCP entries with original destination port 443, and those of them in ESTABLISHED. */
+  tcp443: number;
   tcp443Established: number;
   /** Optional protocols (sctp, gre) the kernel refused; their share went to tcp. */
   refused: string[];
@@ -343,6 +344,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
     marked: 0,
     externals: externals.map((address) => ({ address, entries: 0 })),
     dnat: 0,
+    tcp443: 0,
     tcp443Established: 0,
     refused: [],
   };
@@ -372,6 +374,7 @@ export async function seed(options: SeedOptions): Promise<SeedResult> {
       const name = PROTOCOL_NAMES[protocol] ?? String(protocol);
       const perFamily = result.byProtocol[entry.family];
       perFamily[name] = (perFamily[name] ?? 0) + 1;
+      if (protocol === IPPROTO.TCP && entry.original.dport === 443) result.tcp443++;
       const state = entry.protoinfo?.tcp?.state;
       if (state) {
         result.tcpStates[state] = (result.tcpStates[state] ?? 0) + 1;

@@ -61,6 +61,7 @@ describe('seed', () => {
     expect(sum(seeded.tcpStates)).toBe(total('tcp'));
     expect(await listed(['-p', 'tcp', '--state', 'TIME_WAIT'])).toBe(seeded.tcpStates.TIME_WAIT);
     expect(await listed(['-p', 'tcp', '--dport', '443', '--state', 'ESTABLISHED'])).toBe(seeded.tcp443Established);
+    expect(await listed(['-p', 'tcp', '--dport', '443'])).toBe(seeded.tcp443);
     expect(seeded.udp.replied + seeded.udp.unreplied).toBe(total('udp'));
     expect(await listed(['-p', 'udp', '-u', 'UNREPLIED'])).toBe(seeded.udp.unreplied);
   });
