@@ -154,35 +154,39 @@ function cached<K, V>(make: (key: K) => V): (key: K) => V {
 }
 
 const FRONT_BITS = 14;
+/** Slots of the IPv4 address tables: as many as there are often distinct clients and servers in a big table. */
+const V4_BITS = 16;
 
-/**
- * cached() for number keys (IPv4 addresses, status words, protocol and port) with a direct-mapped table in front:
- * most lookups of a big table then read two typed-array slots instead of hashing into a Map of every value.
- */
-function numberCached<V>(make: (key: number) => V): (key: number) => V {
-  const slow = cached(make);
-  const keys = new Float64Array(1 << FRONT_BITS).fill(Number.NaN);
-  const values = new Array<V>(1 << FRONT_BITS);
+/** A direct-mapped table of number keys over make(): a key that lost its slot to another is made again. */
+function slotCached<V>(make: (key: number) => V, bits: number): (key: number) => V {
+  const keys = new Float64Array(1 << bits).fill(Number.NaN);
+  const values = new Array<V>(1 << bits);
   return (key) => {
-    const slot = Math.imul(key, 0x9e3779b1) >>> (32 - FRONT_BITS);
+    const slot = Math.imul(key, 0x9e3779b1) >>> (32 - bits);
     if (keys[slot] === key) return values[slot];
-    const value = slow(key);
+    const value = make(key);
     keys[slot] = key;
     values[slot] = value;
     return value;
   };
 }
 
+/**
+ * cached() for number keys of few values (status words, protocol and port) with a direct-mapped table in front:
+ * most lookups of a big table then read two typed-array slots instead of hashing into a Map of every value.
+ */
+const numberCached = <V>(make: (key: number) => V): ((key: number) => V) => slotCached(cached(make), FRONT_BITS);
+
 const ipv4Text = (value: number): string => `${value >>> 24}.${(value >> 16) & 255}.${(value >> 8) & 255}.${value & 255}`;
 
 /**
- * A value per address (by its text), looked up by a row's address slot k: IPv4 addresses through numberCached, IPv6
- * ones through a direct-mapped table of their 16 bytes in front of a cache by text. A million-row export has
- * ~600k IPv6 addresses, each formatted into a string only to find it in the Map before.
+ * A value per address (by its text), looked up by a row's address slot k: IPv4 addresses through a direct-mapped
+ * table of their values, IPv6 ones through one of their 16 bytes, a miss made from the text. No Map of every
+ * address behind them: a table of a million distinct addresses grew it to a million entries (some 80 MB), and each
+ * of its rehashes (at 2^18, 2^19 entries) held one piece of the export for 10-25 ms.
  */
 function addressCached<V>(c: Columns, make: (text: string) => V): (row: number, k: number) => V {
-  const v4 = numberCached((value: number) => make(ipv4Text(value)));
-  const byText = cached(make);
+  const v4 = slotCached((value: number) => make(ipv4Text(value)), V4_BITS);
   const bytes = c.v6;
   const addr = c.addr;
   const families = c.family;
@@ -200,7 +204,7 @@ function addressCached<V>(c: Columns, make: (text: string) => V): (row: number, 
       while (i < 16 && keys[from + i] === bytes[at + i]) i++;
       if (i === 16) return values[slot];
     }
-    const value = byText(formatIPv6(bytes, at));
+    const value = make(formatIPv6(bytes, at));
     for (let i = 0; i < 16; i++) keys[from + i] = bytes[at + i];
     held[slot] = 1;
     values[slot] = value;
