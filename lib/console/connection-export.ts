@@ -140,22 +140,28 @@ function isoWriter(): (out: Uint8Array, at: number, ms: number) => number {
 /** A u64 column pair as a number, as Number(bigint) rounds it. */
 const u64 = (column: Columns['counters'], k: number): number => column[k] * 0x1_0000_0000 + column[k + 1];
 
-/** One value's bytes per key, computed on first use. */
-function cached<K, V>(make: (key: K) => V): (key: K) => V {
+/** One value's bytes per key, computed on first use; past `limit` keys a new key's value is made each time. */
+function cached<K, V>(make: (key: K) => V, limit = Number.POSITIVE_INFINITY): (key: K) => V {
   const map = new Map<K, V>();
   return (key) => {
     let value = map.get(key);
     if (value === undefined) {
       value = make(key);
-      map.set(key, value);
+      if (map.size < limit) map.set(key, value);
     }
     return value;
   };
 }
 
 const FRONT_BITS = 14;
-/** Slots of the IPv4 address tables: as many as there are often distinct clients and servers in a big table. */
-const V4_BITS = 16;
+/** Slots of the address tables (IPv4 values, IPv6 bytes) in front of their caches. */
+const ADDRESS_BITS = 16;
+/**
+ * Addresses an address cache remembers: every one of a big router's table (tens of thousands), not all of a table of
+ * a million distinct ones, whose Map of a million entries (some 80 MB) held one piece of the export for 10-25 ms at
+ * each rehash (2^18, 2^19 entries).
+ */
+const ADDRESS_CACHE_MAX = 1 << 17;
 
 /** A direct-mapped table of number keys over make(): a key that lost its slot to another is made again. */
 function slotCached<V>(make: (key: number) => V, bits: number): (key: number) => V {
@@ -181,30 +187,34 @@ const ipv4Text = (value: number): string => `${value >>> 24}.${(value >> 16) & 2
 
 /**
  * A value per address (by its text), looked up by a row's address slot k: IPv4 addresses through a direct-mapped
- * table of their values, IPv6 ones through one of their 16 bytes, a miss made from the text. No Map of every
- * address behind them: a table of a million distinct addresses grew it to a million entries (some 80 MB), and each
- * of its rehashes (at 2^18, 2^19 entries) held one piece of the export for 10-25 ms.
+ * table of their values in front of a cache by value, IPv6 ones through a direct-mapped table of their 16 bytes in
+ * front of a cache by text (ADDRESS_CACHE_MAX addresses each). A million-row export has ~600k IPv6 addresses, each
+ * formatted into a string only to find it in the Map before.
  */
 function addressCached<V>(c: Columns, make: (text: string) => V): (row: number, k: number) => V {
-  const v4 = slotCached((value: number) => make(ipv4Text(value)), V4_BITS);
+  const v4 = slotCached(
+    cached((value: number) => make(ipv4Text(value)), ADDRESS_CACHE_MAX),
+    ADDRESS_BITS,
+  );
+  const byText = cached(make, ADDRESS_CACHE_MAX);
   const bytes = c.v6;
   const addr = c.addr;
   const families = c.family;
   /** Per table slot: the address's 16 bytes, whether it holds one, its value. */
-  const keys = new Uint8Array(16 << FRONT_BITS);
-  const held = new Uint8Array(1 << FRONT_BITS);
-  const values = new Array<V>(1 << FRONT_BITS);
+  const keys = new Uint8Array(16 << ADDRESS_BITS);
+  const held = new Uint8Array(1 << ADDRESS_BITS);
+  const values = new Array<V>(1 << ADDRESS_BITS);
   const v6 = (at: number): V => {
     let h = 0;
     for (let i = 0; i < 16; i += 4) h = Math.imul(h ^ ((bytes[at + i] << 24) | (bytes[at + i + 1] << 16) | (bytes[at + i + 2] << 8) | bytes[at + i + 3]), 0x9e3779b1);
-    const slot = (h ^ (h >>> 15)) >>> (32 - FRONT_BITS);
+    const slot = (h ^ (h >>> 15)) >>> (32 - ADDRESS_BITS);
     const from = slot * 16;
     if (held[slot]) {
       let i = 0;
       while (i < 16 && keys[from + i] === bytes[at + i]) i++;
       if (i === 16) return values[slot];
     }
-    const value = make(formatIPv6(bytes, at));
+    const value = byText(formatIPv6(bytes, at));
     for (let i = 0; i < 16; i++) keys[from + i] = bytes[at + i];
     held[slot] = 1;
     values[slot] = value;
