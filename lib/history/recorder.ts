@@ -527,7 +527,9 @@ export class HistoryRecorder {
 
   /**
    * Open entries the dump of `generation` (which ran from `started` to `finished`) did not see: they ended
-   * unobserved. In steps of about RECONCILE_STEP_MS (a million open entries are a million slots to visit).
+   * unobserved. In steps of about RECONCILE_STEP_MS (a million open entries are a million slots to visit). No block
+   * is visited while a console delete's entries are being found (deletedMatchingByConsole): the ones that walk has
+   * not reached yet would be taken for unobserved ends; what is skipped is ended by a later reconcile.
    */
   private async endUnseenInTurns(generation: number, started: number, finished: number): Promise<void> {
     this.lastReconciledAt = finished;
@@ -537,6 +539,7 @@ export class HistoryRecorder {
     await inBlocks(
       () => this.open.slotCount,
       (from, to) => {
+        if (this.markingDeleted) return;
         unseen.length = 0;
         this.open.unseenIn(generation, from, to, unseen);
         for (const id of unseen) this.endUnseenOne(id, started, finished);
@@ -553,9 +556,8 @@ export class HistoryRecorder {
 
   /** Reconciles the open entries with a snapshot the console took (a refresh): cheaper than a dump of our own. */
   async reconcileWith(snapshot: Snapshot): Promise<void> {
-    // Not while a dump is noting entries: the ones it notes after this pass went by would look unseen (ended); nor
-    // while a console delete's entries are being found (deletedMatchingByConsole).
-    if (this.reconciling || this.resyncing || this.markingDeleted) return;
+    // Not while a dump is noting entries: the ones it notes after this pass went by would look unseen (ended).
+    if (this.reconciling || this.resyncing) return;
     this.reconciling = true;
     try {
       await this.reconcileAgainst(snapshot);
@@ -608,7 +610,7 @@ export class HistoryRecorder {
   /**
    * The console deleted every entry matching `filter` (a delete by filter, a flush) without a list of them: the open
    * entries it covers are found a block of slots at a time (a million may be open; each is matched as a Connection).
-   * Meanwhile no reconcile runs: it would take the ones this walk has not reached yet for unobserved ends.
+   * Meanwhile no unseen entry is ended (endUnseenInTurns), by a reconcile or a resync alike.
    */
   async deletedMatchingByConsole(filter: Filter, claim: DeletionClaim): Promise<void> {
     const now = Date.now();
@@ -676,7 +678,7 @@ export class HistoryRecorder {
 
   /** Reconciles the open entries with a dump now (also what the background timer runs). */
   async reconcileNow(): Promise<void> {
-    if (this.reconciling || this.resyncing || this.markingDeleted || !this.open.size) return this.scheduleReconcile();
+    if (this.reconciling || this.resyncing || !this.open.size) return this.scheduleReconcile();
     this.reconciling = true;
     try {
       // A columnar snapshot, not a decoded dump: the same table read at a fraction of the cost.
