@@ -60,16 +60,17 @@ printFailedTests(readJson('test-results/vitest.json'));
  * a CI record keeps only the end of the output, and the default reporter's account of a failure is far above it.
  */
 function printFailedTests(report) {
+  const relative = (path) => path.replace(`${process.cwd()}/`, '');
   const failed = (report?.testResults ?? []).flatMap((file) =>
     (file.assertionResults ?? [])
       .filter((t) => t.status === 'failed')
-      .map((t) => ({ file: file.name.replace(`${process.cwd()}/`, ''), name: t.fullName, error: t.failureMessages?.[0] ?? '' })),
+      .map((t) => ({ file: relative(file.name), name: t.fullName, error: t.failureMessages?.[0] ?? '' })),
   );
   const brokenFiles = (report?.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((t) => t.status === 'failed'));
   if (failed.length === 0 && brokenFiles.length === 0) return;
   console.log('\n=== failed unit + integration tests');
   for (const t of failed) console.log(`FAIL ${t.file} > ${t.name}\n${indent(t.error)}`);
-  for (const f of brokenFiles) console.log(`FAIL ${f.name.replace(`${process.cwd()}/`, '')} (outside any test)\n${indent(f.message ?? '')}`);
+  for (const f of brokenFiles) console.log(`FAIL ${relative(f.name)} (outside any test)\n${indent(f.message ?? '')}`);
 }
 
 function indent(text) {
