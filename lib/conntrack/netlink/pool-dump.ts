@@ -15,6 +15,9 @@ import { inNetns, loadAddon } from '@/lib/netlink/netns';
 const BATCH_BYTES = 512 * 1024;
 const RECEIVE_BUFFER = 4 * 1024 * 1024;
 let nextSeq = Math.floor(Math.random() * 0x3fffffff);
+// Module-local copies: an imported binding can compile to a getter, and these are read once per message.
+const DONE = NLMSG.DONE;
+const ERROR = NLMSG.ERROR;
 
 export interface PoolDumpOptions {
   netns?: string;
@@ -83,13 +86,13 @@ export async function dumpOnThreadPool(options: PoolDumpOptions): Promise<void> 
       let failure: NetlinkError | undefined;
       scanMessages(chunk, (msg) => {
         if (msg.seq !== seq) return true;
-        if (msg.type === NLMSG.DONE) {
+        if (msg.type === DONE) {
           // NLMSG_DONE carries an int: a negative errno when the dump failed part-way.
           const errno = msg.length >= 20 ? -new DataView(msg.buf.buffer, msg.buf.byteOffset + msg.offset + 16, 4).getInt32(0, true) : 0;
           if (errno > 0) failure = new NetlinkError({ errno, operation, subject });
           return false;
         }
-        if (msg.type === NLMSG.ERROR) {
+        if (msg.type === ERROR) {
           const errno = errorOf(msg);
           if (errno) failure = new NetlinkError({ errno, operation, subject });
           return false;

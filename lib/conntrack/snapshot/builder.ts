@@ -137,6 +137,7 @@ export interface BuilderMark {
 export class SnapshotBuilder implements Columns {
   size = 0;
   private capacity: number;
+  private readonly tableSize: number;
   private finished = false;
   id!: Uint32Array;
   family!: Uint8Array;
@@ -161,6 +162,8 @@ export class SnapshotBuilder implements Columns {
   helpers = new Map<number, string>();
   labels = new Map<number, Uint8Array>();
   tupleZones = new Map<number, TupleZones>();
+  /** keep()'s room for one row's four IPv6 addresses. */
+  private readonly v6Scratch = new Uint8Array(64);
 
   /** The one buffer the fixed-width columns are views of (the Snapshot hands it back for reuse when retired). */
   private buffer: ArrayBuffer;
@@ -176,9 +179,12 @@ export class SnapshotBuilder implements Columns {
 
   /**
    * Columns for `expected` rows. With `buffers`, a free buffer that fits (about `expected` rows, not much fewer or
-   * more) is reused; its old contents need no clearing, as every row added writes all its slots.
+   * more) is reused; its old contents need no clearing, as every row added writes all its slots. `tableSize` (the
+   * table's entry count) is for a builder that starts small, as a filtered snapshot's does: its columns double up
+   * to that size, where growth by half would copy every row about three times on the way to a large result.
    */
-  constructor(expected = 1024, buffers?: ColumnBuffers) {
+  constructor(expected = 1024, buffers?: ColumnBuffers, tableSize = 0) {
+    this.tableSize = tableSize;
     const n = Math.max(16, expected);
     // Every column a view of one buffer: one allocation instead of fifteen. V8 runs a young-generation collection
     // when a new buffer arrives while those made since the last one already hold 32 MB, so separate columns of a
@@ -218,7 +224,8 @@ export class SnapshotBuilder implements Columns {
     if (this.finished) throw new Error('SnapshotBuilder: already finished');
     if (this.size < this.capacity) return;
     // Still one buffer, so that the snapshot's columns can be handed on whole.
-    const n = Math.ceil(this.capacity * 1.5);
+    // Beyond the table's size (entries created during the dump), by half again.
+    const n = this.capacity < this.tableSize ? Math.min(this.capacity * 2, this.tableSize) : Math.ceil(this.capacity * 1.5);
     const buffer = new ArrayBuffer(ROW_BYTES * n);
     const views: ColumnViews = columnViews(buffer, n);
     const size = this.size;
@@ -768,25 +775,36 @@ export class SnapshotBuilder implements Columns {
    * a filter the kernel could not apply is evaluated a chunk at a time this way.
    */
   keep(from: BuilderMark, keep: Uint8Array): void {
+    // Helpers, labels and one-direction zones are maps by row, and most tables have none at all: a map lookup per
+    // row moved cost more than moving its columns.
+    const sparse = this.helpers.size > 0 || this.labels.size > 0 || this.tupleZones.size > 0;
+    const { family, addr } = this;
     let w = from.row;
     let v6 = from.v6;
-    const scratch = new Uint8Array(64);
     for (let r = from.row; r < this.size; r++) {
       if (!keep[r - from.row]) {
-        this.helpers.delete(r);
-        this.labels.delete(r);
-        this.tupleZones.delete(r);
+        if (sparse) this.moveSparse(r, -1);
         continue;
       }
-      if (this.family[r] === FAMILY_V6) {
-        // A row's slots are in attribute order, not k order: gather its four addresses before writing them down.
-        for (let k = 0; k < 4; k++) scratch.set(this.v6.subarray(this.addr[r * 4 + k] * 16, this.addr[r * 4 + k] * 16 + 16), k * 16);
+      if (family[r] === FAMILY_V6) {
+        // A row's slots are in attribute order, not k order, and may sit above or below where they go: gather its
+        // four addresses before writing them down.
+        const slots = this.v6;
+        const scratch = this.v6Scratch;
         for (let k = 0; k < 4; k++) {
-          this.v6.set(scratch.subarray(k * 16, k * 16 + 16), v6 * 16);
-          this.addr[r * 4 + k] = v6++;
+          const at = addr[r * 4 + k] * 16;
+          for (let i = 0; i < 16; i++) scratch[k * 16 + i] = slots[at + i];
+        }
+        for (let k = 0; k < 4; k++) {
+          const to = v6 * 16;
+          for (let i = 0; i < 16; i++) slots[to + i] = scratch[k * 16 + i];
+          addr[r * 4 + k] = v6++;
         }
       }
-      if (w !== r) this.moveRow(r, w);
+      if (w !== r) {
+        this.moveRow(r, w);
+        if (sparse) this.moveSparse(r, w);
+      }
       w++;
     }
     // Rows [w, size) were taken back: later entries write over their bytes.
@@ -795,6 +813,7 @@ export class SnapshotBuilder implements Columns {
     this.v6Size = v6;
   }
 
+  /** A row's fixed-width slots copied down, one element at a time (a copyWithin call per column cost more). */
   private moveRow(from: number, to: number): void {
     this.id[to] = this.id[from];
     this.family[to] = this.family[from];
@@ -803,22 +822,29 @@ export class SnapshotBuilder implements Columns {
     this.tcpFlags[to] = this.tcpFlags[from];
     this.shape[to] = this.shape[from];
     this.status[to] = this.status[from];
-    this.addr.copyWithin(to * 4, from * 4, from * 4 + 4);
-    this.ports.copyWithin(to * 4, from * 4, from * 4 + 4);
     this.timeout[to] = this.timeout[from];
     this.mark[to] = this.mark[from];
     this.zone[to] = this.zone[from];
     this.use[to] = this.use[from];
-    this.counters.copyWithin(to * 8, from * 8, from * 8 + 8);
-    this.started.copyWithin(to * 2, from * 2, from * 2 + 2);
+    const { addr, ports, counters, started } = this;
+    for (let k = 0; k < 4; k++) addr[to * 4 + k] = addr[from * 4 + k];
+    for (let k = 0; k < 4; k++) ports[to * 4 + k] = ports[from * 4 + k];
+    for (let k = 0; k < 8; k++) counters[to * 8 + k] = counters[from * 8 + k];
+    started[to * 2] = started[from * 2];
+    started[to * 2 + 1] = started[from * 2 + 1];
+  }
+
+  /** A row's helper, labels and tuple zones moved to row `to`, or dropped when `to` is -1. */
+  private moveSparse(from: number, to: number): void {
     const helper = this.helpers.get(from);
-    this.helpers.delete(from);
-    if (helper !== undefined) this.helpers.set(to, helper);
     const labels = this.labels.get(from);
-    this.labels.delete(from);
-    if (labels) this.labels.set(to, labels);
     const zones = this.tupleZones.get(from);
+    this.helpers.delete(from);
+    this.labels.delete(from);
     this.tupleZones.delete(from);
+    if (to < 0) return;
+    if (helper !== undefined) this.helpers.set(to, helper);
+    if (labels) this.labels.set(to, labels);
     if (zones) this.tupleZones.set(to, zones);
   }
 

@@ -221,3 +221,23 @@ describe('the snapshot builder in a reused buffer', () => {
     }
   });
 });
+
+describe('the snapshot builder growing', () => {
+  it('doubles its columns up to the table size, then grows by half, and every row survives each growth', () => {
+    const fixtures = connectionFixtures();
+    const grown = new SnapshotBuilder(16, undefined, 100);
+    const presized = new SnapshotBuilder(200);
+    const capacities: number[] = [];
+    for (let i = 0; i < 120; i++) {
+      const f = fixtures[i % fixtures.length];
+      const bytes = attrsOf(f);
+      grown.add(bytes, 0, bytes.length, f.family);
+      presized.add(bytes, 0, bytes.length, f.family);
+      if (capacities.at(-1) !== grown.id.length) capacities.push(grown.id.length);
+    }
+    expect(capacities).toEqual([16, 32, 64, 100, 150]);
+    const a = grown.finish({ takenAt: new Date(), tookMs: 0 });
+    const b = presized.finish({ takenAt: new Date(), tookMs: 0 });
+    for (let row = 0; row < 120; row++) expect(a.connection(row)).toEqual(b.connection(row));
+  });
+});
