@@ -135,6 +135,14 @@ export interface BuilderMark {
 
 /** Fills columns from dump messages; finish() hands them to a Snapshot and the builder is spent. */
 export class SnapshotBuilder implements Columns {
+  /**
+   * A builder of a few rows kept for the life of the process, so that the builders' shape (V8's hidden class) never
+   * dies. Optimised code holds the shapes it was compiled for weakly: while a snapshot's builder was the only
+   * object of its shape, the next full collection after it was finished took the shape, and with it the compiled
+   * decoder. Every snapshot after a collection then started in unoptimised code and compiled its decoder again
+   * (tuple, proto, decode, keep...: 100-300 ms of a second core during a filtered snapshot of a million entries).
+   */
+  private static readonly shapeKeeper = new SnapshotBuilder(16);
   size = 0;
   private capacity: number;
   private readonly tableSize: number;
