@@ -48,6 +48,14 @@ function wrongLength(path: string[], len: number, want: number): CodecError {
 }
 
 /**
+ * The name of an ICMP field attribute for an error. A function of the module, not a closure in proto(): that made
+ * a function object for every ICMP tuple, which tsx (keepNames) then also named with Object.defineProperty.
+ */
+function icmpFieldName(v6: boolean, field: string): string {
+  return v6 ? `CTA_PROTO_ICMPV6_${field}` : `CTA_PROTO_ICMP_${field}`;
+}
+
+/**
  * Whether the inside of a CTA_SYNPROXY is the plain form decodeSynproxy accepts: well-formed attributes, ISN, ITS
  * and TSOFF all present, 4 bytes each, nothing else. Anything else goes to decodeSynproxy itself, which decides
  * (and names the error), so the fast path can only be stricter than the codec, never looser.
@@ -378,10 +386,9 @@ export class SnapshotBuilder implements Columns {
     const icmpV6 = num === IPPROTO.ICMPV6;
     const k = row * 4 + base;
     if (id >= 0 || icmpType >= 0 || icmpCode >= 0) {
-      const name = (field: string) => (icmpV6 ? `CTA_PROTO_ICMPV6_${field}` : `CTA_PROTO_ICMP_${field}`);
-      if (id < 0) throw missing(name('ID')).within('CTA_TUPLE_PROTO').within(tuplePath);
-      if (icmpType < 0) throw missing(name('TYPE')).within('CTA_TUPLE_PROTO').within(tuplePath);
-      if (icmpCode < 0) throw missing(name('CODE')).within('CTA_TUPLE_PROTO').within(tuplePath);
+      if (id < 0) throw missing(icmpFieldName(icmpV6, 'ID')).within('CTA_TUPLE_PROTO').within(tuplePath);
+      if (icmpType < 0) throw missing(icmpFieldName(icmpV6, 'TYPE')).within('CTA_TUPLE_PROTO').within(tuplePath);
+      if (icmpCode < 0) throw missing(icmpFieldName(icmpV6, 'CODE')).within('CTA_TUPLE_PROTO').within(tuplePath);
       // The port slots hold the ICMP fields, so a tuple cannot have both; the kernel never sends both.
       if (shape & (sportBit | dportBit)) throw new CodecError([tuplePath, 'CTA_TUPLE_PROTO'], 'both ports and ICMP fields');
       this.ports[k] = id;
