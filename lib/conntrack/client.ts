@@ -244,9 +244,8 @@ export class Conntrack {
     const expected = await this.count().catch(() => 1024);
     // 2% headroom for entries created between the count and the dump (more grows the columns once, by half). A
     // filtered snapshot starts with room for one chunk of rows before the filter narrows them, and doubles.
-    const builder = filtered
-      ? new SnapshotBuilder(FILTER_CHUNK + 64, undefined, Math.ceil(expected * 1.02) + 64)
-      : new SnapshotBuilder(Math.ceil(expected * 1.02) + 64, options.buffers);
+    const room = Math.ceil(expected * 1.02) + 64;
+    const builder = filtered ? new SnapshotBuilder(FILTER_CHUNK + 64, undefined, room) : new SnapshotBuilder(room, options.buffers);
     const mask = new Uint8Array(FILTER_CHUNK);
     let chunk = builder.checkpoint();
     // What the kernel could not filter is evaluated a chunk of rows at a time, and the rejected rows taken back.
