@@ -82,10 +82,17 @@ export class IdSlots {
     this.count = 0;
   }
 
-  private grow(): void {
+  /** Room for `count` ids without growing (at most half full), made now: a growth rehashes every id in one go. */
+  reserve(count: number): void {
+    let bits = this.bits;
+    while (count * 2 > 1 << bits) bits++;
+    if (bits > this.bits) this.grow(bits);
+  }
+
+  private grow(bits = this.bits + 1): void {
     const keys = this.keys;
     const values = this.values;
-    this.bits++;
+    this.bits = bits;
     this.keys = new Uint32Array(1 << this.bits);
     this.values = new Int32Array(1 << this.bits).fill(EMPTY);
     for (let i = 0; i < values.length; i++) {

@@ -58,8 +58,18 @@ export class OpenEntries {
     for (let slot = 0; slot < this.used; slot++) if (this.meta[slot * 4] !== 0) yield this.u32[slot * U32S];
   }
 
-  private grow(): void {
-    const capacity = Math.max(1024, this.capacity * 2);
+  /**
+   * Room for `count` entries in all, made at once: the start-up dump of a million entries otherwise grows the
+   * columns and the id table by doubling, and the last doublings (copying ~75 MB, rehashing half a million ids)
+   * each held one step of the walk for tens of milliseconds.
+   */
+  reserve(count: number): void {
+    this.slotOf.reserve(count);
+    if (count > this.capacity) this.grow(count);
+  }
+
+  private grow(least = 0): void {
+    const capacity = Math.max(1024, this.capacity * 2, least);
     const grown = <T extends Uint8Array | Int32Array | Float64Array | Uint32Array>(old: T, per: number, make: (n: number) => T): T => {
       const next = make(capacity * per);
       next.set(old);

@@ -495,6 +495,7 @@ export class HistoryRecorder {
   /** resync()'s pass over a snapshot's rows, a block at a time. */
   private async noteRows(snapshot: Snapshot, destroyed: ReadonlySet<number>, live: Set<number>, noteOpen: boolean, started: number, generation: number): Promise<void> {
     const fields = emptyFields();
+    if (noteOpen) this.open.reserve(this.open.size + snapshot.size);
     await inBlocks(
       () => snapshot.size,
       (from, to) => {

@@ -41,6 +41,8 @@ describe('IdSlots', () => {
           expect(slots.get(key)).toBe(reference.get(key) ?? -1);
         }
         if (step % 2_000 === 0) expectSame(slots, reference, probes.slice(-200));
+        // Room made for more ids now and then (as the start-up dump does): a rehash of what is there.
+        if (step % 5_000 === 2_500) slots.reserve(reference.size * (1 + (step % 3)) + 100);
       }
       expectSame(slots, reference, probes);
     }
@@ -107,6 +109,10 @@ describe('OpenEntries with ids of the whole unsigned range', () => {
     open.refreshSlot(open.slotFor(7), { protocol: 6, sport: 1001, dport: 443, state: 3, status: 0x0e, mark: 9, packetsOriginal: 1, bytesOriginal: 2, packetsReply: 3, bytesReply: 4 }, 250, 2);
     expect(open.unseenBy(2).sort((a, b) => a - b)).toEqual([2 ** 31 - 1, 3_000_000_000]);
     expect([open.lastSeen(7), open.connection(7)?.mark]).toEqual([250, 9]);
+    // Room made for many more (the start-up dump's reserve()): every entry noted stays as it was.
+    open.reserve(50_000);
+    expect([open.lastSeen(7), open.connection(7)?.mark, open.connection(4_000_000_000)?.original.sport, open.size]).toEqual([250, 9, 2000, 6]);
+    expect(open.unseenBy(2).sort((a, b) => a - b)).toEqual([2 ** 31 - 1, 3_000_000_000]);
     // Taking every entry while walking the unseen ones: each is visited once, and the columns are freed at the end.
     for (const id of open.unseenBy(3)) expect(open.take(id, { cause: 'unobserved', endedAfter: 200, endedBefore: 300 })?.id).toBe(id);
     expect(open.size).toBe(0);
