@@ -7,7 +7,8 @@
 //   (a) pages with a filter and a sort, each asked `--requests` times against one pinned snapshot: p50 / p95 of
 //       the server time (the Server-Timing header when the server sends one, else the loopback round trip, which
 //       is an upper bound). The first request of each is reported apart: it selects the page's rows while the
-//       sort order is built in the background. Targets: first <= 150 ms, p95 of the later ones <= 30 ms.
+//       sort order is built in the background. Targets: first <= 150 ms (the free-text page's first request is
+//       the snapshot's first free-text query, which builds its text index: <= 500 ms), p95 of the later ones <= 30 ms.
 //   (c) the overview's groupings (GET /api/overview?by=...), each asked `--requests` times against the same
 //       snapshot: p50 / p95 server time per `by`. Target: p95 <= 100 ms.
 //   (b) in Chromium, logged in as the administrator: from the click on Refresh to the first page of the new
@@ -42,6 +43,8 @@ import { runCli, UsageError, wholeNumberOptions } from './args';
 const repoRoot = resolve(__dirname, '..');
 const P95_TARGET_MS = 30;
 const FIRST_TARGET_MS = 150;
+/** #13: the first free-text query of a snapshot (which builds its text index). */
+const FIRST_TEXT_TARGET_MS = 500;
 const GROUPING_P95_TARGET_MS = 100;
 const STALL_TARGET_MS = 20;
 const HEALTH_P95_TARGET_MS = 50;
@@ -67,14 +70,15 @@ const pad = (text: string, width: number): string => text.padEnd(width);
 const lpad = (text: string, width: number): string => text.padStart(width);
 
 /** The filter + sort combinations of (a); `{external}` is replaced by the seeded external address. */
-const PAGES: readonly { name: string; query: string }[] = [
+const PAGES: readonly { name: string; query: string; firstTargetMs?: number }[] = [
   { name: 'tcp ESTABLISHED by bytes desc', query: 'protocol=tcp&state=ESTABLISHED&sort=bytes&order=desc' },
   { name: 'dport 443 by source', query: 'dport=443&sort=src' },
   { name: 'IPv6 by age (newest first)', query: 'family=ipv6&sort=startedAt&order=desc' },
   { name: 'external address by timeout', query: 'replyDst={external}&sort=timeout' },
   { name: 'udp by packets desc, page 50', query: 'protocol=udp&sort=packets&order=desc&offset=4900' },
   { name: 'no filter by id, page 1000', query: 'sort=id&offset=99900' },
-  { name: 'free text "203.0.113" by dport', query: 'q=203.0.113&sort=dport' },
+  // Its first request is the snapshot's first free-text query (it builds the text index): that target, not a sort's.
+  { name: 'free text "203.0.113" by dport', query: 'q=203.0.113&sort=dport', firstTargetMs: FIRST_TEXT_TARGET_MS },
 ];
 
 interface PageResult {
@@ -82,6 +86,8 @@ interface PageResult {
   query: string;
   matched: number;
   firstMs: number;
+  /** What the first request is held to (FIRST_TARGET_MS unless the page says otherwise). */
+  firstTargetMs: number;
   p50: number;
   p95: number;
   max: number;
@@ -113,14 +119,14 @@ async function timedGet(server: TestServer, path: string): Promise<{ ms: number;
 async function measurePages(server: TestServer, snapshot: string, seeded: SeedResult, requests: number): Promise<{ pages: PageResult[]; source: string }> {
   const pages: PageResult[] = [];
   let source = 'round-trip';
-  for (const { name, query } of PAGES) {
+  for (const { name, query, firstTargetMs = FIRST_TARGET_MS } of PAGES) {
     const path = `/api/connections?${query.replace('{external}', seeded.externals[0].address)}&limit=100&snapshot=${snapshot}`;
     const first = await timedGet(server, path);
     source = first.source;
     for (let i = 0; i < 5; i++) await timedGet(server, path);
     const samples: number[] = [];
     for (let i = 0; i < requests; i++) samples.push((await timedGet(server, path)).ms);
-    pages.push({ name, query, matched: first.body.matched, firstMs: first.ms, p50: median(samples), p95: percentile(samples, 95), max: Math.max(...samples), samples });
+    pages.push({ name, query, matched: first.body.matched, firstMs: first.ms, firstTargetMs, p50: median(samples), p95: percentile(samples, 95), max: Math.max(...samples), samples });
     console.log(`  ${pad(name, 36)} matched ${lpad(first.body.matched.toLocaleString('en'), 9)}  first ${lpad(fmt(first.ms), 6)} ms  p50 ${lpad(fmt(median(samples)), 5)}  p95 ${lpad(fmt(percentile(samples, 95)), 5)} ms`);
   }
   return { pages, source };
@@ -479,11 +485,11 @@ async function main(): Promise<void> {
   const worstP95 = pages ? Math.max(...pages.pages.map((p) => p.p95)) : undefined;
   if (pages) {
     console.log(`(a) server time per page of 100 (${pages.source}), ${N.toLocaleString('en')} entries`);
-    console.log([pad('page', 40), lpad('matched', 10), lpad('first ms', 10), lpad(`<= ${FIRST_TARGET_MS}`, 7), lpad('p50 ms', 8), lpad('p95 ms', 8), lpad('max ms', 8), `  p95 <= ${P95_TARGET_MS}`].join(''));
+    console.log([pad('page', 40), lpad('matched', 10), lpad('first ms', 10), lpad('first target', 13), lpad('p50 ms', 8), lpad('p95 ms', 8), lpad('max ms', 8), `  p95 <= ${P95_TARGET_MS}`].join(''));
     for (const p of pages.pages) {
       const verdict = (met: boolean) => (met ? 'PASS' : 'MISS');
       console.log(
-        [pad(p.name, 40), lpad(p.matched.toLocaleString('en'), 10), lpad(fmt(p.firstMs), 10), lpad(verdict(p.firstMs <= FIRST_TARGET_MS), 7), lpad(fmt(p.p50), 8), lpad(fmt(p.p95), 8), lpad(fmt(p.max), 8), `  ${verdict(p.p95 <= P95_TARGET_MS)}`].join(''),
+        [pad(p.name, 40), lpad(p.matched.toLocaleString('en'), 10), lpad(fmt(p.firstMs), 10), lpad(`${verdict(p.firstMs <= p.firstTargetMs)} <= ${p.firstTargetMs}`, 13), lpad(fmt(p.p50), 8), lpad(fmt(p.p95), 8), lpad(fmt(p.max), 8), `  ${verdict(p.p95 <= P95_TARGET_MS)}`].join(''),
       );
     }
     console.log('');
@@ -544,7 +550,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `bench-api-${N}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   const environment = { kernel: release(), node: process.version, cpus: cpus().length, loadBefore: load, loadAfter: loadavg() };
-  const targets = { firstMs: FIRST_TARGET_MS, p95Ms: P95_TARGET_MS, groupingP95Ms: GROUPING_P95_TARGET_MS, refreshRatio: REFRESH_RATIO_TARGET, stallMs: STALL_TARGET_MS, healthP95Ms: HEALTH_P95_TARGET_MS, reverseDnsRatio: REVERSE_RATIO_TARGET };
+  const targets = { firstMs: FIRST_TARGET_MS, firstTextMs: FIRST_TEXT_TARGET_MS, p95Ms: P95_TARGET_MS, groupingP95Ms: GROUPING_P95_TARGET_MS, refreshRatio: REFRESH_RATIO_TARGET, stallMs: STALL_TARGET_MS, healthP95Ms: HEALTH_P95_TARGET_MS, reverseDnsRatio: REVERSE_RATIO_TARGET };
   writeFileSync(file, `${JSON.stringify({ startedAt, options: { ...options, only: [...sections].join(',') }, environment, targets, worstP95, ...report }, null, 2)}\n`);
   console.log(`\nwritten to ${file}`);
 }
