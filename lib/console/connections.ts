@@ -4,7 +4,7 @@ import type { SnapshotSummary } from '@/lib/conntrack';
 import { rowToApi, snapshotSummary, toApiConnection, toApiEntryRef, type ApiConnection, type ApiEntryRef, type ApiSnapshot } from './connection';
 import { addressesNamed, namesFor, type PageNames } from './names';
 import { exportStream, fileStamp } from './export';
-import { connectionExportBody } from './connection-export';
+import { connectionExportBody, warmConnectionExport } from './connection-export';
 import { ConnectionGoneError } from './errors';
 import { listQuerySchema, type DeleteBody, type ExportQuery, type ExternalAddressesQuery, type FlushBody, type ListQuery, type StatsQuery } from './schemas';
 import { toApiExpectation, type ApiExpectation } from './expectations';
@@ -36,6 +36,7 @@ export async function listConnections(query: ListQuery): Promise<ConnectionPage>
   const { snapshot: snapshotId, q, sort, order, limit, offset, ...fields } = query;
   const [uplink, filter] = uplinkFilterOf(fields);
   const snapshot = await consoleService().snapshots.get(snapshotId);
+  warmExport(snapshot);
   return answerPage(async () => {
     const { where, rows } = await pageUplink(snapshot, uplink);
     const page = await snapshot.page({ filter: toFilter(filter, consoleFilterOptions()), text: q, textAddresses: addressesNamed(q), sort, order, offset, limit, where });
@@ -48,8 +49,13 @@ export async function listConnections(query: ListQuery): Promise<ConnectionPage>
 export const listConnectionsResponse = (query: ListQuery): Promise<Response> => timedJson('connections', () => listConnections(query));
 
 export async function refreshSnapshot(): Promise<{ snapshot: ApiSnapshot }> {
-  return { snapshot: snapshotSummary(await consoleService().snapshots.refresh()) };
+  const snapshot = await consoleService().snapshots.refresh();
+  warmExport(snapshot);
+  return { snapshot: snapshotSummary(snapshot) };
 }
+
+/** The export's one warm-up of the process, on its first big snapshot; it writes nothing anyone reads (a failure only leaves the first export as it was). */
+const warmExport = (snapshot: Snapshot): void => void warmConnectionExport(snapshot).catch(() => undefined);
 
 /** Ids looked up one by one (a scan each); more, and the snapshot's id order is built first, in turns. */
 const SCANNED_IDS = 8;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Snapshot, SortKey } from '@/lib/conntrack';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
-import { CONNECTION_EXPORT_ROWS, connectionExportBody } from '@/lib/console/connection-export';
+import { CONNECTION_EXPORT_ROWS, connectionExportBody, warmConnectionExport } from '@/lib/console/connection-export';
 import { CONNECTION_COLUMNS, rowsBody, type ExportBody, type ExportFormat } from '@/lib/console/export';
 import type { ApiExternal } from '@/lib/console/connection';
 import { rowWithUplink, type RowUplink } from '@/lib/console/uplink-queries';
@@ -186,4 +186,42 @@ describe('an export on a busy machine', () => {
       clock.mockRestore();
     }
   });
+});
+
+describe("the export's warm-up", () => {
+  it('writes in the background once per process, only for a big snapshot, under a lease it gives back', async () => {
+    const small = awkwardSnapshot(1000);
+    const noRouter = async () => undefined;
+    const skipped = warmConnectionExport(small, noRouter);
+    expect(small.readers).toBe(0);
+    await skipped;
+    // The first big snapshot of a process warms its sorts under a lease of its own: that one is left to it.
+    awkwardSnapshot(100_000);
+    const big = awkwardSnapshot(100_000);
+    expect(big.readers).toBe(0);
+    let turns = 0;
+    // A router that answers "no route" to everything, counting its lookups: the WAN decisions are warmed too.
+    let lookups = 0;
+    const router = async () => ({
+      router: { version: 1, flowSelectors: { source: false, markMask: 0 }, routeFor: () => (lookups++, { kind: 'none' as const, reason: 'no route' }), holderOfKey: () => undefined },
+      wans: { version: 1, wans: () => [], ownerOfKey: () => undefined, wanOfInterface: () => undefined },
+    });
+    const warming = warmConnectionExport(big, router);
+    // It holds the snapshot (its buffer must not go to a newer one meanwhile) and writes a piece per turn.
+    expect(big.readers).toBe(1);
+    const ticking = setInterval(() => turns++, 0);
+    try {
+      await warming;
+    } finally {
+      clearInterval(ticking);
+    }
+    expect(turns).toBeGreaterThan(0);
+    expect(lookups).toBeGreaterThan(0);
+    expect(big.readers).toBe(0);
+    // Once is enough: another big snapshot is not written again.
+    const other = awkwardSnapshot(100_000);
+    const again = warmConnectionExport(other, noRouter);
+    expect(other.readers).toBe(0);
+    await again;
+  }, 60_000);
 });
