@@ -30,7 +30,6 @@ export function checkWan(service: UplinkService, wan: string | undefined): void 
 }
 
 /** The router service, or undefined (logged) when it cannot be opened: lists still work, without WAN fields. */
-/** The router view, or undefined (logged) while it is unavailable. */
 export async function optionalService(): Promise<UplinkService | undefined> {
   try {
     return await uplinkService();
