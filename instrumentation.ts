@@ -1,6 +1,6 @@
 // Runs once when the server starts (Node.js runtime only): audit entries the previous run left pending are closed
 // as interrupted, the connection-history recorder, the table-usage sampler and the cleanup policies start (each
-// guards against a second start).
+// guards against a second start), and the health route is handed to the server entry.
 export async function register(): Promise<void> {
   if (process.env.NEXT_RUNTIME !== 'nodejs') return;
   const { closeInterrupted } = await import('./lib/console/audit');
@@ -16,4 +16,8 @@ export async function register(): Promise<void> {
   // The cleanup policies (config `policies`) open the router view and follow its WAN events from now on.
   const { startPolicies } = await import('./lib/console/policy-actions');
   startPolicies();
+  // GET /api/health is answered by scripts/serve.ts before Next's request path (lib/process/direct.ts says why).
+  const { healthRoute } = await import('./lib/console/health');
+  const { registerDirectRoute } = await import('./lib/process/direct');
+  registerDirectRoute('/api/health', (request) => healthRoute(request, { params: Promise.resolve({}) }));
 }

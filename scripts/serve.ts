@@ -6,9 +6,11 @@
 // X-Forwarded-Proto are replaced by the peer's address and the socket's protocol, unless the peer is one of
 // CONNTRACK_TRUSTED_PROXIES, whose last X-Forwarded-For hop is then taken (when it is an IP address). A Host that
 // does not name the console is refused (421), a path that does not decode is refused (400), both before the app
-// sees them. Every request gets an id (x-request-id, also in the JSON logs). SIGTERM/SIGINT: stop accepting, finish in-flight requests and destructive operations,
-// run the shutdown hooks (history flush), close, exit 0 - or exit 1 when the shutdown deadline passes. Live
-// feeds (server-sent events) end at once: their clients reconnect.
+// sees them. Every request gets an id (x-request-id, also in the JSON logs). GET /api/health is answered here,
+// by the app's own route (lib/process/direct.ts), without Next's request path. SIGTERM/SIGINT: stop accepting,
+// finish in-flight requests and destructive operations, run the shutdown hooks (history flush), close, exit 0 -
+// or exit 1 when the shutdown deadline passes. Live feeds (server-sent events) end at once: their clients
+// reconnect.
 //   tsx scripts/serve.ts [-H HOST] [-p PORT]     (override CONNTRACK_HOST / CONNTRACK_PORT; default 127.0.0.1:3000)
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -29,6 +31,8 @@ import { interfaceNames } from '../lib/router/netlink';
 import { createLogger, requestId, REQUEST_ID_HEADER, setProcessLogger, type Logger } from '../lib/observability';
 // Chunks that ask to hear when they are written (the export's ring of buffers) hear it from Node's write callback.
 import { reportWrites } from '../lib/process/written';
+// Routes the app registers to be answered here, before Next (GET /api/health).
+import { directRoute, type DirectHandler } from '../lib/process/direct';
 
 /** Exit status of a start refused for bad configuration, usage or storage (systemd: RestartPreventExitStatus=2). */
 const EXIT_CONFIG = 2;
@@ -73,17 +77,29 @@ function clientHeaders(req: IncomingMessage, trusted: ReadonlySet<string>): stri
 }
 
 /** What the app would otherwise answer with a 500 or under a name not ours: refused here, with the security headers. */
+/** The security headers of proxy.ts, for the JSON answered here (nothing in it to run or to frame). */
+const OWN_ANSWER_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+};
+
 function refuse(res: ServerResponse, status: number, code: string, message: string, field?: string): void {
-  res.writeHead(status, {
-    'Content-Type': 'application/json',
-    'Cache-Control': 'no-store',
-    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
-    'X-Frame-Options': 'DENY',
-    Connection: 'close',
-  });
+  res.writeHead(status, { ...OWN_ANSWER_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store', Connection: 'close' });
   res.end(JSON.stringify({ error: { code, message, ...(field === undefined ? {} : { field }) } }));
+}
+
+/** A registered route's answer: the request as the app would see it (after clientHeaders), its Response written out. */
+async function answerDirect(req: IncomingMessage, res: ServerResponse, handler: DirectHandler): Promise<void> {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) for (const one of [value ?? []].flat()) headers.append(name, one);
+  const response = await handler(new Request(`${req.headers['x-forwarded-proto']}://${req.headers.host}${req.url}`, { headers }));
+  const body = Buffer.from(await response.arrayBuffer());
+  res.writeHead(response.status, { ...OWN_ANSWER_HEADERS, ...Object.fromEntries(response.headers), 'Content-Length': body.length });
+  res.end(body);
 }
 
 /** Why the request cannot be handed to the app, or undefined. */
@@ -220,7 +236,8 @@ async function main(): Promise<void> {
       refuse(res, bad.status, bad.code, bad.message, bad.field);
       return;
     }
-    handle(req, res).catch((error: unknown) => {
+    const direct = req.method === 'GET' ? directRoute((req.url ?? '').split('?')[0]) : undefined;
+    (direct ? answerDirect(req, res, direct) : handle(req, res)).catch((error: unknown) => {
       log.error({ err: error, requestId: id }, 'request failed');
       if (!res.headersSent) refuse(res, 500, 'internal_error', 'internal server error (details are in the server log)');
     });

@@ -180,6 +180,16 @@ describe('metrics, health and logs', () => {
     expect(anonymous.status).toBe(200);
     expect(await anonymous.json()).toEqual({ status: 'ok', checks: { database: 'ok', netlink: 'ok', recorder: expect.stringMatching(RECORDER) }, alarm: 'none' });
     expect(anonymous.headers.get('cache-control')).toBe('no-store');
+    // The server entry answers it before Next (lib/process/direct.ts): Next's answers vary on its router headers.
+    expect(anonymous.headers.get('vary')).toBeNull();
+    for (const [name, value] of [['x-content-type-options', 'nosniff'], ['x-frame-options', 'DENY'], ['referrer-policy', 'no-referrer']]) expect(anonymous.headers.get(name)).toBe(value);
+    expect(anonymous.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(anonymous.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    // Still the route's own checks: an unknown query key is named; HEAD (handed to Next) answers the same status.
+    const unknown = await fetch(url('/api/health?verbose=1'));
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({ error: { field: 'verbose' } });
+    expect((await fetch(url('/api/health'), { method: 'HEAD' })).status).toBe(200);
     const detailed = await fetch(url('/api/health'), { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } });
     const body = (await detailed.json()) as { checks: Record<string, { status: string; detail?: string }> };
     expect(body.checks.netlink).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^CT_GET_STATS answered: \d+ entries$/) });
