@@ -76,7 +76,6 @@ function clientHeaders(req: IncomingMessage, trusted: ReadonlySet<string>): stri
   return id;
 }
 
-/** What the app would otherwise answer with a 500 or under a name not ours: refused here, with the security headers. */
 /** The security headers of proxy.ts, for the JSON answered here (nothing in it to run or to frame). */
 const OWN_ANSWER_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
@@ -87,6 +86,7 @@ const OWN_ANSWER_HEADERS = {
   'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
 };
 
+/** What the app would otherwise answer with a 500 or under a name not ours: refused here, with the security headers. */
 function refuse(res: ServerResponse, status: number, code: string, message: string, field?: string): void {
   res.writeHead(status, { ...OWN_ANSWER_HEADERS, 'Content-Type': 'application/json', 'Cache-Control': 'no-store', Connection: 'close' });
   res.end(JSON.stringify({ error: { code, message, ...(field === undefined ? {} : { field }) } }));
