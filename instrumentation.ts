@@ -17,7 +17,7 @@ export async function register(): Promise<void> {
   const { startPolicies } = await import('./lib/console/policy-actions');
   startPolicies();
   // GET /api/health is answered by scripts/serve.ts before Next's request path (lib/process/direct.ts says why).
-  const { healthRoute } = await import('./lib/console/health');
+  const health = await import('./app/api/health/route');
   const { registerDirectRoute } = await import('./lib/process/direct');
-  registerDirectRoute('/api/health', (request) => healthRoute(request, { params: Promise.resolve({}) }));
+  registerDirectRoute('/api/health', (request) => health.GET(request, { params: Promise.resolve({}) }));
 }

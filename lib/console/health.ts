@@ -9,8 +9,6 @@ import { dataDir, describeStoreError } from '@/lib/store';
 import { tableAlarm, type AlarmLevel } from './alarm';
 import { unwrittenCompletions } from './audited';
 import { monitoringAccess } from './monitoring';
-import { route } from './route';
-import { emptySchema } from './schemas';
 import { consoleService } from './service';
 import { statsRuntime } from './stats';
 import { processValue } from '@/lib/process';
@@ -61,9 +59,3 @@ export async function healthResponse(request: Request): Promise<Response> {
   const checks = Object.fromEntries(Object.entries(report.checks).map(([name, check]) => [name, check.status]));
   return Response.json({ status: report.status, checks, alarm } satisfies PublicHealth, { status, headers });
 }
-
-/**
- * GET /api/health through the route wrapper (no credentials needed; an unknown query key is a 400). The app's
- * route exports it, and instrumentation.ts registers it with scripts/serve.ts, which answers it before Next.
- */
-export const healthRoute = route({ permission: 'anyone', source: 'query', schema: emptySchema, handler: ({ request }) => healthResponse(request) });

@@ -16,7 +16,7 @@ export * from './schemas';
 export * from './connections';
 export { describeAudit, filterWords, type ApiAuditEntry } from './audit-text';
 export { changePassword, listAudit, LOGIN_MAX_BODY_BYTES, loginResponse, logoutResponse, passwordAudit, whoAmI } from './account';
-export { healthResponse, healthRoute, type PublicHealth } from './health';
+export { healthResponse, type PublicHealth } from './health';
 export { countTable, metricsText, startTableCounter, stopTableCounter } from './metrics';
 export { monitoringAccess } from './monitoring';
 export * from './history';
