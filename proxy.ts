@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { NextResponse, type NextRequest } from 'next/server';
 import { CONSOLE_PAGES } from '@/app/components/shell/pages';
 import { authService, pageAccess, type Permission } from '@/lib/auth';
+import { SECURITY_HEADERS } from '@/lib/config';
 
 /** Pages and what they need (the shell's one list of pages); any other page path is left to Next (404). */
 const PAGES: Record<string, Permission> = Object.fromEntries(CONSOLE_PAGES.map((page) => [page.href, page.permission]));
@@ -30,11 +31,7 @@ function contentSecurityPolicy(nonce: string): string {
 
 function withHeaders(response: NextResponse, csp: string): NextResponse {
   response.headers.set('Content-Security-Policy', csp);
-  response.headers.set('X-Content-Type-Options', 'nosniff');
-  response.headers.set('Referrer-Policy', 'no-referrer');
-  response.headers.set('X-Frame-Options', 'DENY');
-  response.headers.set('Cross-Origin-Opener-Policy', 'same-origin');
-  response.headers.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.headers.set(name, value);
   return response;
 }
 

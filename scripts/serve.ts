@@ -20,7 +20,7 @@ import type { TLSSocket } from 'node:tls';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import next from 'next';
-import { ConfigError, forbiddenQueryKey, hostAllowed, loadConfig, SETTINGS, setProcessConfig, type Config } from '../lib/config';
+import { ConfigError, forbiddenQueryKey, hostAllowed, loadConfig, SECURITY_HEADERS, SETTINGS, setProcessConfig, type Config } from '../lib/config';
 // Only leaf modules whose state lives on globalThis: this script's copies of modules are not the app's (Next
 // bundles its own), so nothing here may create objects - or throw errors - that the app's code checks the class of.
 import { beginShutdown, inFlightOperations, isShuttingDown, openFeeds, operationsDone, runShutdownHooks } from '../lib/lifecycle';
@@ -76,15 +76,8 @@ function clientHeaders(req: IncomingMessage, trusted: ReadonlySet<string>): stri
   return id;
 }
 
-/** The security headers of proxy.ts, for the JSON answered here (nothing in it to run or to frame). */
-const OWN_ANSWER_HEADERS = {
-  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
-  'X-Frame-Options': 'DENY',
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
-};
+/** The security headers proxy.ts sets, for the JSON answered here (nothing in it to run or to frame). */
+const OWN_ANSWER_HEADERS = { 'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'", ...SECURITY_HEADERS };
 
 /** What the app would otherwise answer with a 500 or under a name not ours: refused here, with the security headers. */
 function refuse(res: ServerResponse, status: number, code: string, message: string, field?: string): void {

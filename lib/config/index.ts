@@ -12,7 +12,7 @@ import { shareErrorClass } from '@/lib/process';
 
 export { LOG_LEVELS, SETTINGS, type Setting, type SettingName, type WanSetting } from './settings';
 export { POLICY_TRIGGERS, type PolicySetting, type PolicyTrigger } from './policies';
-export { FORBIDDEN_KEYS, forbiddenQueryKey, hostAllowed, type HostRules } from './requests';
+export { FORBIDDEN_KEYS, forbiddenQueryKey, hostAllowed, SECURITY_HEADERS, type HostRules } from './requests';
 
 type Env = Readonly<Record<string, string | undefined>>;
 type LogLevel = (typeof LOG_LEVELS)[number];

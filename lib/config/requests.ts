@@ -4,6 +4,18 @@
 // attacker's among them - become "our" origin; any other Host gets 421. And the keys no input may use.
 import { isIP } from 'node:net';
 
+/**
+ * The security headers of every answer besides its Content-Security-Policy: proxy.ts puts them on what Next
+ * answers (with a page's nonce policy), scripts/serve.ts on what it answers itself (with a JSON one).
+ */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
+};
+
 /** Keys that name the object machinery: a plain object swallows `__proto__` silently (so does Next's query parsing). */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
