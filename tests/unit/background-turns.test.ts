@@ -3,6 +3,7 @@
 // steps still let the event loop run.
 import { describe, expect, it } from 'vitest';
 import { answeringPage, answerPage, backgroundTurn } from '@/lib/conntrack';
+import { inTurns } from '@/lib/conntrack/snapshot/order';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
 import { turnsDuring } from '../support/turns';
 
@@ -75,5 +76,81 @@ describe('background work gives way to pages', () => {
   it('a failed page is no longer counted as answering', async () => {
     await expect(answerPage(() => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
     expect(answeringPage()).toBe(false);
+  });
+});
+
+/**
+ * Counts turns of the event loop: an immediate that queues itself again runs once per check phase (an immediate
+ * queued during the phase waits for the next one), so steps that read the same count ran in the same turn.
+ */
+function turnCounter(): { now: () => number; stop: () => void } {
+  let turn = 0;
+  let ticking = true;
+  const tick = () => {
+    turn++;
+    if (ticking) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return { now: () => turn, stop: () => (ticking = false) };
+}
+
+describe('inTurns() shares the turns', () => {
+  function* run(name: string, steps: number, seen: [string, number][], turn: () => number): Generator<void, string, void> {
+    for (let i = 0; i < steps; i++) {
+      seen.push([name, turn()]);
+      yield;
+    }
+    seen.push([name, turn()]);
+    return name;
+  }
+
+  it('runs one step per turn for all the runs together, in turn, and a run started by an answer in a later turn', async () => {
+    const counter = turnCounter();
+    const seen: [string, number][] = [];
+    let answeredAt = -1;
+    try {
+      const a = inTurns(run('a', 3, seen, counter.now));
+      const b = inTurns(run('b', 3, seen, counter.now));
+      // A page's order for later pages starts in the continuation of the page's answer.
+      const c = a.then((name) => {
+        answeredAt = counter.now();
+        return inTurns(run(`c after ${name}`, 1, seen, counter.now));
+      });
+      expect(await Promise.all([b, c])).toEqual(['b', 'c after a']);
+    } finally {
+      counter.stop();
+    }
+    const turns = seen.map(([, turn]) => turn);
+    expect(new Set(turns).size).toBe(turns.length);
+    expect(seen.slice(0, 6).map(([name]) => name)).toEqual(['a', 'b', 'a', 'b', 'a', 'b']);
+    const firstOfC = seen.find(([name]) => name.startsWith('c'))!;
+    expect(answeredAt).toBeGreaterThan(0);
+    expect(firstOfC[1]).toBeGreaterThan(answeredAt);
+  });
+
+  it('a run does not step while its wait() says so; the others do meanwhile', async () => {
+    const counter = turnCounter();
+    const seen: [string, number][] = [];
+    let waiting = true;
+    try {
+      const held = inTurns(run('held', 1, seen, counter.now), () => waiting);
+      await inTurns(run('free', 3, seen, counter.now));
+      expect(seen.map(([name]) => name)).toEqual(['free', 'free', 'free', 'free']);
+      waiting = false;
+      expect(await held).toBe('held');
+    } finally {
+      counter.stop();
+    }
+    expect(seen.filter(([name]) => name === 'held')).toHaveLength(2);
+  });
+
+  it('a step that throws rejects its own run only', async () => {
+    function* failing(): Generator<void, string, void> {
+      yield;
+      throw new Error('step failed');
+    }
+    const ok = inTurns(run('ok', 2, [], () => 0));
+    await expect(inTurns(failing())).rejects.toThrow('step failed');
+    expect(await ok).toBe('ok');
   });
 });

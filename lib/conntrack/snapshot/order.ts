@@ -7,6 +7,7 @@
 // runs them in one go, inTurns() lets the event loop run between them, so a server's first sort of a million rows
 // stalls no other request. The loops over rows are plain functions called per block, not loops in the generators:
 // V8 optimises a generator's own loops poorly (no on-stack replacement), and a first sort runs each pass once.
+import { processValue } from '../../process';
 import { SORT_KEYS, type SortKey } from '../vocabulary';
 import { FAMILY_V6, NO_STATE, SHAPE, type Columns, type ReadonlyColumn } from './columns';
 
@@ -16,17 +17,29 @@ const NONE = NO_STATE;
 
 /** Rows per block: the clock is read between blocks (a block takes well under a millisecond once optimised). */
 const BLOCK_ROWS = 4096;
+interface Job {
+  steps: Steps<unknown>;
+  wait?: () => boolean;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The process's turns, one whichever copy of this module asks (Next bundles it once for instrumentation and once
+ * for the routes, and both copies' steps share one event loop): the step limit, when the running step's turn
+ * started (blocks() measures from it), the step-runs of inTurns() not finished (in the order they next get a step),
+ * whether a pump is scheduled, and the pages being answered.
+ */
+const turns = processValue('snapshot-turns', () => ({ limit: { ms: 4 }, started: 0, jobs: [] as Job[], pumping: false, pagesAnswering: 0 }));
+
 /** A step ends once the turn it runs in has lasted `ms` (a test sets 0 to see every block as a step of its own). */
-export const stepLimit = { ms: 4 };
+export const stepLimit = turns.limit;
 const DIGITS = 65536;
 const WORD = 4294967296;
 /** A selection stops narrowing the boundary digit once this few rows share it: sorting them costs less than a pass. */
 const SMALL_BUCKET = 2048;
 
 export type Steps<T> = Generator<void, T, void>;
-
-/** When inTurns() resumed the steps it runs: the start of the turn that blocks() measures. */
-let turnStarted = 0;
 
 /**
  * work(lo, hi) over rows [0, n) a block (`rows`) at a time, the step ended (a yield) whenever the turn has run
@@ -36,7 +49,7 @@ let turnStarted = 0;
 export function* blocks(n: number, work: (lo: number, hi: number) => void, rows = BLOCK_ROWS): Steps<void> {
   for (let lo = 0; lo < n; lo += rows) {
     work(lo, Math.min(n, lo + rows));
-    if (performance.now() - turnStarted >= stepLimit.ms) yield;
+    if (performance.now() - turns.started >= stepLimit.ms) yield;
   }
 }
 
@@ -168,11 +181,16 @@ function* radixSteps(rows: Uint32Array, digits: readonly Digit[]): Steps<Uint32A
   return order;
 }
 
-const identity = (n: number): Uint32Array => {
+function fillIdentity(rows: Uint32Array, lo: number, hi: number): void {
+  for (let row = lo; row < hi; row++) rows[row] = row;
+}
+
+/** Rows [0, n) in table order, written a block at a time (a million in one go held a turn 3-10 ms before V8 optimised it). */
+function* identitySteps(n: number): Steps<Uint32Array> {
   const rows = scratch(n);
-  for (let row = 0; row < n; row++) rows[row] = row;
+  yield* blocks(n, (lo, hi) => fillIdentity(rows, lo, hi));
   return rows;
-};
+}
 
 /** Writes the sort values of rows [lo, hi) into out[0, hi - lo) (a block's scratch). */
 type Fill = (out: Float64Array, lo: number, hi: number) => void;
@@ -453,12 +471,12 @@ function doubleWords(bits: Uint32Array, high: Uint32Array, low: Uint32Array, see
 
 /** Every row ordered by the columns: IPv4 rows (numerically) before IPv6 rows (bytewise) for the address keys. */
 export function* orderSteps(k: SortColumns): Steps<Uint32Array> {
-  if (!k.address) return yield* radixSteps(identity(k.size), digitsOf(k));
+  if (!k.address) return yield* radixSteps(yield* identitySteps(k.size), digitsOf(k));
   const n = k.size;
   const keys = scratch(n);
   // One family (IPv4 rows: only word 1 differs): one sort of every row.
   if (!k.varies[0]) {
-    const order = yield* radixSteps(identity(n), addressDigits(k, keys, 1, 4));
+    const order = yield* radixSteps(yield* identitySteps(n), addressDigits(k, keys, 1, 4));
     giveBack(keys);
     return order;
   }
@@ -622,19 +640,16 @@ export function* warmSteps(c: Columns): Steps<void> {
   }
 }
 
-/** Pages being answered in this process (Snapshot.page(), of any snapshot): work in the background gives way to them. */
-let pagesAnswering = 0;
-
-/** Whether a page is being answered now. */
-export const answeringPage = (): boolean => pagesAnswering > 0;
+/** Whether a page is being answered now (in this process: Snapshot.page(), of any snapshot, or a route's answerPage()). */
+export const answeringPage = (): boolean => turns.pagesAnswering > 0;
 
 /** Runs a page's answer, background work waiting (backgroundTurn(), inTurns()' wait) while it runs. */
 export async function answerPage<T>(work: () => Promise<T>): Promise<T> {
-  pagesAnswering++;
+  turns.pagesAnswering++;
   try {
     return await work();
   } finally {
-    pagesAnswering--;
+    turns.pagesAnswering--;
   }
 }
 
@@ -646,7 +661,7 @@ export async function answerPage<T>(work: () => Promise<T>): Promise<T> {
 export async function backgroundTurn(maxWaitMs: number): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));
   const started = performance.now();
-  while (pagesAnswering > 0 && performance.now() - started < maxWaitMs) await new Promise<void>((resolve) => setTimeout(resolve, 1));
+  while (turns.pagesAnswering > 0 && performance.now() - started < maxWaitMs) await new Promise<void>((resolve) => setTimeout(resolve, 1));
 }
 
 /** Runs every step of a generator at once; its result. */
@@ -658,17 +673,45 @@ export function runAll<T>(steps: Steps<T>): T {
 }
 
 /**
- * Runs a generator's steps with the event loop let run between them (setImmediate), and before each step for as
- * long as `wait()` says so (a millisecond at a time: work in the background gives way); its result.
+ * One step of the first job not waiting, then the event loop runs (setImmediate; a millisecond while every job
+ * waits). One step per turn for all the jobs together: when each inTurns() had its own immediate, the runs
+ * resumed in the same check phase, one after the other, and a run that a finished one's answer started (a page's
+ * order for later pages, the page after its text index) took its first step in that answer's turn: a first sort
+ * at 1M entries held the server 42 ms (26 ms of it CPU: the page's last step, its rows, its order's first step).
  */
-export async function inTurns<T>(steps: Steps<T>, wait?: () => boolean): Promise<T> {
-  for (;;) {
-    turnStarted = performance.now();
-    const step = steps.next();
-    if (step.done) return step.value;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (wait?.()) await new Promise<void>((resolve) => setTimeout(resolve, 1));
+function pump(): void {
+  const { jobs } = turns;
+  const at = jobs.findIndex((job) => !job.wait?.());
+  if (at < 0) {
+    setTimeout(pump, 1);
+    return;
   }
+  const [job] = jobs.splice(at, 1);
+  turns.started = performance.now();
+  try {
+    const step = job.steps.next();
+    if (step.done) job.resolve(step.value);
+    else jobs.push(job);
+  } catch (error) {
+    job.reject(error);
+  }
+  if (jobs.length) setImmediate(pump);
+  else turns.pumping = false;
+}
+
+/**
+ * Runs a generator's steps with the event loop let run between them, one step per turn of the event loop shared
+ * by every inTurns() (round robin), the first in a later turn than the call; a step is not run while `wait()`
+ * says so (work in the background gives way). Its result.
+ */
+export function inTurns<T>(steps: Steps<T>, wait?: () => boolean): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    turns.jobs.push({ steps, wait, resolve: resolve as (value: unknown) => void, reject });
+    if (!turns.pumping) {
+      turns.pumping = true;
+      setImmediate(pump);
+    }
+  });
 }
 
 /** Row indices sorted ascending by key (ties by table order). */
