@@ -17,6 +17,8 @@ const NONE = NO_STATE;
 
 /** Rows per block: the clock is read between blocks (a block takes well under a millisecond once optimised). */
 const BLOCK_ROWS = 4096;
+
+/** A run of inTurns(): its steps, what holds it back, and its promise's settlers. */
 interface Job {
   steps: Steps<unknown>;
   wait?: () => boolean;
