@@ -11,6 +11,7 @@ import { decodeSynproxy } from '../codec/synproxy';
 import { decodeSecctx } from '../codec/help';
 import { decodeTuple } from '../codec/tuple';
 import { missing } from '../codec/nest';
+import { CTA_NAMES } from '../codec/names';
 import type { Connection, Tuple } from '../types';
 import { FAMILY_V6 as FAMILY_V6_, NO_STATE as NO_STATE_, SHAPE as SHAPE_, type Columns, type TupleZones } from './columns';
 import { Snapshot, type SpareBuffers } from './snapshot';
@@ -576,14 +577,13 @@ export class SnapshotBuilder implements Columns {
    * every attribute of it whether or not a rare attribute comes (in the server's bundle, ~500 bytes per entry).
    */
   private check(type: number, b: Uint8Array, start: number, end: number, v6: boolean): void {
-    const segment = type === CTA.TUPLE_MASTER ? 'CTA_TUPLE_MASTER' : type === CTA.SECCTX ? 'CTA_SECCTX' : type === CTA.SEQ_ADJ_ORIG ? 'CTA_SEQ_ADJ_ORIG' : type === CTA.SEQ_ADJ_REPLY ? 'CTA_SEQ_ADJ_REPLY' : 'CTA_SYNPROXY';
     try {
       if (type === CTA.TUPLE_MASTER) decodeTuple(b, start, end, v6 ? 'ipv6' : 'ipv4');
       else if (type === CTA.SECCTX) decodeSecctx(b, start, end);
       else if (type === CTA.SEQ_ADJ_ORIG || type === CTA.SEQ_ADJ_REPLY) decodeSeqAdj(b, start, end);
       else decodeSynproxy(b, start, end);
     } catch (error) {
-      if (error instanceof CodecError) throw error.within(segment);
+      if (error instanceof CodecError) throw error.within(CTA_NAMES[type]);
       throw error;
     }
   }
