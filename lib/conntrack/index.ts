@@ -4,7 +4,7 @@ export { ConntrackEvents, type EventsOptions } from './events';
 export { ConntrackExpectations, type ExpectationRef, type ListedExpectation, type ExpectationDeleteResult } from './expectations';
 export { expectationFilterSchema, expectationFilterShape, toExpectationFilter, matchesExpectation, sameTuple, type ExpectationFilter } from './expectation-filter';
 export { emptyFields, emptyProgress, Snapshot, matches, startedMs, FAMILY_V6, NO_STATE, SHAPE, GROUP_KEYS, GROUP_METRICS, type Columns, type ColumnBuffers, type SpareBuffers, type EntryFields, type EntryProgress, type RowMask, type RowCursor, type SnapshotQuery, type SnapshotInfo, type SnapshotSummary, type Page, type ColumnGroupKey, type Group, type Grouping, type Others, type GroupKey, type GroupMetric, type KeyColumn } from './snapshot';
-export { answeringPage, answerPage, backgroundTurn, blocks, inTurns, runAll, type Steps } from './snapshot/order';
+export { answeringPage, answerPage, backgroundTurn, blocks, inTurns, ownTurn, runAll, type Steps } from './snapshot/order';
 export { SORT_KEYS, type SortKey } from './vocabulary';
 export { filterSchema, filterShape, hostPattern, parseFilter, toFilter, hasLabel, isEmptyFilter, STATUS_NAMES, type ToFilterOptions, type Filter, type HostMatch, type FilterInput, type PortRange, type StatusMatch } from './filter';
 export { readEventsSysctl } from './event-support';

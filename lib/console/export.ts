@@ -1,6 +1,7 @@
 // The one export stream: rows as a CSV (RFC 4180, header first) or JSON (one array) download, rendered a chunk at a
 // time as the client reads, for connections and history alike. The column tables live here too: history's columns
 // are the connection columns both shapes share, plus its own.
+import { ownTurn } from '@/lib/conntrack';
 import { exportChunks } from '@/lib/observability';
 import { WRITTEN, type WrittenChunk } from '@/lib/process/written';
 import type { ApiConnection, ApiConnectionBase, ApiEndpoint, ApiNatTarget } from './connection';
@@ -183,9 +184,10 @@ export function exportStream(options: ExportStreamOptions): Response {
   };
   const stream = new ReadableStream<Uint8Array>({
     // A reader that is always ready (a fast client, loopback) would otherwise pull every piece in one run of
-    // microtasks and hold the event loop for the whole export: each piece waits for the next turn.
+    // microtasks and hold the event loop for the whole export: each piece waits for a turn of its own (ownTurn(),
+    // not beside a step of the sorts or columns running meanwhile, such as this export's WAN decisions).
     async pull(controller) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await ownTurn();
       if (!body) return; // cancelled meanwhile
       let piece: Uint8Array | null;
       try {

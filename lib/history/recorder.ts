@@ -364,7 +364,7 @@ export class HistoryRecorder {
    */
   async checkStorage(): Promise<void> {
     try {
-      await this.options.store.scan();
+      await this.options.store.scan(nextTurn);
     } catch (error) {
       if (sqliteCode(error)) this.stopRecording(error);
       else throw error;

@@ -835,11 +835,11 @@ export class HistoryStore {
   }
 
   /**
-   * Reads every row of every partition in key order, `chunkRows` at a time, yielding to the event loop between
-   * chunks (the writer may retire a partition meanwhile: each chunk reads the catalog again): a corrupt page throws
-   * the store's error (SQLITE_CORRUPT). Resolves with the rows read.
+   * Reads every row of every partition in key order, `chunkRows` at a time, awaiting `turn()` between chunks (the
+   * recorder's background turn; the writer may retire a partition meanwhile: each chunk reads the catalog again): a
+   * corrupt page throws the store's error (SQLITE_CORRUPT). Resolves with the rows read.
    */
-  async scan(chunkRows = 20_000): Promise<number> {
+  async scan(turn: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)), chunkRows = 20_000): Promise<number> {
     let after = -1;
     let read = 0;
     for (;;) {
@@ -857,7 +857,7 @@ export class HistoryStore {
       if (!chunk) return read;
       read += chunk.rows;
       after = chunk.last;
-      await new Promise((resolve) => setImmediate(resolve));
+      await turn();
     }
   }
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { answeringPage, answerPage, backgroundTurn } from '@/lib/conntrack';
 import { inTurns } from '@/lib/conntrack/snapshot/order';
 import { SnapshotBuilder } from '@/lib/conntrack/snapshot';
+import { exportStream, type ExportBody } from '@/lib/console/export';
 import { turnsDuring } from '../support/turns';
 
 const ROWS = 200_000;
@@ -142,6 +143,32 @@ describe('inTurns() shares the turns', () => {
       counter.stop();
     }
     expect(seen.filter(([name]) => name === 'held')).toHaveLength(2);
+  });
+
+  it("background turns and an export's pieces take turns of their own, not one beside a run's step", async () => {
+    const counter = turnCounter();
+    const seen: [string, number][] = [];
+    try {
+      const stepping = inTurns(run('step', 6, seen, counter.now));
+      const background = (async () => {
+        for (let i = 0; i < 4; i++) {
+          await backgroundTurn(1000);
+          seen.push(['background', counter.now()]);
+        }
+      })();
+      let pieces = 0;
+      const body: ExportBody = () => {
+        seen.push(['export', counter.now()]);
+        return pieces++ < 3 ? new Uint8Array([pieces]) : null;
+      };
+      const download = new Response(exportStream({ format: 'csv', body, filename: 'x' }).body).arrayBuffer();
+      await Promise.all([stepping, background, download]);
+    } finally {
+      counter.stop();
+    }
+    for (const name of ['step', 'background', 'export']) expect(seen.filter(([source]) => source === name).length).toBeGreaterThan(3);
+    const turns = seen.map(([, turn]) => turn);
+    expect(new Set(turns).size).toBe(turns.length);
   });
 
   it('a step that throws rejects its own run only', async () => {

@@ -655,15 +655,24 @@ export async function answerPage<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A run with no steps: it ends in the pump's turn, so the awaiting work runs there, the only step of that turn. */
+function* noSteps(): Steps<void> {}
+
 /**
- * A turn of the event loop for work in the background (the history's dumps and reconciles): setImmediate, then a
- * millisecond at a time while a page is being answered, for up to `maxWaitMs` (the work still moves on under a
- * steady stream of pages).
+ * A turn of the event loop of its own for a piece of work that is not a run of steps (an export's next piece):
+ * the work goes on in the microtasks of a pump's turn, so it shares the turns with the runs of inTurns() instead of
+ * running in the same check phase as one of their steps. `wait()` holds it back as inTurns()' does.
  */
-export async function backgroundTurn(maxWaitMs: number): Promise<void> {
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  const started = performance.now();
-  while (turns.pagesAnswering > 0 && performance.now() - started < maxWaitMs) await new Promise<void>((resolve) => setTimeout(resolve, 1));
+export const ownTurn = (wait?: () => boolean): Promise<void> => inTurns(noSteps(), wait);
+
+/**
+ * A turn of the event loop for work in the background (the history's dumps, reconciles and storage check, the
+ * export warm-up): ownTurn(), held back while a page is being answered, for up to `maxWaitMs` (the work still
+ * moves on under a steady stream of pages).
+ */
+export function backgroundTurn(maxWaitMs: number): Promise<void> {
+  const called = performance.now();
+  return ownTurn(() => turns.pagesAnswering > 0 && performance.now() - called < maxWaitMs);
 }
 
 /** Runs every step of a generator at once; its result. */
