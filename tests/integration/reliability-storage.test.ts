@@ -88,4 +88,50 @@ describe('storage checked at start', () => {
       await ns.dispose();
     }
   }, 600_000);
+
+  it('a corrupt history table stops recording, health says why, and a delete still goes through with its audit row', async () => {
+    const history = await createTestNamespace('ctc-hist');
+    const data = await dataDirWithUsers();
+    try {
+      // A first start creates the history tables (partition 0 is "history"); the check at start does not read them.
+      await (await startServer({ netns: history.name, dataDir: data.dir, admin: data.admin })).stop();
+      corruptTable(data.dir, 'history', () => undefined);
+      const server = await startServer({ netns: history.name, dataDir: data.dir, admin: data.admin });
+      try {
+        let recorder: { status: string; detail: string } | undefined;
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+          const health = (await (await fetch(`${server.url}/api/health`, { headers: server.authHeaders() })).json()) as { checks: Record<string, { status: string; detail: string }> };
+          recorder = health.checks.recorder;
+          if (recorder?.status === 'fail') break;
+        }
+        expect(recorder?.status).toBe('fail');
+        expect(recorder?.detail).toMatch(/^the history table is corrupt or unreadable: .*recording has stopped/);
+
+        const made = await runCommand(['ip', 'netns', 'exec', history.name, 'conntrack', '-I', '-p', 'tcp', '-s', '192.0.2.7', '-d', '198.51.100.7', '--sport', '40000', '--dport', '443', '--state', 'ESTABLISHED', '-t', '600']);
+        expect(made.exitCode).toBe(0);
+        const page = (await (await fetch(`${server.url}/api/connections?src=192.0.2.7`, { headers: server.authHeaders() })).json()) as { items: { id: number }[] };
+        expect(page.items).toHaveLength(1);
+        const deleted = await fetch(`${server.url}/api/connections/delete`, {
+          method: 'POST',
+          headers: { ...server.authHeaders(), 'Content-Type': 'application/json' },
+          body: JSON.stringify({ ids: [page.items[0].id] }),
+        });
+        expect(deleted.status).toBe(200);
+        const listed = await runCommand(['ip', 'netns', 'exec', history.name, 'conntrack', '-L', '-s', '192.0.2.7']);
+        expect(listed.stdout).not.toContain('192.0.2.7');
+        const db = new Database(join(data.dir, 'console.db'), { readonly: true });
+        try {
+          const rows = db.prepare("SELECT outcome, affected FROM audit_log WHERE action LIKE 'connection%' ORDER BY id").all();
+          expect(rows).toEqual([{ outcome: 'ok', affected: 1 }]);
+        } finally {
+          db.close();
+        }
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      rmSync(data.dir, { recursive: true, force: true });
+      await history.dispose();
+    }
+  }, 300_000);
 });
