@@ -10,7 +10,8 @@
 //     process start are included on its side; the cost of `ip netns exec NS true` is printed for reference).
 //   - the floor: scripts/floor/ctdump.c (built here with cc), the same AF_UNSPEC dump on a raw netlink socket that
 //     only counts the messages, also spawn to exit under ip netns exec: what any userspace dump costs at least.
-// Medians over the runs; the table and every sample go to bench-results/bench-<N>-<time>.json.
+// Medians over the runs, and each ratio the median of the runs' own ratios; the table and every sample go to
+// bench-results/bench-<N>-<time>.json.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
@@ -148,6 +149,16 @@ class Samples {
     const list = this.all.get(key);
     return list?.length ? median(list) : NaN;
   }
+  /**
+   * The median of each run's own ratio `ours` / `theirs` (both taken once per run): the host's speed changes
+   * between runs by up to 2x here, and a ratio of medians can pair a fast run's sample with a slow run's.
+   */
+  ratio(ours: string, theirs: string): number {
+    const a = this.all.get(ours) ?? [];
+    const b = this.all.get(theirs) ?? [];
+    if (a.length !== b.length) throw new Error(`${ours} has ${a.length} samples, ${theirs} ${b.length}: a ratio pairs one of each per run`);
+    return a.length ? median(a.map((value, i) => value / b[i])) : NaN;
+  }
 }
 
 interface Row {
@@ -240,15 +251,16 @@ async function main(): Promise<void> {
       expectCount('snapshot()', snap.value.size, N);
       samples.add('snapshot', snap.ms);
       samples.add('bytesPerEntry', snap.value.byteSize / snap.value.size);
+      // The floor right after ours, so that the pair sees the same host (its speed drifts within a run).
+      const floorRun = await floorDump(floor, ns.name);
+      expectCount('the floor (ctdump)', floorRun.count, N);
+      samples.add('snapshot.floor', floorRun.ms);
       const columns = await timed(async () => uplinkColumns(snap.value, uplinks));
       if (!columns.value.staleCount) throw new Error('uplinkColumns(): no stale entry, the bench router is not what it should be');
       samples.add('snapshot.wan', snap.ms + columns.ms);
       const listAll = await tool(ns.name, ['-L', '-o', 'id']);
       expectCount('conntrack -L', listAll.count, N);
       samples.add('snapshot.tool', listAll.ms);
-      const floorRun = await floorDump(floor, ns.name);
-      expectCount('the floor (ctdump)', floorRun.count, N);
-      samples.add('snapshot.floor', floorRun.ms);
 
       const snapChild = await child(ns.name);
       expectCount('child snapshot()', snapChild.entries, N);
@@ -317,8 +329,8 @@ async function main(): Promise<void> {
   const rows = ROWS.map((row) => {
     const ours = samples.median(row.ours);
     const theirs = samples.median(row.theirs);
-    const ratio = ours / theirs;
-    const floorRatio = ours / samples.median('snapshot.floor');
+    const ratio = samples.ratio(row.ours, row.theirs);
+    const floorRatio = samples.ratio(row.ours, 'snapshot.floor');
     const checks = [row.target === undefined || ratio <= row.target, row.floorTarget === undefined || floorRatio <= row.floorTarget];
     const verdict = row.target === undefined && row.floorTarget === undefined ? '' : checks.every(Boolean) ? 'PASS' : 'MISS';
     return { ...row, oursMs: ours, theirsMs: theirs, ratio, floorRatio, verdict, oursSamples: samples.all.get(row.ours), theirsSamples: samples.all.get(row.theirs) };
@@ -422,6 +434,7 @@ async function main(): Promise<void> {
       `node --import tsx scripts/bench-child.ts to its report of one snapshot; conntrack = spawn to exit of ip netns exec NS conntrack ... (stdout to /dev/null;\n` +
       `ip netns exec NS true alone takes ${fmt(netnsExecMs)} ms). conntrack -L lists both families by default (AF_UNSPEC dump).\n` +
       `floor = ip netns exec NS build/floor/ctdump (scripts/floor/ctdump.c), spawn to exit: ${fmt(samples.median('snapshot.floor'))} ms; "vs floor" = ours / floor.\n` +
+      `ratio and vs floor: the median of each run's own ratio (the floor is taken right after the snapshot), not a ratio of the medians.\n` +
       `stall: perf_hooks event-loop delay (1 ms resolution) in the child (median over runs), after one count() request\n` +
       `warmed the socket path; the stall includes time the process waits for a CPU, so it grows with the machine's load.\n` +
       `delete: 'dump-delete' (the default) = dump + pipelined deletes by id; 'kernel-flush' = counting dump with CTA_FILTER + one filtered CT_DELETE.\n` +
