@@ -7,9 +7,10 @@ export async function register(): Promise<void> {
   const { logger } = await import('./lib/observability');
   // The pending entries are read before this returns (so before any request); counting them needs a dump.
   closeInterrupted().catch((error: unknown) => logger().error({ err: error }, 'could not close the audit entries of interrupted actions'));
-  const { historyRuntime } = await import('./lib/history/runtime');
-  // Subscribing happens at once; the seeding dump continues in the background.
-  historyRuntime();
+  // The console service starts the history recorder: subscribing happens at once, and the seeding dump continues in
+  // the background through the service's snapshot registry (a first refresh meanwhile joins it).
+  const { consoleService } = await import('./lib/console/service');
+  consoleService();
   // The table-usage sampler behind the Overview charts and the alarm.
   const { statsRuntime } = await import('./lib/console/stats');
   statsRuntime();

@@ -1,7 +1,7 @@
 // The process-wide console service: one Conntrack client for the managed namespace, its snapshot registry and the
 // kernel counters read with each snapshot.
 import { config } from '@/lib/config';
-import { Conntrack, isEmptyFilter, type ColumnBuffers } from '@/lib/conntrack';
+import { Conntrack, isEmptyFilter, type ColumnBuffers, type Snapshot } from '@/lib/conntrack';
 import { historyRuntime } from '@/lib/history';
 import { CounterReadings } from './counters';
 import { SnapshotRegistry } from './snapshots';
@@ -24,11 +24,14 @@ export function createConsoleService(options: { netns?: string } = {}): ConsoleS
     await counters.record(snapshot.info.id, () => conntrack.stats());
     return snapshot;
   };
-  const snapshots = new SnapshotRegistry(take);
-  // The history's own snapshots (its start-up dump, its reconciles) share the registry's spare column buffers. A
-  // filtered one is small and would push a full-size spare out: it takes a buffer of its own.
+  // A take that joins the history's dump in flight: the history reads that snapshot itself (no reconcile).
+  const joined = (snapshot: Snapshot) => counters.record(snapshot.info.id, () => conntrack.stats());
+  const snapshots = new SnapshotRegistry(take, joined);
+  // The history's own snapshots (its start-up dump, its reconciles) share the registry's spare column buffers, and a
+  // refresh while one is being taken joins it. A filtered one is small and would push a full-size spare out: it
+  // takes a buffer of its own.
   historyRuntime().recorder?.readSnapshotsWith(options.netns, async (filter, read) =>
-    isEmptyFilter(filter) ? snapshots.transient((buffers) => conntrack.snapshot({}, { buffers }), read) : read(await conntrack.snapshot(filter)),
+    isEmptyFilter(filter) ? snapshots.transient((buffers) => conntrack.snapshot({}, { buffers }), read, { joinable: true }) : read(await conntrack.snapshot(filter)),
   );
   return { conntrack, snapshots, counters };
 }

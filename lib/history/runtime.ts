@@ -35,9 +35,13 @@ function create(): HistoryRuntime {
     log: (message) => logger().warn(message),
     onLost: (lost) => eventsLost().inc(lost),
   });
-  const ready = recorder.start().catch((error: unknown) => {
-    logger().error({ err: error }, 'history: the recorder could not start');
-  });
+  // Started a microtask later: the console service that creates this runtime first names the snapshot source its
+  // seeding dump goes through (readSnapshotsWith), so a refresh meanwhile joins that dump.
+  const ready = Promise.resolve()
+    .then(() => recorder.start())
+    .catch((error: unknown) => {
+      logger().error({ err: error }, 'history: the recorder could not start');
+    });
   // The history table is read through once in the background: a corrupt one stops recording, not the console.
   void ready.then(() => recorder.checkStorage()).catch((error: unknown) => logger().error({ err: error }, 'history: the table check failed'));
   registerHealthCheck('recorder', () => {

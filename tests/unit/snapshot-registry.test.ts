@@ -163,4 +163,50 @@ describe('column buffers of retired snapshots', () => {
     });
     expect(snapshots.leases()).toBe(0);
   });
+
+  it("a refresh while the history's whole-table dump is taken joins it: one dump, kept, its buffer not handed on", async () => {
+    let takes = 0;
+    let joinedIds: string[] = [];
+    const snapshots = new SnapshotRegistry(
+      async (buffers) => table(++takes, buffers),
+      async (snapshot) => void joinedIds.push(snapshot.info.id),
+    );
+    let finishDump: () => void = () => {};
+    let dumped = 0;
+    const dump = (buffers: ColumnBuffers) =>
+      new Promise<Snapshot>((resolve) => {
+        dumped++;
+        finishDump = () => resolve(table(500, buffers));
+      });
+    let readDone: () => void = () => {};
+    let seen: Snapshot | undefined;
+    const history = snapshots.transient(dump, (s) => ((seen = s), new Promise<void>((resolve) => (readDone = resolve))), { joinable: true });
+    const refreshed = snapshots.refresh();
+    finishDump();
+    const joined = await refreshed;
+    expect(takes).toBe(0);
+    expect(dumped).toBe(1);
+    expect(joined).toBe(seen);
+    expect(joinedIds).toEqual([joined.info.id]);
+    // Two more refreshes retire it while the history still reads it: its rows stay (leased), and once read it is
+    // the console's, not handed on as a transient's.
+    const rows = rowsOf(joined);
+    await snapshots.refresh();
+    await snapshots.refresh();
+    const fourth = await snapshots.refresh();
+    expect(fourth.reusedBuffer).toBe(false);
+    expect(rowsOf(joined)).toEqual(rows);
+    readDone();
+    await history;
+    expect(snapshots.leases()).toBe(0);
+    // Once the dump is done, a refresh dumps on its own again; a transient that is not joinable is never joined.
+    joinedIds = [];
+    const alone = snapshots.transient(dump, () => Promise.resolve());
+    const own = snapshots.refresh();
+    finishDump();
+    await alone;
+    expect((await own).info.id).not.toBe(seen!.info.id);
+    expect(takes).toBe(4);
+    expect(joinedIds).toEqual([]);
+  });
 });
