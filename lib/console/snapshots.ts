@@ -105,9 +105,10 @@ export class SnapshotRegistry {
   }
 
   /**
-   * A snapshot only `read` reads (the /metrics background count): taken into a free column buffer when there is
-   * one, and retired as soon as `read` is done, so its buffer goes to the next take (a refresh or the next count)
-   * instead of to the collector. Never a request's snapshot: nothing else may hold it.
+   * A snapshot only `read` reads (the /metrics background count, the history's dumps): taken into a free column
+   * buffer when there is one, and retired as soon as `read` is done, so its buffer goes to the next take (a refresh
+   * or the next count) instead of to the collector. A `joinable` one (a whole-table dump of the history's) is
+   * joined by a take while it is being taken: it is then the console's, and not retired here.
    */
   async transient<T>(take: (buffers: ColumnBuffers) => Promise<Snapshot>, read: (snapshot: Snapshot) => Promise<T>, options: { joinable?: boolean } = {}): Promise<T> {
     const taking = take(this.buffers);
