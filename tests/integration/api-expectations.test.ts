@@ -37,8 +37,11 @@ async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) 
 }
 
 const oracleExpectations = (): Promise<OracleExpectation[]> => listExpectationsWithConntrack(lab.namespaces.router);
-const dataPorts = (list: { tuple: { dport?: number } }[]) => list.map((e) => e.tuple.dport).sort();
-const apiPorts = (items: ApiExpectation[]) => items.map((e) => e.expected.dport).sort();
+// By family and data port: an IPv4 and the IPv6 session can be given the same data port (their servers listen on
+// different addresses); the IPv4 sessions cannot (one server address).
+const dataPorts = (list: OracleExpectation[]) => list.map((e) => `${e.family} ${e.tuple.dport}`).sort();
+const apiPorts = (items: ApiExpectation[]) => items.map((e) => `${e.family} ${e.expected.dport}`).sort();
+const portOf = (e: ApiExpectation) => `${e.family} ${e.expected.dport}`;
 
 async function listed(query = ''): Promise<ApiExpectation[]> {
   const reply = await call<{ matched: number; items: ApiExpectation[] }>('GET', `/api/expectations${query}`);
@@ -71,7 +74,7 @@ describe('GET /api/expectations', () => {
     expect(apiPorts(items)).toEqual(dataPorts(oracle));
     const table = await listAll(lab.namespaces.router);
     for (const e of items) {
-      const twin = oracle.find((o) => o.tuple.dport === e.expected.dport);
+      const twin = oracle.find((o) => o.family === e.family && o.tuple.dport === e.expected.dport);
       expect([e.helper, e.class, e.expected.src, e.mask.dport]).toEqual([twin?.helper, twin?.class, twin?.tuple.src, twin?.mask.dport]);
       expect(Math.abs(e.timeout - (twin?.timeout ?? -100))).toBeLessThanOrEqual(3);
       const master = table.find((c) => c.original.src === e.master.original.src && c.original.sport === e.master.original.sport && c.original.dport === 21);
@@ -85,7 +88,9 @@ describe('GET /api/expectations', () => {
     expect(await listed('?helper=sip')).toHaveLength(0);
     const one = all[0];
     expect((await listed(`?master=${one.master.id}`)).map((e) => e.id)).toEqual([one.id]);
-    expect((await listed(`?port=${one.expected.dport}`)).map((e) => e.id)).toEqual([one.id]);
+    const samePort = all.filter((e) => e.expected.dport === one.expected.dport).map((e) => e.id);
+    expect(samePort).toContain(one.id);
+    expect((await listed(`?port=${one.expected.dport}`)).map((e) => e.id).sort()).toEqual(samePort.sort());
     expect((await listed('?address=2001:db8::/32')).map((e) => e.family)).toEqual(['ipv6']);
     expect((await listed(`?address=${lab.addresses.lan.clients[1].ipv4}`)).map((e) => e.master.original.src)).toEqual([lab.addresses.lan.clients[1].ipv4]);
   });
@@ -173,7 +178,7 @@ describe('deleting expectations', () => {
     const [target] = await listed(`?master=${(await listed()).find((e) => e.master.original.sport === sessions[0].control.sport)?.master.id}`);
     const reply = await call('DELETE', `/api/expectations/${target.id}`);
     expect(reply.status, reply.text).toBe(200);
-    expect(dataPorts(await oracleExpectations())).toEqual(dataPorts(before).filter((p) => p !== target.expected.dport));
+    expect(dataPorts(await oracleExpectations())).toEqual(dataPorts(before).filter((p) => p !== portOf(target)));
     expect((await call('DELETE', `/api/expectations/${target.id}`)).status).toBe(404);
     const entries = await audit('expectation.delete');
     expect(entries.map((e) => [e.target, e.outcome])).toContainEqual([`expectation ${target.id}`, 'ok']);
@@ -186,7 +191,7 @@ describe('deleting expectations', () => {
     const reply = await call<ExpectationsDeleteOutcome>('POST', '/api/expectations/delete', { master: victim?.master.id });
     expect(reply.status, reply.text).toBe(200);
     expect([reply.body.matched, reply.body.deleted]).toEqual([1, 1]);
-    expect(dataPorts(await oracleExpectations())).toEqual(dataPorts(before).filter((p) => p !== victim?.expected.dport));
+    expect(dataPorts(await oracleExpectations())).toEqual(dataPorts(before).filter((p) => victim === undefined || p !== portOf(victim)));
     expect((await audit('expectations.delete-master')).map((e) => [e.affected, e.outcome])).toContainEqual([1, 'ok']);
     const bad = await call<ApiErrorBody>('POST', '/api/expectations/delete', { master: 'x' });
     expect([bad.status, bad.body.error.field]).toEqual([400, 'master']);
