@@ -54,6 +54,7 @@ function printErrorContexts(dir) {
 }
 
 printFailedTests(readJson('test-results/vitest.json'));
+printFailedE2e(hasE2e ? readJson('test-results/e2e.json') : undefined);
 
 /**
  * Each failed vitest test by file and name with the first lines of its error, printed again just above the summary:
@@ -75,6 +76,34 @@ function printFailedTests(report) {
 
 function indent(text) {
   return text.split('\n').slice(0, 12).map((line) => `    ${line}`).join('\n');
+}
+
+/**
+ * Each failed end-to-end test with the first lines of its error, just above the summary: the page contexts printed
+ * after the Playwright run can be long enough to push the error itself out of what a CI record keeps.
+ */
+function printFailedE2e(report) {
+  const failed = [];
+  const walk = (suite) => {
+    for (const child of suite.suites ?? []) walk(child);
+    for (const spec of suite.specs ?? []) {
+      for (const test of spec.tests ?? []) {
+        const result = (test.results ?? []).at(-1);
+        if (!result || test.status !== 'unexpected') continue;
+        const error = result.errors?.[0] ?? result.error ?? {};
+        const at = error.location ? `${error.location.file.replace(`${process.cwd()}/`, '')}:${error.location.line}` : `${spec.file}:${spec.line}`;
+        failed.push(`FAIL ${at} > ${spec.title}\n${indent(stripAnsi(error.message ?? String(result.status)))}`);
+      }
+    }
+  };
+  for (const suite of report?.suites ?? []) walk(suite);
+  if (failed.length === 0) return;
+  console.log('\n=== failed end-to-end tests');
+  for (const line of failed) console.log(line);
+}
+
+function stripAnsi(text) {
+  return text.replace(/\u001b\[[0-9;]*m/g, '');
 }
 
 console.log('\n=== summary');
