@@ -113,6 +113,7 @@ export class Conntrack {
   readonly netns: string | undefined;
   private readonly timeoutMs: number | undefined;
   private support: KernelSupport = supportFor();
+  private writeMarks = 0;
   /** The expectation table of the same namespace. */
   readonly expectations: ConntrackExpectations;
 
@@ -136,6 +137,24 @@ export class Conntrack {
       return await work(socket);
     } finally {
       socket.close();
+    }
+  }
+
+  /**
+   * Counts this client's writes to the table (deletes, flushes, inserts), once as each begins and once as it ends:
+   * a dump taken while the count stayed the same began after the last write ended and before the next began, so
+   * it shows every write this client made. (A snapshot shared between readers is reused only while it does.)
+   */
+  get writes(): number {
+    return this.writeMarks;
+  }
+
+  private async writing<T>(work: () => Promise<T>): Promise<T> {
+    this.writeMarks++;
+    try {
+      return await work();
+    } finally {
+      this.writeMarks++;
     }
   }
 
@@ -384,7 +403,7 @@ export class Conntrack {
       if (entry.id === undefined) throw new ValidationError('id', 'every entry to delete needs its id, so a newer connection on the same tuple is never deleted');
     }
     const items: BatchItem[] = entries.map((entry) => ({ type: DELETE, family: familyNumber(entry.family), attrs: this.refAttrs(entry) }));
-    const errors = await this.withSocket((socket) => socket.batch(items, 'delete connections'));
+    const errors = await this.writing(() => this.withSocket((socket) => socket.batch(items, 'delete connections')));
     const result: DeleteManyResult = { deleted: 0, alreadyGone: 0, failed: [], errnos: errors };
     errors.forEach((errno, i) => {
       if (errno === 0) result.deleted++;
@@ -406,6 +425,10 @@ export class Conntrack {
    */
   async deleteMatching(filter: Filter, options: { method?: 'auto' | 'kernel-flush' | 'dump-delete'; sample?: number } = {}): Promise<DeleteMatchingResult> {
     if (isEmptyFilter(filter)) throw new ValidationError('filter', 'an empty filter would delete everything: use flush() for that');
+    return this.writing(() => this.deleteMatchingNow(filter, options));
+  }
+
+  private async deleteMatchingNow(filter: Filter, options: { method?: 'auto' | 'kernel-flush' | 'dump-delete'; sample?: number }): Promise<DeleteMatchingResult> {
     const sampleSize = options.sample ?? 0;
     if (options.method === 'kernel-flush') {
       const plan = planKernelFilter(filter, this.support, 'flush');
@@ -478,11 +501,13 @@ export class Conntrack {
    * family, so one flush per family (side by side or in turn) walks it twice.
    */
   async flush(family?: Family): Promise<{ deleted: number }> {
-    let before = 0;
-    if (family) await this.rawDump({ family }, true, () => before++);
-    else before = await this.count();
-    await this.kernelFlush([{ family: family ? familyNumber(family) : AF.UNSPEC }], 'flush connections');
-    return { deleted: before };
+    return this.writing(async () => {
+      let before = 0;
+      if (family) await this.rawDump({ family }, true, () => before++);
+      else before = await this.count();
+      await this.kernelFlush([{ family: family ? familyNumber(family) : AF.UNSPEC }], 'flush connections');
+      return { deleted: before };
+    });
   }
 
   /**
@@ -523,7 +548,7 @@ export class Conntrack {
       flags: NLM_F.CREATE | NLM_F.EXCL,
     }));
     // 1024 requests (~200 KB) per datagram: a quarter of the round trips of the default window.
-    return this.withSocket((socket) => socket.batch(items, 'create connections', { window: 1024 }));
+    return this.writing(() => this.withSocket((socket) => socket.batch(items, 'create connections', { window: 1024 })));
   }
 
   /** Subscribes to NEW / UPDATE / DESTROY events. */

@@ -17,16 +17,18 @@ export interface ConsoleService {
 export function createConsoleService(options: { netns?: string } = {}): ConsoleService {
   const conntrack = new Conntrack({ netns: options.netns });
   const counters = new CounterReadings();
+  // The kernel counters read with each snapshot: all a take that joins the history's dump in flight adds (the
+  // history reads that snapshot itself, no reconcile).
+  const joined = (snapshot: Snapshot) => counters.record(snapshot.info.id, () => conntrack.stats());
   const take = async (buffers: ColumnBuffers) => {
     const snapshot = await conntrack.snapshot({}, { buffers });
     // Each refresh also tells the history which entries open at its start have ended meanwhile.
     await historyRuntime().recorder?.reconcileWith(snapshot);
-    await counters.record(snapshot.info.id, () => conntrack.stats());
+    await joined(snapshot);
     return snapshot;
   };
-  // A take that joins the history's dump in flight: the history reads that snapshot itself (no reconcile).
-  const joined = (snapshot: Snapshot) => counters.record(snapshot.info.id, () => conntrack.stats());
-  const snapshots = new SnapshotRegistry(take, joined);
+  // A dump is joined only while the console has not written to the table since it began (deletes, flushes).
+  const snapshots = new SnapshotRegistry(take, { joined, writes: () => conntrack.writes });
   // The history's own snapshots (its start-up dump, its reconciles) share the registry's spare column buffers, and a
   // refresh while one is being taken joins it. A filtered one is small and would push a full-size spare out: it
   // takes a buffer of its own.

@@ -53,34 +53,49 @@ const columnBuffers = () =>
 const leaseGauge = () =>
   gauge({ name: 'conntrack_console_snapshot_leases', help: 'Readers (requests, exports, background sorts) holding a snapshot the console keeps or has retired.' });
 
+/** A dump in flight, and the console's write count (Conntrack.writes) when it was asked for. */
+interface Take {
+  snapshot: Promise<Snapshot>;
+  writes: number;
+}
+
 /**
  * Keeps the latest snapshot and the one before it (so a page still showing the previous one can finish paging
  * or resolve ids while another tab refreshes). The first read takes a snapshot; concurrent takes share one dump,
- * and a take while the history's whole-table dump runs (transient, joinable) shares that one.
+ * and a take while the history's whole-table dump runs (transient, joinable) shares that one: only while the
+ * console has not written to the table since that dump began, so a refresh always shows the console's own deletes.
  * The one before previous is retired: its column buffer goes to the next take once no reader holds it (as does a
  * transient snapshot's, the /metrics count's, once counted).
  */
 export class SnapshotRegistry {
   private latest: Snapshot | undefined;
   private previous: Snapshot | undefined;
-  private taking: Promise<Snapshot> | undefined;
+  private taking: Take | undefined;
   private readonly retired: string[] = [];
   /** Retired snapshots whose column buffers have not been handed on yet, oldest first. */
   private readonly spent: Snapshot[] = [];
   private readonly buffers: ColumnBuffers = { take: (min, max) => this.freeBuffer(min, max) };
   /** A whole-table transient snapshot being taken (the history's dumps): a take meanwhile joins it. */
-  private joinable: Promise<Snapshot> | undefined;
+  private joinable: Take | undefined;
   /** Transient snapshots a take joined: they are the console's now, not retired when their reader is done. */
   private readonly adopted = new WeakSet<Snapshot>();
 
+  private readonly joined: (snapshot: Snapshot) => Promise<void>;
+  private readonly writes: () => number;
+
   /**
-   * `take` dumps a new snapshot, writing its columns into a buffer from `buffers` when one is free; `joined` does
-   * for a joined transient snapshot what `take` does after its dump (the kernel counters read with it).
+   * `take` dumps a new snapshot, writing its columns into a buffer from `buffers` when one is free. `joined` does
+   * for a joined transient snapshot what `take` does after its dump (the kernel counters read with it). `writes`
+   * counts the console's writes to the table as they begin and end (Conntrack.writes): a dump in flight is joined
+   * only while it stays the same, so a refresh after a delete never gets a dump begun before it.
    */
   constructor(
     private readonly take: (buffers: ColumnBuffers) => Promise<Snapshot>,
-    private readonly joined: (snapshot: Snapshot) => Promise<void> = () => Promise.resolve(),
-  ) {}
+    options: { joined?: (snapshot: Snapshot) => Promise<void>; writes?: () => number } = {},
+  ) {
+    this.joined = options.joined ?? (() => Promise.resolve());
+    this.writes = options.writes ?? (() => 0);
+  }
 
   /** The latest snapshot, taking the first one when there is none. */
   async current(): Promise<Snapshot> {
@@ -111,11 +126,11 @@ export class SnapshotRegistry {
    * joined by a take while it is being taken: it is then the console's, and not retired here.
    */
   async transient<T>(take: (buffers: ColumnBuffers) => Promise<Snapshot>, read: (snapshot: Snapshot) => Promise<T>, options: { joinable?: boolean } = {}): Promise<T> {
-    const taking = take(this.buffers);
+    const taking: Take = { snapshot: take(this.buffers), writes: this.writes() };
     if (options.joinable) this.joinable = taking;
     let snapshot: Snapshot;
     try {
-      snapshot = await taking;
+      snapshot = await taking.snapshot;
     } finally {
       if (this.joinable === taking) this.joinable = undefined;
     }
@@ -146,21 +161,36 @@ export class SnapshotRegistry {
    * entries, the first refresh of a fresh server took 3.6-4.0 s beside the history's seeding dump, 2.7-3.1 s alone.
    */
   private taken(): Promise<Snapshot> {
-    this.taking ??= this.takeOrJoin()
-      .then((snapshot) => {
-        if (this.previous) this.retire(this.previous);
-        this.previous = this.latest;
-        this.latest = snapshot;
-        return snapshot;
-      })
-      .finally(() => {
-        this.taking = undefined;
-      });
-    return this.taking;
+    const writes = this.writes();
+    if (this.taking?.writes === writes) return this.taking.snapshot;
+    // A take begun before one of the console's writes, or during one, may not show it: a refresh after a delete
+    // waits for that take (so the latest stays the newest), then dumps on its own.
+    const before = this.taking?.snapshot.then(
+      () => undefined,
+      () => undefined,
+    );
+    const taking: Take = { writes, snapshot: (before ? before.then(() => this.takeOrJoin()) : this.takeOrJoin()).then((snapshot) => this.install(snapshot)) };
+    this.taking = taking;
+    void taking.snapshot.then(
+      () => this.doneTaking(taking),
+      () => this.doneTaking(taking),
+    );
+    return taking.snapshot;
+  }
+
+  private install(snapshot: Snapshot): Snapshot {
+    if (this.previous) this.retire(this.previous);
+    this.previous = this.latest;
+    this.latest = snapshot;
+    return snapshot;
+  }
+
+  private doneTaking(taking: Take): void {
+    if (this.taking === taking) this.taking = undefined;
   }
 
   private takeOrJoin(): Promise<Snapshot> {
-    const joining = this.joinable;
+    const joining = this.joinable?.writes === this.writes() ? this.joinable.snapshot : undefined;
     if (joining) {
       return joining.then(async (snapshot) => {
         this.adopted.add(snapshot);

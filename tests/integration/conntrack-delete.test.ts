@@ -72,6 +72,38 @@ describe('delete by tuple and id', () => {
       expect((await listAll(ns.name)).some((e) => e.id === first.id)).toBe(true);
     });
   });
+
+  it('counts each write as it begins and as it ends (the console joins a dump in flight only while it stays the same)', async () => {
+    await withTestNamespace(async (ns, ct) => {
+      await insertVaried(ns.name);
+      const [first, second] = await ct.list({ protocol: 6 });
+      const before = ct.writes;
+      // Reads and refused requests leave it.
+      await ct.snapshot();
+      await ct.count();
+      await expect(ct.deleteMany([{ ...refOf(first), id: undefined }])).rejects.toBeInstanceOf(ValidationError);
+      await expect(ct.deleteMatching({})).rejects.toBeInstanceOf(ValidationError);
+      expect(ct.writes).toBe(before);
+      // Each write: odd while it runs, two more once done.
+      const udp = { src: '10.77.0.1', dst: '10.77.0.2', protocol: 17, sport: 1, dport: 2 };
+      const writes: [string, () => Promise<unknown>][] = [
+        ['delete', () => ct.delete(refOf(first))],
+        ['deleteMatching', () => ct.deleteMatching({ protocol: 17 })],
+        ['create', () => ct.create([{ family: 'ipv4', original: udp, reply: { src: udp.dst, dst: udp.src, protocol: 17, sport: udp.dport, dport: udp.sport }, status: 0, zone: 0, timeout: 60 }])],
+        ['flush', () => ct.flush('ipv6')],
+        ['delete of one gone', () => ct.delete(refOf(first))],
+      ];
+      let expected = before;
+      for (const [name, write] of writes) {
+        const running = write();
+        expect(ct.writes, `${name} running`).toBe(expected + 1);
+        await running;
+        expected += 2;
+        expect(ct.writes, `${name} done`).toBe(expected);
+      }
+      expect((await listAll(ns.name)).some((e) => e.id === second.id)).toBe(true);
+    });
+  });
 });
 
 describe('deleteMany', () => {

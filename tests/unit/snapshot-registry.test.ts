@@ -167,10 +167,7 @@ describe('column buffers of retired snapshots', () => {
   it("a refresh while the history's whole-table dump is taken joins it: one dump, kept, its buffer not handed on", async () => {
     let takes = 0;
     let joinedIds: string[] = [];
-    const snapshots = new SnapshotRegistry(
-      async (buffers) => table(++takes, buffers),
-      async (snapshot) => void joinedIds.push(snapshot.info.id),
-    );
+    const snapshots = new SnapshotRegistry(async (buffers) => table(++takes, buffers), { joined: async (snapshot) => void joinedIds.push(snapshot.info.id) });
     let finishDump: () => void = () => {};
     let dumped = 0;
     const dump = (buffers: ColumnBuffers) =>
@@ -208,5 +205,61 @@ describe('column buffers of retired snapshots', () => {
     expect((await own).info.id).not.toBe(seen!.info.id);
     expect(takes).toBe(4);
     expect(joinedIds).toEqual([]);
+  });
+
+  it("a refresh after the console wrote to the table never gets a dump begun before: not the history's, not a refresh's", async () => {
+    let writes = 0;
+    const finishes: (() => void)[] = [];
+    let takes = 0;
+    const snapshots = new SnapshotRegistry(
+      (buffers) =>
+        new Promise<Snapshot>((resolve) => {
+          const generation = ++takes;
+          finishes.push(() => resolve(table(generation, buffers)));
+        }),
+      { writes: () => writes },
+    );
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const finishNext = async () => {
+      await turn();
+      const finish = finishes.shift();
+      if (!finish) throw new Error('no dump in flight');
+      finish();
+    };
+    // The history's dump is being taken, a delete begins and ends, then a refresh: it dumps on its own.
+    const history = snapshots.transient((buffers) => new Promise<Snapshot>((resolve) => finishes.push(() => resolve(table(900, buffers)))), async (s) => s.info.id, { joinable: true });
+    writes += 2;
+    const afterDelete = snapshots.refresh();
+    await finishNext();
+    const historyId = await history;
+    await finishNext();
+    expect(takes).toBe(1);
+    expect((await afterDelete).info.id).not.toBe(historyId);
+
+    // A refresh is being taken when a delete begins and ends: a refresh then waits for it and takes its own, and a
+    // refresh meanwhile (no write since) joins that one. The earlier refresh still gets its own dump's snapshot.
+    const early = snapshots.refresh();
+    await turn();
+    writes += 2;
+    const late = snapshots.refresh();
+    const joiner = snapshots.refresh();
+    await turn();
+    expect(takes).toBe(2);
+    await finishNext();
+    const earlySnapshot = await early;
+    await finishNext();
+    const lateSnapshot = await late;
+    expect(takes).toBe(3);
+    expect(await joiner).toBe(lateSnapshot);
+    expect(lateSnapshot.info.id).not.toBe(earlySnapshot.info.id);
+    // The late one is the latest, the early one the one before it.
+    expect((await snapshots.current()).info.id).toBe(lateSnapshot.info.id);
+    expect((await snapshots.get(earlySnapshot.info.id)).info.id).toBe(earlySnapshot.info.id);
+    // With no write since, a refresh during a refresh joins it, as before.
+    const first = snapshots.refresh();
+    const second = snapshots.refresh();
+    await finishNext();
+    expect(await second).toBe(await first);
+    expect(takes).toBe(4);
   });
 });
