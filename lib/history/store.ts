@@ -839,7 +839,7 @@ export class HistoryStore {
    * recorder's background turn; the writer may retire a partition meanwhile: each chunk reads the catalog again): a
    * corrupt page throws the store's error (SQLITE_CORRUPT). Resolves with the rows read.
    */
-  async scan(turn: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)), chunkRows = 20_000): Promise<number> {
+  async scan(turn: () => Promise<void>, chunkRows = 20_000): Promise<number> {
     let after = -1;
     let read = 0;
     for (;;) {
