@@ -10,6 +10,7 @@ import { createLab, LAB_CONNLABELS, pingRouter, startFtpSession, type FtpSession
 import { listAll, type OracleEntry } from '../support/oracle';
 import { listExpectationsWithConntrack, listWithLabels, type OracleExpectation } from '../support/oracle-extra';
 import { startServer, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 let lab: Lab;
 let server: TestServer;
@@ -24,16 +25,6 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<{ 
   });
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T, text };
-}
-
-async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 const oracleExpectations = (): Promise<OracleExpectation[]> => listExpectationsWithConntrack(lab.namespaces.router);
@@ -58,7 +49,7 @@ beforeAll(async () => {
   server = await startServer({ netns: lab.namespaces.router, env: { CONNTRACK_CONNLABEL_FILE: connlabelFile } });
   sessions.push(await startFtpSession(lab, { client: 0 }), await startFtpSession(lab, { client: 1 }), await startFtpSession(lab, { family: 'ipv6' }));
   await pingRouter(lab, { keepAlive: true });
-  await until('three expectations', oracleExpectations, (list) => list.length === 3);
+  await until('three expectations', oracleExpectations, { done: (list) => list.length === 3 });
 }, 600_000);
 
 afterAll(async () => {
@@ -201,7 +192,7 @@ describe('deleting expectations', () => {
 
   it('POST /api/expectations/flush removes every expectation (audited)', async () => {
     await startFtpSession(lab, { client: 0 });
-    const before = await until('expectations to flush', oracleExpectations, (list) => list.length >= 2);
+    const before = await until('expectations to flush', oracleExpectations, { done: (list) => list.length >= 2 });
     const reply = await call<{ deleted: number }>('POST', '/api/expectations/flush', {});
     expect(reply.status, reply.text).toBe(200);
     expect(reply.body.deleted).toBe(before.length);

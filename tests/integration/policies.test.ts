@@ -12,6 +12,7 @@ import type { Notice } from '@/lib/console';
 import { createLab, failover, replaceWanAddress, type DualStack, type Lab } from '@/lib/lab';
 import { insertWithConntrack, listAll, type OracleEntry } from '../support/oracle';
 import { startServer, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 const repoRoot = resolve(__dirname, '../..');
 // Generous: the ten address changes must fall within it even on a loaded machine.
@@ -40,16 +41,6 @@ afterAll(async () => {
   await lab?.destroy();
 });
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${server.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function runs(policy: string): Promise<AuditEntry[]> {
   const response = await fetch(`${server.url}/api/audit?action=policy.run&actor=${policy}&limit=100`, { headers: server.authHeaders() });
   expect(response.status).toBe(200);
@@ -60,7 +51,7 @@ async function runs(policy: string): Promise<AuditEntry[]> {
 const finishedRuns = (policy: string, count: number, timeoutMs?: number) => until(`${count} run(s) of ${policy}`, async () => {
   const all = await runs(policy);
   return all.length >= count && all.every((e) => e.outcome !== 'pending') && all;
-}, timeoutMs);
+}, { timeoutMs, everyMs: 100, detail: () => server.output().slice(-3000) });
 
 interface Made {
   family: (typeof FAMILIES)[number];

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { withSeededNamespace } from '@/lib/lab/seeder';
 import { countWithConntrack, listWithConntrack, runCommand } from '../support/oracle';
 import { startServer, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 const FILTER = { family: 'ipv4', protocol: 'tcp', dport: '1-65535' };
 const TCP4 = ['-f', 'ipv4', '-p', 'tcp'];
@@ -29,16 +30,6 @@ function auditRows(dataDir: string): AuditRow[] {
     return db.prepare("SELECT id, action, outcome, expected, affected, details FROM audit_log WHERE action LIKE 'connection%' ORDER BY id").all() as AuditRow[];
   } finally {
     db.close();
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
@@ -87,7 +78,7 @@ describe('audit intents on a real server', () => {
         const reply = post(server, '/api/connections/delete', { filter: FILTER }).catch((error: unknown) => error);
         // `conntrack -C` reads the kernel's counter at once (a filtered listing of 200,000 entries takes longer
         // than the whole delete on an idle machine), so the kill lands while the pipelined deletes still run.
-        await until('entries to go', async () => ((await countWithConntrack(ns.name)) < total - 1000 ? true : undefined), 120_000, 5);
+        await until('entries to go', async () => (await countWithConntrack(ns.name)) < total - 1000, { timeoutMs: 120_000, everyMs: 5 });
         server.kill('SIGKILL');
         expect(await server.exited()).toEqual({ code: null, signal: 'SIGKILL' });
         expect(await reply).toBeInstanceOf(Error);
@@ -98,7 +89,7 @@ describe('audit intents on a real server', () => {
         const left = await countWithConntrack(ns.name, TCP4);
         expect(left).toBeGreaterThan(0);
         server = await startServer({ netns: ns.name, dataDir, admin: server.admin, env: { CONNTRACK_METRICS_COUNT_INTERVAL_SECONDS: '0' } });
-        const closed = await until('the entry to be closed', () => auditRows(dataDir).find((row) => row.id === pending.id && row.outcome !== 'pending'));
+        const closed = await until('the entry to be closed', () => auditRows(dataDir).find((row) => row.id === pending.id && row.outcome !== 'pending'), { timeoutMs: 120_000, everyMs: 100 });
         expect(closed).toMatchObject({ outcome: 'interrupted', expected: before, affected: before - left });
         expect(JSON.parse(closed.details ?? '{}')).toMatchObject({ filter: FILTER, remaining: left, affectedEstimated: true });
         expect(server.output()).toContain('an action of the previous run was interrupted');

@@ -9,18 +9,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestNamespace, insertWithConntrack, runCommand, runConntrack } from '../support/oracle';
 import { startServer, type TestServer } from '../support/server';
+import { until } from '../support/until';
 
 const QUIET = { CONNTRACK_METRICS_COUNT_INTERVAL_SECONDS: '0' };
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 type Report = { status: string; checks: Record<string, { status: string; detail?: string }> };
 const health = async (server: TestServer): Promise<Report> => (await (await fetch(`${server.url}/api/health`, { headers: { ...server.authHeaders(), Connection: 'close' } })).json()) as Report;
@@ -30,7 +21,7 @@ describe('the process and the recorder', () => {
     const ns = await createTestNamespace('ctc-life');
     const server = await startServer({ netns: ns.name, env: QUIET });
     try {
-      await until('the recorder', async () => ((await health(server)).checks.recorder?.status === 'ok' ? true : undefined));
+      await until('the recorder', async () => (await health(server)).checks.recorder?.status === 'ok', { timeoutMs: 60_000 });
       const feed = await fetch(`${server.url}/api/connections/live?new=1`, { headers: server.authHeaders() });
       expect(feed.status).toBe(200);
       const reader = (feed.body as ReadableStream<Uint8Array>).getReader();
@@ -59,7 +50,7 @@ describe('the process and the recorder', () => {
       const first = await until('the recorder', async () => {
         const check = (await health(server)).checks.recorder;
         return check?.status === 'ok' ? check : undefined;
-      });
+      }, { timeoutMs: 60_000 });
       expect(first.detail).toContain('net.netfilter.nf_conntrack_events=1: every connection reports its end');
       expect((await runCommand(['ip', 'netns', 'del', ns.name])).exitCode).toBe(0);
       expect((await runCommand(['ip', 'netns', 'add', ns.name])).exitCode).toBe(0);
@@ -67,7 +58,7 @@ describe('the process and the recorder', () => {
       const again = await until('the recorder to subscribe again', async () => {
         const check = (await health(server)).checks.recorder;
         return check?.status === 'ok' && check.detail?.includes('subscribed again') ? check : undefined;
-      }, 30_000);
+      }, { timeoutMs: 30_000 });
       expect(again.detail).toContain('net.netfilter.nf_conntrack_events=1');
       expect((await runCommand(['ip', 'netns', 'exec', ns.name, 'sysctl', '-n', 'net.netfilter.nf_conntrack_events'])).stdout.trim()).toBe('1');
       // An entry created and deleted in the new namespace reaches the history.
@@ -75,8 +66,8 @@ describe('the process and the recorder', () => {
       expect((await runConntrack(ns.name, ['-D', '-s', '10.99.0.1'])).exitCode).toBe(0);
       await until('the history row', async () => {
         const page = (await (await fetch(`${server.url}/api/history?src=10.99.0.1`, { headers: { ...server.authHeaders(), Connection: 'close' } })).json()) as { matched: number };
-        return page.matched === 1 ? true : undefined;
-      });
+        return page.matched === 1;
+      }, { timeoutMs: 60_000 });
       const status = (await (await fetch(`${server.url}/api/history?limit=1`, { headers: server.authHeaders() })).json()) as { status: { loss: { namespaceReplaced: number } } };
       expect(status.status.loss.namespaceReplaced).toBe(1);
     } finally {
@@ -90,7 +81,7 @@ describe('the process and the recorder', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ctc-life-'));
     let server = await startServer({ netns: ns.name, dataDir, env: QUIET });
     try {
-      await until('the recorder', async () => ((await health(server)).checks.recorder?.status === 'ok' ? true : undefined));
+      await until('the recorder', async () => (await health(server)).checks.recorder?.status === 'ok', { timeoutMs: 60_000 });
       server.kill('SIGKILL');
       const killedAt = Date.now();
       await server.exited();
@@ -104,7 +95,7 @@ describe('the process and the recorder', () => {
         } finally {
           db.close();
         }
-      });
+      }, { timeoutMs: 60_000 });
       expect(gap.started_at).toBeLessThanOrEqual(killedAt);
       expect(gap.ended_at).toBeGreaterThanOrEqual(restartedAt);
       const page = (await (await fetch(`${server.url}/api/history?limit=1`, { headers: server.authHeaders() })).json()) as { status: { loss: { down: { gaps: number; ms: number } } } };

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestNamespace, runCommand, type TestNamespace } from '../support/oracle';
 import { createToken, createUser } from '../support/auth';
 import { startServer } from '../support/server';
+import { until } from '../support/until';
 
 /** A data directory with an administrator and an admin token, as `ctconsole` leaves it. */
 async function dataDirWithUsers(): Promise<{ dir: string; admin: { name: string; password: string; role: 'admin'; token: string } }> {
@@ -98,14 +99,12 @@ describe('storage checked at start', () => {
       corruptTable(data.dir, 'history', () => undefined);
       const server = await startServer({ netns: history.name, dataDir: data.dir, admin: data.admin });
       try {
-        let recorder: { status: string; detail: string } | undefined;
-        for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-          const health = (await (await fetch(`${server.url}/api/health`, { headers: server.authHeaders() })).json()) as { checks: Record<string, { status: string; detail: string }> };
-          recorder = health.checks.recorder;
-          if (recorder?.status === 'fail') break;
-        }
-        expect(recorder?.status).toBe('fail');
-        expect(recorder?.detail).toMatch(/^the history table is corrupt or unreadable: .*recording has stopped/);
+        const recorder = await until(
+          'the recorder check to fail',
+          async () => ((await (await fetch(`${server.url}/api/health`, { headers: server.authHeaders() })).json()) as { checks: Record<string, { status: string; detail: string }> }).checks.recorder,
+          { done: (check) => check?.status === 'fail', timeoutMs: 60_000 },
+        );
+        expect(recorder.detail).toMatch(/^the history table is corrupt or unreadable: .*recording has stopped/);
 
         const made = await runCommand(['ip', 'netns', 'exec', history.name, 'conntrack', '-I', '-p', 'tcp', '-s', '192.0.2.7', '-d', '198.51.100.7', '--sport', '40000', '--dport', '443', '--state', 'ESTABLISHED', '-t', '600']);
         expect(made.exitCode).toBe(0);

@@ -7,6 +7,7 @@ import { labelBits, labelName, parseConnlabelConf } from '@/lib/conntrack/labels
 import { createLab, failover, generateTraffic, LAB_CONNLABELS, pingRouter, startFtpSession, type FtpSession, type Lab } from '@/lib/lab';
 import { listAll, type OracleEntry } from '../support/oracle';
 import { listExpectationsWithConntrack, listWithLabels, type OracleExpectation } from '../support/oracle-extra';
+import { until } from '../support/until';
 
 let lab: Lab;
 let ct: Conntrack;
@@ -19,16 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await lab?.destroy();
 });
-
-async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 const oracleExpectations = (): Promise<OracleExpectation[]> => listExpectationsWithConntrack(lab.namespaces.router);
 
@@ -50,7 +41,7 @@ describe('expectations (FTP passive mode through the ftp helper)', () => {
 
   it('lists what conntrack -L expect lists, each with its master connection', async () => {
     sessions.push(await startFtpSession(lab, { client: 0 }), await startFtpSession(lab, { client: 1 }), await startFtpSession(lab, { family: 'ipv6' }));
-    const oracle = await until('three expectations', oracleExpectations, (list) => list.length === 3);
+    const oracle = await until('three expectations', oracleExpectations, { done: (list) => list.length === 3 });
     const listed = await ct.expectations.list();
     expect(listed.map(({ expectation }) => ours(expectation)).sort()).toEqual(oracle.map(key).sort());
     for (const { expectation, master } of listed) {
@@ -100,7 +91,7 @@ describe('expectations (FTP passive mode through the ftp helper)', () => {
 
   it('deleting those of one master removes exactly those', async () => {
     sessions.push(await startFtpSession(lab, { client: 0 }));
-    await until('three expectations again', oracleExpectations, (list) => list.length === 3);
+    await until('three expectations again', oracleExpectations, { done: (list) => list.length === 3 });
     const before = await oracleExpectations();
     const listed = await ct.expectations.list();
     const target = ofSession(listed, sessions[1]);
@@ -121,7 +112,7 @@ describe('expectations (FTP passive mode through the ftp helper)', () => {
     const control = { ...session.control, protocol: 6 };
     const mine = (list: ListedExpectation[]) =>
       list.filter((l) => l.expectation.tuple.dport === session.dataPort && sameTuple(l.expectation.master, control));
-    const pending = await until('the session\'s expectation', async () => mine(await ct.expectations.list()), (list) => list.length > 0);
+    const pending = await until('the session\'s expectation', async () => mine(await ct.expectations.list()), { done: (list) => list.length > 0 });
     const data = await session.openData();
     const entry = (await ct.list({ protocol: 6 })).find((c) => c.original.src === data.src && c.original.sport === data.sport && c.original.dport === data.dport);
     expect(entry).toBeDefined();
@@ -152,7 +143,7 @@ describe('labels, zones and marks', () => {
     await startFtpSession(lab, { client: 0 });
     await pingRouter(lab, { family: 'ipv4', keepAlive: true });
     await pingRouter(lab, { family: 'ipv6', keepAlive: true });
-    await until('router-zone entries', () => ct.list({ zone: lab.addresses.routerZone }), (list) => list.length >= 2);
+    await until('router-zone entries', () => ct.list({ zone: lab.addresses.routerZone }), { done: (list) => list.length >= 2 });
     table = await ct.list();
     oracle = await listWithLabels(lab.namespaces.router, LAB_CONNLABELS);
   }, 60_000);

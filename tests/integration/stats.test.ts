@@ -8,14 +8,7 @@ import { StatsSampler, StatsStore } from '@/lib/stats';
 import { openMemoryStore } from '@/lib/store';
 import { countWithConntrack, flushWithConntrack, runConntrack } from '../support/oracle';
 import { loadBulk, withTestNamespace } from './conntrack-setup';
-
-async function until(what: string, done: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { until } from '../support/until';
 
 describe('stats sampler', () => {
   it('follows a table that grows and empties, with new and ended per second from the event counters', async () => {
@@ -34,7 +27,7 @@ describe('stats sampler', () => {
           expect(first.new).toBeNull();
 
           const loaded = await loadBulk(ns.name, 300);
-          await until('the NEW events', () => recorder.eventTotals().created >= loaded);
+          await until('the NEW events', () => recorder.eventTotals().created >= loaded, { timeoutMs: 30_000, everyMs: 50 });
           const grown = await sampler.sample();
           expect(grown.entries).toBe(await countWithConntrack(ns.name));
           expect(grown.entries).toBe(loaded);
@@ -46,13 +39,13 @@ describe('stats sampler', () => {
           // Half gone by a delete, the rest by a flush.
           const deleted = await runConntrack(ns.name, ['-D', '-f', 'ipv6']);
           expect(deleted.exitCode).toBe(0);
-          await until('the DESTROY events of the delete', () => recorder.eventTotals().destroyed >= loaded / 2);
+          await until('the DESTROY events of the delete', () => recorder.eventTotals().destroyed >= loaded / 2, { timeoutMs: 30_000, everyMs: 50 });
           const half = await sampler.sample();
           expect(half.entries).toBe(await countWithConntrack(ns.name));
           expect((half.ended ?? NaN) * ((half.at - grown.at) / 1000)).toBeCloseTo(loaded - half.entries, 6);
 
           await flushWithConntrack(ns.name);
-          await until('the DESTROY events of the flush', () => recorder.eventTotals().destroyed >= loaded);
+          await until('the DESTROY events of the flush', () => recorder.eventTotals().destroyed >= loaded, { timeoutMs: 30_000, everyMs: 50 });
           const empty = await sampler.sample();
           expect(empty.entries).toBe(0);
           expect((empty.ended ?? NaN) * ((empty.at - half.at) / 1000)).toBeCloseTo(half.entries, 6);
