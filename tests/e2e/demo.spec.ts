@@ -121,6 +121,8 @@ test('npm run demo serves the console on the lab, logs in with the printed crede
     await expect.poll(() => page.getByTestId('groups-dport').getByTestId('group-link').count()).toBeGreaterThan(1);
     await expect(page.getByTestId('series-source')).toContainText(/^[1-9][\d,]* points? of 10-second samples/);
     await expect(page.getByTestId('marker').filter({ hasText: 'policy run' }).first()).toBeVisible();
+    // The dry run's marker says what it would have deleted, as its notice does (not "0 entries").
+    await expect(page.getByTestId('marker').filter({ hasText: /\(policy wan1-failback-tcp\): would delete \d+ entr(y|ies) \(dry run\)$/ })).toBeVisible();
     await page.screenshot({ path: 'test-results/screenshots/demo-overview.png', fullPage: true });
 
     ctrlC(demo);

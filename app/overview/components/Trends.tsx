@@ -93,11 +93,18 @@ function columns(data: StatsSeriesResponse, lines: LineSpec[]): { times: number[
   return { times, values };
 }
 
-/** "flush (whole table) by admin: 146 entries", "policy run (policy wan2-failover-udp): 9 entries" (a policy names itself). */
+const entries = (n: number): string => `${formatCount(n)} ${n === 1 ? 'entry' : 'entries'}`;
+
+/**
+ * "flush (whole table) by admin: 146 entries", "policy run (policy wan2-failover-udp): 9 entries" (a policy names
+ * itself), "policy run (policy wan1-failback-tcp): would delete 29 entries (dry run)": a dry run deleted nothing,
+ * and its count is what it would have deleted (as the notice and the Router page say).
+ */
 function markerLabel(action: MarkedAction, entry: AuditListResponse['items'][number]): string {
   const target = entry.target ? ` (${entry.target})` : '';
   const who = entry.actorKind === 'policy' || entry.actorKind === 'system' ? '' : ` by ${entry.actor}`;
-  const affected = entry.affected === null ? '' : `: ${formatCount(entry.affected)} ${entry.affected === 1 ? 'entry' : 'entries'}`;
+  const wouldDelete = entry.details?.dryRun === true && typeof entry.details.count === 'number' ? entry.details.count : undefined;
+  const affected = wouldDelete !== undefined ? `: would delete ${entries(wouldDelete)} (dry run)` : entry.affected === null ? '' : `: ${entries(entry.affected)}`;
   return `${MARKED[action]}${target}${who}${affected}`;
 }
 
