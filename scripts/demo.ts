@@ -37,7 +37,7 @@ const SHORT_LIVED: TrafficKind[] = ['tcp-client-closed', 'tcp-server-closed', 't
 const REFRESH_MS = 30_000;
 const READY_TIMEOUT_MS = 60_000;
 const FORCE_AFTER_MS = 2000;
-/** The console's router view opens with it; the simulated failover waits this long after the console answers. */
+/** The simulated failover waits this long after the console answers and its policies follow the WANs. */
 const FAILOVER_AFTER_MS = 5000;
 /**
  * The demo's cleanup policies: when the default route leaves wan2 its UDP entries go (the TCP ones stay, for the
@@ -85,6 +85,19 @@ async function waitUntilServing(url: string, server: ChildProcess): Promise<void
     }
   }
   throw new Error(`the console did not answer on ${url}`);
+}
+
+/** The demo's cleanup policies follow the WANs (health check "policies"): a failover before that would move nothing. */
+async function waitForPolicies(url: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const health = await fetch(`${url}api/health`)
+      .then((response) => response.json() as Promise<{ checks?: Record<string, string> }>)
+      .catch(() => undefined);
+    if (health?.checks?.policies === 'ok') return;
+    if (Date.now() > deadline) throw new Error(`the cleanup policies did not start (GET ${url}api/health: policies ${health?.checks?.policies ?? 'unanswered'})`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 function labSummary(lab: Lab): string {
@@ -227,6 +240,7 @@ async function main(): Promise<void> {
     });
     const url = `http://${host}:${port}/`;
     await waitUntilServing(url, server);
+    await waitForPolicies(url);
     console.log(`\nConntrack Console: ${url}`);
     console.log(`What fills the table and how it grew (usage, top groups by host, port, WAN..., charts with the policy runs marked): ${url}overview`);
     console.log(`The lab router's conntrack settings (acct and timestamps on, the rest kernel defaults): ${url}settings`);

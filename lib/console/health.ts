@@ -2,7 +2,7 @@
 // needs CAP_NET_ADMIN there), the database (the tables a destructive action needs: a read of each auth table and
 // a committed write to the audit log, plus audit results still waiting to be written), and every check
 // registered by another part of the server (the history recorder: "recorder", reported as not_configured until it
-// registers). No check waits for a locked database: it says so instead. The table alarm rides along as `alarm`.
+// registers; the cleanup policies: "policies", when any are configured). No check waits for a locked database: it says so instead. The table alarm rides along as `alarm`.
 import { authService, probeAuthStorage } from '@/lib/auth';
 import { expectHealthCheck, registerHealthCheck, runHealthChecks, type CheckResult, type HealthReport } from '@/lib/observability';
 import { dataDir, describeStoreError } from '@/lib/store';

@@ -3,7 +3,7 @@
 // (instrumentation.ts), again after a while when the managed namespace cannot be read yet.
 import { toFilter, type Filter } from '@/lib/conntrack';
 import { config, type PolicySetting } from '@/lib/config';
-import { logger } from '@/lib/observability';
+import { logger, registerHealthCheck, type CheckResult } from '@/lib/observability';
 import { processValue } from '@/lib/process';
 import { cleanupByUplink } from './cleanup';
 import type { ApiConnection } from './connection';
@@ -73,24 +73,49 @@ export const executePolicy: PolicyExecutor = async (policy, work) => {
 
 interface PolicyStart {
   runtime: PolicyRuntime | undefined;
+  /** Resolves once the runners follow the WANs. */
+  started: Promise<void>;
+  /** Why the last attempt could not start them. */
+  failure?: string;
 }
 
-/** Starts the configured policies once per process (the router service opens with them); idempotent. */
+/**
+ * Starts the configured policies once per process (the router service opens with them); idempotent. The health
+ * check "policies" says whether they follow the WANs yet: a WAN event before that moves nothing.
+ */
 export function startPolicies(policies: readonly PolicySetting[] = config().policies): void {
   if (policies.length === 0) return;
   processValue<PolicyStart>('policies', () => {
-    const state: PolicyStart = { runtime: undefined };
+    let markStarted = () => {};
+    const state: PolicyStart = { runtime: undefined, started: new Promise((resolve) => (markStarted = resolve)) };
     const attempt = () => {
       uplinkService()
         .then((service) => {
           state.runtime = startPolicyRunners(policies, service.wans, executePolicy);
+          state.failure = undefined;
+          markStarted();
         })
         .catch((error: unknown) => {
+          state.failure = error instanceof Error ? error.message : String(error);
           logger().error({ err: error, retryInMs: START_RETRY_MS }, 'cleanup policies wait for the router view of the managed namespace');
           setTimeout(attempt, START_RETRY_MS).unref();
         });
     };
     attempt();
+    registerHealthCheck('policies', () => policiesCheck(state, policies));
     return state;
   });
+}
+
+/** How long the health check waits for a start in progress (the router view opens in well under a second). */
+const CHECK_WAIT_MS = 2_000;
+
+async function policiesCheck(state: PolicyStart, policies: readonly PolicySetting[]): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([state.started, new Promise((resolve) => (timer = setTimeout(resolve, CHECK_WAIT_MS)))]);
+  clearTimeout(timer);
+  const names = policies.map((p) => p.name).join(', ');
+  if (state.runtime) return { status: 'ok', detail: `${policies.length} cleanup ${policies.length === 1 ? 'policy follows' : 'policies follow'} the WANs: ${names}` };
+  const why = state.failure ? `the router view cannot be read: ${state.failure}; tried again every ${START_RETRY_MS / 1000} s` : 'the router view is still opening';
+  return { status: 'fail', detail: `the cleanup policies (${names}) do not run yet, a WAN event now moves nothing: ${why}` };
 }

@@ -116,6 +116,13 @@ function expectPrompt(entry: AuditEntry, causedFrom: number, causedUntil: number
 }
 
 describe('cleanup policies', () => {
+  it('the health check "policies" says they follow the WANs and names them; without credentials, the status only', async () => {
+    const report = (await (await fetch(`${server.url}/api/health`, { headers: server.authHeaders() })).json()) as { checks: Record<string, { status: string; detail?: string }> };
+    expect(report.checks.policies).toMatchObject({ status: 'ok', detail: `${POLICIES.length} cleanup policies follow the WANs: ${POLICIES.map((p) => p.name).join(', ')}` });
+    const open = (await (await fetch(`${server.url}/api/health`)).json()) as { checks: Record<string, string> };
+    expect(open.checks.policies).toBe('ok');
+  });
+
   it('address-removed: exactly the entries NATed to the old address go within 2 s; a dry-run policy only counts', async () => {
     const old = lab.addresses.wan2.router;
     const wan1 = lab.addresses.wan1.router;
