@@ -21,7 +21,9 @@
 //       asked every 25 ms (p95 of its round trip, target <= 50 ms) and the longest event-loop stall is read from
 //       the server's own monitorEventLoopDelay (prom-client's nodejs_eventloop_lag_max_seconds on /metrics, which
 //       restarts its histogram at every scrape: one scrape just before the work, one just after; sampled every
-//       1 ms, since the default 10 ms step reads up to 10 ms above the real stall). Target: <= 20 ms. The exports
+//       1 ms, since the default 10 ms step reads up to 10 ms above the real stall). Target: <= 20 ms. Each row
+//       also prints how long the server's main thread ran and how long it waited runnable for a CPU meanwhile
+//       (/proc/PID/task/PID/schedstat) and the hypervisor's steal (/proc/stat): a stall of ours from a wait for a core. The exports
 //       are also printed as rows/s and as ratios to `conntrack -L -o extended` of the same table (spawn to exit,
 //       stdout discarded, run after them) and to the server's snapshot time.
 //   (e) reverse DNS against a resolver on loopback that never answers (the server runs with CONNTRACK_REVERSE_DNS=on
@@ -32,7 +34,7 @@
 // `--only a,c,d` runs just those sections (each needs the table seeded anyway; skipping the rest saves minutes).
 // The table goes to stdout, everything measured to bench-results/bench-api-<N>-<time>.json.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Page } from '@playwright/test';
@@ -302,9 +304,41 @@ interface Responsiveness {
   healthRequests: number;
   /** Held to the stall target (#13 names a refresh, a first sort, a first free-text query and the exports). */
   judged: boolean;
+  /** The server's main thread meanwhile: on a CPU, and runnable but waiting for one. */
+  mainRunMs: number;
+  mainWaitMs: number;
+  /** The hypervisor's steal meanwhile, summed over the CPUs. */
+  stealMs: number;
 }
 
-/** Runs work() while /api/health is asked every HEALTH_INTERVAL_MS; the server's longest stall during it. */
+/** Milliseconds a thread ran and waited runnable for a CPU (/proc/PID/task/TID/schedstat, nanoseconds); undefined off Linux. */
+function threadSchedule(pid: number | undefined): { runMs: number; waitMs: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return { runMs: run / 1e6, waitMs: wait / 1e6 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Milliseconds of steal summed over the CPUs (/proc/stat: time the hypervisor ran something else on them). */
+function stealMs(): number {
+  try {
+    const steal = Number(readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/)[8]);
+    return (steal * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** USER_HZ: what /proc/stat counts in (100 on every Linux build that matters here). */
+const CLOCK_TICKS = 100;
+
+/**
+ * Runs work() while /api/health is asked every HEALTH_INTERVAL_MS; the server's longest stall during it, and what
+ * the machine did meanwhile: how long the server's main thread ran and waited runnable for a CPU (its schedstat),
+ * and the hypervisor's steal. A stall far above the main thread's own run share of it is a wait for a core.
+ */
 async function whileWorking(server: TestServer, work: string, run: () => Promise<unknown>, judged = true): Promise<Responsiveness> {
   await eventLoopStallMs(server);
   const health: number[] = [];
@@ -319,6 +353,8 @@ async function whileWorking(server: TestServer, work: string, run: () => Promise
       if (wait > 0) await new Promise((resolveWait) => setTimeout(resolveWait, wait));
     }
   })();
+  const scheduleBefore = threadSchedule(server.pid);
+  const stealBefore = stealMs();
   const started = performance.now();
   try {
     await run();
@@ -327,9 +363,16 @@ async function whileWorking(server: TestServer, work: string, run: () => Promise
     await prober;
   }
   const ms = performance.now() - started;
+  const scheduleAfter = threadSchedule(server.pid);
+  const stolen = stealMs() - stealBefore;
   const stallMs = await eventLoopStallMs(server);
-  const result = { work, ms, stallMs, healthP95: percentile(health, 95), healthMax: Math.max(...health), healthRequests: health.length, judged };
-  console.log(`  ${pad(work, 44)} ${lpad(fmt(ms), 7)} ms  longest stall ${lpad(fmt(stallMs), 6)} ms  /api/health p95 ${lpad(fmt(result.healthP95), 6)} ms (${health.length} asked)`);
+  const mainRunMs = scheduleBefore && scheduleAfter ? scheduleAfter.runMs - scheduleBefore.runMs : Number.NaN;
+  const mainWaitMs = scheduleBefore && scheduleAfter ? scheduleAfter.waitMs - scheduleBefore.waitMs : Number.NaN;
+  const result = { work, ms, stallMs, healthP95: percentile(health, 95), healthMax: Math.max(...health), healthRequests: health.length, judged, mainRunMs, mainWaitMs, stealMs: stolen };
+  console.log(
+    `  ${pad(work, 44)} ${lpad(fmt(ms), 7)} ms  longest stall ${lpad(fmt(stallMs), 6)} ms  /api/health p95 ${lpad(fmt(result.healthP95), 6)} ms (${health.length} asked)  ` +
+      `main thread ran ${fmt(mainRunMs)} ms, waited for a CPU ${fmt(mainWaitMs)} ms; steal ${fmt(stolen)} ms`,
+  );
   return result;
 }
 
@@ -535,7 +578,8 @@ async function main(): Promise<void> {
   }
   if (responsiveness) {
     console.log(`(d) longest event-loop stall in the server (monitorEventLoopDelay) and /api/health asked every ${HEALTH_INTERVAL_MS} ms alongside`);
-    console.log([pad('work', 46), lpad('ms', 8), lpad('stall ms', 10), lpad('<= 20', 7), lpad('health p95', 12), lpad('max', 8), lpad('<= 50', 7)].join(''));
+    console.log('   (main run / main wait: the server\'s main thread on a CPU / runnable and waiting for one; steal: the hypervisor\'s, over all CPUs)');
+    console.log([pad('work', 46), lpad('ms', 8), lpad('stall ms', 10), lpad('<= 20', 7), lpad('health p95', 12), lpad('max', 8), lpad('<= 50', 7), lpad('main run', 10), lpad('main wait', 11), lpad('steal', 8)].join(''));
     for (const r of responsiveness.work) {
       console.log(
         [
@@ -546,6 +590,9 @@ async function main(): Promise<void> {
           lpad(fmt(r.healthP95), 12),
           lpad(fmt(r.healthMax), 8),
           lpad(r.healthP95 <= HEALTH_P95_TARGET_MS ? 'PASS' : 'MISS', 7),
+          lpad(fmt(r.mainRunMs), 10),
+          lpad(fmt(r.mainWaitMs), 11),
+          lpad(fmt(r.stealMs), 8),
         ].join(''),
       );
     }

@@ -22,6 +22,8 @@ export interface TestServer {
   admin: Credentials & { token: string };
   /** Headers that authenticate as the admin token (exempt from CSRF checks). */
   authHeaders(): Record<string, string>;
+  /** The server process's id (its main thread's too): benchmarks read its scheduler figures under /proc. */
+  pid: number | undefined;
   /** Everything the server printed so far (stdout and stderr). */
   output(): string;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s); idempotent. */
@@ -182,6 +184,7 @@ export async function startServer(options: {
     dataDir,
     admin,
     authHeaders: () => ({ Authorization: `Bearer ${admin.token}` }),
+    pid: child.pid,
     output: () => output,
     stop,
     kill: (signal) => void child.kill(signal),
